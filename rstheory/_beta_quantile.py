@@ -49,7 +49,7 @@ import numpy as np
 from jax import lax
 from jax.scipy.special import erfcx, gammaln, ndtri
 
-__all__ = ["binomial_lower_bound", "binomial_upper_bound", "solve_logit"]
+__all__ = ["binomial_bound", "binomial_lower_bound", "binomial_upper_bound", "solve_logit"]
 
 M_ASYM = 80.0  # min(a, b) from which the asymptotic expansion is used
 N_ASYM = 14  # terms of the expansion (even); 2.4e-13 worst logit error at min(a, b) = 80
@@ -355,32 +355,54 @@ def _solve_logit_jvp(primals, tangents):
     return u, jnp.exp(log_t - log_p) * jnp.broadcast_to(tangents[2], u.shape)
 
 
-def _clean(k, n):
-    """Interior lanes get valid placeholder parameters so no NaN leaks through where()."""
-    interior = (k >= 1.0) & (k <= n - 1.0)
-    return interior, jnp.where(interior, k, 1.0), jnp.where(interior, n, 2.0)
+def binomial_bound(k, n, alpha, upper):
+    """Clopper-Pearson bound: lower (P[Bin(n, p) >= k] = alpha) or upper (P[Bin(n, p) <= k] = alpha).
 
+    Every case is reduced to one canonical root, ``P[Bin(n, x) >= c] = beta`` with
+    ``1 <= c <= n - 1`` and ``beta <= 1/2``, returned as ``x`` or, mirrored, as ``1 - x``:
 
-def _valid(k, n, alpha):
-    return (k >= 0) & (k <= n) & (n >= 1) & (alpha > 0) & (alpha < 1) & (k == jnp.round(k)) & (n == jnp.round(n))
+    * ``alpha > 1/2`` uses ``L(k, alpha) = U(k - 1, 1 - alpha)`` and
+      ``U(k, alpha) = L(k + 1, 1 - alpha)`` (``1 - alpha`` is exact there);
+    * an upper bound is a mirrored lower bound, ``U(c) = 1 - L(n - c)``, with ``1 - x``
+      taken as ``sigmoid(-u)`` so small upper bounds keep their relative precision.
+
+    Args:
+      k, n, alpha: float64 arrays (broadcast); integer-valued ``0 <= k <= n``, ``n >= 1``,
+        ``0 < alpha < 1``; anything else gives NaN.
+      upper: array (broadcast), nonzero or ``True`` for the upper bound.
+
+    Returns:
+      float64 array of the broadcast shape. Ends: lower is 0 at ``k = 0``, upper is 1 at
+      ``k = n``; lower at ``k = n`` is ``alpha**(1/n)``, upper at ``k = 0`` is ``1 - alpha**(1/n)``.
+    """
+    k, n, alpha = jnp.broadcast_arrays(k, n, alpha)
+    upper = jnp.broadcast_to(jnp.asarray(upper) != 0, k.shape)
+    valid = (k >= 0) & (k <= n) & (n >= 1) & (alpha > 0) & (alpha < 1)
+    valid = valid & (k == jnp.round(k)) & (n == jnp.round(n))
+    trivial = jnp.where(upper, k == n, k == 0)  # lower bound 0 / upper bound 1
+    flip = alpha > 0.5
+    beta = jnp.where(flip, 1.0 - alpha, alpha)
+    c = k + jnp.where(flip, jnp.where(upper, 1.0, -1.0), 0.0)
+    mirrored = upper != flip
+    kk = jnp.where(mirrored, n - c, c)  # canonical count, in [0, n] when not trivial
+    interior = (kk >= 1.0) & (kk <= n - 1.0) & valid & ~trivial
+    log_beta = jnp.log(jnp.where(valid, beta, 0.5))
+    u = solve_logit(jnp.where(interior, kk, 1.0), jnp.where(interior, n, 2.0), log_beta)
+    u = jnp.where(mirrored, -u, u)
+    # Canonical ends: c = 0 gives x = 0; c = n gives x = beta**(1/n), 1 - x = -expm1(log(beta)/n).
+    root_n = jnp.log(beta) / n
+    at_n = jnp.where(mirrored, -jnp.expm1(root_n), jnp.exp(root_n))
+    at_0 = jnp.where(mirrored, 1.0, 0.0)
+    out = jnp.where(interior, jax.nn.sigmoid(u), jnp.where(kk == 0, at_0, at_n))
+    out = jnp.where(trivial, jnp.where(upper, 1.0, 0.0), out)
+    return jnp.where(valid, out, jnp.nan)
 
 
 def binomial_lower_bound(k, n, alpha):
-    """The p with P[Bin(n, p) >= k] = alpha; 0 at k = 0, alpha**(1/n) at k = n; NaN off-domain."""
-    k, n, alpha = jnp.broadcast_arrays(k, n, alpha)
-    interior, ks, ns = _clean(k, n)
-    log_alpha = jnp.log(jnp.where((alpha > 0) & (alpha <= 0.5), alpha, 0.5))
-    u = solve_logit(ks, ns, log_alpha)
-    out = jnp.where(interior, jax.nn.sigmoid(u), jnp.where(k == 0, 0.0, jnp.exp(jnp.log(alpha) / n)))
-    return jnp.where(_valid(k, n, alpha) & (alpha <= 0.5), out, jnp.nan)
+    """The p with P[Bin(n, p) >= k] = alpha (see :func:`binomial_bound`)."""
+    return binomial_bound(k, n, alpha, False)
 
 
 def binomial_upper_bound(k, n, alpha):
-    """The p with P[Bin(n, p) <= k] = alpha; 1 at k = n, 1 - alpha**(1/n) at k = 0; NaN off-domain."""
-    k, n, alpha = jnp.broadcast_arrays(k, n, alpha)
-    mirrored = n - k
-    interior, ks, ns = _clean(mirrored, n)
-    log_alpha = jnp.log(jnp.where((alpha > 0) & (alpha <= 0.5), alpha, 0.5))
-    u = solve_logit(ks, ns, log_alpha)
-    out = jnp.where(interior, jax.nn.sigmoid(-u), jnp.where(k == n, 1.0, -jnp.expm1(jnp.log(alpha) / n)))
-    return jnp.where(_valid(k, n, alpha) & (alpha <= 0.5), out, jnp.nan)
+    """The p with P[Bin(n, p) <= k] = alpha (see :func:`binomial_bound`)."""
+    return binomial_bound(k, n, alpha, True)

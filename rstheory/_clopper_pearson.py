@@ -14,10 +14,11 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import jax
+import numpy as np
 
 from rstheory import _beta_quantile
 from rstheory._batching import call_bucketed
-from rstheory._validation import check_alpha, check_counts
+from rstheory._validation import check_alpha, check_counts, is_traced
 
 __all__ = ["ConfidenceInterval", "cp_lower", "cp_upper", "cp_interval"]
 
@@ -29,32 +30,17 @@ class ConfidenceInterval(NamedTuple):
     high: jax.Array
 
 
-@jax.jit
-def _cp_lower(k, n, alpha):
-    return _beta_quantile.binomial_lower_bound(k, n, alpha)
+# One compiled program serves both sides (``upper`` is data, not a static flag), so a
+# batch size costs one compilation for cp_lower, cp_upper, cp_interval and certify.
+_bound = jax.jit(_beta_quantile.binomial_bound)
+
+_FILLS = (1.0, 2.0, 0.5, 0.0)  # a valid (k, n, alpha, upper) for padding
 
 
-@jax.jit
-def _cp_upper(k, n, alpha):
-    return _beta_quantile.binomial_upper_bound(k, n, alpha)
-
-
-@jax.jit
-def _cp_interval(k, n, alpha):
-    half = 0.5 * alpha
-    return ConfidenceInterval(
-        _beta_quantile.binomial_lower_bound(k, n, half),
-        _beta_quantile.binomial_upper_bound(k, n, half),
-    )
-
-
-_FILLS = (1.0, 2.0, 0.5)  # a valid (k, n, alpha) for padding
-
-
-def _call(fn, k, n, alpha):
+def _call(k, n, alpha, upper: bool):
     check_counts(k, n)
     check_alpha(alpha)
-    return call_bucketed(fn, (k, n, alpha), _FILLS)
+    return call_bucketed(_bound, (k, n, alpha, upper), _FILLS)
 
 
 def cp_lower(k, n, alpha):
@@ -88,7 +74,7 @@ def cp_lower(k, n, alpha):
     References:
       C. J. Clopper, E. S. Pearson (1934), Biometrika 26(4), 404-413.
     """
-    return _call(_cp_lower, k, n, alpha)
+    return _call(k, n, alpha, False)
 
 
 def cp_upper(k, n, alpha):
@@ -113,7 +99,7 @@ def cp_upper(k, n, alpha):
       >>> round(float(rstheory.cp_upper(0, 100, 0.05)), 6)
       0.029513
     """
-    return _call(_cp_upper, k, n, alpha)
+    return _call(k, n, alpha, True)
 
 
 def cp_interval(k, n, alpha) -> ConfidenceInterval:
@@ -135,4 +121,10 @@ def cp_interval(k, n, alpha) -> ConfidenceInterval:
       >>> round(float(ci.low), 6), round(float(ci.high), 6)
       (0.187086, 0.812914)
     """
-    return _call(_cp_interval, k, n, alpha)
+    check_counts(k, n)
+    check_alpha(alpha)
+    half = 0.5 * (alpha if is_traced(alpha) else np.asarray(alpha, dtype=np.float64))
+    return ConfidenceInterval(
+        call_bucketed(_bound, (k, n, half, False), _FILLS),
+        call_bucketed(_bound, (k, n, half, True), _FILLS),
+    )

@@ -17,9 +17,8 @@ import jax
 import jax.numpy as jnp
 from jax.scipy.special import ndtri
 
-from rstheory import _beta_quantile
-from rstheory._batching import call_bucketed
-from rstheory._validation import as_f64, check_alpha, check_counts, check_probability, check_sigma
+from rstheory._clopper_pearson import cp_lower
+from rstheory._validation import as_f64, check_alpha, check_counts, check_probability, check_sigma, is_traced
 
 __all__ = ["Certificate", "certified_radius", "certify"]
 
@@ -90,10 +89,8 @@ def certified_radius(p_lower, sigma, *, p_b_upper=None):
 
 
 @jax.jit
-def _certify(k, n, alpha, sigma):
-    p_lower = _beta_quantile.binomial_lower_bound(k, n, alpha)
-    abstained = p_lower <= 0.5
-    return Certificate(p_lower, _radius_one_class(p_lower, sigma), abstained)
+def _certificate(p_lower, sigma):
+    return Certificate(p_lower, _radius_one_class(p_lower, sigma), p_lower <= 0.5)
 
 
 def certify(k, n, *, alpha, sigma) -> Certificate:
@@ -121,4 +118,6 @@ def certify(k, n, *, alpha, sigma) -> Certificate:
     check_counts(k, n)
     check_alpha(alpha)
     check_sigma(sigma)
-    return call_bucketed(_certify, (k, n, alpha, sigma), (1.0, 2.0, 0.5, 1.0))
+    p_lower = cp_lower(k, n, alpha)
+    sigma = sigma if is_traced(sigma) else as_f64(sigma)
+    return _certificate(*jnp.broadcast_arrays(p_lower, sigma))
