@@ -250,9 +250,6 @@ class _Params(NamedTuple):
     log_y0: jax.Array
     bcorr: jax.Array
     log_norm: jax.Array  # log P + f
-    large: jax.Array  # min(a, b) >= M_ASYM: expansion; else binomial sum
-    any_large: jax.Array
-    any_small: jax.Array
 
 
 def _params(k, n):
@@ -260,38 +257,31 @@ def _params(k, n):
     b = n - k + 1.0
     s = a + b
     bcorr = _bcorr(a, b)
-    large = jnp.minimum(a, b) >= M_ASYM
-    return _Params(
-        a, b, n, jnp.log(a), jnp.log(a / s), jnp.log(b / s), bcorr,
-        0.5 * jnp.log(a * b / s) - _HALF_LOG_2PI - bcorr,
-        large, jnp.any(large), jnp.any(~large),
-    )
+    log_norm = 0.5 * jnp.log(a * b / s) - _HALF_LOG_2PI - bcorr
+    return _Params(a, b, n, jnp.log(a), jnp.log(a / s), jnp.log(b / s), bcorr, log_norm)
 
 
 def _log_tail(u, prm, coeffs):
-    """log T(x), log P(x), x, 1 - x at x = sigmoid(u)."""
+    """log T(x), log P(x), x, 1 - x at x = sigmoid(u).
+
+    ``coeffs`` holds the expansion's coefficients (``min(a, b) >= M_ASYM``); ``None``
+    selects the binomial sum (``min(a, b) < M_ASYM``).
+    """
     x = jax.nn.sigmoid(u)
     y = jax.nn.sigmoid(-u)
     log_x = -jax.nn.softplus(-u)
     log_y = -jax.nn.softplus(u)
     f, lam = _exponent(prm.a, prm.b, x, y, log_x, log_y, prm.log_x0, prm.log_y0)
     log_p = prm.log_norm - f
-
-    # Each regime is skipped outright when no element of the batch needs it.
-    def asym(_):
+    if coeffs is not None:
         # T = e0 exp(-f - bcorr) * sum; z0 < -6 (far right of the mean) means T = 1.
         z0 = jnp.sign(lam) * jnp.sqrt(f)
-        return jnp.where(z0 < -6.0, 0.0, _log_tail_asym(f, lam, coeffs) - f - prm.bcorr)
-
-    def binomial_sum(_):
+        log_t = jnp.where(z0 < -6.0, 0.0, _log_tail_asym(f, lam, coeffs) - f - prm.bcorr)
+    else:
         # pmf(k) = P / (k (1 - x)); T = pmf(k) * sum.
         ratio = _log_sum_ratio(prm.a, prm.n, jnp.exp(log_x - log_y))
-        return jnp.minimum(log_p - prm.log_a - log_y + ratio, 0.0)
-
-    zeros = lambda _: jnp.zeros_like(u)  # noqa: E731
-    log_t_asym = lax.cond(prm.any_large, asym, zeros, None)
-    log_t_sum = lax.cond(prm.any_small, binomial_sum, zeros, None)
-    return jnp.where(prm.large, log_t_asym, log_t_sum), log_p, x, y
+        log_t = jnp.minimum(log_p - prm.log_a - log_y + ratio, 0.0)
+    return log_t, log_p, x, y
 
 
 def _initial_logit(a, b, n, log_alpha):
@@ -311,6 +301,47 @@ def _initial_logit(a, b, n, log_alpha):
     return jnp.where(a > 1.0, u_carter, u_one)
 
 
+def _solve(k, n, log_alpha, large: bool):
+    """N_STEPS Halley steps in one regime (``large`` static), every element of the arrays."""
+    prm = _params(k, n)
+    coeffs = _basym_coefficients(prm.a, prm.b) if large else None
+
+    def halley(_, u):
+        log_t, log_p, x, y = _log_tail(u, prm, coeffs)
+        g = log_t - log_alpha
+        gp = jnp.exp(log_p - log_t)
+        gpp = gp * (prm.a * y - prm.b * x - gp)
+        step = g / gp
+        return u - step / (1.0 - 0.5 * step * gpp / gp)
+
+    return lax.fori_loop(0, N_STEPS, halley, _initial_logit(prm.a, prm.b, n, log_alpha))
+
+
+# The binomial-sum regime costs ~J_SUM operations a step; it runs on the elements that
+# need it, gathered into a buffer of 1/COMPACT of the batch, when they fit.
+COMPACT = 8
+
+
+def _solve_small(k, n, log_alpha, small):
+    size = k.size
+    placeholder = (jnp.where(small, k, 1.0), jnp.where(small, n, 2.0), log_alpha)
+    full = lambda: _solve(*placeholder, large=False)  # noqa: E731
+    if size < 2 * COMPACT:
+        return lax.cond(jnp.any(small), full, lambda: jnp.zeros_like(k))
+    cap = size // COMPACT
+
+    def compact():
+        (idx,) = jnp.nonzero(small.ravel(), size=cap, fill_value=0)
+        gathered = [v.ravel()[idx] for v in placeholder]
+        return jnp.zeros(size, k.dtype).at[idx].set(_solve(*gathered, large=False)).reshape(k.shape)
+
+    count = jnp.sum(small)
+    return lax.switch(
+        jnp.where(count == 0, 0, jnp.where(count <= cap, 1, 2)),
+        [lambda: jnp.zeros_like(k), compact, full],
+    )
+
+
 @jax.custom_jvp
 def solve_logit(k, n, log_alpha):
     """Logit of the root of P[Bin(n, x) >= k] = alpha, for 1 <= k <= n - 1, alpha <= 1/2.
@@ -325,23 +356,13 @@ def solve_logit(k, n, log_alpha):
       ``k`` and ``n`` are integers and get no derivative.
     """
     k, n, log_alpha = jnp.broadcast_arrays(k, n, log_alpha)
-    prm = _params(k, n)
-    big = lambda v: jnp.where(prm.large, v, M_ASYM)  # noqa: E731
-    coeffs = lax.cond(
-        prm.any_large,
-        lambda: _basym_coefficients(big(prm.a), big(prm.b)),
-        lambda: ([jnp.zeros_like(k)] * (N_ASYM + 1), jnp.zeros_like(k)),
+    large = jnp.minimum(k, n - k + 1.0) >= M_ASYM
+    u_large = lax.cond(
+        jnp.any(large),
+        lambda: _solve(jnp.where(large, k, M_ASYM), jnp.where(large, n, 2.0 * M_ASYM), log_alpha, large=True),
+        lambda: jnp.zeros_like(k),
     )
-
-    def halley(_, u):
-        log_t, log_p, x, y = _log_tail(u, prm, coeffs)
-        g = log_t - log_alpha
-        gp = jnp.exp(log_p - log_t)
-        gpp = gp * (prm.a * y - prm.b * x - gp)
-        step = g / gp
-        return u - step / (1.0 - 0.5 * step * gpp / gp)
-
-    return lax.fori_loop(0, N_STEPS, halley, _initial_logit(prm.a, prm.b, n, log_alpha))
+    return jnp.where(large, u_large, _solve_small(k, n, log_alpha, ~large))
 
 
 @solve_logit.defjvp
@@ -349,10 +370,14 @@ def _solve_logit_jvp(primals, tangents):
     k, n, log_alpha = primals
     u = solve_logit(k, n, log_alpha)
     k, n, log_alpha = jnp.broadcast_arrays(k, n, log_alpha)
-    prm = _params(k, n)
-    coeffs = _basym_coefficients(jnp.where(prm.large, prm.a, M_ASYM), jnp.where(prm.large, prm.b, M_ASYM))
-    log_t, log_p, _, _ = _log_tail(u, prm, coeffs)
-    return u, jnp.exp(log_t - log_p) * jnp.broadcast_to(tangents[2], u.shape)
+    large = jnp.minimum(k, n - k + 1.0) >= M_ASYM
+    ka, na = jnp.where(large, k, M_ASYM), jnp.where(large, n, 2.0 * M_ASYM)
+    prm = _params(ka, na)
+    log_t_large, log_p_large, _, _ = _log_tail(u, prm, _basym_coefficients(prm.a, prm.b))
+    ks, ns = jnp.where(large, 1.0, k), jnp.where(large, 2.0, n)
+    log_t_small, log_p_small, _, _ = _log_tail(u, _params(ks, ns), None)
+    ratio = jnp.where(large, log_t_large - log_p_large, log_t_small - log_p_small)
+    return u, jnp.exp(ratio) * jnp.broadcast_to(tangents[2], u.shape)
 
 
 def binomial_bound(k, n, alpha, upper):

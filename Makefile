@@ -1,0 +1,45 @@
+# Set-up and everyday commands. `.venv` is created when missing and reused otherwise; it is
+# (re)installed when pyproject.toml is newer than the stamp file.
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+# One thread per process: the tests run two pytest-xdist workers on small inputs.
+TEST_ENV := OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1
+PYTEST_ARGS := -q -n 2 --doctest-modules --doctest-glob=README.md \
+	tests rstheory sampler proofs_check README.md
+
+.PHONY: setup demo test bench proofs clean distclean
+
+setup: $(STAMP)
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+
+# torch first and pinned exactly: the CPU wheel; an unpinned resolve would fetch CUDA builds.
+$(STAMP): pyproject.toml | $(PY)
+	$(PY) -m pip install --upgrade pip
+	$(PY) -m pip install torch==2.13.0
+	$(PY) -m pip install -e '.[test]'
+	touch $@
+
+demo: $(STAMP)
+	$(PY) -m rstheory demo
+
+test: $(STAMP)
+	$(TEST_ENV) $(PY) -m pytest $(PYTEST_ARGS)
+
+bench: $(STAMP)
+	OMP_NUM_THREADS=1 $(PY) bench/bench_cp.py
+
+proofs: $(STAMP)
+	$(PY) -m proofs_check
+
+clean:
+	rm -rf build dist *.egg-info .pytest_cache .hypothesis .ruff_cache
+	find . -path ./$(VENV) -prune -o -name __pycache__ -type d -prune -exec rm -rf {} +
+
+distclean: clean
+	rm -rf $(VENV)

@@ -1,0 +1,29 @@
+"""proofs_check: the theorems behind rstheory, each with a sympy derivation and an mpmath
+check of rstheory's float64 numbers.
+
+Importing the package registers every theorem; ``python -m proofs_check`` runs all checks,
+prints a report and exits non-zero when one fails.
+"""
+
+from proofs_check import thm_clopper_pearson, thm_radius  # noqa: F401  (register on import)
+from proofs_check._registry import (
+    CheckResult,
+    Report,
+    Theorem,
+    max_relative_error,
+    register,
+    run,
+    run_all,
+    theorems,
+)
+
+__all__ = [
+    "CheckResult",
+    "Report",
+    "Theorem",
+    "max_relative_error",
+    "register",
+    "run",
+    "run_all",
+    "theorems",
+]

@@ -1,0 +1,164 @@
+"""The registry of checked theorems and the machinery shared by the checks.
+
+A :class:`Theorem` pairs a statement in words and its source with up to two checks:
+``symbolic()`` (a sympy derivation) and ``numeric(dps)`` (rstheory's float64 numbers
+against mpmath at ``dps`` digits). Each check returns a :class:`CheckResult`.
+Theorem modules call :func:`register` at import; :func:`run_all` runs every check
+and turns an exception inside a check into a failed result.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Callable, Iterable
+
+import mpmath
+
+__all__ = [
+    "CheckResult",
+    "Report",
+    "Theorem",
+    "max_relative_error",
+    "register",
+    "run",
+    "run_all",
+    "theorems",
+]
+
+
+@dataclasses.dataclass(frozen=True)
+class CheckResult:
+    """Outcome of one check.
+
+    Attributes:
+      passed: whether the check holds.
+      max_error: largest error found (relative unless ``detail`` says otherwise); ``nan``
+        for a symbolic check, ``inf`` when a value that must be exact is not.
+      tolerance: the bound ``max_error`` is compared with (``nan`` for symbolic checks).
+      detail: one line: what was compared, and the worst case.
+    """
+
+    passed: bool
+    max_error: float = math.nan
+    tolerance: float = math.nan
+    detail: str = ""
+
+
+@dataclasses.dataclass(frozen=True)
+class Theorem:
+    """A theorem that rstheory relies on, with its checks.
+
+    Attributes:
+      name: unique identifier, ``family.short_name``.
+      statement: the claim in plain words.
+      source: where it is proved (paper, theorem number).
+      symbolic: ``() -> CheckResult`` running a sympy derivation, or ``None``.
+      numeric: ``(dps) -> CheckResult`` comparing rstheory with mpmath at ``dps`` digits,
+        or ``None``.
+    """
+
+    name: str
+    statement: str
+    source: str
+    symbolic: Callable[[], CheckResult] | None = None
+    numeric: Callable[[int], CheckResult] | None = None
+
+
+_THEOREMS: dict[str, Theorem] = {}
+
+
+def register(theorem: Theorem) -> Theorem:
+    """Add ``theorem`` to the registry and return it; names are unique.
+
+    Registering the identical object again (a module imported twice) is a no-op.
+    """
+    old = _THEOREMS.get(theorem.name)
+    if old is not None and old != theorem:
+        raise ValueError(f"a different theorem is already registered as {theorem.name!r}")
+    _THEOREMS[theorem.name] = theorem
+    return theorem
+
+
+def theorems() -> tuple[Theorem, ...]:
+    """All registered theorems, in registration order."""
+    return tuple(_THEOREMS.values())
+
+
+def max_relative_error(
+    cases: Iterable[tuple[str, float, mpmath.mpf]], tolerance: float, *, what: str
+) -> CheckResult:
+    """Compare float64 values with high-precision references.
+
+    Args:
+      cases: ``(label, value, reference)`` triples; ``reference`` an mpmath number
+        (or exact 0, which demands ``value == 0``).
+      tolerance: largest acceptable relative error.
+      what: short description for the result's ``detail``.
+
+    Returns:
+      :class:`CheckResult` with the largest relative error and its case.
+
+    Example:
+      >>> import mpmath
+      >>> r = max_relative_error([("x", 0.1, mpmath.mpf(1) / 10)], 1e-15, what="0.1")
+      >>> r.passed, r.max_error < 1e-16
+      (True, True)
+    """
+    worst, worst_label, count = 0.0, "", 0
+    for label, value, reference in cases:
+        count += 1
+        value = float(value)
+        if reference == 0 or not math.isfinite(value):
+            err = 0.0 if value == reference else math.inf
+        else:
+            err = float(abs((mpmath.mpf(value) - reference) / reference))
+        if not err <= worst:  # also catches NaN
+            worst, worst_label = (math.inf if math.isnan(err) else err), label
+    passed = worst <= tolerance
+    detail = f"{what}: {count} cases, worst {worst:.2e} at {worst_label}" if count else what
+    return CheckResult(passed, worst, tolerance, detail)
+
+
+@dataclasses.dataclass(frozen=True)
+class Report:
+    """One theorem's results, as printed by ``python -m proofs_check``."""
+
+    theorem: Theorem
+    symbolic: CheckResult | None
+    numeric: CheckResult | None
+
+    @property
+    def passed(self) -> bool:
+        return all(r.passed for r in (self.symbolic, self.numeric) if r is not None)
+
+
+def _guarded(check: Callable[..., CheckResult] | None, *args) -> CheckResult | None:
+    if check is None:
+        return None
+    try:
+        result = check(*args)
+    except Exception as err:  # a crashing check is a failed check, reported with its cause
+        return CheckResult(False, math.inf, math.nan, f"raised {type(err).__name__}: {err}")
+    if not isinstance(result, CheckResult):
+        return CheckResult(False, math.inf, math.nan, f"returned {type(result).__name__}")
+    return result
+
+
+def run(theorem: Theorem, *, dps: int = 50) -> Report:
+    """Run both checks of one theorem; exceptions become failed results."""
+    return Report(theorem, _guarded(theorem.symbolic), _guarded(theorem.numeric, dps))
+
+
+def run_all(*, dps: int = 50, names: Iterable[str] | None = None) -> list[Report]:
+    """Run the checks of every registered theorem (or of those in ``names``)."""
+    selected = theorems()
+    if names is not None:
+        wanted = set(names)
+        unknown = wanted - {t.name for t in selected}
+        if unknown:
+            raise ValueError(
+                f"unknown theorem(s): {sorted(unknown)}; known: {[t.name for t in selected]}"
+            )
+        selected = tuple(t for t in selected if t.name in wanted)
+    return [run(t, dps=dps) for t in selected]

@@ -1,0 +1,90 @@
+"""The registry and report machinery of proofs_check: failures must be reported as failures."""
+
+import json
+import math
+
+import mpmath
+import pytest
+
+import proofs_check
+from proofs_check import __main__ as cli
+from proofs_check import _registry
+
+
+@pytest.fixture
+def isolated_registry(monkeypatch):
+    """A copy of the registry that the test may add to; restored afterwards."""
+    monkeypatch.setattr(_registry, "_THEOREMS", dict(_registry._THEOREMS))
+    return _registry._THEOREMS
+
+
+def _theorem(name, symbolic=None, numeric=None):
+    return proofs_check.Theorem(name, "a statement", "a source", symbolic, numeric)
+
+
+def test_every_theorem_module_registers_its_theorems():
+    names = {t.name for t in proofs_check.theorems()}
+    assert {
+        "clopper_pearson.tail_inversion",
+        "clopper_pearson.end_values",
+        "radius.cohen2019_thm1",
+    } <= names
+    for t in proofs_check.theorems():
+        assert t.statement and t.source
+        assert t.symbolic is not None or t.numeric is not None
+
+
+def test_register_rejects_a_different_theorem_under_a_taken_name(isolated_registry):
+    t = proofs_check.register(_theorem("test.dup"))
+    assert proofs_check.register(t) is t  # same object again: no-op
+    with pytest.raises(ValueError, match="already registered"):
+        proofs_check.register(_theorem("test.dup", symbolic=lambda: None))
+
+
+def test_max_relative_error_flags_wrong_values_nan_and_inexact_zero():
+    with mpmath.workdps(30):
+        third = mpmath.mpf(1) / 3
+        ok = proofs_check.max_relative_error([("a", 1 / 3, third)], 1e-15, what="x")
+        off = proofs_check.max_relative_error([("b", 0.3333, third)], 1e-15, what="x")
+        nan = proofs_check.max_relative_error([("c", math.nan, third)], 1e-15, what="x")
+        zero = proofs_check.max_relative_error([("d", 1e-300, mpmath.mpf(0))], 1e-15, what="x")
+    assert ok.passed and ok.max_error < 1e-16
+    assert not off.passed and off.max_error == pytest.approx(1e-4, rel=1e-2)
+    assert "b" in off.detail
+    assert not nan.passed and nan.max_error == math.inf
+    assert not zero.passed
+
+
+def test_run_turns_a_crashing_check_into_a_failure():
+    def boom(dps):
+        raise ZeroDivisionError("deliberate")
+
+    report = proofs_check.run(_theorem("test.crash", numeric=boom))
+    assert not report.passed
+    assert report.symbolic is None
+    assert "ZeroDivisionError: deliberate" in report.numeric.detail
+
+
+def test_run_all_rejects_unknown_names():
+    with pytest.raises(ValueError, match="unknown theorem"):
+        proofs_check.run_all(names=["no.such.theorem"])
+
+
+def test_cli_exits_nonzero_and_reports_the_failing_check(isolated_registry, capsys):
+    proofs_check.register(
+        _theorem(
+            "test.false_claim",
+            symbolic=lambda: proofs_check.CheckResult(False, detail="1 + 1 != 3"),
+        )
+    )
+    assert cli.main(["--only", "test.false_claim"]) == 1
+    out = capsys.readouterr().out
+    assert "test.false_claim" in out and "FAIL" in out and "1 + 1 != 3" in out
+
+
+def test_cli_json_for_a_passing_theorem(capsys):
+    assert cli.main(["--json", "--only", "radius.cohen2019_thm1"]) == 0
+    (row,) = json.loads(capsys.readouterr().out)
+    assert row["name"] == "radius.cohen2019_thm1"
+    assert row["passed"] and row["symbolic"]["passed"] and row["numeric"]["passed"]
+    assert row["numeric"]["max_error"] <= row["numeric"]["tolerance"]
