@@ -27,6 +27,7 @@ import numpy as np
 import sympy as sp
 
 import rstheory
+from proofs_check._binomial_mp import binomial_tail_ge, binomial_tail_le
 from proofs_check._registry import CheckResult, Theorem, max_relative_error, register
 
 __all__ = [
@@ -56,74 +57,6 @@ DENSE_GRID = (
 
 # Polynomial identities are checked for every n up to this (and k = 1..n).
 SYMBOLIC_MAX_N = 8
-
-
-# --------------------------------------------------------------------------- mpmath tails
-
-
-def _log_pmf(j: int, n: int, p, log_p, log_q):
-    return (
-        mpmath.loggamma(n + 1)
-        - mpmath.loggamma(j + 1)
-        - mpmath.loggamma(n - j + 1)
-        + j * log_p
-        + (n - j) * log_q
-    )
-
-
-def binomial_tail_ge(k: int, n: int, p) -> tuple[mpmath.mpf, mpmath.mpf]:
-    """``(P[Bin(n, p) >= k], P[Bin(n, p) = k])`` at the working precision, ``0 < p < 1``.
-
-    Sums ``pmf(j)`` for ``j = k, k + 1, ...`` with the ratio ``(n - j)/(j + 1) * p/(1 - p)``
-    and stops once past the mode and the terms fall below ``10^-(dps + 10)`` of the sum.
-
-    Example:
-      >>> import mpmath
-      >>> with mpmath.workdps(30):
-      ...     tail, pmf = binomial_tail_ge(2, 3, mpmath.mpf(1) / 2)
-      >>> float(tail), float(pmf)
-      (0.5, 0.375)
-    """
-    p = mpmath.mpf(p)
-    log_p, log_q = mpmath.log(p), mpmath.log1p(-p)
-    eps = mpmath.mpf(10) ** (-(mpmath.mp.dps + 10))
-    ratio = p / (1 - p)
-    mode = (n + 1) * p
-    pmf_k = term = mpmath.exp(_log_pmf(k, n, p, log_p, log_q))
-    total = mpmath.mpf(0)
-    j = k
-    while True:
-        total += term
-        if j >= n or (j > mode and term < eps * total):
-            return total, pmf_k
-        term *= (n - j) * ratio / (j + 1)
-        j += 1
-
-
-def binomial_tail_le(k: int, n: int, p) -> tuple[mpmath.mpf, mpmath.mpf]:
-    """``(P[Bin(n, p) <= k], P[Bin(n, p) = k])`` at the working precision, ``0 < p < 1``.
-
-    Example:
-      >>> import mpmath
-      >>> with mpmath.workdps(30):
-      ...     tail, pmf = binomial_tail_le(0, 3, mpmath.mpf(1) / 2)
-      >>> float(tail), float(pmf)
-      (0.125, 0.125)
-    """
-    p = mpmath.mpf(p)
-    log_p, log_q = mpmath.log(p), mpmath.log1p(-p)
-    eps = mpmath.mpf(10) ** (-(mpmath.mp.dps + 10))
-    inv_ratio = (1 - p) / p
-    mode = (n + 1) * p - 1
-    pmf_k = term = mpmath.exp(_log_pmf(k, n, p, log_p, log_q))
-    total = mpmath.mpf(0)
-    j = k
-    while True:
-        total += term
-        if j <= 0 or (j < mode and term < eps * total):
-            return total, pmf_k
-        term *= j * inv_ratio / (n - j + 1)
-        j -= 1
 
 
 def _grid_points(grid):

@@ -72,6 +72,11 @@ def certified_radius(p_lower, sigma, *, p_b_upper=None):
     Returns:
       float64 radius of the broadcast shape, ``0`` where no certificate exists.
 
+    Notes:
+      ``p_lower = 1`` gives ``inf`` (certain top class, any perturbation); a
+      Clopper-Pearson bound never reaches 1 for ``alpha > 0``: with ``n`` samples the
+      radius is at most ``sigma * Phi^-1(alpha ** (1 / n))``.
+
     Example:
       >>> import rstheory
       >>> round(float(rstheory.certified_radius(0.99, 0.5)), 6)

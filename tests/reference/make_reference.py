@@ -20,7 +20,7 @@ Methods (field ``method``):
     20 guard digits absorb cancellation in ``loggamma(n + 1) ~ 1.7e9`` at ``n = 1e8``). The
     tail is the sum of binomial pmf terms, started next to ``j = k`` from the log-space pmf
     (``loggamma``) and continued by the term ratio away from the mode until a term falls
-    below ``10**-60`` of the running sum (the far side of the mode as a complement). Newton's method on ``log tail - log alpha``
+    below ``10**-(working digits + 10)`` of the running sum (the far side of the mode as a complement; ``proofs_check._binomial_mp``). Newton's method on ``log tail - log alpha``
     (derivative ``k pmf(k) / p`` resp. ``-(n - k) pmf(k) / (1 - p)``) is iterated until a
     step changes ``p`` by less than ``10**-45`` relative, and the residual is recorded.
     ``mpmath.betainc`` is not used for this because its hypergeometric series stops
@@ -60,10 +60,12 @@ import numpy as np
 import scipy
 import scipy.stats
 
+from proofs_check._binomial_mp import binomial_tail_ge as tail_ge
+from proofs_check._binomial_mp import binomial_tail_le as tail_le
+
 DPS = 50
 GUARD_DPS = 20  # extra working digits: loggamma(1e8) ~ 1.7e9 and log1p(-p) near p = 1 eat digits
 DIGITS_WRITTEN = 30
-TRUNCATION = 60  # stop the pmf sum at a term below 10**-TRUNCATION of the sum
 NEWTON_RTOL_EXP = 45  # stop Newton when |step| < 10**-45 * p
 BETAINC_CHECK_NMAX = 1000  # mpmath.betainc converges here (measured); not beyond 1e4
 
@@ -80,70 +82,6 @@ def k_grid(n: int) -> list[int]:
 
 
 # ---------------------------------------------------------------- mpmath route
-
-
-def _log_pmf(k: int, n: int, p):
-    mp = mpmath.mp
-    return (
-        mp.loggamma(n + 1)
-        - mp.loggamma(k + 1)
-        - mp.loggamma(n - k + 1)
-        + k * mp.log(p)
-        + (n - k) * mp.log1p(-p)
-    )
-
-
-def _sum_up(k: int, n: int, p, pmf_k):
-    """sum_{j >= k} pmf(j), for k past the mode (terms decrease from the start)."""
-    mp = mpmath.mp
-    q = p / (1 - p)
-    tol = mp.mpf(10) ** (-TRUNCATION)
-    term, total, j = pmf_k, pmf_k, k
-    while j < n:
-        term = term * q * (n - j) / (j + 1)
-        j += 1
-        total += term
-        if term < tol * total:
-            break
-    return total
-
-
-def _sum_down(k: int, n: int, p, pmf_k):
-    """sum_{j <= k} pmf(j), for k below the mode (terms decrease from the start)."""
-    mp = mpmath.mp
-    r = (1 - p) / p
-    tol = mp.mpf(10) ** (-TRUNCATION)
-    term, total, j = pmf_k, pmf_k, k
-    while j > 0:
-        term = term * r * j / (n - j + 1)
-        j -= 1
-        total += term
-        if term < tol * total:
-            break
-    return total
-
-
-def tail_ge(k: int, n: int, p):
-    """``(P[Bin(n, p) >= k], pmf(k))``.
-
-    Summed from ``j = k`` away from the mode, so the terms decrease and the sum stops
-    after ``O(sqrt(n p (1 - p)))`` terms: upward when ``k`` is at or past the mode, else as
-    ``1 - P[X <= k - 1]`` (no cancellation there: the tail is then at least about 1/2).
-    """
-    mp = mpmath.mp
-    pmf_k = mp.exp(_log_pmf(k, n, p))
-    if k >= (n + 1) * p - 1 or k == 0:
-        return (_sum_up(k, n, p, pmf_k) if k > 0 else mp.mpf(1)), pmf_k
-    return 1 - _sum_down(k - 1, n, p, mp.exp(_log_pmf(k - 1, n, p))), pmf_k
-
-
-def tail_le(k: int, n: int, p):
-    """``(P[Bin(n, p) <= k], pmf(k))``, mirrored from :func:`tail_ge`."""
-    mp = mpmath.mp
-    pmf_k = mp.exp(_log_pmf(k, n, p))
-    if k <= (n + 1) * p or k == n:
-        return (_sum_down(k, n, p, pmf_k) if k < n else mp.mpf(1)), pmf_k
-    return 1 - _sum_up(k + 1, n, p, mp.exp(_log_pmf(k + 1, n, p))), pmf_k
 
 
 def root_mpmath(k: int, n: int, alpha: float, side: str, start: float):
@@ -333,7 +271,7 @@ def main(argv=None) -> None:
         },
         "dps": DPS,
         "digits_written": DIGITS_WRITTEN,
-        "pmf_truncation": f"1e-{TRUNCATION}",
+        "pmf_truncation": f"1e-{DPS + GUARD_DPS + 10}",
         "newton_rtol": f"1e-{NEWTON_RTOL_EXP}",
         "grid": {"n": N_GRID, "alpha": ALPHA_GRID, "k": "{0,1,2,3,n//100,n//10,n//2,9n//10,n-2,n-1,n}"},
         "method_counts": counts,
