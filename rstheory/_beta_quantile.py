@@ -9,7 +9,7 @@ in float64, jit/vmap/grad-transparent, with a fixed amount of work per element.
 
 Method
 ------
-* **Variable.** Newton's method runs on the logit ``u = log(x / (1 - x))``, so both
+* **Variable.** The iteration runs on the logit ``u = log(x / (1 - x))``, so both
   ``x = sigmoid(u)`` and ``1 - x = sigmoid(-u)`` keep full relative precision; the
   upper bound is the ``1 - x`` of the mirrored problem, never ``1 - (float)``.
 * **Equation.** ``g(u) = log T - log alpha``. With ``P = x^a (1-x)^b / B(a, b)``,
@@ -19,23 +19,30 @@ Method
 * **Tail evaluation, large parameters** (``min(a, b) >= M_ASYM``): the asymptotic
   expansion of DiDonato & Morris (1992, ACM TOMS 708, BASYM), with ``N_ASYM``
   terms, written with a signed ``z0 = sign(lambda) sqrt(f)`` so one expansion serves
-  both sides of the mean. Its coefficients depend on ``(a, b)`` only and are built
-  once per element, outside the Newton loop. ``lambda = a - (a + b) x`` is formed from
+  both sides of the mean. Its coefficients depend only on ``min(a, b) / max(a, b)``
+  and on which of ``a``, ``b`` is larger; they are read from Chebyshev tables built at
+  import from BASYM's own recursion (a few operations instead of a few hundred, and a
+  small compiled program). ``lambda = a - (a + b) x`` is formed from
   whichever of ``x``, ``1 - x`` is smaller: at ``n = 1e8`` the naive form loses
   ten digits of the exponent.
 * **Tail evaluation, small parameters** (``min(a, b) < M_ASYM``): the binomial sum
   ``T = pmf(k) [1 + r_k (1 + r_{k+1} (1 + ...))]`` with ``r_j = (n - j)/(j + 1) x/(1-x)``,
   ``J_SUM`` terms. It is exact when ``n - k < J_SUM`` (the factor ``n - j`` ends it);
   for ``k < M_ASYM`` and ``x <= k / n`` (true at the root) the neglected terms are at
-  most ``pmf(k) prod_{i=1}^{J} k/(k+i) < 1e-17 T``.
+  most ``pmf(k) prod_{i=1}^{J} k/(k+i) < 1e-17 T``. Only the elements that need this
+  regime run it, gathered into a buffer of ``1/COMPACT`` of the batch when they fit.
 * **Prefactor.** ``log P`` is formed as ``1/2 log(ab / (2 pi (a+b))) - bcorr(a, b)
   - [a rlog1(d/x0) + b rlog1(-d/y0)]`` with ``x0 = a/(a+b)``, ``d = x - x0`` and
   ``rlog1(t) = t - log(1+t)``: no large terms cancel, so the exponent keeps absolute
   accuracy near ``1e-14`` for ``n`` up to ``1e8``.
 
 The iteration budget (``N_STEPS`` Halley steps from the initial guess of Majumder &
-Bhattacharjee 1973, AS 109) is fixed; the test suite checks on a dense grid that it
-reaches the accuracy target, and a Monte Carlo-free residual check confirms the root.
+Bhattacharjee 1973, AS 109) is fixed. ``tests/rstheory/test_beta_quantile.py`` checks on
+grids of ``n`` up to ``1e8`` and ``alpha`` from ``1e-15`` to ``1/2`` that it reaches a
+relative error of ``1e-10`` (the residual through Boost's forward incomplete beta, turned
+into an error in ``x`` by the analytic slope), and ``tests/rstheory/test_clopper_pearson.py``
+compares with 50-digit mpmath roots. Measured on the dense grid (14,784 cases a side):
+worst 3.6e-13, median 1e-16 (the residual check includes Boost's own rounding).
 """
 
 from __future__ import annotations
@@ -49,7 +56,7 @@ import numpy as np
 from jax import lax
 from jax.scipy.special import erfcx, gammaln, ndtri
 
-__all__ = ["binomial_bound", "binomial_lower_bound", "binomial_upper_bound", "solve_logit"]
+__all__ = ["basym_coefficients_exact", "binomial_bound", "solve_logit"]
 
 M_ASYM = 80.0  # min(a, b) from which the asymptotic expansion is used
 N_ASYM = 14  # terms of the expansion (even); 2.4e-13 worst logit error at min(a, b) = 80
@@ -421,13 +428,3 @@ def binomial_bound(k, n, alpha, upper):
     out = jnp.where(interior, jax.nn.sigmoid(u), jnp.where(kk == 0, at_0, at_n))
     out = jnp.where(trivial, jnp.where(upper, 1.0, 0.0), out)
     return jnp.where(valid, out, jnp.nan)
-
-
-def binomial_lower_bound(k, n, alpha):
-    """The p with P[Bin(n, p) >= k] = alpha (see :func:`binomial_bound`)."""
-    return binomial_bound(k, n, alpha, False)
-
-
-def binomial_upper_bound(k, n, alpha):
-    """The p with P[Bin(n, p) <= k] = alpha (see :func:`binomial_bound`)."""
-    return binomial_bound(k, n, alpha, True)

@@ -13,8 +13,6 @@ Policy (one rule for the whole package):
 
 from __future__ import annotations
 
-import numbers
-
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -25,6 +23,7 @@ __all__ = [
     "check_alpha",
     "check_sigma",
     "check_probability",
+    "as_f64",
 ]
 
 
@@ -124,5 +123,3 @@ def as_f64(x) -> jax.Array:
     """Convert to a float64 JAX array (requires ``jax_enable_x64``)."""
     return jnp.asarray(x, dtype=jnp.float64)
 
-
-del numbers
