@@ -32,6 +32,11 @@ def is_traced(*xs) -> bool:
     return any(isinstance(x, jax.core.Tracer) for x in xs)
 
 
+def _show(v) -> str:
+    """A value as Python prints it (``990``, not numpy 2's ``np.int64(990)``)."""
+    return repr(np.asarray(v).item())
+
+
 def _as_numpy(name: str, x) -> np.ndarray:
     try:
         arr = np.asarray(x)
@@ -50,7 +55,7 @@ def _check_integer(name: str, arr: np.ndarray) -> np.ndarray:
             raise ValueError(f"{name} must not be NaN")
         if not np.isfinite(arr).all() or (arr != np.round(arr)).any():
             bad = arr[(~np.isfinite(arr)) | (arr != np.round(arr))].ravel()[0]
-            raise ValueError(f"{name} must be integer-valued, got {bad!r}")
+            raise ValueError(f"{name} must be integer-valued, got {_show(bad)}")
     return arr
 
 
@@ -65,9 +70,9 @@ def check_counts(k, n, *, k_name: str = "k", n_name: str = "n") -> None:
     ka = _check_integer(k_name, _as_numpy(k_name, k))
     na = _check_integer(n_name, _as_numpy(n_name, n))
     if (na < 1).any():
-        raise ValueError(f"{n_name} must be an integer >= 1, got {na[na < 1].ravel()[0]!r}")
+        raise ValueError(f"{n_name} must be an integer >= 1, got {_show(na[na < 1].ravel()[0])}")
     if (ka < 0).any():
-        raise ValueError(f"{k_name} must be an integer in [0, {n_name}], got {ka[ka < 0].ravel()[0]!r}")
+        raise ValueError(f"{k_name} must be an integer in [0, {n_name}], got {_show(ka[ka < 0].ravel()[0])}")
     try:
         over = ka > na
     except ValueError as err:
@@ -76,10 +81,10 @@ def check_counts(k, n, *, k_name: str = "k", n_name: str = "n") -> None:
         ) from err
     if over.any():
         kb, nb = np.broadcast_arrays(ka, na)
-        i = np.flatnonzero(over.ravel() if over.shape == kb.shape else np.broadcast_to(over, kb.shape))[0]
+        i = np.flatnonzero(over)[0]  # over has the broadcast shape of kb, nb
         raise ValueError(
-            f"{k_name} must be an integer in [0, {n_name}], got {k_name}={kb.ravel()[i]!r} "
-            f"> {n_name}={nb.ravel()[i]!r}"
+            f"{k_name} must be an integer in [0, {n_name}], got {k_name}={_show(kb.ravel()[i])} "
+            f"> {n_name}={_show(nb.ravel()[i])}"
         )
 
 
@@ -92,7 +97,7 @@ def check_alpha(alpha, *, name: str = "alpha", high: float = 1.0) -> None:
         raise ValueError(f"{name} must not be NaN; allowed range is (0, {high:g})")
     bad = (a <= 0) | (a >= high)
     if bad.any():
-        raise ValueError(f"{name} must lie in the open interval (0, {high:g}), got {a[bad].ravel()[0]!r}")
+        raise ValueError(f"{name} must lie in the open interval (0, {high:g}), got {_show(a[bad].ravel()[0])}")
 
 
 def check_sigma(sigma, *, name: str = "sigma") -> None:
@@ -104,7 +109,7 @@ def check_sigma(sigma, *, name: str = "sigma") -> None:
         raise ValueError(f"{name} must not be NaN; allowed range is (0, inf)")
     bad = (s <= 0) | ~np.isfinite(s)
     if bad.any():
-        raise ValueError(f"{name} must be finite and > 0, got {s[bad].ravel()[0]!r}")
+        raise ValueError(f"{name} must be finite and > 0, got {_show(s[bad].ravel()[0])}")
 
 
 def check_probability(p, *, name: str) -> None:
@@ -116,7 +121,7 @@ def check_probability(p, *, name: str) -> None:
         raise ValueError(f"{name} must not be NaN; allowed range is [0, 1]")
     bad = (a < 0) | (a > 1)
     if bad.any():
-        raise ValueError(f"{name} must lie in [0, 1], got {a[bad].ravel()[0]!r}")
+        raise ValueError(f"{name} must lie in [0, 1], got {_show(a[bad].ravel()[0])}")
 
 
 def as_f64(x) -> jax.Array:
