@@ -11,6 +11,7 @@ _jax.config.update("jax_enable_x64", True)
 
 from rstheory._clopper_pearson import ConfidenceInterval, cp_interval, cp_lower, cp_upper  # noqa: E402
 from rstheory._radius import Certificate, certified_radius, certify  # noqa: E402
+from rstheory import oracle  # noqa: E402
 
 __all__ = [
     "Certificate",
@@ -20,5 +21,6 @@ __all__ = [
     "cp_interval",
     "cp_lower",
     "cp_upper",
+    "oracle",
 ]
 __version__ = "0.1.0"

@@ -11,30 +11,66 @@ and with ``pB_upper = 1 - pA_lower`` this is ``sigma * Phi^-1(pA_lower)``.
 
 from __future__ import annotations
 
-from typing import NamedTuple
+import dataclasses
+import functools
 
 import jax
 import jax.numpy as jnp
 from jax.scipy.special import ndtri
 
+from rstheory import _oracle_correction as _oc
 from rstheory._clopper_pearson import cp_lower
+from rstheory._oracle_correction import (
+    ErrorInterval,
+    RateBounds,
+    check_eps,
+    check_num_classes,
+    check_oracle,
+)
 from rstheory._validation import as_f64, check_alpha, check_counts, check_probability, check_sigma, is_traced
 
 __all__ = ["Certificate", "certified_radius", "certify"]
 
 
-class Certificate(NamedTuple):
+# Labels of Certificate.correction: which oracle-error model produced p_lower.
+NONE = "none"
+SYMMETRIC = "symmetric"
+SYMMETRIC_UNKNOWN = "symmetric-unknown-eps: uncorrected bound"
+SYMMETRIC_ESTIMATED = "symmetric-estimated"
+ASYMMETRIC_ESTIMATED = "asymmetric-estimated"
+CORRECTIONS = (NONE, SYMMETRIC, SYMMETRIC_UNKNOWN, SYMMETRIC_ESTIMATED, ASYMMETRIC_ESTIMATED)
+
+
+@functools.partial(
+    jax.tree_util.register_dataclass,
+    data_fields=["p_lower", "radius", "abstained", "q_lower", "alpha_spent"],
+    meta_fields=["correction"],
+)
+@dataclasses.dataclass(frozen=True)
+class Certificate:
     """Result of :func:`certify`; a pytree, so it passes through ``jit`` and ``vmap``.
 
     Attributes:
-      p_lower: one-sided ``(1 - alpha)`` Clopper-Pearson lower bound on ``p_A``, ``(*batch)``.
+      p_lower: lower bound on the true-label probability ``p_A``, ``(*batch)``; valid with
+        probability at least ``1 - alpha_spent``.
       radius: certified L2 radius, ``0`` where abstained, ``(*batch)``.
       abstained: boolean, ``True`` where ``p_lower <= 1/2`` (no certificate), ``(*batch)``.
+      q_lower: one-sided ``(1 - alpha)`` Clopper-Pearson lower bound on the
+        oracle-labelled probability ``q_A`` (what the votes measure), ``(*batch)``;
+        equals ``p_lower`` when ``correction == "none"``.
+      alpha_spent: total significance level of the certificate, ``alpha`` plus the level
+        of an estimated oracle error rate (union bound), ``(*batch)``.
+      correction: static (pytree metadata) label of the oracle-error model, one of
+        ``"none"``, ``"symmetric"``, ``"symmetric-unknown-eps: uncorrected bound"``,
+        ``"symmetric-estimated"``, ``"asymmetric-estimated"`` (see :func:`certify`).
     """
 
     p_lower: jax.Array
     radius: jax.Array
     abstained: jax.Array
+    q_lower: jax.Array
+    alpha_spent: jax.Array
+    correction: str
 
 
 def _radius_one_class(p_lower, sigma):
@@ -93,36 +129,145 @@ def certified_radius(p_lower, sigma, *, p_b_upper=None):
     return _radius_two_class_jit(as_f64(p_lower), as_f64(p_b_upper), as_f64(sigma))
 
 
-@jax.jit
-def _certificate(p_lower, sigma):
-    return Certificate(p_lower, _radius_one_class(p_lower, sigma), p_lower <= 0.5)
+@functools.partial(jax.jit, static_argnames="correction")
+def _certificate(q_lower, n, alpha, sigma, num_classes, eps_lo, eps_hi, oracle_alpha, *, correction):
+    # The largest value a CP lower bound from n votes takes (k = n), never below q_lower.
+    cap = jnp.maximum(jnp.exp(jnp.log(alpha) / n), q_lower)
+    if correction == NONE:
+        p_lower = q_lower
+    elif correction == SYMMETRIC:  # eps_lo = eps_hi = eps, known
+        p_lower = jnp.minimum(_oc._worst_case_symmetric(q_lower, eps_lo, eps_hi, num_classes), cap)
+    elif correction == SYMMETRIC_UNKNOWN:
+        p_lower = jnp.where(q_lower >= 1 / num_classes, q_lower, 0.0)
+    elif correction == SYMMETRIC_ESTIMATED:
+        p_lower = jnp.minimum(_oc._worst_case_symmetric(q_lower, eps_lo, eps_hi, num_classes), cap)
+    elif correction == ASYMMETRIC_ESTIMATED:  # eps_hi = upper bound on the false-positive rate
+        p_lower = jnp.clip((q_lower - eps_hi) / (1 - eps_hi), 0.0, 1.0)
+    else:  # pragma: no cover - certify only passes the labels above
+        raise ValueError(f"unknown correction {correction!r}")
+    return Certificate(
+        p_lower=p_lower,
+        radius=_radius_one_class(p_lower, sigma),
+        abstained=p_lower <= 0.5,
+        q_lower=q_lower,
+        alpha_spent=alpha + oracle_alpha,
+        correction=correction,
+    )
 
 
-def certify(k, n, *, alpha, sigma) -> Certificate:
-    r"""Certificate from top-class vote counts (Cohen et al. 2019, CERTIFY, step 3-4).
+def certify(k, n, *, alpha, sigma, oracle_eps=None, num_classes=2, oracle=None) -> Certificate:
+    r"""Certificate from top-class vote counts (Cohen et al. 2019, CERTIFY, steps 3-4).
 
-    ``p_lower = cp_lower(k, n, alpha)``; abstain when ``p_lower <= 1/2``, else the
-    radius is ``sigma * Phi^-1(p_lower)``. With probability at least ``1 - alpha``
-    over the ``n`` estimation samples, a returned radius is valid.
+    ``q_lower = cp_lower(k, n, alpha)`` bounds the probability ``q_A`` of the label the
+    votes measure. Without oracle arguments ``p_lower = q_lower``. When the labels come
+    from a noisy oracle, ``p_lower`` bounds the *true-label* probability ``p_A`` instead
+    (see :mod:`rstheory.oracle`). Abstain where ``p_lower <= 1/2``; else the radius is
+    ``sigma * Phi^-1(p_lower)``. With probability at least ``1 - alpha_spent`` over the
+    ``n`` estimation samples (and the calibration answers, if any), ``p_lower <= p_A``,
+    so every returned radius is valid.
+
+    Oracle models (at most one of ``oracle_eps``, ``oracle``):
+
+    * none: ``p_lower = q_lower``, ``correction = "none"``, ``alpha_spent = alpha``.
+    * ``oracle_eps=eps`` (known symmetric error rate, ``0 <= eps < (K-1)/K``):
+      ``p_lower = min(h(q_lower, eps), alpha ** (1/n))`` with ``h`` the inverse of
+      ``q = p(1 - eps) + (1 - p) eps/(K - 1)`` clipped to ``[0, 1]``. ``h`` increases in
+      ``q``, so ``h(q_lower) <= h(q) = p``. *Cap*: ``h`` reaches 1 (an infinite radius)
+      when ``q_lower >= 1 - eps``, which no true ``q`` exceeds; such values come from a
+      mis-specified ``eps`` rather than from evidence. ``alpha ** (1/n)`` is the largest
+      bound ``n`` votes give (all ``n`` for the top class), so the corrected certificate
+      never claims more than a noiseless oracle with ``n`` votes could. Any value below a
+      valid lower bound is a valid lower bound, so the cap keeps the guarantee.
+      ``correction = "symmetric"``.
+    * ``oracle_eps="unknown"``: symmetric noise with unknown ``eps < (K-1)/K``. ``h``
+      increases in ``eps`` where ``q > 1/K`` and ``h(q, 0) = q``, so ``q_lower`` itself
+      is a valid lower bound there (the uncorrected certificate is conservative);
+      below ``1/K`` no bound survives every ``eps`` and ``p_lower = 0``.
+      ``correction = "symmetric-unknown-eps: uncorrected bound"``.
+    * ``oracle=ErrorBound`` or ``oracle=ErrorInterval`` (symmetric ``eps`` estimated from
+      calibration answers, see :func:`rstheory.oracle.estimate_error`): the worst case
+      over the confidence set, ``p_lower = min over eps in [eps_lower, eps_upper] of
+      h(q_lower, eps)``, capped as above (``eps_lower = 0`` for an ``ErrorBound``).
+      *Why not plug in eps_upper*: for ``q > 1/K`` the correction increases in ``eps``
+      (``dh/deps = (Kq - 1)/(K - 1) / (1 - eps K/(K-1))^2 > 0``), so an overestimate of
+      ``eps`` overstates ``p`` and an upper bound on ``eps`` is anti-conservative exactly
+      where certificates are issued. Since ``h`` is monotone in ``eps``, the minimum is at
+      an end: ``h(q_lower, eps_lower)`` where ``q_lower > 1/K`` and
+      ``h(q_lower, eps_upper)`` below. On the event ``{q_lower <= q}`` and
+      ``{eps in [eps_lower, eps_upper]}``, ``p_lower <= h(q_lower, eps) <= h(q, eps) = p``;
+      by the union bound the failure probability is at most ``alpha + oracle.alpha``.
+      With an ``ErrorBound`` the set is ``[0, eps_upper]``: above ``1/K`` this is the
+      uncorrected ``q_lower`` (now with ``eps < (K-1)/K`` checked by data rather than
+      assumed), so only an ``ErrorInterval`` can raise the radius. If ``eps_upper >=
+      (K-1)/K`` the data do not exclude an uninformative oracle and ``p_lower = 0``.
+      ``correction = "symmetric-estimated"``.
+    * ``oracle=RateBounds`` (class-conditional rates, see
+      :func:`rstheory.oracle.estimate_rates`): ``p_lower = (q_lower - eps_fp_upper) /
+      (1 - eps_fp_upper)``, clipped to ``[0, 1]``. It is sound for every false-negative
+      rate: false negatives only remove votes from ``A``, so ``q <= eps_fp + p(1 - eps_fp)``
+      whatever ``eps_fn`` is, and the bound decreases in ``eps_fp``; ``eps_fn_upper`` is
+      not used. It is ``<= q_lower``. ``alpha_spent = alpha + oracle.alpha`` (the joint
+      level of the two rates; only the false-positive half is used, so this is
+      conservative). ``correction = "asymmetric-estimated"``.
+
+    An oracle object with ``alpha = 0`` is read as known bounds: nothing is added to
+    ``alpha_spent``.
 
     Args:
       k: votes for the selected class among the ``n`` estimation samples, ``(*batch)``.
       n: estimation samples ``>= 1``; broadcasts with ``k``.
-      alpha: significance level in ``(0, 1)``.
+      alpha: significance level of the vote bound, in ``(0, 1)``.
       sigma: noise standard deviation ``> 0``.
+      oracle_eps: None, a known symmetric error rate in ``[0, (K-1)/K)`` (broadcasts), or
+        ``"unknown"``.
+      num_classes: ``K`` of the symmetric models, integer ``>= 2`` (broadcasts); not used
+        without an oracle argument or with ``RateBounds``. For ``K > 2`` the correction
+        can certify where ``q_lower <= 1/2``.
+      oracle: None, or an :class:`rstheory.oracle.ErrorBound`, ``ErrorInterval`` or
+        ``RateBounds`` (fields broadcast with ``k``).
 
     Returns:
-      :class:`Certificate` with fields ``p_lower``, ``radius``, ``abstained`` of shape ``(*batch)``.
+      :class:`Certificate` with fields ``p_lower``, ``radius``, ``abstained``,
+      ``q_lower``, ``alpha_spent`` of shape ``(*batch)`` and the static ``correction``.
 
     Example:
       >>> import rstheory
       >>> c = rstheory.certify([990, 400], 1000, alpha=0.001, sigma=0.25)
       >>> [round(float(r), 4) for r in c.radius], c.abstained.tolist()
       ([0.4945, 0.0], [False, True])
+      >>> c = rstheory.certify(800, 1000, alpha=0.001, sigma=0.25, oracle_eps=0.1)
+      >>> round(float(c.q_lower), 4), round(float(c.p_lower), 4), c.correction
+      (0.7585, 0.8231, 'symmetric')
     """
     check_counts(k, n)
     check_alpha(alpha)
     check_sigma(sigma)
-    p_lower = cp_lower(k, n, alpha)
-    sigma = sigma if is_traced(sigma) else as_f64(sigma)
-    return _certificate(*jnp.broadcast_arrays(p_lower, sigma))
+    check_num_classes(num_classes)
+    zero = 0.0
+    eps_lo = eps_hi = oracle_alpha = zero
+    if oracle_eps is not None and oracle is not None:
+        raise ValueError("pass at most one of oracle_eps and oracle, got both")
+    if isinstance(oracle_eps, str):
+        if oracle_eps != "unknown":
+            raise ValueError(
+                f"oracle_eps must be None, a number in [0, (K - 1)/K) or 'unknown', got {oracle_eps!r}"
+            )
+        correction = SYMMETRIC_UNKNOWN
+    elif oracle_eps is not None:
+        check_eps(oracle_eps, num_classes, name="oracle_eps")
+        correction, eps_lo, eps_hi = SYMMETRIC, oracle_eps, oracle_eps
+    elif oracle is not None:
+        check_oracle(oracle)
+        oracle_alpha = oracle.alpha
+        if isinstance(oracle, RateBounds):
+            correction, eps_hi = ASYMMETRIC_ESTIMATED, oracle.eps_fp_upper
+        elif isinstance(oracle, ErrorInterval):
+            correction, eps_lo, eps_hi = SYMMETRIC_ESTIMATED, oracle.eps_lower, oracle.eps_upper
+        else:
+            correction, eps_hi = SYMMETRIC_ESTIMATED, oracle.eps_upper
+    else:
+        correction = NONE
+    q_lower = cp_lower(k, n, alpha)
+    args = [q_lower, n, alpha, sigma, num_classes, eps_lo, eps_hi, oracle_alpha]
+    args = [a if is_traced(a) else as_f64(a) for a in args]
+    return _certificate(*jnp.broadcast_arrays(*args), correction=correction)
