@@ -12,6 +12,8 @@ _jax.config.update("jax_enable_x64", True)
 from rstheory._clopper_pearson import ConfidenceInterval, cp_interval, cp_lower, cp_upper  # noqa: E402
 from rstheory._radius import Certificate, certified_radius, certify  # noqa: E402
 from rstheory import oracle  # noqa: E402
+from rstheory import scaling  # noqa: E402
+from rstheory import distributions  # noqa: E402
 
 __all__ = [
     "Certificate",
@@ -21,6 +23,8 @@ __all__ = [
     "cp_interval",
     "cp_lower",
     "cp_upper",
+    "distributions",
     "oracle",
+    "scaling",
 ]
 __version__ = "0.1.0"

@@ -22,3 +22,50 @@ MC_FALSE_FAILURE_RATE = 1e-6
 # Oracle correction round trip p -> q -> p: the inverse divides by 1 - eps K/(K - 1), which the
 # tests keep >= 1e-3, so a few ulps (2.2e-16 each) of q are amplified by at most 1e3.
 ATOL_ORACLE_INVERSION = 1e-12
+
+# Gauss rules on polynomials within their exact degree (2 num - 1): roundoff of the nodes and
+# weights; roots_jacobi with a singular weight (Beta a = 0.3) was observed at 2.4e-12.
+RTOL_QUADRATURE_EXACT = 1e-11
+
+# Gauss rules (64 nodes) on Phi^-1 over a support bounded away from 0 and 1, where it is
+# analytic: observed errors ~1e-15 against scipy.integrate.quad (itself ~1e-14 accurate).
+RTOL_QUADRATURE_SMOOTH = 1e-11
+
+# Gauss-Legendre (64 nodes) on Phi^-1 over U[0.5, 1]: the singularity at p = 1 limits it to
+# algebraic convergence; observed error 3.5e-5, so this bounds it with a margin of about 3.
+ATOL_QUADRATURE_ENDPOINT_SINGULAR = 1e-4
+
+# Monte Carlo moments from 200,000 draws of p in [0, 1]: the standard error of a mean is
+# <= 0.5 / sqrt(2e5) = 1.1e-3, so 5e-3 is >= 4.5 standard errors (two-sided chance < 1e-5).
+ATOL_SAMPLE_MOMENT = 5e-3
+
+# Fitted mean of Pr(p_A) from 500 inputs: the population sd of p is <= 0.5, so the standard
+# error is <= 0.5 / sqrt(500) = 0.022 (binomial noise at n = 100 adds < 0.3 of that); 0.06 is
+# about 2.7 worst-case and 4.5 actual (sd 0.29) standard errors for the test's model.
+ATOL_FIT_MEAN = 0.06
+
+# Fitted Beta variance vs the naive variance of k / n when every input has p = 0.9 exactly
+# (n = 50): the naive value is all binomial noise (~1.8e-3); a fit that models the noise
+# should leave well under a tenth of it (observed ~3%).
+FIT_NOISE_VARIANCE_RATIO = 0.1
+
+# Window around the theoretical exponent of a fitted log-log rate of a scaling law: the fit
+# over a decade or two of n still carries the next-order term (relative size ~ 1/sqrt(n)).
+SLOPE_WINDOW_SCALING = 0.15
+
+# Exact expected radius vs a brute-force sum with scipy.stats.beta.ppf: both bounds are
+# within 1e-10 relative, amplified by dPhi^-1/dp <= 1/phi(Phi^-1(alpha**(1/n))) (about 50 at
+# n = 1000, alpha = 1e-3) and summed with weights adding to 1.
+ATOL_EXPECTED_RADIUS_VS_SCIPY = 1e-8
+
+# Agreement with the numbers printed in theory.md, which are rounded to the last digit shown.
+ATOL_THEORY_3_DIGITS = 5e-4
+ATOL_THEORY_4_DIGITS = 5e-5
+
+# Theory-digest numbers that average over U[a, 1]: the integrands are singular at p = 1
+# (Phi^-1 and 1/phi(Phi^-1)), so a 200-node Gauss-Legendre rule is off by up to ~1e-3 there.
+ATOL_THEORY_QUADRATURE = 2e-3
+
+# Two-decimal numbers of the theory digest's K(p) table: half a unit of the last digit plus the
+# digest's own rounding of intermediate values (K(0.99) = 1.6048 is printed as 1.61).
+ATOL_THEORY_2_DIGITS = 1e-2

@@ -1,0 +1,737 @@
+r"""Scaling laws: how the certified radius and accuracy depend on the sample size ``n``.
+
+Two kinds of result live here.
+
+* **Exact expectations** (no CLT). For a distribution of the true top-class
+  probability ``p`` and a sample size ``n``,
+
+  .. math::
+      \mathbb E[R_n] = \mathbb E_{p}\,\sum_{k} \binom{n}{k} p^k (1-p)^{n-k}\;
+      R\big(\underline p(k, n, \alpha)\big),\qquad
+      R(q) = \sigma\,\Phi^{-1}(q)\ \text{if}\ q > 1/2,\ \text{else}\ 0,
+
+  with :func:`rstheory.cp_lower` as ``underline p`` (abstaining counts as radius 0).
+  The sum runs only over the window ``n p +- (40 sd + 40)`` where the binomial pmf is
+  non-negligible in float64; the per-``n`` table ``R(cp_lower(k, n, alpha))`` is computed
+  once for the union of the windows of all nodes, in fixed-size batches so that one
+  compiled program serves every ``n``.
+
+* **Closed forms** of the ECAI 2024 "100x sample efficiency" paper (P2), exactly as
+  printed, and the first-order exact-quantile law beside them.
+
+A distribution is consumed only through ``dist.quadrature() -> (nodes, weights)``:
+1-D arrays, nodes the values of ``p`` in ``[0, 1]``, weights ``>= 0`` summing to 1
+(an atom is a single node).
+
+References:
+  J. Cohen, E. Rosenfeld, J. Z. Kolter (2019), "Certified Adversarial Robustness via
+  Randomized Smoothing", ICML (Theorem 1, CERTIFY).
+  P2: "100x sample efficiency" of randomized smoothing, ECAI 2024 (Eqs. 1-3).
+  H. Shore (1982), "Simple approximations for the inverse cumulative function, the
+  density function and the loss integral of the normal distribution", Applied
+  Statistics 31(2), 108-114.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import scipy.special
+import scipy.stats
+from jax.scipy.special import ndtri
+
+from rstheory._clopper_pearson import cp_lower
+from rstheory._radius import certified_radius
+from rstheory._validation import as_f64, check_alpha, check_counts, check_probability, check_sigma
+
+__all__ = [
+    "P2_EQ2_CONSTANT",
+    "SHORE_EXPONENT_CORRECTED",
+    "SHORE_EXPONENT_PRINTED",
+    "ScalingComparison",
+    "abstain_rate",
+    "accuracy_drop_eq3",
+    "certified_accuracy",
+    "compare_closed_form",
+    "distribution_free_ratio",
+    "expected_p_lower",
+    "expected_radius",
+    "first_order_constant",
+    "first_order_radius",
+    "radius_cap",
+    "ratio_eq2",
+    "shore_radius_eq1",
+]
+
+# Eq. (1) as printed: 5.063 (= 1 / 0.1975 rounded) and Shore's exponent 0.135.
+_SHORE_SCALE = 5.063
+_SHORE_POWER = 0.135
+# The derivative of p**0.135 - (1-p)**0.135 times sqrt(p(1-p)) has exponents 0.135 - 1 + 0.5.
+SHORE_EXPONENT_CORRECTED = -0.365
+# The notebook's Eq. (1) prints (1 - p)**-0.135 in the second term (a likely typo).
+SHORE_EXPONENT_PRINTED = -0.135
+# Eq. (2)'s constant, as printed (its provenance is unresolved, see the docstring).
+P2_EQ2_CONSTANT = 1.64
+
+# Half-width of the summation window, in standard deviations and in counts. The extra
+# 40 counts cover skewed (Poisson-like) tails when n p or n (1 - p) is small: by
+# Bernstein's inequality the mass outside is below exp(-100) for every n and p.
+_WINDOW_SD = 40.0
+_WINDOW_ABS = 40.0
+# Fixed batch length of the cp_lower / radius table calls: one compiled program.
+_CHUNK = 8192
+# Tolerance on sum(weights) == 1 for a distribution's quadrature.
+_WEIGHT_SUM_TOL = 1e-9
+
+
+# --------------------------------------------------------------------------- validation
+
+
+def _check_n(n, name: str = "n") -> np.ndarray:
+    """Validate sample sizes (integers >= 1) and return them as a 1-D int64 array."""
+    check_counts(0, n, n_name=name)
+    arr = np.asarray(n)
+    if arr.ndim > 1:
+        raise ValueError(f"{name} must be a scalar or a 1-D array, got shape {arr.shape}")
+    return np.atleast_1d(arr).astype(np.float64).astype(np.int64)
+
+
+def _check_scalar(name: str, x) -> float:
+    arr = np.asarray(x)
+    if arr.ndim != 0:
+        raise ValueError(f"{name} must be a scalar, got shape {arr.shape}")
+    return float(arr)
+
+
+def _quadrature(dist, name: str = "dist") -> tuple[np.ndarray, np.ndarray]:
+    """Nodes and weights of ``dist.quadrature()``, validated; zero-weight nodes dropped."""
+    if not callable(getattr(dist, "quadrature", None)):
+        raise ValueError(f"{name} must have a quadrature() method, got {type(dist).__name__}")
+    nodes, weights = dist.quadrature()
+    nodes = np.asarray(nodes, dtype=np.float64)
+    weights = np.asarray(weights, dtype=np.float64)
+    if nodes.ndim != 1 or weights.shape != nodes.shape or nodes.size == 0:
+        raise ValueError(
+            f"{name}.quadrature() must return two non-empty 1-D arrays of equal length, got shapes "
+            f"{nodes.shape} and {weights.shape}"
+        )
+    check_probability(nodes, name=f"{name}.quadrature() nodes")
+    if np.isnan(weights).any() or (weights < 0).any():
+        raise ValueError(f"{name}.quadrature() weights must be >= 0")
+    if abs(weights.sum() - 1.0) > _WEIGHT_SUM_TOL:
+        raise ValueError(f"{name}.quadrature() weights must sum to 1, got {weights.sum()!r}")
+    keep = weights > 0
+    return nodes[keep], weights[keep]
+
+
+def _z_one_sided(alpha: float) -> float:
+    return float(scipy.stats.norm.isf(alpha))
+
+
+def _z_two_sided(alpha: float) -> float:
+    return float(scipy.stats.norm.isf(alpha / 2.0))
+
+
+# --------------------------------------------------------------------------- exact part
+
+
+def _window(p: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Integer bounds ``[lo, hi]`` of the non-negligible part of ``Bin(n, p)``, per node."""
+    mean = n * p
+    half = _WINDOW_SD * np.sqrt(n * p * (1.0 - p)) + _WINDOW_ABS
+    lo = np.clip(np.floor(mean - half), 0, n).astype(np.int64)
+    hi = np.clip(np.ceil(mean + half), 0, n).astype(np.int64)
+    # Exact atoms: Bin(n, 0) and Bin(n, 1) are point masses.
+    lo = np.where(p == 1.0, n, lo)
+    hi = np.where(p == 0.0, 0, hi)
+    return lo, hi
+
+
+def _union_counts(lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """Sorted unique integers of the union of the closed intervals ``[lo_i, hi_i]``."""
+    order = np.argsort(lo)
+    pieces = []
+    cur_lo, cur_hi = int(lo[order[0]]), int(hi[order[0]])
+    for i in order[1:]:
+        a, b = int(lo[i]), int(hi[i])
+        if a > cur_hi + 1:
+            pieces.append(np.arange(cur_lo, cur_hi + 1))
+            cur_lo, cur_hi = a, b
+        else:
+            cur_hi = max(cur_hi, b)
+    pieces.append(np.arange(cur_lo, cur_hi + 1))
+    return np.concatenate(pieces)
+
+
+def _tables(ks: list[np.ndarray], ns: np.ndarray, alpha: float, sigma: float):
+    """``cp_lower(k, n, alpha)`` and ``R`` for every ``k`` in ``ks[j]`` with ``n = ns[j]``.
+
+    All sample sizes share the batched calls, cut into blocks of ``_CHUNK`` entries so that
+    every call has the same shape (one XLA compilation).
+    """
+    k_all = np.concatenate(ks).astype(np.float64)
+    n_all = np.concatenate([np.full(k.size, n, dtype=np.float64) for k, n in zip(ks, ns)])
+    total = k_all.size
+    padded = -(-total // _CHUNK) * _CHUNK
+    k_pad = np.ones(padded)  # (k, n) = (1, 2) is a valid filler
+    n_pad = np.full(padded, 2.0)
+    k_pad[:total], n_pad[:total] = k_all, n_all
+    p_low = np.empty(padded)
+    radius = np.empty(padded)
+    for s in range(0, padded, _CHUNK):
+        pl = cp_lower(k_pad[s : s + _CHUNK], n_pad[s : s + _CHUNK], alpha)
+        p_low[s : s + _CHUNK] = np.asarray(pl)
+        radius[s : s + _CHUNK] = np.asarray(certified_radius(pl, sigma))
+    out, start = [], 0
+    for k in ks:
+        out.append((p_low[start : start + k.size], radius[start : start + k.size]))
+        start += k.size
+    return out
+
+
+class _Exact(NamedTuple):
+    radius: np.ndarray  # (n_dists, n_ns)
+    p_lower: np.ndarray  # (n_dists, n_ns)
+    abstain: np.ndarray  # (n_dists, n_ns)
+    accuracy: np.ndarray  # (n_dists, n_ns, n_radii)
+
+
+def _exact(quads, ns: np.ndarray, alpha: float, sigma: float, radii: np.ndarray) -> _Exact:
+    """Exact expectations for every (distribution, n); one table per n shared by all."""
+    thresholds = np.maximum(radii, np.finfo(np.float64).tiny)  # certified means R > 0
+    nd, nn, nr = len(quads), ns.size, radii.size
+    res = _Exact(np.zeros((nd, nn)), np.zeros((nd, nn)), np.zeros((nd, nn)), np.zeros((nd, nn, nr)))
+    windows, ks = [], []
+    for n in ns:
+        per = [_window(nodes, int(n)) for nodes, _ in quads]
+        windows.append(per)
+        ks.append(_union_counts(np.concatenate([w[0] for w in per]), np.concatenate([w[1] for w in per])))
+    tables = _tables(ks, ns, alpha, sigma)
+    for j, n in enumerate(ns):
+        k_tab = ks[j]
+        p_tab, r_tab = tables[j]
+        for d, (nodes, weights) in enumerate(quads):
+            lo, hi = windows[j][d]
+            for p, w, a, b in zip(nodes, weights, lo, hi):
+                k = np.arange(a, b + 1)
+                pmf = scipy.stats.binom.pmf(k, int(n), p)
+                idx = np.searchsorted(k_tab, k)
+                pl, r = p_tab[idx], r_tab[idx]
+                res.radius[d, j] += w * (pmf @ r)
+                res.p_lower[d, j] += w * (pmf @ pl)
+                res.abstain[d, j] += w * pmf[~(pl > 0.5)].sum()
+                res.accuracy[d, j] += w * ((r[None, :] >= thresholds[:, None]) @ pmf)
+    return res
+
+
+def _shape_out(x: np.ndarray, n_in) -> jax.Array:
+    """Return ``x`` (leading axis over n) as float64, scalar when ``n`` was a scalar."""
+    out = as_f64(x)
+    return out[0] if np.ndim(n_in) == 0 else out
+
+
+def radius_cap(n, *, alpha, sigma):
+    r"""Largest radius that ``n`` samples can certify: all votes on one class.
+
+    .. math::
+        R_{\max}(n) = \sigma\,\Phi^{-1}\big(\alpha^{1/n}\big),
+
+    since the one-sided Clopper-Pearson bound at ``k = n`` is ``alpha ** (1 / n)``.
+
+    Args:
+      n: sample sizes, integers ``>= 1``, any shape ``(*batch)``.
+      alpha: significance level in ``(0, 1)``; broadcasts with ``n``.
+      sigma: noise level ``> 0``; broadcasts with ``n``.
+
+    Returns:
+      float64 array of the broadcast shape. It is ``<= 0`` when ``alpha ** (1 / n) <= 1/2``
+      (then nothing can be certified).
+
+    Example:
+      >>> from rstheory import scaling
+      >>> round(float(scaling.radius_cap(100, alpha=0.001, sigma=1.0)), 4)
+      1.5005
+
+    References:
+      Theory digest, section 1.7.
+    """
+    check_counts(0, n)
+    check_alpha(alpha)
+    check_sigma(sigma)
+    q = np.power(np.asarray(alpha, dtype=np.float64), 1.0 / np.asarray(n, dtype=np.float64))
+    return as_f64(sigma) * ndtri(as_f64(q))
+
+
+def expected_radius(dist, n, *, alpha, sigma):
+    r"""Exact expected certified radius with ``n`` samples (abstain counts as 0).
+
+    .. math::
+        \mathbb E[R_n] = \mathbb E_{p \sim \text{dist}}\ \mathbb E_{K \sim \mathrm{Bin}(n, p)}
+        \Big[\sigma\,\Phi^{-1}\big(\underline p(K, n, \alpha)\big)\,
+        \mathbf 1\{\underline p(K, n, \alpha) > 1/2\}\Big],
+
+    with ``underline p`` = :func:`rstheory.cp_lower` (one-sided Clopper-Pearson) and the
+    strict ``> 1/2`` of :func:`rstheory.certified_radius`. No CLT: the binomial sum is
+    exact over the window where the pmf is non-negligible in float64.
+
+    Args:
+      dist: an object with ``quadrature() -> (nodes, weights)`` (1-D, ``nodes`` in
+        ``[0, 1]``, ``weights >= 0`` summing to 1).
+      n: sample size(s), integer ``>= 1``, scalar or shape ``(m,)``.
+      alpha: scalar significance level in ``(0, 1)``.
+      sigma: scalar noise level ``> 0``.
+
+    Returns:
+      float64, scalar or shape ``(m,)``.
+
+    Notes:
+      Cost: one Clopper-Pearson table over the union of the nodes' windows per ``n``
+      (``O(sqrt(n))`` per node, at most ``n + 1`` entries) plus the pmf sums; ``n = 1e6``
+      with 200 nodes takes about a second.
+
+    Example:
+      >>> from rstheory import scaling
+      >>> class PointMass:
+      ...     def quadrature(self):
+      ...         return [0.9], [1.0]
+      >>> round(float(scaling.expected_radius(PointMass(), 1, alpha=0.001, sigma=1.0)), 6)
+      0.0
+
+    References:
+      Cohen, Rosenfeld, Kolter (2019), Theorem 1 and CERTIFY.
+    """
+    nodes_weights = _quadrature(dist)
+    ns = _check_n(n)
+    check_alpha(alpha)
+    check_sigma(sigma)
+    res = _exact([nodes_weights], ns, _check_scalar("alpha", alpha), _check_scalar("sigma", sigma), np.zeros(1))
+    return _shape_out(res.radius[0], n)
+
+
+def certified_accuracy(dist, n, radius, *, alpha, sigma):
+    r"""Exact probability that ``n`` samples certify a radius of at least ``radius``.
+
+    .. math::
+        \mathrm{acc}_n(r) = \Pr\big[\underline p > 1/2 \ \text{and}\ R_n \ge r\big],
+
+    the expectation over ``p ~ dist`` and ``K ~ Bin(n, p)``. An abstention never counts
+    as certified, so ``radius = 0`` gives ``1 - abstain_rate``. (Correctness of the
+    prediction is not modelled: ``p`` is the probability of the class that is reported.)
+
+    Args:
+      dist: as :func:`expected_radius`.
+      n: sample size(s), integer ``>= 1``, scalar or shape ``(m,)``.
+      radius: radius threshold(s) ``>= 0``, scalar or shape ``(r,)``.
+      alpha: scalar significance level in ``(0, 1)``.
+      sigma: scalar noise level ``> 0``.
+
+    Returns:
+      float64 of shape ``n.shape + radius.shape``.
+
+    Example:
+      >>> from rstheory import scaling
+      >>> class PointMass:
+      ...     def quadrature(self):
+      ...         return [1.0], [1.0]
+      >>> acc = scaling.certified_accuracy(PointMass(), 100, [1.5, 1.6], alpha=0.001, sigma=1.0)
+      >>> [float(a) for a in acc]
+      [1.0, 0.0]
+
+    References:
+      Cohen, Rosenfeld, Kolter (2019), section 4 (certified accuracy).
+    """
+    nodes_weights = _quadrature(dist)
+    ns = _check_n(n)
+    check_alpha(alpha)
+    check_sigma(sigma)
+    r = np.asarray(radius, dtype=np.float64)
+    if r.ndim > 1:
+        raise ValueError(f"radius must be a scalar or a 1-D array, got shape {r.shape}")
+    if np.isnan(r).any() or (r < 0).any():
+        raise ValueError("radius must be >= 0 (and not NaN)")
+    res = _exact([nodes_weights], ns, _check_scalar("alpha", alpha), _check_scalar("sigma", sigma), np.atleast_1d(r))
+    acc = res.accuracy[0]  # (m, r)
+    acc = acc[:, 0] if r.ndim == 0 else acc
+    return _shape_out(acc, n)
+
+
+def abstain_rate(dist, n, *, alpha):
+    r"""Exact probability of abstaining, ``Pr[cp_lower(K, n, alpha) <= 1/2]``.
+
+    Args:
+      dist: as :func:`expected_radius`.
+      n: sample size(s), integer ``>= 1``, scalar or shape ``(m,)``.
+      alpha: scalar significance level in ``(0, 1)``.
+
+    Returns:
+      float64, scalar or shape ``(m,)``.
+
+    Example:
+      >>> from rstheory import scaling
+      >>> class PointMass:
+      ...     def quadrature(self):
+      ...         return [1.0], [1.0]
+      >>> [float(a) for a in scaling.abstain_rate(PointMass(), [9, 10, 11], alpha=0.001)]
+      [1.0, 0.0, 0.0]
+
+    References:
+      Cohen, Rosenfeld, Kolter (2019), CERTIFY (abstention).
+    """
+    nodes_weights = _quadrature(dist)
+    ns = _check_n(n)
+    check_alpha(alpha)
+    res = _exact([nodes_weights], ns, _check_scalar("alpha", alpha), 1.0, np.zeros(1))
+    return _shape_out(res.abstain[0], n)
+
+
+def expected_p_lower(dist, n, *, alpha):
+    r"""Exact expected one-sided Clopper-Pearson lower bound ``E[cp_lower(K, n, alpha)]``.
+
+    Args:
+      dist: as :func:`expected_radius`.
+      n: sample size(s), integer ``>= 1``, scalar or shape ``(m,)``.
+      alpha: scalar significance level in ``(0, 1)``.
+
+    Returns:
+      float64, scalar or shape ``(m,)``.
+
+    Example:
+      >>> from rstheory import scaling
+      >>> class PointMass:
+      ...     def quadrature(self):
+      ...         return [1.0], [1.0]
+      >>> round(float(scaling.expected_p_lower(PointMass(), 100, alpha=0.001)), 6)
+      0.933254
+
+    References:
+      C. J. Clopper, E. S. Pearson (1934), Biometrika 26(4), 404-413.
+    """
+    nodes_weights = _quadrature(dist)
+    ns = _check_n(n)
+    check_alpha(alpha)
+    res = _exact([nodes_weights], ns, _check_scalar("alpha", alpha), 1.0, np.zeros(1))
+    return _shape_out(res.p_lower[0], n)
+
+
+# --------------------------------------------------------------------------- closed forms
+
+
+def shore_radius_eq1(p, n, *, alpha, sigma, exponent=SHORE_EXPONENT_CORRECTED):
+    r"""P2's Eq. (1): point radius with Shore's approximation of ``Phi^-1``.
+
+    .. math::
+        R \approx 5.063\,\sigma\Big[p^{0.135} - (1-p)^{0.135}
+        - 0.135\,\frac{z}{\sqrt n}\big(p^{-0.365}(1-p)^{0.5} + p^{0.5}(1-p)^{e}\big)\Big],
+        \qquad z = \Phi^{-1}(1 - \alpha/2).
+
+    **Discrepancy.** The first-order Taylor expansion of Shore's
+    ``p**0.135 - (1-p)**0.135`` gives ``e = -0.365`` (0.5 - 0.865), the default
+    (:data:`SHORE_EXPONENT_CORRECTED`). The paper's notebook prints ``e = -0.135``
+    (:data:`SHORE_EXPONENT_PRINTED`, a likely typo); it gives a visibly smaller
+    correction, e.g. 1.1658 vs 1.1015 at ``p = 0.9, n = 1000, alpha = 0.001``, above the
+    exact 1.1207. ``z`` is the paper's two-sided quantile (slightly conservative for
+    the one-sided bound actually used; see :func:`first_order_radius`).
+
+    Args:
+      p: true top-class probability in ``[0, 1]``, shape ``(*batch)`` (meaningful for
+        ``1/2 < p < 1``; the ends give infinities).
+      n: sample sizes, integers ``>= 1``; broadcasts with ``p``.
+      alpha: significance level in ``(0, 1)``.
+      sigma: noise level ``> 0``.
+      exponent: ``e`` above.
+
+    Returns:
+      float64 of the broadcast shape (not clipped at 0: no abstention).
+
+    Example:
+      >>> from rstheory import scaling
+      >>> round(float(scaling.shore_radius_eq1(0.9, 1000, alpha=0.001, sigma=1.0)), 4)
+      1.1015
+
+    References:
+      P2, Eq. (1); H. Shore (1982); theory digest sections 2.2, 3.3, 3.4.
+    """
+    check_probability(p, name="p")
+    check_counts(0, n)
+    check_alpha(alpha)
+    check_sigma(sigma)
+    p = as_f64(p)
+    n = as_f64(n)
+    c = _SHORE_POWER
+    z = _z_two_sided(float(alpha))
+    g = p ** (c - 1.0 + 0.5) * (1.0 - p) ** 0.5 + p**0.5 * (1.0 - p) ** as_f64(exponent)
+    h = p**c - (1.0 - p) ** c
+    return _SHORE_SCALE * as_f64(sigma) * (h - c * (z / jnp.sqrt(n)) * g)
+
+
+def ratio_eq2(n, *, alpha):
+    r"""P2's Eq. (2): average-radius ratio ``1 - 1.64 z / sqrt(n)``, ``z = Phi^-1(1 - alpha/2)``.
+
+    .. math::
+        r_\sigma(\alpha, n) = \bar R_\sigma(\alpha, n) / \bar R^\infty_\sigma
+        \approx 1 - 1.64\,\frac{z}{\sqrt n}.
+
+    The constant 1.64 is not the first-order constant of ``p ~ U[0.5, 1]`` (that is
+    2.02, see :func:`first_order_constant`), but the exact ratio of that model tracks
+    Eq. (2) within 0.015 for ``n >= 250``. Negative for tiny ``n`` (``-0.079`` at 25).
+
+    Args:
+      n: sample sizes, integers ``>= 1``, shape ``(*batch)``.
+      alpha: significance level in ``(0, 1)``.
+
+    Returns:
+      float64 of shape ``(*batch)``.
+
+    Example:
+      >>> from rstheory import scaling
+      >>> round(float(scaling.ratio_eq2(1000, alpha=0.001)), 3)
+      0.829
+
+    References:
+      P2, Eq. (2); theory digest sections 3.3, 3.4, 7 (claims 4-5).
+    """
+    check_counts(0, n)
+    check_alpha(alpha)
+    return 1.0 - P2_EQ2_CONSTANT * _z_two_sided(float(alpha)) / jnp.sqrt(as_f64(n))
+
+
+def accuracy_drop_eq3(n, *, alpha):
+    r"""P2's Eq. (3): bound on the certified-accuracy drop at any radius, ``z / sqrt(n)``.
+
+    .. math::
+        \Delta\mathrm{acc}_{R_0} \le \frac{z}{\sqrt n},\qquad z = \Phi^{-1}(1 - \alpha/2).
+
+    Derived for a density of ``p`` at most 2 (e.g. ``U[0.5, 1]``); for density ``D`` the
+    bound is ``D z / (2 sqrt(n))``.
+
+    Args:
+      n: sample sizes, integers ``>= 1``, shape ``(*batch)``.
+      alpha: significance level in ``(0, 1)``.
+
+    Returns:
+      float64 of shape ``(*batch)``.
+
+    Example:
+      >>> from rstheory import scaling
+      >>> round(float(scaling.accuracy_drop_eq3(100, alpha=0.001)), 3)
+      0.329
+
+    References:
+      P2, Eq. (3); theory digest sections 3.4 and 4.5.
+    """
+    check_counts(0, n)
+    check_alpha(alpha)
+    return _z_two_sided(float(alpha)) / jnp.sqrt(as_f64(n))
+
+
+def _z(alpha: float, two_sided: bool) -> float:
+    return _z_two_sided(alpha) if two_sided else _z_one_sided(alpha)
+
+
+def _k_pointwise(p):
+    """``sqrt(p (1 - p)) / phi(Phi^-1(p))`` (numpy, float64)."""
+    x = scipy.special.ndtri(p)
+    return np.sqrt(p * (1.0 - p)) / scipy.stats.norm.pdf(x)
+
+
+def first_order_radius(p, n, *, alpha, sigma, two_sided=False):
+    r"""First-order exact-quantile law for the certified radius (no Shore approximation).
+
+    .. math::
+        R_n(p) \approx \sigma\Big[\Phi^{-1}(p) - \frac{z}{\sqrt n}
+        \frac{\sqrt{p(1-p)}}{\phi(\Phi^{-1}(p))}\Big],
+        \qquad z = \Phi^{-1}(1 - \alpha)\ \text{(default)}.
+
+    The one-sided quantile is the right one: :func:`rstheory.cp_lower` is a one-sided
+    level-``alpha`` bound, whose normal analogue is ``p - z sqrt(p(1-p)/n)`` with
+    ``z = Phi^-1(1 - alpha)``; with it the error against the exact expectation decays
+    like ``1/n`` (tested), while P2's two-sided ``Phi^-1(1 - alpha/2)``
+    (``two_sided=True``) leaves an ``O(1/sqrt(n))`` bias (3.29 vs 3.09 at
+    ``alpha = 0.001``). Valid for ``p`` away from 1/2 and 1 and large ``n``.
+
+    Args:
+      p: true top-class probability in ``[0, 1]``, shape ``(*batch)``; the ends give
+        ``nan`` / infinities.
+      n: sample sizes, integers ``>= 1``; broadcasts with ``p``.
+      alpha: significance level in ``(0, 1)``.
+      sigma: noise level ``> 0``.
+      two_sided: use P2's ``z = Phi^-1(1 - alpha/2)`` instead.
+
+    Returns:
+      float64 of the broadcast shape (not clipped at 0: no abstention).
+
+    Example:
+      >>> from rstheory import scaling
+      >>> round(float(scaling.first_order_radius(0.9, 1000, alpha=0.001, sigma=1.0)), 4)
+      1.1145
+
+    References:
+      Theory digest sections 2.1 and 3.4 (exact-quantile analogue of Eq. 1).
+    """
+    check_probability(p, name="p")
+    check_counts(0, n)
+    check_alpha(alpha)
+    check_sigma(sigma)
+    p = as_f64(p)
+    x = ndtri(p)
+    phi = jnp.exp(-0.5 * x * x) / np.sqrt(2.0 * np.pi)
+    z = _z(float(alpha), two_sided)
+    return as_f64(sigma) * (x - (z / jnp.sqrt(as_f64(n))) * jnp.sqrt(p * (1.0 - p)) / phi)
+
+
+def first_order_constant(dist):
+    r"""First-order constant ``K`` of the average-radius law ``ratio ~ 1 - K z / sqrt(n)``.
+
+    .. math::
+        K = \frac{\mathbb E\big[\sqrt{p(1-p)}/\phi(\Phi^{-1}(p))\big]}{\mathbb E[\Phi^{-1}(p)]},
+
+    both expectations over the distribution's certified part ``p > 1/2`` (the rest has
+    radius 0 with any ``n``). Obtained by averaging :func:`first_order_radius`. Nodes at
+    ``p = 1`` make both expectations infinite (the CLT fails there); ``K`` is then
+    ``nan``; ``nan`` also when no node exceeds 1/2.
+
+    Args:
+      dist: an object with ``quadrature() -> (nodes, weights)``.
+
+    Returns:
+      float64 scalar.
+
+    Example:
+      >>> from rstheory import scaling
+      >>> class PointMass:
+      ...     def quadrature(self):
+      ...         return [0.9], [1.0]
+      >>> round(float(scaling.first_order_constant(PointMass())), 2)
+      1.33
+
+    References:
+      Theory digest section 3.4 (K = 2.024 for U[0.5, 1], 1.589 for U[0.7, 1]).
+    """
+    nodes, weights = _quadrature(dist)
+    keep = nodes > 0.5
+    p, w = nodes[keep], weights[keep]
+    if p.size == 0:
+        return as_f64(np.nan)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        num = w @ _k_pointwise(p)
+        den = w @ scipy.special.ndtri(p)
+        return as_f64(num / den)
+
+
+def distribution_free_ratio(n, *, alpha, beta, p_max, two_sided=False):
+    r"""First-order lower bound on ``E[R_n] / E[R_inf]`` for any ``p`` law on ``[beta, p_max]``.
+
+    .. math::
+        \frac{\mathbb E[R_n]}{\mathbb E[R_\infty]} \ge 1 - \Big(\sup_{p \in [\beta, p_{\max}]}
+        K(p)\Big)\frac{z}{\sqrt n},\qquad
+        K(p) = \frac{\sqrt{p(1-p)}}{\phi(\Phi^{-1}(p))\,\Phi^{-1}(p)},
+
+    a ratio of averages being at least the infimum of the pointwise ratios. ``K(p)``
+    diverges at 1/2 and 1 with one minimum (about 1.29 near ``p = 0.95``); the supremum
+    is taken over the two ends and a 4097-point grid.
+
+    Args:
+      n: sample sizes, integers ``>= 1``, shape ``(*batch)``.
+      alpha: significance level in ``(0, 1)``.
+      beta: lower end of the support, ``1/2 < beta <= p_max``.
+      p_max: upper end, ``p_max < 1``.
+      two_sided: use P2's ``z = Phi^-1(1 - alpha/2)`` instead of ``Phi^-1(1 - alpha)``.
+
+    Returns:
+      float64 of shape ``(*batch)``.
+
+    Example:
+      >>> from rstheory import scaling
+      >>> r = scaling.distribution_free_ratio(1000, alpha=0.001, beta=0.7, p_max=0.99, two_sided=True)
+      >>> round(float(r), 3)
+      0.738
+
+    References:
+      Theory digest section 4.5 and claim 26.
+    """
+    check_counts(0, n)
+    check_alpha(alpha)
+    b = _check_scalar("beta", beta)
+    pm = _check_scalar("p_max", p_max)
+    if not 0.5 < b < 1.0:
+        raise ValueError(f"beta must lie in the open interval (0.5, 1), got {b!r}")
+    if not b <= pm < 1.0:
+        raise ValueError(f"p_max must lie in [beta, 1) = [{b!r}, 1), got {pm!r}")
+    grid = np.concatenate([[b, pm], np.linspace(b, pm, 4097)])
+    k_sup = float(np.max(_k_pointwise(grid) / scipy.special.ndtri(grid)))
+    return 1.0 - k_sup * _z(float(alpha), two_sided) / jnp.sqrt(as_f64(n))
+
+
+# --------------------------------------------------------------------------- comparison
+
+
+class ScalingComparison(NamedTuple):
+    """One row of :func:`compare_closed_form`: a distribution and a sample size."""
+
+    dist_index: int
+    n: int
+    exact_ratio: float  # E[R_n] / E[R_inf], exact binomial / Clopper-Pearson expectation
+    eq2_ratio: float  # P2's Eq. (2), 1 - 1.64 z_2s / sqrt(n)
+    first_order_ratio: float  # 1 - K z_1s / sqrt(n), K = first_order_constant(dist)
+    eq2_error: float  # eq2_ratio - exact_ratio
+    first_order_error: float  # first_order_ratio - exact_ratio
+
+
+def compare_closed_form(dists, ns, *, alpha, sigma) -> list[ScalingComparison]:
+    r"""Exact mean-radius ratios against P2's Eq. (2) and the first-order law.
+
+    For every distribution and ``n``: the exact ratio ``E[R_n] / E[R_inf]``, where
+    ``E[R_inf] = E[sigma Phi^-1(p) 1{p > 1/2}]`` is the infinite-sample radius with the
+    true ``p``; Eq. (2)'s ``1 - 1.64 z_2s / sqrt(n)``; the first-order
+    ``1 - K z_1s / sqrt(n)`` with ``K`` from :func:`first_order_constant`; and the two
+    errors (prediction minus exact). All ``n`` and distributions share one
+    Clopper-Pearson table per ``n``.
+
+    Args:
+      dists: a distribution (``quadrature()`` method) or a sequence of them, length ``D``.
+      ns: sample sizes, integers ``>= 1``, scalar or shape ``(m,)``.
+      alpha: scalar significance level in ``(0, 1)``.
+      sigma: scalar noise level ``> 0`` (the ratios do not depend on it).
+
+    Returns:
+      list of ``D * m`` :class:`ScalingComparison` rows, distribution-major.
+
+    Example:
+      >>> from rstheory import scaling
+      >>> class PointMass:
+      ...     def quadrature(self):
+      ...         return [0.9], [1.0]
+      >>> row = scaling.compare_closed_form(PointMass(), 10**4, alpha=0.001, sigma=1.0)[0]
+      >>> round(row.exact_ratio, 3), round(row.first_order_ratio, 3)
+      (0.959, 0.959)
+
+    References:
+      P2, Eq. (2); theory digest sections 3.4 and 7 (claims 5 and 27).
+    """
+    if callable(getattr(dists, "quadrature", None)):
+        dists = [dists]
+    dists = list(dists)
+    if not dists:
+        raise ValueError("dists must hold at least one distribution")
+    quads = [_quadrature(d, name=f"dists[{i}]") for i, d in enumerate(dists)]
+    n_arr = _check_n(ns, name="ns")
+    check_alpha(alpha)
+    check_sigma(sigma)
+    a, s = _check_scalar("alpha", alpha), _check_scalar("sigma", sigma)
+    res = _exact(quads, n_arr, a, s, np.zeros(1))
+    sqrt_n = np.sqrt(n_arr.astype(np.float64))
+    eq2 = 1.0 - P2_EQ2_CONSTANT * _z_two_sided(a) / sqrt_n
+    rows = []
+    for d, (nodes, weights) in enumerate(quads):
+        r_inf = float(weights @ np.asarray(certified_radius(nodes, s)))
+        k = float(first_order_constant(dists[d]))
+        fo = 1.0 - k * _z_one_sided(a) / sqrt_n
+        for j, n in enumerate(n_arr):
+            exact = float(res.radius[d, j]) / r_inf
+            rows.append(
+                ScalingComparison(d, int(n), exact, float(eq2[j]), float(fo[j]), float(eq2[j]) - exact, float(fo[j]) - exact)
+            )
+    return rows
