@@ -14,6 +14,7 @@ from rstheory._radius import Certificate, certified_radius, certify  # noqa: E40
 from rstheory import oracle  # noqa: E402
 from rstheory import scaling  # noqa: E402
 from rstheory import distributions  # noqa: E402
+from rstheory import planning  # noqa: E402
 
 __all__ = [
     "Certificate",
@@ -25,6 +26,7 @@ __all__ = [
     "cp_upper",
     "distributions",
     "oracle",
+    "planning",
     "scaling",
 ]
 __version__ = "0.1.0"

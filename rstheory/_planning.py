@@ -1,0 +1,419 @@
+r"""Planning: how many Monte Carlo samples a certificate needs, and what they cost.
+
+Two kinds of question are answered here.
+
+* **Sample size for a target** (:func:`required_samples`). For a distribution of the
+  true top-class probability ``p`` the exact expectations of :mod:`rstheory.scaling`
+  (no CLT) are searched over the integers for the smallest ``n`` meeting one of
+
+  - a mean-radius ratio ``E[R_n] >= t * E[R_ref]``, where ``E[R_ref]`` is the exact
+    mean radius at ``reference_n`` or the infinite-sample mean radius
+    ``E[sigma Phi^-1(p) 1{p > 1/2}]``;
+  - a mean radius ``E[R_n] >= r``;
+  - a certified accuracy ``acc_n(r_0) >= a`` at a radius ``r_0``.
+
+  The first-order law ``E[R_n] ~ E[R_inf] (1 - c z / sqrt(n))`` (``c`` =
+  :func:`rstheory.scaling.first_order_constant`, one-sided ``z = Phi^-1(1 - alpha)``)
+  gives a closed-form estimate beside the exact answer.
+
+* **Compute budget** (:func:`budget`, :func:`samples_within_budget`): batches, device
+  time, wall time and cost of certifying ``inputs`` inputs with ``n`` samples each.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import NamedTuple
+
+import numpy as np
+import scipy.special
+import scipy.stats
+
+from rstheory import _scaling
+from rstheory._validation import check_alpha, check_sigma
+
+__all__ = [
+    "Budget",
+    "Plan",
+    "budget",
+    "required_samples",
+    "samples_within_budget",
+]
+
+
+class Plan(NamedTuple):
+    """Result of :func:`required_samples`.
+
+    Attributes:
+      n: smallest sample size found (Python ``int``) where the target holds.
+      achieved: the exact value (mean radius or certified accuracy) at ``n``.
+      target: the value that had to be reached (for a ratio target, ``target_ratio``
+        times the reference mean radius).
+      closed_form_n: first-order estimate of ``n`` (real-valued, not rounded); ``nan``
+        when the first-order law does not apply (accuracy targets, ``c`` = ``nan``, or a
+        target beyond the law's reach).
+    """
+
+    n: int
+    achieved: float
+    target: float
+    closed_form_n: float
+
+
+class Budget(NamedTuple):
+    """Result of :func:`budget`.
+
+    Attributes:
+      batches: number of forward batches, ``inputs * ceil(n / batch_size)`` (``int``).
+      device_seconds: ``batches * seconds_per_batch``.
+      wall_seconds: ``device_seconds / devices``.
+      device_hours: ``device_seconds / 3600``.
+      cost: ``device_hours * price_per_device_hour``; ``nan`` when no price is given.
+    """
+
+    batches: int
+    device_seconds: float
+    wall_seconds: float
+    device_hours: float
+    cost: float
+
+
+# ------------------------------------------------------------------------ validation
+
+
+def _check_pos_int(name: str, x) -> int:
+    if isinstance(x, (bool, np.bool_)):
+        raise ValueError(f"{name} must be an integer >= 1, got {x!r}")
+    try:
+        f = float(x)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be an integer >= 1, got {x!r}") from None
+    if np.ndim(x) != 0 or not math.isfinite(f) or f != math.floor(f) or f < 1:
+        raise ValueError(f"{name} must be an integer >= 1, got {x!r}")
+    return int(f)
+
+
+def _check_pos_real(name: str, x, *, allow_zero: bool = False) -> float:
+    try:
+        f = float(x)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a finite real number, got {x!r}") from None
+    if np.ndim(x) != 0 or not math.isfinite(f) or f < 0 or (f == 0 and not allow_zero):
+        rng = ">= 0" if allow_zero else "> 0"
+        raise ValueError(f"{name} must be finite and {rng}, got {x!r}")
+    return f
+
+
+def _check_open_unit(name: str, x) -> float:
+    try:
+        f = float(x)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must lie in the open interval (0, 1), got {x!r}") from None
+    if np.ndim(x) != 0 or not (0.0 < f < 1.0):
+        raise ValueError(f"{name} must lie in the open interval (0, 1), got {x!r}")
+    return f
+
+
+# ------------------------------------------------------------------------ search
+
+
+def _infinite_mean_radius(nodes: np.ndarray, weights: np.ndarray, sigma: float) -> float:
+    keep = nodes > 0.5
+    if not keep.any():
+        return 0.0
+    with np.errstate(divide="ignore"):
+        return float(sigma * (weights[keep] @ scipy.special.ndtri(nodes[keep])))
+
+
+def _infinite_accuracy(nodes: np.ndarray, weights: np.ndarray, radius: float, sigma: float) -> float:
+    with np.errstate(divide="ignore"):
+        r = sigma * scipy.special.ndtri(nodes)
+    ok = (nodes > 0.5) & (r >= max(radius, np.finfo(np.float64).tiny))
+    return float(weights[ok].sum())
+
+
+def _search(value, target: float, n_max: int) -> tuple[int, float]:
+    """Smallest ``n`` on the bracketed grid with ``value(n) >= target``.
+
+    Exponential bracketing ``1, 2, 4, ...`` (capped at ``n_max``) finds ``lo`` (target
+    fails) and ``hi`` (target holds); bisection on the integers then keeps that invariant
+    until ``hi = lo + 1``. Raises ``ValueError`` when ``value(n_max) < target``.
+    """
+    cache: dict[int, float] = {}
+
+    def f(n: int) -> float:
+        if n not in cache:
+            cache[n] = value(n)
+        return cache[n]
+
+    if f(1) >= target:
+        return 1, f(1)
+    lo, hi = 1, 2
+    while True:
+        hi = min(hi, n_max)
+        if f(hi) >= target:
+            break
+        if hi == n_max:
+            raise ValueError(
+                f"target {target!r} is not reached with n_max={n_max} samples "
+                f"(value there {f(n_max)!r}); raise n_max or lower the target"
+            )
+        lo, hi = hi, 2 * hi
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if f(mid) >= target:
+            hi = mid
+        else:
+            lo = mid
+    return hi, f(hi)
+
+
+def required_samples(
+    dist,
+    *,
+    alpha,
+    sigma,
+    target_ratio=None,
+    reference_n=None,
+    target_radius=None,
+    target_accuracy=None,
+    at_radius=None,
+    n_max=10**7,
+) -> Plan:
+    r"""Smallest sample size ``n`` whose exact expected certificate meets a target.
+
+    Exactly one target kind must be given:
+
+    (a) ``target_ratio = t`` in ``(0, 1)``:
+        :math:`\mathbb E[R_n] \ge t\,\mathbb E[R_{\mathrm{ref}}]`, with
+        :math:`\mathbb E[R_{\mathrm{ref}}]` = :func:`rstheory.scaling.expected_radius` at
+        ``reference_n``, or, when ``reference_n`` is ``None``, the infinite-sample mean radius
+
+        .. math::
+            \mathbb E[R_\infty] = \sigma\,\mathbb E_p\big[\Phi^{-1}(p)\,\mathbf 1\{p > 1/2\}\big]
+
+        computed from ``dist.quadrature()``;
+    (b) ``target_radius = r``: :math:`\mathbb E[R_n] \ge r`;
+    (c) ``target_accuracy = a`` with ``at_radius = r_0``:
+        :math:`\mathrm{acc}_n(r_0) \ge a` (:func:`rstheory.scaling.certified_accuracy`).
+
+    The search evaluates the exact values: exponential bracketing ``n = 1, 2, 4, ...``
+    (capped at ``n_max``), then bisection on the integers. ``E[R_n]`` and
+    ``acc_n`` are only approximately monotone in ``n`` (the Clopper-Pearson bound jumps
+    with the integer grid of counts), so the returned ``n`` is the smallest on the
+    bracketed grid with the property "the target holds at ``n`` and fails at ``n - 1``";
+    a smaller isolated ``n`` where the target also holds may exist.
+
+    The closed-form estimate solves the first-order law for ``n``:
+
+    .. math::
+        1 - \frac{c z}{\sqrt n} = \rho
+        \quad\Longrightarrow\quad n = \Big(\frac{c z}{1 - \rho}\Big)^2,
+        \qquad z = \Phi^{-1}(1 - \alpha),\ c = \text{first\_order\_constant(dist)},
+
+    with ``rho = t`` for (a) against infinity, ``rho = t (1 - c z / sqrt(n_ref))`` for (a)
+    against ``reference_n``, and ``rho = r / E[R_inf]`` for (b); ``nan`` for (c) or when
+    ``rho`` is outside ``(0, 1)`` or ``c`` is ``nan``.
+
+    Args:
+      dist: an object with ``quadrature() -> (nodes, weights)``, e.g. from
+        :mod:`rstheory.distributions`.
+      alpha: significance level in ``(0, 1)``.
+      sigma: noise level ``> 0``.
+      target_ratio: ratio target in ``(0, 1)`` (kind a).
+      reference_n: integer ``>= 1``, only with ``target_ratio``; ``None`` means infinity.
+      target_radius: mean-radius target ``> 0`` (kind b).
+      target_accuracy: certified-accuracy target in ``(0, 1]`` (kind c), with ``at_radius``.
+      at_radius: radius ``>= 0`` at which the accuracy is measured, only with
+        ``target_accuracy``.
+      n_max: largest sample size searched, integer ``>= 1``.
+
+    Returns:
+      :class:`Plan` ``(n, achieved, target, closed_form_n)``.
+
+    Raises:
+      ValueError: for invalid arguments, for a target that cannot be reached
+        (``target_radius`` above ``radius_cap(n_max)``; a ratio against an infinite
+        ``E[R_inf]`` (a node at ``p = 1``) or against a reference with zero mean radius;
+        ``target_accuracy`` above the infinite-sample accuracy), or when the target is
+        not met at ``n_max``.
+
+    Example:
+      >>> from rstheory import distributions, planning
+      >>> plan = planning.required_samples(
+      ...     distributions.PointMass(0.9), alpha=0.001, sigma=1.0, target_radius=1.0)
+      >>> plan.n, plan.achieved >= plan.target, round(plan.closed_form_n)
+      (342, True, 352)
+    """
+    nodes, weights = _scaling._quadrature(dist)
+    check_alpha(alpha)
+    check_sigma(sigma)
+    alpha = _scaling._check_scalar("alpha", alpha)
+    sigma = _scaling._check_scalar("sigma", sigma)
+    n_max = _check_pos_int("n_max", n_max)
+
+    given = [k for k, v in (("target_ratio", target_ratio), ("target_radius", target_radius),
+                            ("target_accuracy", target_accuracy)) if v is not None]
+    if len(given) != 1:
+        raise ValueError(
+            "exactly one of target_ratio, target_radius, target_accuracy must be given, got "
+            + (", ".join(given) if given else "none")
+        )
+    if reference_n is not None and target_ratio is None:
+        raise ValueError("reference_n is only used with target_ratio")
+    if at_radius is not None and target_accuracy is None:
+        raise ValueError("at_radius is only used with target_accuracy")
+
+    z = _scaling._z_one_sided(alpha)
+    c = float(_scaling.first_order_constant(dist))
+    r_inf = _infinite_mean_radius(nodes, weights, sigma)
+
+    def closed(rho: float) -> float:
+        if not (math.isfinite(c) and 0.0 < rho < 1.0 and c > 0):
+            return float("nan")
+        return (c * z / (1.0 - rho)) ** 2
+
+    def mean_radius(n: int) -> float:
+        return float(_scaling.expected_radius(dist, n, alpha=alpha, sigma=sigma))
+
+    if target_accuracy is not None:
+        a = float(target_accuracy)
+        if np.ndim(target_accuracy) != 0 or not (0.0 < a <= 1.0):
+            raise ValueError(f"target_accuracy must lie in (0, 1], got {target_accuracy!r}")
+        if at_radius is None:
+            raise ValueError("at_radius must be given with target_accuracy")
+        r0 = _check_pos_real("at_radius", at_radius, allow_zero=True)
+        acc_inf = _infinite_accuracy(nodes, weights, r0, sigma)
+        if a > acc_inf:
+            raise ValueError(
+                f"target_accuracy={a!r} is unreachable: the infinite-sample certified accuracy "
+                f"at radius {r0!r} is {acc_inf!r}"
+            )
+        n, got = _search(
+            lambda n: float(_scaling.certified_accuracy(dist, n, r0, alpha=alpha, sigma=sigma)), a, n_max
+        )
+        return Plan(n, got, a, float("nan"))
+
+    if target_radius is not None:
+        r = _check_pos_real("target_radius", target_radius)
+        cap = float(_scaling.radius_cap(n_max, alpha=alpha, sigma=sigma))
+        if r > cap:
+            raise ValueError(
+                f"target_radius={r!r} is unreachable: above the radius cap {cap!r} of n_max={n_max} samples"
+            )
+        if r >= r_inf:
+            raise ValueError(
+                f"target_radius={r!r} is unreachable: not below the infinite-sample mean radius {r_inf!r}"
+            )
+        n, got = _search(mean_radius, r, n_max)
+        return Plan(n, got, r, closed(r / r_inf) if math.isfinite(r_inf) and r_inf > 0 else float("nan"))
+
+    t = _check_open_unit("target_ratio", target_ratio)
+    if reference_n is None:
+        if not math.isfinite(r_inf):
+            raise ValueError(
+                "target_ratio is unreachable against infinity: the infinite-sample mean radius is "
+                "infinite (a node at p = 1); give reference_n"
+            )
+        ref = r_inf
+        rho = t
+    else:
+        reference_n = _check_pos_int("reference_n", reference_n)
+        ref = mean_radius(reference_n)
+        rho = t * (1.0 - c * z / math.sqrt(reference_n)) if math.isfinite(c) else float("nan")
+    if not ref > 0:
+        raise ValueError(
+            f"target_ratio is unreachable: the reference mean radius is {ref!r} (nothing is certified)"
+        )
+    n, got = _search(mean_radius, t * ref, n_max)
+    return Plan(n, got, t * ref, closed(rho))
+
+
+# ------------------------------------------------------------------------ budget
+
+
+def budget(n, inputs, *, batch_size, seconds_per_batch, devices=1, price_per_device_hour=None) -> Budget:
+    r"""Compute cost of certifying ``inputs`` inputs with ``n`` noise samples each.
+
+    .. math::
+        B = \text{inputs}\,\lceil n / \text{batch\_size} \rceil,\quad
+        T_{\mathrm{dev}} = B\,t_{\mathrm{batch}},\quad
+        T_{\mathrm{wall}} = T_{\mathrm{dev}} / \text{devices},\quad
+        \text{cost} = \frac{T_{\mathrm{dev}}}{3600}\,\text{price}.
+
+    Each input's samples are drawn in whole batches (the last one may be partial but
+    costs a full batch); inputs are spread evenly over the devices.
+
+    Args:
+      n: samples per input, integer ``>= 1``.
+      inputs: number of inputs, integer ``>= 1``.
+      batch_size: samples per forward batch, integer ``>= 1``.
+      seconds_per_batch: device time of one batch, ``> 0``.
+      devices: number of devices working in parallel, integer ``>= 1``.
+      price_per_device_hour: price of one device hour ``>= 0``, or ``None`` (cost ``nan``).
+
+    Returns:
+      :class:`Budget` ``(batches, device_seconds, wall_seconds, device_hours, cost)``.
+
+    Example:
+      >>> from rstheory import planning
+      >>> b = planning.budget(1000, 500, batch_size=100, seconds_per_batch=2.8,
+      ...                     devices=4, price_per_device_hour=2.0)
+      >>> b.batches, round(b.device_seconds, 6), round(b.wall_seconds, 6), round(b.cost, 6)
+      (5000, 14000.0, 3500.0, 7.777778)
+    """
+    n = _check_pos_int("n", n)
+    inputs = _check_pos_int("inputs", inputs)
+    batch_size = _check_pos_int("batch_size", batch_size)
+    spb = _check_pos_real("seconds_per_batch", seconds_per_batch)
+    devices = _check_pos_int("devices", devices)
+    price = float("nan") if price_per_device_hour is None else _check_pos_real(
+        "price_per_device_hour", price_per_device_hour, allow_zero=True)
+    batches = inputs * (-(-n // batch_size))
+    device_seconds = batches * spb
+    device_hours = device_seconds / 3600.0
+    return Budget(batches, device_seconds, device_seconds / devices, device_hours, device_hours * price)
+
+
+def samples_within_budget(wall_seconds, inputs, *, batch_size, seconds_per_batch, devices=1) -> int:
+    r"""Largest ``n`` (a multiple of ``batch_size``) whose :func:`budget` fits a wall time.
+
+    .. math::
+        n = \text{batch\_size}\,\Big\lfloor \frac{T_{\mathrm{wall}}\,\text{devices}}
+        {\text{inputs}\,t_{\mathrm{batch}}} \Big\rfloor,
+
+    checked against :func:`budget` so that ``budget(n, ...).wall_seconds <= wall_seconds``
+    (up to a relative ``1e-12`` for round-off) and ``n + batch_size`` does not fit.
+
+    Args:
+      wall_seconds: available wall-clock time ``>= 0``.
+      inputs: number of inputs, integer ``>= 1``.
+      batch_size: samples per forward batch, integer ``>= 1``.
+      seconds_per_batch: device time of one batch, ``> 0``.
+      devices: number of devices, integer ``>= 1``.
+
+    Returns:
+      Python ``int``; ``0`` when not even one batch per input fits.
+
+    Example:
+      >>> from rstheory import planning
+      >>> planning.samples_within_budget(3500.0, 500, batch_size=100, seconds_per_batch=2.8, devices=4)
+      1000
+    """
+    wall = _check_pos_real("wall_seconds", wall_seconds, allow_zero=True)
+    inputs = _check_pos_int("inputs", inputs)
+    batch_size = _check_pos_int("batch_size", batch_size)
+    spb = _check_pos_real("seconds_per_batch", seconds_per_batch)
+    devices = _check_pos_int("devices", devices)
+    limit = wall * (1.0 + 1e-12)
+
+    def fits(k: int) -> bool:
+        return k == 0 or budget(k * batch_size, inputs, batch_size=batch_size, seconds_per_batch=spb,
+                                devices=devices).wall_seconds <= limit
+
+    k = int(math.floor(wall * devices / (inputs * spb)))
+    while k > 0 and not fits(k):
+        k -= 1
+    while fits(k + 1):
+        k += 1
+    return k * batch_size

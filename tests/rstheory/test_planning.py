@@ -1,0 +1,191 @@
+"""Tests of rstheory.planning: sample-size search round trips against the exact
+expectations of rstheory.scaling, budget arithmetic, and argument validation."""
+
+import math
+
+import pytest
+import scipy.special
+
+from rstheory import distributions, planning, scaling
+
+ALPHA = 1e-3
+SIGMA = 1.0
+DISTS = [distributions.PointMass(0.9), distributions.Beta(8.0, 2.0)]
+IDS = ["pointmass0.9", "beta8-2"]
+
+
+def _radius(dist, n):
+    return float(scaling.expected_radius(dist, n, alpha=ALPHA, sigma=SIGMA))
+
+
+def _acc(dist, n, r0):
+    return float(scaling.certified_accuracy(dist, n, r0, alpha=ALPHA, sigma=SIGMA))
+
+
+@pytest.mark.parametrize("dist", DISTS, ids=IDS)
+@pytest.mark.parametrize("kw", [dict(target_ratio=0.9), dict(target_ratio=0.9, reference_n=1000)],
+                         ids=["ratio-inf", "ratio-ref"])
+def test_ratio_round_trip(dist, kw):
+    plan = planning.required_samples(dist, alpha=ALPHA, sigma=SIGMA, **kw)
+    if "reference_n" in kw:
+        ref = _radius(dist, kw["reference_n"])
+    else:
+        x, w = dist.quadrature()
+        ref = SIGMA * sum(float(wi) * float(scipy.special.ndtri(xi)) for xi, wi in zip(x, w) if xi > 0.5)
+    assert plan.target == pytest.approx(0.9 * ref, rel=1e-9)
+    assert plan.n > 1
+    assert _radius(dist, plan.n) >= plan.target
+    assert _radius(dist, plan.n - 1) < plan.target
+    assert plan.achieved == pytest.approx(_radius(dist, plan.n), rel=1e-12)
+    # The first-order estimate is within a few percent of the exact answer here.
+    assert plan.closed_form_n == pytest.approx(plan.n, rel=0.05)
+
+
+def test_radius_round_trip_pointmass():
+    d = DISTS[0]
+    plan = planning.required_samples(d, alpha=ALPHA, sigma=SIGMA, target_radius=1.0)
+    assert plan.target == 1.0
+    assert _radius(d, plan.n) >= 1.0 > _radius(d, plan.n - 1)
+    assert plan.closed_form_n == pytest.approx(plan.n, rel=0.05)
+
+
+@pytest.mark.parametrize("dist", DISTS, ids=IDS)
+def test_accuracy_round_trip(dist):
+    plan = planning.required_samples(dist, alpha=ALPHA, sigma=SIGMA, target_accuracy=0.5, at_radius=0.5)
+    assert _acc(dist, plan.n, 0.5) >= 0.5 > _acc(dist, plan.n - 1, 0.5)
+    assert math.isnan(plan.closed_form_n)
+
+
+def test_closed_form_matches_formula():
+    d = DISTS[0]
+    plan = planning.required_samples(d, alpha=ALPHA, sigma=SIGMA, target_ratio=0.9)
+    c = float(scaling.first_order_constant(d))
+    z = 3.090232306167813  # Phi^-1(1 - 1e-3)
+    assert plan.closed_form_n == pytest.approx((c * z / 0.1) ** 2, rel=1e-9)
+
+
+def test_target_met_at_n_one():
+    plan = planning.required_samples(DISTS[0], alpha=ALPHA, sigma=SIGMA, target_accuracy=1e-300, at_radius=0.0,
+                                     n_max=100)
+    assert plan.n >= 1
+
+
+def test_unreachable_targets():
+    d = DISTS[0]
+    with pytest.raises(ValueError, match="radius cap"):
+        planning.required_samples(d, alpha=ALPHA, sigma=SIGMA, target_radius=2.0, n_max=100)
+    with pytest.raises(ValueError, match="infinite-sample mean radius"):
+        planning.required_samples(d, alpha=ALPHA, sigma=SIGMA, target_radius=1.3)
+    with pytest.raises(ValueError, match="infinite"):
+        planning.required_samples(distributions.PointMass(1.0), alpha=ALPHA, sigma=SIGMA, target_ratio=0.5)
+    with pytest.raises(ValueError, match="infinite-sample certified accuracy"):
+        planning.required_samples(distributions.Beta(8.0, 2.0), alpha=ALPHA, sigma=SIGMA,
+                                  target_accuracy=0.99, at_radius=0.5)
+    with pytest.raises(ValueError, match="n_max"):
+        planning.required_samples(d, alpha=ALPHA, sigma=SIGMA, target_ratio=0.9, n_max=50)
+    with pytest.raises(ValueError, match="nothing is certified"):
+        planning.required_samples(distributions.PointMass(0.4), alpha=ALPHA, sigma=SIGMA, target_ratio=0.5)
+
+
+@pytest.mark.parametrize(
+    "kw, match",
+    [
+        (dict(), "exactly one"),
+        (dict(target_ratio=0.5, target_radius=1.0), "exactly one"),
+        (dict(target_ratio=1.0), "target_ratio"),
+        (dict(target_ratio=0.0), "target_ratio"),
+        (dict(target_radius=-1.0), "target_radius"),
+        (dict(target_accuracy=0.5), "at_radius"),
+        (dict(target_accuracy=1.5, at_radius=0.1), "target_accuracy"),
+        (dict(target_accuracy=0.5, at_radius=-0.1), "at_radius"),
+        (dict(target_radius=0.5, reference_n=10), "reference_n"),
+        (dict(target_radius=0.5, at_radius=0.1), "at_radius"),
+        (dict(target_ratio=0.5, reference_n=0), "reference_n"),
+        (dict(target_ratio=0.5, n_max=0), "n_max"),
+        (dict(target_ratio=0.5, n_max=2.5), "n_max"),
+    ],
+)
+def test_bad_arguments(kw, match):
+    with pytest.raises(ValueError, match=match):
+        planning.required_samples(DISTS[0], alpha=ALPHA, sigma=SIGMA, **kw)
+
+
+def test_bad_alpha_sigma_dist():
+    with pytest.raises(ValueError, match="alpha"):
+        planning.required_samples(DISTS[0], alpha=1.5, sigma=SIGMA, target_ratio=0.5)
+    with pytest.raises(ValueError, match="sigma"):
+        planning.required_samples(DISTS[0], alpha=ALPHA, sigma=0.0, target_ratio=0.5)
+    with pytest.raises(ValueError, match="dist"):
+        planning.required_samples(object(), alpha=ALPHA, sigma=SIGMA, target_ratio=0.5)
+
+
+def test_budget_hand_computed():
+    # 500 inputs, n = 1000, batches of 100 at 0.28 s each: 10 batches = 2.8 s per input.
+    b = planning.budget(1000, 500, batch_size=100, seconds_per_batch=0.28, devices=2, price_per_device_hour=3.0)
+    assert b.batches == 5000
+    assert b.device_seconds == pytest.approx(1400.0)
+    assert b.wall_seconds == pytest.approx(700.0)
+    assert b.device_hours == pytest.approx(1400.0 / 3600.0)
+    assert b.cost == pytest.approx(1400.0 / 3600.0 * 3.0)
+
+
+def test_budget_partial_batch_and_no_price():
+    b = planning.budget(101, 3, batch_size=50, seconds_per_batch=2.0)
+    assert b.batches == 9  # ceil(101 / 50) = 3 per input
+    assert b.device_seconds == 18.0 and b.wall_seconds == 18.0
+    assert b.device_hours == pytest.approx(0.005)
+    assert math.isnan(b.cost)
+
+
+@pytest.mark.parametrize("n, inputs, bs, spb, dev", [(1000, 500, 100, 0.28, 2), (101, 3, 50, 2.0, 1),
+                                                    (7, 1, 1, 0.1, 3), (100_000, 10_000, 400, 0.037, 8)])
+def test_samples_within_budget_inverts_budget(n, inputs, bs, spb, dev):
+    wall = planning.budget(n, inputs, batch_size=bs, seconds_per_batch=spb, devices=dev).wall_seconds
+    m = planning.samples_within_budget(wall, inputs, batch_size=bs, seconds_per_batch=spb, devices=dev)
+    assert m % bs == 0
+    assert m == bs * math.ceil(n / bs)
+    # Just below the wall time one batch per input fewer fits.
+    m2 = planning.samples_within_budget(wall * (1 - 1e-6), inputs, batch_size=bs, seconds_per_batch=spb,
+                                        devices=dev)
+    assert m2 == m - bs
+
+
+def test_samples_within_budget_zero():
+    assert planning.samples_within_budget(0.0, 10, batch_size=100, seconds_per_batch=1.0) == 0
+    assert planning.samples_within_budget(9.99, 10, batch_size=100, seconds_per_batch=1.0) == 0
+    assert planning.samples_within_budget(10.0, 10, batch_size=100, seconds_per_batch=1.0) == 100
+
+
+@pytest.mark.parametrize(
+    "args, kw, match",
+    [
+        ((0, 10), dict(batch_size=10, seconds_per_batch=1.0), "n"),
+        ((10, 0), dict(batch_size=10, seconds_per_batch=1.0), "inputs"),
+        ((10, 10), dict(batch_size=0, seconds_per_batch=1.0), "batch_size"),
+        ((10, 10), dict(batch_size=10, seconds_per_batch=0.0), "seconds_per_batch"),
+        ((10, 10), dict(batch_size=10, seconds_per_batch=float("nan")), "seconds_per_batch"),
+        ((10, 10), dict(batch_size=10, seconds_per_batch=1.0, devices=0), "devices"),
+        ((10, 10), dict(batch_size=10, seconds_per_batch=1.0, price_per_device_hour=-1.0), "price_per_device_hour"),
+        ((10.5, 10), dict(batch_size=10, seconds_per_batch=1.0), "n"),
+    ],
+)
+def test_budget_bad_arguments(args, kw, match):
+    with pytest.raises(ValueError, match=match):
+        planning.budget(*args, **kw)
+
+
+def test_samples_within_budget_bad_arguments():
+    with pytest.raises(ValueError, match="wall_seconds"):
+        planning.samples_within_budget(-1.0, 10, batch_size=10, seconds_per_batch=1.0)
+    with pytest.raises(ValueError, match="inputs"):
+        planning.samples_within_budget(10.0, 0, batch_size=10, seconds_per_batch=1.0)
+    with pytest.raises(ValueError, match="devices"):
+        planning.samples_within_budget(10.0, 1, batch_size=10, seconds_per_batch=1.0, devices=1.5)
+
+
+def test_public_names():
+    import rstheory
+
+    assert "planning" in rstheory.__all__
+    assert rstheory.planning.Plan._fields == ("n", "achieved", "target", "closed_form_n")
+    assert rstheory.planning.Budget._fields == ("batches", "device_seconds", "wall_seconds", "device_hours", "cost")
