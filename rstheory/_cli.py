@@ -1,4 +1,4 @@
-"""Command-line interface: ``rstheory demo`` and ``rstheory bound``.
+"""Command-line interface: ``rstheory demo``, ``rstheory bound`` and ``rstheory plan``.
 
 The parser is built inside :func:`main`, so importing this module does nothing. All numbers
 come from the public :mod:`rstheory` functions; this module only formats them.
@@ -9,6 +9,8 @@ Examples (shell)::
     rstheory demo --sigma 0.12 0.25 0.5 1.0 --alpha 0.001
     rstheory demo --json
     rstheory bound 990 1000 --alpha 0.001
+    rstheory plan --dist beta:8,2 --atom1 0.2 --target-ratio 0.9 --reference-n 100000 \
+        --inputs 500 --batch-size 100 --seconds-per-batch 0.28 --plot plan.png
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ DEMO_COUNTS = (
 DEMO_SIGMAS = (0.25, 0.5)
 DEMO_ALPHA = 0.001
 
-_SUBCOMMANDS = ("demo", "bound")
+_SUBCOMMANDS = ("demo", "bound", "plan")
 
 
 def _build_parser() -> argparse.ArgumentParser:
@@ -42,7 +44,7 @@ def _build_parser() -> argparse.ArgumentParser:
         description="Randomized-smoothing certificates from vote counts "
         "(Clopper-Pearson bound, Cohen et al. 2019 radius).",
     )
-    sub = parser.add_subparsers(dest="command", metavar="{demo,bound}")
+    sub = parser.add_subparsers(dest="command", metavar="{demo,bound,plan}")
 
     demo = sub.add_parser(
         "demo",
@@ -76,7 +78,57 @@ def _build_parser() -> argparse.ArgumentParser:
         "--alpha", type=float, default=DEMO_ALPHA, help=f"significance level (default {DEMO_ALPHA})"
     )
     bound.add_argument("--json", action="store_true", help="print JSON instead of text")
+
+    plan = sub.add_parser(
+        "plan",
+        help="samples n needed for a target under a model of Pr(p_A), and the campaign cost",
+        description="Smallest n meeting a target on the exact expected certificate "
+        "(rstheory.planning.required_samples), the closed-form estimate beside it, the "
+        "exact mean radius and certified accuracy on a grid of n, and the cost of the campaign.",
+    )
+    plan.add_argument(
+        "--dist",
+        type=_distribution,
+        default="beta:8,2",
+        help="continuous part of Pr(p_A): point:P, uniform:LOW[,HIGH] or beta:A,B[,LOW,HIGH] "
+        "(default beta:8,2)",
+    )
+    plan.add_argument("--atom1", type=float, default=0.0, help="mass at p = 1 (default 0)")
+    plan.add_argument("--atom0", type=float, default=0.0, help="mass at p = 0 (default 0)")
+    plan.add_argument("--alpha", type=float, default=DEMO_ALPHA, help=f"default {DEMO_ALPHA}")
+    plan.add_argument("--sigma", type=float, default=0.5, help="noise level (default 0.5)")
+    target = plan.add_mutually_exclusive_group()
+    target.add_argument("--target-ratio", type=float, help="mean radius / reference (default 0.9)")
+    target.add_argument("--target-radius", type=float, help="absolute mean radius")
+    target.add_argument("--target-accuracy", type=float, help="certified accuracy at --at-radius")
+    plan.add_argument("--reference-n", type=int, help="reference n for --target-ratio (default: infinity)")
+    plan.add_argument("--at-radius", type=float, help="radius for --target-accuracy")
+    plan.add_argument("--inputs", type=int, help="inputs in the campaign (enables the budget)")
+    plan.add_argument("--batch-size", type=int, default=100, help="samples per batch (default 100)")
+    plan.add_argument(
+        "--seconds-per-batch", type=float, default=0.28, help="seconds per batch (default 0.28)"
+    )
+    plan.add_argument("--devices", type=int, default=1, help="devices in parallel (default 1)")
+    plan.add_argument("--price", type=float, help="price per device hour")
+    plan.add_argument("--plot", metavar="PATH", help="write a PNG of radius and accuracy against n")
+    plan.add_argument("--json", action="store_true", help="print JSON instead of a table")
     return parser
+
+
+def _distribution(text: str):
+    """``point:P``, ``uniform:LOW[,HIGH]`` or ``beta:A,B[,LOW,HIGH]`` -> a distribution."""
+    from rstheory import distributions
+
+    kind, _, params = text.partition(":")
+    try:
+        values = [float(v) for v in params.split(",") if v]
+        model = {"point": distributions.PointMass, "uniform": distributions.Uniform,
+                 "beta": distributions.Beta}[kind]
+        return model(*values)
+    except (KeyError, TypeError, ValueError) as err:
+        raise argparse.ArgumentTypeError(
+            f"--dist must be point:P, uniform:LOW[,HIGH] or beta:A,B[,LOW,HIGH], got {text!r} ({err})"
+        ) from None
 
 
 def _number(text: str) -> int | float:
@@ -185,6 +237,123 @@ def _print_bound(result: dict) -> None:
     print(f"  interval, two-sided {conf} (alpha/2 per side):  [{low:.12g}, {high:.12g}]")
 
 
+PLAN_GRID = (25, 100, 1000, 10_000, 100_000)
+
+
+def _plan(args) -> dict:
+    import numpy as np
+
+    from rstheory import distributions, planning, scaling
+
+    dist = args.dist
+    if args.atom0 or args.atom1:
+        rest = 1.0 - args.atom0 - args.atom1
+        dist = distributions.Mixture(
+            [distributions.PointMass(0.0), distributions.PointMass(1.0), dist],
+            [args.atom0, args.atom1, rest],
+        )
+    kinds = {"target_ratio": args.target_ratio, "target_radius": args.target_radius,
+             "target_accuracy": args.target_accuracy}
+    if all(v is None for v in kinds.values()):
+        kinds["target_ratio"] = 0.9
+    targets = {k: v for k, v in kinds.items() if v is not None}
+    if args.reference_n is not None:
+        targets["reference_n"] = args.reference_n
+    if args.at_radius is not None:
+        targets["at_radius"] = args.at_radius
+    plan = planning.required_samples(dist, alpha=args.alpha, sigma=args.sigma, **targets)
+    grid = np.unique(np.array([*PLAN_GRID, int(plan.n)]))
+    radius = np.asarray(scaling.expected_radius(dist, grid, alpha=args.alpha, sigma=args.sigma))
+    at = args.at_radius if args.at_radius is not None else 0.0
+    accuracy = np.asarray(
+        scaling.certified_accuracy(dist, grid, at, alpha=args.alpha, sigma=args.sigma)
+    )
+    result = {
+        "alpha": args.alpha,
+        "sigma": args.sigma,
+        "distribution": repr(dist),
+        "targets": targets,
+        "n": int(plan.n),
+        "achieved": float(plan.achieved),
+        "target": float(plan.target),
+        "closed_form_n": float(plan.closed_form_n),
+        "grid": [
+            {"n": int(n), "mean_radius": float(r), "radius_cap": float(c), "accuracy": float(a),
+             "eq2_ratio": float(e)}
+            for n, r, a, c, e in zip(
+                grid, radius, accuracy,
+                np.asarray(scaling.radius_cap(grid, alpha=args.alpha, sigma=args.sigma)),
+                np.asarray(scaling.ratio_eq2(grid, alpha=args.alpha)),
+            )
+        ],
+        "accuracy_radius": at,
+    }
+    if args.inputs is not None:
+        cost = planning.budget(
+            int(plan.n), args.inputs, batch_size=args.batch_size,
+            seconds_per_batch=args.seconds_per_batch, devices=args.devices,
+            price_per_device_hour=args.price,
+        )
+        result["budget"] = {k: float(v) for k, v in cost._asdict().items()}
+    if args.plot:
+        _plot_plan(dist, args, result)
+        result["plot"] = args.plot
+    return result
+
+
+def _plot_plan(dist, args, result) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    from rstheory import scaling
+
+    ns = np.unique(np.round(np.logspace(1, 5, 17)).astype(int))
+    radius = np.asarray(scaling.expected_radius(dist, ns, alpha=args.alpha, sigma=args.sigma))
+    accuracy = np.asarray(
+        scaling.certified_accuracy(dist, ns, result["accuracy_radius"], alpha=args.alpha, sigma=args.sigma)
+    )
+    big = np.asarray(scaling.expected_radius(dist, [10**6], alpha=args.alpha, sigma=args.sigma))[0]
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 4))
+    ax1.semilogx(ns, radius, "o-", label="exact E[R_n]")
+    ax1.semilogx(ns, big * np.asarray(scaling.ratio_eq2(ns, alpha=args.alpha)), "--",
+                 label="Eq. 2 x E[R_1e6]")
+    ax1.semilogx(ns, np.asarray(scaling.radius_cap(ns, alpha=args.alpha, sigma=args.sigma)), ":",
+                 label="cap sigma Phi^-1(alpha^(1/n))")
+    ax1.axvline(result["n"], color="k", lw=0.8, label=f"planned n = {result['n']}")
+    ax1.set_xlabel("samples per input n")
+    ax1.set_ylabel("mean certified radius (L2, pixel units)")
+    ax1.legend(fontsize=8)
+    ax2.semilogx(ns, accuracy, "o-")
+    ax2.set_xlabel("samples per input n")
+    ax2.set_ylabel(f"certified fraction at radius {result['accuracy_radius']:g}")
+    fig.suptitle(f"alpha = {args.alpha:g}, sigma = {args.sigma:g}")
+    fig.tight_layout()
+    fig.savefig(args.plot, dpi=100)
+    plt.close(fig)
+
+
+def _print_plan(result: dict) -> None:
+    print(f"Plan: alpha = {result['alpha']:g}, sigma = {result['sigma']:g}, Pr(p_A) = {result['distribution']}")
+    print(f"  targets: {result['targets']}")
+    print(f"  required n (exact search): {result['n']}   achieved {result['achieved']:.6g} "
+          f"(target {result['target']:.6g})")
+    print(f"  closed-form estimate of n: {result['closed_form_n']:.6g}")
+    print(f"{'n':>8} {'E[R_n]':>10} {'cap':>8} {'accuracy':>9} {'Eq.2':>7}")
+    for r in result["grid"]:
+        print(f"{r['n']:>8} {r['mean_radius']:>10.4f} {r['radius_cap']:>8.4f} "
+              f"{r['accuracy']:>9.4f} {r['eq2_ratio']:>7.4f}")
+    if "budget" in result:
+        b = result["budget"]
+        print(f"  campaign: {b['batches']:.0f} batches, {b['wall_seconds'] / 3600:.3g} h wall, "
+              f"{b['device_hours']:.3g} device hours"
+              + ("" if b["cost"] != b["cost"] else f", cost {b['cost']:.4g}"))
+    if "plot" in result:
+        print(f"  figure: {result['plot']}")
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; returns the exit status (0 ok, 2 bad arguments)."""
     argv = list(sys.argv[1:] if argv is None else argv)
@@ -193,12 +362,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = _build_parser()
     args = parser.parse_args(argv)
     try:
-        if args.command == "demo":
-            result = _demo(args)
-            show = _print_demo
-        else:
-            result = _bound(args)
-            show = _print_bound
+        compute, show = {
+            "demo": (_demo, _print_demo),
+            "bound": (_bound, _print_bound),
+            "plan": (_plan, _print_plan),
+        }[args.command]
+        result = compute(args)
     except ValueError as err:
         print(f"{parser.prog} {args.command}: error: {err}", file=sys.stderr)
         return 2

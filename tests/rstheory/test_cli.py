@@ -1,0 +1,62 @@
+"""The ``rstheory`` command line: its numbers are the library's, its errors exit with status 2."""
+
+import json
+
+import numpy as np
+import pytest
+
+import rstheory
+from rstheory import distributions, planning, scaling
+from rstheory._cli import main
+
+
+def _json(capsys, argv):
+    assert main(argv) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+def test_demo_json_equals_certify(capsys):
+    out = _json(capsys, ["demo", "--sigma", "0.25", "--alpha", "0.001", "--json"])
+    rows = out["certificates"]
+    cert = rstheory.certify([r["k"] for r in rows], [r["n"] for r in rows], alpha=0.001, sigma=0.25)
+    np.testing.assert_array_equal([r["p_lower"] for r in rows], np.asarray(cert.p_lower))
+    np.testing.assert_array_equal([r["radius"] for r in rows], np.asarray(cert.radius))
+    assert [r["abstained"] for r in rows] == np.asarray(cert.abstained).tolist()
+
+
+def test_bound_json_equals_the_library(capsys):
+    out = _json(capsys, ["bound", "990", "1000", "--alpha", "0.001", "--json"])
+    assert out["cp_lower"] == float(rstheory.cp_lower(990, 1000, 0.001))
+    assert out["cp_upper"] == float(rstheory.cp_upper(990, 1000, 0.001))
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["bound", "1001", "1000"],
+        ["bound", "5", "10", "--alpha", "1.5"],
+        ["plan", "--dist", "point:0.9", "--target-radius", "5.0"],  # above every cap
+    ],
+)
+def test_bad_input_exits_2_with_the_reason(capsys, argv):
+    assert main(argv) == 2
+    assert "error" in capsys.readouterr().err
+
+
+def test_plan_json_equals_required_samples_and_writes_a_png(capsys, tmp_path):
+    png = tmp_path / "plan.png"
+    argv = ["plan", "--dist", "point:0.9", "--target-radius", "0.5", "--sigma", "1.0",
+            "--inputs", "10", "--batch-size", "50", "--seconds-per-batch", "0.5",
+            "--plot", str(png), "--json"]
+    out = _json(capsys, argv)
+    plan = planning.required_samples(
+        distributions.PointMass(0.9), alpha=0.001, sigma=1.0, target_radius=0.5
+    )
+    assert out["n"] == plan.n
+    grid = [r["n"] for r in out["grid"]]
+    radius = np.asarray(scaling.expected_radius(distributions.PointMass(0.9), grid, alpha=0.001, sigma=1.0))
+    np.testing.assert_array_equal([r["mean_radius"] for r in out["grid"]], radius)
+    budget = planning.budget(plan.n, 10, batch_size=50, seconds_per_batch=0.5)
+    assert out["budget"]["wall_seconds"] == float(budget.wall_seconds)
+    data = png.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 10_000
