@@ -6,24 +6,5 @@ prints a report and exits non-zero when one fails.
 """
 
 from proofs_check import thm_clopper_pearson, thm_oracle, thm_radius  # noqa: F401  (register on import)
-from proofs_check._registry import (
-    CheckResult,
-    Report,
-    Theorem,
-    max_relative_error,
-    register,
-    run,
-    run_all,
-    theorems,
-)
-
-__all__ = [
-    "CheckResult",
-    "Report",
-    "Theorem",
-    "max_relative_error",
-    "register",
-    "run",
-    "run_all",
-    "theorems",
-]
+from proofs_check._registry import *  # noqa: F403  (the names of its __all__)
+from proofs_check._registry import __all__  # noqa: F401

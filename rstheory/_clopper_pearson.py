@@ -37,10 +37,15 @@ _bound = jax.jit(_beta_quantile.binomial_bound)
 _FILLS = (1.0, 2.0, 0.5, 0.0)  # a valid (k, n, alpha, upper) for padding
 
 
+def bound_unchecked(k, n, alpha, upper: bool):
+    """The bound on already validated arguments (callers that validated them once)."""
+    return call_bucketed(_bound, (k, n, alpha, upper), _FILLS)
+
+
 def _call(k, n, alpha, upper: bool):
     check_counts(k, n)
     check_alpha(alpha)
-    return call_bucketed(_bound, (k, n, alpha, upper), _FILLS)
+    return bound_unchecked(k, n, alpha, upper)
 
 
 def cp_lower(k, n, alpha):
@@ -124,7 +129,4 @@ def cp_interval(k, n, alpha) -> ConfidenceInterval:
     check_counts(k, n)
     check_alpha(alpha)
     half = 0.5 * (alpha if is_traced(alpha) else np.asarray(alpha, dtype=np.float64))
-    return ConfidenceInterval(
-        call_bucketed(_bound, (k, n, half, False), _FILLS),
-        call_bucketed(_bound, (k, n, half, True), _FILLS),
-    )
+    return ConfidenceInterval(bound_unchecked(k, n, half, False), bound_unchecked(k, n, half, True))

@@ -19,7 +19,7 @@ import jax.numpy as jnp
 from jax.scipy.special import ndtri
 
 from rstheory import _oracle_correction as _oc
-from rstheory._clopper_pearson import cp_lower
+from rstheory._clopper_pearson import bound_unchecked
 from rstheory._oracle_correction import (
     ErrorInterval,
     RateBounds,
@@ -267,7 +267,7 @@ def certify(k, n, *, alpha, sigma, oracle_eps=None, num_classes=2, oracle=None) 
             correction, eps_hi = SYMMETRIC_ESTIMATED, oracle.eps_upper
     else:
         correction = NONE
-    q_lower = cp_lower(k, n, alpha)
+    q_lower = bound_unchecked(k, n, alpha, False)  # k, n, alpha validated above
     args = [q_lower, n, alpha, sigma, num_classes, eps_lo, eps_hi, oracle_alpha]
     args = [a if is_traced(a) else as_f64(a) for a in args]
     return _certificate(*jnp.broadcast_arrays(*args), correction=correction)

@@ -106,6 +106,16 @@ def _check_scalar(name: str, x) -> float:
     return float(arr)
 
 
+def _exact_for(dist, n, alpha, sigma=1.0, radii=(0.0,)):
+    """Validate the common arguments once and run the exact sums for one distribution."""
+    nodes_weights = _quadrature(dist)
+    ns = _check_n(n)
+    check_alpha(alpha)
+    check_sigma(sigma)
+    alpha, sigma = _check_scalar("alpha", alpha), _check_scalar("sigma", sigma)
+    return _exact([nodes_weights], ns, alpha, sigma, np.atleast_1d(np.asarray(radii, dtype=np.float64)))
+
+
 def _quadrature(dist, name: str = "dist") -> tuple[np.ndarray, np.ndarray]:
     """Nodes and weights of ``dist.quadrature()``, validated; zero-weight nodes dropped."""
     if not callable(getattr(dist, "quadrature", None)):
@@ -303,12 +313,7 @@ def expected_radius(dist, n, *, alpha, sigma):
     References:
       Cohen, Rosenfeld, Kolter (2019), Theorem 1 and CERTIFY.
     """
-    nodes_weights = _quadrature(dist)
-    ns = _check_n(n)
-    check_alpha(alpha)
-    check_sigma(sigma)
-    res = _exact([nodes_weights], ns, _check_scalar("alpha", alpha), _check_scalar("sigma", sigma), np.zeros(1))
-    return _shape_out(res.radius[0], n)
+    return _shape_out(_exact_for(dist, n, alpha, sigma).radius[0], n)
 
 
 def certified_accuracy(dist, n, radius, *, alpha, sigma):
@@ -343,17 +348,12 @@ def certified_accuracy(dist, n, radius, *, alpha, sigma):
     References:
       Cohen, Rosenfeld, Kolter (2019), section 4 (certified accuracy).
     """
-    nodes_weights = _quadrature(dist)
-    ns = _check_n(n)
-    check_alpha(alpha)
-    check_sigma(sigma)
     r = np.asarray(radius, dtype=np.float64)
     if r.ndim > 1:
         raise ValueError(f"radius must be a scalar or a 1-D array, got shape {r.shape}")
     if np.isnan(r).any() or (r < 0).any():
         raise ValueError("radius must be >= 0 (and not NaN)")
-    res = _exact([nodes_weights], ns, _check_scalar("alpha", alpha), _check_scalar("sigma", sigma), np.atleast_1d(r))
-    acc = res.accuracy[0]  # (m, r)
+    acc = _exact_for(dist, n, alpha, sigma, r).accuracy[0]  # (m, r)
     acc = acc[:, 0] if r.ndim == 0 else acc
     return _shape_out(acc, n)
 
@@ -380,11 +380,7 @@ def abstain_rate(dist, n, *, alpha):
     References:
       Cohen, Rosenfeld, Kolter (2019), CERTIFY (abstention).
     """
-    nodes_weights = _quadrature(dist)
-    ns = _check_n(n)
-    check_alpha(alpha)
-    res = _exact([nodes_weights], ns, _check_scalar("alpha", alpha), 1.0, np.zeros(1))
-    return _shape_out(res.abstain[0], n)
+    return _shape_out(_exact_for(dist, n, alpha).abstain[0], n)
 
 
 def expected_p_lower(dist, n, *, alpha):
@@ -409,11 +405,7 @@ def expected_p_lower(dist, n, *, alpha):
     References:
       C. J. Clopper, E. S. Pearson (1934), Biometrika 26(4), 404-413.
     """
-    nodes_weights = _quadrature(dist)
-    ns = _check_n(n)
-    check_alpha(alpha)
-    res = _exact([nodes_weights], ns, _check_scalar("alpha", alpha), 1.0, np.zeros(1))
-    return _shape_out(res.p_lower[0], n)
+    return _shape_out(_exact_for(dist, n, alpha).p_lower[0], n)
 
 
 # --------------------------------------------------------------------------- closed forms

@@ -5,24 +5,5 @@ Public names of :mod:`rstheory._distributions`. Every model offers ``quadrature(
 ``density`` and ``atoms``; :func:`fit` estimates atoms-plus-Beta from pilot vote counts.
 """
 
-from rstheory._distributions import (
-    Beta,
-    Empirical,
-    FitResult,
-    Mixture,
-    PointMass,
-    Uniform,
-    beta_atoms_log_likelihood,
-    fit,
-)
-
-__all__ = [
-    "Beta",
-    "Empirical",
-    "FitResult",
-    "Mixture",
-    "PointMass",
-    "Uniform",
-    "beta_atoms_log_likelihood",
-    "fit",
-]
+from rstheory._distributions import *  # noqa: F403  (the names of its __all__)
+from rstheory._distributions import __all__  # noqa: F401

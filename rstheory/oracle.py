@@ -4,30 +4,5 @@ Public names of :mod:`rstheory._oracle_correction`; :func:`rstheory.certify` tak
 their results through its ``oracle_eps`` and ``oracle`` arguments.
 """
 
-from rstheory._oracle_correction import (
-    ErrorBound,
-    ErrorInterval,
-    RateBounds,
-    corrected_lower_bound,
-    corrected_probability,
-    correction_derivative,
-    estimate_error,
-    estimate_error_interval,
-    estimate_rates,
-    observed_probability,
-    observed_probability_asymmetric,
-)
-
-__all__ = [
-    "ErrorBound",
-    "ErrorInterval",
-    "RateBounds",
-    "corrected_lower_bound",
-    "corrected_probability",
-    "correction_derivative",
-    "estimate_error",
-    "estimate_error_interval",
-    "estimate_rates",
-    "observed_probability",
-    "observed_probability_asymmetric",
-]
+from rstheory._oracle_correction import *  # noqa: F403  (the names of its __all__)
+from rstheory._oracle_correction import __all__  # noqa: F401

@@ -6,18 +6,5 @@ first-order closed-form estimate beside it), :func:`budget` and
 :func:`samples_within_budget` (batches, device time, wall time and cost).
 """
 
-from rstheory._planning import (
-    Budget,
-    Plan,
-    budget,
-    required_samples,
-    samples_within_budget,
-)
-
-__all__ = [
-    "Budget",
-    "Plan",
-    "budget",
-    "required_samples",
-    "samples_within_budget",
-]
+from rstheory._planning import *  # noqa: F403  (the names of its __all__)
+from rstheory._planning import __all__  # noqa: F401
