@@ -15,6 +15,7 @@ from rstheory import oracle  # noqa: E402
 from rstheory import scaling  # noqa: E402
 from rstheory import distributions  # noqa: E402
 from rstheory import planning  # noqa: E402
+from rstheory import published  # noqa: E402
 
 __all__ = [
     "Certificate",
@@ -27,6 +28,7 @@ __all__ = [
     "distributions",
     "oracle",
     "planning",
+    "published",
     "scaling",
 ]
 __version__ = "0.1.0"

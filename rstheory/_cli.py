@@ -1,4 +1,4 @@
-"""Command-line interface: ``rstheory demo``, ``rstheory bound`` and ``rstheory plan``.
+"""Command-line interface: ``rstheory demo``, ``bound``, ``plan`` and ``validate``.
 
 The parser is built inside :func:`main`, so importing this module does nothing. All numbers
 come from the public :mod:`rstheory` functions; this module only formats them.
@@ -11,13 +11,16 @@ Examples (shell)::
     rstheory bound 990 1000 --alpha 0.001
     rstheory plan --dist beta:8,2 --atom1 0.2 --target-ratio 0.9 --reference-n 100000 \
         --inputs 500 --batch-size 100 --seconds-per-batch 0.28 --plot plan.png
+    rstheory validate --data-dir ../shared/data
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
+from pathlib import Path
 
 # (k, n): top-class votes among n estimation samples. Cohen et al. (2019) certify with
 # n = 100,000 and alpha = 0.001; the smaller n show how the bound and the radius shrink.
@@ -35,7 +38,7 @@ DEMO_COUNTS = (
 DEMO_SIGMAS = (0.25, 0.5)
 DEMO_ALPHA = 0.001
 
-_SUBCOMMANDS = ("demo", "bound", "plan")
+_SUBCOMMANDS = ("demo", "bound", "plan", "validate")
 
 
 def _build_parser() -> argparse.ArgumentParser:
@@ -44,7 +47,7 @@ def _build_parser() -> argparse.ArgumentParser:
         description="Randomized-smoothing certificates from vote counts "
         "(Clopper-Pearson bound, Cohen et al. 2019 radius).",
     )
-    sub = parser.add_subparsers(dest="command", metavar="{demo,bound,plan}")
+    sub = parser.add_subparsers(dest="command", metavar="{demo,bound,plan,validate}")
 
     demo = sub.add_parser(
         "demo",
@@ -112,6 +115,21 @@ def _build_parser() -> argparse.ArgumentParser:
     plan.add_argument("--price", type=float, help="price per device hour")
     plan.add_argument("--plot", metavar="PATH", help="write a PNG of radius and accuracy against n")
     plan.add_argument("--json", action="store_true", help="print JSON instead of a table")
+
+    validate = sub.add_parser(
+        "validate",
+        help="predict published certifications at other n and compare with what was measured",
+        description="Theory against published measurement (rstheory.published.check_published): "
+        "the average certified radius at every published n, predicted from the largest run and "
+        "from a small pilot, beside P2's Eq. (2), and the n each route plans for a target ratio.",
+    )
+    validate.add_argument(
+        "--data-dir", metavar="DIR",
+        help="folder holding p2-certifications/ (default: $RSVLM_DATA_DIR or ../shared/data)",
+    )
+    validate.add_argument("--dataset", nargs="+", help="datasets (default: every one found)")
+    validate.add_argument("--pilot-n", type=int, default=100, help="published n used as the pilot (default 100)")
+    validate.add_argument("--json", action="store_true", help="print JSON instead of tables")
     return parser
 
 
@@ -354,6 +372,85 @@ def _print_plan(result: dict) -> None:
         print(f"  figure: {result['plot']}")
 
 
+def compilation_cache_dir() -> Path | None:
+    """Where the command line keeps XLA's compiled programs between runs, or ``None``.
+
+    ``$RSTHEORY_CACHE_DIR`` when set (empty or ``off`` turns the cache off), else
+    ``$XDG_CACHE_HOME/rstheory/xla`` (``~/.cache/rstheory/xla``). With the cache, a second
+    ``rstheory plan`` loads the Clopper-Pearson solver instead of compiling it again
+    (seconds saved per run). ``$JAX_COMPILATION_CACHE_DIR``, when set, wins: JAX reads it.
+    """
+    if os.environ.get("JAX_COMPILATION_CACHE_DIR"):
+        return Path(os.environ["JAX_COMPILATION_CACHE_DIR"])
+    explicit = os.environ.get("RSTHEORY_CACHE_DIR")
+    if explicit is not None:
+        return None if explicit.strip().lower() in ("", "off", "0", "none") else Path(explicit)
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "rstheory" / "xla"
+
+
+def _enable_compilation_cache() -> None:
+    path = compilation_cache_dir()
+    if path is None:
+        return
+    import jax
+
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError:  # a read-only home: run without the cache
+        return
+    jax.config.update("jax_compilation_cache_dir", str(path))
+    # Cache every program, not only those that took over a second to compile: the many
+    # small ones add up at start-up.
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
+    jax.config.update("jax_persistent_cache_min_entry_size_bytes", -1)
+
+
+def _validate(args) -> dict:
+    from rstheory import published
+
+    names = args.dataset or sorted({d for d, _ in published.available(args.data_dir)})
+    if not names:
+        raise ValueError(
+            f"no published certifications under {published.data_dir(args.data_dir)}: "
+            f"pass --data-dir or set ${published.DATA_ENV}"
+        )
+    out = {"data_dir": str(published.data_dir(args.data_dir)), "datasets": []}
+    for name in names:
+        c = published.check_published(name, pilot_n=args.pilot_n, data_dir=args.data_dir)
+        out["datasets"].append({
+            "dataset": c.dataset, "sigma": c.sigma, "alpha": c.alpha, "reference_n": c.reference_n,
+            "reference_acr": c.reference_acr, "pilot_n": c.pilot_n,
+            "pilot_fit": repr(c.pilot_fit.distribution), "count_mismatch": c.count_mismatch,
+            "reference": [r._asdict() for r in c.reference],
+            "pilot": [r._asdict() for r in c.pilot],
+            "plan": [r._asdict() for r in c.plan],
+        })
+    return out
+
+
+def _print_validate(result: dict) -> None:
+    print(f"Published certifications under {result['data_dir']}")
+    for d in result["datasets"]:
+        print(f"\n{d['dataset']}: sigma = {d['sigma']:g}, alpha = {d['alpha']:g}, reference n = "
+              f"{d['reference_n']} (ACR {d['reference_acr']:.4f}); counts recovered to "
+              f"{d['count_mismatch']:.1e}")
+        print("  from the reference run (ACR over correct predictions, pixel units):")
+        print(f"  {'n':>7} {'measured':>9} {'exact':>9} {'(z)':>6} {'Eq.2':>9}")
+        for r in d["reference"]:
+            z = (r["predicted"] - r["measured"]) / r["sd"]
+            print(f"  {r['n']:>7} {r['measured']:>9.4f} {r['predicted']:>9.4f} {z:>6.2f} {r['eq2']:>9.4f}")
+        print(f"  from the n = {d['pilot_n']} pilot, fit {d['pilot_fit']}:")
+        print(f"  {'n':>7} {'measured':>9} {'fit':>9} {'plug-in':>9} {'Eq.2':>9}")
+        for r in d["pilot"]:
+            print(f"  {r['n']:>7} {r['measured']:>9.4f} {r['fitted']:>9.4f} {r['plug_in']:>9.4f} {r['eq2']:>9.4f}")
+        print("  n for ACR_n >= ratio x ACR_ref:")
+        print(f"  {'ratio':>7} {'measured':>9} {'planner':>9} {'pilot':>9} {'Eq.2':>9}")
+        for r in d["plan"]:
+            print(f"  {r['target_ratio']:>7.2f} {r['measured']:>9.0f} {r['planner']:>9d} "
+                  f"{r['planner_from_pilot']:>9d} {r['eq2']:>9.0f}")
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; returns the exit status (0 ok, 2 bad arguments)."""
     argv = list(sys.argv[1:] if argv is None else argv)
@@ -361,14 +458,16 @@ def main(argv: list[str] | None = None) -> int:
         argv = ["demo", *argv]
     parser = _build_parser()
     args = parser.parse_args(argv)
+    _enable_compilation_cache()
     try:
         compute, show = {
             "demo": (_demo, _print_demo),
             "bound": (_bound, _print_bound),
             "plan": (_plan, _print_plan),
+            "validate": (_validate, _print_validate),
         }[args.command]
         result = compute(args)
-    except ValueError as err:
+    except (ValueError, FileNotFoundError) as err:
         print(f"{parser.prog} {args.command}: error: {err}", file=sys.stderr)
         return 2
     if args.json:

@@ -132,40 +132,59 @@ def _infinite_accuracy(nodes: np.ndarray, weights: np.ndarray, radius: float, si
     return float(weights[ok].sum())
 
 
-def _search(value, target: float, n_max: int) -> tuple[int, float]:
-    """Smallest ``n`` on the bracketed grid with ``value(n) >= target``.
+# Sample sizes evaluated together in one exact call: bracketing powers of two per round,
+# and interior points per round of the search inside the bracket.
+_BRACKET_GROUP = 4
+_SPLIT = 8
 
-    Exponential bracketing ``1, 2, 4, ...`` (capped at ``n_max``) finds ``lo`` (target
-    fails) and ``hi`` (target holds); bisection on the integers then keeps that invariant
-    until ``hi = lo + 1``. Raises ``ValueError`` when ``value(n_max) < target``.
+
+def _search(values, target: float, n_max: int) -> tuple[int, float]:
+    """Smallest ``n`` on the bracketed grid with ``values(n) >= target``.
+
+    ``values`` maps a 1-D int64 array of sample sizes to their exact values (one batched
+    call shares the Clopper-Pearson tables). Bracketing evaluates ``1, 2, 4, ...`` (capped
+    at ``n_max``) in groups of :data:`_BRACKET_GROUP` and finds ``lo`` (target fails) and
+    ``hi`` (target holds); each later round evaluates up to :data:`_SPLIT` evenly spaced
+    integers strictly inside ``(lo, hi)`` and keeps the invariant with the first that
+    holds, until ``hi = lo + 1``. Raises ``ValueError`` when ``values(n_max) < target``.
     """
     cache: dict[int, float] = {}
 
-    def f(n: int) -> float:
-        if n not in cache:
-            cache[n] = value(n)
-        return cache[n]
+    def f(ns) -> np.ndarray:
+        todo = np.array(sorted({int(n) for n in ns} - cache.keys()), dtype=np.int64)
+        if todo.size:
+            cache.update(zip(todo.tolist(), np.asarray(values(todo), dtype=np.float64).tolist(), strict=True))
+        return np.array([cache[int(n)] for n in ns])
 
-    if f(1) >= target:
-        return 1, f(1)
-    lo, hi = 1, 2
-    while True:
-        hi = min(hi, n_max)
-        if f(hi) >= target:
+    powers = [min(1 << i, n_max) for i in range(max(1, n_max.bit_length() + 1))]
+    powers = sorted(set(powers))
+    lo = hi = None
+    for s in range(0, len(powers), _BRACKET_GROUP):
+        group = powers[s : s + _BRACKET_GROUP]
+        ok = f(group) >= target
+        if ok.any():
+            i = int(np.argmax(ok))
+            hi = group[i]
+            lo = group[i - 1] if i > 0 else (powers[s - 1] if s > 0 else None)
             break
-        if hi == n_max:
-            raise ValueError(
-                f"target {target!r} is not reached with n_max={n_max} samples "
-                f"(value there {f(n_max)!r}); raise n_max or lower the target"
-            )
-        lo, hi = hi, 2 * hi
+    if hi is None:
+        raise ValueError(
+            f"target {target!r} is not reached with n_max={n_max} samples "
+            f"(value there {cache[n_max]!r}); raise n_max or lower the target"
+        )
+    if lo is None:  # the target holds at n = 1
+        return hi, cache[hi]
     while hi - lo > 1:
-        mid = (lo + hi) // 2
-        if f(mid) >= target:
-            hi = mid
+        inner = np.unique(np.linspace(lo, hi, _SPLIT + 2)[1:-1].round().astype(np.int64))
+        inner = inner[(inner > lo) & (inner < hi)]
+        ok = f(inner) >= target
+        if ok.any():
+            i = int(np.argmax(ok))
+            hi = int(inner[i])
+            lo = int(inner[i - 1]) if i > 0 else lo
         else:
-            lo = mid
-    return hi, f(hi)
+            lo = int(inner[-1])
+    return hi, cache[hi]
 
 
 def required_samples(
@@ -198,7 +217,8 @@ def required_samples(
         :math:`\mathrm{acc}_n(r_0) \ge a` (:func:`rstheory.scaling.certified_accuracy`).
 
     The search evaluates the exact values: exponential bracketing ``n = 1, 2, 4, ...``
-    (capped at ``n_max``), then bisection on the integers. ``E[R_n]`` and
+    (capped at ``n_max``), then a 9-way split of the bracket per round, each round one
+    batched exact evaluation, until the bracket is two neighbouring integers. ``E[R_n]`` and
     ``acc_n`` are only approximately monotone in ``n`` (the Clopper-Pearson bound jumps
     with the integer grid of counts), so the returned ``n`` is the smallest on the
     bracketed grid with the property "the target holds at ``n`` and fails at ``n - 1``";
@@ -273,8 +293,8 @@ def required_samples(
             return float("nan")
         return (c * z / (1.0 - rho)) ** 2
 
-    def mean_radius(n: int) -> float:
-        return float(_scaling.expected_radius(dist, n, alpha=alpha, sigma=sigma))
+    def mean_radius(n):
+        return np.asarray(_scaling.expected_radius(dist, n, alpha=alpha, sigma=sigma))
 
     if target_accuracy is not None:
         a = float(target_accuracy)
@@ -290,7 +310,7 @@ def required_samples(
                 f"at radius {r0!r} is {acc_inf!r}"
             )
         n, got = _search(
-            lambda n: float(_scaling.certified_accuracy(dist, n, r0, alpha=alpha, sigma=sigma)), a, n_max
+            lambda n: np.asarray(_scaling.certified_accuracy(dist, n, r0, alpha=alpha, sigma=sigma)), a, n_max
         )
         return Plan(n, got, a, float("nan"))
 
@@ -319,7 +339,7 @@ def required_samples(
         rho = t
     else:
         reference_n = _check_pos_int("reference_n", reference_n)
-        ref = mean_radius(reference_n)
+        ref = float(mean_radius(reference_n))
         rho = t * (1.0 - c * z / math.sqrt(reference_n)) if math.isfinite(c) else float("nan")
     if not ref > 0:
         raise ValueError(

@@ -1,31 +1,11 @@
-r"""Scaling laws: how the certified radius and accuracy depend on the sample size ``n``.
+r"""Closed-form scaling laws: how the certified radius and accuracy depend on ``n``.
 
-Two kinds of result live here.
-
-* **Exact expectations** (no CLT). For a distribution of the true top-class
-  probability ``p`` and a sample size ``n``,
-
-  .. math::
-      \mathbb E[R_n] = \mathbb E_{p}\,\sum_{k} \binom{n}{k} p^k (1-p)^{n-k}\;
-      R\big(\underline p(k, n, \alpha)\big),\qquad
-      R(q) = \sigma\,\Phi^{-1}(q)\ \text{if}\ q > 1/2,\ \text{else}\ 0,
-
-  with :func:`rstheory.cp_lower` as ``underline p`` (abstaining counts as radius 0).
-  The sum runs only over the window ``n p +- (40 sd + 40)`` where the binomial pmf is
-  non-negligible in float64; the per-``n`` table ``R(cp_lower(k, n, alpha))`` is computed
-  once for the union of the windows of all nodes, in fixed-size batches so that one
-  compiled program serves every ``n``.
-
-* **Closed forms** of the ECAI 2024 "100x sample efficiency" paper (P2), exactly as
-  printed, and the first-order exact-quantile law beside them.
-
-A distribution is consumed only through ``dist.quadrature() -> (nodes, weights)``:
-1-D arrays, nodes the values of ``p`` in ``[0, 1]``, weights ``>= 0`` summing to 1
-(an atom is a single node).
+The closed forms of the ECAI 2024 "100x sample efficiency" paper (P2), exactly as
+printed (Eqs. 1-3), the first-order exact-quantile law beside them with its constants,
+and :func:`compare_closed_form`, which puts them against the exact expectations of
+:mod:`rstheory._exact` (re-exported here, so :mod:`rstheory.scaling` holds both).
 
 References:
-  J. Cohen, E. Rosenfeld, J. Z. Kolter (2019), "Certified Adversarial Robustness via
-  Randomized Smoothing", ICML (Theorem 1, CERTIFY).
   P2: "100x sample efficiency" of randomized smoothing, ECAI 2024 (Eqs. 1-3).
   H. Shore (1982), "Simple approximations for the inverse cumulative function, the
   density function and the loss integral of the normal distribution", Applied
@@ -36,14 +16,24 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-import jax
 import jax.numpy as jnp
 import numpy as np
 import scipy.special
 import scipy.stats
 from jax.scipy.special import ndtri
 
-from rstheory._clopper_pearson import cp_lower
+from rstheory._exact import (
+    _check_n,
+    _check_scalar,
+    _exact,
+    _quadrature,
+    abstain_rate,
+    certified_accuracy,
+    expected_p_lower,
+    expected_radius,
+    radius_cap,
+    radius_moments,
+)
 from rstheory._radius import certified_radius
 from rstheory._validation import as_f64, check_alpha, check_counts, check_probability, check_sigma
 
@@ -62,6 +52,7 @@ __all__ = [
     "first_order_constant",
     "first_order_radius",
     "radius_cap",
+    "radius_moments",
     "ratio_eq2",
     "shore_radius_eq1",
 ]
@@ -76,66 +67,6 @@ SHORE_EXPONENT_PRINTED = -0.135
 # Eq. (2)'s constant, as printed (its provenance is unresolved, see the docstring).
 P2_EQ2_CONSTANT = 1.64
 
-# Half-width of the summation window, in standard deviations and in counts. The extra
-# 40 counts cover skewed (Poisson-like) tails when n p or n (1 - p) is small: by
-# Bernstein's inequality the mass outside is below exp(-100) for every n and p.
-_WINDOW_SD = 40.0
-_WINDOW_ABS = 40.0
-# Fixed batch length of the cp_lower / radius table calls: one compiled program.
-_CHUNK = 8192
-# Tolerance on sum(weights) == 1 for a distribution's quadrature.
-_WEIGHT_SUM_TOL = 1e-9
-
-
-# --------------------------------------------------------------------------- validation
-
-
-def _check_n(n, name: str = "n") -> np.ndarray:
-    """Validate sample sizes (integers >= 1) and return them as a 1-D int64 array."""
-    check_counts(0, n, n_name=name)
-    arr = np.asarray(n)
-    if arr.ndim > 1:
-        raise ValueError(f"{name} must be a scalar or a 1-D array, got shape {arr.shape}")
-    return np.atleast_1d(arr).astype(np.float64).astype(np.int64)
-
-
-def _check_scalar(name: str, x) -> float:
-    arr = np.asarray(x)
-    if arr.ndim != 0:
-        raise ValueError(f"{name} must be a scalar, got shape {arr.shape}")
-    return float(arr)
-
-
-def _exact_for(dist, n, alpha, sigma=1.0, radii=(0.0,)):
-    """Validate the common arguments once and run the exact sums for one distribution."""
-    nodes_weights = _quadrature(dist)
-    ns = _check_n(n)
-    check_alpha(alpha)
-    check_sigma(sigma)
-    alpha, sigma = _check_scalar("alpha", alpha), _check_scalar("sigma", sigma)
-    return _exact([nodes_weights], ns, alpha, sigma, np.atleast_1d(np.asarray(radii, dtype=np.float64)))
-
-
-def _quadrature(dist, name: str = "dist") -> tuple[np.ndarray, np.ndarray]:
-    """Nodes and weights of ``dist.quadrature()``, validated; zero-weight nodes dropped."""
-    if not callable(getattr(dist, "quadrature", None)):
-        raise ValueError(f"{name} must have a quadrature() method, got {type(dist).__name__}")
-    nodes, weights = dist.quadrature()
-    nodes = np.asarray(nodes, dtype=np.float64)
-    weights = np.asarray(weights, dtype=np.float64)
-    if nodes.ndim != 1 or weights.shape != nodes.shape or nodes.size == 0:
-        raise ValueError(
-            f"{name}.quadrature() must return two non-empty 1-D arrays of equal length, got shapes "
-            f"{nodes.shape} and {weights.shape}"
-        )
-    check_probability(nodes, name=f"{name}.quadrature() nodes")
-    if np.isnan(weights).any() or (weights < 0).any():
-        raise ValueError(f"{name}.quadrature() weights must be >= 0")
-    if abs(weights.sum() - 1.0) > _WEIGHT_SUM_TOL:
-        raise ValueError(f"{name}.quadrature() weights must sum to 1, got {weights.sum()!r}")
-    keep = weights > 0
-    return nodes[keep], weights[keep]
-
 
 def _z_one_sided(alpha: float) -> float:
     return float(scipy.stats.norm.isf(alpha))
@@ -143,269 +74,6 @@ def _z_one_sided(alpha: float) -> float:
 
 def _z_two_sided(alpha: float) -> float:
     return float(scipy.stats.norm.isf(alpha / 2.0))
-
-
-# --------------------------------------------------------------------------- exact part
-
-
-def _window(p: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
-    """Integer bounds ``[lo, hi]`` of the non-negligible part of ``Bin(n, p)``, per node."""
-    mean = n * p
-    half = _WINDOW_SD * np.sqrt(n * p * (1.0 - p)) + _WINDOW_ABS
-    lo = np.clip(np.floor(mean - half), 0, n).astype(np.int64)
-    hi = np.clip(np.ceil(mean + half), 0, n).astype(np.int64)
-    # Exact atoms: Bin(n, 0) and Bin(n, 1) are point masses.
-    lo = np.where(p == 1.0, n, lo)
-    hi = np.where(p == 0.0, 0, hi)
-    return lo, hi
-
-
-def _union_counts(lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
-    """Sorted unique integers of the union of the closed intervals ``[lo_i, hi_i]``."""
-    order = np.argsort(lo)
-    pieces = []
-    cur_lo, cur_hi = int(lo[order[0]]), int(hi[order[0]])
-    for i in order[1:]:
-        a, b = int(lo[i]), int(hi[i])
-        if a > cur_hi + 1:
-            pieces.append(np.arange(cur_lo, cur_hi + 1))
-            cur_lo, cur_hi = a, b
-        else:
-            cur_hi = max(cur_hi, b)
-    pieces.append(np.arange(cur_lo, cur_hi + 1))
-    return np.concatenate(pieces)
-
-
-def _tables(ks: list[np.ndarray], ns: np.ndarray, alpha: float, sigma: float):
-    """``cp_lower(k, n, alpha)`` and ``R`` for every ``k`` in ``ks[j]`` with ``n = ns[j]``.
-
-    All sample sizes share the batched calls, cut into blocks of ``_CHUNK`` entries so that
-    every call has the same shape (one XLA compilation).
-    """
-    k_all = np.concatenate(ks).astype(np.float64)
-    n_all = np.concatenate([np.full(k.size, n, dtype=np.float64) for k, n in zip(ks, ns)])
-    total = k_all.size
-    padded = -(-total // _CHUNK) * _CHUNK
-    k_pad = np.ones(padded)  # (k, n) = (1, 2) is a valid filler
-    n_pad = np.full(padded, 2.0)
-    k_pad[:total], n_pad[:total] = k_all, n_all
-    p_low = np.empty(padded)
-    radius = np.empty(padded)
-    for s in range(0, padded, _CHUNK):
-        pl = cp_lower(k_pad[s : s + _CHUNK], n_pad[s : s + _CHUNK], alpha)
-        p_low[s : s + _CHUNK] = np.asarray(pl)
-        radius[s : s + _CHUNK] = np.asarray(certified_radius(pl, sigma))
-    out, start = [], 0
-    for k in ks:
-        out.append((p_low[start : start + k.size], radius[start : start + k.size]))
-        start += k.size
-    return out
-
-
-class _Exact(NamedTuple):
-    radius: np.ndarray  # (n_dists, n_ns)
-    p_lower: np.ndarray  # (n_dists, n_ns)
-    abstain: np.ndarray  # (n_dists, n_ns)
-    accuracy: np.ndarray  # (n_dists, n_ns, n_radii)
-
-
-def _exact(quads, ns: np.ndarray, alpha: float, sigma: float, radii: np.ndarray) -> _Exact:
-    """Exact expectations for every (distribution, n); one table per n shared by all."""
-    thresholds = np.maximum(radii, np.finfo(np.float64).tiny)  # certified means R > 0
-    nd, nn, nr = len(quads), ns.size, radii.size
-    res = _Exact(np.zeros((nd, nn)), np.zeros((nd, nn)), np.zeros((nd, nn)), np.zeros((nd, nn, nr)))
-    windows, ks = [], []
-    for n in ns:
-        per = [_window(nodes, int(n)) for nodes, _ in quads]
-        windows.append(per)
-        ks.append(_union_counts(np.concatenate([w[0] for w in per]), np.concatenate([w[1] for w in per])))
-    tables = _tables(ks, ns, alpha, sigma)
-    for j, n in enumerate(ns):
-        k_tab = ks[j]
-        p_tab, r_tab = tables[j]
-        for d, (nodes, weights) in enumerate(quads):
-            lo, hi = windows[j][d]
-            for p, w, a, b in zip(nodes, weights, lo, hi):
-                k = np.arange(a, b + 1)
-                pmf = scipy.stats.binom.pmf(k, int(n), p)
-                idx = np.searchsorted(k_tab, k)
-                pl, r = p_tab[idx], r_tab[idx]
-                res.radius[d, j] += w * (pmf @ r)
-                res.p_lower[d, j] += w * (pmf @ pl)
-                res.abstain[d, j] += w * pmf[~(pl > 0.5)].sum()
-                res.accuracy[d, j] += w * ((r[None, :] >= thresholds[:, None]) @ pmf)
-    return res
-
-
-def _shape_out(x: np.ndarray, n_in) -> jax.Array:
-    """Return ``x`` (leading axis over n) as float64, scalar when ``n`` was a scalar."""
-    out = as_f64(x)
-    return out[0] if np.ndim(n_in) == 0 else out
-
-
-def radius_cap(n, *, alpha, sigma):
-    r"""Largest radius that ``n`` samples can certify: all votes on one class.
-
-    .. math::
-        R_{\max}(n) = \sigma\,\Phi^{-1}\big(\alpha^{1/n}\big),
-
-    since the one-sided Clopper-Pearson bound at ``k = n`` is ``alpha ** (1 / n)``.
-
-    Args:
-      n: sample sizes, integers ``>= 1``, any shape ``(*batch)``.
-      alpha: significance level in ``(0, 1)``; broadcasts with ``n``.
-      sigma: noise level ``> 0``; broadcasts with ``n``.
-
-    Returns:
-      float64 array of the broadcast shape. It is ``<= 0`` when ``alpha ** (1 / n) <= 1/2``
-      (then nothing can be certified).
-
-    Example:
-      >>> from rstheory import scaling
-      >>> round(float(scaling.radius_cap(100, alpha=0.001, sigma=1.0)), 4)
-      1.5005
-
-    References:
-      Theory digest, section 1.7.
-    """
-    check_counts(0, n)
-    check_alpha(alpha)
-    check_sigma(sigma)
-    q = np.power(np.asarray(alpha, dtype=np.float64), 1.0 / np.asarray(n, dtype=np.float64))
-    return as_f64(sigma) * ndtri(as_f64(q))
-
-
-def expected_radius(dist, n, *, alpha, sigma):
-    r"""Exact expected certified radius with ``n`` samples (abstain counts as 0).
-
-    .. math::
-        \mathbb E[R_n] = \mathbb E_{p \sim \text{dist}}\ \mathbb E_{K \sim \mathrm{Bin}(n, p)}
-        \Big[\sigma\,\Phi^{-1}\big(\underline p(K, n, \alpha)\big)\,
-        \mathbf 1\{\underline p(K, n, \alpha) > 1/2\}\Big],
-
-    with ``underline p`` = :func:`rstheory.cp_lower` (one-sided Clopper-Pearson) and the
-    strict ``> 1/2`` of :func:`rstheory.certified_radius`. No CLT: the binomial sum is
-    exact over the window where the pmf is non-negligible in float64.
-
-    Args:
-      dist: an object with ``quadrature() -> (nodes, weights)`` (1-D, ``nodes`` in
-        ``[0, 1]``, ``weights >= 0`` summing to 1).
-      n: sample size(s), integer ``>= 1``, scalar or shape ``(m,)``.
-      alpha: scalar significance level in ``(0, 1)``.
-      sigma: scalar noise level ``> 0``.
-
-    Returns:
-      float64, scalar or shape ``(m,)``.
-
-    Notes:
-      Cost: one Clopper-Pearson table over the union of the nodes' windows per ``n``
-      (``O(sqrt(n))`` per node, at most ``n + 1`` entries) plus the pmf sums; ``n = 1e6``
-      with 200 nodes takes about a second.
-
-    Example:
-      >>> from rstheory import scaling
-      >>> class PointMass:
-      ...     def quadrature(self):
-      ...         return [0.9], [1.0]
-      >>> round(float(scaling.expected_radius(PointMass(), 1, alpha=0.001, sigma=1.0)), 6)
-      0.0
-
-    References:
-      Cohen, Rosenfeld, Kolter (2019), Theorem 1 and CERTIFY.
-    """
-    return _shape_out(_exact_for(dist, n, alpha, sigma).radius[0], n)
-
-
-def certified_accuracy(dist, n, radius, *, alpha, sigma):
-    r"""Exact probability that ``n`` samples certify a radius of at least ``radius``.
-
-    .. math::
-        \mathrm{acc}_n(r) = \Pr\big[\underline p > 1/2 \ \text{and}\ R_n \ge r\big],
-
-    the expectation over ``p ~ dist`` and ``K ~ Bin(n, p)``. An abstention never counts
-    as certified, so ``radius = 0`` gives ``1 - abstain_rate``. (Correctness of the
-    prediction is not modelled: ``p`` is the probability of the class that is reported.)
-
-    Args:
-      dist: as :func:`expected_radius`.
-      n: sample size(s), integer ``>= 1``, scalar or shape ``(m,)``.
-      radius: radius threshold(s) ``>= 0``, scalar or shape ``(r,)``.
-      alpha: scalar significance level in ``(0, 1)``.
-      sigma: scalar noise level ``> 0``.
-
-    Returns:
-      float64 of shape ``n.shape + radius.shape``.
-
-    Example:
-      >>> from rstheory import scaling
-      >>> class PointMass:
-      ...     def quadrature(self):
-      ...         return [1.0], [1.0]
-      >>> acc = scaling.certified_accuracy(PointMass(), 100, [1.5, 1.6], alpha=0.001, sigma=1.0)
-      >>> [float(a) for a in acc]
-      [1.0, 0.0]
-
-    References:
-      Cohen, Rosenfeld, Kolter (2019), section 4 (certified accuracy).
-    """
-    r = np.asarray(radius, dtype=np.float64)
-    if r.ndim > 1:
-        raise ValueError(f"radius must be a scalar or a 1-D array, got shape {r.shape}")
-    if np.isnan(r).any() or (r < 0).any():
-        raise ValueError("radius must be >= 0 (and not NaN)")
-    acc = _exact_for(dist, n, alpha, sigma, r).accuracy[0]  # (m, r)
-    acc = acc[:, 0] if r.ndim == 0 else acc
-    return _shape_out(acc, n)
-
-
-def abstain_rate(dist, n, *, alpha):
-    r"""Exact probability of abstaining, ``Pr[cp_lower(K, n, alpha) <= 1/2]``.
-
-    Args:
-      dist: as :func:`expected_radius`.
-      n: sample size(s), integer ``>= 1``, scalar or shape ``(m,)``.
-      alpha: scalar significance level in ``(0, 1)``.
-
-    Returns:
-      float64, scalar or shape ``(m,)``.
-
-    Example:
-      >>> from rstheory import scaling
-      >>> class PointMass:
-      ...     def quadrature(self):
-      ...         return [1.0], [1.0]
-      >>> [float(a) for a in scaling.abstain_rate(PointMass(), [9, 10, 11], alpha=0.001)]
-      [1.0, 0.0, 0.0]
-
-    References:
-      Cohen, Rosenfeld, Kolter (2019), CERTIFY (abstention).
-    """
-    return _shape_out(_exact_for(dist, n, alpha).abstain[0], n)
-
-
-def expected_p_lower(dist, n, *, alpha):
-    r"""Exact expected one-sided Clopper-Pearson lower bound ``E[cp_lower(K, n, alpha)]``.
-
-    Args:
-      dist: as :func:`expected_radius`.
-      n: sample size(s), integer ``>= 1``, scalar or shape ``(m,)``.
-      alpha: scalar significance level in ``(0, 1)``.
-
-    Returns:
-      float64, scalar or shape ``(m,)``.
-
-    Example:
-      >>> from rstheory import scaling
-      >>> class PointMass:
-      ...     def quadrature(self):
-      ...         return [1.0], [1.0]
-      >>> round(float(scaling.expected_p_lower(PointMass(), 100, alpha=0.001)), 6)
-      0.933254
-
-    References:
-      C. J. Clopper, E. S. Pearson (1934), Biometrika 26(4), 404-413.
-    """
-    return _shape_out(_exact_for(dist, n, alpha).p_lower[0], n)
 
 
 # --------------------------------------------------------------------------- closed forms

@@ -30,9 +30,15 @@ def pytest_configure(config):
     # XLA compilation dominates the run time of small jitted calls (seconds per new input
     # shape); keep compiled executables in pytest's cache directory so that later runs and
     # the second xdist worker reuse them. `pytest --cache-clear` empties it.
+    # The command line (rstheory._cli) enables its own cache: point it at the same place,
+    # so tests never write to the user's ~/.cache.
     cache = getattr(config, "cache", None)
     if cache is not None and "JAX_COMPILATION_CACHE_DIR" not in os.environ:
-        jax.config.update("jax_compilation_cache_dir", str(cache.mkdir("jax-compilation")))
+        path = str(cache.mkdir("jax-compilation"))
+        jax.config.update("jax_compilation_cache_dir", path)
+        os.environ.setdefault("RSTHEORY_CACHE_DIR", path)
+    else:
+        os.environ.setdefault("RSTHEORY_CACHE_DIR", "off")
 
 
 def pytest_collection_modifyitems(config, items):

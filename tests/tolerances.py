@@ -69,3 +69,25 @@ ATOL_THEORY_QUADRATURE = 2e-3
 # Two-decimal numbers of the theory digest's K(p) table: half a unit of the last digit plus the
 # digest's own rounding of intermediate values (K(0.99) = 1.6048 is printed as 1.61).
 ATOL_THEORY_2_DIGITS = 1e-2
+
+# Published Clopper-Pearson bounds (statsmodels, i.e. scipy's beta.ppf) against rstheory's:
+# scipy was measured up to 4.4e-12 off at n <= 1e5, while neighbouring counts' bounds differ
+# by more than 1e-6 there; observed mismatch on the 2024 paper's files 3.3e-14.
+RTOL_PUBLISHED_COUNTS = 1e-11
+
+# Measured ACR minus its exact prediction, in units of its binomial sampling sd given the
+# reference p_i: 4.5 sd has a two-sided normal tail of 6.8e-6, so the 11 comparisons fail by
+# chance with probability < 1e-4; observed max |z| 1.8.
+PUBLISHED_Z_MAX = 4.5
+
+# Relative error of the large-n ACR predicted from the n = 100 pilot's fitted Pr(p_A). The
+# pilot counts themselves are noisy: a parametric bootstrap (20 pilots redrawn from the
+# reference p_i, refitted, predicted; test_pilot_error_is_within_its_bootstrap_spread) gives a
+# relative sd of 1.5% and a bias of +1.4% (CIFAR-10) / +1.5% (ImageNet), so 0.06 is about the
+# bias plus 3 sd. Observed: -1.2% (CIFAR-10) and +3.2% (ImageNet).
+PILOT_PREDICTION_RTOL = 0.06
+
+# Planned n against the n read off the published runs (log-linear interpolation between
+# sizes 2 to 2.5 times apart, whose ACRs carry a sampling sd of ~0.3%, i.e. ~2% in n):
+# observed at most 8.6%; 0.15 leaves room for the interpolation's curvature error.
+PLANNER_N_RTOL = 0.15

@@ -60,3 +60,24 @@ def test_plan_json_equals_required_samples_and_writes_a_png(capsys, tmp_path):
     assert out["budget"]["wall_seconds"] == float(budget.wall_seconds)
     data = png.read_bytes()
     assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 10_000
+
+
+@pytest.mark.parametrize(
+    ("env", "expected"),
+    [
+        ({"RSTHEORY_CACHE_DIR": "off"}, None),
+        ({"RSTHEORY_CACHE_DIR": ""}, None),
+        ({"RSTHEORY_CACHE_DIR": "/x/y"}, "/x/y"),
+        ({"XDG_CACHE_HOME": "/c"}, "/c/rstheory/xla"),
+        ({"JAX_COMPILATION_CACHE_DIR": "/j", "RSTHEORY_CACHE_DIR": "off"}, "/j"),
+    ],
+)
+def test_compilation_cache_dir_follows_the_environment(monkeypatch, env, expected):
+    from rstheory._cli import compilation_cache_dir
+
+    for name in ("RSTHEORY_CACHE_DIR", "XDG_CACHE_HOME", "JAX_COMPILATION_CACHE_DIR"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    got = compilation_cache_dir()
+    assert (None if got is None else str(got)) == expected

@@ -3,8 +3,11 @@ expectations of rstheory.scaling, budget arithmetic, and argument validation."""
 
 import math
 
+import numpy as np
 import pytest
 import scipy.special
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from rstheory import distributions, planning, scaling
 
@@ -189,3 +192,38 @@ def test_public_names():
     assert "planning" in rstheory.__all__
     assert rstheory.planning.Plan._fields == ("n", "achieved", "target", "closed_form_n")
     assert rstheory.planning.Budget._fields == ("batches", "device_seconds", "wall_seconds", "device_hours", "cost")
+
+
+@settings(max_examples=8)
+@given(
+    a=st.floats(2.0, 20.0),
+    b=st.floats(0.5, 4.0),
+    t=st.floats(0.3, 0.95),
+    reference_n=st.sampled_from([None, 1000, 10**5]),
+    sigma=st.sampled_from([0.25, 1.0]),
+)
+def test_planner_round_trip_property(a, b, t, reference_n, sigma):
+    """For any Beta law of p_A and ratio target: the exact mean radius at the planned n meets
+    the target and at n - 1 does not (the planner's defining property)."""
+    dist = distributions.Beta(a, b)
+    plan = planning.required_samples(dist, alpha=ALPHA, sigma=sigma, target_ratio=t, reference_n=reference_n)
+    at = np.asarray(scaling.expected_radius(dist, [max(plan.n - 1, 1), plan.n], alpha=ALPHA, sigma=sigma))
+    assert at[1] >= plan.target
+    assert plan.n == 1 or at[0] < plan.target
+
+
+@settings(max_examples=8)
+@given(low=st.floats(0.55, 0.9), width=st.floats(0.01, 0.09))
+def test_ratio_tends_to_one_within_the_first_order_bound(low, width):
+    """For p_A uniform on [low, low + width] inside (1/2, 1): E[R_n] / E[R_inf] increases towards
+    1 over n = 1e3, 1e4, 1e5, 1e6, and 1 - ratio stays below twice the distribution-free
+    first-order gap sup K(p) z / sqrt(n) (the factor 2 covers the second-order term)."""
+    high = low + width
+    dist = distributions.Uniform(low, high)
+    ns = np.array([10**3, 10**4, 10**5, 10**6])
+    x, w = dist.quadrature()
+    r_inf = float(np.asarray(w) @ scipy.special.ndtri(np.asarray(x)))
+    ratio = np.asarray(scaling.expected_radius(dist, ns, alpha=ALPHA, sigma=1.0)) / r_inf
+    assert np.all(np.diff(ratio) > 0) and ratio[-1] < 1.0
+    gap = 1.0 - np.asarray(scaling.distribution_free_ratio(ns, alpha=ALPHA, beta=low, p_max=high))
+    assert np.all(1.0 - ratio <= 2.0 * gap)
