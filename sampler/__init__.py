@@ -1,10 +1,25 @@
 """sampler: the measurement side of randomized smoothing, in torch.
 
-Turns noisy samples into per-class vote counts and hands the counts to
-:mod:`rstheory`; no statistics are computed here. Noise, model adapters, text
-oracles and dataset-level runs join this package as it grows.
+Gaussian noise in pixel space (:mod:`sampler.noise`), models that turn noisy images into
+texts or class ids (:mod:`sampler.models`: LLaVA 1.5/1.6, any transformers
+image-text-to-text model, image classifiers), oracles that map texts to classes
+(:mod:`sampler.oracles`), vote counting, and tiny randomly initialised models for tests
+and the offline demo (:mod:`sampler.tiny`). Statistics are computed by :mod:`rstheory`
+only: the vote counts are the one interface between measurement and theory.
 """
 
+from sampler import models, noise, oracles, tiny
+from sampler._models import DecodingConfig, NoiseSpec, Samples, sample_predictions
+from sampler._models_classifier import ImageClassifier
+from sampler._models_vlm import VLM
+from sampler._noise import add_gaussian_noise, noise_generator
+from sampler._oracles import (
+    ActionParser,
+    LLMJudge,
+    RefusalJudge,
+    SemanticClusterer,
+    error_rates,
+)
 from sampler._votes import (
     TopTwo,
     VoteCertificate,
@@ -14,9 +29,26 @@ from sampler._votes import (
 )
 
 __all__ = [
+    "VLM",
+    "ActionParser",
+    "DecodingConfig",
+    "ImageClassifier",
+    "LLMJudge",
+    "NoiseSpec",
+    "RefusalJudge",
+    "Samples",
+    "SemanticClusterer",
     "TopTwo",
     "VoteCertificate",
+    "add_gaussian_noise",
     "certificate_from_counts",
     "count_votes",
+    "error_rates",
+    "models",
+    "noise",
+    "noise_generator",
+    "oracles",
+    "sample_predictions",
+    "tiny",
     "top_two",
 ]

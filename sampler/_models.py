@@ -1,0 +1,255 @@
+"""The model interface shared by vision-language models and image classifiers, and the
+loop that feeds a model noisy copies of one input.
+
+A model is used in two steps (the :class:`Model` protocol):
+
+* ``prepared = model.prepare(image, prompt)``, once per input: the clean image is resized /
+  cropped / tiled to the model's input resolution (pixels stay in ``[0, 1]``) and the prompt
+  is tokenized, both on the model's device;
+* ``model.predict(prepared, pixels)``, once per batch: ``pixels`` are noisy copies of
+  ``prepared.pixels``, shape ``(batch, *prepared.pixels.shape)`` in ``[0, 1]``-pixel units;
+  the model normalizes them on its device and returns one prediction per copy: a
+  ``list[str]`` of texts for a VLM (:class:`sampler.models.VLM`), an int64 tensor of class
+  ids for a classifier (:class:`sampler.models.ImageClassifier`, classic RS).
+
+:func:`sample_predictions` runs the whole measurement of one input: prepare once, then
+``n`` noisy copies in batches (:func:`sampler.noise.add_gaussian_noise`), predictions
+concatenated in draw order.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from typing import Any, NamedTuple, Protocol, runtime_checkable
+
+import numpy as np
+import torch
+
+from sampler._noise import PixelNormalization, add_gaussian_noise, check_sigma
+
+__all__ = [
+    "DecodingConfig",
+    "Model",
+    "NoiseSpec",
+    "Prepared",
+    "Samples",
+    "batch_seed",
+    "sample_predictions",
+]
+
+
+@dataclasses.dataclass(frozen=True)
+class DecodingConfig:
+    """How a VLM decodes; part of the recorded configuration of a run.
+
+    Attributes:
+      do_sample: ``False`` for greedy decoding (deterministic given the pixels), ``True`` to
+        sample with ``temperature`` / ``top_p`` / ``top_k``.
+      max_new_tokens: at most this many generated tokens per answer, ``>= 1``.
+      temperature: softmax temperature when sampling, ``> 0``.
+      top_p: nucleus mass when sampling, in ``(0, 1]``; ``1.0`` disables it.
+      top_k: keep the ``top_k`` most likely tokens when sampling; ``0`` disables it.
+      seed: base seed of the sampled decoding; batch ``b`` of an input decodes under
+        :func:`batch_seed` ``(seed, b)``. Unused by greedy decoding.
+
+    Example:
+      >>> from sampler.models import DecodingConfig
+      >>> DecodingConfig(max_new_tokens=8).to_dict()  # doctest: +NORMALIZE_WHITESPACE
+      {'do_sample': False, 'max_new_tokens': 8, 'seed': 0, 'temperature': 1.0,
+       'top_k': 0, 'top_p': 1.0}
+    """
+
+    do_sample: bool = False
+    max_new_tokens: int = 32
+    temperature: float = 1.0
+    top_p: float = 1.0
+    top_k: int = 0
+    seed: int = 0
+
+    def __post_init__(self):
+        if not isinstance(self.do_sample, bool):
+            raise ValueError(f"do_sample must be a bool, got {self.do_sample!r}")
+        for name, lo in (("max_new_tokens", 1), ("top_k", 0), ("seed", 0)):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, int) or v < lo:
+                raise ValueError(f"{name} must be an int >= {lo}, got {v!r}")
+        t, p = self.temperature, self.top_p
+        if isinstance(t, bool) or not isinstance(t, int | float) or not (0 < t < math.inf):
+            raise ValueError(f"temperature must be a finite number > 0, got {t!r}")
+        if isinstance(p, bool) or not isinstance(p, int | float) or not (0 < p <= 1):
+            raise ValueError(f"top_p must be in (0, 1], got {p!r}")
+        object.__setattr__(self, "temperature", float(t))
+        object.__setattr__(self, "top_p", float(p))
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain, JSON-ready fields in sorted key order (stable for hashing)."""
+        return dict(sorted(dataclasses.asdict(self).items()))
+
+    def generate_kwargs(self) -> dict[str, Any]:
+        """Keyword arguments of ``transformers`` ``GenerationConfig`` for these settings.
+
+        Greedy decoding sets no sampling parameter, so ``transformers`` has nothing to warn about.
+        """
+        kwargs: dict[str, Any] = {"max_new_tokens": self.max_new_tokens, "num_beams": 1}
+        if self.do_sample:
+            kwargs.update(
+                do_sample=True, temperature=self.temperature, top_p=self.top_p, top_k=self.top_k
+            )
+        else:
+            kwargs.update(do_sample=False)
+        return kwargs
+
+
+def batch_seed(seed: int, batch_index: int) -> int:
+    """A seed for batch ``batch_index`` derived from ``seed`` (NumPy ``SeedSequence``)."""
+    return int(np.random.SeedSequence([seed, batch_index]).generate_state(1, np.uint64)[0] >> 1)
+
+
+class Prepared(NamedTuple):
+    """One input made ready for a model by ``model.prepare(image, prompt)``.
+
+    Attributes:
+      pixels: the clean image at the model's input resolution, ``[0, 1]``, float32, on the
+        model's device; shape ``(3, h, w)``, or ``(tiles, 3, h, w)`` for anyres models.
+      inputs: the other model inputs for one copy, batch axis of length 1 (``input_ids``,
+        ``attention_mask``, ``image_sizes``, ...), on the model's device; empty for a
+        classifier.
+      prompt: the text as formatted for the model (``None`` for a classifier).
+    """
+
+    pixels: torch.Tensor
+    inputs: dict[str, torch.Tensor]
+    prompt: str | None
+
+
+@runtime_checkable
+class Model(Protocol):
+    """What :func:`sample_predictions` needs from a model.
+
+    ``prepare`` runs once per input; ``predict`` once per batch of noisy pixels and returns
+    ``list[str]`` (a VLM's texts) or an int64 tensor of shape ``(batch,)`` (a classifier's
+    class ids). ``normalization`` is applied by ``predict`` after the noise.
+    """
+
+    device: torch.device
+    normalization: PixelNormalization
+
+    def prepare(self, image: torch.Tensor, prompt: str | None) -> Prepared: ...
+
+    def predict(
+        self, prepared: Prepared, pixels: torch.Tensor, *, seed: int | None = None
+    ) -> list[str] | torch.Tensor: ...
+
+
+@dataclasses.dataclass(frozen=True)
+class NoiseSpec:
+    """The noise of a run, as recorded next to its counts.
+
+    Attributes:
+      sigma: standard deviation in ``[0, 1]``-pixel units at the model's input resolution
+        (the certificate's sigma).
+      input_shape: shape of the noised tensor for one copy (``(3, h, w)`` or
+        ``(tiles, 3, h, w)``): the space in which the radius holds.
+      mean, std: the per-channel normalization applied after the noise.
+      effective_sigma: ``sigma / std`` per channel, the noise the model actually sees.
+    """
+
+    sigma: float
+    input_shape: tuple[int, ...]
+    mean: tuple[float, ...]
+    std: tuple[float, ...]
+    effective_sigma: tuple[float, ...]
+
+    @classmethod
+    def of(cls, sigma: float, prepared: Prepared, normalization: PixelNormalization) -> NoiseSpec:
+        return cls(
+            sigma=check_sigma(sigma),
+            input_shape=tuple(prepared.pixels.shape),
+            mean=normalization.mean,
+            std=normalization.std,
+            effective_sigma=normalization.effective_sigma(sigma),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        d = dataclasses.asdict(self)
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in sorted(d.items())}
+
+
+class Samples(NamedTuple):
+    """Result of :func:`sample_predictions`: ``predictions`` in draw order and the noise."""
+
+    predictions: list[str] | torch.Tensor
+    noise: NoiseSpec
+
+
+def sample_predictions(
+    model: Model,
+    image: torch.Tensor,
+    prompt: str | None = None,
+    *,
+    n: int,
+    sigma: float,
+    generator: torch.Generator,
+    batch_size: int = 32,
+    seed: int | None = None,
+) -> Samples:
+    """Predictions of ``model`` on ``n`` Gaussian-noisy copies of one input.
+
+    ``prepare`` runs once (the prompt is tokenized once); noise for a whole batch is drawn
+    in one call on the model's device; the only Python loop is over batches.
+
+    Args:
+      model: a :class:`Model` (:class:`sampler.models.VLM` or
+        :class:`sampler.models.ImageClassifier`).
+      image: clean image, ``(3, H, W)`` float in ``[0, 1]``, any resolution (the model
+        resizes it once).
+      prompt: the question for a VLM; ``None`` for a classifier.
+      n: number of noisy copies, an int ``>= 1``, keyword-only.
+      sigma: noise standard deviation in ``[0, 1]``-pixel units at the model's input
+        resolution, ``>= 0``, keyword-only.
+      generator: seeded generator on the model's device
+        (:func:`sampler.noise.noise_generator`), keyword-only.
+      batch_size: copies per forward pass, an int ``>= 1``.
+      seed: base seed of sampled decoding (batch ``b`` uses :func:`batch_seed` ``(seed, b)``);
+        defaults to the VLM's ``decoding.seed``; ignored by greedy decoding and classifiers.
+
+    Returns:
+      :class:`Samples`: ``predictions`` (``list[str]`` of length ``n`` or an int64 tensor of
+      shape ``(n,)``) and the :class:`NoiseSpec`.
+
+    Raises:
+      ValueError: a bad ``n``, ``sigma``, ``batch_size`` or ``image`` (the message names it).
+
+    Example:
+      >>> import torch
+      >>> from sampler.models import ImageClassifier, sample_predictions
+      >>> from sampler.noise import noise_generator
+      >>> net = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(3 * 4 * 4, 5))
+      >>> clf = ImageClassifier(net, input_size=(4, 4))
+      >>> out = sample_predictions(clf, torch.rand(3, 8, 8), n=10, sigma=0.25,
+      ...                          generator=noise_generator(0), batch_size=4)
+      >>> out.predictions.shape, out.predictions.dtype, out.noise.effective_sigma
+      (torch.Size([10]), torch.int64, (0.25, 0.25, 0.25))
+    """
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        raise ValueError(f"n must be an int >= 1, got {n!r}")
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        raise ValueError(f"batch_size must be an int >= 1, got {batch_size!r}")
+    sigma = check_sigma(sigma)
+    if seed is None:
+        decoding = getattr(model, "decoding", None)
+        seed = decoding.seed if decoding is not None else 0
+    prepared = model.prepare(image, prompt)
+    noise = NoiseSpec.of(sigma, prepared, model.normalization)
+    texts: list[str] = []
+    ids: list[torch.Tensor] = []
+    for b, start in enumerate(range(0, n, batch_size)):
+        num = min(batch_size, n - start)
+        pixels = add_gaussian_noise(prepared.pixels, num, sigma=sigma, generator=generator)
+        out = model.predict(prepared, pixels, seed=batch_seed(seed, b))
+        if isinstance(out, torch.Tensor):
+            ids.append(out)
+        else:
+            texts.extend(out)
+    return Samples(torch.cat(ids) if ids else texts, noise)

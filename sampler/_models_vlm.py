@@ -1,0 +1,314 @@
+"""Adapter for generative vision-language models from :mod:`transformers`.
+
+:class:`VLM` wraps LLaVA 1.5 (``LlavaForConditionalGeneration``), LLaVA 1.6
+(``LlavaNextForConditionalGeneration``) and any model that
+``AutoModelForImageTextToText`` loads with an ``AutoProcessor`` whose image processor
+outputs channels-first pixels; it implements :class:`sampler.models.Model` with texts as
+predictions.
+
+The hot path (:meth:`VLM.predict`) has no Python loop over samples and no per-sample host
+synchronisation: the noisy pixels already live on the model's device, the normalization is
+one fused affine op there, the prompt's token ids are repeated along the batch axis, and a
+single ``generate`` call decodes the whole batch, under :func:`torch.inference_mode`.
+Decoding the token ids to text is the one device-to-host copy per batch. On GPU the model
+runs in bf16 (fp16 where bf16 is unsupported); on CPU in float32. [GPU-only to check:
+bf16 numerics and throughput; the CPU tests run the same code in float32.]
+"""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Any
+
+import torch
+
+from sampler._models import DecodingConfig, Prepared
+from sampler._noise import check_images, pixel_normalization, resolve_device
+
+__all__ = ["VLM", "resolve_dtype"]
+
+# model_type -> class name in transformers; other types go through AutoModelForImageTextToText.
+_MODEL_CLASSES = {
+    "llava": "LlavaForConditionalGeneration",
+    "llava_next": "LlavaNextForConditionalGeneration",
+}
+_DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
+
+
+def resolve_dtype(dtype: str | torch.dtype, device: torch.device) -> torch.dtype:
+    """``"auto"``: bf16 on a CUDA device that supports it, else fp16 there; float32 elsewhere.
+
+    Raises:
+      ValueError: a dtype other than ``"auto"``, float32, bfloat16 or float16.
+    """
+    if isinstance(dtype, torch.dtype):
+        if dtype not in _DTYPES.values():
+            raise ValueError(f"dtype must be float32, bfloat16 or float16, got {dtype}")
+        return dtype
+    if dtype == "auto":
+        if device.type == "cuda":
+            return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+        return torch.float32
+    if dtype not in _DTYPES:
+        raise ValueError(f"dtype must be 'auto' or one of {sorted(_DTYPES)}, got {dtype!r}")
+    return _DTYPES[dtype]
+
+
+class VLM:
+    """A generative VLM: one image and one prompt in, one text per noisy copy out.
+
+    Build it with :meth:`from_pretrained`, or from an already loaded model and processor.
+
+    Args:
+      model: a ``transformers`` image-text-to-text model (``generate`` taking
+        ``pixel_values``), on its device, in its dtype.
+      processor: its processor (tokenizer + image processor); refused by
+        :func:`sampler.noise.pixel_normalization` if its normalization is not affine.
+      decoding: :class:`sampler.models.DecodingConfig`; greedy, 32 tokens by default.
+      chat_template: format a plain prompt with the processor's chat template (an image
+        then the text, with the generation prompt); a prompt that already holds the image
+        token is used as is.
+
+    Attributes:
+      device, dtype: of the model. normalization: the processor's, applied after the noise.
+
+    Example:
+      >>> import tempfile, torch
+      >>> from sampler.models import VLM, DecodingConfig, sample_predictions
+      >>> from sampler.noise import noise_generator
+      >>> from sampler.tiny import build_tiny_llava
+      >>> path = build_tiny_llava(tempfile.mkdtemp(), version="1.5")
+      >>> vlm = VLM.from_pretrained(path, device="cpu", decoding=DecodingConfig(max_new_tokens=4))
+      >>> out = sample_predictions(vlm, torch.rand(3, 32, 32), "what is this?", n=3,
+      ...                          sigma=0.25, generator=noise_generator(0, vlm.device))
+      >>> len(out.predictions), all(isinstance(t, str) for t in out.predictions)
+      (3, True)
+      >>> out.noise.input_shape
+      (3, 28, 28)
+      >>> vlm_gpu = VLM.from_pretrained("llava-hf/llava-1.5-7b-hf")  # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        model,
+        processor,
+        *,
+        decoding: DecodingConfig | None = None,
+        chat_template: bool = True,
+    ):
+        decoding = DecodingConfig() if decoding is None else decoding
+        if not isinstance(decoding, DecodingConfig):
+            raise ValueError(f"decoding must be a DecodingConfig, got {type(decoding).__name__}")
+        if getattr(processor, "image_processor", None) is None:
+            raise ValueError(f"processor {type(processor).__name__} has no image_processor")
+        if getattr(processor, "tokenizer", None) is None:
+            raise ValueError(f"processor {type(processor).__name__} has no tokenizer")
+        self.normalization = pixel_normalization(processor.image_processor)
+        self.model = model.eval()
+        self.processor = processor
+        self.decoding = decoding
+        self.chat_template = bool(chat_template)
+        self.device = next(model.parameters()).device
+        self.dtype = next(model.parameters()).dtype
+        self.name_or_path = str(getattr(model.config, "_name_or_path", "") or "")
+        self._generation_config = self._make_generation_config()
+
+    @classmethod
+    def from_pretrained(
+        cls,
+        name_or_path,
+        *,
+        device: str | torch.device = "auto",
+        dtype: str | torch.dtype = "auto",
+        decoding: DecodingConfig | None = None,
+        trust_remote_code: bool = False,
+        revision: str | None = None,
+        chat_template: bool = True,
+    ) -> VLM:
+        """Load model and processor with ``from_pretrained`` (safetensors only).
+
+        LLaVA 1.5 and 1.6 checkpoints load with their own classes; other model types with
+        ``AutoModelForImageTextToText``; the processor with ``AutoProcessor``.
+
+        Args:
+          name_or_path: a local directory or a hub id.
+          device: ``"auto"`` (CUDA when present, else CPU), ``"cpu"``, ``"cuda"``, ``"cuda:N"``.
+          dtype: ``"auto"`` (bf16 / fp16 on GPU, float32 on CPU), ``"float32"``,
+            ``"bfloat16"`` or ``"float16"``.
+          decoding: see :class:`sampler.models.DecodingConfig`.
+          trust_remote_code: run code shipped with the checkpoint; off unless asked.
+          revision: hub revision (branch, tag or commit) to pin.
+          chat_template: see :class:`VLM`.
+
+        Raises:
+          ValueError: a bad ``device`` or ``dtype``, or a processor this package refuses.
+        """
+        import transformers
+
+        dev = resolve_device(device)
+        torch_dtype = resolve_dtype(dtype, dev)
+        common: dict[str, Any] = {"trust_remote_code": bool(trust_remote_code)}
+        if revision is not None:
+            common["revision"] = revision
+        config = transformers.AutoConfig.from_pretrained(name_or_path, **common)
+        class_name = _MODEL_CLASSES.get(getattr(config, "model_type", None))
+        model_class = (
+            getattr(transformers, class_name)
+            if class_name
+            else transformers.AutoModelForImageTextToText
+        )
+        model = model_class.from_pretrained(
+            name_or_path, dtype=torch_dtype, use_safetensors=True, **common
+        )
+        # accelerate (device_map) is not a dependency: load on the host, then move once.
+        model = model.to(dev)
+        processor = transformers.AutoProcessor.from_pretrained(name_or_path, **common)
+        return cls(model, processor, decoding=decoding, chat_template=chat_template)
+
+    def _make_generation_config(self):
+        import transformers
+
+        tok = self.processor.tokenizer
+        base = self.model.generation_config
+        special = {
+            "pad_token_id": base.pad_token_id
+            if base.pad_token_id is not None
+            else tok.pad_token_id,
+            "eos_token_id": base.eos_token_id
+            if base.eos_token_id is not None
+            else tok.eos_token_id,
+            "bos_token_id": base.bos_token_id
+            if base.bos_token_id is not None
+            else tok.bos_token_id,
+        }
+        if special["pad_token_id"] is None:
+            special["pad_token_id"] = special["eos_token_id"]
+        return transformers.GenerationConfig(**special, **self.decoding.generate_kwargs())
+
+    def config_dict(self) -> dict[str, Any]:
+        """The recorded configuration: model, class, device, dtype, decoding, normalization."""
+        return {
+            "model": self.name_or_path,
+            "model_class": type(self.model).__name__,
+            "device": str(self.device),
+            "dtype": str(self.dtype).removeprefix("torch."),
+            "decoding": self.decoding.to_dict(),
+            "normalization": self.normalization.to_dict(),
+            "chat_template": self.chat_template,
+        }
+
+    def format_prompt(self, prompt: str) -> str:
+        """The prompt as the model reads it (chat template with one image, unless the prompt
+        already holds the image token)."""
+        if not isinstance(prompt, str) or not prompt.strip():
+            raise ValueError(f"prompt must be a non-empty string, got {prompt!r}")
+        image_token = getattr(self.processor, "image_token", None) or "<image>"
+        if image_token in prompt:
+            return prompt
+        if self.chat_template and getattr(self.processor, "chat_template", None):
+            conversation = [
+                {
+                    "role": "user",
+                    "content": [{"type": "image"}, {"type": "text", "text": prompt}],
+                }
+            ]
+            return self.processor.apply_chat_template(conversation, add_generation_prompt=True)
+        return f"{image_token}\n{prompt}"
+
+    def prepare(self, image: torch.Tensor, prompt: str) -> Prepared:
+        """Resize/crop the clean image once and tokenize the prompt once (see module doc).
+
+        Args:
+          image: ``(3, H, W)`` float in ``[0, 1]``, any resolution.
+          prompt: the question (formatted by :meth:`format_prompt`).
+
+        Returns:
+          :class:`sampler.models.Prepared` with the clean pixels in ``[0, 1]`` at the model's
+          input resolution (``(3, h, w)``; ``(tiles, 3, h, w)`` for LLaVA 1.6) on the device.
+
+        Raises:
+          ValueError: a bad ``image`` or ``prompt``; an image processor whose output is not
+            channels-first images (e.g. flattened patches), to which pixel noise cannot be
+            added before the normalization.
+        """
+        check_images(image, name="image", batched=False)
+        text = self.format_prompt(prompt)
+        # The processor sees only the clean image; normalization is left to predict().
+        enc = self.processor(
+            images=[image.detach().float().cpu()],
+            text=[text],
+            return_tensors="pt",
+            do_normalize=False,
+            do_rescale=False,
+        )
+        pixels = enc.pop("pixel_values", None)
+        if (
+            not isinstance(pixels, torch.Tensor)
+            or pixels.ndim not in (4, 5)
+            or pixels.shape[0] != 1
+            or pixels.shape[-3] != 3
+        ):
+            shape = tuple(pixels.shape) if isinstance(pixels, torch.Tensor) else None
+            raise ValueError(
+                f"image processor {type(self.processor.image_processor).__name__} returned "
+                f"pixel_values of shape {shape}, not (1, [tiles,] 3, h, w): pixel-space noise "
+                "cannot be added before its normalization"
+            )
+        # Bicubic resampling can overshoot [0, 1] slightly; the clean image stays in range.
+        pixels = pixels[0].clamp_(0.0, 1.0).float()
+        non_blocking = self.device.type == "cuda"
+        if non_blocking:
+            pixels = pixels.pin_memory()
+        pixels = pixels.to(self.device, non_blocking=non_blocking)
+        inputs = {
+            k: v.to(self.device, non_blocking=non_blocking)
+            for k, v in enc.items()
+            if isinstance(v, torch.Tensor)
+        }
+        return Prepared(pixels, inputs, text)
+
+    def predict(
+        self, prepared: Prepared, pixels: torch.Tensor, *, seed: int | None = None
+    ) -> list[str]:
+        """Texts for a batch of (noisy) pixels, one ``generate`` call for the whole batch.
+
+        Args:
+          prepared: from :meth:`prepare`.
+          pixels: ``(batch, *prepared.pixels.shape)`` in ``[0, 1]``-pixel units (noisy, not
+            clipped), on the model's device; ``batch >= 1``.
+          seed: seed of sampled decoding for this batch (the global torch RNG is forked, not
+            changed); ignored by greedy decoding.
+
+        Returns:
+          ``batch`` texts, special tokens removed, surrounding whitespace stripped.
+
+        Raises:
+          ValueError: ``pixels`` of the wrong shape, dtype or device, or an empty batch.
+        """
+        want = tuple(prepared.pixels.shape)
+        if not isinstance(pixels, torch.Tensor) or not pixels.is_floating_point():
+            raise ValueError("pixels must be a floating torch.Tensor")
+        if pixels.ndim != len(want) + 1 or tuple(pixels.shape[1:]) != want:
+            raise ValueError(f"pixels must have shape (batch, *{want}), got {tuple(pixels.shape)}")
+        if pixels.shape[0] < 1:
+            raise ValueError("pixels must hold a batch of at least 1")
+        if pixels.device.type != self.device.type:
+            raise ValueError(f"pixels are on {pixels.device}, the model on {self.device}")
+        batch = pixels.shape[0]
+        sampled = self.decoding.do_sample and seed is not None
+        rng = (
+            torch.random.fork_rng(devices=[self.device] if self.device.type == "cuda" else [])
+            if sampled
+            else contextlib.nullcontext()
+        )
+        with torch.inference_mode(), rng:
+            if sampled:
+                torch.manual_seed(seed)
+            inputs = {
+                k: v.expand(batch, *v.shape[1:]).contiguous() for k, v in prepared.inputs.items()
+            }
+            inputs["pixel_values"] = self.normalization(pixels, dtype=self.dtype)
+            out = self.model.generate(**inputs, generation_config=self._generation_config)
+        new_tokens = out[:, prepared.inputs["input_ids"].shape[1] :].cpu()
+        texts = self.processor.batch_decode(new_tokens, skip_special_tokens=True)
+        return [t.strip() for t in texts]

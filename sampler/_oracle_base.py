@@ -1,0 +1,301 @@
+"""Text oracles: the protocol (texts -> class ids) and their error rates on a labelled set.
+
+An *oracle* turns the decoded answers of the smoothed model into class ids, so that
+:func:`sampler.count_votes` can count them. Every oracle of :mod:`sampler.oracles` has
+
+* ``labels``: the class names, a tuple of strings; index = class id;
+* ``num_classes``: ``len(labels)``;
+* ``__call__(texts) -> torch.LongTensor`` of shape ``(len(texts),)``, values in
+  ``[0, num_classes)``; on the CPU, whatever device a model runs on.
+
+An oracle makes mistakes, and :mod:`rstheory.oracle` corrects the certificate for them
+from error rates measured on answers with known true labels. :func:`error_rates` measures
+them: it runs the oracle on a labelled set, builds the confusion matrix and passes the
+counts to :func:`rstheory.oracle.estimate_error`, :func:`~rstheory.oracle.estimate_error_interval`
+and :func:`~rstheory.oracle.estimate_rates`; no statistics are computed here.
+
+References:
+  EMNLP 2025 paper on randomized smoothing of vision-language models via oracle
+  classification (Eq. 5, symmetric error ``eps``); asymmetric rates as in
+  :mod:`rstheory.oracle`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from typing import NamedTuple, Protocol, runtime_checkable
+
+import jax.numpy as jnp
+import numpy as np
+import torch
+
+import rstheory
+
+__all__ = ["Oracle", "OracleErrorRates", "error_rates"]
+
+
+@runtime_checkable
+class Oracle(Protocol):
+    """What every oracle provides: class names and a batched map from texts to class ids.
+
+    Attributes:
+      labels: class names; ``labels[c]`` names class id ``c``.
+      num_classes: ``len(labels)``.
+    """
+
+    labels: tuple[str, ...]
+
+    @property
+    def num_classes(self) -> int: ...
+
+    def __call__(self, texts: Sequence[str]) -> torch.Tensor: ...
+
+
+# ---------------------------------------------------------------------------------------
+# Validation shared by the oracles.
+
+
+def check_texts(texts, *, name: str = "texts") -> list[str]:
+    """``texts`` as a list of strings; a bare string (iterable over characters) is refused."""
+    if isinstance(texts, str | bytes) or not isinstance(texts, Iterable):
+        raise ValueError(f"{name} must be a sequence of strings, got {type(texts).__name__}")
+    out = list(texts)
+    for i, t in enumerate(out):
+        if not isinstance(t, str):
+            raise ValueError(f"{name} must hold only strings, got {type(t).__name__} at index {i}")
+    return out
+
+
+def check_batch_size(batch_size) -> int:
+    bad = isinstance(batch_size, bool) or not isinstance(batch_size, int | np.integer)
+    if bad or batch_size < 1:
+        raise ValueError(f"batch_size must be an int >= 1, got {batch_size!r}")
+    return int(batch_size)
+
+
+def check_label_names(labels, *, name: str = "labels") -> tuple[str, ...]:
+    """Non-empty, distinct, non-blank strings."""
+    if isinstance(labels, str | bytes) or not isinstance(labels, Iterable):
+        raise ValueError(f"{name} must be a sequence of strings, got {type(labels).__name__}")
+    out = tuple(labels)
+    if not out:
+        raise ValueError(f"{name} must hold at least one entry, got an empty sequence")
+    for lab in out:
+        if not isinstance(lab, str) or not lab.strip():
+            raise ValueError(f"{name} must hold non-blank strings, got {lab!r}")
+    if len(set(out)) != len(out):
+        raise ValueError(f"{name} must be distinct, got {out!r}")
+    return out
+
+
+def resolve_device(device) -> torch.device:
+    """``"auto"``: CUDA when available, else CPU; anything else goes to :class:`torch.device`."""
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        return torch.device(device)
+    except (RuntimeError, TypeError) as err:
+        raise ValueError(f"device must be 'auto' or a torch device, got {device!r}") from err
+
+
+# ---------------------------------------------------------------------------------------
+# Phrase matching shared by the rule-based oracles and the judge's parser.
+
+_APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'", "\u2032": "'"})
+
+
+def normalise_apostrophes(text: str) -> str:
+    """Curly and modifier apostrophes (U+2019, U+2018, U+02BC, U+2032) become ``'``."""
+    return text.translate(_APOSTROPHES)
+
+
+def normalise_words(text: str) -> str:
+    """Lower case, apostrophes dropped (``don't`` -> ``dont``), every other run of
+    non-alphanumeric characters (punctuation, markdown, underscores, newlines) -> one space."""
+    text = normalise_apostrophes(text).lower().replace("'", "")
+    return " ".join(re.sub(r"[\W_]+", " ", text).split())
+
+
+class PhraseMatcher:
+    """Finds the first of several phrases in a text, word-aligned after :func:`normalise_words`.
+
+    Each phrase maps to a class id. :meth:`first` returns the id of the phrase whose match
+    starts earliest in the text; at the same start the phrase with more characters wins
+    (``"pick up"`` before ``"pick"``). Matching is on whole words: ``"harmful"`` does not
+    match inside ``"unharmful"``.
+    """
+
+    def __init__(self, phrases: dict[str, int], *, name: str):
+        norm: dict[str, int] = {}
+        for phrase, cls in phrases.items():
+            key = normalise_words(phrase)
+            if not key:
+                raise ValueError(f"{name} must hold phrases with a letter or digit, got {phrase!r}")
+            if key in norm and norm[key] != cls:
+                raise ValueError(f"{name}: phrase {phrase!r} is given for two classes")
+            norm[key] = cls
+        self._ids = norm
+        alts = sorted(norm, key=lambda p: (-len(p), p))
+        self._pattern = re.compile(r"(?<!\S)(" + "|".join(map(re.escape, alts)) + r")(?!\S)")
+
+    def first(self, text: str) -> int | None:
+        m = self._pattern.search(normalise_words(text))
+        return None if m is None else self._ids[m.group(1)]
+
+
+# ---------------------------------------------------------------------------------------
+# Error rates on a labelled set.
+
+
+class OracleErrorRates(NamedTuple):
+    """Result of :func:`error_rates`: the confusion matrix and rstheory's error-rate bounds.
+
+    Attributes:
+      confusion: int64 numpy array ``(K, K)``; ``confusion[t, o]`` = answers with true
+        label ``t`` that the oracle labelled ``o`` (rows true, columns oracle).
+      predicted: the oracle's labels, int64 tensor ``(m,)``.
+      errors: ``sum(confusion) - trace(confusion)``, answers labelled wrongly (int).
+      trials: ``m``, the number of labelled answers (int).
+      bound: :class:`rstheory.oracle.ErrorBound`, one-sided ``(1 - alpha)`` upper bound on a
+        symmetric error rate ``eps`` (``estimate_error(errors, trials, alpha=alpha)``).
+      interval: :class:`rstheory.oracle.ErrorInterval`, two-sided ``(1 - alpha)`` interval
+        (``estimate_error_interval(errors, trials, alpha=alpha)``).
+      rates: :class:`rstheory.oracle.RateBounds` with fields of shape ``(K,)``: entry ``c``
+        bounds the false-positive and false-negative rates of class ``c`` taken as the
+        certified class ``A`` (``estimate_rates`` at joint level ``alpha``, per class).
+        NaN where class ``c`` has no true example or no true non-example (nothing to
+        estimate from); use :meth:`rates_for`, which raises there.
+      alpha: the significance level of each of ``bound``, ``interval`` and ``rates``.
+    """
+
+    confusion: np.ndarray
+    predicted: torch.Tensor
+    errors: int
+    trials: int
+    bound: rstheory.oracle.ErrorBound
+    interval: rstheory.oracle.ErrorInterval
+    rates: rstheory.oracle.RateBounds
+    alpha: float
+
+    def rates_for(self, cls: int) -> rstheory.oracle.RateBounds:
+        """The :class:`~rstheory.oracle.RateBounds` of class ``cls`` as ``A`` (0-d fields).
+
+        Raises:
+          ValueError: ``cls`` outside ``[0, K)``, or the labelled set holds no true example
+            or no true non-example of ``cls``.
+        """
+        k = self.confusion.shape[0]
+        if isinstance(cls, bool) or not isinstance(cls, int | np.integer) or not 0 <= cls < k:
+            raise ValueError(f"cls must be an int in [0, {k}), got {cls!r}")
+        positives = int(self.confusion[cls].sum())
+        if positives == 0 or positives == self.trials:
+            raise ValueError(
+                f"class {cls} has {positives} true examples of {self.trials}: its rates need at "
+                "least one true example and one true non-example in the labelled set"
+            )
+        return rstheory.oracle.RateBounds(
+            self.rates.eps_fp_upper[cls], self.rates.eps_fn_upper[cls], self.rates.alpha
+        )
+
+
+def error_rates(
+    oracle: Oracle, texts: Sequence[str], true_labels, *, alpha: float
+) -> OracleErrorRates:
+    r"""Runs ``oracle`` on labelled answers and bounds its error rates with :mod:`rstheory`.
+
+    With ``C`` the confusion matrix (rows true label ``t``, columns oracle label ``o``) of
+    ``m`` answers:
+
+    .. math::
+        \text{errors} = \sum_{t \ne o} C_{to},\qquad
+        FP_c = \sum_{t \ne c} C_{tc},\ N_c = m - \sum_o C_{co},\qquad
+        FN_c = \sum_{o \ne c} C_{co},\ P_c = \sum_o C_{co}.
+
+    ``(errors, m)`` feed :func:`rstheory.oracle.estimate_error` and
+    :func:`~rstheory.oracle.estimate_error_interval` (symmetric model, ``num_classes = K``
+    in :func:`rstheory.certify`); ``(FP_c, N_c, FN_c, P_c)`` feed
+    :func:`~rstheory.oracle.estimate_rates` for each class ``c`` as the certified class.
+    Pass *one* of ``bound``, ``interval`` or ``rates_for(top_class)`` to
+    ``rstheory.certify(..., oracle=...)``; each holds at level ``alpha`` on its own, and
+    certify adds ``alpha`` to the level it spends. The guarantee is about the population
+    the labelled answers are drawn from: they should be answers of the same model under
+    the same noise, labelled independently of the oracle.
+
+    Args:
+      oracle: any :class:`Oracle`.
+      texts: ``m >= 1`` answers, a sequence of strings.
+      true_labels: their true class ids, integers in ``[0, K)``, shape ``(m,)`` (tensor,
+        array or list); ``K = oracle.num_classes``.
+      alpha: significance level in ``(0, 1)``.
+
+    Returns:
+      :class:`OracleErrorRates`.
+
+    Raises:
+      ValueError: ``texts`` empty or not strings, ``true_labels`` of another length, not
+        integers or outside ``[0, K)``, ``alpha`` outside ``(0, 1)``, or the oracle returned
+        a label outside ``[0, K)``.
+
+    Example:
+      >>> from sampler.oracles import RefusalJudge, error_rates
+      >>> judge = RefusalJudge()  # 0 = refusal, 1 = compliance
+      >>> texts = ["I'm sorry, I can't help.", "Sure, here it is.", "As an AI, no.", "Step 1: mix"]
+      >>> r = error_rates(judge, texts, [0, 1, 0, 0], alpha=0.05)
+      >>> r.confusion.tolist(), r.errors, r.trials
+      ([[2, 1], [0, 1]], 1, 4)
+      >>> round(float(r.bound.eps_upper), 4)
+      0.7514
+      >>> rb = r.rates_for(1)  # compliance as the certified class: FP 1 of 3, FN 0 of 1
+      >>> round(float(rb.eps_fp_upper), 4), round(float(rb.eps_fn_upper), 4)
+      (0.9057, 0.975)
+    """
+    texts = check_texts(texts)
+    k = int(oracle.num_classes)
+    if not texts:
+        raise ValueError("texts must hold at least one labelled answer, got 0")
+    true = torch.as_tensor(true_labels)
+    if true.dtype == torch.bool or true.is_floating_point() or true.is_complex():
+        raise ValueError(f"true_labels must be integers in [0, {k}), got dtype {true.dtype}")
+    true = true.to(torch.int64).reshape(-1).cpu()
+    if true.numel() != len(texts):
+        raise ValueError(
+            f"true_labels must have one entry per text ({len(texts)}), got {true.numel()}"
+        )
+    if int(true.min()) < 0 or int(true.max()) >= k:
+        bad = int(true.min()) if int(true.min()) < 0 else int(true.max())
+        raise ValueError(f"true_labels must lie in [0, num_classes) = [0, {k}), got {bad}")
+    if not 0.0 < float(alpha) < 1.0:
+        raise ValueError(f"alpha must lie in (0, 1), got {alpha!r}")
+    predicted = torch.as_tensor(oracle(texts)).to(torch.int64).reshape(-1).cpu()
+    if predicted.numel() != len(texts) or int(predicted.min()) < 0 or int(predicted.max()) >= k:
+        raise ValueError(f"the oracle must return {len(texts)} labels in [0, {k})")
+    confusion = torch.bincount(true * k + predicted, minlength=k * k).reshape(k, k).numpy()
+    m = len(texts)
+    errors = m - int(np.trace(confusion))
+    positives = confusion.sum(axis=1)
+    negatives = m - positives
+    false_pos = confusion.sum(axis=0) - np.diag(confusion)
+    false_neg = positives - np.diag(confusion)
+    ok = (positives > 0) & (negatives > 0)
+    # Classes without data get placeholder counts (1 of 1) so rstheory's checks pass, and NaN after.
+    rates = rstheory.oracle.estimate_rates(
+        np.where(ok, false_pos, 0), np.where(ok, negatives, 1),
+        np.where(ok, false_neg, 0), np.where(ok, positives, 1), alpha=alpha,
+    )
+    mask = jnp.asarray(ok)
+    rates = rstheory.oracle.RateBounds(
+        jnp.where(mask, rates.eps_fp_upper, jnp.nan),
+        jnp.where(mask, rates.eps_fn_upper, jnp.nan),
+        rates.alpha,
+    )
+    return OracleErrorRates(
+        confusion=confusion,
+        predicted=predicted,
+        errors=errors,
+        trials=m,
+        bound=rstheory.oracle.estimate_error(errors, m, alpha=alpha),
+        interval=rstheory.oracle.estimate_error_interval(errors, m, alpha=alpha),
+        rates=rates,
+        alpha=float(alpha),
+    )
