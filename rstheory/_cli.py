@@ -93,8 +93,10 @@ def _build_parser() -> argparse.ArgumentParser:
         "--dist",
         type=_distribution,
         default="beta:8,2",
-        help="continuous part of Pr(p_A): point:P, uniform:LOW[,HIGH] or beta:A,B[,LOW,HIGH] "
-        "(default beta:8,2)",
+        help="Pr(p_A): point:P, uniform:LOW[,HIGH], beta:A,B[,LOW,HIGH], or from pilot counts "
+        "fit:FILE (maximum-likelihood beta with atoms at 0 and 1) or empirical:FILE (plug-in "
+        "k/n); FILE is a CSV with columns k and n, or JSONL rows with keys k and n (rows whose "
+        "status is not 'ok' are skipped) (default beta:8,2)",
     )
     plan.add_argument("--atom1", type=float, default=0.0, help="mass at p = 1 (default 0)")
     plan.add_argument("--atom0", type=float, default=0.0, help="mass at p = 0 (default 0)")
@@ -133,11 +135,61 @@ def _build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def read_counts(path) -> tuple[list[int], list[int]]:
+    """Pilot counts ``(k, n)`` from a CSV (columns ``k`` and ``n``) or JSONL (keys ``k``, ``n``).
+
+    JSONL rows with a ``status`` other than ``"ok"`` (failed inputs of a collection run) are
+    skipped. Raises ``ValueError`` naming the file and the line for anything else.
+    """
+    import csv
+
+    path = Path(path)
+    try:
+        text = path.read_text()
+    except OSError as err:
+        raise ValueError(f"cannot read pilot counts from {path}: {err}") from None
+    k, n = [], []
+    if path.suffix in (".jsonl", ".json"):
+        for line_no, line in enumerate(text.splitlines(), 1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+                if row.get("status", "ok") != "ok":
+                    continue
+                k.append(int(row["k"]))
+                n.append(int(row["n"]))
+            except (json.JSONDecodeError, KeyError, TypeError, ValueError, AttributeError) as err:
+                raise ValueError(f"{path}:{line_no}: expected a JSON object with integer k and n ({err})") from None
+    else:
+        reader = csv.DictReader(text.splitlines())
+        if not reader.fieldnames or not {"k", "n"} <= set(reader.fieldnames):
+            raise ValueError(f"{path}: expected a CSV header with columns k and n, got {reader.fieldnames}")
+        for line_no, row in enumerate(reader, 2):
+            try:
+                k.append(int(row["k"]))
+                n.append(int(row["n"]))
+            except (TypeError, ValueError) as err:
+                raise ValueError(f"{path}:{line_no}: k and n must be integers ({err})") from None
+    if not k:
+        raise ValueError(f"{path}: no pilot counts found")
+    return k, n
+
+
 def _distribution(text: str):
-    """``point:P``, ``uniform:LOW[,HIGH]`` or ``beta:A,B[,LOW,HIGH]`` -> a distribution."""
+    """``point:P``, ``uniform:LOW[,HIGH]``, ``beta:A,B[,LOW,HIGH]``, ``fit:FILE`` or
+    ``empirical:FILE`` -> a distribution."""
     from rstheory import distributions
 
     kind, _, params = text.partition(":")
+    if kind in ("fit", "empirical"):
+        try:
+            k, n = read_counts(params)
+            if kind == "empirical":
+                return distributions.Empirical.from_counts(k, n)
+            return distributions.fit(k, n).distribution
+        except ValueError as err:
+            raise argparse.ArgumentTypeError(f"--dist {text!r}: {err}") from None
     try:
         values = [float(v) for v in params.split(",") if v]
         model = {"point": distributions.PointMass, "uniform": distributions.Uniform,
@@ -145,7 +197,8 @@ def _distribution(text: str):
         return model(*values)
     except (KeyError, TypeError, ValueError) as err:
         raise argparse.ArgumentTypeError(
-            f"--dist must be point:P, uniform:LOW[,HIGH] or beta:A,B[,LOW,HIGH], got {text!r} ({err})"
+            f"--dist must be point:P, uniform:LOW[,HIGH], beta:A,B[,LOW,HIGH], fit:FILE or "
+            f"empirical:FILE, got {text!r} ({err})"
         ) from None
 
 
@@ -262,6 +315,7 @@ def _plan(args) -> dict:
     import numpy as np
 
     from rstheory import distributions, planning, scaling
+    from rstheory._exact import _exact_for
 
     dist = args.dist
     if args.atom0 or args.atom1:
@@ -281,11 +335,9 @@ def _plan(args) -> dict:
         targets["at_radius"] = args.at_radius
     plan = planning.required_samples(dist, alpha=args.alpha, sigma=args.sigma, **targets)
     grid = np.unique(np.array([*PLAN_GRID, int(plan.n)]))
-    radius = np.asarray(scaling.expected_radius(dist, grid, alpha=args.alpha, sigma=args.sigma))
     at = args.at_radius if args.at_radius is not None else 0.0
-    accuracy = np.asarray(
-        scaling.certified_accuracy(dist, grid, at, alpha=args.alpha, sigma=args.sigma)
-    )
+    exact = _exact_for(dist, grid, args.alpha, args.sigma, radii=(at,))  # one pass for both
+    radius, accuracy = exact.radius[0], exact.accuracy[0, :, 0]
     result = {
         "alpha": args.alpha,
         "sigma": args.sigma,
@@ -327,13 +379,11 @@ def _plot_plan(dist, args, result) -> None:
     import numpy as np
 
     from rstheory import scaling
+    from rstheory._exact import _exact_for
 
     ns = np.unique(np.round(np.logspace(1, 5, 17)).astype(int))
-    radius = np.asarray(scaling.expected_radius(dist, ns, alpha=args.alpha, sigma=args.sigma))
-    accuracy = np.asarray(
-        scaling.certified_accuracy(dist, ns, result["accuracy_radius"], alpha=args.alpha, sigma=args.sigma)
-    )
-    big = np.asarray(scaling.expected_radius(dist, [10**6], alpha=args.alpha, sigma=args.sigma))[0]
+    exact = _exact_for(dist, np.append(ns, 10**6), args.alpha, args.sigma, radii=(result["accuracy_radius"],))
+    radius, accuracy, big = exact.radius[0, :-1], exact.accuracy[0, :-1, 0], exact.radius[0, -1]
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 4))
     ax1.semilogx(ns, radius, "o-", label="exact E[R_n]")
     ax1.semilogx(ns, big * np.asarray(scaling.ratio_eq2(ns, alpha=args.alpha)), "--",

@@ -132,21 +132,22 @@ def _infinite_accuracy(nodes: np.ndarray, weights: np.ndarray, radius: float, si
     return float(weights[ok].sum())
 
 
-# Sample sizes evaluated together in one exact call: bracketing powers of two per round,
-# and interior points per round of the search inside the bracket.
-_BRACKET_GROUP = 4
-_SPLIT = 8
+# Interior points evaluated together (one batched exact call) per round of the search
+# inside a bracket, and the first step of the geometric walk from a closed-form guess.
+_SPLIT = 3
+_GUESS_STEP = 1.25
 
 
-def _search(values, target: float, n_max: int) -> tuple[int, float]:
-    """Smallest ``n`` on the bracketed grid with ``values(n) >= target``.
+def _search(values, target: float, n_max: int, guess: float = math.nan) -> tuple[int, float]:
+    """Smallest ``n`` on the searched grid with ``values(n) >= target``.
 
     ``values`` maps a 1-D int64 array of sample sizes to their exact values (one batched
-    call shares the Clopper-Pearson tables). Bracketing evaluates ``1, 2, 4, ...`` (capped
-    at ``n_max``) in groups of :data:`_BRACKET_GROUP` and finds ``lo`` (target fails) and
-    ``hi`` (target holds); each later round evaluates up to :data:`_SPLIT` evenly spaced
-    integers strictly inside ``(lo, hi)`` and keeps the invariant with the first that
-    holds, until ``hi = lo + 1``. Raises ``ValueError`` when ``values(n_max) < target``.
+    call shares the Clopper-Pearson tables). A bracket ``lo < hi`` with the target failing
+    at ``lo`` and holding at ``hi`` is found by a geometric walk from ``guess`` (the
+    closed-form estimate; steps ``1.25, 1.25^2, 1.25^4, ...``) or, without a finite guess,
+    from ``n = 1`` by doubling. Each later round evaluates :data:`_SPLIT` evenly spaced
+    integers inside ``(lo, hi)`` and keeps the invariant with the first that holds, until
+    ``hi = lo + 1``. Raises ``ValueError`` when ``values(n_max) < target``.
     """
     cache: dict[int, float] = {}
 
@@ -156,24 +157,32 @@ def _search(values, target: float, n_max: int) -> tuple[int, float]:
             cache.update(zip(todo.tolist(), np.asarray(values(todo), dtype=np.float64).tolist(), strict=True))
         return np.array([cache[int(n)] for n in ns])
 
-    powers = [min(1 << i, n_max) for i in range(max(1, n_max.bit_length() + 1))]
-    powers = sorted(set(powers))
-    lo = hi = None
-    for s in range(0, len(powers), _BRACKET_GROUP):
-        group = powers[s : s + _BRACKET_GROUP]
-        ok = f(group) >= target
-        if ok.any():
-            i = int(np.argmax(ok))
-            hi = group[i]
-            lo = group[i - 1] if i > 0 else (powers[s - 1] if s > 0 else None)
-            break
-    if hi is None:
-        raise ValueError(
+    def unreachable():
+        return ValueError(
             f"target {target!r} is not reached with n_max={n_max} samples "
-            f"(value there {cache[n_max]!r}); raise n_max or lower the target"
+            f"(value there {float(f([n_max])[0])!r}); raise n_max or lower the target"
         )
-    if lo is None:  # the target holds at n = 1
-        return hi, cache[hi]
+
+    start = int(min(max(round(guess), 1), n_max)) if math.isfinite(guess) else 1
+    factor = _GUESS_STEP if math.isfinite(guess) else 2.0
+    if f([start])[0] >= target:  # walk down until the target fails
+        hi = start
+        while True:
+            if hi == 1:
+                return 1, cache[1]
+            lo = max(1, min(hi - 1, math.floor(hi / factor)))
+            if f([lo])[0] < target:
+                break
+            hi, factor = lo, factor * factor
+    else:  # walk up until it holds
+        lo = start
+        while True:
+            if lo == n_max:
+                raise unreachable()
+            hi = min(n_max, max(lo + 1, math.ceil(lo * factor)))
+            if f([hi])[0] >= target:
+                break
+            lo, factor = hi, factor * factor
     while hi - lo > 1:
         inner = np.unique(np.linspace(lo, hi, _SPLIT + 2)[1:-1].round().astype(np.int64))
         inner = inner[(inner > lo) & (inner < hi)]
@@ -216,12 +225,13 @@ def required_samples(
     (c) ``target_accuracy = a`` with ``at_radius = r_0``:
         :math:`\mathrm{acc}_n(r_0) \ge a` (:func:`rstheory.scaling.certified_accuracy`).
 
-    The search evaluates the exact values: exponential bracketing ``n = 1, 2, 4, ...``
-    (capped at ``n_max``), then a 9-way split of the bracket per round, each round one
-    batched exact evaluation, until the bracket is two neighbouring integers. ``E[R_n]`` and
+    The search evaluates the exact values: a bracket is found by a geometric walk from the
+    closed-form estimate (or by doubling from ``n = 1`` when there is none), then split four
+    ways per round, each round one batched exact evaluation, until the bracket is two
+    neighbouring integers. ``E[R_n]`` and
     ``acc_n`` are only approximately monotone in ``n`` (the Clopper-Pearson bound jumps
     with the integer grid of counts), so the returned ``n`` is the smallest on the
-    bracketed grid with the property "the target holds at ``n`` and fails at ``n - 1``";
+    searched grid with the property "the target holds at ``n`` and fails at ``n - 1``";
     a smaller isolated ``n`` where the target also holds may exist.
 
     The closed-form estimate solves the first-order law for ``n``:
@@ -325,8 +335,9 @@ def required_samples(
             raise ValueError(
                 f"target_radius={r!r} is unreachable: not below the infinite-sample mean radius {r_inf!r}"
             )
-        n, got = _search(mean_radius, r, n_max)
-        return Plan(n, got, r, closed(r / r_inf) if math.isfinite(r_inf) and r_inf > 0 else float("nan"))
+        estimate = closed(r / r_inf) if math.isfinite(r_inf) and r_inf > 0 else float("nan")
+        n, got = _search(mean_radius, r, n_max, estimate)
+        return Plan(n, got, r, estimate)
 
     t = _check_open_unit("target_ratio", target_ratio)
     if reference_n is None:
@@ -345,7 +356,7 @@ def required_samples(
         raise ValueError(
             f"target_ratio is unreachable: the reference mean radius is {ref!r} (nothing is certified)"
         )
-    n, got = _search(mean_radius, t * ref, n_max)
+    n, got = _search(mean_radius, t * ref, n_max, closed(rho))
     return Plan(n, got, t * ref, closed(rho))
 
 

@@ -81,3 +81,46 @@ def test_compilation_cache_dir_follows_the_environment(monkeypatch, env, expecte
         monkeypatch.setenv(name, value)
     got = compilation_cache_dir()
     assert (None if got is None else str(got)) == expected
+
+
+def _pilot(rng, size=60, n=50):
+    p = rng.beta(6.0, 1.5, size=size)
+    return rng.binomial(n, p), np.full(size, n)
+
+
+def test_plan_from_pilot_counts_csv_and_jsonl(capsys, tmp_path):
+    """--dist fit:FILE plans on distributions.fit of the file's counts; empirical:FILE on the
+    plug-in law; a JSONL file of collection rows gives the same as the CSV (error rows skipped)."""
+    k, n = _pilot(np.random.default_rng(3))
+    csv_file = tmp_path / "pilot.csv"
+    csv_file.write_text("k,n\n" + "".join(f"{a},{b}\n" for a, b in zip(k, n)))
+    jsonl = tmp_path / "pilot.jsonl"
+    rows = [json.dumps({"id": i, "status": "ok", "k": int(a), "n": int(b)}) for i, (a, b) in enumerate(zip(k, n))]
+    rows.insert(3, json.dumps({"id": "bad", "status": "error", "error": "corrupt image"}))
+    jsonl.write_text("\n".join(rows) + "\n")
+    common = ["plan", "--target-ratio", "0.8", "--reference-n", "1000", "--json"]
+    fitted = distributions.fit(k, n).distribution
+    want = planning.required_samples(fitted, alpha=0.001, sigma=0.5, target_ratio=0.8, reference_n=1000)
+    for f in (csv_file, jsonl):
+        assert _json(capsys, [*common, "--dist", f"fit:{f}"])["n"] == want.n
+    plug = distributions.Empirical.from_counts(k, n)
+    want_plug = planning.required_samples(plug, alpha=0.001, sigma=0.5, target_ratio=0.8, reference_n=1000)
+    assert _json(capsys, [*common, "--dist", f"empirical:{csv_file}"])["n"] == want_plug.n
+
+
+@pytest.mark.parametrize(
+    ("content", "suffix", "match"),
+    [
+        ("a,b\n1,2\n", ".csv", "columns k and n"),
+        ("k,n\n1,x\n", ".csv", "integers"),
+        ('{"k": 1}\n', ".jsonl", "integer k and n"),
+        ("k,n\n", ".csv", "no pilot counts"),
+        ("k,n\n5,3\n", ".csv", "k"),
+    ],
+)
+def test_bad_pilot_files_are_refused_with_the_reason(capsys, tmp_path, content, suffix, match):
+    f = tmp_path / f"pilot{suffix}"
+    f.write_text(content)
+    with pytest.raises(SystemExit):
+        main(["plan", "--dist", f"fit:{f}"])
+    assert match in capsys.readouterr().err

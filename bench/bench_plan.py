@@ -1,0 +1,110 @@
+"""How fast ``rstheory plan`` answers, and the batched search against plain bisection.
+
+Measured in one run:
+
+* start-up: a fresh interpreter importing rstheory and its command line (JAX, scipy);
+* ``rstheory plan`` end to end in a subprocess, with an empty XLA compilation cache (first
+  run on a machine) and again with the cache it left (every later run); the time "after
+  start-up" is the end-to-end time minus the start-up;
+* in-process, warm: :func:`rstheory.planning.required_samples` (bracketing in groups and a
+  9-way split per round, one batched exact evaluation per round) against a straightforward
+  bisection that calls :func:`rstheory.scaling.expected_radius` once per candidate ``n``;
+  both must return the same ``n``.
+
+Usage::
+
+    python bench/bench_plan.py                    # Beta(8, 2), ratio 0.9
+    python bench/bench_plan.py --dist beta:2,0.5 --target-ratio 0.95 --repeat 5
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+
+def _run(cmd: list[str], env: dict) -> float:
+    t = time.perf_counter()
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
+    elapsed = time.perf_counter() - t
+    if proc.returncode != 0:
+        sys.exit(f"command failed: {' '.join(cmd)}\n{proc.stderr[-2000:]}")
+    return elapsed
+
+
+def _bisection(dist, target: float, alpha: float, sigma: float, n_max: int = 10**7) -> int:
+    """The straightforward search: doubling, then integer bisection, one exact call per n."""
+    from rstheory import scaling
+
+    def f(n: int) -> float:
+        return float(scaling.expected_radius(dist, n, alpha=alpha, sigma=sigma))
+
+    if f(1) >= target:
+        return 1
+    lo, hi = 1, 2
+    while f(min(hi, n_max)) < target:
+        lo, hi = hi, 2 * hi
+    hi = min(hi, n_max)
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        lo, hi = (lo, mid) if f(mid) >= target else (mid, hi)
+    return hi
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--dist", default="beta:8,2", help="as rstheory plan --dist")
+    parser.add_argument("--target-ratio", type=float, default=0.9)
+    parser.add_argument("--alpha", type=float, default=0.001)
+    parser.add_argument("--sigma", type=float, default=0.5)
+    parser.add_argument("--repeat", type=int, default=3, help="best of this many timings")
+    args = parser.parse_args()
+
+    env = dict(os.environ)
+    print(f"python {sys.version.split()[0]}, OMP_NUM_THREADS={env.get('OMP_NUM_THREADS', 'unset')}, "
+          f"cores {os.cpu_count()}")
+    plan_cmd = [sys.executable, "-m", "rstheory", "plan", "--dist", args.dist,
+                "--target-ratio", str(args.target_ratio), "--alpha", str(args.alpha),
+                "--sigma", str(args.sigma)]
+    startup = min(
+        _run([sys.executable, "-c", "import rstheory._cli, rstheory.planning, rstheory.scaling"], env)
+        for _ in range(args.repeat)
+    )
+    with tempfile.TemporaryDirectory() as cache:
+        env["RSTHEORY_CACHE_DIR"] = cache
+        env.pop("JAX_COMPILATION_CACHE_DIR", None)
+        cold = _run(plan_cmd, env)
+        warm = min(_run(plan_cmd, env) for _ in range(args.repeat))
+    print(f"start-up (import rstheory and its CLI):   {startup:7.2f} s")
+    print(f"rstheory plan, empty compilation cache:   {cold:7.2f} s  ({cold - startup:.2f} s after start-up)")
+    print(f"rstheory plan, warm compilation cache:    {warm:7.2f} s  ({warm - startup:.2f} s after start-up)")
+
+    from rstheory import planning
+    from rstheory._cli import _distribution
+
+    dist = _distribution(args.dist)
+    kw = dict(alpha=args.alpha, sigma=args.sigma, target_ratio=args.target_ratio)
+    plan = planning.required_samples(dist, **kw)  # warm-up (compilation)
+    t_batched = min(_timed(lambda: planning.required_samples(dist, **kw)) for _ in range(args.repeat))
+    t_bisect = min(_timed(lambda: _bisection(dist, plan.target, args.alpha, args.sigma))
+                   for _ in range(args.repeat))
+    n_bisect = _bisection(dist, plan.target, args.alpha, args.sigma)
+    print(f"required_samples (batched search), warm:  {t_batched:7.3f} s  -> n = {plan.n}")
+    print(f"plain bisection, one exact call per n:    {t_bisect:7.3f} s  -> n = {n_bisect}")
+    print(f"ratio required_samples vs plain bisection: {t_bisect / t_batched:.1f}x")
+    if n_bisect != plan.n:
+        sys.exit(f"the two searches disagree: {plan.n} vs {n_bisect}")
+
+
+def _timed(fn) -> float:
+    t = time.perf_counter()
+    fn()
+    return time.perf_counter() - t
+
+
+if __name__ == "__main__":
+    main()
