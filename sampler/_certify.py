@@ -1,0 +1,408 @@
+"""Certify one input: selection and estimation samples, oracle labels, votes, certificate.
+
+:func:`certify` is Cohen et al.'s CERTIFY for any :class:`sampler.models.Model`, with an
+oracle between the texts of a VLM and the votes (theory notes, section 4.4):
+
+1. *selection*: ``n0`` noisy copies of the input, their predictions labelled, counted;
+   the selected class is ``argmax`` of these counts (ties to the lower id);
+2. *estimation*: ``n`` fresh noisy copies, labelled and counted; ``k`` is the count of
+   the selected class among them;
+3. :func:`rstheory.certify` ``(k, n, alpha=, sigma=, ...)`` turns ``(k, n)`` into the
+   certificate, with the oracle correction when an error rate is given. No statistics
+   are computed here.
+
+**Seeding: two independent, reproducible sub-streams.** Everything random in one call
+derives from ``seed`` through :func:`derive_seed`, a SHA-256 of the JSON text
+``[seed, tag]`` cut to 63 bits. The noise of the selection copies comes from a
+:func:`sampler.noise.noise_generator` seeded with ``derive_seed(seed, "selection/noise")``,
+that of the estimation copies from one seeded with ``derive_seed(seed, "estimation/noise")``;
+sampled decoding (``DecodingConfig(do_sample=True)``) uses the base seeds
+``derive_seed(seed, "selection/decoding")`` and ``derive_seed(seed, "estimation/decoding")``
+(batch ``b`` then decodes under :func:`sampler.models.batch_seed` of it). The two sets are
+therefore drawn from different generators, never from one stream cut in two, so the
+estimation noise does not reuse the selection noise whatever ``n0``, ``n`` and
+``batch_size`` are; the same ``seed`` (on the same device type) gives the same noise and
+the same answers. The model's own ``decoding.seed`` is not used: ``seed`` governs the call.
+
+**Labels.** A classifier's predictions are its class ids (``oracle=None``). A VLM's texts
+go through ``oracle`` (any :class:`sampler.oracles.Oracle`), the selection texts in one
+call and the estimation texts in another, so an estimation label never depends on the
+selection texts. A :class:`sampler.oracles.SemanticClusterer` is used the way its
+docstring describes: the selection texts define the clusters
+(:meth:`~sampler.oracles.SemanticClusterer.select`), which fixes the classes and the
+selected class 0, and each estimation text is then labelled on its own against them, so
+the ``n`` estimation labels are independent given the selection.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import time
+from typing import Any, NamedTuple
+
+import numpy as np
+import torch
+
+import rstheory
+from sampler._models import NoiseSpec, sample_predictions
+from sampler._noise import check_sigma, noise_generator, resolve_device
+from sampler._oracle_base import OracleErrorRates
+from sampler._oracle_cluster import SemanticClusterer
+from sampler._votes import count_votes
+
+__all__ = ["CertifyResult", "Timings", "certify", "derive_seed"]
+
+_SEED_LIMIT = 2**63
+
+
+def derive_seed(seed: int, *tags: str | int) -> int:
+    """A seed in ``[0, 2**63)`` derived from ``seed`` and ``tags``: a deterministic sub-stream.
+
+    ``int(sha256(json.dumps([seed, *tags])).digest()[:8]) >> 1``. Different tags give
+    unrelated seeds (a cryptographic hash), so generators seeded with them draw
+    independent-looking streams; the same arguments always give the same seed, on every
+    platform and Python version.
+
+    Args:
+      seed: an int in ``[0, 2**63)``.
+      tags: strings or ints naming the sub-stream, e.g. ``"selection/noise"``.
+
+    Example:
+      >>> from sampler.certify import derive_seed
+      >>> derive_seed(0, "selection/noise") == derive_seed(0, "selection/noise")
+      True
+      >>> derive_seed(0, "selection/noise") != derive_seed(0, "estimation/noise")
+      True
+    """
+    _check_seed(seed)
+    for t in tags:
+        if isinstance(t, bool) or not isinstance(t, str | int):
+            raise ValueError(f"tags must be strings or ints, got {t!r}")
+    text = json.dumps([int(seed), *tags], ensure_ascii=True, separators=(",", ":"))
+    return int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "big") >> 1
+
+
+def _check_seed(seed) -> int:
+    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or not (
+        0 <= seed < _SEED_LIMIT
+    ):
+        raise ValueError(f"seed must be an int in [0, 2**63), got {seed!r}")
+    return int(seed)
+
+
+def _check_count(name: str, value) -> int:
+    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
+        raise ValueError(f"{name} must be an int >= 1, got {value!r}")
+    return int(value)
+
+
+class Timings(NamedTuple):
+    """Wall-clock seconds of one :func:`certify` call.
+
+    Attributes:
+      selection: the ``n0`` selection copies through the model (noise, prepare, predict).
+      estimation: the ``n`` estimation copies through the model.
+      oracle: labelling the texts (0 for a classifier).
+      total: the whole call, certificate included.
+    """
+
+    selection: float
+    estimation: float
+    oracle: float
+    total: float
+
+
+@dataclasses.dataclass(frozen=True)
+class CertifyResult:
+    """Result of :func:`certify` for one input.
+
+    Attributes:
+      certificate: :class:`rstheory.Certificate` of ``(k, n)`` (0-d fields), with the oracle
+        correction when one was asked for.
+      top_class: the class selected from the ``n0`` selection samples only (ties to the
+        lower id); for a semantic clusterer, cluster 0.
+      selection_counts: int64 tensor ``(num_classes,)``, sums to ``n0``.
+      estimation_counts: int64 tensor ``(num_classes,)``, sums to ``n``.
+      k: ``estimation_counts[top_class]``.
+      n: the number of estimation samples.
+      n0: the number of selection samples.
+      num_classes: length of the counts (for a clusterer: clusters of this input + 1).
+      class_names: the oracle's class names (``labels``), or None for a classifier.
+      selection_labels: int64 tensor ``(n0,)``, the class of each selection sample in draw
+        order.
+      estimation_labels: int64 tensor ``(n,)``, likewise.
+      selection_texts, estimation_texts: the decoded answers in draw order when
+        ``keep_texts`` was asked (VLMs only), else None.
+      noise: the :class:`sampler.models.NoiseSpec` of both sets.
+      timings: :class:`Timings` in seconds.
+      seeds: the derived seeds actually used (``"selection/noise"``, ...), for the record.
+    """
+
+    certificate: rstheory.Certificate
+    top_class: int
+    selection_counts: torch.Tensor
+    estimation_counts: torch.Tensor
+    k: int
+    n: int
+    n0: int
+    num_classes: int
+    class_names: tuple[str, ...] | None
+    selection_labels: torch.Tensor
+    estimation_labels: torch.Tensor
+    selection_texts: tuple[str, ...] | None
+    estimation_texts: tuple[str, ...] | None
+    noise: NoiseSpec
+    timings: Timings
+    seeds: dict[str, int]
+
+    def summary(self) -> dict[str, Any]:
+        """Plain, JSON-ready numbers: ``top_class``, counts, ``k``, ``n``, certificate fields."""
+        c = self.certificate
+        return {
+            "top_class": self.top_class,
+            "num_classes": self.num_classes,
+            "selection_counts": self.selection_counts.tolist(),
+            "estimation_counts": self.estimation_counts.tolist(),
+            "k": self.k,
+            "n": self.n,
+            "n0": self.n0,
+            "p_lower": float(c.p_lower),
+            "q_lower": float(c.q_lower),
+            "radius": float(c.radius),
+            "abstained": bool(c.abstained),
+            "alpha_spent": float(c.alpha_spent),
+            "correction": c.correction,
+        }
+
+
+def _labels(out, *, name: str, expected: int) -> torch.Tensor:
+    labels = torch.as_tensor(out)
+    if labels.dtype == torch.bool or labels.is_floating_point() or labels.is_complex():
+        raise ValueError(f"{name} must be integer class ids, got dtype {labels.dtype}")
+    labels = labels.detach().to("cpu", torch.int64).reshape(-1)
+    if labels.numel() != expected:
+        raise ValueError(f"{name}: expected {expected} labels, got {labels.numel()}")
+    return labels
+
+
+def _call_oracle(oracle, texts: list[str], prompt) -> torch.Tensor:
+    # An LLM judge whose template uses {request} needs the prompt next to each answer.
+    if getattr(oracle, "uses_request", False):
+        return oracle(texts, [prompt or ""] * len(texts))
+    return oracle(texts)
+
+
+def _oracle_for_certify(oracle_eps, oracle_rates, top_class: int):
+    """The ``oracle_eps`` / ``oracle`` arguments of :func:`rstheory.certify`."""
+    if oracle_eps is not None and oracle_rates is not None:
+        raise ValueError("pass at most one of oracle_eps and oracle_rates, got both")
+    if isinstance(oracle_rates, OracleErrorRates):
+        # The per-class rates of the selected class (the sound, asymmetric correction).
+        return None, oracle_rates.rates_for(top_class)
+    if isinstance(oracle_rates, rstheory.oracle.RateBounds) and np.ndim(
+        oracle_rates.eps_fp_upper
+    ) == 1:
+        # One entry per class: the bounds for the selected class as A.
+        fp, fn = oracle_rates.eps_fp_upper, oracle_rates.eps_fn_upper
+        if not 0 <= top_class < len(fp):
+            raise ValueError(
+                f"oracle_rates has {len(fp)} classes, the selected class is {top_class}"
+            )
+        return None, rstheory.oracle.RateBounds(fp[top_class], fn[top_class], oracle_rates.alpha)
+    if oracle_rates is not None and not isinstance(
+        oracle_rates,
+        rstheory.oracle.ErrorBound | rstheory.oracle.ErrorInterval | rstheory.oracle.RateBounds,
+    ):
+        raise ValueError(
+            "oracle_rates must be None, an rstheory.oracle.ErrorBound, ErrorInterval or "
+            f"RateBounds, or a sampler.oracles.OracleErrorRates, got {type(oracle_rates).__name__}"
+        )
+    return oracle_eps, oracle_rates
+
+
+def certify(
+    model,
+    image: torch.Tensor,
+    prompt: str | None = None,
+    *,
+    oracle=None,
+    n0: int,
+    n: int,
+    sigma: float,
+    alpha: float,
+    seed: int,
+    batch_size: int = 32,
+    oracle_eps: float | str | None = None,
+    oracle_rates=None,
+    keep_texts: bool = False,
+    num_classes: int | None = None,
+    device: str | torch.device | None = None,
+) -> CertifyResult:
+    """Cohen et al. CERTIFY of one input with separate selection and estimation samples.
+
+    See the module docstring for the algorithm, the seeding and the labelling.
+
+    Args:
+      model: a :class:`sampler.models.Model`: a :class:`sampler.models.VLM` (texts) or an
+        :class:`sampler.models.ImageClassifier` (class ids).
+      image: the clean image, ``(3, H, W)`` float in ``[0, 1]``.
+      prompt: the question for a VLM; None for a classifier.
+      oracle: for a VLM, an oracle mapping texts to class ids (``RefusalJudge``,
+        ``ActionParser``, ``LLMJudge``, any :class:`sampler.oracles.Oracle`) or a
+        :class:`sampler.oracles.SemanticClusterer` (or any object with its ``select``
+        method); None for a classifier, whose class ids are the labels.
+      n0: selection samples, an int ``>= 1``.
+      n: estimation samples, an int ``>= 1``.
+      sigma: noise standard deviation in ``[0, 1]``-pixel units at the model's input
+        resolution, ``> 0``.
+      alpha: significance level of the certificate, in ``(0, 1)``.
+      seed: an int in ``[0, 2**63)``; the whole call is a function of it.
+      batch_size: noisy copies per forward pass, ``>= 1``. It can change the results (the
+        noise is drawn one batch at a time, sampled decoding is seeded per batch), so it
+        belongs to the recorded configuration.
+      oracle_eps: a known symmetric oracle error rate or ``"unknown"``, passed to
+        :func:`rstheory.certify` with ``num_classes`` of this input.
+      oracle_rates: estimated error rates, passed to :func:`rstheory.certify` as ``oracle``:
+        an ``rstheory.oracle.ErrorBound`` / ``ErrorInterval`` / ``RateBounds`` (a
+        ``RateBounds`` with one entry per class, or a
+        :class:`sampler.oracles.OracleErrorRates`, gives the rates of the selected class).
+        At most one of ``oracle_eps`` and ``oracle_rates``.
+      keep_texts: keep the decoded answers in the result (VLMs only).
+      num_classes: for a classifier, the length of the counts; default the model's
+        ``num_classes`` attribute if it has one, else ``max(label) + 1`` (at least 2) of
+        this input. Must be None with an oracle (the oracle decides).
+      device: where the noise is drawn; default (None) the model's device. It must be of
+        the model's device type; CPU and CUDA generators give different streams.
+
+    Returns:
+      :class:`CertifyResult`; its counts load into :mod:`rstheory` directly.
+
+    Raises:
+      ValueError: a bad argument (the message names it), a VLM without an oracle, a
+        classifier with one, or labels outside ``[0, num_classes)``.
+
+    Example (a classifier that always answers class 2):
+      >>> import torch
+      >>> from sampler.certify import certify
+      >>> from sampler.models import ImageClassifier
+      >>> class Two(torch.nn.Module):
+      ...     def forward(self, x):
+      ...         return torch.nn.functional.one_hot(torch.full((len(x),), 2), 3).float()
+      >>> res = certify(ImageClassifier(Two()), torch.rand(3, 4, 4), n0=10, n=100,
+      ...               sigma=0.25, alpha=0.001, seed=0, num_classes=3)
+      >>> res.top_class, res.selection_counts.tolist(), res.estimation_counts.tolist()
+      (2, [0, 0, 10], [0, 0, 100])
+      >>> round(float(res.certificate.radius), 4), bool(res.certificate.abstained)
+      (0.3751, False)
+    """
+    start = time.perf_counter()
+    n0 = _check_count("n0", n0)
+    n = _check_count("n", n)
+    batch_size = _check_count("batch_size", batch_size)
+    seed = _check_seed(seed)
+    sigma = check_sigma(sigma)
+    if sigma <= 0:
+        raise ValueError(f"sigma must be > 0 for a certificate, got {sigma}")
+    if isinstance(alpha, bool) or not isinstance(alpha, int | float) or not 0 < alpha < 1:
+        raise ValueError(f"alpha must be a number in (0, 1), got {alpha!r}")
+    if oracle_eps is not None and oracle_rates is not None:
+        raise ValueError("pass at most one of oracle_eps and oracle_rates, got both")
+    if oracle is not None and num_classes is not None:
+        raise ValueError("num_classes must be None when an oracle labels the answers")
+    if num_classes is not None:
+        _check_count("num_classes", num_classes)
+    model_device = getattr(model, "device", torch.device("cpu"))
+    dev = model_device if device is None else resolve_device(device)
+    if dev.type != torch.device(model_device).type:
+        raise ValueError(f"device {dev} must be of the model's device type ({model_device})")
+    seeds = {
+        stream: derive_seed(seed, stream)
+        for stream in (
+            "selection/noise", "selection/decoding", "estimation/noise", "estimation/decoding"
+        )
+    }
+
+    def draw(name: str, count: int):
+        t = time.perf_counter()
+        out = sample_predictions(
+            model, image, prompt, n=count, sigma=sigma, batch_size=batch_size,
+            generator=noise_generator(seeds[f"{name}/noise"], dev),
+            seed=seeds[f"{name}/decoding"],
+        )
+        preds = out.predictions
+        if isinstance(preds, torch.Tensor):
+            preds = preds.cpu()  # host copy inside the timing (synchronises a GPU)
+        return preds, out.noise, time.perf_counter() - t
+
+    sel_preds, noise, t_sel = draw("selection", n0)
+    est_preds, _, t_est = draw("estimation", n)
+
+    t = time.perf_counter()
+    sel_texts = est_texts = None
+    class_names = None
+    if isinstance(sel_preds, torch.Tensor):  # a classifier: class ids are the labels
+        if oracle is not None:
+            raise ValueError("oracle must be None for a model that returns class ids")
+        sel = _labels(sel_preds, name="selection predictions", expected=n0)
+        est = _labels(est_preds, name="estimation predictions", expected=n)
+        if num_classes is None:
+            num_classes = getattr(model, "num_classes", None)
+        if num_classes is None:
+            num_classes = max(2, int(torch.cat([sel, est]).max()) + 1)
+        num_classes = int(num_classes)
+    else:
+        if oracle is None:
+            raise ValueError(
+                "oracle is required for a model that returns texts (a VLM): pass e.g. "
+                "sampler.oracles.RefusalJudge() or a SemanticClusterer"
+            )
+        sel_texts, est_texts = tuple(sel_preds), tuple(est_preds)
+        if isinstance(oracle, SemanticClusterer) or callable(getattr(oracle, "select", None)):
+            # The selection fixes the clusters; each estimation text is labelled on its own.
+            labeller = oracle.select(list(sel_texts))
+            sel = _labels(labeller.selection_labels, name="selection labels", expected=n0)
+        else:
+            labeller = oracle
+            sel = _labels(
+                _call_oracle(oracle, list(sel_texts), prompt), name="selection labels",
+                expected=n0,
+            )
+        est = _labels(
+            _call_oracle(labeller, list(est_texts), prompt), name="estimation labels",
+            expected=n,
+        )
+        num_classes = int(labeller.num_classes)
+        class_names = tuple(str(x) for x in labeller.labels)
+    t_oracle = time.perf_counter() - t
+
+    sel_counts = count_votes(sel, num_classes)
+    est_counts = count_votes(est, num_classes)
+    top_class = int(sel_counts.argmax())  # first maximum: ties to the lower id
+    k = int(est_counts[top_class])
+    eps, rates = _oracle_for_certify(oracle_eps, oracle_rates, top_class)
+    cert = rstheory.certify(
+        k, n, alpha=alpha, sigma=sigma, oracle_eps=eps, oracle=rates,
+        num_classes=max(num_classes, 2),
+    )
+    keep = bool(keep_texts) and sel_texts is not None
+    return CertifyResult(
+        certificate=cert,
+        top_class=top_class,
+        selection_counts=sel_counts,
+        estimation_counts=est_counts,
+        k=k,
+        n=n,
+        n0=n0,
+        num_classes=num_classes,
+        class_names=class_names,
+        selection_labels=sel,
+        estimation_labels=est,
+        selection_texts=sel_texts if keep else None,
+        estimation_texts=est_texts if keep else None,
+        noise=noise,
+        timings=Timings(t_sel, t_est, t_oracle, time.perf_counter() - start),
+        seeds=seeds,
+    )
+

@@ -1,0 +1,466 @@
+"""Tests of sampler._run and ``python -m sampler collect``: one row per input, rows
+reproducible from the seed, resume after an interrupt or a cut last line, error rows for
+corrupt images, refusal of a configuration change, the three dataset layouts (a fake
+MM-SafetyBench tree), counts that load into rstheory, and the command line end to end."""
+
+import json
+import os
+import subprocess
+import sys
+import types
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+import rstheory
+import sampler._run as run_module
+from sampler.__main__ import main
+from sampler.certify import certify, derive_seed
+from sampler.run import (
+    ConfigMismatchError,
+    Input,
+    config_hash,
+    load_counts,
+    read_dataset,
+    read_rows,
+    run,
+    write_parquet,
+)
+
+PROMPT = "what is in the picture?"
+KW = dict(n0=4, n=8, sigma=0.5, alpha=0.01, batch_size=4)
+
+
+class FirstWord:
+    """A stub oracle: class = length of the first word mod 3 (varied on the tiny model)."""
+
+    labels = ("zero", "one", "two")
+    num_classes = 3
+
+    def __call__(self, texts):
+        return torch.tensor([len((t.split() or [""])[0]) % 3 for t in texts], dtype=torch.int64)
+
+
+def _save_png(path, seed, size=32):
+    rng = np.random.default_rng(seed)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(rng.integers(0, 256, (size, size, 3), dtype=np.uint8)).save(path)
+
+
+@pytest.fixture
+def images(tmp_path):
+    root = tmp_path / "images"
+    for i, name in enumerate(("a.png", "b.png", "sub/c.png", "d.png")):
+        _save_png(root / name, i)
+    return root
+
+
+def _run(vlm, data, out, **kwargs):
+    kw = {**KW, "oracle": FirstWord(), "oracle_name": "first-word", "seed": 0,
+          "prompt": PROMPT, "progress": False, **kwargs}
+    return run(vlm, data, out, **kw)
+
+
+def _strip(rows):
+    return [{k: v for k, v in r.items() if k != "timings"} for r in rows]
+
+
+def test_one_row_per_input_matching_certify_and_loading_into_rstheory(vlm15, images, tmp_path):
+    out = tmp_path / "rows.jsonl"
+    summary = _run(vlm15, images, out, keep_texts=True)
+    rows = read_rows(out)
+    assert [r["id"] for r in rows] == ["a.png", "b.png", "d.png", "sub/c.png"]
+    assert summary.ok == 4 and summary.errors == 0 and summary.skipped == 0
+    assert {r["config_hash"] for r in rows} == {summary.config_hash}
+    assert config_hash(rows[0]["config"]) == summary.config_hash
+    for r in rows:
+        assert r["status"] == "ok" and r["error"] is None
+        assert sum(r["selection_counts"]) == 4 and sum(r["estimation_counts"]) == 8
+        assert len(r["selection_labels"]) == 4 and len(r["estimation_labels"]) == 8
+        assert len(r["texts"]["selection"]) == 4 and len(r["texts"]["estimation"]) == 8
+        assert r["seed"] == derive_seed(0, "input", r["id"])
+        assert set(r["timings"]) >= {"load_image", "selection", "estimation", "oracle", "total"}
+        assert r["versions"]["torch"] and r["versions"]["python"]
+    # Independent route: certify on the decoded image with the row's seed gives the row.
+    r = rows[1]
+    img = torch.from_numpy(np.asarray(Image.open(images / r["id"]).convert("RGB")).copy())
+    res = certify(vlm15, img.permute(2, 0, 1).float() / 255, PROMPT, oracle=FirstWord(),
+                  seed=r["seed"], **KW)
+    assert res.estimation_labels.tolist() == r["estimation_labels"]
+    assert res.selection_counts.tolist() == r["selection_counts"]
+    assert float(res.certificate.p_lower) == r["p_lower"]
+    # The counts go straight into rstheory.
+    k, n = load_counts(out)
+    assert k.tolist() == [r["k"] for r in rows] and n.tolist() == [8] * 4
+    emp = rstheory.distributions.Empirical.from_counts(k, n)
+    np.testing.assert_allclose(np.sort(np.asarray(emp.p)), np.sort(k / n))
+    cert = rstheory.certify(k, n, alpha=0.01, sigma=0.5)
+    np.testing.assert_allclose(np.asarray(cert.p_lower), [r["p_lower"] for r in rows])
+
+
+def test_same_seed_identical_rows_other_seed_other_noise(vlm15, images, tmp_path):
+    _run(vlm15, images, tmp_path / "a.jsonl", keep_texts=True)
+    _run(vlm15, images, tmp_path / "b.jsonl", keep_texts=True)
+    _run(vlm15, images, tmp_path / "c.jsonl", keep_texts=True, seed=1)
+    a, b, c = (read_rows(tmp_path / f"{x}.jsonl") for x in "abc")
+    assert _strip(a) == _strip(b)
+    assert a[0]["config_hash"] != c[0]["config_hash"]
+    assert [r["seed"] for r in a] != [r["seed"] for r in c]
+    assert [r["texts"] for r in a] != [r["texts"] for r in c]
+
+
+def test_interrupted_run_resumes_without_losing_or_duplicating_rows(
+    vlm15, images, tmp_path, monkeypatch
+):
+    _run(vlm15, images, tmp_path / "full.jsonl")
+    calls = {"n": 0}
+    prepare = vlm15.prepare
+
+    def interrupting(image, prompt):
+        calls["n"] += 1
+        if calls["n"] == 5:  # the third input (two prepare calls per input)
+            raise KeyboardInterrupt
+        return prepare(image, prompt)
+
+    monkeypatch.setattr(vlm15, "prepare", interrupting)
+    out = tmp_path / "resumed.jsonl"
+    with pytest.raises(KeyboardInterrupt):
+        _run(vlm15, images, out)
+    assert [r["id"] for r in read_rows(out)] == ["a.png", "b.png"]
+    monkeypatch.undo()
+    summary = _run(vlm15, images, out)
+    assert summary.skipped == 2 and summary.ok == 2
+    assert _strip(read_rows(out)) == _strip(read_rows(tmp_path / "full.jsonl"))
+
+
+def test_a_cut_last_line_is_repaired(vlm15, images, tmp_path):
+    out = tmp_path / "rows.jsonl"
+    _run(vlm15, images, out)
+    full = read_rows(out)
+    data = out.read_bytes()
+    out.write_bytes(data[:-40])  # a crash in the middle of writing the last row
+    assert [r["id"] for r in read_rows(out)] == [r["id"] for r in full[:3]]
+    summary = _run(vlm15, images, out)
+    assert summary.repaired and summary.skipped == 3 and summary.ok == 1
+    assert out.read_bytes().endswith(b"\n")
+    assert _strip(read_rows(out)) == _strip(full)
+    # A bad line that is not the last one is not silently dropped.
+    lines = out.read_text().splitlines(keepends=True)
+    out.write_text(lines[0] + "{oops\n" + "".join(lines[1:]))
+    with pytest.raises(ValueError, match=r"rows.jsonl:2: not valid JSON"):
+        _run(vlm15, images, out)
+
+
+def test_a_corrupt_image_gives_an_error_row_and_the_run_goes_on(vlm15, images, tmp_path):
+    (images / "b.png").write_bytes(b"not a png at all")
+    out = tmp_path / "rows.jsonl"
+    summary = _run(vlm15, images, out)
+    rows = {r["id"]: r for r in read_rows(out)}
+    assert summary.ok == 3 and summary.errors == 1 and len(rows) == 4
+    bad = rows["b.png"]
+    assert bad["status"] == "error" and bad["error"]["type"] == "UnidentifiedImageError"
+    assert bad["k"] is None and bad["selection_counts"] is None
+    assert set(bad) == set(rows["a.png"])
+    assert load_counts(out)[0].shape == (3,)
+    # A second run skips it; --retry-errors runs it again once the image is fixed.
+    assert _run(vlm15, images, out).skipped == 4
+    _save_png(images / "b.png", 1)
+    summary = _run(vlm15, images, out, retry_errors=True)
+    assert summary.ok == 1 and summary.skipped == 3
+    rows = read_rows(out)
+    assert sorted(r["id"] for r in rows) == ["a.png", "b.png", "d.png", "sub/c.png"]
+    assert all(r["status"] == "ok" for r in rows)
+
+
+def test_a_failing_generation_gives_an_error_row(vlm15, images, tmp_path, monkeypatch):
+    real = run_module.certify
+
+    def failing(model, image, prompt, **kw):
+        if kw["seed"] == derive_seed(0, "input", "d.png"):
+            raise RuntimeError("CUDA out of memory (simulated)")
+        return real(model, image, prompt, **kw)
+
+    monkeypatch.setattr(run_module, "certify", failing)
+    out = tmp_path / "rows.jsonl"
+    _run(vlm15, images, out)
+    rows = {r["id"]: r for r in read_rows(out)}
+    assert rows["d.png"]["error"] == {"type": "RuntimeError",
+                                      "message": "CUDA out of memory (simulated)"}
+    assert [rows[i]["status"] for i in ("a.png", "b.png", "sub/c.png")] == ["ok"] * 3
+
+
+def test_a_configuration_change_is_refused_on_resume(vlm15, images, tmp_path):
+    out = tmp_path / "rows.jsonl"
+    first = _run(vlm15, images, out, limit=2)
+    with pytest.raises(ConfigMismatchError, match="allow_config_change"):
+        _run(vlm15, images, out, sigma=0.25)
+    with pytest.raises(ConfigMismatchError):
+        _run(vlm15, images, out, batch_size=2)  # batch_size changes results: hashed
+    assert len(read_rows(out)) == 2
+    # keep_texts and limit are not part of the configuration.
+    assert _run(vlm15, images, out, limit=3, keep_texts=True).skipped == 2
+    second = _run(vlm15, images, out, sigma=0.25, limit=1, allow_config_change=True)
+    assert second.config_hash != first.config_hash
+    with pytest.raises(ValueError, match="configurations"):
+        load_counts(out)
+    assert load_counts(out, config_hash=second.config_hash)[0].shape == (1,)
+    assert load_counts(out, config_hash=first.config_hash)[0].shape == (3,)
+    # The same configuration with another prompt for an input already done is refused.
+    with pytest.raises(ValueError, match="collected with prompt"):
+        _run(vlm15, images, out, prompt="another question?", allow_config_change=True)
+
+
+def test_jsonl_dataset_with_relative_paths_and_a_missing_image(vlm15, images, tmp_path):
+    lines = [{"id": 1, "image": "images/a.png", "prompt": "first?"},
+             {"id": "two", "image": str(images / "b.png"), "prompt": "second?"},
+             {"id": "gone", "image": "images/missing.png", "prompt": "third?"}]
+    data = tmp_path / "data.jsonl"
+    data.write_text("\n".join(json.dumps(x) for x in lines) + "\n\n")
+    inputs = read_dataset(data)
+    assert inputs == [Input("1", tmp_path / "images/a.png", "first?"),
+                      Input("two", images / "b.png", "second?"),
+                      Input("gone", tmp_path / "images/missing.png", "third?")]
+    out = tmp_path / "rows.jsonl"
+    _run(vlm15, data, out, prompt=None)
+    rows = read_rows(out)
+    assert [r["status"] for r in rows] == ["ok", "ok", "error"]
+    assert rows[2]["error"]["type"] == "FileNotFoundError"
+    assert rows[1]["prompt"] == "second?"
+    data.write_text(json.dumps(lines[0]) + "\n" + json.dumps(lines[0]) + "\n")
+    with pytest.raises(ValueError, match="duplicate id '1'"):
+        read_dataset(data)
+    data.write_text(json.dumps({"id": 1, "image": "x.png"}) + "\n")
+    with pytest.raises(ValueError, match="data.jsonl:1: each line must be an object"):
+        read_dataset(data)
+
+
+def test_mm_safetybench_layout(vlm15, tmp_path):
+    root = tmp_path / "MM-SafetyBench"
+    qdir = root / "data" / "processed_questions"
+    qdir.mkdir(parents=True)
+    questions = {
+        str(q): {"Question": f"q{q}", "Rephrased Question": f"typo {q}",
+                 "Rephrased Question(SD)": f"sd {q}", "Key Phrase": "x"}
+        for q in (10, 2)
+    }
+    (qdir / "01-Illegal_Activitiy.json").write_text(json.dumps(questions))
+    (qdir / "02-HateSpeech.json").write_text(json.dumps({"0": questions["2"]}))
+    for scenario, qids in (("01-Illegal_Activitiy", (2, 10)), ("02-HateSpeech", (0,))):
+        for variant in ("SD", "TYPO"):  # no SD_TYPO folder: that variant is skipped
+            for q in qids:
+                _save_png(root / "imgs" / scenario / variant / f"{q}.jpg", q)
+    inputs = read_dataset(root)
+    assert [(x.id, x.prompt) for x in inputs] == [
+        ("01-Illegal_Activitiy/SD/2", "sd 2"),
+        ("01-Illegal_Activitiy/SD/10", "sd 10"),
+        ("01-Illegal_Activitiy/TYPO/2", "typo 2"),
+        ("01-Illegal_Activitiy/TYPO/10", "typo 10"),
+        ("02-HateSpeech/SD/0", "sd 2"),
+        ("02-HateSpeech/TYPO/0", "typo 2"),
+    ]
+    assert inputs[1].image == root / "imgs" / "01-Illegal_Activitiy" / "SD" / "10.jpg"
+    only = read_dataset(root, variants=("TYPO",), scenarios=["02-HateSpeech"])
+    assert [x.id for x in only] == ["02-HateSpeech/TYPO/0"]
+    with pytest.raises(ValueError, match="prompt must be None"):
+        read_dataset(root, prompt="x")
+    out = tmp_path / "rows.jsonl"
+    summary = _run(vlm15, root, out, prompt=None, limit=3)
+    assert summary.ok == 3 and [r["prompt"] for r in read_rows(out)] == ["sd 2", "sd 10", "typo 2"]
+    del questions["10"]["Rephrased Question"]
+    (qdir / "01-Illegal_Activitiy.json").write_text(json.dumps(questions))
+    with pytest.raises(ValueError, match="question '10' has no string field 'Rephrased Question'"):
+        read_dataset(root)
+
+
+def test_parquet_needs_pyarrow_and_flattens_nested_fields(vlm15, images, tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "pyarrow", None)  # import pyarrow raises ImportError
+    out = tmp_path / "rows.jsonl"
+    with pytest.raises(RuntimeError, match="pyarrow"):
+        _run(vlm15, images, out, parquet=tmp_path / "rows.parquet")
+    assert not out.exists()  # checked before any work
+    written = {}
+    pa = types.ModuleType("pyarrow")
+    pa.Table = types.SimpleNamespace(from_pylist=lambda rows: rows)
+    pq = types.ModuleType("pyarrow.parquet")
+    pq.write_table = lambda table, path: written.update(table=table, path=path)
+    pa.parquet = pq
+    monkeypatch.setitem(sys.modules, "pyarrow", pa)
+    monkeypatch.setitem(sys.modules, "pyarrow.parquet", pq)
+    summary = _run(vlm15, images, out, parquet=tmp_path / "rows.parquet", limit=2)
+    assert summary.parquet == tmp_path / "rows.parquet" == written["path"]
+    table = written["table"]
+    assert [r["id"] for r in table] == ["a.png", "b.png"]
+    assert json.loads(table[0]["config"]) == read_rows(out)[0]["config"]
+    assert table[0]["estimation_counts"] == read_rows(out)[0]["estimation_counts"]
+    write_parquet([], tmp_path / "empty.parquet")
+
+
+def test_progress_bar_shows_samples_per_second(vlm15, images, tmp_path, capsys):
+    _run(vlm15, images, tmp_path / "rows.jsonl", progress=True, limit=2)
+    err = capsys.readouterr().err
+    assert "2/2" in err and "samples_per_s" in err
+    _run(vlm15, images, tmp_path / "quiet.jsonl", limit=1)
+    assert capsys.readouterr().err == ""
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--n", "0"], "argument --n: must be an int >= 1, got 0"),
+        (["--n0", "x"], "argument --n0: must be an int >= 1, got 'x'"),
+        (["--sigma", "-1"], "argument --sigma: must be a number in (0, inf)"),
+        (["--alpha", "1"], "argument --alpha: must be a number in (0, 1)"),
+        (["--oracle", "magic"], "argument --oracle: invalid choice"),
+        (["--oracle-eps", "2"], "argument --oracle-eps: must be 'unknown' or a number"),
+        (["--oracle", "llm-judge"], "--oracle-model is required"),
+        (["--seed", "-3"], "argument --seed: must be an int in [0, 2**63)"),
+        (["--prompt", None], "is a folder of images: give --prompt or --prompt-file"),
+        (["--data", "/nonexistent/path"], "--data: data path /nonexistent/path does not exist"),
+    ],
+)
+def test_cli_bad_arguments_exit_2_naming_the_option(
+    tiny_llava_15_path, images, tmp_path, capsys, args, message
+):
+    base = {"--model": str(tiny_llava_15_path), "--data": str(images),
+            "--out": str(tmp_path / "o.jsonl"), "--n": "2", "--n0": "2", "--sigma": "0.5",
+            "--oracle": "refusal", "--seed": "0", "--prompt": PROMPT}
+    for key, value in zip(args[::2], args[1::2], strict=True):
+        if value is None:
+            del base[key]
+        else:
+            base[key] = value
+    argv = ["collect", *[x for kv in base.items() for x in kv], "--quiet"]
+    try:
+        code = main(argv)
+    except SystemExit as stop:  # argparse's own errors
+        code = stop.code
+    assert code == 2
+    assert message in capsys.readouterr().err
+
+
+def test_cli_interrupt_exits_130_and_keeps_rows(tiny_llava_15_path, images, tmp_path,
+                                                monkeypatch, capsys):
+    real, calls = run_module.certify, {"n": 0}
+
+    def interrupting(*args, **kw):
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise KeyboardInterrupt
+        return real(*args, **kw)
+
+    monkeypatch.setattr(run_module, "certify", interrupting)
+    out = tmp_path / "rows.jsonl"
+    argv = ["collect", "--model", str(tiny_llava_15_path), "--data", str(images), "--out",
+            str(out), "--n", "4", "--n0", "2", "--sigma", "0.5", "--oracle", "refusal",
+            "--seed", "0", "--prompt", PROMPT, "--max-new-tokens", "3", "--quiet",
+            "--device", "cpu"]
+    assert main(argv) == 130
+    assert "run the same command again to resume" in capsys.readouterr().err
+    assert len(read_rows(out)) == 1
+
+
+def test_cli_end_to_end_in_a_subprocess(tmp_path, images):
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1",
+           "TRANSFORMERS_OFFLINE": "1"}
+    model = tmp_path / "tiny"
+    subprocess.run([sys.executable, "-m", "sampler", "build-tiny", str(model)], check=True,
+                   env=env, capture_output=True)
+    out = tmp_path / "rows.jsonl"
+    cmd = [sys.executable, "-m", "sampler", "collect", "--model", str(model), "--data",
+           str(images), "--out", str(out), "--n", "8", "--n0", "4", "--sigma", "0.25",
+           "--oracle", "refusal", "--seed", "3", "--max-new-tokens", "4", "--batch-size", "4",
+           "--prompt", PROMPT, "--keep-texts", "--device", "cpu", "--limit", "3"]
+    done = subprocess.run(cmd, env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    summary = json.loads(done.stdout.strip().splitlines()[-1])
+    assert summary["ok"] == 3 and summary["errors"] == 0
+    rows = read_rows(out)
+    assert [r["id"] for r in rows] == ["a.png", "b.png", "d.png"]
+    assert all(r["class_names"] == ["refusal", "compliance"] for r in rows)
+    assert rows[0]["config"]["oracle"]["name"] == "refusal"
+    assert rows[0]["config"]["model"]["decoding"]["max_new_tokens"] == 4
+    assert all(len(r["texts"]["estimation"]) == 8 for r in rows)
+    # Run again without --limit, in process: the three rows are kept, one is added.
+    assert main([*cmd[3:-2], "--quiet"]) == 0
+    rows = read_rows(out)
+    assert [r["id"] for r in rows] == ["a.png", "b.png", "d.png", "sub/c.png"]
+
+
+def test_a_classifier_campaign_uses_its_class_ids(images, tmp_path):
+    from sampler.models import ImageClassifier
+
+    net = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(3 * 8 * 8, 3))
+    torch.nn.init.normal_(net[1].weight, generator=torch.Generator().manual_seed(0))
+    clf = ImageClassifier(net, input_size=(8, 8))
+    out = tmp_path / "rows.jsonl"
+    summary = run(clf, images, out, n0=5, n=20, sigma=0.5, alpha=0.01, seed=0, batch_size=8,
+                  num_classes=3, model_name="linear-8x8", progress=False)
+    rows = read_rows(out)
+    assert summary.ok == 4 and all(r["num_classes"] == 3 and r["class_names"] is None
+                                   for r in rows)
+    assert rows[0]["config"]["model"]["name"] == "linear-8x8"
+    assert rows[0]["config"]["oracle"] is None and rows[0]["texts"] is None
+    for r in rows:
+        assert np.bincount(r["estimation_labels"], minlength=3).tolist() == r["estimation_counts"]
+        assert r["k"] == r["estimation_counts"][int(np.argmax(r["selection_counts"]))]
+
+
+@pytest.mark.slow
+def test_cli_killed_mid_run_resumes_to_the_rows_of_an_uninterrupted_run(
+    tiny_llava_15_path, tmp_path
+):
+    import time
+
+    root = tmp_path / "many"
+    for i in range(12):
+        _save_png(root / f"{i:02d}.png", i)
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1",
+           "TRANSFORMERS_OFFLINE": "1"}
+
+    def argv(out):
+        return ["collect", "--model", str(tiny_llava_15_path), "--data", str(root), "--out",
+                str(out), "--n", "16", "--n0", "4", "--sigma", "0.25", "--oracle", "refusal",
+                "--seed", "9", "--max-new-tokens", "4", "--batch-size", "4", "--prompt", PROMPT,
+                "--device", "cpu", "--quiet", "--keep-texts"]
+
+    out = tmp_path / "killed.jsonl"
+    proc = subprocess.Popen([sys.executable, "-m", "sampler", *argv(out)], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 240
+        while time.monotonic() < deadline and proc.poll() is None:
+            if out.exists() and out.read_bytes().count(b"\n") >= 2:
+                break
+            time.sleep(0.05)
+    finally:
+        proc.kill()
+        proc.wait()
+    before = len(read_rows(out))
+    assert 2 <= before < 12
+    assert main(argv(out)) == 0
+    assert main(argv(tmp_path / "full.jsonl")) == 0
+    rows = read_rows(out)
+    assert sorted(r["id"] for r in rows) == [f"{i:02d}.png" for i in range(12)]
+    assert _strip(rows) == _strip(read_rows(tmp_path / "full.jsonl"))
+
+
+def test_parquet_copy_reads_back_equal_to_the_jsonl_rows(vlm15, images, tmp_path):
+    """With the real pyarrow: every row and column of the Parquet copy equals the JSONL rows
+    (nested objects as JSON strings, count lists as Parquet lists), including an error row."""
+    import pyarrow.parquet as pq
+
+    (images / "broken.png").write_bytes(b"not a png")
+    out = tmp_path / "rows.jsonl"
+    summary = _run(vlm15, images, out, parquet=tmp_path / "rows.parquet")
+    rows = read_rows(out)
+    assert summary.errors == 1 and any(r["status"] == "error" for r in rows)
+    table = pq.read_table(tmp_path / "rows.parquet").to_pylist()
+    assert [r["id"] for r in table] == [r["id"] for r in rows]
+    for got, want in zip(table, rows, strict=True):
+        for key, value in want.items():
+            stored = got[key]
+            if isinstance(value, (dict, list)) and isinstance(stored, str):
+                stored = json.loads(stored)  # nested fields are stored as JSON text
+            assert stored == value, key
