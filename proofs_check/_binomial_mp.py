@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import mpmath
 
-__all__ = ["binomial_tail_ge", "binomial_tail_le", "log_pmf"]
+__all__ = ["binomial_tail_ge", "binomial_tail_le", "cp_root", "log_pmf"]
 
 
 def log_pmf(j: int, n: int, p):
@@ -93,3 +93,61 @@ def binomial_tail_le(k: int, n: int, p) -> tuple[mpmath.mpf, mpmath.mpf]:
     if k <= (n + 1) * p:
         return _sum_down(k, n, p, pmf_k), pmf_k
     return 1 - _sum_up(k + 1, n, p, mpmath.exp(log_pmf(k + 1, n, p))), pmf_k
+
+
+def cp_root(k: int, n: int, alpha, side: str, *, start=None, rtol=None) -> tuple[mpmath.mpf, int]:
+    """The Clopper-Pearson bound at the working precision: the root ``p`` of
+    ``P[Bin(n, p) >= k] = alpha`` (``side="lower"``, ``1 <= k <= n``) or
+    ``P[Bin(n, p) <= k] = alpha`` (``side="upper"``, ``0 <= k <= n - 1``).
+
+    Newton on ``log tail(p) - log alpha`` (``d log P[>= k] / dp = k pmf(k) / (p P[>= k])``),
+    safeguarded by a bracket: a step that leaves it is replaced by a geometric bisection
+    (arithmetic once the bracket reaches 1). Converged when a step is below ``rtol * p``
+    (default ``10^(5 - dps)``).
+
+    Args:
+      k, n: counts as above.
+      alpha: the tail level in ``(0, 1)``.
+      side: ``"lower"`` or ``"upper"``.
+      start: first iterate in ``(0, 1)`` (e.g. a float64 estimate); default ``k / n``
+        (lower) or ``(k + 1) / (n + 1)`` (upper), kept inside ``[1e-30, 1 - 1e-30]``.
+      rtol: relative step size that stops the iteration.
+
+    Returns:
+      ``(p, iterations)``.
+
+    Example:
+      >>> import mpmath
+      >>> with mpmath.workdps(30):
+      ...     p, _ = cp_root(3, 3, mpmath.mpf("0.001"), "lower")
+      >>> mpmath.nstr(p, 8)                      # alpha ** (1 / 3)
+      '0.1'
+    """
+    mp = mpmath.mp
+    a = mp.mpf(alpha)
+    log_a = mp.log(a)
+    p = mp.mpf(start) if start is not None else mp.mpf(0)
+    if not 0 < p < 1:
+        p = mp.mpf(k) / n if side == "lower" else mp.mpf(k + 1) / (n + 1)
+        p = min(max(p, mp.mpf(10) ** -30), 1 - mp.mpf(10) ** -30)
+    lo, hi = mp.mpf(0), mp.mpf(1)
+    tol = mp.mpf(10) ** (5 - mp.dps) if rtol is None else mp.mpf(rtol)
+    for it in range(1, 400):
+        if side == "lower":
+            tail, pmf_k = binomial_tail_ge(k, n, p)
+            g = mp.log(tail) - log_a  # increasing in p
+            dg = k * pmf_k / (p * tail)
+            lo, hi = (lo, p) if g > 0 else (p, hi)
+        else:
+            tail, pmf_k = binomial_tail_le(k, n, p)
+            g = mp.log(tail) - log_a  # decreasing in p
+            dg = -(n - k) * pmf_k / ((1 - p) * tail)
+            lo, hi = (p, hi) if g > 0 else (lo, p)
+        new = p - g / dg
+        if not lo < new < hi:  # Newton left the bracket: bisect (geometric near 0)
+            new = (lo + hi) / 2 if hi == 1 else (mp.sqrt(lo * hi) if lo > 0 else hi / 2)
+        done = abs(new - p) < tol * p
+        p = new
+        if done:
+            return p, it
+    raise RuntimeError(f"Newton did not converge for k={k}, n={n}, alpha={alpha}, side={side}")

@@ -19,10 +19,14 @@ __all__ = [
     "CheckResult",
     "Report",
     "Theorem",
+    "combine",
     "max_relative_error",
+    "max_scaled_error",
     "register",
     "run",
     "run_all",
+    "simplifies_to_zero",
+    "symbolic_result",
     "theorems",
 ]
 
@@ -118,6 +122,52 @@ def max_relative_error(
     passed = worst <= tolerance
     detail = f"{what}: {count} cases, worst {worst:.2e} at {worst_label}" if count else what
     return CheckResult(passed, worst, tolerance, detail)
+
+
+def max_scaled_error(cases, tolerance: float, *, what: str) -> CheckResult:
+    """Largest ``|value - reference| / scale`` over ``(label, value, reference, scale)``.
+
+    ``scale`` is the size the error is measured against (a condition-number scale where a
+    plain relative error would punish cancellation the formula cannot avoid). ``scale == 0``
+    demands ``value == reference``; NaN counts as an infinite error.
+    """
+    worst, worst_label, count = 0.0, "", 0
+    for label, value, reference, scale in cases:
+        count += 1
+        value = float(value)
+        if not math.isfinite(value):
+            err = math.inf
+        elif scale == 0:
+            err = 0.0 if value == reference else math.inf
+        else:
+            err = float(abs(mpmath.mpf(value) - reference) / scale)
+        if not err <= worst:
+            worst, worst_label = (math.inf if math.isnan(err) else err), label
+    detail = f"{what}: {count} cases, worst {worst:.2e} at {worst_label}"
+    return CheckResult(worst <= tolerance, worst, tolerance, detail)
+
+
+def combine(parts: list[CheckResult], tolerance: float) -> CheckResult:
+    """One result for several checks: passes when all pass, with the worst error."""
+    worst = max(r.max_error for r in parts)
+    return CheckResult(
+        all(r.passed for r in parts), worst, tolerance, "; ".join(r.detail for r in parts)
+    )
+
+
+def symbolic_result(steps: list[tuple[str, bool]]) -> CheckResult:
+    """A symbolic check's result from its ``(statement, holds)`` steps."""
+    failed = [label for label, ok in steps if not ok]
+    if failed:
+        return CheckResult(False, detail="does not hold: " + "; ".join(failed))
+    return CheckResult(True, detail="; ".join(label for label, _ in steps))
+
+
+def simplifies_to_zero(expr) -> bool:
+    """Whether sympy simplifies ``expr`` to 0."""
+    import sympy
+
+    return sympy.simplify(expr) == 0
 
 
 @dataclasses.dataclass(frozen=True)

@@ -56,6 +56,10 @@ import numpy as np
 import sympy as sp
 
 from proofs_check._registry import CheckResult, Theorem, max_relative_error, register
+from proofs_check._registry import combine as _combine
+from proofs_check._registry import max_scaled_error as _max_scaled_error
+from proofs_check._registry import simplifies_to_zero as _zero
+from proofs_check._registry import symbolic_result as _symbolic_result
 from proofs_check.thm_clopper_pearson import RTOL_CP, _error_below_one, _implied_error
 
 __all__ = [
@@ -182,27 +186,6 @@ def _condition_scale(f: Callable, args: tuple) -> tuple:
     return value, scale
 
 
-def _max_scaled_error(
-    cases: Iterable[tuple[str, float, object, object]], tolerance: float, *, what: str
-) -> CheckResult:
-    """Largest ``|value - reference| / scale`` over ``(label, value, reference, scale)``.
-
-    ``scale == 0`` demands ``value == reference``; NaN counts as an infinite error.
-    """
-    worst, worst_label, count = 0.0, "", 0
-    for label, value, reference, scale in cases:
-        count += 1
-        value = float(value)
-        if not math.isfinite(value):
-            err = math.inf
-        elif scale == 0:
-            err = 0.0 if value == reference else math.inf
-        else:
-            err = float(abs(mpmath.mpf(value) - reference) / scale)
-        if not err <= worst:
-            worst, worst_label = (math.inf if math.isnan(err) else err), label
-    detail = f"{what}: {count} cases, worst {worst:.2e} at {worst_label}"
-    return CheckResult(worst <= tolerance, worst, tolerance, detail)
 
 
 def _exact(cases: Iterable[tuple[str, bool]], tolerance: float, *, what: str) -> CheckResult:
@@ -215,22 +198,10 @@ def _exact(cases: Iterable[tuple[str, bool]], tolerance: float, *, what: str) ->
     return CheckResult(not failed, math.inf if failed else 0.0, tolerance, detail)
 
 
-def _combine(parts: list[CheckResult], tolerance: float) -> CheckResult:
-    worst = max(r.max_error for r in parts)
-    return CheckResult(
-        all(r.passed for r in parts), worst, tolerance, "; ".join(r.detail for r in parts)
-    )
 
 
-def _symbolic_result(steps: list[tuple[str, bool]]) -> CheckResult:
-    failed = [label for label, ok in steps if not ok]
-    if failed:
-        return CheckResult(False, detail="does not hold: " + "; ".join(failed))
-    return CheckResult(True, detail="; ".join(label for label, _ in steps))
 
 
-def _zero(expr) -> bool:
-    return sp.simplify(expr) == 0
 
 
 def _f64(values) -> np.ndarray:

@@ -55,8 +55,12 @@ import numpy as np
 import scipy.special
 import sympy as sp
 
-from proofs_check._binomial_mp import binomial_tail_ge
+from proofs_check._binomial_mp import binomial_tail_ge, cp_root
 from proofs_check._registry import CheckResult, Theorem, max_relative_error, register
+from proofs_check._registry import combine as _combine
+from proofs_check._registry import max_scaled_error as _max_scaled_error
+from proofs_check._registry import simplifies_to_zero as _zero
+from proofs_check._registry import symbolic_result as _symbolic_result
 from proofs_check.thm_clopper_pearson import RTOL_CP
 from proofs_check.thm_radius import phi_inverse_mp
 
@@ -182,38 +186,12 @@ def _scaling(name: str) -> Callable:
 # --------------------------------------------------------------------------- shared helpers
 
 
-def _symbolic_result(steps: list[tuple[str, bool]]) -> CheckResult:
-    failed = [label for label, ok in steps if not ok]
-    if failed:
-        return CheckResult(False, detail="does not hold: " + "; ".join(failed))
-    return CheckResult(True, detail="; ".join(label for label, _ in steps))
 
 
-def _zero(expr) -> bool:
-    return sp.simplify(expr) == 0
 
 
-def _combine(parts: list[CheckResult], tolerance: float) -> CheckResult:
-    worst = max(r.max_error for r in parts)
-    return CheckResult(
-        all(r.passed for r in parts), worst, tolerance, "; ".join(r.detail for r in parts)
-    )
 
 
-def _max_scaled_error(cases, tolerance: float, *, what: str) -> CheckResult:
-    """Largest ``|value - reference| / scale`` over ``(label, value, reference, scale)``;
-    NaN counts as an infinite error."""
-    worst, worst_label, count = 0.0, "", 0
-    for label, value, reference, scale in cases:
-        count += 1
-        value = float(value)
-        err = math.inf
-        if math.isfinite(value):
-            err = float(abs(mpmath.mpf(value) - reference) / scale)
-        if not err <= worst:
-            worst, worst_label = (math.inf if math.isnan(err) else err), label
-    detail = f"{what}: {count} cases, worst {worst:.2e} at {worst_label}"
-    return CheckResult(worst <= tolerance, worst, tolerance, detail)
 
 
 def _f64(values) -> np.ndarray:
@@ -498,9 +476,9 @@ def cp_lower_mp(k: int, n: int, alpha):
     """One-sided Clopper-Pearson lower bound at the working precision, or ``None`` when it
     is ``<= 1/2`` (abstain; decided exactly by ``P[Bin(n, 1/2) >= k] >= alpha``).
 
-    Safeguarded Newton on ``log P[Bin(n, L) >= k] - log alpha`` inside the bracket
-    ``(1/2, alpha^(1/n)]``, started at scipy's float64 Beta quantile (two or three steps
-    then reach ``dps`` digits); ``L(n, n) = alpha^(1/n)``.
+    :func:`proofs_check._binomial_mp.cp_root` (safeguarded Newton on the tail equation),
+    started at scipy's float64 Beta quantile (two or three steps then reach ``dps``
+    digits); ``L(n, n) = alpha^(1/n)``.
 
     Example:
       >>> import mpmath
@@ -512,28 +490,12 @@ def cp_lower_mp(k: int, n: int, alpha):
     half = mpmath.mpf(1) / 2
     if k == 0 or binomial_tail_ge(k, n, half)[0] >= a:
         return None
-    lo, hi = half, mpmath.exp(mpmath.log(a) / n)
     if k == n:
-        return hi
-    log_a = mpmath.log(a)
+        return mpmath.exp(mpmath.log(a) / n)
     # start from scipy's float64 quantile of Beta(k, n - k + 1) (only a start: the root is
-    # the one of the tail equation above, to the working precision)
-    p = mpmath.mpf(float(scipy.special.betaincinv(k, n - k + 1, float(alpha))))
-    if not lo < p < hi:
-        p = (lo + hi) / 2
-    tol = mpmath.mpf(10) ** (5 - mpmath.mp.dps)
-    for _ in range(400):
-        tail, pmf = binomial_tail_ge(k, n, p)
-        g = mpmath.log(tail) - log_a  # increasing in p
-        if g > 0:
-            hi = p
-        else:
-            lo = p
-        step = g * p * tail / (k * pmf)  # d log T / dp = k pmf / (p T)
-        if abs(step) < tol * p:
-            return p - step
-        p = p - step if lo < p - step < hi else (lo + hi) / 2
-    raise RuntimeError(f"Newton did not converge for k={k}, n={n}, alpha={alpha}")
+    # the one of the tail equation, to the working precision)
+    start = float(scipy.special.betaincinv(k, n - k + 1, float(alpha)))
+    return cp_root(k, n, a, "lower", start=start)[0]
 
 
 def _pmf_vector(n: int, p):

@@ -62,6 +62,7 @@ import scipy.stats
 
 from proofs_check._binomial_mp import binomial_tail_ge as tail_ge
 from proofs_check._binomial_mp import binomial_tail_le as tail_le
+from proofs_check._binomial_mp import cp_root
 
 DPS = 50
 GUARD_DPS = 20  # extra working digits: loggamma(1e8) ~ 1.7e9 and log1p(-p) near p = 1 eat digits
@@ -86,45 +87,11 @@ def k_grid(n: int) -> list[int]:
 
 def root_mpmath(k: int, n: int, alpha: float, side: str, start: float):
     """Newton on ``log tail(p) - log alpha`` at ``DPS`` digits; returns ``(p, residual, iters)``."""
-    mp = mpmath.mp
     with mpmath.workdps(DPS + GUARD_DPS):
-        a = mp.mpf(alpha)
-        log_a = mp.log(a)
-        p = mp.mpf(start)
-        if not (0 < p < 1):
-            p = mp.mpf(k) / n if side == "lower" else mp.mpf(k + 1) / (n + 1)
-            p = min(max(p, mp.mpf(10) ** -30), 1 - mp.mpf(10) ** -30)
-        lo, hi = mp.mpf(0), mp.mpf(1)  # bracket, kept for safeguarding
-        rtol = mp.mpf(10) ** (-NEWTON_RTOL_EXP)
-        for it in range(1, 200):
-            if side == "lower":
-                tail, pmf_k = tail_ge(k, n, p)
-                g = mp.log(tail) - log_a  # increasing in p
-                dg = k * pmf_k / (p * tail)
-                if g > 0:
-                    hi = p
-                else:
-                    lo = p
-            else:
-                tail, pmf_k = tail_le(k, n, p)
-                g = mp.log(tail) - log_a  # decreasing in p
-                dg = -(n - k) * pmf_k / ((1 - p) * tail)
-                if g > 0:
-                    lo = p
-                else:
-                    hi = p
-            step = g / dg
-            new = p - step
-            if not (lo < new < hi):  # Newton left the bracket: bisect (geometric near 0)
-                new = mp.sqrt(lo * hi) if lo > 0 else hi / 2
-                if hi == 1:
-                    new = (lo + hi) / 2
-            done = abs(new - p) < rtol * p
-            p = new
-            if done:
-                tail = tail_ge(k, n, p)[0] if side == "lower" else tail_le(k, n, p)[0]
-                return p, abs(tail / a - 1), it
-        raise RuntimeError(f"Newton did not converge for k={k} n={n} alpha={alpha} side={side}")
+        a = mpmath.mpf(alpha)
+        p, it = cp_root(k, n, a, side, start=start, rtol=mpmath.mpf(10) ** (-NEWTON_RTOL_EXP))
+        tail = tail_ge(k, n, p)[0] if side == "lower" else tail_le(k, n, p)[0]
+        return p, abs(tail / a - 1), it
 
 
 def closed_form(k: int, n: int, alpha: float, side: str):
