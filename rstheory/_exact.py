@@ -180,7 +180,13 @@ def _tables(ks: list[np.ndarray], ns: np.ndarray, alpha: float, sigma: float):
     k_all = np.concatenate(ks)
     n_all = np.concatenate([np.full(k.size, n, dtype=np.float64) for k, n in zip(ks, ns, strict=True)])
     p_low = cp_lower_fixed_shape(k_all, n_all, alpha)
-    radius = np.asarray(certified_radius(p_low, sigma))  # cheap to compile: one call
+    # Fixed-shape calls here too: one program (tracing and loading a program per power-of-two
+    # size would cost more than the padding).
+    padded = np.full(-(-p_low.size // _CHUNK) * _CHUNK, 0.5)
+    padded[: p_low.size] = p_low
+    radius = np.concatenate(
+        [np.asarray(certified_radius(padded[s : s + _CHUNK], sigma)) for s in range(0, padded.size, _CHUNK)]
+    )[: p_low.size]
     out, start = [], 0
     for k in ks:
         out.append((p_low[start : start + k.size], radius[start : start + k.size]))
