@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 # One thread per process: the tests run two pytest-xdist workers on small inputs.
 TEST_ENV := OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1
 PYTEST_ARGS := -q -n 2 --doctest-modules --doctest-glob=README.md \
-	tests rstheory sampler proofs_check README.md
+	tests rstheory sampler proofs_check rsvlm README.md
 
 .PHONY: setup demo test bench proofs clean distclean
 
@@ -26,7 +26,7 @@ $(STAMP): pyproject.toml | $(PY)
 	touch $@
 
 demo: $(STAMP)
-	$(PY) -m rstheory demo
+	OMP_NUM_THREADS=1 HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 $(PY) -m rsvlm demo
 
 test: $(STAMP)
 	$(TEST_ENV) $(PY) -m pytest $(PYTEST_ARGS)

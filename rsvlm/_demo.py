@@ -1,0 +1,354 @@
+"""The steps of ``python -m rsvlm demo``; each takes plain values and returns JSON-ready ones.
+
+Measurement (:func:`step_model`, :func:`step_images`, :func:`step_collect`): a tiny random
+LLaVA (built offline when missing), synthetic images (smooth random colour patterns, no
+dataset is available offline), noisy copies through the model, answers mapped to classes by
+a rule oracle, one resumable JSONL row per image (:func:`sampler.run.run`).
+Analysis: certificates from the counts (:func:`step_certificates`), the fit of Pr(p_A)
+(:func:`step_fit`), mean radius and certified accuracy against n by subsampling the
+collected votes (:func:`step_curves`), the planner (:func:`step_plan`), the published
+certifications (:func:`step_published`) and the theorem checks (:func:`step_theorems`).
+:func:`run_demo` runs them in order and records every failure instead of stopping.
+
+Example (the subsampling rule, without a model):
+  >>> import numpy as np
+  >>> from rsvlm._demo import subsample_counts
+  >>> subsample_counts(np.array([0, 0, 1, 0]), top=0, sizes=[4], repeats=2, seed=0).tolist()
+  [[3, 3]]
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib.metadata
+import math
+import pathlib
+import platform
+import time
+import traceback
+
+import numpy as np
+
+PROMPT = "Which way should the robot go?"
+
+
+@dataclasses.dataclass
+class DemoConfig:
+    """Every size and setting of the demo (the command line's flags)."""
+
+    out_dir: str = "reports"
+    model: str = ".cache/tiny-llava"
+    images: int = 16
+    image_size: int = 32
+    n0: int = 16
+    n: int = 1024
+    sigma: float = 0.25
+    alpha: float = 0.001
+    seed: int = 0
+    oracle: str = "actions"
+    max_new_tokens: int = 8
+    temperature: float = 0.0  # 0: greedy decoding
+    batch_size: int = 128
+    prompt: str = PROMPT
+    repeats: int = 20
+    at_radius: float = 0.1
+    target_ratio: float = 0.9
+    reference_n: int = 10_000
+    campaign_inputs: int = 500
+    example_seconds_per_batch: float = 2.8
+    example_batch_size: int = 100
+    example_devices: int = 4
+    data_dir: str | None = None
+    skip_published: bool = False
+    datasets: list[str] | None = None  # published datasets to compare; None: all found
+    theorems: list[str] | None = None
+    dps: int = 50
+
+
+def size_grid(n: int) -> list[int]:
+    """Sizes for the curves: about 10 log-spaced integers from ``min(8, n)`` up to ``n``.
+
+    >>> size_grid(64)
+    [8, 10, 13, 16, 20, 25, 32, 40, 51, 64]
+    """
+    return sorted({int(round(x)) for x in np.geomspace(min(8, n), n, 10)})
+
+
+def versions() -> dict[str, str | None]:
+    """Python and library versions, ``None`` where a package is not installed."""
+    out: dict[str, str | None] = {"python": platform.python_version()}
+    for dist in ("rsvlm", "jax", "jaxlib", "torch", "transformers", "numpy", "scipy", "matplotlib"):
+        try:
+            out[dist] = importlib.metadata.version(dist)
+        except importlib.metadata.PackageNotFoundError:
+            out[dist] = None
+    return out
+
+
+# ----------------------------------------------------------------------------- measurement
+
+
+def step_model(cfg: DemoConfig) -> dict:
+    """Build the tiny random LLaVA at ``cfg.model`` unless a model is already there."""
+    from sampler import tiny
+
+    path = pathlib.Path(cfg.model)
+    built = not (path / "config.json").exists()
+    if built:
+        tiny.build_tiny_llava(path)
+    return {"path": str(path), "built": built}
+
+
+def step_images(cfg: DemoConfig) -> list[str]:
+    """Write ``cfg.images`` synthetic PNGs (4 x 4 random colours, bicubic upsampling)."""
+    from PIL import Image
+
+    folder = pathlib.Path(cfg.out_dir) / "inputs"
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(cfg.seed)
+    paths = []
+    for i in range(cfg.images):
+        low = (rng.random((4, 4, 3)) * 255).astype(np.uint8)
+        img = Image.fromarray(low).resize((cfg.image_size, cfg.image_size), Image.BICUBIC)
+        p = folder / f"synthetic_{i:02d}.png"
+        img.save(p)
+        paths.append(str(p))
+    return paths
+
+
+def _oracle(name: str):
+    from sampler import oracles
+
+    if name == "actions":
+        return oracles.ActionParser()
+    if name == "refusal":
+        return oracles.RefusalJudge()
+    raise ValueError(f"oracle must be 'actions' or 'refusal', got {name!r}")
+
+
+def step_collect(cfg: DemoConfig, model_path: str, image_paths: list[str]) -> dict:
+    """Certify every image with :func:`sampler.run.run`; the rows file is named by its hash."""
+    from sampler.models import VLM, DecodingConfig
+    from sampler.run import Input, config_hash, run, run_config
+
+    sampled = cfg.temperature > 0
+    decoding = DecodingConfig(max_new_tokens=cfg.max_new_tokens, do_sample=sampled,
+                              temperature=cfg.temperature if sampled else 1.0, seed=cfg.seed)
+    vlm = VLM.from_pretrained(model_path, decoding=decoding)
+    oracle = _oracle(cfg.oracle)
+    kwargs = dict(oracle=oracle, oracle_name=cfg.oracle, n0=cfg.n0, n=cfg.n, sigma=cfg.sigma,
+                  alpha=cfg.alpha, seed=cfg.seed, batch_size=cfg.batch_size)
+    chash = config_hash(run_config(vlm, **kwargs))
+    out = pathlib.Path(cfg.out_dir) / f"rows-{chash[:12]}.jsonl"
+    inputs = [Input(pathlib.Path(p).name, pathlib.Path(p), cfg.prompt) for p in image_paths]
+    summary = run(vlm, inputs, out, progress=False, **kwargs)
+    if summary.errors:
+        raise RuntimeError(f"{summary.errors} input(s) failed; see the error rows in {out}")
+    return {"rows": str(out), "config_hash": summary.config_hash, "inputs": summary.inputs,
+            "resumed": summary.skipped, "decoding": decoding.to_dict(),
+            "class_names": list(oracle.labels)}
+
+
+# ----------------------------------------------------------------------------- analysis
+
+
+def step_certificates(rows: list[dict], cfg: DemoConfig) -> list[dict]:
+    """One certificate per ok row, recomputed from its ``(k, n)`` by :func:`rstheory.certify`."""
+    import rstheory
+
+    ok = [r for r in rows if r["status"] == "ok"]
+    k = np.array([r["k"] for r in ok], dtype=np.int64)
+    n = np.array([r["n"] for r in ok], dtype=np.int64)
+    c = rstheory.certify(k, n, alpha=cfg.alpha, sigma=cfg.sigma)
+    return [{"id": r["id"], "top_class": r["top_class"], "class": r["class_names"][r["top_class"]],
+             "selection_counts": r["selection_counts"], "estimation_counts": r["estimation_counts"],
+             "k": int(k[i]), "n": int(n[i]), "p_lower": float(c.p_lower[i]),
+             "radius": float(c.radius[i]), "abstained": bool(c.abstained[i])}
+            for i, r in enumerate(ok)]
+
+
+def step_fit(rows_path: str) -> dict:
+    """Maximum-likelihood atoms-plus-Beta fit of Pr(p_A) to the collected ``(k, n)``."""
+    from rstheory import distributions
+    from sampler.run import load_counts
+
+    k, n = load_counts(rows_path)
+    res = distributions.fit(k, n)
+    return {"k": k.tolist(), "n": n.tolist(), "a": res.a, "b": res.b, "w0": res.w0, "w1": res.w1,
+            "log_likelihood": res.log_likelihood, "converged": res.converged,
+            "mean": float(res.distribution.mean())}
+
+
+def fitted_distribution(fit: dict):
+    """The fitted law from the numbers of :func:`step_fit` (as read back from the JSON)."""
+    from rstheory import distributions as d
+
+    return d.Mixture([d.PointMass(0.0), d.PointMass(1.0), d.Beta(fit["a"], fit["b"])],
+                     [fit["w0"], fit["w1"], 1.0 - fit["w0"] - fit["w1"]])
+
+
+def subsample_counts(labels, *, top: int, sizes, repeats: int, seed: int) -> np.ndarray:
+    """Votes for ``top`` among ``m`` labels drawn without replacement; shape ``(sizes, repeats)``.
+
+    The same permutation serves every size (nested subsamples), one per repeat.
+    """
+    labels = np.asarray(labels)
+    rng = np.random.default_rng(seed)
+    hits = np.stack([labels[rng.permutation(labels.size)] == top for _ in range(repeats)])
+    cum = np.cumsum(hits, axis=1)  # (repeats, n)
+    return np.stack([cum[:, m - 1] for m in sizes]).astype(np.int64)
+
+
+def step_curves(rows: list[dict], fit: dict, cfg: DemoConfig) -> dict:
+    """Measured (subsampled) mean radius and certified accuracy against m, and predictions."""
+    import rstheory
+    from rstheory import distributions, scaling
+
+    ok = [r for r in rows if r["status"] == "ok"]
+    grid = size_grid(min(r["n"] for r in ok))
+    counts = np.stack([subsample_counts(r["estimation_labels"], top=r["top_class"], sizes=grid,
+                                        repeats=cfg.repeats, seed=cfg.seed + i)
+                       for i, r in enumerate(ok)], axis=1)  # (grid, inputs, repeats)
+    m = np.broadcast_to(np.array(grid)[:, None, None], counts.shape)
+    cert = rstheory.certify(counts.reshape(-1), m.reshape(-1), alpha=cfg.alpha, sigma=cfg.sigma)
+    radius = np.asarray(cert.radius).reshape(counts.shape)
+    certified = ~np.asarray(cert.abstained).reshape(counts.shape) & (radius >= cfg.at_radius)
+    per_repeat = radius.mean(axis=1)  # (grid, repeats): the mean over inputs of one subsample
+    k, n = np.array(fit["k"]), np.array(fit["n"])
+    laws = {"fit": fitted_distribution(fit), "empirical": distributions.Empirical.from_counts(k, n)}
+    kw = dict(alpha=cfg.alpha, sigma=cfg.sigma)
+    out = {"sizes": grid, "repeats": cfg.repeats, "at_radius": cfg.at_radius,
+           "measured_radius": radius.mean(axis=(1, 2)).tolist(),
+           "measured_radius_sd": per_repeat.std(axis=1).tolist(),
+           "measured_accuracy": certified.mean(axis=(1, 2)).tolist()}
+    for name, law in laws.items():
+        out[f"exact_radius_{name}"] = np.asarray(scaling.expected_radius(law, grid, **kw)).tolist()
+        acc = scaling.certified_accuracy(law, grid, cfg.at_radius, **kw)
+        out[f"exact_accuracy_{name}"] = np.asarray(acc).tolist()
+    r2 = np.asarray(scaling.ratio_eq2(np.array(grid), alpha=cfg.alpha))
+    out["eq2_radius"] = (out["measured_radius"][-1] * r2 / r2[-1]).tolist()
+    d3 = np.asarray(scaling.accuracy_drop_eq3(np.array(grid), alpha=cfg.alpha))
+    out["eq3_accuracy"] = np.clip(out["measured_accuracy"][-1] + d3[-1] - d3, 0, 1).tolist()
+    return out
+
+
+def seconds_per_batch(rows: list[dict], batch_size: int) -> float:
+    """Mean model seconds of one batch: (selection + estimation) / batches, over ok rows."""
+    per = [(r["timings"]["selection"] + r["timings"]["estimation"])
+           / (math.ceil(r["n0"] / batch_size) + math.ceil(r["n"] / batch_size))
+           for r in rows if r["status"] == "ok"]
+    return float(np.mean(per))
+
+
+def step_plan(fit: dict, rows: list[dict], cfg: DemoConfig) -> dict:
+    """Samples for ``E[R_n] >= target_ratio E[R_ref]`` under the fit, and the campaign's cost."""
+    from rstheory import planning
+
+    plan = planning.required_samples(fitted_distribution(fit), alpha=cfg.alpha, sigma=cfg.sigma,
+                                     target_ratio=cfg.target_ratio, reference_n=cfg.reference_n)
+    spb = seconds_per_batch(rows, cfg.batch_size)
+    measured = planning.budget(plan.n, cfg.campaign_inputs, batch_size=cfg.batch_size,
+                               seconds_per_batch=spb)
+    out = {"target_ratio": cfg.target_ratio, "reference_n": cfg.reference_n, **plan._asdict(),
+           "inputs": cfg.campaign_inputs,
+           "budgets": [{"what": "this machine, tiny model (measured)", "batch_size": cfg.batch_size,
+                        "seconds_per_batch": spb, "devices": 1, **measured._asdict()}]}
+    if cfg.example_seconds_per_batch > 0:
+        ex = planning.budget(plan.n, cfg.campaign_inputs, batch_size=cfg.example_batch_size,
+                             seconds_per_batch=cfg.example_seconds_per_batch,
+                             devices=cfg.example_devices)
+        out["budgets"].append({"what": "paper's example: 7B VLM, 4 A100",
+                               "batch_size": cfg.example_batch_size,
+                               "seconds_per_batch": cfg.example_seconds_per_batch,
+                               "devices": cfg.example_devices, **ex._asdict()})
+    return out
+
+
+def step_published(cfg: DemoConfig) -> dict:
+    """:func:`rstheory.published.check_published` for every dataset found."""
+    from rstheory import published
+
+    folder = published.data_dir(cfg.data_dir)
+    found = sorted({d for d, _ in published.available(folder)})
+    if not found:
+        return {"skipped": f"no published certifications under {folder / 'p2-certifications'}",
+                "datasets": []}
+    if cfg.datasets is not None:
+        missing = sorted(set(cfg.datasets) - set(found))
+        if missing:
+            raise ValueError(f"datasets {missing} not found under {folder} (found {found})")
+        found = [d for d in found if d in cfg.datasets]
+    out = []
+    for d in found:
+        c = published.check_published(d, data_dir=folder)
+        out.append({"dataset": d, "sigma": c.sigma, "alpha": c.alpha, "reference_n": c.reference_n,
+                    "reference_acr": c.reference_acr, "pilot_n": c.pilot_n,
+                    "count_mismatch": c.count_mismatch,
+                    "pilot_fit": {k: getattr(c.pilot_fit, k) for k in ("a", "b", "w0", "w1")},
+                    "reference": [r._asdict() for r in c.reference],
+                    "pilot": [r._asdict() for r in c.pilot], "plan": [r._asdict() for r in c.plan]})
+    return {"skipped": None, "data_dir": str(folder), "datasets": out}
+
+
+def step_theorems(cfg: DemoConfig) -> list[dict]:
+    """:func:`proofs_check.run_all` as rows (name, symbolic, numeric error, tolerance, pass)."""
+    import proofs_check
+
+    def num(x):
+        return None if x is None or not math.isfinite(x) else float(x)
+
+    return [{"name": r.theorem.name, "source": r.theorem.source,
+             "symbolic": None if r.symbolic is None else bool(r.symbolic.passed),
+             "numeric_error": None if r.numeric is None else num(r.numeric.max_error),
+             "tolerance": None if r.numeric is None else num(r.numeric.tolerance),
+             "passed": bool(r.passed)}
+            for r in proofs_check.run_all(dps=cfg.dps, names=cfg.theorems)]
+
+
+# ----------------------------------------------------------------------------- orchestration
+
+
+def run_demo(cfg: DemoConfig, log=print) -> tuple[pathlib.Path, bool]:
+    """Run every step, write the report; returns its path and whether every step succeeded."""
+    from rsvlm import _report
+    from sampler.run import read_rows
+
+    res: dict = {"config": dataclasses.asdict(cfg), "versions": versions(), "steps": {}}
+
+    def step(name, fn, *args, needs=()):
+        missing = [s for s in needs if not res["steps"].get(s, {}).get("ok")]
+        if missing:
+            res["steps"][name] = {"ok": False, "seconds": 0.0, "error": f"skipped: needs {missing}"}
+            return None
+        log(f"[demo] {name} ...")
+        t0 = time.perf_counter()
+        try:
+            value = fn(*args)
+            res["steps"][name] = {"ok": True, "seconds": time.perf_counter() - t0, "error": None}
+            res[name] = value
+            return value
+        except Exception as err:  # recorded in the report; the exit status says it failed
+            res["steps"][name] = {"ok": False, "seconds": time.perf_counter() - t0,
+                                  "error": f"{type(err).__name__}: {err}"}
+            log(traceback.format_exc())
+            return None
+
+    pathlib.Path(cfg.out_dir).mkdir(parents=True, exist_ok=True)
+    model = step("model", step_model, cfg)
+    images = step("images", step_images, cfg)
+    coll = step("collect", lambda: step_collect(cfg, model["path"], images),
+                needs=("model", "images"))
+    rows = read_rows(coll["rows"]) if coll else []
+    step("certificates", step_certificates, rows, cfg, needs=("collect",))
+    fit = step("fit", step_fit, coll["rows"] if coll else None, needs=("collect",))
+    step("curves", step_curves, rows, fit, cfg, needs=("fit",))
+    step("plan", step_plan, fit, rows, cfg, needs=("fit",))
+    if cfg.skip_published:
+        res["published"] = {"skipped": "--skip-published was given", "datasets": []}
+    else:
+        step("published", step_published, cfg)
+    step("theorems", step_theorems, cfg)
+    res["ok"] = all(s["ok"] for s in res["steps"].values()) and all(
+        t["passed"] for t in res.get("theorems") or [])
+    path = _report.write(res, pathlib.Path(cfg.out_dir))  # a failed figure sets ok to False
+    return path, res["ok"]

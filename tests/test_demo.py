@@ -1,0 +1,213 @@
+"""``python -m rsvlm demo`` (``make demo``) at small sizes: the report exists, its figures are
+valid PNGs, and its numbers are what the library computes for the same inputs."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import pathlib
+import re
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+THEOREM = "radius.cohen2019_thm1"
+DATASET = "imagenet"  # the published dataset the tests compare (the quicker of the two)
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+ENV = {**os.environ, "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
+
+
+def _run(out: pathlib.Path, *extra: str) -> subprocess.CompletedProcess:
+    """The demo at small sizes; the published comparison on one dataset when it is present."""
+    cmd = [sys.executable, "-m", "rsvlm", "demo", "--out-dir", str(out / "report"),
+           "--model", str(out / "tiny-llava"), "--images", "3", "--n0", "4", "--n", "16",
+           "--max-new-tokens", "4", "--batch-size", "16", "--repeats", "3",
+           "--theorems", THEOREM, *extra]
+    return subprocess.run(cmd, cwd=ROOT, env=ENV, capture_output=True, text=True, timeout=600)
+
+
+def _have_dataset() -> bool:
+    from rstheory import published
+
+    return DATASET in {d for d, _ in published.available()}
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    out = tmp_path_factory.mktemp("demo")
+    proc = _run(out, *(("--datasets", DATASET) if _have_dataset() else ("--skip-published",)))
+    report = out / "report"
+    res = json.loads((report / "report.json").read_text()) if (report / "report.json").exists() \
+        else None
+    md = (report / "report.md").read_text() if (report / "report.md").exists() else ""
+    return proc, report, res, md
+
+
+def _close(a, b, rtol=1e-9, atol=1e-12):
+    np.testing.assert_allclose(np.asarray(a, dtype=float), np.asarray(b, dtype=float),
+                               rtol=rtol, atol=atol)
+
+
+def test_exit_code_and_files(demo):
+    proc, report, res, md = demo
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    assert proc.stdout.strip().splitlines()[-1] == str(report / "report.md")
+    assert (report / "report.md").is_file() and (report / "report.json").is_file()
+    assert res["ok"] and all(s["ok"] for s in res["steps"].values())
+    for section in ("## Parameters", "## Certificates per input", "## Pr(p_A): the fitted model",
+                    "## Mean radius and certified accuracy against n", "## Planner",
+                    "## Published image-classifier certifications (P2)",
+                    "## Theorem checks (proofs_check)"):
+        assert section in md
+
+
+def test_every_figure_is_a_valid_png(demo):
+    from PIL import Image
+
+    _, report, res, md = demo
+    linked = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", md)
+    expected = {"inputs", "pa_histogram", "curves"}
+    if res["published"]["datasets"]:
+        expected.add("published")
+    assert set(res["figures"]) == expected
+    assert sorted(linked) == sorted(res["figures"].values())
+    for rel in linked:
+        path = report / rel
+        assert path.is_file() and path.stat().st_size > 0, rel
+        assert path.read_bytes()[:8] == PNG_SIGNATURE, rel
+        with Image.open(path) as img:
+            img.verify()
+        with Image.open(path) as img:
+            assert img.format == "PNG" and img.size[0] > 0 and img.size[1] > 0
+
+
+def test_certificates_match_rstheory(demo):
+    import rstheory
+    from rsvlm._report import num
+    from sampler.run import read_rows
+
+    _, _, res, md = demo
+    rows = [r for r in read_rows(res["collect"]["rows"]) if r["status"] == "ok"]
+    certs = res["certificates"]
+    assert [c["id"] for c in certs] == [r["id"] for r in rows] and len(rows) == 3
+    k = np.array([r["k"] for r in rows])
+    n = np.array([r["n"] for r in rows])
+    expect = rstheory.certify(k, n, alpha=res["config"]["alpha"], sigma=res["config"]["sigma"])
+    _close([c["p_lower"] for c in certs], expect.p_lower)
+    _close([c["radius"] for c in certs], expect.radius)
+    assert [c["abstained"] for c in certs] == [bool(a) for a in np.asarray(expect.abstained)]
+    _close([c["p_lower"] for c in certs], [r["p_lower"] for r in rows])  # and the rows agree
+    for c, r in zip(certs, rows, strict=True):
+        assert c["k"] == r["k"] and c["n"] == r["n"] == 16
+        assert c["estimation_counts"] == r["estimation_counts"]
+        line = next(x for x in md.splitlines() if x.startswith(f"| {c['id']} |"))
+        for v in (c["k"], c["p_lower"], c["radius"], c["abstained"]):
+            assert f"| {num(v)} |" in line
+
+
+def test_fit_curves_and_plan_match_the_library(demo):
+    from rsvlm._demo import fitted_distribution, seconds_per_batch
+    from rsvlm._report import num
+    from rstheory import distributions, planning, scaling
+    from sampler.run import load_counts, read_rows
+
+    _, _, res, md = demo
+    cfg, fit, curves, plan = res["config"], res["fit"], res["curves"], res["plan"]
+    k, n = load_counts(res["collect"]["rows"])
+    assert fit["k"] == k.tolist() and fit["n"] == n.tolist()
+    again = distributions.fit(k, n)
+    _close([fit["a"], fit["b"], fit["w0"], fit["w1"], fit["log_likelihood"]],
+           [again.a, again.b, again.w0, again.w1, again.log_likelihood], rtol=1e-6, atol=1e-9)
+    for v in (fit["a"], fit["b"], fit["log_likelihood"]):
+        assert num(v) in md
+
+    kw = dict(alpha=cfg["alpha"], sigma=cfg["sigma"])
+    sizes = curves["sizes"]
+    assert sizes[-1] == 16
+    law = fitted_distribution(fit)
+    _close(curves["exact_radius_fit"], scaling.expected_radius(law, sizes, **kw))
+    _close(curves["exact_radius_empirical"],
+           scaling.expected_radius(distributions.Empirical.from_counts(k, n), sizes, **kw))
+    _close(curves["exact_accuracy_fit"],
+           scaling.certified_accuracy(law, sizes, cfg["at_radius"], **kw))
+    # At the largest size every subsample is the whole run: the mean of the certificates.
+    _close(curves["measured_radius"][-1], np.mean([c["radius"] for c in res["certificates"]]))
+    r2 = np.asarray(scaling.ratio_eq2(np.array(sizes), alpha=cfg["alpha"]))
+    _close(curves["eq2_radius"], curves["measured_radius"][-1] * r2 / r2[-1])
+
+    expect = planning.required_samples(law, target_ratio=cfg["target_ratio"],
+                                       reference_n=cfg["reference_n"], **kw)
+    assert plan["n"] == expect.n
+    _close([plan["achieved"], plan["target"]], [expect.achieved, expect.target])
+    spb = seconds_per_batch(read_rows(res["collect"]["rows"]), cfg["batch_size"])
+    b = planning.budget(expect.n, cfg["campaign_inputs"], batch_size=cfg["batch_size"],
+                        seconds_per_batch=spb)
+    _close([plan["budgets"][0]["device_seconds"], plan["budgets"][0]["batches"]],
+           [b.device_seconds, b.batches])
+    assert f"| {expect.n} | {num(expect.achieved)} |" in md
+
+
+def test_published_numbers_match_check_published(demo):
+    from rsvlm._report import num
+    from rstheory import published
+
+    _, _, res, md = demo
+    pub = res["published"]
+    if not _have_dataset():
+        assert pub["skipped"] and pub["skipped"] in md
+        pytest.skip(f"published certifications of {DATASET} absent under {published.data_dir()}")
+    (d,) = pub["datasets"]
+    assert d["dataset"] == DATASET
+    c = published.check_published(d["dataset"])
+    assert d["reference_n"] == c.reference_n and d["pilot_n"] == c.pilot_n
+    _close(d["reference_acr"], c.reference_acr)
+    for got, want in ((d["reference"], c.reference), (d["pilot"], c.pilot), (d["plan"], c.plan)):
+        assert len(got) == len(want)
+        for g, w in zip(got, want, strict=True):
+            assert list(g) == list(w._fields)
+            _close([g[f] for f in w._fields], list(w), rtol=1e-7, atol=1e-10)
+    for r in c.reference:
+        assert f"| {r.n} | {num(r.measured)} | {num(r.predicted)} |" in md
+    for p in c.plan:
+        assert f"| {num(p.planner)} | {num(p.planner_from_pilot)} |" in md
+
+
+def test_theorems_parameters_and_versions(demo):
+    import proofs_check
+    from rsvlm._report import num
+
+    _, _, res, md = demo
+    (t,) = res["theorems"]
+    (r,) = proofs_check.run_all(names=[THEOREM])
+    assert t["name"] == THEOREM and t["passed"] and r.passed
+    assert t["tolerance"] == r.numeric.tolerance
+    assert f"| {THEOREM} | yes | {num(t['numeric_error'])} | {num(t['tolerance'])} | yes |" in md
+    for key in ("alpha", "sigma", "n0", "n", "model", "oracle", "seed"):
+        assert f"| {key} | {res['config'][key]} |" in md
+    for name in ("python", "jax", "torch", "transformers", "numpy", "scipy", "rsvlm"):
+        assert f"{name} {res['versions'][name]}" in md
+    assert res["versions"]["python"] == ".".join(map(str, sys.version_info[:3]))
+    assert not math.isnan(res["plan"]["budgets"][0]["seconds_per_batch"])
+
+
+@pytest.mark.slow  # a second demo process (about 10 s more)
+def test_failed_step_is_reported_and_exits_nonzero(tmp_path):
+    (tmp_path / "tiny-llava").write_text("not a model folder")  # the build cannot write there
+    proc = _run(tmp_path, "--skip-published")
+    assert proc.returncode == 1
+    md = (tmp_path / "report" / "report.md").read_text()
+    res = json.loads((tmp_path / "report" / "report.json").read_text())
+    assert "FAILED" in md and not res["ok"] and not res["steps"]["model"]["ok"]
+    assert res["steps"]["collect"]["error"].startswith("skipped: needs")
+    assert "Skipped: --skip-published was given." in md
+
+
+def test_bad_arguments_exit_2(capsys):
+    from rsvlm.__main__ import main
+
+    assert main(["demo", "--n", "0"]) == 2
+    assert "--n must be >= 1" in capsys.readouterr().err
