@@ -55,7 +55,10 @@ class DemoConfig:
     target_ratio: float = 0.9
     reference_n: int = 10_000
     campaign_inputs: int = 500
-    example_seconds_per_batch: float = 2.8
+    # The 2025 paper reports about 2.8 s of wall time per input at n = 100 on 4 A100s: one
+    # batch of 100 samples over 4 devices, i.e. 4 x 2.8 = 11.2 device-seconds per batch (the
+    # reading of notebooks/03_plan_budget.py).
+    example_seconds_per_batch: float = 11.2
     example_batch_size: int = 100
     example_devices: int = 4
     data_dir: str | None = None
