@@ -299,9 +299,7 @@ def required_samples(
     r_inf = _infinite_mean_radius(nodes, weights, sigma)
 
     def closed(rho: float) -> float:
-        if not (math.isfinite(c) and 0.0 < rho < 1.0 and c > 0):
-            return float("nan")
-        return (c * z / (1.0 - rho)) ** 2
+        return _scaling._n_for_ratio(c, z, rho)
 
     def mean_radius(n):
         return np.asarray(_scaling.expected_radius(dist, n, alpha=alpha, sigma=sigma))

@@ -214,7 +214,7 @@ def check_published(dataset: str, *, pilot_n: int = 100, target_ratios=(0.5, 0.6
             measured=measured_samples_for_ratio(ns, measured, t),
             planner=planned(dist_ref),
             planner_from_pilot=planned(pilot_fit.distribution),
-            eq2=float((_scaling.P2_EQ2_CONSTANT * z / (1.0 - t * float(r[-1]))) ** 2),
+            eq2=_scaling._n_for_ratio(_scaling.P2_EQ2_CONSTANT, z, t * float(r[-1])),
         )
 
     plan = [plan_row(t) for t in target_ratios]

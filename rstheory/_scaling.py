@@ -14,6 +14,7 @@ References:
 
 from __future__ import annotations
 
+import math
 from typing import NamedTuple
 
 import jax.numpy as jnp
@@ -74,6 +75,17 @@ def _z_one_sided(alpha: float) -> float:
 
 def _z_two_sided(alpha: float) -> float:
     return float(scipy.stats.norm.isf(alpha / 2.0))
+
+
+def _n_for_ratio(constant: float, z: float, rho: float) -> float:
+    """Solve the first-order law ``1 - constant z / sqrt(n) = rho`` for ``n``.
+
+    ``(constant z / (1 - rho))^2``; ``nan`` when ``rho`` is outside ``(0, 1)`` or the constant
+    is not a positive finite number. Eq. (2) is the case ``constant = 1.64``, two-sided ``z``.
+    """
+    if not (math.isfinite(constant) and constant > 0 and 0.0 < rho < 1.0):
+        return math.nan
+    return (constant * z / (1.0 - rho)) ** 2
 
 
 # --------------------------------------------------------------------------- closed forms
