@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 
 # One thread per process: the tests run two pytest-xdist workers on small inputs.
 TEST_ENV := OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1
-PYTEST_ARGS := -q -n 2 --doctest-modules --doctest-glob=README.md \
+PYTEST_ARGS := -q -n 2 --dist loadgroup --doctest-modules --doctest-glob=README.md \
 	tests rstheory sampler proofs_check rsvlm README.md
 
 .PHONY: setup demo test bench proofs clean distclean
@@ -22,7 +22,7 @@ $(PY):
 $(STAMP): pyproject.toml | $(PY)
 	$(PY) -m pip install --upgrade pip
 	$(PY) -m pip install torch==2.13.0
-	$(PY) -m pip install -e '.[test]'
+	$(PY) -m pip install -e '.[test,ray]'
 	touch $@
 
 demo: $(STAMP)
