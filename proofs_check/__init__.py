@@ -5,6 +5,12 @@ Importing the package registers every theorem; ``python -m proofs_check`` runs a
 prints a report and exits non-zero when one fails.
 """
 
-from proofs_check import thm_clopper_pearson, thm_oracle, thm_radius, thm_scaling  # noqa: F401  (register on import)
+from proofs_check import (  # noqa: F401  (register on import)
+    thm_bounds,
+    thm_clopper_pearson,
+    thm_oracle,
+    thm_radius,
+    thm_scaling,
+)
 from proofs_check._registry import *  # noqa: F403  (the names of its __all__)
 from proofs_check._registry import __all__  # noqa: F401

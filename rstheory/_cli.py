@@ -11,6 +11,7 @@ Examples (shell)::
     rstheory bound 990 1000 --alpha 0.001
     rstheory plan --dist beta:8,2 --atom1 0.2 --target-ratio 0.9 --reference-n 100000 \
         --inputs 500 --batch-size 100 --seconds-per-batch 0.28 --plot plan.png
+    rstheory plan --dist beta:8,2 --target-accuracy 0.6 --at-radius 0.25 --sequential
     rstheory validate --data-dir ../shared/data
 """
 
@@ -116,6 +117,25 @@ def _build_parser() -> argparse.ArgumentParser:
     plan.add_argument("--devices", type=int, default=1, help="devices in parallel (default 1)")
     plan.add_argument("--price", type=float, help="price per device hour")
     plan.add_argument("--plot", metavar="PATH", help="write a PNG of radius and accuracy against n")
+    seq = plan.add_argument_group(
+        "sequential rule",
+        "With --sequential the plan also evaluates the anytime-valid sequential rule "
+        "(rstheory.sequential): estimation samples are drawn in batches and the input stops as "
+        "soon as the beta-binomial confidence sequence certifies the radius R (or falls below it). "
+        "Its n_max is the smallest multiple of the batch at which its certified fraction at R "
+        "reaches that of the fixed-n rule with the planned n; printed: n_max, the exact expected "
+        "samples per input, both certified fractions and the ratio fixed n / expected samples.",
+    )
+    seq.add_argument("--sequential", action="store_true",
+                     help="also plan the sequential rule (needs --sequential-radius or --at-radius)")
+    seq.add_argument("--sequential-radius", type=float, metavar="R",
+                     help="radius the sequential rule certifies (default: --at-radius)")
+    seq.add_argument("--sequential-batch", type=int, metavar="B",
+                     help="samples between looks (default: --batch-size)")
+    seq.add_argument("--prior", type=_prior, metavar="A,B",
+                     help="beta prior of the confidence sequence (default Beta(30 p*, 30 (1 - p*)))")
+    seq.add_argument("--max-factor", type=float, default=32.0,
+                     help="largest n_max / n tried (default 32)")
     plan.add_argument("--json", action="store_true", help="print JSON instead of a table")
 
     validate = sub.add_parser(
@@ -200,6 +220,15 @@ def _distribution(text: str):
             f"--dist must be point:P, uniform:LOW[,HIGH], beta:A,B[,LOW,HIGH], fit:FILE or "
             f"empirical:FILE, got {text!r} ({err})"
         ) from None
+
+
+def _prior(text: str) -> tuple[float, float]:
+    """``A,B`` -> ``(A, B)`` (rstheory checks that both are > 0)."""
+    try:
+        a, b = (float(v) for v in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--prior must be A,B (two numbers), got {text!r}") from None
+    return a, b
 
 
 def _number(text: str) -> int | float:
@@ -365,10 +394,41 @@ def _plan(args) -> dict:
             price_per_device_hour=args.price,
         )
         result["budget"] = {k: float(v) for k, v in cost._asdict().items()}
+    if args.sequential:
+        result["sequential"] = _sequential(dist, args, int(plan.n))
     if args.plot:
         _plot_plan(dist, args, result)
         result["plot"] = args.plot
     return result
+
+
+def _sequential(dist, args, n: int) -> dict:
+    from rstheory import sequential
+
+    radius = args.sequential_radius if args.sequential_radius is not None else args.at_radius
+    if radius is None:
+        raise ValueError("--sequential needs the radius to certify: --sequential-radius R or --at-radius R")
+    batch = args.sequential_batch if args.sequential_batch is not None else args.batch_size
+    c = sequential.compare_fixed(
+        dist, radius=radius, sigma=args.sigma, alpha=args.alpha, batch_size=batch, n=n,
+        prior=args.prior, max_factor=args.max_factor,
+    )
+    s = c.sequential
+    return {
+        "radius": float(radius),
+        "p_star": s.p_star,
+        "batch_size": batch,
+        "prior": list(s.prior),
+        "fixed_n": c.fixed_n,
+        "fixed_certified_fraction": c.fixed_certified_fraction,
+        "n_max": c.n_max,
+        "matched": c.matched,
+        "expected_samples": c.expected_samples,
+        "certified_fraction": c.certified_fraction,
+        "futility_fraction": s.futility_fraction,
+        "max_fraction": s.max_fraction,
+        "ratio": c.ratio,
+    }
 
 
 def _plot_plan(dist, args, result) -> None:
@@ -413,6 +473,16 @@ def _print_plan(result: dict) -> None:
     for r in result["grid"]:
         print(f"{r['n']:>8} {r['mean_radius']:>10.4f} {r['radius_cap']:>8.4f} "
               f"{r['accuracy']:>9.4f} {r['eq2_ratio']:>7.4f}")
+    if "sequential" in result:
+        q = result["sequential"]
+        print(f"  sequential rule at radius {q['radius']:g} (p* = {q['p_star']:.6g}), looks every "
+              f"{q['batch_size']} samples, prior Beta({q['prior'][0]:.4g}, {q['prior'][1]:.4g}):")
+        print(f"    fixed n = {q['fixed_n']}: certified fraction {q['fixed_certified_fraction']:.4f}")
+        reach = "" if q["matched"] else " (NOT reached: raise --max-factor)"
+        print(f"    sequential n_max = {q['n_max']}{reach}: certified fraction "
+              f"{q['certified_fraction']:.4f}, E[samples] = {q['expected_samples']:.1f} "
+              f"(futility {q['futility_fraction']:.4f}, n_max {q['max_fraction']:.4f})")
+        print(f"    ratio fixed n / E[samples] = {q['ratio']:.3g}")
     if "budget" in result:
         b = result["budget"]
         print(f"  campaign: {b['batches']:.0f} batches, {b['wall_seconds'] / 3600:.3g} h wall, "

@@ -46,7 +46,8 @@ import numpy as np
 import torch
 
 import rstheory
-from sampler._models import NoiseSpec, sample_predictions
+from sampler._models import NoiseSpec, batch_seed
+from sampler._noise import add_gaussian_noise
 from sampler._noise import check_sigma, noise_generator, resolve_device
 from sampler._oracle_base import OracleErrorRates
 from sampler._oracle_cluster import SemanticClusterer
@@ -222,6 +223,137 @@ def _oracle_for_certify(oracle_eps, oracle_rates, top_class: int):
     return oracle_eps, oracle_rates
 
 
+SEED_STREAMS = ("selection/noise", "selection/decoding", "estimation/noise", "estimation/decoding")
+
+
+def _derive_seeds(seed: int) -> dict[str, int]:
+    """The four derived seeds of one call (module docstring)."""
+    return {stream: derive_seed(seed, stream) for stream in SEED_STREAMS}
+
+
+def _check_call(model, *, n0, batch_size, seed, sigma, alpha, oracle, num_classes, device):
+    """Validate the arguments shared by :func:`certify` and the sequential variant.
+
+    Returns ``(n0, batch_size, seed, sigma, device)`` normalised.
+    """
+    n0 = _check_count("n0", n0)
+    batch_size = _check_count("batch_size", batch_size)
+    seed = _check_seed(seed)
+    sigma = check_sigma(sigma)
+    if sigma <= 0:
+        raise ValueError(f"sigma must be > 0 for a certificate, got {sigma}")
+    if isinstance(alpha, bool) or not isinstance(alpha, int | float) or not 0 < alpha < 1:
+        raise ValueError(f"alpha must be a number in (0, 1), got {alpha!r}")
+    if oracle is not None and num_classes is not None:
+        raise ValueError("num_classes must be None when an oracle labels the answers")
+    if num_classes is not None:
+        _check_count("num_classes", num_classes)
+    model_device = getattr(model, "device", torch.device("cpu"))
+    dev = model_device if device is None else resolve_device(device)
+    if dev.type != torch.device(model_device).type:
+        raise ValueError(f"device {dev} must be of the model's device type ({model_device})")
+    return n0, batch_size, seed, sigma, dev
+
+
+class _Stream:
+    """One seeded stream of noisy predictions (``"selection"`` or ``"estimation"``).
+
+    The input is prepared once; :meth:`draw` ``(count)`` continues the stream with forward
+    batches of ``batch_size`` copies (the last one partial), batch ``b`` (counted from the
+    start of the stream) decoding under :func:`sampler.models.batch_seed` ``(seed, b)``, the
+    noise from one generator that is never reseeded. Drawing ``n`` copies at once and
+    drawing them ``batch_size`` at a time therefore give the same predictions: the draws
+    of a sequential run are a prefix of a fixed-``n`` run with the same seed.
+    """
+
+    def __init__(self, model, image, prompt, *, sigma, batch_size, seeds, name, device):
+        self.model = model
+        self.sigma = sigma
+        self.batch_size = batch_size
+        self.prepared = model.prepare(image, prompt)
+        self.noise = NoiseSpec.of(sigma, self.prepared, model.normalization)
+        self.generator = noise_generator(seeds[f"{name}/noise"], device)
+        self.decoding_seed = seeds[f"{name}/decoding"]
+        self.batches = 0
+
+    def draw(self, count: int):
+        """The next ``count`` predictions (``list[str]`` or int64 CPU tensor), and seconds spent."""
+        t = time.perf_counter()
+        texts: list[str] = []
+        ids: list[torch.Tensor] = []
+        for start in range(0, count, self.batch_size):
+            num = min(self.batch_size, count - start)
+            pixels = add_gaussian_noise(
+                self.prepared.pixels, num, sigma=self.sigma, generator=self.generator
+            )
+            seed = batch_seed(self.decoding_seed, self.batches)
+            out = self.model.predict(self.prepared, pixels, seed=seed)
+            self.batches += 1
+            if isinstance(out, torch.Tensor):
+                ids.append(out.cpu())  # host copy inside the timing (synchronises a GPU)
+            else:
+                texts.extend(out)
+        return (torch.cat(ids) if ids else texts), time.perf_counter() - t
+
+
+@dataclasses.dataclass
+class _Selection:
+    """The selection step's labels and the labeller that labels every later prediction."""
+
+    labels: torch.Tensor
+    labeller: Any  # None for a classifier
+    texts: tuple[str, ...] | None
+    class_names: tuple[str, ...] | None
+
+    @classmethod
+    def label(cls, preds, *, oracle, prompt, n0: int) -> "_Selection":
+        if isinstance(preds, torch.Tensor):  # a classifier: class ids are the labels
+            if oracle is not None:
+                raise ValueError("oracle must be None for a model that returns class ids")
+            return cls(_labels(preds, name="selection predictions", expected=n0), None, None, None)
+        if oracle is None:
+            raise ValueError(
+                "oracle is required for a model that returns texts (a VLM): pass e.g. "
+                "sampler.oracles.RefusalJudge() or a SemanticClusterer"
+            )
+        texts = tuple(preds)
+        if isinstance(oracle, SemanticClusterer) or callable(getattr(oracle, "select", None)):
+            # The selection fixes the clusters; each estimation text is labelled on its own.
+            labeller = oracle.select(list(texts))
+            labels = _labels(labeller.selection_labels, name="selection labels", expected=n0)
+        else:
+            labeller = oracle
+            labels = _labels(
+                _call_oracle(oracle, list(texts), prompt), name="selection labels", expected=n0
+            )
+        return cls(labels, labeller, texts, tuple(str(x) for x in labeller.labels))
+
+    def label_more(self, preds, *, prompt, name: str, expected: int) -> torch.Tensor:
+        """Labels of later predictions (each labelled on its own given the selection)."""
+        if self.labeller is None:
+            return _labels(preds, name=f"{name} predictions", expected=expected)
+        return _labels(
+            _call_oracle(self.labeller, list(preds), prompt), name=f"{name} labels",
+            expected=expected,
+        )
+
+    def resolve_num_classes(self, model, num_classes, *more: torch.Tensor) -> int:
+        """The length of the counts: the oracle's classes, or for a classifier ``num_classes``,
+        the model's ``num_classes``, else ``max(label) + 1`` (at least 2)."""
+        if self.labeller is not None:
+            return int(self.labeller.num_classes)
+        if num_classes is None:
+            num_classes = getattr(model, "num_classes", None)
+        if num_classes is None:
+            num_classes = max(2, int(torch.cat([self.labels, *more]).max()) + 1)
+        return int(num_classes)
+
+    def top_class(self) -> int:
+        """``argmax`` of the selection counts, ties to the lower id."""
+        counts = count_votes(self.labels, max(1, int(self.labels.max()) + 1))  # checks labels >= 0
+        return int(counts.argmax())
+
+
 def certify(
     model,
     image: torch.Tensor,
@@ -298,86 +430,28 @@ def certify(
       (0.3751, False)
     """
     start = time.perf_counter()
-    n0 = _check_count("n0", n0)
     n = _check_count("n", n)
-    batch_size = _check_count("batch_size", batch_size)
-    seed = _check_seed(seed)
-    sigma = check_sigma(sigma)
-    if sigma <= 0:
-        raise ValueError(f"sigma must be > 0 for a certificate, got {sigma}")
-    if isinstance(alpha, bool) or not isinstance(alpha, int | float) or not 0 < alpha < 1:
-        raise ValueError(f"alpha must be a number in (0, 1), got {alpha!r}")
+    n0, batch_size, seed, sigma, dev = _check_call(
+        model, n0=n0, batch_size=batch_size, seed=seed, sigma=sigma, alpha=alpha,
+        oracle=oracle, num_classes=num_classes, device=device,
+    )
     if oracle_eps is not None and oracle_rates is not None:
         raise ValueError("pass at most one of oracle_eps and oracle_rates, got both")
-    if oracle is not None and num_classes is not None:
-        raise ValueError("num_classes must be None when an oracle labels the answers")
-    if num_classes is not None:
-        _check_count("num_classes", num_classes)
-    model_device = getattr(model, "device", torch.device("cpu"))
-    dev = model_device if device is None else resolve_device(device)
-    if dev.type != torch.device(model_device).type:
-        raise ValueError(f"device {dev} must be of the model's device type ({model_device})")
-    seeds = {
-        stream: derive_seed(seed, stream)
-        for stream in (
-            "selection/noise", "selection/decoding", "estimation/noise", "estimation/decoding"
-        )
-    }
-
-    def draw(name: str, count: int):
-        t = time.perf_counter()
-        out = sample_predictions(
-            model, image, prompt, n=count, sigma=sigma, batch_size=batch_size,
-            generator=noise_generator(seeds[f"{name}/noise"], dev),
-            seed=seeds[f"{name}/decoding"],
-        )
-        preds = out.predictions
-        if isinstance(preds, torch.Tensor):
-            preds = preds.cpu()  # host copy inside the timing (synchronises a GPU)
-        return preds, out.noise, time.perf_counter() - t
-
-    sel_preds, noise, t_sel = draw("selection", n0)
-    est_preds, _, t_est = draw("estimation", n)
+    seeds = _derive_seeds(seed)
+    selection = _Stream(model, image, prompt, sigma=sigma, batch_size=batch_size, seeds=seeds,
+                        name="selection", device=dev)
+    estimation = _Stream(model, image, prompt, sigma=sigma, batch_size=batch_size, seeds=seeds,
+                         name="estimation", device=dev)
+    sel_preds, t_sel = selection.draw(n0)
+    est_preds, t_est = estimation.draw(n)
 
     t = time.perf_counter()
-    sel_texts = est_texts = None
-    class_names = None
-    if isinstance(sel_preds, torch.Tensor):  # a classifier: class ids are the labels
-        if oracle is not None:
-            raise ValueError("oracle must be None for a model that returns class ids")
-        sel = _labels(sel_preds, name="selection predictions", expected=n0)
-        est = _labels(est_preds, name="estimation predictions", expected=n)
-        if num_classes is None:
-            num_classes = getattr(model, "num_classes", None)
-        if num_classes is None:
-            num_classes = max(2, int(torch.cat([sel, est]).max()) + 1)
-        num_classes = int(num_classes)
-    else:
-        if oracle is None:
-            raise ValueError(
-                "oracle is required for a model that returns texts (a VLM): pass e.g. "
-                "sampler.oracles.RefusalJudge() or a SemanticClusterer"
-            )
-        sel_texts, est_texts = tuple(sel_preds), tuple(est_preds)
-        if isinstance(oracle, SemanticClusterer) or callable(getattr(oracle, "select", None)):
-            # The selection fixes the clusters; each estimation text is labelled on its own.
-            labeller = oracle.select(list(sel_texts))
-            sel = _labels(labeller.selection_labels, name="selection labels", expected=n0)
-        else:
-            labeller = oracle
-            sel = _labels(
-                _call_oracle(oracle, list(sel_texts), prompt), name="selection labels",
-                expected=n0,
-            )
-        est = _labels(
-            _call_oracle(labeller, list(est_texts), prompt), name="estimation labels",
-            expected=n,
-        )
-        num_classes = int(labeller.num_classes)
-        class_names = tuple(str(x) for x in labeller.labels)
+    sel = _Selection.label(sel_preds, oracle=oracle, prompt=prompt, n0=n0)
+    est = sel.label_more(est_preds, prompt=prompt, name="estimation", expected=n)
+    num_classes = sel.resolve_num_classes(model, num_classes, est)
     t_oracle = time.perf_counter() - t
 
-    sel_counts = count_votes(sel, num_classes)
+    sel_counts = count_votes(sel.labels, num_classes)
     est_counts = count_votes(est, num_classes)
     top_class = int(sel_counts.argmax())  # first maximum: ties to the lower id
     k = int(est_counts[top_class])
@@ -386,7 +460,7 @@ def certify(
         k, n, alpha=alpha, sigma=sigma, oracle_eps=eps, oracle=rates,
         num_classes=max(num_classes, 2),
     )
-    keep = bool(keep_texts) and sel_texts is not None
+    keep = bool(keep_texts) and sel.texts is not None
     return CertifyResult(
         certificate=cert,
         top_class=top_class,
@@ -396,13 +470,12 @@ def certify(
         n=n,
         n0=n0,
         num_classes=num_classes,
-        class_names=class_names,
-        selection_labels=sel,
+        class_names=sel.class_names,
+        selection_labels=sel.labels,
         estimation_labels=est,
-        selection_texts=sel_texts if keep else None,
-        estimation_texts=est_texts if keep else None,
-        noise=noise,
+        selection_texts=sel.texts if keep else None,
+        estimation_texts=tuple(est_preds) if keep else None,
+        noise=selection.noise,
         timings=Timings(t_sel, t_est, t_oracle, time.perf_counter() - start),
         seeds=seeds,
     )
-

@@ -1,0 +1,34 @@
+"""Confidence bounds on binomial proportions behind one interface, and multi-class bounds.
+
+Public names of :mod:`rstheory._bounds` (:func:`lower_bound`, :func:`upper_bound`, the
+:data:`METHODS` table, with the one-sided ``alpha`` convention stated there),
+:mod:`rstheory._bounds_multiclass` (:func:`simultaneous_bounds`,
+:func:`two_class_radius`), :mod:`rstheory._confseq` (:func:`betabinomial_cs`) and
+:mod:`rstheory._bounds_betting` (:func:`betting_cs_lower`, a betting confidence sequence
+that takes the outcomes in order).
+"""
+
+import jax as _jax
+
+_jax.config.update("jax_enable_x64", True)
+
+from rstheory._bounds import METHODS, Method, lower_bound, upper_bound  # noqa: E402
+from rstheory._bounds_betting import betting_cs_lower  # noqa: E402
+from rstheory._bounds_multiclass import (  # noqa: E402
+    SimultaneousBounds,
+    simultaneous_bounds,
+    two_class_radius,
+)
+from rstheory._confseq import betabinomial_cs  # noqa: E402
+
+__all__ = [
+    "METHODS",
+    "Method",
+    "SimultaneousBounds",
+    "betabinomial_cs",
+    "betting_cs_lower",
+    "lower_bound",
+    "simultaneous_bounds",
+    "two_class_radius",
+    "upper_bound",
+]

@@ -1,0 +1,67 @@
+"""Tests of ``rstheory plan --sequential``: its numbers equal rstheory.sequential.compare_fixed
+for the planned n, the table prints them, and a missing radius exits 2 with the reason."""
+
+import json
+
+import pytest
+
+from rstheory import distributions, planning, sequential
+from rstheory._cli import main
+
+ARGS = ["plan", "--dist", "beta:8,2", "--target-accuracy", "0.6", "--at-radius", "0.25",
+        "--sigma", "0.5", "--alpha", "0.001", "--sequential", "--batch-size", "50"]
+
+
+def _run(capsys, argv):
+    assert main(argv) == 0
+    return capsys.readouterr().out
+
+
+def test_plan_sequential_json_equals_compare_fixed(capsys):
+    out = json.loads(_run(capsys, [*ARGS, "--json"]))
+    dist = distributions.Beta(8, 2)
+    n = planning.required_samples(dist, alpha=0.001, sigma=0.5, target_accuracy=0.6, at_radius=0.25).n
+    c = sequential.compare_fixed(dist, radius=0.25, sigma=0.5, alpha=0.001, batch_size=50, n=n)
+    q = out["sequential"]
+    assert out["n"] == n == q["fixed_n"]
+    assert q["n_max"] == c.n_max and q["matched"] is True
+    assert q["expected_samples"] == pytest.approx(c.expected_samples, rel=1e-12)
+    assert q["certified_fraction"] == pytest.approx(c.certified_fraction, rel=1e-12)
+    assert q["fixed_certified_fraction"] == pytest.approx(c.fixed_certified_fraction, rel=1e-12)
+    assert q["ratio"] == pytest.approx(n / c.expected_samples, rel=1e-12)
+    assert q["certified_fraction"] + q["futility_fraction"] + q["max_fraction"] == pytest.approx(1.0, abs=1e-12)
+    assert q["batch_size"] == 50 and q["radius"] == 0.25
+    assert q["prior"] == pytest.approx(list(sequential.default_prior(q["p_star"])))
+
+
+def test_plan_sequential_table_and_options(capsys):
+    text = _run(capsys, [*ARGS, "--sequential-batch", "100", "--prior", "1,1"])
+    assert "sequential rule at radius 0.25" in text
+    assert "looks every 100 samples, prior Beta(1, 1)" in text
+    assert "ratio fixed n / E[samples] =" in text
+    # --sequential-radius with a ratio target (no --at-radius)
+    text = _run(capsys, ["plan", "--dist", "beta:8,2", "--target-ratio", "0.5",
+                         "--sequential", "--sequential-radius", "0.5"])
+    assert "sequential rule at radius 0.5" in text
+    # without --sequential nothing changes
+    assert "sequential" not in _run(capsys, ["plan", "--dist", "beta:8,2", "--target-ratio", "0.5"])
+
+
+@pytest.mark.parametrize(
+    ("extra", "match"),
+    [
+        (["--target-ratio", "0.5", "--sequential"], "needs the radius"),
+        (["--target-ratio", "0.5", "--sequential", "--sequential-radius", "-1"], "radius"),
+        ([*ARGS[3:7], "--sequential", "--max-factor", "0.5"], "max_factor"),
+        ([*ARGS[3:7], "--sequential", "--prior", "0,1"], "prior"),
+    ],
+)
+def test_plan_sequential_bad_input_exits_2(capsys, extra, match):
+    assert main(["plan", "--dist", "beta:8,2", *extra]) == 2
+    assert match in capsys.readouterr().err
+
+
+def test_plan_sequential_prior_must_be_two_numbers(capsys):
+    with pytest.raises(SystemExit):
+        main([*ARGS, "--prior", "x"])
+    assert "--prior must be A,B" in capsys.readouterr().err
