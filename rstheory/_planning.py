@@ -361,7 +361,25 @@ def required_samples(
 # ------------------------------------------------------------------------ budget
 
 
-def budget(n, inputs, *, batch_size, seconds_per_batch, devices=1, price_per_device_hour=None) -> Budget:
+def _seconds_per_batch(seconds_per_batch, samples_per_second, batch_size: int) -> float:
+    """Device seconds of one batch, from ``seconds_per_batch`` or a measured throughput.
+
+    Exactly one of the two must be given; ``samples_per_second`` (per device) gives
+    ``batch_size / samples_per_second``.
+    """
+    if (seconds_per_batch is None) == (samples_per_second is None):
+        raise ValueError(
+            "give exactly one of seconds_per_batch (device time of one batch) and "
+            "samples_per_second (measured throughput per device), got "
+            f"seconds_per_batch={seconds_per_batch!r}, samples_per_second={samples_per_second!r}"
+        )
+    if seconds_per_batch is not None:
+        return _check_pos_real("seconds_per_batch", seconds_per_batch)
+    return batch_size / _check_pos_real("samples_per_second", samples_per_second)
+
+
+def budget(n, inputs, *, batch_size, seconds_per_batch=None, samples_per_second=None, devices=1,
+           price_per_device_hour=None) -> Budget:
     r"""Compute cost of certifying ``inputs`` inputs with ``n`` noise samples each.
 
     .. math::
@@ -371,18 +389,27 @@ def budget(n, inputs, *, batch_size, seconds_per_batch, devices=1, price_per_dev
         \text{cost} = \frac{T_{\mathrm{dev}}}{3600}\,\text{price}.
 
     Each input's samples are drawn in whole batches (the last one may be partial but
-    costs a full batch); inputs are spread evenly over the devices.
+    costs a full batch); inputs are spread evenly over the devices. The batch time is
+    given directly (``seconds_per_batch``) or from a measured throughput per device
+    (``samples_per_second``: ``t_batch = batch_size / samples_per_second``), e.g. the
+    samples/s of one worker of ``python -m sampler collect --backend ray``.
 
     Args:
       n: samples per input, integer ``>= 1``.
       inputs: number of inputs, integer ``>= 1``.
       batch_size: samples per forward batch, integer ``>= 1``.
       seconds_per_batch: device time of one batch, ``> 0``.
+      samples_per_second: instead of ``seconds_per_batch``, the measured samples per second
+        of one device, ``> 0``. Exactly one of the two must be given.
       devices: number of devices working in parallel, integer ``>= 1``.
       price_per_device_hour: price of one device hour ``>= 0``, or ``None`` (cost ``nan``).
 
     Returns:
       :class:`Budget` ``(batches, device_seconds, wall_seconds, device_hours, cost)``.
+
+    Raises:
+      ValueError: both or neither of ``seconds_per_batch`` and ``samples_per_second``, or a
+        value out of range.
 
     Example:
       >>> from rstheory import planning
@@ -390,11 +417,17 @@ def budget(n, inputs, *, batch_size, seconds_per_batch, devices=1, price_per_dev
       ...                     devices=4, price_per_device_hour=2.0)
       >>> b.batches, round(b.device_seconds, 6), round(b.wall_seconds, 6), round(b.cost, 6)
       (5000, 14000.0, 3500.0, 7.777778)
+
+      The same campaign from a measured 40 samples/s per device (2.5 s per batch of 100):
+
+      >>> b = planning.budget(1000, 500, batch_size=100, samples_per_second=40.0, devices=2)
+      >>> round(b.device_seconds, 6), round(b.wall_seconds, 6)
+      (12500.0, 6250.0)
     """
     n = _check_pos_int("n", n)
     inputs = _check_pos_int("inputs", inputs)
     batch_size = _check_pos_int("batch_size", batch_size)
-    spb = _check_pos_real("seconds_per_batch", seconds_per_batch)
+    spb = _seconds_per_batch(seconds_per_batch, samples_per_second, batch_size)
     devices = _check_pos_int("devices", devices)
     price = float("nan") if price_per_device_hour is None else _check_pos_real(
         "price_per_device_hour", price_per_device_hour, allow_zero=True)
@@ -404,7 +437,8 @@ def budget(n, inputs, *, batch_size, seconds_per_batch, devices=1, price_per_dev
     return Budget(batches, device_seconds, device_seconds / devices, device_hours, device_hours * price)
 
 
-def samples_within_budget(wall_seconds, inputs, *, batch_size, seconds_per_batch, devices=1) -> int:
+def samples_within_budget(wall_seconds, inputs, *, batch_size, seconds_per_batch=None,
+                          samples_per_second=None, devices=1) -> int:
     r"""Largest ``n`` (a multiple of ``batch_size``) whose :func:`budget` fits a wall time.
 
     .. math::
@@ -419,20 +453,30 @@ def samples_within_budget(wall_seconds, inputs, *, batch_size, seconds_per_batch
       inputs: number of inputs, integer ``>= 1``.
       batch_size: samples per forward batch, integer ``>= 1``.
       seconds_per_batch: device time of one batch, ``> 0``.
+      samples_per_second: instead of ``seconds_per_batch``, the measured samples per second
+        of one device, ``> 0`` (``t_batch = batch_size / samples_per_second``). Exactly one
+        of the two must be given.
       devices: number of devices, integer ``>= 1``.
 
     Returns:
       Python ``int``; ``0`` when not even one batch per input fits.
 
+    Raises:
+      ValueError: both or neither of ``seconds_per_batch`` and ``samples_per_second``, or a
+        value out of range.
+
     Example:
       >>> from rstheory import planning
       >>> planning.samples_within_budget(3500.0, 500, batch_size=100, seconds_per_batch=2.8, devices=4)
       1000
+      >>> planning.samples_within_budget(3600.0, 500, batch_size=100, samples_per_second=40.0,
+      ...                                devices=2)
+      500
     """
     wall = _check_pos_real("wall_seconds", wall_seconds, allow_zero=True)
     inputs = _check_pos_int("inputs", inputs)
     batch_size = _check_pos_int("batch_size", batch_size)
-    spb = _check_pos_real("seconds_per_batch", seconds_per_batch)
+    spb = _seconds_per_batch(seconds_per_batch, samples_per_second, batch_size)
     devices = _check_pos_int("devices", devices)
     limit = wall * (1.0 + 1e-12)
 

@@ -6,6 +6,12 @@ such as ``collect``, is another such function)::
     python -m sampler build-tiny DIR [--version 1.5|1.6] [--seed S]
     python -m sampler collect --model DIR_OR_ID --data PATH --out FILE --n N --n0 N0 \
         --sigma S --oracle NAME --seed SEED [options]
+    python -m sampler collect ... --backend ray [--address ADDR] [--workers N] \
+        [--max-in-flight M]
+
+``--backend ray`` spreads the inputs over Ray workers (:func:`sampler.run.run_ray`), each
+loading the model once; the rows and the configuration hash are those of the local backend,
+so a campaign started with one backend can be resumed with the other.
 
 Exit codes: 0 done; 2 bad arguments (the message names the option); 130 interrupted (the
 rows written so far are kept: run the same command again to resume).
@@ -108,14 +114,44 @@ def _make_oracle(args, device):
         return RefusalJudge()
     if name == "actions":
         return ActionParser()
-    if args.oracle_model is None:
-        raise ValueError(f"--oracle-model is required for --oracle {name}")
+    _check_oracle(args)
     if name == "llm-judge":
         return LLMJudge(args.oracle_model, device=device)
     method = name.removeprefix("cluster-")
     threshold = args.cluster_threshold if method == "embedding" else None
     return SemanticClusterer(args.oracle_model, method=method, threshold=threshold,
                              device=device)
+
+
+def _check_oracle(args) -> None:
+    if args.oracle not in ("refusal", "actions") and args.oracle_model is None:
+        raise ValueError(f"--oracle-model is required for --oracle {args.oracle}")
+
+
+def _ray_loader(args, decoding):
+    """The picklable :class:`sampler.run.VLMLoader` of the workers of ``--backend ray``."""
+    import functools
+    import importlib
+
+    from sampler._ray_backend import VLMLoader
+
+    # Imported by its package name so that the workers find `_make_oracle` by reference, also
+    # when this file runs as `python -m sampler` (module `__main__`).
+    cli = importlib.import_module("sampler.__main__")
+    oracle_args = argparse.Namespace(oracle=args.oracle, oracle_model=args.oracle_model,
+                                     cluster_threshold=args.cluster_threshold)
+    return VLMLoader(args.model, device=args.device, dtype=args.dtype, decoding=decoding,
+                     make_oracle=functools.partial(cli._make_oracle, oracle_args))
+
+
+def _check_backend(args) -> str | None:
+    """The message of a Ray option given with ``--backend local``, else None."""
+    if args.backend == "local":
+        for flag, value in (("--address", args.address), ("--workers", args.workers),
+                            ("--max-in-flight", args.max_in_flight)):
+            if value is not None:
+                return f"{flag} applies to --backend ray only"
+    return None
 
 
 def _run_collect(args: argparse.Namespace) -> int:
@@ -129,6 +165,10 @@ def _run_collect(args: argparse.Namespace) -> int:
     def bad(message: str) -> int:
         print(f"python -m sampler collect: error: {message}", file=sys.stderr)
         return 2
+
+    message = _check_backend(args)
+    if message is not None:
+        return bad(message)
 
     if args.parquet is not None:
         try:
@@ -154,13 +194,47 @@ def _run_collect(args: argparse.Namespace) -> int:
     except ValueError as err:
         return bad(f"--data: {err}")
     try:
-        device = resolve_device(args.device)
+        _check_oracle(args)
     except ValueError as err:
-        return bad(f"--device: {err}")
+        return bad(str(err))
     decoding = DecodingConfig(
         do_sample=args.sample, max_new_tokens=args.max_new_tokens,
         temperature=args.temperature, top_p=args.top_p,
     )
+    common = dict(
+        oracle_name=args.oracle, n0=args.n0, n=args.n, sigma=args.sigma, alpha=args.alpha,
+        seed=args.seed, batch_size=args.batch_size, oracle_eps=args.oracle_eps,
+        keep_texts=args.keep_texts, limit=args.limit,
+        allow_config_change=args.allow_config_change, retry_errors=args.retry_errors,
+        parquet=args.parquet, progress=False if args.quiet else None, model_name=args.model,
+    )
+    if args.backend == "ray":
+        from sampler._ray_backend import run_ray
+
+        try:
+            summary = run_ray(
+                _ray_loader(args, decoding), inputs, args.out, workers=args.workers,
+                address=args.address, max_in_flight=args.max_in_flight or 2, **common,
+            )
+        except ImportError as err:
+            return bad(f"--backend ray: {err}")
+        except ConfigMismatchError as err:
+            return bad(f"--out: {err}")
+        except (OSError, ValueError) as err:
+            if str(err).startswith("workers "):
+                return bad(f"--workers: {err}")
+            cause = getattr(err, "cause", None)  # a RayTaskError: raised in a worker
+            if cause is not None:
+                return bad(f"--model / --oracle: a worker cannot load {args.model!r}: "
+                           f"{type(cause).__name__}: {cause}")
+            raise
+        except KeyboardInterrupt:
+            return _interrupted(args.out)
+        return _print_summary(summary)
+    try:
+        device = resolve_device(args.device)
+    except ValueError as err:
+        return bad(f"--device: {err}")
     try:
         model = VLM.from_pretrained(args.model, device=device, dtype=args.dtype,
                                     decoding=decoding)
@@ -171,20 +245,23 @@ def _run_collect(args: argparse.Namespace) -> int:
     except (OSError, ValueError) as err:
         return bad(f"--oracle {args.oracle}: {err}")
     try:
-        summary = run(
-            model, inputs, args.out, oracle=oracle, oracle_name=args.oracle, n0=args.n0,
-            n=args.n, sigma=args.sigma, alpha=args.alpha, seed=args.seed,
-            batch_size=args.batch_size, oracle_eps=args.oracle_eps, keep_texts=args.keep_texts,
-            limit=args.limit, allow_config_change=args.allow_config_change,
-            retry_errors=args.retry_errors, parquet=args.parquet,
-            progress=False if args.quiet else None, model_name=args.model,
-        )
+        summary = run(model, inputs, args.out, oracle=oracle, **common)
     except ConfigMismatchError as err:
         return bad(f"--out: {err}")
     except KeyboardInterrupt:
-        print(f"interrupted: the rows written so far are kept in {args.out}; run the same "
-              "command again to resume", file=sys.stderr)
-        return 130
+        return _interrupted(args.out)
+    return _print_summary(summary)
+
+
+def _interrupted(out) -> int:
+    print(f"interrupted: the rows written so far are kept in {out}; run the same "
+          "command again to resume", file=sys.stderr)
+    return 130
+
+
+def _print_summary(summary) -> int:
+    import pathlib
+
     print(json.dumps({k: (str(v) if isinstance(v, pathlib.Path) else v)
                       for k, v in summary._asdict().items()}))
     return 0
@@ -249,6 +326,16 @@ def _add_collect(sub) -> None:
                    help="append to a file that holds rows of another configuration")
     p.add_argument("--retry-errors", action="store_true",
                    help="run the inputs with error rows again (their rows are replaced)")
+    ray = p.add_argument_group("scale-out (--backend ray, needs pip install .[ray])")
+    ray.add_argument("--backend", choices=("local", "ray"), default="local",
+                     help="local: this process (default); ray: Ray workers, one per GPU (or "
+                     "CPU), each loading the model once; same rows and configuration hash")
+    ray.add_argument("--address", default=None, metavar="ADDR",
+                     help="a running Ray cluster (default: start a local one)")
+    ray.add_argument("--workers", type=_int_at_least(1), default=None,
+                     help="Ray workers (>= 1; default one per GPU of the cluster, else per CPU)")
+    ray.add_argument("--max-in-flight", type=_int_at_least(1), default=None,
+                     help="inputs queued on one worker at a time (>= 1, default 2)")
     p.set_defaults(run=_run_collect)
 
 

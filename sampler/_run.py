@@ -46,6 +46,13 @@ numerics) and the oracle correction (``oracle_eps`` or the error rates; they cha
 output format, the progress bar, and library versions (recorded per row instead, so a
 library upgrade does not block a resume).
 
+**Backends.** :func:`run` certifies in this process; :func:`sampler.run.run_ray`
+(``collect --backend ray``) spreads the inputs over Ray workers that each load the model
+once. Both build each row with the same function (:func:`_certify_row`), write it with the
+same writer (:class:`_Writer`, in the calling process only) and resume with the same code
+(:func:`_resume`), so their rows and configuration hash are the same (the backend is not
+hashed) and a file started by one is finished by the other.
+
 **Resume.** On start the output file is read; a last line cut short by a crash (no
 newline, or not valid JSON) is dropped and the file rewritten cleanly (atomically). Inputs
 whose ``(id, config hash)`` already have a row are skipped, so an interrupted run run again
@@ -570,6 +577,194 @@ def _row(inp: Input, *, chash, config, seed, versions) -> dict[str, Any]:
     }
 
 
+def _check_args(n0, n, batch_size, limit, parquet) -> None:
+    """The checks of :func:`run`'s own arguments, before any work (shared by the backends)."""
+    for name, v in (("n0", n0), ("n", n), ("batch_size", batch_size)):
+        if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+            raise ValueError(f"{name} must be an int >= 1, got {v!r}")
+    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 0):
+        raise ValueError(f"limit must be None or an int >= 0, got {limit!r}")
+    if parquet is not None:
+        _require_pyarrow()
+
+
+def _inputs(data, prompt: str | None, limit: int | None) -> list[Input]:
+    """The campaign's inputs: ``data`` read (a path) or listed, ids unique, cut to ``limit``."""
+    inputs = read_dataset(data, prompt=prompt) if isinstance(data, str | os.PathLike) \
+        else list(data)
+    if len({x.id for x in inputs}) != len(inputs):
+        raise ValueError("input ids must be unique")
+    return inputs if limit is None else inputs[:limit]
+
+
+class _Job(NamedTuple):
+    """What every input of a campaign shares: the row header and the certify arguments.
+
+    Built by :func:`_make_job` wherever the model lives (the local process or a Ray
+    actor), so every backend hashes and certifies alike.
+    """
+
+    chash: str
+    config: dict[str, Any]
+    versions: dict[str, str | None]
+    seed: int
+    certify_kwargs: dict[str, Any]
+
+
+def _make_job(
+    model, *, oracle, oracle_name, n0, n, sigma, alpha, seed, batch_size, oracle_eps,
+    oracle_rates, keep_texts, num_classes, model_name,
+) -> _Job:
+    """The :class:`_Job` of a campaign: configuration, its hash, versions, certify arguments."""
+    config = run_config(
+        model, oracle=oracle, oracle_name=oracle_name, n0=n0, n=n, sigma=sigma, alpha=alpha,
+        seed=seed, batch_size=batch_size, oracle_eps=oracle_eps, oracle_rates=oracle_rates,
+        num_classes=num_classes, model_name=model_name,
+    )
+    kwargs = dict(oracle=oracle, n0=n0, n=n, sigma=sigma, alpha=alpha, batch_size=batch_size,
+                  oracle_eps=oracle_eps, oracle_rates=oracle_rates, keep_texts=keep_texts,
+                  num_classes=num_classes)
+    return _Job(config_hash(config), _jsonable(config), _versions(), seed, kwargs)
+
+
+def _certify_row(model, inp: Input, job: _Job) -> dict[str, Any]:
+    """Certify one input and build its row (status ``"ok"``, or ``"error"`` on any exception).
+
+    The one per-input code path of every backend. ``timings["finished_at"]`` is set by
+    :meth:`_Writer.write`, when the row is written.
+    """
+    input_seed = derive_seed(job.seed, "input", inp.id)
+    row = _row(inp, chash=job.chash, config=job.config, seed=input_seed, versions=job.versions)
+    t0 = time.perf_counter()
+    t_load = 0.0
+    try:
+        data_bytes = pathlib.Path(inp.image).read_bytes()
+        digest = hashlib.sha256(data_bytes)
+        digest.update(b"\0" + (inp.prompt or "").encode())
+        row["input_sha256"] = digest.hexdigest()
+        image = load_image(data_bytes)
+        t_load = time.perf_counter() - t0
+        res = certify(model, image, inp.prompt, seed=input_seed, **job.certify_kwargs)
+    except Exception as err:  # one bad input never stops the run
+        row.update(status="error", error={"type": type(err).__name__, "message": str(err)})
+        row["timings"] = {"load_image": t_load, "total": time.perf_counter() - t0}
+        return row
+    row.update(res.summary())
+    row.update(
+        status="ok",
+        class_names=None if res.class_names is None else list(res.class_names),
+        selection_labels=res.selection_labels.tolist(),
+        estimation_labels=res.estimation_labels.tolist(),
+        noise=res.noise.to_dict(),
+        timings={"load_image": t_load, **res.timings._asdict(),
+                 "total": time.perf_counter() - t0},
+    )
+    if res.selection_texts is not None:
+        row["texts"] = {"selection": list(res.selection_texts),
+                        "estimation": list(res.estimation_texts)}
+    return row
+
+
+def _resume(out: pathlib.Path, chash: str, inputs: Sequence[Input], *,
+            allow_config_change: bool, retry_errors: bool) -> tuple[list[Input], bool]:
+    """Read (and repair) ``out``; the inputs still to do, and whether the file was rewritten.
+
+    Raises:
+      ConfigMismatchError: rows of another hash without ``allow_config_change``.
+      ValueError: a done input whose prompt changed; a corrupt line mid-file.
+    """
+    out.parent.mkdir(parents=True, exist_ok=True)
+    rows, repaired = [], False
+    if out.exists():
+        rows, clean, repaired = _scan(out)
+        others = sorted({r["config_hash"] for r in rows} - {chash})
+        if others and not allow_config_change:
+            raise ConfigMismatchError(
+                f"{out} holds rows of another configuration (hash {others[0][:12]}...; this "
+                f"run's is {chash[:12]}...): write to another file, or pass "
+                "allow_config_change=True (--allow-config-change) to append to it"
+            )
+        if retry_errors:
+            keep = [r for r in rows if not (r["config_hash"] == chash and r["status"] != "ok")]
+            if len(keep) != len(rows):
+                rows = keep
+                clean = b"".join(json.dumps(r).encode() + b"\n" for r in rows)
+                repaired = True
+        if repaired:
+            _rewrite(out, clean)
+    done = {r["id"]: r for r in rows if r["config_hash"] == chash}
+    for x in inputs:
+        if x.id in done and done[x.id].get("prompt") != x.prompt:
+            raise ValueError(
+                f"input {x.id!r} was collected with prompt {done[x.id].get('prompt')!r} under "
+                f"the same configuration, now {x.prompt!r}: write to another file"
+            )
+    return [x for x in inputs if x.id not in done], repaired
+
+
+class _Writer:
+    """The only writer of a campaign's file: appends, flushes and fsyncs one row at a time.
+
+    A row whose id was already written by this writer is dropped (a retried input arriving
+    twice), so each input has exactly one row. Keeps the progress bar (inputs, samples per
+    second, errors) and the counts of the :class:`RunSummary`.
+
+    Use as a context manager: ``with _Writer(out, total, n0 + n, progress) as w: w.write(row)``.
+    """
+
+    def __init__(self, out: pathlib.Path, total: int, samples_per_input: int,
+                 progress: bool | None):
+        self.out, self.total, self.progress = out, total, progress
+        self.per_input = samples_per_input
+        self.ok = self.errors = self.samples = 0
+        self.written: set[str] = set()
+
+    def __enter__(self) -> _Writer:
+        self._bar = _progress(self.total, self.progress)
+        self._start = time.perf_counter()
+        try:
+            self._f = open(self.out, "a", encoding="utf-8")
+        except BaseException:
+            self._bar.close()
+            raise
+        return self
+
+    def __exit__(self, *exc) -> None:
+        try:
+            self._f.close()
+        finally:
+            self._bar.close()
+
+    def write(self, row: dict[str, Any]) -> bool:
+        """Write ``row`` (stamping ``timings["finished_at"]``); False if its id was written."""
+        if row["id"] in self.written:
+            return False
+        row["timings"]["finished_at"] = datetime.datetime.now(
+            datetime.UTC).isoformat(timespec="seconds")
+        self._f.write(json.dumps(_jsonable(row), ensure_ascii=False) + "\n")
+        self._f.flush()
+        os.fsync(self._f.fileno())
+        self.written.add(row["id"])
+        if row["status"] == "ok":
+            self.ok += 1
+            self.samples += self.per_input
+        else:
+            self.errors += 1
+        self._bar.update(1)
+        elapsed = max(time.perf_counter() - self._start, 1e-9)
+        self._bar.set_postfix(samples_per_s=f"{self.samples / elapsed:.1f}", errors=self.errors,
+                              refresh=False)
+        return True
+
+
+def _summary(out: pathlib.Path, chash: str, inputs: int, todo: int, writer: _Writer,
+             repaired: bool, parquet) -> RunSummary:
+    """The :class:`RunSummary` at the end, writing the Parquet copy when asked."""
+    parquet_path = None if parquet is None else write_parquet(read_rows(out), parquet)
+    return RunSummary(out, chash, inputs, inputs - todo, writer.ok, writer.errors, repaired,
+                      parquet_path)
+
+
 def run(
     model,
     data,
@@ -635,115 +830,17 @@ def run(
       RuntimeError: ``parquet`` asked for without pyarrow (checked before any work).
       KeyboardInterrupt: re-raised after the rows so far are safely written.
     """
-    for name, v in (("n0", n0), ("n", n), ("batch_size", batch_size)):
-        if isinstance(v, bool) or not isinstance(v, int) or v < 1:
-            raise ValueError(f"{name} must be an int >= 1, got {v!r}")
-    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 0):
-        raise ValueError(f"limit must be None or an int >= 0, got {limit!r}")
-    if parquet is not None:
-        _require_pyarrow()
-    inputs = read_dataset(data, prompt=prompt) if isinstance(data, str | os.PathLike) \
-        else list(data)
-    if len({x.id for x in inputs}) != len(inputs):
-        raise ValueError("input ids must be unique")
-    if limit is not None:
-        inputs = inputs[:limit]
-    config = run_config(
+    _check_args(n0, n, batch_size, limit, parquet)
+    inputs = _inputs(data, prompt, limit)
+    job = _make_job(
         model, oracle=oracle, oracle_name=oracle_name, n0=n0, n=n, sigma=sigma, alpha=alpha,
         seed=seed, batch_size=batch_size, oracle_eps=oracle_eps, oracle_rates=oracle_rates,
-        num_classes=num_classes, model_name=model_name,
+        keep_texts=keep_texts, num_classes=num_classes, model_name=model_name,
     )
-    chash = config_hash(config)
-    config = _jsonable(config)
     out = pathlib.Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-
-    rows, repaired = [], False
-    if out.exists():
-        rows, clean, repaired = _scan(out)
-        others = sorted({r["config_hash"] for r in rows} - {chash})
-        if others and not allow_config_change:
-            raise ConfigMismatchError(
-                f"{out} holds rows of another configuration (hash {others[0][:12]}...; this "
-                f"run's is {chash[:12]}...): write to another file, or pass "
-                "allow_config_change=True (--allow-config-change) to append to it"
-            )
-        if retry_errors:
-            keep = [r for r in rows if not (r["config_hash"] == chash and r["status"] != "ok")]
-            if len(keep) != len(rows):
-                rows = keep
-                clean = b"".join(json.dumps(r).encode() + b"\n" for r in rows)
-                repaired = True
-        if repaired:
-            _rewrite(out, clean)
-    done = {r["id"]: r for r in rows if r["config_hash"] == chash}
-    for x in inputs:
-        if x.id in done and done[x.id].get("prompt") != x.prompt:
-            raise ValueError(
-                f"input {x.id!r} was collected with prompt {done[x.id].get('prompt')!r} under "
-                f"the same configuration, now {x.prompt!r}: write to another file"
-            )
-    todo = [x for x in inputs if x.id not in done]
-    versions = _versions()
-    ok = errors = samples = 0
-    bar = _progress(len(todo), progress)
-    start = time.perf_counter()
-    try:
-        with open(out, "a", encoding="utf-8") as f:
-            for inp in todo:
-                input_seed = derive_seed(seed, "input", inp.id)
-                row = _row(inp, chash=chash, config=config, seed=input_seed, versions=versions)
-                t0 = time.perf_counter()
-                t_load = 0.0
-                try:
-                    data_bytes = pathlib.Path(inp.image).read_bytes()
-                    digest = hashlib.sha256(data_bytes)
-                    digest.update(b"\0" + (inp.prompt or "").encode())
-                    row["input_sha256"] = digest.hexdigest()
-                    image = load_image(data_bytes)
-                    t_load = time.perf_counter() - t0
-                    res = certify(
-                        model, image, inp.prompt, oracle=oracle, n0=n0, n=n, sigma=sigma,
-                        alpha=alpha, seed=input_seed, batch_size=batch_size,
-                        oracle_eps=oracle_eps, oracle_rates=oracle_rates, keep_texts=keep_texts,
-                        num_classes=num_classes,
-                    )
-                except Exception as err:  # one bad input never stops the run
-                    row.update(status="error", error={"type": type(err).__name__,
-                                                      "message": str(err)})
-                    row["timings"] = {"load_image": t_load,
-                                      "total": time.perf_counter() - t0}
-                    errors += 1
-                else:
-                    row.update(res.summary())
-                    row.update(
-                        status="ok",
-                        class_names=None if res.class_names is None else list(res.class_names),
-                        selection_labels=res.selection_labels.tolist(),
-                        estimation_labels=res.estimation_labels.tolist(),
-                        noise=res.noise.to_dict(),
-                        timings={"load_image": t_load, **res.timings._asdict(),
-                                 "total": time.perf_counter() - t0},
-                    )
-                    if res.selection_texts is not None:
-                        row["texts"] = {"selection": list(res.selection_texts),
-                                        "estimation": list(res.estimation_texts)}
-                    ok += 1
-                    samples += n0 + n
-                row["timings"]["finished_at"] = datetime.datetime.now(
-                    datetime.UTC).isoformat(timespec="seconds")
-                f.write(json.dumps(_jsonable(row), ensure_ascii=False) + "\n")
-                f.flush()
-                os.fsync(f.fileno())
-                bar.update(1)
-                elapsed = max(time.perf_counter() - start, 1e-9)
-                bar.set_postfix(samples_per_s=f"{samples / elapsed:.1f}", errors=errors,
-                                refresh=False)
-    finally:
-        bar.close()
-    parquet_path = None
-    if parquet is not None:
-        parquet_path = write_parquet(read_rows(out), parquet)
-    return RunSummary(out, chash, len(inputs), len(inputs) - len(todo), ok, errors, repaired,
-                      parquet_path)
-
+    todo, repaired = _resume(out, job.chash, inputs, allow_config_change=allow_config_change,
+                             retry_errors=retry_errors)
+    with _Writer(out, len(todo), n0 + n, progress) as writer:
+        for inp in todo:
+            writer.write(_certify_row(model, inp, job))
+    return _summary(out, job.chash, len(inputs), len(todo), writer, repaired, parquet)

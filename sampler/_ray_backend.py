@@ -1,0 +1,329 @@
+"""Campaigns on Ray: :func:`run_ray`, the scale-out of :func:`sampler.run.run`.
+
+The inputs are spread over Ray actors, one per GPU when the cluster has GPUs, else one per
+CPU (``workers`` of them). Each actor loads the model once, through a picklable ``load``
+callable (the model itself never travels), and certifies inputs with the local backend's
+own per-input code (:func:`sampler._run._certify_row`: the same seed
+``derive_seed(seed, "input", id)``, the same row). Each finished row goes back to the
+driver, which is the only writer of the JSONL file and writes, flushes and fsyncs it with
+the local backend's writer as it arrives. Rows and the configuration hash are therefore
+those of :func:`sampler.run.run` (the backend is not hashed): a campaign started with one
+backend can be finished with the other. Rows are written in completion order, not dataset
+order.
+
+**Resume and idempotence** work by ``(input id, configuration hash)`` as for the local
+backend (the same resume code): inputs with a row are skipped, a cut last line is
+repaired. **Failures.** A worker process that dies (a crash, an out-of-memory kill) is
+restarted by Ray (``max_restarts``) and its in-flight inputs are run again
+(``max_task_retries``); when an actor has no restarts left its inputs go to the other
+actors. A row that arrives twice is written once, so no row is lost or duplicated.
+**Backpressure**: at most ``max_in_flight`` inputs are queued on an actor at a time.
+A ``KeyboardInterrupt`` keeps the rows written so far and is raised again.
+
+Ray is imported only when :func:`run_ray` runs (``pip install .[ray]``).
+"""
+
+from __future__ import annotations
+
+import collections
+import dataclasses
+import os
+import pathlib
+import warnings
+from collections.abc import Callable
+from typing import Any
+
+import torch
+
+from sampler._models import DecodingConfig
+from sampler._run import (
+    Input,
+    RunSummary,
+    _certify_row,
+    _check_args,
+    _inputs,
+    _make_job,
+    _resume,
+    _summary,
+    _Writer,
+)
+
+__all__ = ["VLMLoader", "run_ray"]
+
+
+@dataclasses.dataclass(frozen=True)
+class VLMLoader:
+    """A picklable recipe that loads a VLM and its oracle inside a worker: ``load()``.
+
+    Attributes:
+      path: model directory or hub id, for :meth:`sampler.models.VLM.from_pretrained`.
+      device: ``"auto"`` (the worker's GPU when Ray gave it one, else the CPU), ``"cpu"``,
+        ``"cuda"``...
+      dtype: as in ``from_pretrained``.
+      decoding: the :class:`sampler.models.DecodingConfig` (None: its defaults).
+      oracle: an oracle object, sent to each worker as is (a small, picklable one such as
+        :class:`sampler.oracles.RefusalJudge`); or None.
+      make_oracle: instead of ``oracle``, a picklable callable ``make_oracle(device)``
+        building the oracle in the worker (an oracle with a model of its own).
+
+    Returns (when called):
+      ``(model, oracle)``.
+
+    Example:
+      >>> from sampler.run import VLMLoader
+      >>> from sampler.oracles import RefusalJudge
+      >>> load = VLMLoader("path/to/llava", device="cpu", oracle=RefusalJudge())
+      >>> load.device, type(load.oracle).__name__
+      ('cpu', 'RefusalJudge')
+    """
+
+    path: str | os.PathLike
+    device: str = "auto"
+    dtype: str = "auto"
+    decoding: DecodingConfig | None = None
+    oracle: Any = None
+    make_oracle: Callable[[torch.device], Any] | None = None
+
+    def __post_init__(self):
+        if self.oracle is not None and self.make_oracle is not None:
+            raise ValueError("give at most one of oracle and make_oracle")
+
+    def __call__(self):
+        from sampler._models_vlm import VLM
+        from sampler._noise import resolve_device
+
+        device = resolve_device(self.device)
+        model = VLM.from_pretrained(self.path, device=device, dtype=self.dtype,
+                                    decoding=self.decoding)
+        oracle = self.make_oracle(device) if self.make_oracle is not None else self.oracle
+        return model, oracle
+
+
+# ---------------------------------------------------------------------------------------
+# The actor.
+
+
+class _Certifier:
+    """One worker: loads the model on first use (again after a restart), certifies inputs."""
+
+    def __init__(self, load, job_args: dict[str, Any]):
+        self._load, self._job_args = load, job_args
+        self._model = self._job = None
+
+    def _ready(self):
+        if self._model is None:
+            import ray
+
+            if not ray.get_gpu_ids():
+                torch.set_num_threads(1)
+            model, oracle = self._load()
+            self._job = _make_job(model, oracle=oracle, **self._job_args)
+            self._model = model
+        return self._job
+
+    def config_hash(self) -> str:
+        """Load the model (if not yet) and return the campaign's configuration hash."""
+        return self._ready().chash
+
+    def pid(self) -> int:
+        """The worker's process id."""
+        return os.getpid()
+
+    def certify(self, inp: Input, chash: str) -> dict[str, Any]:
+        """The row of ``inp`` (:func:`sampler._run._certify_row`), under hash ``chash``."""
+        job = self._ready()
+        if job.chash != chash:
+            raise RuntimeError(f"worker pid {os.getpid()} computes configuration hash "
+                               f"{job.chash[:12]}..., the campaign's is {chash[:12]}...")
+        return _certify_row(self._model, inp, job)
+
+
+# ---------------------------------------------------------------------------------------
+# Driver helpers.
+
+
+def _import_ray():
+    try:
+        import ray
+    except ImportError as err:
+        raise ImportError(
+            "the Ray backend needs ray, which is not installed: pip install .[ray] (or pip "
+            "install 'ray>=2.9')"
+        ) from err
+    return ray
+
+
+def _check_ray_args(workers, max_in_flight, max_restarts) -> None:
+    """``workers`` None or an int >= 1, ``max_in_flight`` >= 1, ``max_restarts`` >= 0."""
+    checks = [("max_in_flight", max_in_flight, 1), ("max_restarts", max_restarts, 0)]
+    if workers is not None:
+        checks.append(("workers", workers, 1))
+    for name, v, lo in checks:
+        if isinstance(v, bool) or not isinstance(v, int) or v < lo:
+            raise ValueError(f"{name} must be an int >= {lo}, got {v!r}")
+
+
+def _connect(ray, address: str | None, workers: int | None) -> bool:
+    """Connect to Ray; True when this call started the (local) cluster and must shut it down.
+
+    An already initialised Ray is used as is; ``address`` connects to a running cluster;
+    else a local one is started with ``num_cpus = workers``.
+    """
+    if ray.is_initialized():
+        return False
+    with warnings.catch_warnings():
+        # JAX (imported here by rstheory) warns at every os.fork; Ray's start-up forks
+        # helper processes that exec at once, which is safe.
+        warnings.filterwarnings("ignore", message=r"os\.fork\(\) was called",
+                                category=RuntimeWarning)
+        if address is not None:
+            ray.init(address=address)
+        else:
+            ray.init(num_cpus=workers, include_dashboard=False)
+    return True
+
+
+def _actor_resources(ray, workers: int | None) -> tuple[int, dict[str, float]]:
+    """How many actors, and each one's resources: one GPU each if any, else one CPU each."""
+    cluster = ray.cluster_resources()
+    gpus, cpus = int(cluster.get("GPU", 0)), int(cluster.get("CPU", 0))
+    kind, have, resources = ("GPU", gpus, {"num_cpus": 1, "num_gpus": 1}) if gpus else \
+        ("CPU", cpus, {"num_cpus": 1})
+    workers = have if workers is None else workers
+    if not 1 <= workers <= have:
+        raise ValueError(f"workers must be in [1, {have}] (the Ray cluster has {have} {kind}s), "
+                         f"got {workers}")
+    return workers, resources
+
+
+def _start_actors(ray, load, job_args, workers, resources, max_restarts) -> list:
+    actor_cls = ray.remote(_Certifier).options(
+        max_restarts=max_restarts, max_task_retries=max_restarts, **resources)
+    return [actor_cls.remote(load, job_args) for _ in range(workers)]
+
+
+def _agreed_hash(ray, actors) -> str:
+    """Every actor's configuration hash (loading the models); they must agree."""
+    hashes = ray.get([a.config_hash.remote() for a in actors])
+    if len(set(hashes)) != 1:
+        raise RuntimeError(f"the workers compute different configuration hashes {hashes} "
+                           "(different device types?): give all workers the same kind of device")
+    return hashes[0]
+
+
+def _stream(ray, actors, todo, chash, writer: _Writer, max_in_flight: int) -> None:
+    """Submit ``todo`` to ``actors`` (``max_in_flight`` each) and write each row as it comes.
+
+    An input whose actor died for good (no restarts left) goes back to the queue for the
+    live actors; with none left, RuntimeError.
+    """
+    queue = collections.deque(todo)
+    pending: dict[Any, tuple[int, Input]] = {}
+    in_flight = [0] * len(actors)
+    alive = set(range(len(actors)))
+
+    def fill(i: int) -> None:
+        while i in alive and queue and in_flight[i] < max_in_flight:
+            inp = queue.popleft()
+            pending[actors[i].certify.remote(inp, chash)] = (i, inp)
+            in_flight[i] += 1
+
+    for i in range(len(actors)):
+        fill(i)
+    while pending:
+        ready, _ = ray.wait(list(pending), num_returns=1)
+        i, inp = pending.pop(ready[0])
+        in_flight[i] -= 1
+        try:
+            row = ray.get(ready[0])
+        except ray.exceptions.RayActorError:
+            alive.discard(i)
+            queue.appendleft(inp)
+            if not alive:
+                raise RuntimeError(f"every worker died (last while certifying {inp.id!r}); "
+                                   "the rows written so far are kept") from None
+            for j in alive:
+                fill(j)
+            continue
+        writer.write(row)
+        fill(i)
+
+
+def run_ray(
+    load: Callable[[], tuple[Any, Any]],
+    data,
+    out,
+    *,
+    oracle_name: str | None = None,
+    n0: int,
+    n: int,
+    sigma: float,
+    alpha: float = 0.001,
+    seed: int,
+    batch_size: int = 32,
+    oracle_eps=None,
+    oracle_rates=None,
+    keep_texts: bool = False,
+    prompt: str | None = None,
+    limit: int | None = None,
+    allow_config_change: bool = False,
+    retry_errors: bool = False,
+    parquet=None,
+    progress: bool | None = None,
+    model_name: str | None = None,
+    num_classes: int | None = None,
+    workers: int | None = None,
+    address: str | None = None,
+    max_in_flight: int = 2,
+    max_restarts: int = 3,
+) -> RunSummary:
+    """:func:`sampler.run.run` on Ray actors: same rows, same hash, same resume.
+
+    See the module docstring. Arguments other than the ones below are those of
+    :func:`sampler.run.run`; the model and oracle come from ``load`` instead.
+
+    Args:
+      load: picklable zero-argument callable returning ``(model, oracle)``, run once in each
+        worker (e.g. :class:`VLMLoader`); the model never leaves the worker.
+      workers: actors to start; None: one per GPU of the cluster, or one per CPU when it
+        has none. Must fit the cluster (``[1, GPUs]`` or ``[1, CPUs]``).
+      address: a running Ray cluster's address; None: an already initialised Ray, else a
+        local cluster with ``num_cpus=workers`` started (and shut down) by this call.
+      max_in_flight: inputs queued on one actor at a time, ``>= 1``.
+      max_restarts: restarts of a dead worker (and retries of its in-flight inputs), ``>= 0``.
+
+    Returns:
+      :class:`sampler.run.RunSummary`.
+
+    Raises:
+      ImportError: ray is not installed (``pip install .[ray]``).
+      ValueError: a bad argument (``workers`` beyond the cluster, ...); as for ``run``.
+      ConfigMismatchError: the file holds rows of another configuration.
+      RuntimeError: the workers disagree on the hash, or every worker died.
+      KeyboardInterrupt: re-raised after the rows so far are safely written.
+    """
+    _check_args(n0, n, batch_size, limit, parquet)
+    _check_ray_args(workers, max_in_flight, max_restarts)
+    inputs = _inputs(data, prompt, limit)
+    ray = _import_ray()
+    started = _connect(ray, address, workers)
+    actors = []
+    try:
+        count, resources = _actor_resources(ray, workers)
+        job_args = dict(oracle_name=oracle_name, n0=n0, n=n, sigma=sigma, alpha=alpha,
+                        seed=seed, batch_size=batch_size, oracle_eps=oracle_eps,
+                        oracle_rates=oracle_rates, keep_texts=keep_texts,
+                        num_classes=num_classes, model_name=model_name)
+        actors = _start_actors(ray, load, job_args, count, resources, max_restarts)
+        chash = _agreed_hash(ray, actors)
+        out = pathlib.Path(out)
+        todo, repaired = _resume(out, chash, inputs, allow_config_change=allow_config_change,
+                                 retry_errors=retry_errors)
+        with _Writer(out, len(todo), n0 + n, progress) as writer:
+            _stream(ray, actors, todo, chash, writer, max_in_flight)
+        return _summary(out, chash, len(inputs), len(todo), writer, repaired, parquet)
+    finally:
+        for actor in actors:
+            ray.kill(actor, no_restart=True)
+        if started:
+            ray.shutdown()
