@@ -42,7 +42,6 @@ import platform
 import sys
 import tempfile
 import time
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -53,7 +52,7 @@ from rstheory import planning
 from sampler import _run
 from sampler.models import VLM, DecodingConfig
 from sampler.oracles import RefusalJudge
-from sampler.run import VLMLoader, read_rows, run, run_ray
+from sampler.run import VLMLoader, read_rows, run, run_ray, start_local_cluster
 from sampler.tiny import build_tiny_llava
 
 PROMPT = "what is in the picture?"
@@ -188,11 +187,7 @@ def main(argv=None) -> int:
                         steady_throughput(clock.rows, per_row)))
         rows["local"] = read_rows(tmp / "local.jsonl")
 
-        with warnings.catch_warnings():  # JAX's warning at Ray's fork-and-exec start-up
-            warnings.filterwarnings("ignore", message=r"os\.fork\(\) was called",
-                                    category=RuntimeWarning)
-            ray.init(num_cpus=max(workers), include_dashboard=False, log_to_driver=False,
-                     logging_level="ERROR")
+        start_local_cluster(max(workers), log_to_driver=False, logging_level="ERROR")
         try:
             loader = VLMLoader(path, device="cpu", decoding=decoding, oracle=RefusalJudge())
             for w in workers:

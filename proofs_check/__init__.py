@@ -11,6 +11,7 @@ from proofs_check import (  # noqa: F401  (register on import)
     thm_oracle,
     thm_radius,
     thm_scaling,
+    thm_sequential,
 )
 from proofs_check._registry import *  # noqa: F403  (the names of its __all__)
 from proofs_check._registry import __all__  # noqa: F401

@@ -36,31 +36,58 @@ import numpy as np
 
 from rstheory._validation import check_alpha
 
-__all__ = ["betting_cs_lower"]
+__all__ = ["betting_cs_lower", "log_capital"]
 
 BET_CAP = 0.5  # c: the largest fraction of capital at risk on a single outcome
+
+
+def _bet_step(state, xt, log_target, grid):
+    """One outcome ``xt``: the predictable bets on ``grid``, then the capital update.
+
+    ``state = (t, sum x, sum (x - hat mu)^2, log K on grid)`` with ``t`` counting from 1;
+    the bet uses only the outcomes before ``xt``.
+    """
+    t, total, sq, log_k = state
+    var_prev = (0.25 + sq) / t  # hat sigma^2_{t-1}
+    lam = jnp.sqrt(2.0 * log_target / (var_prev * t * jnp.log1p(t)))
+    lam_m = jnp.minimum(lam, BET_CAP / grid)
+    log_k = log_k + jnp.log1p(lam_m * (xt - grid))
+    mu_t = (0.5 + total + xt) / (t + 1.0)
+    return (t + 1.0, total + xt, sq + (xt - mu_t) ** 2, log_k)
+
+
+def _initial_state(grid):
+    return (jnp.asarray(1.0), jnp.asarray(0.0), jnp.asarray(0.0), jnp.zeros_like(grid))
+
+
+def log_capital(x, alpha, grid):
+    """``log K_t(m)`` after each outcome of one path ``x`` ``(T,)``, on ``grid`` ``(G,)``.
+
+    Returns shape ``(T, G)``. Under i.i.d. outcomes of mean ``m``, ``K_t(m)`` is a
+    nonnegative martingale with ``K_0 = 1`` (``E K_t(m) = 1``), checked exactly by
+    enumeration in ``proofs_check.thm_bounds``.
+    """
+    log_target = -jnp.log(alpha)
+
+    def step(state, xt):
+        state = _bet_step(state, xt, log_target, grid)
+        return state, state[3]
+
+    return jax.lax.scan(step, _initial_state(grid), x)[1]
 
 
 def _lower_path(x, alpha, grid):
     """Lower bounds after each outcome of one path ``x`` (shape ``(T,)``) on ``grid``."""
     log_target = -jnp.log(alpha)
 
-    def step(state, xt):
-        t, total, sq, log_k, best = state
-        mu_prev = (0.5 + total) / t  # hat mu_{t-1} (t counts from 1)
-        var_prev = (0.25 + sq) / t  # hat sigma^2_{t-1}
-        lam = jnp.sqrt(2.0 * log_target / (var_prev * t * jnp.log1p(t)))
-        lam_m = jnp.minimum(lam, BET_CAP / grid)
-        log_k = log_k + jnp.log1p(lam_m * (xt - grid))
-        best = jnp.maximum(best, log_k)
-        mu_t = (0.5 + total + xt) / (t + 1.0)
-        state = (t + 1.0, total + xt, sq + (xt - mu_t) ** 2, log_k, best)
+    def step(carry, xt):
+        state, best = carry
+        state = _bet_step(state, xt, log_target, grid)
+        best = jnp.maximum(best, state[3])
         rejected = best >= log_target
-        return state, jnp.max(jnp.where(rejected, grid, 0.0))
+        return (state, best), jnp.max(jnp.where(rejected, grid, 0.0))
 
-    zeros = jnp.zeros_like(grid)
-    init = (jnp.asarray(1.0), jnp.asarray(0.0), jnp.asarray(0.0), zeros, zeros)
-    return jax.lax.scan(step, init, x)[1]
+    return jax.lax.scan(step, (_initial_state(grid), jnp.zeros_like(grid)), x)[1]
 
 
 _lower_paths = jax.jit(jax.vmap(_lower_path, in_axes=(0, None, None)))

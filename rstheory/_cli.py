@@ -111,8 +111,14 @@ def _build_parser() -> argparse.ArgumentParser:
     plan.add_argument("--at-radius", type=float, help="radius for --target-accuracy")
     plan.add_argument("--inputs", type=int, help="inputs in the campaign (enables the budget)")
     plan.add_argument("--batch-size", type=int, default=100, help="samples per batch (default 100)")
-    plan.add_argument(
-        "--seconds-per-batch", type=float, default=0.28, help="seconds per batch (default 0.28)"
+    timing = plan.add_mutually_exclusive_group()
+    timing.add_argument(
+        "--seconds-per-batch", type=float, help="device seconds per batch (default 0.28)"
+    )
+    timing.add_argument(
+        "--samples-per-second", type=float,
+        help="instead: measured samples per second of one device (e.g. one worker of "
+        "python -m sampler collect --backend ray)",
     )
     plan.add_argument("--devices", type=int, default=1, help="devices in parallel (default 1)")
     plan.add_argument("--price", type=float, help="price per device hour")
@@ -389,17 +395,33 @@ def _plan(args) -> dict:
     }
     if args.inputs is not None:
         cost = planning.budget(
-            int(plan.n), args.inputs, batch_size=args.batch_size,
-            seconds_per_batch=args.seconds_per_batch, devices=args.devices,
-            price_per_device_hour=args.price,
+            int(plan.n), args.inputs, batch_size=args.batch_size, devices=args.devices,
+            price_per_device_hour=args.price, **_timing(args, args.batch_size),
         )
         result["budget"] = {k: float(v) for k, v in cost._asdict().items()}
     if args.sequential:
         result["sequential"] = _sequential(dist, args, int(plan.n))
+        if args.inputs is not None:
+            q = result["sequential"]
+            cost = planning.expected_budget(
+                q["expected_samples"], args.inputs, batch_size=q["batch_size"],
+                devices=args.devices, price_per_device_hour=args.price,
+                **_timing(args, q["batch_size"]),
+            )
+            q["budget"] = {k: float(v) for k, v in cost._asdict().items()}
     if args.plot:
         _plot_plan(dist, args, result)
         result["plot"] = args.plot
     return result
+
+
+def _timing(args, batch_size: int) -> dict:
+    """The batch time for ``planning.budget``: the measured throughput when given, else the
+    seconds per batch of ``--batch-size`` (0.28 by default), scaled to ``batch_size``."""
+    if args.samples_per_second is not None:
+        return {"samples_per_second": args.samples_per_second}
+    spb = 0.28 if args.seconds_per_batch is None else args.seconds_per_batch
+    return {"seconds_per_batch": spb * batch_size / args.batch_size}
 
 
 def _sequential(dist, args, n: int) -> dict:
@@ -483,6 +505,11 @@ def _print_plan(result: dict) -> None:
               f"{q['certified_fraction']:.4f}, E[samples] = {q['expected_samples']:.1f} "
               f"(futility {q['futility_fraction']:.4f}, n_max {q['max_fraction']:.4f})")
         print(f"    ratio fixed n / E[samples] = {q['ratio']:.3g}")
+        if "budget" in q:
+            b = q["budget"]
+            print(f"    expected campaign: {b['batches']:.0f} batches, "
+                  f"{b['wall_seconds'] / 3600:.3g} h wall, {b['device_hours']:.3g} device hours"
+                  + ("" if b["cost"] != b["cost"] else f", cost {b['cost']:.4g}"))
     if "budget" in result:
         b = result["budget"]
         print(f"  campaign: {b['batches']:.0f} batches, {b['wall_seconds'] / 3600:.3g} h wall, "

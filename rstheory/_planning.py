@@ -36,6 +36,7 @@ __all__ = [
     "Budget",
     "Plan",
     "budget",
+    "expected_budget",
     "required_samples",
     "samples_within_budget",
 ]
@@ -61,17 +62,18 @@ class Plan(NamedTuple):
 
 
 class Budget(NamedTuple):
-    """Result of :func:`budget`.
+    """Result of :func:`budget` (and, as expectations, of :func:`expected_budget`).
 
     Attributes:
-      batches: number of forward batches, ``inputs * ceil(n / batch_size)`` (``int``).
+      batches: number of forward batches, ``inputs * ceil(n / batch_size)`` (``int``); for
+        :func:`expected_budget` the expected number ``inputs E[N] / batch_size`` (``float``).
       device_seconds: ``batches * seconds_per_batch``.
       wall_seconds: ``device_seconds / devices``.
       device_hours: ``device_seconds / 3600``.
       cost: ``device_hours * price_per_device_hour``; ``nan`` when no price is given.
     """
 
-    batches: int
+    batches: int | float
     device_seconds: float
     wall_seconds: float
     device_hours: float
@@ -427,14 +429,51 @@ def budget(n, inputs, *, batch_size, seconds_per_batch=None, samples_per_second=
     n = _check_pos_int("n", n)
     inputs = _check_pos_int("inputs", inputs)
     batch_size = _check_pos_int("batch_size", batch_size)
+    return _cost(inputs * (-(-n // batch_size)), batch_size, seconds_per_batch,
+                 samples_per_second, devices, price_per_device_hour)
+
+
+def _cost(batches, batch_size, seconds_per_batch, samples_per_second, devices, price) -> Budget:
+    """The :class:`Budget` of ``batches`` batches (validating the time, devices and price)."""
     spb = _seconds_per_batch(seconds_per_batch, samples_per_second, batch_size)
     devices = _check_pos_int("devices", devices)
-    price = float("nan") if price_per_device_hour is None else _check_pos_real(
-        "price_per_device_hour", price_per_device_hour, allow_zero=True)
-    batches = inputs * (-(-n // batch_size))
+    price = float("nan") if price is None else _check_pos_real(
+        "price_per_device_hour", price, allow_zero=True)
     device_seconds = batches * spb
     device_hours = device_seconds / 3600.0
     return Budget(batches, device_seconds, device_seconds / devices, device_hours, device_hours * price)
+
+
+def expected_budget(expected_samples, inputs, *, batch_size, seconds_per_batch=None,
+                    samples_per_second=None, devices=1, price_per_device_hour=None) -> Budget:
+    r"""Expected compute cost of a rule that stops early, e.g. the sequential rule.
+
+    A rule that draws whole batches of ``batch_size`` and stops after one of them (as
+    :mod:`rstheory.sequential` does, with ``n_max`` a multiple of the batch) uses
+    ``E[batches] = inputs E[N] / batch_size``; the other quantities follow as in
+    :func:`budget`, as expectations (``batches`` is a float).
+
+    Args:
+      expected_samples: ``E[N]``, the mean samples per input, ``> 0`` (e.g.
+        :attr:`rstheory.sequential.SequentialPlan.expected_samples`).
+      inputs, batch_size, seconds_per_batch, samples_per_second, devices,
+        price_per_device_hour: as :func:`budget`.
+
+    Returns:
+      :class:`Budget` of expectations.
+
+    Example:
+      >>> from rstheory import planning
+      >>> b = planning.expected_budget(250.0, 500, batch_size=100, seconds_per_batch=2.8,
+      ...                              devices=4)
+      >>> b.batches, round(b.device_seconds, 6), round(b.wall_seconds, 6)
+      (1250.0, 3500.0, 875.0)
+    """
+    mean = _check_pos_real("expected_samples", expected_samples)
+    inputs = _check_pos_int("inputs", inputs)
+    batch_size = _check_pos_int("batch_size", batch_size)
+    return _cost(inputs * mean / batch_size, batch_size, seconds_per_batch, samples_per_second,
+                 devices, price_per_device_hour)
 
 
 def samples_within_budget(wall_seconds, inputs, *, batch_size, seconds_per_batch=None,

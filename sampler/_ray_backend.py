@@ -48,7 +48,7 @@ from sampler._run import (
     _Writer,
 )
 
-__all__ = ["VLMLoader", "run_ray"]
+__all__ = ["VLMLoader", "run_ray", "start_local_cluster"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -163,23 +163,57 @@ def _check_ray_args(workers, max_in_flight, max_restarts) -> None:
             raise ValueError(f"{name} must be an int >= {lo}, got {v!r}")
 
 
+_LOOPBACK_ENV = "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"
+
+
+def start_local_cluster(num_cpus: int | None = None, **init_kwargs) -> None:
+    """Start a Ray cluster on this machine that listens on the loopback interface only.
+
+    ``ray.init(num_cpus=num_cpus, include_dashboard=False, **init_kwargs)`` with Ray's
+    node address set to ``127.0.0.1`` (by default Ray binds its services to the machine's
+    network address, reachable from other hosts). A cluster over several machines is
+    started with ``ray start`` and joined with ``address=`` instead.
+
+    Example (not run here: it starts processes)::
+
+        from sampler.run import start_local_cluster
+        start_local_cluster(2)
+    """
+    ray = _import_ray()
+    from ray._private import ray_constants
+
+    saved_env, saved_flag = os.environ.get(_LOOPBACK_ENV), ray_constants.ENABLE_RAY_CLUSTER
+    # Ray's node address is the loopback address when "clusters" are disabled (its default
+    # on macOS and Windows); the helper processes inherit the variable.
+    os.environ[_LOOPBACK_ENV] = "0"
+    ray_constants.ENABLE_RAY_CLUSTER = False
+    try:
+        with warnings.catch_warnings():
+            # JAX (imported here by rstheory) warns at every os.fork; Ray's start-up forks
+            # helper processes that exec at once, which is safe.
+            warnings.filterwarnings("ignore", message=r"os\.fork\(\) was called",
+                                    category=RuntimeWarning)
+            ray.init(num_cpus=num_cpus, include_dashboard=False, **init_kwargs)
+    finally:
+        ray_constants.ENABLE_RAY_CLUSTER = saved_flag
+        if saved_env is None:
+            os.environ.pop(_LOOPBACK_ENV, None)
+        else:
+            os.environ[_LOOPBACK_ENV] = saved_env
+
+
 def _connect(ray, address: str | None, workers: int | None) -> bool:
     """Connect to Ray; True when this call started the (local) cluster and must shut it down.
 
     An already initialised Ray is used as is; ``address`` connects to a running cluster;
-    else a local one is started with ``num_cpus = workers``.
+    else a local one (loopback only) is started with ``num_cpus = workers``.
     """
     if ray.is_initialized():
         return False
-    with warnings.catch_warnings():
-        # JAX (imported here by rstheory) warns at every os.fork; Ray's start-up forks
-        # helper processes that exec at once, which is safe.
-        warnings.filterwarnings("ignore", message=r"os\.fork\(\) was called",
-                                category=RuntimeWarning)
-        if address is not None:
-            ray.init(address=address)
-        else:
-            ray.init(num_cpus=workers, include_dashboard=False)
+    if address is not None:
+        ray.init(address=address)
+    else:
+        start_local_cluster(workers)
     return True
 
 
@@ -288,7 +322,8 @@ def run_ray(
       workers: actors to start; None: one per GPU of the cluster, or one per CPU when it
         has none. Must fit the cluster (``[1, GPUs]`` or ``[1, CPUs]``).
       address: a running Ray cluster's address; None: an already initialised Ray, else a
-        local cluster with ``num_cpus=workers`` started (and shut down) by this call.
+        local cluster with ``num_cpus=workers`` on the loopback interface
+        (:func:`start_local_cluster`), started and shut down by this call.
       max_in_flight: inputs queued on one actor at a time, ``>= 1``.
       max_restarts: restarts of a dead worker (and retries of its in-flight inputs), ``>= 0``.
 

@@ -68,3 +68,39 @@ def test_devices_divide_the_wall_time_of_a_measured_throughput():
 def test_exactly_one_positive_rate(func, kw, message):
     with pytest.raises(ValueError, match=message):
         func(100, 10, batch_size=10, **kw)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    n=st.integers(1, 5000),
+    inputs=st.integers(1, 2000),
+    batch_size=st.integers(1, 256),
+    devices=st.integers(1, 16),
+)
+def test_expected_budget_of_whole_batches_equals_budget(n, inputs, batch_size, devices):
+    """At E[N] = ceil(n / b) b (every input uses the same whole batches) the expected budget
+    is the fixed one."""
+    whole = -(-n // batch_size) * batch_size
+    got = planning.expected_budget(float(whole), inputs, batch_size=batch_size,
+                                   seconds_per_batch=0.7, devices=devices, price_per_device_hour=3.0)
+    want = planning.budget(n, inputs, batch_size=batch_size, seconds_per_batch=0.7,
+                           devices=devices, price_per_device_hour=3.0)
+    assert got.batches == pytest.approx(want.batches, rel=1e-12)
+    for a, b in zip(got[1:], want[1:], strict=True):
+        assert math.isclose(a, b, rel_tol=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        (dict(expected_samples=0.0), "expected_samples"),
+        (dict(expected_samples=float("nan")), "expected_samples"),
+        (dict(expected_samples=10.0, seconds_per_batch=None), "exactly one"),
+        (dict(expected_samples=10.0, devices=0), "devices"),
+    ],
+)
+def test_expected_budget_bad_input(kwargs, match):
+    args = dict(inputs=5, batch_size=10, seconds_per_batch=1.0)
+    args.update(kwargs)
+    with pytest.raises(ValueError, match=match):
+        planning.expected_budget(args.pop("expected_samples"), args.pop("inputs"), **args)

@@ -65,3 +65,28 @@ def test_plan_sequential_prior_must_be_two_numbers(capsys):
     with pytest.raises(SystemExit):
         main([*ARGS, "--prior", "x"])
     assert "--prior must be A,B" in capsys.readouterr().err
+
+
+def test_plan_budget_from_a_measured_throughput_and_the_sequential_budget(capsys):
+    """--samples-per-second sets the batch time; with --sequential the expected campaign is
+    planning.expected_budget of the sequential E[samples] (looks every --batch-size)."""
+    out = json.loads(_run(capsys, [*ARGS, "--inputs", "500", "--samples-per-second", "40",
+                                   "--devices", "2", "--price", "2", "--json"]))
+    fixed = planning.budget(out["n"], 500, batch_size=50, samples_per_second=40.0, devices=2,
+                            price_per_device_hour=2.0)
+    assert out["budget"] == pytest.approx({k: float(v) for k, v in fixed._asdict().items()})
+    q = out["sequential"]
+    want = planning.expected_budget(q["expected_samples"], 500, batch_size=50,
+                                    samples_per_second=40.0, devices=2, price_per_device_hour=2.0)
+    assert q["budget"] == pytest.approx({k: float(v) for k, v in want._asdict().items()})
+    # the two campaigns differ exactly by the ratio of samples (whole batches for fixed n)
+    assert q["budget"]["device_seconds"] == pytest.approx(
+        out["budget"]["device_seconds"] * q["expected_samples"] / (-(-out["n"] // 50) * 50))
+    text = _run(capsys, [*ARGS, "--inputs", "500", "--seconds-per-batch", "1.25"])
+    assert "expected campaign:" in text and "campaign:" in text
+
+
+def test_plan_seconds_per_batch_and_samples_per_second_exclude_each_other(capsys):
+    with pytest.raises(SystemExit):
+        main([*ARGS, "--inputs", "5", "--seconds-per-batch", "1", "--samples-per-second", "3"])
+    assert "not allowed with argument" in capsys.readouterr().err

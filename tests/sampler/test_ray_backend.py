@@ -9,14 +9,13 @@ import os
 import pathlib
 import re
 import sys
-import warnings
 
 import pytest
 
 from sampler.__main__ import main
 from sampler._ray_backend import _Writer
 from sampler.models import DecodingConfig
-from sampler.run import VLMLoader, read_rows, run, run_ray
+from sampler.run import VLMLoader, read_rows, run, run_ray, start_local_cluster
 from tests.sampler import test_run as local_tests
 
 ray = pytest.importorskip("ray")
@@ -59,12 +58,7 @@ def cluster():
     # test modules by name).
     ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])
     ray.cloudpickle.register_pickle_by_value(local_tests)
-    with warnings.catch_warnings():
-        # JAX warns at each os.fork (Ray's start-up forks and execs at once).
-        warnings.filterwarnings("ignore", message=r"os\.fork\(\) was called",
-                                category=RuntimeWarning)
-        ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False,
-                 logging_level="ERROR")
+    start_local_cluster(2, log_to_driver=False, logging_level="ERROR")
     yield
     ray.shutdown()
 
@@ -227,3 +221,11 @@ def test_run_ray_argument_errors_and_missing_ray(cluster, tiny_llava_15_path, im
                       "ray")) == 2
     assert "--backend ray: the Ray backend needs ray" in capsys.readouterr().err
     assert not (tmp_path / "o.jsonl").exists()
+
+
+def test_the_local_cluster_listens_on_the_loopback_interface_only(cluster):
+    """start_local_cluster: the node and its control store are on 127.0.0.1, not on the
+    machine's network address, and the process environment is left as it was."""
+    assert ray.util.get_node_ip_address() == "127.0.0.1"
+    assert ray.get_runtime_context().gcs_address.startswith("127.0.0.1:")
+    assert "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER" not in os.environ
