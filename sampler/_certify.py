@@ -296,6 +296,16 @@ class _Stream:
         return (torch.cat(ids) if ids else texts), time.perf_counter() - t
 
 
+def _streams(model, image, prompt, *, sigma, batch_size, seed, device):
+    """``(seeds, selection stream, estimation stream)`` of one call, from its ``seed``."""
+    seeds = _derive_seeds(seed)
+    return seeds, *(
+        _Stream(model, image, prompt, sigma=sigma, batch_size=batch_size, seeds=seeds,
+                name=name, device=device)
+        for name in ("selection", "estimation")
+    )
+
+
 @dataclasses.dataclass
 class _Selection:
     """The selection step's labels and the labeller that labels every later prediction."""
@@ -437,11 +447,8 @@ def certify(
     )
     if oracle_eps is not None and oracle_rates is not None:
         raise ValueError("pass at most one of oracle_eps and oracle_rates, got both")
-    seeds = _derive_seeds(seed)
-    selection = _Stream(model, image, prompt, sigma=sigma, batch_size=batch_size, seeds=seeds,
-                        name="selection", device=dev)
-    estimation = _Stream(model, image, prompt, sigma=sigma, batch_size=batch_size, seeds=seeds,
-                         name="estimation", device=dev)
+    seeds, selection, estimation = _streams(model, image, prompt, sigma=sigma,
+                                            batch_size=batch_size, seed=seed, device=dev)
     sel_preds, t_sel = selection.draw(n0)
     est_preds, t_est = estimation.draw(n)
 

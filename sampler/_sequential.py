@@ -41,7 +41,7 @@ import torch
 import rstheory
 from rstheory import sequential as _seq
 from rstheory._confseq import betabinomial_cs
-from sampler._certify import Timings, _check_call, _check_count, _derive_seeds, _Selection, _Stream
+from sampler._certify import Timings, _check_call, _check_count, _Selection, _streams
 from sampler._models import NoiseSpec
 from sampler._votes import count_votes
 
@@ -205,11 +205,8 @@ def certify_sequential(
     )
     n_max = _check_count("n_max", n_max)
     bounds = _boundaries(radius, sigma, alpha, batch_size, n_max, prior)
-    seeds = _derive_seeds(seed)
-    selection = _Stream(model, image, prompt, sigma=sigma, batch_size=batch_size, seeds=seeds,
-                        name="selection", device=dev)
-    estimation = _Stream(model, image, prompt, sigma=sigma, batch_size=batch_size, seeds=seeds,
-                         name="estimation", device=dev)
+    seeds, selection, estimation = _streams(model, image, prompt, sigma=sigma,
+                                            batch_size=batch_size, seed=seed, device=dev)
     sel_preds, t_sel = selection.draw(n0)
     t = time.perf_counter()
     sel = _Selection.label(sel_preds, oracle=oracle, prompt=prompt, n0=n0)
