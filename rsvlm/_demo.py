@@ -6,7 +6,8 @@ dataset is available offline), noisy copies through the model, answers mapped to
 a rule oracle, one resumable JSONL row per image (:func:`sampler.run.run`).
 Analysis: certificates from the counts (:func:`step_certificates`), the fit of Pr(p_A)
 (:func:`step_fit`), mean radius and certified accuracy against n by subsampling the
-collected votes (:func:`step_curves`), the planner (:func:`step_plan`), the published
+collected votes (:func:`step_curves`), the planner (:func:`step_plan`), the sequential rule
+(:func:`rsvlm._demo_sequential.step_sequential`), the published
 certifications (:func:`step_published`) and the theorem checks (:func:`step_theorems`).
 :func:`run_demo` runs them in order and records every failure instead of stopping.
 
@@ -314,6 +315,7 @@ def step_theorems(cfg: DemoConfig) -> list[dict]:
 def run_demo(cfg: DemoConfig, log=print) -> tuple[pathlib.Path, bool]:
     """Run every step, write the report; returns its path and whether every step succeeded."""
     from rsvlm import _report
+    from rsvlm._demo_sequential import step_sequential
     from sampler.run import read_rows
 
     res: dict = {"config": dataclasses.asdict(cfg), "versions": versions(), "steps": {}}
@@ -346,6 +348,7 @@ def run_demo(cfg: DemoConfig, log=print) -> tuple[pathlib.Path, bool]:
     fit = step("fit", step_fit, coll["rows"] if coll else None, needs=("collect",))
     step("curves", step_curves, rows, fit, cfg, needs=("fit",))
     step("plan", step_plan, fit, rows, cfg, needs=("fit",))
+    step("sequential", step_sequential, fit, rows, cfg, needs=("fit",))
     if cfg.skip_published:
         res["published"] = {"skipped": "--skip-published was given", "datasets": []}
     else:

@@ -1,7 +1,7 @@
 """The demo's report: ``report.md`` (Markdown with PNG figures beside it) and ``report.json``.
 
 ``report.json`` holds every number the Markdown shows, unrounded, under the step's name
-(``certificates``, ``fit``, ``curves``, ``plan``, ``published``, ``theorems``), with the
+(``certificates``, ``fit``, ``curves``, ``plan``, ``sequential``, ``published``, ``theorems``), with the
 configuration, the versions and each step's status. Numbers in the Markdown are rounded
 by :func:`num` (4 significant decimals unless said otherwise).
 
@@ -142,6 +142,7 @@ def _sections(res: dict, out: pathlib.Path) -> list[str]:
                      [[b["what"], b["batch_size"], b["seconds_per_batch"], b["devices"],
                        b["batches"], b["device_hours"], b["wall_seconds"]]
                       for b in p["budgets"]]), ""]
+    md += _sequential(res)
     md += _published(res, out)
     if "theorems" in res:
         md += ["## Theorem checks (proofs_check)", "",
@@ -150,6 +151,33 @@ def _sections(res: dict, out: pathlib.Path) -> list[str]:
                        t["numeric_error"], t["tolerance"], t["passed"]]
                       for t in res["theorems"]]), ""]
     return md
+
+
+def _sequential(res: dict) -> list[str]:
+    """The sequential-rule section: the replay on the collected votes and the exact plan."""
+    if "sequential" not in res:
+        return []
+    q = res["sequential"]
+    rp, pl = q["replay"], q["plan"]
+    return [
+        "## Sequential rule (anytime-valid)", "",
+        f"Certify radius {num(q['radius'])} and stop as soon as the beta-binomial confidence "
+        f"sequence decides, looking every {q['batch_size']} samples "
+        f"(`rstheory.sequential`, prior Beta({num(q['prior'][0])}, {num(q['prior'][1])})). "
+        "Replayed on the collected estimation labels in draw order, which is what "
+        "`sampler.certify.certify_sequential` returns with the same seed:", "",
+        table(["rule", "samples per input (mean)", f"certified at {num(q['radius'])}"],
+              [[f"fixed n = {rp['n_max']}", rp["n_max"], f"{rp['fixed_certified']} / {rp['inputs']}"],
+               [f"sequential, n_max = {rp['n_max']}", rp["mean_samples"],
+                f"{rp['certified']} / {rp['inputs']}"]]), "",
+        "Exact plan under the fitted Pr(p_A) (`rstheory.sequential.compare_fixed`): the smallest "
+        "n_max whose certified fraction reaches the fixed rule's, and the expected samples there:",
+        "",
+        table(["fixed n", "fixed certified", "sequential n_max", "E[samples]",
+               "sequential certified", "fixed n / E[samples]"],
+              [[pl["fixed_n"], pl["fixed_certified_fraction"],
+                f"{pl['n_max']}" + ("" if pl["matched"] else " (not matched)"),
+                pl["expected_samples"], pl["certified_fraction"], pl["ratio"]]]), ""]
 
 
 def _published(res: dict, out: pathlib.Path) -> list[str]:

@@ -60,6 +60,7 @@ def test_exit_code_and_files(demo):
     assert res["ok"] and all(s["ok"] for s in res["steps"].values())
     for section in ("## Parameters", "## Certificates per input", "## Pr(p_A): the fitted model",
                     "## Mean radius and certified accuracy against n", "## Planner",
+                    "## Sequential rule (anytime-valid)",
                     "## Published image-classifier certifications (P2)",
                     "## Theorem checks (proofs_check)"):
         assert section in md
@@ -149,6 +150,36 @@ def test_fit_curves_and_plan_match_the_library(demo):
     _close([plan["budgets"][0]["device_seconds"], plan["budgets"][0]["batches"]],
            [b.device_seconds, b.batches])
     assert f"| {expect.n} | {num(expect.achieved)} |" in md
+
+
+def test_sequential_replay_and_plan_match_the_library(demo):
+    """The replay equals certify_sequential's stop on the same labels (recomputed here from
+    the rows, independently of rsvlm), and the plan equals compare_fixed."""
+    from rsvlm._demo import fitted_distribution
+    from rstheory import sequential
+    from sampler.run import read_rows
+
+    _, _, res, md = demo
+    cfg, q = res["config"], res["sequential"]
+    rows = [r for r in read_rows(res["collect"]["rows"]) if r["status"] == "ok"]
+    b = sequential.boundaries(radius=cfg["at_radius"], sigma=cfg["sigma"], alpha=cfg["alpha"],
+                              batch_size=cfg["batch_size"], n_max=cfg["n"])
+    samples = []
+    for row in rows:
+        labels = np.asarray(row["estimation_labels"]) == row["top_class"]
+        used = next((int(n) for j, n in enumerate(b.checkpoints)
+                     if labels[:n].sum() >= b.k_certify[j] or labels[:n].sum() <= b.k_futile[j]),
+                    int(b.checkpoints[-1]))
+        samples.append(used)
+    assert q["replay"]["samples"] == samples
+    assert q["replay"]["fixed_certified"] == sum(r["radius"] >= cfg["at_radius"] for r in rows)
+    c = sequential.compare_fixed(fitted_distribution(res["fit"]), radius=cfg["at_radius"],
+                                 sigma=cfg["sigma"], alpha=cfg["alpha"],
+                                 batch_size=cfg["batch_size"], n=cfg["n"])
+    assert q["plan"]["n_max"] == c.n_max
+    _close([q["plan"]["expected_samples"], q["plan"]["certified_fraction"]],
+           [c.expected_samples, c.certified_fraction])
+    assert "## Sequential rule (anytime-valid)" in md
 
 
 def test_published_numbers_match_check_published(demo):
