@@ -441,15 +441,7 @@ def _sequential(dist, args, n: int) -> dict:
         "p_star": s.p_star,
         "batch_size": batch,
         "prior": list(s.prior),
-        "fixed_n": c.fixed_n,
-        "fixed_certified_fraction": c.fixed_certified_fraction,
-        "n_max": c.n_max,
-        "matched": c.matched,
-        "expected_samples": c.expected_samples,
-        "certified_fraction": c.certified_fraction,
-        "futility_fraction": s.futility_fraction,
-        "max_fraction": s.max_fraction,
-        "ratio": c.ratio,
+        **c.summary(),
     }
 
 

@@ -569,6 +569,21 @@ class Comparison(NamedTuple):
     ratio: float
     sequential: SequentialPlan
 
+    def summary(self) -> dict:
+        """Plain, JSON-ready numbers: the fields above but ``sequential``, and its
+        ``futility_fraction`` and ``max_fraction``."""
+        return {
+            "fixed_n": self.fixed_n,
+            "fixed_certified_fraction": self.fixed_certified_fraction,
+            "n_max": self.n_max,
+            "matched": self.matched,
+            "expected_samples": self.expected_samples,
+            "certified_fraction": self.certified_fraction,
+            "futility_fraction": self.sequential.futility_fraction,
+            "max_fraction": self.sequential.max_fraction,
+            "ratio": self.ratio,
+        }
+
 
 def compare_fixed(
     dist,

@@ -71,13 +71,5 @@ def step_sequential(fit: dict, rows: list[dict], cfg) -> dict:
             "fixed_certified": sum(fixed_cert),
             "inputs": len(ok),
         },
-        "plan": {
-            "fixed_n": c.fixed_n,
-            "fixed_certified_fraction": c.fixed_certified_fraction,
-            "n_max": c.n_max,
-            "matched": c.matched,
-            "expected_samples": c.expected_samples,
-            "certified_fraction": c.certified_fraction,
-            "ratio": c.ratio,
-        },
+        "plan": c.summary(),
     }
