@@ -65,7 +65,7 @@ def log_capital(x, alpha, grid):
 
     Returns shape ``(T, G)``. Under i.i.d. outcomes of mean ``m``, ``K_t(m)`` is a
     nonnegative martingale with ``K_0 = 1`` (``E K_t(m) = 1``), checked exactly by
-    enumeration in ``proofs_check.thm_bounds``.
+    enumeration in ``proofs_check.thm_sequential``.
     """
     log_target = -jnp.log(alpha)
 
