@@ -76,9 +76,11 @@ import scipy.signal
 import scipy.special
 import scipy.stats
 
-from rstheory import _exact
+from rstheory import _exact, _planning
 from rstheory._clopper_pearson import cp_lower, cp_upper
 from rstheory._confseq import _check_prior, betabinomial_cs
+from rstheory._distributions import _check_real
+from rstheory._planning import _check_pos_int
 
 __all__ = [
     "DEFAULT_PRIOR_SIZE",
@@ -112,25 +114,6 @@ _MIN_EVAL = 1024
 # ------------------------------------------------------------------------ validation
 
 
-def _check_pos_int(name: str, x) -> int:
-    if isinstance(x, (bool, np.bool_)) or not isinstance(x, (int, np.integer)) or x < 1:
-        raise ValueError(f"{name} must be an integer >= 1, got {x!r}")
-    return int(x)
-
-
-def _check_real(name: str, x, low: float, high: float, *, low_open=True, high_open=True) -> float:
-    rng = f"{'(' if low_open else '['}{low:g}, {high:g}{')' if high_open else ']'}"
-    try:
-        f = float(x)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a real number in {rng}, got {x!r}") from None
-    if isinstance(x, (bool, np.bool_)) or np.ndim(x) != 0 or math.isnan(f):
-        raise ValueError(f"{name} must be a real number in {rng}, got {x!r}")
-    if f < low or f > high or (low_open and f == low) or (high_open and f == high):
-        raise ValueError(f"{name} must lie in {rng}, got {x!r}")
-    return f
-
-
 def _check_method(method: str) -> str:
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}, got {method!r}")
@@ -145,8 +128,8 @@ def target_probability(radius, sigma) -> float:
       >>> round(target_probability(0.5, 0.5), 6)
       0.841345
     """
-    r = _check_real("radius", radius, 0.0, math.inf)
-    s = _check_real("sigma", sigma, 0.0, math.inf)
+    r = _check_real("radius", radius, low=0.0, low_open=True)
+    s = _check_real("sigma", sigma, low=0.0, low_open=True)
     return float(scipy.special.ndtr(r / s))
 
 
@@ -158,8 +141,8 @@ def default_prior(p_star, size: float = DEFAULT_PRIOR_SIZE) -> tuple[float, floa
       >>> default_prior(0.75, 10)
       (7.5, 2.5)
     """
-    p = _check_real("p_star", p_star, 0.0, 1.0)
-    s = _check_real("size", size, 0.0, math.inf)
+    p = _check_real("p_star", p_star, low=0.0, high=1.0, low_open=True, high_open=True)
+    s = _check_real("size", size, low=0.0, low_open=True)
     return (s * p, s * (1.0 - p))
 
 
@@ -281,7 +264,7 @@ def boundaries(
         raise ValueError(
             f"radius / sigma = {radius / sigma!r} is too large: p* = Phi(radius / sigma) is 1"
         )
-    alpha = _check_real("alpha", alpha, 0.0, 1.0)
+    alpha = _check_real("alpha", alpha, low=0.0, high=1.0, low_open=True, high_open=True)
     method = _check_method(method)
     ns = checkpoints(batch_size, n_max)
     if method == BETABINOMIAL:
@@ -537,8 +520,8 @@ def sequential_plan(dist, *, radius, sigma, alpha, batch_size, n_max, prior=None
       (580, 0.738)
     """
     nodes, weights = _exact._quadrature(dist)
-    sigma_f = _check_real("sigma", sigma, 0.0, math.inf)
-    radius_f = _check_real("radius", radius, 0.0, math.inf)
+    sigma_f = _check_real("sigma", sigma, low=0.0, low_open=True)
+    radius_f = _check_real("radius", radius, low=0.0, low_open=True)
     b = boundaries(radius=radius_f, sigma=sigma_f, alpha=alpha, batch_size=batch_size,
                    n_max=n_max, prior=prior)
     return _plan_from(nodes, weights, b, radius_f, sigma_f, batch_size)
@@ -628,15 +611,13 @@ def compare_fixed(
       >>> c.n_max, round(c.expected_samples), c.certified_fraction >= c.fixed_certified_fraction
       (1800, 550, True)
     """
-    from rstheory import _planning
-
     nodes, weights = _exact._quadrature(dist)
-    sigma_f = _check_real("sigma", sigma, 0.0, math.inf)
-    radius_f = _check_real("radius", radius, 0.0, math.inf)
-    alpha_f = _check_real("alpha", alpha, 0.0, 1.0)
+    sigma_f = _check_real("sigma", sigma, low=0.0, low_open=True)
+    radius_f = _check_real("radius", radius, low=0.0, low_open=True)
+    alpha_f = _check_real("alpha", alpha, low=0.0, high=1.0, low_open=True, high_open=True)
     batch_size = _check_pos_int("batch_size", batch_size)
-    factor = _check_real("max_factor", max_factor, 1.0, math.inf, low_open=False)
-    tol = _check_real("tolerance", tolerance, 0.0, math.inf, low_open=False)
+    factor = _check_real("max_factor", max_factor, low=1.0)
+    tol = _check_real("tolerance", tolerance, low=0.0)
     if (n is None) == (target_accuracy is None):
         raise ValueError("exactly one of n and target_accuracy must be given")
     if n is None:

@@ -32,6 +32,7 @@ they change the bound on ``p_A`` and hence the boundaries.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import time
 from typing import Any
 
@@ -51,17 +52,17 @@ CERTIFIED = "certified"
 FUTILITY = "futility"
 N_MAX = "n_max"
 
-_BOUNDARY_CACHE: dict[tuple, rstheory.sequential.Boundaries] = {}
-
-
 def _boundaries(radius, sigma, alpha, batch_size, n_max, prior):
-    key = (float(radius), float(sigma), float(alpha), batch_size, n_max,
-           None if prior is None else tuple(float(x) for x in prior))
-    if key not in _BOUNDARY_CACHE:
-        _BOUNDARY_CACHE[key] = _seq.boundaries(
-            radius=radius, sigma=sigma, alpha=alpha, batch_size=batch_size, n_max=n_max, prior=prior
-        )
-    return _BOUNDARY_CACHE[key]
+    """:func:`rstheory.sequential.boundaries`, computed once per rule in a process (a
+    campaign certifies many inputs with the same rule)."""
+    return _cached_boundaries(float(radius), float(sigma), float(alpha), batch_size, n_max,
+                              None if prior is None else tuple(float(x) for x in prior))
+
+
+@functools.lru_cache(maxsize=64)
+def _cached_boundaries(radius, sigma, alpha, batch_size, n_max, prior):
+    return _seq.boundaries(radius=radius, sigma=sigma, alpha=alpha, batch_size=batch_size,
+                           n_max=n_max, prior=prior)
 
 
 @dataclasses.dataclass(frozen=True)
