@@ -31,7 +31,7 @@ from statsmodels.stats.proportion import proportion_confint
 import rstheory
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "reference"))
-import make_reference  # noqa: E402  (the 50-digit mpmath root, shared with the reference table)
+import make_reference
 
 STATSMODELS_MAX = 200_000  # statsmodels is timed on at most this many cases, then scaled
 
@@ -115,7 +115,9 @@ def run_table(title, k, n, alpha, mp_sample, rng):
     timings["scipy.stats.beta.ppf"] = best_of(scipy_beta_ppf, (k, n, alpha)) / size
     timings["scipy.special.betaincinv"] = best_of(scipy_betaincinv, (k, n, alpha)) / size
     m = min(size, STATSMODELS_MAX)
-    timings["statsmodels proportion_confint"] = best_of(statsmodels_beta, (k[:m], n[:m], alpha[:m])) / m
+    timings["statsmodels proportion_confint"] = (
+        best_of(statsmodels_beta, (k[:m], n[:m], alpha[:m])) / m
+    )
     sm_note = "" if m == size else f"  (timed on the first {m} cases, per-bound time scaled)"
 
     idx = rng.choice(size, size=min(mp_sample, size), replace=False)
@@ -147,28 +149,50 @@ def main(argv=None):
     parser.add_argument("--nmax", type=int, default=100_000, help="largest n in table 1")
     parser.add_argument("--alpha", type=float, default=0.001, help="alpha in table 1")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--mp-sample", type=int, default=200, help="cases checked against mpmath, table 1")
-    parser.add_argument("--mp-sample-hard", type=int, default=None,
-                        help="cases checked against mpmath, table 2 (default: min(--mp-sample, 40); "
-                             "a 50-digit root at n = 1e8 takes seconds)")
+    parser.add_argument(
+        "--mp-sample", type=int, default=200, help="cases checked against mpmath, table 1"
+    )
+    parser.add_argument(
+        "--mp-sample-hard",
+        type=int,
+        default=None,
+        help="cases checked against mpmath, table 2 (default: min(--mp-sample, 40); "
+        "a 50-digit root at n = 1e8 takes seconds)",
+    )
     args = parser.parse_args(argv)
 
     print("# rstheory.cp_lower benchmark")
-    print(f"python {platform.python_version()}, {platform.machine()}, {os.cpu_count()} CPUs "
-          f"(affinity {len(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity') else '?'})")
-    print(f"jax {jax.__version__} (backend {jax.default_backend()}, devices {jax.devices()}), "
-          f"scipy {scipy.__version__}, numpy {np.__version__}, statsmodels {statsmodels.__version__}, "
-          f"rstheory {rstheory.__version__}")
+    print(
+        f"python {platform.python_version()}, {platform.machine()}, {os.cpu_count()} CPUs "
+        f"(affinity {len(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity') else '?'})"
+    )
+    print(
+        f"jax {jax.__version__} (backend {jax.default_backend()}, devices {jax.devices()}), "
+        f"scipy {scipy.__version__}, numpy {np.__version__}, statsmodels {statsmodels.__version__}, "
+        f"rstheory {rstheory.__version__}"
+    )
     print(f"args: {vars(args)}")
 
     rng = np.random.default_rng(args.seed)
     k, n = draw_uniform(rng, args.size, args.nmax)
-    run_table(f"uniform n in [1, {args.nmax}], k in [0, n], alpha = {args.alpha:g}", k, n, args.alpha,
-              args.mp_sample, rng)
+    run_table(
+        f"uniform n in [1, {args.nmax}], k in [0, n], alpha = {args.alpha:g}",
+        k,
+        n,
+        args.alpha,
+        args.mp_sample,
+        rng,
+    )
     k, n, alpha = draw_hard(rng, args.size)
     mp_hard = min(args.mp_sample, 40) if args.mp_sample_hard is None else args.mp_sample_hard
-    run_table("harder mix: alpha log-uniform in [1e-15, 0.5], n log-uniform in [1, 1e8]", k, n, alpha,
-              mp_hard, rng)
+    run_table(
+        "harder mix: alpha log-uniform in [1e-15, 0.5], n log-uniform in [1, 1e8]",
+        k,
+        n,
+        alpha,
+        mp_hard,
+        rng,
+    )
 
 
 if __name__ == "__main__":

@@ -65,13 +65,28 @@ def main() -> None:
     args = parser.parse_args()
 
     env = dict(os.environ)
-    print(f"python {sys.version.split()[0]}, OMP_NUM_THREADS={env.get('OMP_NUM_THREADS', 'unset')}, "
-          f"cores {os.cpu_count()}")
-    plan_cmd = [sys.executable, "-m", "rstheory", "plan", "--dist", args.dist,
-                "--target-ratio", str(args.target_ratio), "--alpha", str(args.alpha),
-                "--sigma", str(args.sigma)]
+    print(
+        f"python {sys.version.split()[0]}, OMP_NUM_THREADS={env.get('OMP_NUM_THREADS', 'unset')}, "
+        f"cores {os.cpu_count()}"
+    )
+    plan_cmd = [
+        sys.executable,
+        "-m",
+        "rstheory",
+        "plan",
+        "--dist",
+        args.dist,
+        "--target-ratio",
+        str(args.target_ratio),
+        "--alpha",
+        str(args.alpha),
+        "--sigma",
+        str(args.sigma),
+    ]
     startup = min(
-        _run([sys.executable, "-c", "import rstheory._cli, rstheory.planning, rstheory.scaling"], env)
+        _run(
+            [sys.executable, "-c", "import rstheory._cli, rstheory.planning, rstheory.scaling"], env
+        )
         for _ in range(args.repeat)
     )
     with tempfile.TemporaryDirectory() as cache:
@@ -80,8 +95,12 @@ def main() -> None:
         cold = _run(plan_cmd, env)
         warm = min(_run(plan_cmd, env) for _ in range(args.repeat))
     print(f"start-up (import rstheory and its CLI):   {startup:7.2f} s")
-    print(f"rstheory plan, empty compilation cache:   {cold:7.2f} s  ({cold - startup:.2f} s after start-up)")
-    print(f"rstheory plan, warm compilation cache:    {warm:7.2f} s  ({warm - startup:.2f} s after start-up)")
+    print(
+        f"rstheory plan, empty compilation cache:   {cold:7.2f} s  ({cold - startup:.2f} s after start-up)"
+    )
+    print(
+        f"rstheory plan, warm compilation cache:    {warm:7.2f} s  ({warm - startup:.2f} s after start-up)"
+    )
 
     from rstheory import planning
     from rstheory._cli import _distribution
@@ -89,9 +108,13 @@ def main() -> None:
     dist = _distribution(args.dist)
     kw = dict(alpha=args.alpha, sigma=args.sigma, target_ratio=args.target_ratio)
     plan = planning.required_samples(dist, **kw)  # warm-up (compilation)
-    t_batched = min(_timed(lambda: planning.required_samples(dist, **kw)) for _ in range(args.repeat))
-    t_bisect = min(_timed(lambda: _bisection(dist, plan.target, args.alpha, args.sigma))
-                   for _ in range(args.repeat))
+    t_batched = min(
+        _timed(lambda: planning.required_samples(dist, **kw)) for _ in range(args.repeat)
+    )
+    t_bisect = min(
+        _timed(lambda: _bisection(dist, plan.target, args.alpha, args.sigma))
+        for _ in range(args.repeat)
+    )
     n_bisect = _bisection(dist, plan.target, args.alpha, args.sigma)
     print(f"required_samples (batched search), warm:  {t_batched:7.3f} s  -> n = {plan.n}")
     print(f"plain bisection, one exact call per n:    {t_bisect:7.3f} s  -> n = {n_bisect}")

@@ -106,8 +106,9 @@ def steady_throughput(rows: list[tuple[float, float]], samples_per_row: int) -> 
     start = max(a for a, t in rows if a - t < first)
     if start == end:
         start = first
-    work = sum(samples_per_row * max(0.0, min(a, end) - max(a - t, start)) / max(t, 1e-9)
-               for a, t in rows)
+    work = sum(
+        samples_per_row * max(0.0, min(a, end) - max(a - t, start)) / max(t, 1e-9) for a, t in rows
+    )
     return work / (end - start)
 
 
@@ -122,8 +123,9 @@ def make_images(root: Path, count: int, size: int, seed: int) -> Path:
 
 
 def _comparable(rows):
-    return sorted(({k: v for k, v in r.items() if k != "timings"} for r in rows),
-                  key=lambda r: r["id"])
+    return sorted(
+        ({k: v for k, v in r.items() if k != "timings"} for r in rows), key=lambda r: r["id"]
+    )
 
 
 def main(argv=None) -> int:
@@ -133,26 +135,35 @@ def main(argv=None) -> int:
     parser.add_argument("--n0", type=int, default=4, help="selection samples per input")
     parser.add_argument("--batch-size", type=int, default=8, help="noisy copies per batch")
     parser.add_argument("--max-new-tokens", type=int, default=4, help="greedy tokens per answer")
-    parser.add_argument("--workers", type=int, nargs="+", default=[1, 2],
-                        help="Ray worker counts to measure (must include 1 for the ratio)")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        nargs="+",
+        default=[1, 2],
+        help="Ray worker counts to measure (must include 1 for the ratio)",
+    )
     parser.add_argument("--sigma", type=float, default=0.25)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--plan-inputs", type=int, default=500, help="inputs of the planned run")
     parser.add_argument("--plan-n", type=int, default=1000, help="samples per planned input")
-    parser.add_argument("--quick", action="store_true",
-                        help="smoke test: 6 inputs, n0 = 2, n = 8, batch size 4")
+    parser.add_argument(
+        "--quick", action="store_true", help="smoke test: 6 inputs, n0 = 2, n = 8, batch size 4"
+    )
     args = parser.parse_args(argv)
     if args.quick:
         args.inputs, args.n, args.n0, args.batch_size, args.max_new_tokens = 6, 8, 2, 4, 2
     workers = sorted(set(args.workers))
     if min(args.inputs, args.n, args.n0, args.batch_size, args.max_new_tokens, *workers) < 1:
-        parser.error("--inputs, --n, --n0, --batch-size, --max-new-tokens and --workers must "
-                     "be >= 1")
+        parser.error(
+            "--inputs, --n, --n0, --batch-size, --max-new-tokens and --workers must be >= 1"
+        )
     if 1 not in workers:
         parser.error("--workers must include 1 (the reference of the ratio)")
     if args.inputs <= 2 * max(workers):
-        parser.error("--inputs must exceed twice the largest --workers (the first row per "
-                     "worker is not timed)")
+        parser.error(
+            "--inputs must exceed twice the largest --workers (the first row per "
+            "worker is not timed)"
+        )
 
     import ray
     import transformers
@@ -160,31 +171,47 @@ def main(argv=None) -> int:
     transformers.logging.set_verbosity_error()
     torch.set_num_threads(1)
     print("# sampler Ray backend benchmark")
-    print(f"python {platform.python_version()}, {platform.machine()}, {os.cpu_count()} CPUs; "
-          f"torch {torch.__version__}, ray {ray.__version__}")
-    print(f"threads: torch.get_num_threads()={torch.get_num_threads()} (local backend and "
-          "each worker), OMP_NUM_THREADS="
-          f"{os.environ.get('OMP_NUM_THREADS', '(unset)')}")
+    print(
+        f"python {platform.python_version()}, {platform.machine()}, {os.cpu_count()} CPUs; "
+        f"torch {torch.__version__}, ray {ray.__version__}"
+    )
+    print(
+        f"threads: torch.get_num_threads()={torch.get_num_threads()} (local backend and "
+        "each worker), OMP_NUM_THREADS="
+        f"{os.environ.get('OMP_NUM_THREADS', '(unset)')}"
+    )
     print(f"args: {vars(args)}")
     per_row = args.n0 + args.n
-    kw = dict(oracle_name="refusal", n0=args.n0, n=args.n, sigma=args.sigma, alpha=0.001,
-              seed=args.seed, batch_size=args.batch_size, prompt=PROMPT, progress=False)
+    kw = dict(
+        oracle_name="refusal",
+        n0=args.n0,
+        n=args.n,
+        sigma=args.sigma,
+        alpha=0.001,
+        seed=args.seed,
+        batch_size=args.batch_size,
+        prompt=PROMPT,
+        progress=False,
+    )
     decoding = DecodingConfig(max_new_tokens=args.max_new_tokens)
     results, rows = [], {}
     with tempfile.TemporaryDirectory(prefix="bench_ray_") as tmp:
         tmp = Path(tmp)
         path = build_tiny_llava(tmp / "tiny", version="1.5", seed=0)
         images = make_images(tmp / "images", args.inputs, 32, args.seed)
-        print(f"campaign: {args.inputs} inputs x (n0 {args.n0} + n {args.n}) samples, batch "
-              f"size {args.batch_size}, greedy max_new_tokens {args.max_new_tokens}, tiny "
-              "LLaVA 1.5 on CPU")
+        print(
+            f"campaign: {args.inputs} inputs x (n0 {args.n0} + n {args.n}) samples, batch "
+            f"size {args.batch_size}, greedy max_new_tokens {args.max_new_tokens}, tiny "
+            "LLaVA 1.5 on CPU"
+        )
 
         vlm = VLM.from_pretrained(path, device="cpu", decoding=decoding)
         t0 = time.perf_counter()
         with ArrivalClock() as clock:
             run(vlm, images, tmp / "local.jsonl", oracle=RefusalJudge(), **kw)
-        results.append(("local", 1, time.perf_counter() - t0,
-                        steady_throughput(clock.rows, per_row)))
+        results.append(
+            ("local", 1, time.perf_counter() - t0, steady_throughput(clock.rows, per_row))
+        )
         rows["local"] = read_rows(tmp / "local.jsonl")
 
         start_local_cluster(max(workers), log_to_driver=False, logging_level="ERROR")
@@ -195,14 +222,17 @@ def main(argv=None) -> int:
                 t0 = time.perf_counter()
                 with ArrivalClock() as clock:
                     run_ray(loader, images, out, workers=w, **kw)
-                results.append(("ray", w, time.perf_counter() - t0,
-                                steady_throughput(clock.rows, per_row)))
+                results.append(
+                    ("ray", w, time.perf_counter() - t0, steady_throughput(clock.rows, per_row))
+                )
                 rows[f"ray{w}"] = read_rows(out)
         finally:
             ray.shutdown()
 
-    print(f"\n{'backend':8s} {'workers':>7s} {'wall s (with start-up)':>23s} "
-          f"{'steady samples/s':>17s}")
+    print(
+        f"\n{'backend':8s} {'workers':>7s} {'wall s (with start-up)':>23s} "
+        f"{'steady samples/s':>17s}"
+    )
     for backend, w, wall, rate in results:
         print(f"{backend:8s} {w:7d} {wall:23.1f} {rate:17.1f}")
     rate = {(b, w): r for b, w, _, r in results}
@@ -214,13 +244,22 @@ def main(argv=None) -> int:
     print(f"\nrows identical: {identical}  (local and ray with {workers} workers, minus timings)")
 
     per_device = rate["ray", 1]
-    print(f"\nplanner: rstheory.planning.budget(n={args.plan_n}, inputs={args.plan_inputs}, "
-          f"batch_size={args.batch_size}, samples_per_second={per_device:.1f}, devices=D)")
+    print(
+        f"\nplanner: rstheory.planning.budget(n={args.plan_n}, inputs={args.plan_inputs}, "
+        f"batch_size={args.batch_size}, samples_per_second={per_device:.1f}, devices=D)"
+    )
     for devices in (1, 2):
-        b = planning.budget(args.plan_n, args.plan_inputs, batch_size=args.batch_size,
-                            samples_per_second=per_device, devices=devices)
-        print(f"  devices={devices}: batches {b.batches}, device hours {b.device_hours:.2f}, "
-              f"wall {b.wall_seconds / 3600:.2f} h")
+        b = planning.budget(
+            args.plan_n,
+            args.plan_inputs,
+            batch_size=args.batch_size,
+            samples_per_second=per_device,
+            devices=devices,
+        )
+        print(
+            f"  devices={devices}: batches {b.batches}, device hours {b.device_hours:.2f}, "
+            f"wall {b.wall_seconds / 3600:.2f} h"
+        )
     return 0 if identical else 1
 
 

@@ -81,8 +81,13 @@ def time_methods(methods, repeat: int, device: torch.device):
 def run_sample_predictions(vlm, image, prompt, *, n, sigma, seed, batch_size):
     """The package's path: texts of ``n`` noisy copies, ``batch_size`` per generate call."""
     out = sample_predictions(
-        vlm, image, prompt, n=n, sigma=sigma,
-        generator=noise_generator(seed, vlm.device), batch_size=batch_size,
+        vlm,
+        image,
+        prompt,
+        n=n,
+        sigma=sigma,
+        generator=noise_generator(seed, vlm.device),
+        batch_size=batch_size,
     )
     return out.predictions
 
@@ -102,29 +107,48 @@ def run_naive(model, processor, image, text, *, n, sigma, seed, max_new_tokens):
         enc["pixel_values"] = enc["pixel_values"].to(dtype)
         with torch.inference_mode():
             out = model.generate(**enc, max_new_tokens=max_new_tokens, do_sample=False)
-        new = out[0, enc["input_ids"].shape[1]:]
+        new = out[0, enc["input_ids"].shape[1] :]
         texts.append(processor.decode(new, skip_special_tokens=True).strip())
     return texts
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--version", choices=("1.5", "1.6"), default="1.5",
-                        help="tiny LLaVA version (1.6: anyres tiles)")
+    parser.add_argument(
+        "--version",
+        choices=("1.5", "1.6"),
+        default="1.5",
+        help="tiny LLaVA version (1.6: anyres tiles)",
+    )
     parser.add_argument("--n", type=int, default=128, help="noisy samples per configuration")
-    parser.add_argument("--batch-sizes", type=int, nargs="+", default=[1, 8, 32, 64],
-                        help="batch sizes of the batched runs")
+    parser.add_argument(
+        "--batch-sizes",
+        type=int,
+        nargs="+",
+        default=[1, 8, 32, 64],
+        help="batch sizes of the batched runs",
+    )
     parser.add_argument("--max-new-tokens", type=int, default=8, help="greedy tokens per answer")
-    parser.add_argument("--repeat", type=int, default=3,
-                        help="timed runs per method (the best is kept)")
+    parser.add_argument(
+        "--repeat", type=int, default=3, help="timed runs per method (the best is kept)"
+    )
     parser.add_argument("--sigma", type=float, default=0.25, help="noise std in [0, 1] pixel units")
-    parser.add_argument("--image-size", type=int, default=56,
-                        help="side of the square input image (the tiny model resizes to 28)")
+    parser.add_argument(
+        "--image-size",
+        type=int,
+        default=56,
+        help="side of the square input image (the tiny model resizes to 28)",
+    )
     parser.add_argument("--prompt", default="what is in the picture?")
-    parser.add_argument("--device", default="auto",
-                        help="auto (CUDA when present), cpu or cuda[:N]")
-    parser.add_argument("--dtype", choices=("auto", "float32", "bfloat16", "float16"),
-                        default="auto", help="auto: bf16 (fp16) on CUDA, float32 on CPU")
+    parser.add_argument(
+        "--device", default="auto", help="auto (CUDA when present), cpu or cuda[:N]"
+    )
+    parser.add_argument(
+        "--dtype",
+        choices=("auto", "float32", "bfloat16", "float16"),
+        default="auto",
+        help="auto: bf16 (fp16) on CUDA, float32 on CPU",
+    )
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
     if args.n < 1 or args.repeat < 1 or args.max_new_tokens < 1 or args.image_size < 1:
@@ -141,12 +165,16 @@ def main(argv=None) -> int:
     transformers.utils.logging.disable_progress_bar()
 
     print("# sampler batched generation benchmark")
-    print(f"python {platform.python_version()}, {platform.machine()}, {os.cpu_count()} CPUs "
-          f"(affinity {len(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity') else '?'})")
+    print(
+        f"python {platform.python_version()}, {platform.machine()}, {os.cpu_count()} CPUs "
+        f"(affinity {len(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity') else '?'})"
+    )
     print(f"torch {torch.__version__}, transformers {transformers.__version__}")
-    print(f"threads: torch.get_num_threads()={torch.get_num_threads()}, "
-          f"OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', '(unset)')}, "
-          f"torch.get_num_interop_threads()={torch.get_num_interop_threads()}")
+    print(
+        f"threads: torch.get_num_threads()={torch.get_num_threads()}, "
+        f"OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', '(unset)')}, "
+        f"torch.get_num_interop_threads()={torch.get_num_interop_threads()}"
+    )
     gpu = f" ({torch.cuda.get_device_name(device)})" if device.type == "cuda" else ""
     print(f"device {device}{gpu}")
     print(f"args: {vars(args)}")
@@ -157,25 +185,36 @@ def main(argv=None) -> int:
         vlm = VLM.from_pretrained(path, device=device, dtype=args.dtype, decoding=decoding)
     model, processor = vlm.model, vlm.processor
     n_params = sum(p.numel() for p in model.parameters())
-    image = torch.rand(3, args.image_size, args.image_size,
-                       generator=torch.Generator().manual_seed(args.seed))
+    image = torch.rand(
+        3, args.image_size, args.image_size, generator=torch.Generator().manual_seed(args.seed)
+    )
     prepared = vlm.prepare(image, args.prompt)
-    print(f"model: tiny LLaVA {args.version} ({type(model).__name__}), {n_params:,} parameters, "
-          f"dtype {str(vlm.dtype).removeprefix('torch.')}")
-    print(f"input: image 3x{args.image_size}x{args.image_size} -> model pixels "
-          f"{tuple(prepared.pixels.shape)}, prompt {prepared.inputs['input_ids'].shape[1]} tokens; "
-          f"greedy, max_new_tokens {args.max_new_tokens}, sigma {args.sigma}; "
-          f"n = {args.n} per configuration, best of {args.repeat} interleaved runs after a warm-up")
+    print(
+        f"model: tiny LLaVA {args.version} ({type(model).__name__}), {n_params:,} parameters, "
+        f"dtype {str(vlm.dtype).removeprefix('torch.')}"
+    )
+    print(
+        f"input: image 3x{args.image_size}x{args.image_size} -> model pixels "
+        f"{tuple(prepared.pixels.shape)}, prompt {prepared.inputs['input_ids'].shape[1]} tokens; "
+        f"greedy, max_new_tokens {args.max_new_tokens}, sigma {args.sigma}; "
+        f"n = {args.n} per configuration, best of {args.repeat} interleaved runs after a warm-up"
+    )
 
     common = dict(sigma=args.sigma, seed=args.seed)
 
     def sp(n, bs):
-        return lambda: run_sample_predictions(vlm, image, args.prompt, n=n, batch_size=bs,
-                                              **common)
+        return lambda: run_sample_predictions(vlm, image, args.prompt, n=n, batch_size=bs, **common)
 
     def nv(n):
-        return lambda: run_naive(model, processor, image, prepared.prompt, n=n,
-                                 max_new_tokens=args.max_new_tokens, **common)
+        return lambda: run_naive(
+            model,
+            processor,
+            image,
+            prepared.prompt,
+            n=n,
+            max_new_tokens=args.max_new_tokens,
+            **common,
+        )
 
     # One-at-a-time reference: sample_predictions with batch_size=1; naive per-sample
     # reference: processor + generate for every sample. Warm-ups are one batch (two samples).
@@ -197,8 +236,10 @@ def main(argv=None) -> int:
     for name in (naive, one, *batched.values()):
         t = times[name]
         note = "  (= one-at-a-time)" if name == batched.get(1) else ""
-        print(f"{name:42s} {args.n / t:10.1f} {1e3 * t / args.n:10.2f} "
-              f"{len(set(texts[name])):15d}{note}")
+        print(
+            f"{name:42s} {args.n / t:10.1f} {1e3 * t / args.n:10.2f} "
+            f"{len(set(texts[name])):15d}{note}"
+        )
     print()
     for bs, name in batched.items():
         print(f"ratio {name} vs one-at-a-time: {times[one] / times[name]:.1f}x")
@@ -207,16 +248,22 @@ def main(argv=None) -> int:
 
     mismatched = [bs for bs, name in batched.items() if texts[name] != texts[one]]
     identical = not mismatched
-    print(f"\ntexts identical: {identical}  (greedy texts of batched bs={batch_sizes} "
-          f"vs one-at-a-time, {args.n} each)")
+    print(
+        f"\ntexts identical: {identical}  (greedy texts of batched bs={batch_sizes} "
+        f"vs one-at-a-time, {args.n} each)"
+    )
     for bs in mismatched:
         diffs = [i for i, (a, b) in enumerate(zip(texts[batched[bs]], texts[one])) if a != b]
         i = diffs[0]
-        print(f"  bs={bs}: {len(diffs)} of {args.n} differ; first at sample {i}: "
-              f"{texts[batched[bs]][i]!r} vs {texts[one][i]!r}")
+        print(
+            f"  bs={bs}: {len(diffs)} of {args.n} differ; first at sample {i}: "
+            f"{texts[batched[bs]][i]!r} vs {texts[one][i]!r}"
+        )
     agree = sum(a == b for a, b in zip(texts[naive], texts[one]))
-    print(f"naive per-sample texts equal to one-at-a-time: {agree}/{args.n} (not required: its "
-          "noise is added before the processor's geometry and clipped)")
+    print(
+        f"naive per-sample texts equal to one-at-a-time: {agree}/{args.n} (not required: its "
+        "noise is added before the processor's geometry and clipped)"
+    )
     return 0 if identical else 1
 
 

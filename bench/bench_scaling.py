@@ -75,19 +75,25 @@ def main(argv=None):
 
     print("# rstheory.scaling.expected_radius benchmark")
     affinity = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else "?"
-    print(f"python {platform.python_version()}, {platform.machine()}, {os.cpu_count()} CPUs "
-          f"(affinity {affinity}), "
-          f"OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', 'unset')}")
-    print(f"jax {jax.__version__} (backend {jax.default_backend()}, devices {jax.devices()}), "
-          f"scipy {scipy.__version__}, numpy {np.__version__}, rstheory {rstheory.__version__}")
+    print(
+        f"python {platform.python_version()}, {platform.machine()}, {os.cpu_count()} CPUs "
+        f"(affinity {affinity}), "
+        f"OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', 'unset')}"
+    )
+    print(
+        f"jax {jax.__version__} (backend {jax.default_backend()}, devices {jax.devices()}), "
+        f"scipy {scipy.__version__}, numpy {np.__version__}, rstheory {rstheory.__version__}"
+    )
     print(f"args: {vars(args)}")
 
     rng = np.random.default_rng(args.seed)
     points = rng.beta(8.0, 2.0, args.points)
     dist = Empirical(points)
     ns = sample_sizes(args.num_n, args.n_min, args.n_max)
-    print(f"{ns.size} sample sizes from {ns[0]} to {ns[-1]}; {args.points} points from Beta(8, 2) "
-          f"(seed {args.seed}); alpha = {ALPHA:g}, sigma = {SIGMA:g}")
+    print(
+        f"{ns.size} sample sizes from {ns[0]} to {ns[-1]}; {args.points} points from Beta(8, 2) "
+        f"(seed {args.seed}); alpha = {ALPHA:g}, sigma = {SIGMA:g}"
+    )
 
     t0 = time.perf_counter()
     first = rstheory_curve(dist, ns, ALPHA, SIGMA)
@@ -110,8 +116,10 @@ def main(argv=None):
     print(f"rstheory.scaling.expected_radius, first call (compiles): {t_first:.3f} s")
     print(f"rstheory.scaling.expected_radius, warm (best of {len(warm_times)}): {t_warm:.3f} s")
     print(f"scipy straightforward: {t_scipy:.3f} s")
-    print("ratio rstheory.scaling.expected_radius vs scipy straightforward: "
-          f"{t_scipy / t_warm:.1f}x (warm; {t_scipy / t_first:.1f}x counting the first call)")
+    print(
+        "ratio rstheory.scaling.expected_radius vs scipy straightforward: "
+        f"{t_scipy / t_warm:.1f}x (warm; {t_scipy / t_first:.1f}x counting the first call)"
+    )
     print(f"first and warm rstheory curves identical: {bool(np.array_equal(first, ours))}")
     print(f"agreement: max |rstheory - scipy| over the curve = {np.max(np.abs(ours - ref)):.3e}")
 

@@ -2,7 +2,7 @@
 
     python bench/bench_sequential.py                 # published data + tiny LLaVA, a few minutes
     python bench/bench_sequential.py --quick         # smoke test, well under a minute of work
-    python bench/bench_sequential.py --data-dir ../shared/data --radii 0.25 0.5 1.0
+    python bench/bench_sequential.py --data-dir data --radii 0.25 0.5 1.0
 
 Two parts, both printed as one table row per setting:
 
@@ -49,15 +49,19 @@ from rstheory._planning import _infinite_accuracy
 from rstheory._published_check import reference_probabilities
 
 SIGMA, ALPHA = 0.5, 0.001
-HEADER = (f"{'data':<10} {'radius':>6} {'fixed n':>8} {'fixed cert':>10} {'n_max':>8} "
-          f"{'E[N]':>9} {'seq cert':>9} {'ratio':>7}")
+HEADER = (
+    f"{'data':<10} {'radius':>6} {'fixed n':>8} {'fixed cert':>10} {'n_max':>8} "
+    f"{'E[N]':>9} {'seq cert':>9} {'ratio':>7}"
+)
 
 
 def _row(name, radius, c) -> str:
     flag = "" if c.matched else "  (n_max not matched)"
-    return (f"{name:<10} {radius:>6.2f} {c.fixed_n:>8d} {c.fixed_certified_fraction:>10.4f} "
-            f"{c.n_max:>8d} {c.expected_samples:>9.1f} {c.certified_fraction:>9.4f} "
-            f"{c.ratio:>6.2f}x{flag}")
+    return (
+        f"{name:<10} {radius:>6.2f} {c.fixed_n:>8d} {c.fixed_certified_fraction:>10.4f} "
+        f"{c.n_max:>8d} {c.expected_samples:>9.1f} {c.certified_fraction:>9.4f} "
+        f"{c.ratio:>6.2f}x{flag}"
+    )
 
 
 def _compare(dist, name, radii, fixed_ns, *, sigma, accuracy_share, batch_for):
@@ -67,13 +71,19 @@ def _compare(dist, name, radii, fixed_ns, *, sigma, accuracy_share, batch_for):
         ns = list(fixed_ns)
         acc_inf = _infinite_accuracy(np.asarray(nodes), np.asarray(weights), r, sigma)
         if accuracy_share and acc_inf > 0:
-            plan = planning.required_samples(dist, alpha=ALPHA, sigma=sigma,
-                                             target_accuracy=accuracy_share * acc_inf, at_radius=r)
+            plan = planning.required_samples(
+                dist,
+                alpha=ALPHA,
+                sigma=sigma,
+                target_accuracy=accuracy_share * acc_inf,
+                at_radius=r,
+            )
             ns.append(int(plan.n))
         for n in sorted(set(ns)):
             t = time.perf_counter()
-            c = sequential.compare_fixed(dist, radius=r, sigma=sigma, alpha=ALPHA,
-                                         batch_size=batch_for(n), n=n)
+            c = sequential.compare_fixed(
+                dist, radius=r, sigma=sigma, alpha=ALPHA, batch_size=batch_for(n), n=n
+            )
             rows.append((r, n, c))
             print(_row(name, r, c) + f"   [{time.perf_counter() - t:.1f} s]", flush=True)
     return rows
@@ -92,9 +102,15 @@ def published_part(args) -> None:
         cert = published.load(dataset, n_ref, data_dir=args.data_dir)
         p, _ = reference_probabilities(cert)
         dist = distributions.Empirical(p)
-        _compare(dist, dataset, args.radii, args.fixed_n, sigma=SIGMA,
-                 accuracy_share=None if args.quick else 0.95,
-                 batch_for=lambda n: 1000 if n >= 50_000 else 100)
+        _compare(
+            dist,
+            dataset,
+            args.radii,
+            args.fixed_n,
+            sigma=SIGMA,
+            accuracy_share=None if args.quick else 0.95,
+            batch_for=lambda n: 1000 if n >= 50_000 else 100,
+        )
 
 
 class FirstWordMod3:
@@ -122,45 +138,82 @@ def tiny_part(args) -> None:
     oracle = FirstWordMod3()
     with tempfile.TemporaryDirectory() as tmp:
         path = build_tiny_llava(tmp, version="1.5", seed=0)
-        vlm = VLM.from_pretrained(path, device="cpu", decoding=DecodingConfig(max_new_tokens=args.max_new_tokens))
-        images = [torch.rand(3, 32, 32, generator=torch.Generator().manual_seed(1000 + i))
-                  for i in range(args.images)]
+        vlm = VLM.from_pretrained(
+            path, device="cpu", decoding=DecodingConfig(max_new_tokens=args.max_new_tokens)
+        )
+        images = [
+            torch.rand(3, 32, 32, generator=torch.Generator().manual_seed(1000 + i))
+            for i in range(args.images)
+        ]
         # Images of different contrast give different answer distributions.
-        images = [0.5 + (img - 0.5) * (0.2 + 0.8 * i / max(1, args.images - 1)) for i, img in enumerate(images)]
+        images = [
+            0.5 + (img - 0.5) * (0.2 + 0.8 * i / max(1, args.images - 1))
+            for i, img in enumerate(images)
+        ]
         t = time.perf_counter()
         ks = []
         for i, img in enumerate(images):
-            out = sample_predictions(vlm, img, prompt, n=args.pilot_n, sigma=args.tiny_sigma,
-                                     generator=noise_generator(i), batch_size=args.batch_size)
+            out = sample_predictions(
+                vlm,
+                img,
+                prompt,
+                n=args.pilot_n,
+                sigma=args.tiny_sigma,
+                generator=noise_generator(i),
+                batch_size=args.batch_size,
+            )
             counts = torch.bincount(oracle(out.predictions), minlength=3)
             ks.append(int(counts.max()))
         pilot_s = time.perf_counter() - t
         p_hat = np.array(ks) / args.pilot_n
-        print(f"\n(b) tiny LLaVA 1.5: {args.images} images x {args.pilot_n} samples in {pilot_s:.1f} s "
-              f"({args.images * args.pilot_n / pilot_s:.0f} samples/s); sigma {args.tiny_sigma}, "
-              f"alpha {ALPHA}; top-class fractions {np.round(np.sort(p_hat), 3).tolist()}")
+        print(
+            f"\n(b) tiny LLaVA 1.5: {args.images} images x {args.pilot_n} samples in {pilot_s:.1f} s "
+            f"({args.images * args.pilot_n / pilot_s:.0f} samples/s); sigma {args.tiny_sigma}, "
+            f"alpha {ALPHA}; top-class fractions {np.round(np.sort(p_hat), 3).tolist()}"
+        )
         dist = distributions.Empirical.from_counts(ks, args.pilot_n)
         print(HEADER)
-        rows = _compare(dist, "tiny-llava", args.tiny_radii, args.tiny_fixed_n, sigma=args.tiny_sigma,
-                        accuracy_share=None, batch_for=lambda n: args.batch_size)
+        rows = _compare(
+            dist,
+            "tiny-llava",
+            args.tiny_radii,
+            args.tiny_fixed_n,
+            sigma=args.tiny_sigma,
+            accuracy_share=None,
+            batch_for=lambda n: args.batch_size,
+        )
 
         # Real runs: the first fixed n and radius, the n_max found for them.
         r, n_fixed, c = rows[0]
-        print(f"\nreal runs at radius {r:g}: certify(n={n_fixed}) against "
-              f"certify_sequential(n_max={c.n_max}, batch {args.batch_size}), n0 = {args.n0}")
-        print(f"{'image':>5} {'fixed N':>7} {'fixed':>9} {'seq N':>6} {'seq stop':>10} {'seq radius':>10} "
-              f"{'fixed s':>8} {'seq s':>7}")
+        print(
+            f"\nreal runs at radius {r:g}: certify(n={n_fixed}) against "
+            f"certify_sequential(n_max={c.n_max}, batch {args.batch_size}), n0 = {args.n0}"
+        )
+        print(
+            f"{'image':>5} {'fixed N':>7} {'fixed':>9} {'seq N':>6} {'seq stop':>10} {'seq radius':>10} "
+            f"{'fixed s':>8} {'seq s':>7}"
+        )
         used_fixed, used_seq = [], []
         cert_fixed = cert_seq = 0
         # Compile the bounds before timing (the sequential call computes its boundaries).
         rstheory.certify(1, 2, alpha=ALPHA, sigma=1.0)
         rstheory.certified_radius(0.9, 1.0)
         betabinomial_cs(1, 2, ALPHA)
-        sequential.boundaries(radius=r, sigma=args.tiny_sigma, alpha=ALPHA, batch_size=args.batch_size, n_max=c.n_max)
-        picks = np.unique(np.linspace(0, len(images) - 1, min(args.runs, len(images))).round().astype(int))
+        sequential.boundaries(
+            radius=r, sigma=args.tiny_sigma, alpha=ALPHA, batch_size=args.batch_size, n_max=c.n_max
+        )
+        picks = np.unique(
+            np.linspace(0, len(images) - 1, min(args.runs, len(images))).round().astype(int)
+        )
         for i in picks.tolist():
-            kw = dict(oracle=oracle, n0=args.n0, sigma=args.tiny_sigma, alpha=ALPHA, seed=i,
-                      batch_size=args.batch_size)
+            kw = dict(
+                oracle=oracle,
+                n0=args.n0,
+                sigma=args.tiny_sigma,
+                alpha=ALPHA,
+                seed=i,
+                batch_size=args.batch_size,
+            )
             fixed = certify(vlm, images[i], prompt, n=n_fixed, **kw)
             seq = certify_sequential(vlm, images[i], prompt, radius=r, n_max=c.n_max, **kw)
             f_ok = float(fixed.certificate.radius) >= r
@@ -168,19 +221,26 @@ def tiny_part(args) -> None:
             cert_seq += seq.certified
             used_fixed.append(args.n0 + n_fixed)
             used_seq.append(seq.samples)
-            print(f"{i:>5} {args.n0 + n_fixed:>7} {'cert' if f_ok else 'abstain':>9} {seq.samples:>6} "
-                  f"{seq.stop_reason:>10} {seq.radius:>10.4f} {fixed.timings.total:>8.2f} "
-                  f"{seq.timings.total:>7.2f}")
+            print(
+                f"{i:>5} {args.n0 + n_fixed:>7} {'cert' if f_ok else 'abstain':>9} {seq.samples:>6} "
+                f"{seq.stop_reason:>10} {seq.radius:>10.4f} {fixed.timings.total:>8.2f} "
+                f"{seq.timings.total:>7.2f}"
+            )
         mean_f, mean_s = float(np.mean(used_fixed)), float(np.mean(used_seq))
-        print(f"real runs: mean samples fixed {mean_f:.1f}, sequential {mean_s:.1f}, "
-              f"ratio {mean_f / mean_s:.2f}x; certified at {r:g}: fixed {cert_fixed}/{len(used_fixed)}, "
-              f"sequential {cert_seq}/{len(used_seq)}")
+        print(
+            f"real runs: mean samples fixed {mean_f:.1f}, sequential {mean_s:.1f}, "
+            f"ratio {mean_f / mean_s:.2f}x; certified at {r:g}: fixed {cert_fixed}/{len(used_fixed)}, "
+            f"sequential {cert_seq}/{len(used_seq)}"
+        )
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small smoke-test sizes")
-    parser.add_argument("--data-dir", help="folder holding p2-certifications/ (default: $RSVLM_DATA_DIR or ../shared/data)")
+    parser.add_argument(
+        "--data-dir",
+        help="folder holding p2-certifications/ (default: $RSVLM_DATA_DIR or the checkout's data/)",
+    )
     parser.add_argument("--radii", type=float, nargs="+", default=[0.25, 0.5, 1.0])
     parser.add_argument("--fixed-n", type=int, nargs="+", default=[1000, 10_000, 100_000])
     parser.add_argument("--skip-published", action="store_true")
@@ -199,8 +259,10 @@ def main(argv=None) -> int:
         args.radii, args.fixed_n = [0.5], [1000]
         args.images, args.pilot_n, args.tiny_radii, args.tiny_fixed_n = 4, 40, [0.1], [100]
         args.runs, args.n0, args.batch_size, args.max_new_tokens = 2, 8, 20, 2
-    print(f"bench_sequential: python {platform.python_version()}, rstheory {rstheory.__version__}, "
-          f"OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', '')}, quick={args.quick}")
+    print(
+        f"bench_sequential: python {platform.python_version()}, rstheory {rstheory.__version__}, "
+        f"OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', '')}, quick={args.quick}"
+    )
     t = time.perf_counter()
     if not args.skip_published:
         published_part(args)

@@ -242,9 +242,9 @@ for n in (25, 10**4):
             scaling.expected_radius(distributions.PointMass(p), n, alpha=ALPHA, sigma=SIGMA)
         )
         fo = float(scaling.first_order_radius(p, n, alpha=ALPHA, sigma=SIGMA))
-        eq1 = float(scaling.shore_radius_eq1(p, n, alpha=ALPHA, sigma=SIGMA))
+        eq1 = float(scaling.shore_radius(p, n, alpha=ALPHA, sigma=SIGMA))
         print(f"{p:7.4f} {exact:12.4f} {fo:10.4f} {eq1:9.4f}")
-    print(f"Eq. (2) ratio at n = {n}: {float(scaling.ratio_eq2(n, alpha=ALPHA)):+.4f}\n")
+    print(f"Eq. (2) ratio at n = {n}: {float(scaling.average_radius_ratio(n, alpha=ALPHA)):+.4f}\n")
 
 # %%
 p_grid = np.linspace(0.51, 0.9995, 25 if SMALL else 120)
@@ -265,7 +265,7 @@ for n, style in ((100, "-"), (10**4, "--")):
     )
     ax.plot(
         p_grid,
-        np.asarray(scaling.shore_radius_eq1(p_grid, n, alpha=ALPHA, sigma=SIGMA)),
+        np.asarray(scaling.shore_radius(p_grid, n, alpha=ALPHA, sigma=SIGMA)),
         "C1" + style,
         label=f"Eq. (1), n = {n}",
     )

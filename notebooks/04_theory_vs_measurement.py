@@ -24,7 +24,7 @@
 #    "100x sample efficiency" paper, `rstheory.published`): the largest run predicts every
 #    smaller one, the `n = 100` run predicts the largest, and the planner's `n` is set
 #    against the `n` the published runs bracket. This part needs the data folder
-#    (`$RSVLM_DATA_DIR` or `../shared/data`); without it, it is skipped with a message.
+#    (`$RSVLM_DATA_DIR` or the checkout's `data/`); without it, it is skipped with a message.
 #
 # Errors are prediction minus measurement. `RSVLM_NOTEBOOK_SIZE=small` uses a few inputs,
 # small `n`, and one published dataset.
@@ -145,7 +145,7 @@ runs = published.available()
 if not runs:
     print(
         f"no published certifications under {published.data_dir()}: set $RSVLM_DATA_DIR "
-        "(or place p2-certifications/ in ../shared/data) to run this part; skipped."
+        "(or run from a checkout, whose data/ holds p2-certifications/) to run this part; skipped."
     )
     datasets = []
 else:

@@ -37,7 +37,14 @@ import numpy as np
 import sympy as sp
 
 from proofs_check._binomial_mp import binomial_tail_ge, log_pmf
-from proofs_check._registry import CheckResult, Theorem, combine, max_relative_error, register, symbolic_result
+from proofs_check._registry import (
+    CheckResult,
+    Theorem,
+    combine,
+    max_relative_error,
+    register,
+    symbolic_result,
+)
 from rstheory import bounds
 from rstheory._confseq import betabinomial_cs
 
@@ -70,8 +77,14 @@ def _padded(fn, *arrays, **options):
     size = flat[0].size
     assert size <= CHUNK
     padded = [np.concatenate([a, np.repeat(a[:1], CHUNK - size)]) for a in flat]
-    opts = {k: (np.concatenate([np.ravel(v), np.repeat(np.ravel(v)[:1], CHUNK - size)]) if k == "u" else v)
-            for k, v in options.items()}
+    opts = {
+        k: (
+            np.concatenate([np.ravel(v), np.repeat(np.ravel(v)[:1], CHUNK - size)])
+            if k == "u"
+            else v
+        )
+        for k, v in options.items()
+    }
     out = fn(*padded, **opts)
     if isinstance(out, tuple):
         return tuple(np.asarray(o)[:size] for o in out)
@@ -106,7 +119,9 @@ def exact_coverage_mp(values, n, side="lower"):
     return worst
 
 
-def check_coverage(dps: int = 50, *, method: str = "clopper_pearson", ns=NS, alphas=ALPHAS) -> CheckResult:
+def check_coverage(
+    dps: int = 50, *, method: str = "clopper_pearson", ns=NS, alphas=ALPHAS
+) -> CheckResult:
     """Exact coverage of ``method`` (both sides) is ``>= 1 - alpha`` on ``ns x alphas``."""
     worst, at = math.inf, ""
     with mpmath.workdps(dps):
@@ -128,7 +143,12 @@ def check_wilson_deficiency(dps: int = 50, *, ns=(5, 10, 20, 60), alpha=0.05) ->
     found = []
     with mpmath.workdps(dps):
         for n in ns:
-            vals = _padded(lambda kk, nn, aa: bounds.lower_bound(kk, nn, aa, method="wilson"), np.arange(n + 1), n, alpha)
+            vals = _padded(
+                lambda kk, nn, aa: bounds.lower_bound(kk, nn, aa, method="wilson"),
+                np.arange(n + 1),
+                n,
+                alpha,
+            )
             cov, p = exact_coverage_mp(vals, n)
             if cov < 1 - mpmath.mpf(alpha):
                 found.append(f"n={n}, p={float(p):.6g}: coverage {float(cov):.6f}")
@@ -166,22 +186,39 @@ def check_randomized_exact_size(dps: int = 50, *, ns=(1, 7, 40), alpha=0.1) -> C
         for n in ns:
             k = np.repeat(np.arange(1, n), 3) if n > 1 else np.array([1])
             u = np.tile([0.2, 0.5, 0.9], max(n - 1, 1))[: k.size]
-            vals = _padded(lambda kk, nn, aa, u: bounds.lower_bound(kk, nn, aa, method="randomized_clopper_pearson", u=u), k, n, alpha, u=u)
+            vals = _padded(
+                lambda kk, nn, aa, u: bounds.lower_bound(
+                    kk, nn, aa, method="randomized_clopper_pearson", u=u
+                ),
+                k,
+                n,
+                alpha,
+                u=u,
+            )
             for ki, ui, v in zip(k, u, vals):
                 ki, ui, p = int(ki), mpmath.mpf(float(ui)), mpmath.mpf(float(v))
                 if ki == n:
-                    cases.append((f"k=n={n}, u={float(ui)}", float(v), mpmath.exp(mpmath.log(a / ui) / n)))
+                    cases.append(
+                        (f"k=n={n}, u={float(ui)}", float(v), mpmath.exp(mpmath.log(a / ui) / n))
+                    )
                     continue
                 g = binomial_tail_ge(ki + 1, n, p)[0] + ui * _pmf(ki, n, p)
                 dg = _pmf(ki, n, p) * ((1 - ui) * (n - ki) * p + ui * ki * (1 - p)) / (p * (1 - p))
                 root = p - (g - a) / dg  # one Newton step from rstheory's value: the true root
                 cases.append((f"k={ki}, n={n}, u={float(ui)}", float(v), root))
             for p in (mpmath.mpf("0.003"), mpmath.mpf("0.37"), mpmath.mpf("0.991")):
-                cov = mpmath.fsum(_pmf(j, n, p) * (1 - _u_threshold(j, n, p, a)) for j in range(n + 1))
+                cov = mpmath.fsum(
+                    _pmf(j, n, p) * (1 - _u_threshold(j, n, p, a)) for j in range(n + 1)
+                )
                 cov_err = max(cov_err, abs(cov - (1 - a)))
         roots = max_relative_error(cases, RTOL_RANDOMIZED, what="root of P[X>k] + u P[X=k] = alpha")
         tol = mpmath.mpf(10) ** (5 - dps)
-        size = CheckResult(cov_err < tol, float(cov_err), float(tol), f"|coverage - (1 - alpha)| = {float(cov_err):.2e}")
+        size = CheckResult(
+            cov_err < tol,
+            float(cov_err),
+            float(tol),
+            f"|coverage - (1 - alpha)| = {float(cov_err):.2e}",
+        )
     return combine([roots, size], RTOL_RANDOMIZED)
 
 
@@ -200,10 +237,18 @@ def check_martingale_identity() -> CheckResult:
 
     x, y = sp.symbols("x y", positive=True)
     steps = [
-        ("B(x+1,y) + B(x,y+1) = B(x,y)", sp.gammasimp(beta(x + 1, y) + beta(x, y + 1) - beta(x, y)) == 0),
+        (
+            "B(x+1,y) + B(x,y+1) = B(x,y)",
+            sp.gammasimp(beta(x + 1, y) + beta(x, y + 1) - beta(x, y)) == 0,
+        ),
         (
             "p0 M(k+1,n+1) + (1-p0) M(k,n+1) = M(k,n)",
-            sp.gammasimp(sp.powsimp(p0 * mix(k + 1, n + 1) + (1 - p0) * mix(k, n + 1) - mix(k, n), force=True)) == 0,
+            sp.gammasimp(
+                sp.powsimp(
+                    p0 * mix(k + 1, n + 1) + (1 - p0) * mix(k, n + 1) - mix(k, n), force=True
+                )
+            )
+            == 0,
         ),
     ]
     return symbolic_result(steps)
@@ -214,7 +259,12 @@ def _cs_table(n_max, alpha):
     k = np.concatenate([np.arange(m + 1) for m in range(1, n_max + 1)])
     low, high = [], []
     for s in range(0, k.size, CHUNK):
-        lo, hi = _padded(lambda kk, nn, aa: tuple(betabinomial_cs(kk, nn, aa)), k[s : s + CHUNK], n[s : s + CHUNK], alpha)
+        lo, hi = _padded(
+            lambda kk, nn, aa: tuple(betabinomial_cs(kk, nn, aa)),
+            k[s : s + CHUNK],
+            n[s : s + CHUNK],
+            alpha,
+        )
         low.append(lo)
         high.append(hi)
     return np.concatenate(low), np.concatenate(high)
@@ -245,8 +295,12 @@ def check_ville(dps: int = 50, *, n_max=60, alpha=0.1, ps=("0.1", "0.5", "0.85")
 
 
 def _mp_log_mixture(p0, k, n, a, b):
-    return (mpmath.log(mpmath.beta(a + k, b + n - k)) - mpmath.log(mpmath.beta(a, b))
-            - k * mpmath.log(p0) - (n - k) * mpmath.log1p(-p0))
+    return (
+        mpmath.log(mpmath.beta(a + k, b + n - k))
+        - mpmath.log(mpmath.beta(a, b))
+        - k * mpmath.log(p0)
+        - (n - k) * mpmath.log1p(-p0)
+    )
 
 
 def _bisect(f, outside, inside):
@@ -265,7 +319,9 @@ def _bisect(f, outside, inside):
     return (outside + inside) / 2
 
 
-def check_cs_ends(dps: int = 50, *, cases=((3, 10, 0.05), (90, 100, 0.001), (500, 2000, 0.1), (1, 1000, 1e-6))) -> CheckResult:
+def check_cs_ends(
+    dps: int = 50, *, cases=((3, 10, 0.05), (90, 100, 0.001), (500, 2000, 0.1), (1, 1000, 1e-6))
+) -> CheckResult:
     """rstheory's ends against mpmath roots of ``log M_n(p0) = log(1/alpha)`` (bisection)."""
     k = np.array([c[0] for c in cases])
     n = np.array([c[1] for c in cases])
@@ -291,22 +347,45 @@ def check_cs_ends(dps: int = 50, *, cases=((3, 10, 0.05), (90, 100, 0.001), (500
 # --------------------------------------------------------------------------- multiclass
 
 
-def check_bonferroni(dps: int = 50, *, ns=(4, 9, 15), alpha=0.1,
-                     ps=(("1/2", "3/10", "1/5"), ("1/3", "1/3", "1/3"), ("3/10", "1/2", "1/5"))) -> CheckResult:
+def check_bonferroni(
+    dps: int = 50,
+    *,
+    ns=(4, 9, 15),
+    alpha=0.1,
+    ps=(("1/2", "3/10", "1/5"), ("1/3", "1/3", "1/3"), ("3/10", "1/2", "1/5")),
+) -> CheckResult:
     """Exact multinomial coverage of the Bonferroni bounds, K = 3, top class 0 fixed."""
     worst, at = math.inf, ""
     with mpmath.workdps(dps):
         for n in ns:
-            c = np.array([(i, j, n - i - j) for i, j in itertools.product(range(n + 1), repeat=2) if i + j <= n])
-            pa, pb = _padded(lambda c0, c1, c2: tuple(bounds.simultaneous_bounds(np.stack([c0, c1, c2], -1), alpha, top=0)[:2]),
-                             c[:, 0], c[:, 1], c[:, 2])
+            c = np.array(
+                [
+                    (i, j, n - i - j)
+                    for i, j in itertools.product(range(n + 1), repeat=2)
+                    if i + j <= n
+                ]
+            )
+            pa, pb = _padded(
+                lambda c0, c1, c2: tuple(
+                    bounds.simultaneous_bounds(np.stack([c0, c1, c2], -1), alpha, top=0)[:2]
+                ),
+                c[:, 0],
+                c[:, 1],
+                c[:, 2],
+            )
             for pv in ps:
                 p = [mpmath.mpf(sp.Rational(v).p) / sp.Rational(v).q for v in pv]
                 cov = mpmath.mpf(0)
                 for row, lo, hi in zip(c, pa, pb):
                     if lo <= p[0] and hi >= max(p[1], p[2]):
                         i, j, m = (int(v) for v in row)
-                        cov += mpmath.factorial(n) / (mpmath.factorial(i) * mpmath.factorial(j) * mpmath.factorial(m)) * p[0] ** i * p[1] ** j * p[2] ** m
+                        cov += (
+                            mpmath.factorial(n)
+                            / (mpmath.factorial(i) * mpmath.factorial(j) * mpmath.factorial(m))
+                            * p[0] ** i
+                            * p[1] ** j
+                            * p[2] ** m
+                        )
                 margin = float(cov - (1 - mpmath.mpf(alpha)))
                 if margin < worst:
                     worst, at = margin, f"n={n}, p={pv}"
@@ -328,62 +407,78 @@ def check_empirical_bernstein_coverage(dps: int = 50) -> CheckResult:
     return check_coverage(dps, method="empirical_bernstein")
 
 
-register(Theorem(
-    name="bounds.clopper_pearson_coverage",
-    statement="The one-sided Clopper-Pearson bounds have exact coverage >= 1 - alpha for every p "
-    "(a consequence of clopper_pearson.tail_inversion: L(K) > p iff P_p[X >= K] < alpha).",
-    source="Clopper & Pearson (1934), Biometrika 26(4)",
-    numeric=check_clopper_pearson_coverage,
-))
-register(Theorem(
-    name="bounds.hoeffding_coverage",
-    statement="k/n - sqrt(log(1/alpha)/(2n)), clipped to [0, 1], has coverage >= 1 - alpha for every p.",
-    source="Hoeffding (1963), JASA 58, Thm 1",
-    symbolic=check_hoeffding_symbolic,
-    numeric=check_hoeffding_coverage,
-))
-register(Theorem(
-    name="bounds.empirical_bernstein_coverage",
-    statement="k/n - sqrt(2 V log(2/alpha)/n) - 7 log(2/alpha)/(3(n-1)) with V = k(n-k)/(n(n-1)), "
-    "clipped to [0, 1], has coverage >= 1 - alpha for every p.",
-    source="Maurer & Pontil (2009), COLT, Thm 4",
-    symbolic=check_hoeffding_symbolic,
-    numeric=check_empirical_bernstein_coverage,
-))
-register(Theorem(
-    name="bounds.randomized_cp_exact_size",
-    statement="With U ~ Uniform(0,1) independent, the p solving P[X > k] + U P[X = k] = alpha "
-    "is a lower bound with coverage exactly 1 - alpha for every p.",
-    source="Stevens (1950), Biometrika 37; the telescoping sum over k",
-    numeric=check_randomized_exact_size,
-))
-register(Theorem(
-    name="bounds.wilson_not_valid",
-    statement="The Wilson score bound is NOT a valid one-sided bound: some (p, n) has exact coverage "
-    "below 1 - alpha. This entry passes when such a (p, n) is exhibited.",
-    source="Brown, Cai & DasGupta (2001), Statist. Sci. 16(2)",
-    numeric=check_wilson_deficiency,
-))
-register(Theorem(
-    name="confseq.mixture_martingale",
-    statement="M_n(p0) = B(a+k, b+n-k) / (B(a,b) p0^k (1-p0)^(n-k)) is a martingale under p0 "
-    "(p0 M(k+1,n+1) + (1-p0) M(k,n+1) = M(k,n)); by Ville's inequality the sequence "
-    "{p0: M_n(p0) < 1/alpha} misses p at some n with probability <= alpha.",
-    source="Robbins (1970), Ann. Math. Statist. 41; Ville (1939)",
-    symbolic=check_martingale_identity,
-    numeric=check_ville,
-))
-register(Theorem(
-    name="confseq.ends",
-    statement="The ends of betabinomial_cs are the roots of log M_n(p0) = log(1/alpha).",
-    source="definition of the confidence sequence (rstheory._confseq)",
-    numeric=check_cs_ends,
-))
-register(Theorem(
-    name="multiclass.bonferroni_coverage",
-    statement="With A fixed, CP_lower(c_A, n, alpha/2) <= p_A and min(CP_upper(c_B, n, alpha/2), "
-    "1 - pA_lower) >= max_{j != A} p_j hold simultaneously with probability >= 1 - alpha "
-    "(B the runner-up count).",
-    source="Bonferroni (union bound); Cohen, Rosenfeld & Kolter (2019), Thm 1",
-    numeric=check_bonferroni,
-))
+register(
+    Theorem(
+        name="bounds.clopper_pearson_coverage",
+        statement="The one-sided Clopper-Pearson bounds have exact coverage >= 1 - alpha for every p "
+        "(a consequence of clopper_pearson.tail_inversion: L(K) > p iff P_p[X >= K] < alpha).",
+        source="Clopper & Pearson (1934), Biometrika 26(4)",
+        numeric=check_clopper_pearson_coverage,
+    )
+)
+register(
+    Theorem(
+        name="bounds.hoeffding_coverage",
+        statement="k/n - sqrt(log(1/alpha)/(2n)), clipped to [0, 1], has coverage >= 1 - alpha for every p.",
+        source="Hoeffding (1963), JASA 58, Thm 1",
+        symbolic=check_hoeffding_symbolic,
+        numeric=check_hoeffding_coverage,
+    )
+)
+register(
+    Theorem(
+        name="bounds.empirical_bernstein_coverage",
+        statement="k/n - sqrt(2 V log(2/alpha)/n) - 7 log(2/alpha)/(3(n-1)) with V = k(n-k)/(n(n-1)), "
+        "clipped to [0, 1], has coverage >= 1 - alpha for every p.",
+        source="Maurer & Pontil (2009), COLT, Thm 4",
+        symbolic=check_hoeffding_symbolic,
+        numeric=check_empirical_bernstein_coverage,
+    )
+)
+register(
+    Theorem(
+        name="bounds.randomized_cp_exact_size",
+        statement="With U ~ Uniform(0,1) independent, the p solving P[X > k] + U P[X = k] = alpha "
+        "is a lower bound with coverage exactly 1 - alpha for every p.",
+        source="Stevens (1950), Biometrika 37; the telescoping sum over k",
+        numeric=check_randomized_exact_size,
+    )
+)
+register(
+    Theorem(
+        name="bounds.wilson_not_valid",
+        statement="The Wilson score bound is NOT a valid one-sided bound: some (p, n) has exact coverage "
+        "below 1 - alpha. This entry passes when such a (p, n) is exhibited.",
+        source="Brown, Cai & DasGupta (2001), Statist. Sci. 16(2)",
+        numeric=check_wilson_deficiency,
+    )
+)
+register(
+    Theorem(
+        name="confseq.mixture_martingale",
+        statement="M_n(p0) = B(a+k, b+n-k) / (B(a,b) p0^k (1-p0)^(n-k)) is a martingale under p0 "
+        "(p0 M(k+1,n+1) + (1-p0) M(k,n+1) = M(k,n)); by Ville's inequality the sequence "
+        "{p0: M_n(p0) < 1/alpha} misses p at some n with probability <= alpha.",
+        source="Robbins (1970), Ann. Math. Statist. 41; Ville (1939)",
+        symbolic=check_martingale_identity,
+        numeric=check_ville,
+    )
+)
+register(
+    Theorem(
+        name="confseq.ends",
+        statement="The ends of betabinomial_cs are the roots of log M_n(p0) = log(1/alpha).",
+        source="definition of the confidence sequence (rstheory._confseq)",
+        numeric=check_cs_ends,
+    )
+)
+register(
+    Theorem(
+        name="multiclass.bonferroni_coverage",
+        statement="With A fixed, CP_lower(c_A, n, alpha/2) <= p_A and min(CP_upper(c_B, n, alpha/2), "
+        "1 - pA_lower) >= max_{j != A} p_j hold simultaneously with probability >= 1 - alpha "
+        "(B the runner-up count).",
+        source="Bonferroni (union bound); Cohen, Rosenfeld & Kolter (2019), Thm 1",
+        numeric=check_bonferroni,
+    )
+)

@@ -186,8 +186,6 @@ def _condition_scale(f: Callable, args: tuple) -> tuple:
     return value, scale
 
 
-
-
 def _exact(cases: Iterable[tuple[str, bool]], tolerance: float, *, what: str) -> CheckResult:
     """A yes/no property over ``(label, holds)``: error ``0`` if all hold, else ``inf``."""
     cases = list(cases)
@@ -196,12 +194,6 @@ def _exact(cases: Iterable[tuple[str, bool]], tolerance: float, *, what: str) ->
     if failed:
         detail = f"{what}: fails at {len(failed)} of {len(cases)}, e.g. {failed[0]}"
     return CheckResult(not failed, math.inf if failed else 0.0, tolerance, detail)
-
-
-
-
-
-
 
 
 def _f64(values) -> np.ndarray:

@@ -73,14 +73,14 @@ __all__ = [
     "FIRST_ORDER_NS",
     "FIRST_ORDER_PS",
     "INTERVALS",
-    "MpDist",
     "RTOL_CLOSED_FORM",
-    "RTOL_K_SMOOTH",
     "RTOL_K_SINGULAR",
+    "RTOL_K_SMOOTH",
     "SECOND_ORDER_ALLOWANCE",
     "SLOPE_WINDOW",
     "THEORY_CAP",
     "THEORY_K",
+    "MpDist",
     "check_cap_numeric",
     "check_cap_symbolic",
     "check_constant_numeric",
@@ -163,12 +163,26 @@ SHORE_PS = (0.55, 0.7, 0.9, 0.99, 0.999)
 SHORE_NS = (1, 25, 100, 1000, 10**5)
 EQ2_NS = (1, 25, 100, 250, 500, 1000, 10**4, 10**5, 10**8)
 # theory.md claim 4: Eq. (2) values (3 decimals), claim 9: Eq. (1) values (4 decimals).
-THEORY_EQ2 = {25: -0.079, 100: 0.460, 250: 0.659, 500: 0.759, 1000: 0.829, 10**4: 0.946,
-              10**5: 0.983}
+THEORY_EQ2 = {
+    25: -0.079,
+    100: 0.460,
+    250: 0.659,
+    500: 0.759,
+    1000: 0.829,
+    10**4: 0.946,
+    10**5: 0.983,
+}
 THEORY_EQ1 = {-0.365: 1.1015, -0.135: 1.1658}
 # theory.md claims 7-8 and 26: K for U[0.5, 1] (exact quantile), K(p), sup over [0.7, 0.99].
-THEORY_K = {"U[0.5,1]": 2.024, 0.7: 2.51, 0.8: 1.70, 0.9: 1.33, 0.95: 1.29, 0.99: 1.61,
-            "sup[0.7,0.99]": 2.52}
+THEORY_K = {
+    "U[0.5,1]": 2.024,
+    0.7: 2.51,
+    0.8: 1.70,
+    0.9: 1.33,
+    0.95: 1.29,
+    0.99: 1.61,
+    "sup[0.7,0.99]": 2.52,
+}
 INTERVALS = ((0.7, 0.99), (0.8, 0.99), (0.9, 0.97), (0.93, 0.96), (0.6, 0.999))
 DIST_FREE_NS = (1, 100, 1000, 10**4, 10**6)
 DIST_FREE_EXACT_NS = (1000, 10**4)
@@ -184,14 +198,6 @@ def _scaling(name: str) -> Callable:
 
 
 # --------------------------------------------------------------------------- shared helpers
-
-
-
-
-
-
-
-
 
 
 def _f64(values) -> np.ndarray:
@@ -260,8 +266,13 @@ def check_cap_symbolic(cap=None, max_n: int = 8) -> CheckResult:
     steps.append((f"P[X >= k] - p^n = sum of non-negative terms, 1 <= k <= n <= {max_n}", ok))
     d = sp.diff(_phi_inv_sym(p), p)
     y = sp.Symbol("y", real=True)  # erfinv(2p - 1), real for 0 < p < 1
-    steps.append(("d Phi^-1/dp = 1/phi(Phi^-1(p)) > 0", _zero(d - 1 / _phi_sym(_phi_inv_sym(p)))
-                  and bool(d.subs(sp.erfinv(2 * p - 1), y).is_positive)))
+    steps.append(
+        (
+            "d Phi^-1/dp = 1/phi(Phi^-1(p)) > 0",
+            _zero(d - 1 / _phi_sym(_phi_inv_sym(p)))
+            and bool(d.subs(sp.erfinv(2 * p - 1), y).is_positive),
+        )
+    )
     return _symbolic_result(steps)
 
 
@@ -321,10 +332,15 @@ def check_cap_numeric(
         size = -(-len(kn) // _CP_CALL_LENGTH) * _CP_CALL_LENGTH
         k_arr, n_arr = np.ones(size), np.full(size, 2.0)
         k_arr[: len(kn)], n_arr[: len(kn)] = [x[0] for x in kn], [x[1] for x in kn]
-        lows = np.concatenate([
-            _f64(cp_lower(k_arr[i : i + _CP_CALL_LENGTH], n_arr[i : i + _CP_CALL_LENGTH], ALPHA))
-            for i in range(0, size, _CP_CALL_LENGTH)
-        ] or [np.zeros(0)])[: len(kn)]
+        lows = np.concatenate(
+            [
+                _f64(
+                    cp_lower(k_arr[i : i + _CP_CALL_LENGTH], n_arr[i : i + _CP_CALL_LENGTH], ALPHA)
+                )
+                for i in range(0, size, _CP_CALL_LENGTH)
+            ]
+            or [np.zeros(0)]
+        )[: len(kn)]
         a = mpmath.mpf(ALPHA)
         slack = 1 - mpmath.mpf(10) ** (5 - dps)  # the tail at a rounded cap may sit an ulp low
         for (k, n), low in zip(kn, lows, strict=True):
@@ -338,12 +354,16 @@ def check_cap_numeric(
             detail = f"L(k, n) > alpha^(1/n) at {len(bad)} of {count}, e.g. {bad[0]}"
         parts.append(CheckResult(not bad, math.inf if bad else 0.0, rtol, detail))
         sanity = ", ".join(
-            f"{n}: {float(phi_inverse_mp(mpmath.exp(mpmath.log(mpmath.mpf(ALPHA)) / n))):.4f} "
-            f"({v})" for n, v in THEORY_CAP.items()
+            f"{n}: {float(phi_inverse_mp(mpmath.exp(mpmath.log(mpmath.mpf(ALPHA)) / n))):.4f} ({v})"
+            for n, v in THEORY_CAP.items()
         )
     result = _combine(parts, rtol)
-    return CheckResult(result.passed, result.max_error, rtol,
-                       result.detail + f"; R_max/sigma at alpha=1e-3, mpmath (theory.md): {sanity}")
+    return CheckResult(
+        result.passed,
+        result.max_error,
+        rtol,
+        result.detail + f"; R_max/sigma at alpha=1e-3, mpmath (theory.md): {sanity}",
+    )
 
 
 register(
@@ -415,8 +435,10 @@ class MpDist:
             total = [t + scale * (cdf_lo[k] - cdf_hi[k]) for k, t in enumerate(total)]
         for mass, a, b in self.betas:
             norm = mpmath.mpf(mass) / mpmath.beta(a, b)
-            total = [t + norm * mpmath.binomial(n, k) * mpmath.beta(k + a, n - k + b)
-                     for k, t in enumerate(total)]
+            total = [
+                t + norm * mpmath.binomial(n, k) * mpmath.beta(k + a, n - k + b)
+                for k, t in enumerate(total)
+            ]
         return total
 
     def quad(self, f: Callable):
@@ -437,8 +459,9 @@ class MpDist:
             total += mpmath.mpf(mass) / width * mpmath.quad(f, [low, high], method="gauss-legendre")
         for mass, a, b in self.betas:
             norm = mpmath.mpf(mass) / mpmath.beta(a, b)
-            total += norm * mpmath.quad(lambda p: p ** (a - 1) * (1 - p) ** (b - 1) * f(p), [0, 1],
-                                        method="gauss-legendre")
+            total += norm * mpmath.quad(
+                lambda p: p ** (a - 1) * (1 - p) ** (b - 1) * f(p), [0, 1], method="gauss-legendre"
+            )
         return total
 
 
@@ -466,9 +489,14 @@ def default_dists():
         (PointMass(0.9), MpDist(atoms=((0.9, 1),), name="PointMass(0.9)")),
         (Uniform(0.5), MpDist(uniforms=((1, 0.5, 1),), name="Uniform(0.5)")),
         (Beta(8.0, 2.0), MpDist(betas=((1, 8, 2),), name="Beta(8,2)")),
-        (Mixture([PointMass(1.0), Uniform(0.5)], [0.25, 0.75]),
-         MpDist(atoms=((1, 0.25),), uniforms=((0.75, 0.5, 1),),
-                name="0.25 PointMass(1) + 0.75 Uniform(0.5)")),
+        (
+            Mixture([PointMass(1.0), Uniform(0.5)], [0.25, 0.75]),
+            MpDist(
+                atoms=((1, 0.25),),
+                uniforms=((0.75, 0.5, 1),),
+                name="0.25 PointMass(1) + 0.75 Uniform(0.5)",
+            ),
+        ),
     ]
 
 
@@ -626,11 +654,14 @@ def check_expectation_numeric(
                 if n not in tables:  # shared by the laws
                     tables[n] = radius_table_mp(n, alpha, sigma)
                 radii = _thresholds(tables[n][1], sigma)
-                ref_r, ref_ab, ref_acc = expectation_mp(mp_dist, n, alpha, sigma, radii, tables[n],
-                                                        quad=quad)
+                ref_r, ref_ab, ref_acc = expectation_mp(
+                    mp_dist, n, alpha, sigma, radii, tables[n], quad=quad
+                )
                 acc_got = _f64(certified_accuracy(dist, n, radii, alpha=alpha, sigma=sigma))
-                cases = [("E[R]/sigma", radii_got[i] / sigma, ref_r / sigma),
-                         ("abstain", abstain_got[i], ref_ab)]
+                cases = [
+                    ("E[R]/sigma", radii_got[i] / sigma, ref_r / sigma),
+                    ("abstain", abstain_got[i], ref_ab),
+                ]
                 cases += [(f"acc(r={r:.4g})", g, ref) for r, g, ref in zip(radii, acc_got, ref_acc)]
                 for what, got, ref in cases:
                     count += 1
@@ -638,12 +669,16 @@ def check_expectation_numeric(
                     if math.isfinite(got):
                         err = float(abs(mpmath.mpf(float(got)) - ref))
                     if not err <= worst:
-                        worst, worst_at = (math.inf if math.isnan(err) else err), \
-                            f"{what}, {mp_dist.name}, n={n}"
+                        worst, worst_at = (
+                            (math.inf if math.isnan(err) else err),
+                            f"{what}, {mp_dist.name}, n={n}",
+                        )
     route = "mpmath.quad over p" if quad else "closed-form E_p[pmf]"
-    detail = (f"E[R_n], abstain rate, certified accuracy vs mpmath (CP roots, full sum over k, "
-              f"{route}), n in {list(ns)}, alpha={alpha:g}, sigma={sigma:g}: {count} values, "
-              f"worst absolute {worst:.2e} at {worst_at}")
+    detail = (
+        f"E[R_n], abstain rate, certified accuracy vs mpmath (CP roots, full sum over k, "
+        f"{route}), n in {list(ns)}, alpha={alpha:g}, sigma={sigma:g}: {count} values, "
+        f"worst absolute {worst:.2e} at {worst_at}"
+    )
     return CheckResult(worst <= atol, worst, atol, detail)
 
 
@@ -682,14 +717,18 @@ def check_first_order_symbolic(radius=None) -> CheckResult:
     p = sp.Symbol("p", positive=True)
     t, z, sigma = sp.symbols("t z sigma", positive=True)
     derivative = sp.diff(_phi_inv_sym(p), p)
-    stated = (radius or (lambda p_, t_, z_, s_, f, g: s_ * (f(p_) - z_ * sp.sqrt(p_ * (1 - p_)) * t_
-                                                             / g(f(p_)))))(
-        p, t, z, sigma, _phi_inv_sym, _phi_sym)
+    stated = (
+        radius
+        or (lambda p_, t_, z_, s_, f, g: s_ * (f(p_) - z_ * sp.sqrt(p_ * (1 - p_)) * t_ / g(f(p_))))
+    )(p, t, z, sigma, _phi_inv_sym, _phi_sym)
     series = sp.series(sigma * _phi_inv_sym(p - z * sp.sqrt(p * (1 - p)) * t), t, 0, 2).removeO()
     steps = [
         ("d Phi^-1(p)/dp = 1/phi(Phi^-1(p))", _zero(derivative - 1 / _phi_sym(_phi_inv_sym(p)))),
-        ("sigma Phi^-1(p - z sqrt(p(1-p)/n)) = sigma[Phi^-1(p) - z sqrt(p(1-p)/n)/phi(Phi^-1(p))]"
-         " + O(1/n)", _zero(series - stated)),
+        (
+            "sigma Phi^-1(p - z sqrt(p(1-p)/n)) = sigma[Phi^-1(p) - z sqrt(p(1-p)/n)/phi(Phi^-1(p))]"
+            " + O(1/n)",
+            _zero(series - stated),
+        ),
     ]
     return _symbolic_result(steps)
 
@@ -738,8 +777,10 @@ def check_first_order_numeric(
         dev = abs(slope + 1.0)
         if not dev <= worst:
             worst, worst_at = (math.inf if math.isnan(dev) else dev), f"p={p}"
-    detail = (f"slope of log|first order - exact| vs log n over n = {ns[0]}..{ns[-1]}, "
-              f"target -1 +- {window}: " + "; ".join(slopes) + f"; worst at {worst_at}")
+    detail = (
+        f"slope of log|first order - exact| vs log n over n = {ns[0]}..{ns[-1]}, "
+        f"target -1 +- {window}: " + "; ".join(slopes) + f"; worst at {worst_at}"
+    )
     return CheckResult(worst <= window, worst, window, detail)
 
 
@@ -785,16 +826,19 @@ def check_shore_symbolic(exponent=None) -> CheckResult:
     h = p**c - (1 - p) ** c
     g = sp.expand(sp.diff(h, p) * sp.sqrt(p * (1 - p)) / c).subs(1 - p, u)
     powers = sorted(
-        (tuple(sp.Mul(*[b**x for b, x in term.as_powers_dict().items()]).as_powers_dict().get(v, 0)
-               for v in (p, u)))
+        (
+            tuple(
+                sp.Mul(*[b**x for b, x in term.as_powers_dict().items()]).as_powers_dict().get(v, 0)
+                for v in (p, u)
+            )
+        )
         for term in sp.Add.make_args(g)
     )
     want = sorted([(c - sp.Rational(1, 2), sp.Rational(1, 2)), (sp.Rational(1, 2), e)])
     stated = p ** (c - sp.Rational(1, 2)) * u ** sp.Rational(1, 2) + p ** sp.Rational(1, 2) * u**e
     steps = [
         ("c - 1/2 = -0.365", c - sp.Rational(1, 2) == sp.Rational(-73, 200)),
-        (f"h'(p) sqrt(p(1-p))/c has terms with exponents (of p, 1-p) {powers}",
-         len(powers) == 2),
+        (f"h'(p) sqrt(p(1-p))/c has terms with exponents (of p, 1-p) {powers}", len(powers) == 2),
         (f"stated exponents {want} match", powers == want),
         ("h'(p) sqrt(p(1-p))/c = p^-0.365 (1-p)^0.5 + p^0.5 (1-p)^e", _zero(g - stated)),
     ]
@@ -815,8 +859,9 @@ def shore_eq1_mp(p, n, alpha, sigma, exponent):
     p, s = mpmath.mpf(p), mpmath.mpf(sigma)
     c = mpmath.mpf("0.135")
     z = _z_mp(alpha, True)
-    g = p ** mpmath.mpf("-0.365") * (1 - p) ** mpmath.mpf("0.5") + \
-        p ** mpmath.mpf("0.5") * (1 - p) ** mpmath.mpf(exponent)
+    g = p ** mpmath.mpf("-0.365") * (1 - p) ** mpmath.mpf("0.5") + p ** mpmath.mpf("0.5") * (
+        1 - p
+    ) ** mpmath.mpf(exponent)
     a, b = p**c, (1 - p) ** c
     corr = c * z / mpmath.sqrt(n) * g
     scale = mpmath.mpf(_SHORE_SCALE) * s
@@ -831,9 +876,9 @@ def check_shore_numeric(
     alphas=(1e-3, 0.05),
     sigmas=(0.5, 1.0),
     rtol: float = RTOL_CLOSED_FORM,
-    shore_radius_eq1: Callable | None = None,
+    shore_radius: Callable | None = None,
 ) -> CheckResult:
-    """``shore_radius_eq1`` against the printed formula in mpmath, both exponents, and
+    """``shore_radius`` against the printed formula in mpmath, both exponents, and
     theory.md claim 9 at four decimals.
 
     Error: ``|value - reference|`` over the sum of the magnitudes of the formula's terms
@@ -845,7 +890,7 @@ def check_shore_numeric(
       >>> check_shore_numeric(30, ps=(0.9,), ns=(1000,), alphas=(1e-3,), sigmas=(1.0,)).passed
       True
     """
-    shore_radius_eq1 = shore_radius_eq1 or _scaling("shore_radius_eq1")
+    shore_radius = shore_radius or _scaling("shore_radius")
     exps = {-0.365: "-0.365", -0.135: "-0.135"}
     cases, derived = [], []
     with mpmath.workdps(dps):
@@ -854,17 +899,22 @@ def check_shore_numeric(
                 for s in sigmas:
                     pp = np.array([p for p in ps for _ in ns])
                     nn = np.array([n for _ in ps for n in ns])
-                    got = _f64(shore_radius_eq1(pp, nn, alpha=a, sigma=s, exponent=e))
+                    got = _f64(shore_radius(pp, nn, alpha=a, sigma=s, exponent=e))
                     for p, n, g in zip(pp, nn, got, strict=True):
                         ref, scale = shore_eq1_mp(p, int(n), a, s, e_str)
                         label = f"e={e_str}, p={p}, n={n}, alpha={a:g}, sigma={s:g}"
                         cases.append((label, g, ref, scale))
             ref, _ = shore_eq1_mp(0.9, 1000, ALPHA, 1, e_str)
-            got = float(shore_radius_eq1(0.9, 1000, alpha=ALPHA, sigma=1.0, exponent=e))
+            got = float(shore_radius(0.9, 1000, alpha=ALPHA, sigma=1.0, exponent=e))
             want = THEORY_EQ1[e]
             ok = abs(ref - want) <= 5e-5 and round(got, 4) == want
-            derived.append((f"claim 9, e={e_str}: mpmath {float(ref):.5f}, rstheory {got:.5f}, "
-                            f"theory.md {want}", ok))
+            derived.append(
+                (
+                    f"claim 9, e={e_str}: mpmath {float(ref):.5f}, rstheory {got:.5f}, "
+                    f"theory.md {want}",
+                    ok,
+                )
+            )
         result = _max_scaled_error(cases, rtol, what="Eq. (1) vs mpmath, scaled by the terms")
     bad = [label for label, ok in derived if not ok]
     detail = result.detail + "; " + "; ".join(label for label, _ in derived)
@@ -917,8 +967,10 @@ def check_eq3_symbolic(bound=None) -> CheckResult:
         ),
         ("argmax p(1-p) = 1/2", sp.solve(sp.diff(p * (1 - p), p), p) == [sp.Rational(1, 2)]),
         ("delta <= z/(2 sqrt n)", _zero(delta_max - z / (2 * sp.sqrt(n)))),
-        ("density 2: Delta acc <= 2 z/(2 sqrt n) = z/sqrt(n) (Eq. 3)",
-         _zero((d * delta_max).subs(d, 2) - stated)),
+        (
+            "density 2: Delta acc <= 2 z/(2 sqrt n) = z/sqrt(n) (Eq. 3)",
+            _zero((d * delta_max).subs(d, 2) - stated),
+        ),
     ]
     return _symbolic_result(steps)
 
@@ -929,10 +981,10 @@ def check_eq2_eq3_numeric(
     ns=EQ2_NS,
     alphas=(1e-6, 1e-3, 0.05),
     rtol: float = RTOL_CLOSED_FORM,
-    ratio_eq2: Callable | None = None,
-    accuracy_drop_eq3: Callable | None = None,
+    average_radius_ratio: Callable | None = None,
+    accuracy_drop_bound: Callable | None = None,
 ) -> CheckResult:
-    """``ratio_eq2`` and ``accuracy_drop_eq3`` against mpmath, and claim 4's values.
+    """``average_radius_ratio`` and ``accuracy_drop_bound`` against mpmath, and claim 4's values.
 
     Eq. (2): ``1 - 1.64 z / sqrt(n)``, ``z = sqrt(2) erfinv(1 - alpha)``, the error scaled
     by ``1 + 1.64 z / sqrt(n)`` (the ratio crosses 0 near ``n = 29``); Eq. (3):
@@ -943,30 +995,32 @@ def check_eq2_eq3_numeric(
       >>> check_eq2_eq3_numeric(30, ns=(100,), alphas=(1e-3,)).passed
       True
     """
-    ratio_eq2 = ratio_eq2 or _scaling("ratio_eq2")
-    accuracy_drop_eq3 = accuracy_drop_eq3 or _scaling("accuracy_drop_eq3")
+    average_radius_ratio = average_radius_ratio or _scaling("average_radius_ratio")
+    accuracy_drop_bound = accuracy_drop_bound or _scaling("accuracy_drop_bound")
     const = mpmath.mpf("1.64")
     eq2, eq3, bad = [], [], []
     with mpmath.workdps(dps):
         for a in alphas:
             z = _z_mp(a, True)
-            r2 = _f64(ratio_eq2(np.array(ns), alpha=a))
-            r3 = _f64(accuracy_drop_eq3(np.array(ns), alpha=a))
+            r2 = _f64(average_radius_ratio(np.array(ns), alpha=a))
+            r3 = _f64(accuracy_drop_bound(np.array(ns), alpha=a))
             for n, g2, g3 in zip(ns, r2, r3, strict=True):
                 shift = const * z / mpmath.sqrt(n)
                 eq2.append((f"Eq2 n={n}, alpha={a:g}", g2, 1 - shift, 1 + shift))
                 eq3.append((f"Eq3 n={n}, alpha={a:g}", g3, z / mpmath.sqrt(n)))
         z = _z_mp(ALPHA, True)
-        got = _f64(ratio_eq2(np.array(list(THEORY_EQ2)), alpha=ALPHA))
+        got = _f64(average_radius_ratio(np.array(list(THEORY_EQ2)), alpha=ALPHA))
         for (n, want), g in zip(THEORY_EQ2.items(), got, strict=True):
             ref = 1 - const * z / mpmath.sqrt(n)
             if not (abs(ref - want) <= 5e-4 and abs(g - want) <= 5e-4):
                 bad.append(f"n={n}: mpmath {float(ref):.4f}, rstheory {g:.4f}, theory.md {want}")
-        parts = [_max_scaled_error(eq2, rtol,
-                                   what="Eq. (2) vs mpmath, scaled by 1 + 1.64 z/sqrt n"),
-                 max_relative_error(eq3, rtol, what="Eq. (3) vs mpmath, relative")]
-    detail = (f"claim 4 ({len(THEORY_EQ2)} values at 3 decimals) "
-              + ("holds" if not bad else "FAILS: " + "; ".join(bad)))
+        parts = [
+            _max_scaled_error(eq2, rtol, what="Eq. (2) vs mpmath, scaled by 1 + 1.64 z/sqrt n"),
+            max_relative_error(eq3, rtol, what="Eq. (3) vs mpmath, relative"),
+        ]
+    detail = f"claim 4 ({len(THEORY_EQ2)} values at 3 decimals) " + (
+        "holds" if not bad else "FAILS: " + "; ".join(bad)
+    )
     parts.append(CheckResult(not bad, math.inf if bad else 0.0, rtol, detail))
     return _combine(parts, rtol)
 
@@ -998,16 +1052,19 @@ def check_constant_symbolic() -> CheckResult:
     """
     w1, x1, x2, s1, s2, z, t, sigma = sp.symbols("w1 x1 x2 s1 s2 z t sigma", positive=True)
     w2 = 1 - w1
-    mean = lambda f1, f2: w1 * f1 + w2 * f2  # noqa: E731
-    ratio = (mean(sigma * (x1 - z * s1 * t), sigma * (x2 - z * s2 * t))
-             / mean(sigma * x1, sigma * x2))
+    mean = lambda f1, f2: w1 * f1 + w2 * f2
+    ratio = mean(sigma * (x1 - z * s1 * t), sigma * (x2 - z * s2 * t)) / mean(
+        sigma * x1, sigma * x2
+    )
     k = mean(s1, s2) / mean(x1, x2)
     x = sp.Symbol("x", positive=True)
     integral = 2 * sp.integrate(x * _phi_sym(x), (x, 0, sp.oo))
     steps = [
         ("E[R_n]/E[R_inf] = 1 - K z/sqrt(n), K = E[s]/E[Phi^-1]", _zero(ratio - (1 - k * z * t))),
-        ("E_U[0.5,1][Phi^-1(p)] = 2 phi(0) = sqrt(2/pi) = 0.79788",
-         _zero(integral - 2 * _phi_sym(0)) and abs(float(integral) - 0.79788) < 5e-6),
+        (
+            "E_U[0.5,1][Phi^-1(p)] = 2 phi(0) = sqrt(2/pi) = 0.79788",
+            _zero(integral - 2 * _phi_sym(0)) and abs(float(integral) - 0.79788) < 5e-6,
+        ),
     ]
     return _symbolic_result(steps)
 
@@ -1079,14 +1136,19 @@ def check_constant_numeric(
     from rstheory.distributions import Uniform
 
     with mpmath.workdps(dps):
-        smooth = [(name, float(first_order_constant(d)), constant_mp(law))
-                  for name, d, law in _smooth_constant_cases()]
+        smooth = [
+            (name, float(first_order_constant(d)), constant_mp(law))
+            for name, d, law in _smooth_constant_cases()
+        ]
         part1 = max_relative_error(smooth, rtol_smooth, what="K on analytic laws vs mpmath.quad")
         ref = constant_mp((0.5, 1))
         got = float(first_order_constant(Uniform(0.5)))
-        part2 = max_relative_error([("U[0.5,1]", got, ref)], rtol_singular,
-                                   what=f"K(U[0.5,1]) = {got:.5f} vs mpmath.quad {float(ref):.5f} "
-                                   f"(theory.md {THEORY_K['U[0.5,1]']}; not Eq. (2)'s 1.64)")
+        part2 = max_relative_error(
+            [("U[0.5,1]", got, ref)],
+            rtol_singular,
+            what=f"K(U[0.5,1]) = {got:.5f} vs mpmath.quad {float(ref):.5f} "
+            f"(theory.md {THEORY_K['U[0.5,1]']}; not Eq. (2)'s 1.64)",
+        )
         theory_ok = abs(ref - THEORY_K["U[0.5,1]"]) <= 5e-4
     scaled = max(part1.max_error / rtol_smooth, part2.max_error / rtol_singular) * rtol_singular
     passed = part1.passed and part2.passed and theory_ok
@@ -1146,8 +1208,9 @@ def sup_k_mp(beta, p_max, grid: int = 64):
     vals = [k_pointwise_mp(q) for q in pts]
     i = max(range(len(vals)), key=lambda j: vals[j])
     if 0 < i < grid and vals[i] > best[0]:
-        at = mpmath.findroot(lambda q: mpmath.diff(k_pointwise_mp, q), (pts[i - 1], pts[i + 1]),
-                             solver="anderson")
+        at = mpmath.findroot(
+            lambda q: mpmath.diff(k_pointwise_mp, q), (pts[i - 1], pts[i + 1]), solver="anderson"
+        )
         best = max(best, (k_pointwise_mp(at), at))
     return best
 
@@ -1173,11 +1236,15 @@ def check_distribution_free_symbolic() -> CheckResult:
     first = x - z * sp.sqrt(p * (1 - p)) * t / _phi_sym(x)
     kp = sp.sqrt(p * (1 - p)) / (_phi_sym(x) * x)
     steps = [
-        ("ratio of averages - m = (w1 s1 + w2 s2)/(w1 b1 + w2 b2)",
-         _zero(diff - (w1 * s1 + w2 * s2) / (w1 * b1 + w2 * b2))),
+        (
+            "ratio of averages - m = (w1 s1 + w2 s2)/(w1 b1 + w2 b2)",
+            _zero(diff - (w1 * s1 + w2 * s2) / (w1 * b1 + w2 * b2)),
+        ),
         ("... >= 0", bool(sp.simplify(diff).is_nonnegative)),
-        ("R_n(p)/R_inf(p) = 1 - K(p) z/sqrt(n) to first order",
-         _zero(first / x - (1 - kp * z * t))),
+        (
+            "R_n(p)/R_inf(p) = 1 - K(p) z/sqrt(n) to first order",
+            _zero(first / x - (1 - kp * z * t)),
+        ),
     ]
     return _symbolic_result(steps)
 
@@ -1213,13 +1280,22 @@ def check_distribution_free_numeric(
             sup, _ = sup_k_mp(beta, p_max)
             for a in alphas:
                 for two in (False, True):
-                    got = _f64(distribution_free_ratio(
-                        np.array(ns), alpha=a, beta=beta, p_max=p_max, two_sided=two))
+                    got = _f64(
+                        distribution_free_ratio(
+                            np.array(ns), alpha=a, beta=beta, p_max=p_max, two_sided=two
+                        )
+                    )
                     z = _z_mp(a, two)
                     for n, g in zip(ns, got, strict=True):
                         shift = sup * z / mpmath.sqrt(n)
-                        cases.append((f"[{beta}, {p_max}], n={n}, alpha={a:g}, two_sided={two}",
-                                      g, 1 - shift, 1 + shift))
+                        cases.append(
+                            (
+                                f"[{beta}, {p_max}], n={n}, alpha={a:g}, two_sided={two}",
+                                g,
+                                1 - shift,
+                                1 + shift,
+                            )
+                        )
         result = _max_scaled_error(cases, rtol, what="bound vs mpmath sup, scaled")
         theory = []
         for key, want in THEORY_K.items():
@@ -1303,19 +1379,24 @@ def check_distribution_free_exact(
     with mpmath.workdps(dps):
         for name, dist in dists:
             nodes, weights = dist.quadrature()
-            r_inf = mpmath.fsum(mpmath.mpf(float(w)) * phi_inverse_mp(float(x))
-                                for x, w in zip(nodes, weights, strict=True))
+            r_inf = mpmath.fsum(
+                mpmath.mpf(float(w)) * phi_inverse_mp(float(x))
+                for x, w in zip(nodes, weights, strict=True)
+            )
             exact = _f64(expected_radius(dist, ns, alpha=alpha, sigma=1.0)) / float(r_inf)
             for n, e, b in zip(ns, exact, bound, strict=True):
                 short = float(n * (b - e)) if math.isfinite(e) else math.inf
                 if not short <= worst:
                     worst, worst_at = (math.inf if math.isnan(short) else short), f"{name}, n={n}"
             lines.append(f"{name}: " + ", ".join(f"{e:.4f}" for e in exact))
-    detail = (f"exact E[R_n]/E[R_inf] at n = {[int(n) for n in ns]} vs the bound "
-              + ", ".join(f"{b:.4f}" for b in bound)
-              + f" (laws on [{beta}, {p_max}], one-sided z): " + "; ".join(lines)
-              + f"; largest n (bound - exact) = {worst:.3g} at {worst_at} "
-              f"(allowance {allowance:g}/n)")
+    detail = (
+        f"exact E[R_n]/E[R_inf] at n = {[int(n) for n in ns]} vs the bound "
+        + ", ".join(f"{b:.4f}" for b in bound)
+        + f" (laws on [{beta}, {p_max}], one-sided z): "
+        + "; ".join(lines)
+        + f"; largest n (bound - exact) = {worst:.3g} at {worst_at} "
+        f"(allowance {allowance:g}/n)"
+    )
     return CheckResult(worst <= allowance, worst, allowance, detail)
 
 

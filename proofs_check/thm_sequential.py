@@ -35,8 +35,12 @@ from proofs_check._registry import CheckResult, Theorem, register
 from rstheory import sequential
 from rstheory._bounds_betting import log_capital
 
-__all__ = ["check_betting_martingale", "check_betting_ville", "check_type_one_error",
-           "stopping_law_mp"]
+__all__ = [
+    "check_betting_martingale",
+    "check_betting_ville",
+    "check_type_one_error",
+    "stopping_law_mp",
+]
 
 T_PATHS = 12  # 4096 paths
 BETTING_GRID = (0.05, 0.2, 0.5, 0.8, 0.95)
@@ -45,7 +49,11 @@ BETTING_ALPHA = 0.1
 RTOL_MARTINGALE = 1e-12
 RTOL_RECURSION = 1e-10
 # (radius, sigma, alpha, batch_size, n_max)
-SEQUENTIAL_RULES = ((0.25, 0.5, 0.05, 10, 200), (0.5, 0.5, 0.001, 25, 500), (0.1, 0.25, 0.01, 1, 60))
+SEQUENTIAL_RULES = (
+    (0.25, 0.5, 0.05, 10, 200),
+    (0.5, 0.5, 0.001, 25, 500),
+    (0.1, 0.25, 0.01, 1, 60),
+)
 
 
 def _paths(T):
@@ -61,21 +69,26 @@ def _weights(paths, m):
     return [by_k[j] for j in k]
 
 
-def check_betting_martingale(dps: int = 50, *, T=T_PATHS, grid=BETTING_GRID, alpha=BETTING_ALPHA) -> CheckResult:
+def check_betting_martingale(
+    dps: int = 50, *, T=T_PATHS, grid=BETTING_GRID, alpha=BETTING_ALPHA
+) -> CheckResult:
     """``E_m[K_t(m)] = 1`` for ``t = 1..T`` and each ``m`` of ``grid`` (exact enumeration)."""
     import jax
     import jax.numpy as jnp
 
     paths = _paths(T)
     g = jnp.asarray(grid, dtype=jnp.float64)
-    logk = np.asarray(jax.vmap(log_capital, in_axes=(0, None, None))(
-        jnp.asarray(paths), jnp.float64(alpha), g))  # (paths, T, G)
+    logk = np.asarray(
+        jax.vmap(log_capital, in_axes=(0, None, None))(jnp.asarray(paths), jnp.float64(alpha), g)
+    )  # (paths, T, G)
     worst, at = 0.0, ""
     with mpmath.workdps(dps):
         for j, m in enumerate(grid):
             w = _weights(paths, m)
             for t in range(T):
-                mean = mpmath.fsum(wi * mpmath.exp(mpmath.mpf(float(x))) for wi, x in zip(w, logk[:, t, j]))
+                mean = mpmath.fsum(
+                    wi * mpmath.exp(mpmath.mpf(float(x))) for wi, x in zip(w, logk[:, t, j])
+                )
                 err = float(abs(mean - 1))
                 if err > worst:
                     worst, at = err, f"m={m}, t={t + 1}"
@@ -83,7 +96,9 @@ def check_betting_martingale(dps: int = 50, *, T=T_PATHS, grid=BETTING_GRID, alp
     return CheckResult(worst <= RTOL_MARTINGALE, worst, RTOL_MARTINGALE, detail)
 
 
-def check_betting_ville(dps: int = 50, *, T=T_PATHS, ps=(0.1, 0.3, 0.55, 0.8), alpha=BETTING_ALPHA) -> CheckResult:
+def check_betting_ville(
+    dps: int = 50, *, T=T_PATHS, ps=(0.1, 0.3, 0.55, 0.8), alpha=BETTING_ALPHA
+) -> CheckResult:
     """``P_p[exists t <= T: lower_t > p] <= alpha`` for rstheory's betting bounds (enumeration)."""
     from rstheory.bounds import betting_cs_lower
 
@@ -97,16 +112,22 @@ def check_betting_ville(dps: int = 50, *, T=T_PATHS, ps=(0.1, 0.3, 0.55, 0.8), a
             prob = mpmath.fsum(wi for wi, bad in zip(w, miss) if bad)
             if prob >= worst:
                 worst, at = prob, p
-    detail = (f"max over p in {list(ps)} of P[lower_t > p for some t <= {T}] = {float(worst):.4g} "
-              f"(alpha {alpha}) at p={at}")
+    detail = (
+        f"max over p in {list(ps)} of P[lower_t > p for some t <= {T}] = {float(worst):.4g} "
+        f"(alpha {alpha}) at p={at}"
+    )
     return CheckResult(worst <= alpha, float(worst), alpha, detail)
 
 
 def _check_betting(dps: int = 50) -> CheckResult:
     """Both checks; the error reported is the martingale identity's (Ville's is in the detail)."""
     identity, ville = check_betting_martingale(dps), check_betting_ville(dps)
-    return CheckResult(identity.passed and ville.passed, identity.max_error, identity.tolerance,
-                       f"{identity.detail}; {ville.detail}")
+    return CheckResult(
+        identity.passed and ville.passed,
+        identity.max_error,
+        identity.tolerance,
+        f"{identity.detail}; {ville.detail}",
+    )
 
 
 def stopping_law_mp(p, bounds: sequential.Boundaries):
@@ -152,40 +173,52 @@ def check_type_one_error(dps: int = 30, *, rules=SEQUENTIAL_RULES) -> CheckResul
             b = sequential.boundaries(radius=r, sigma=s, alpha=a, batch_size=bs, n_max=n_max)
             cert, fut, en = stopping_law_mp(b.p_star, b)
             oc = sequential.operating_characteristics(np.array([b.p_star]), b)
-            for name, mine, ref in (("certify", oc.certify[0], cert), ("futility", oc.futility[0], fut),
-                                    ("E[N]", oc.expected_samples[0], en)):
-                rel = float(abs(mpmath.mpf(float(mine)) - ref) / max(abs(ref), mpmath.mpf(10) ** -12))
+            for name, mine, ref in (
+                ("certify", oc.certify[0], cert),
+                ("futility", oc.futility[0], fut),
+                ("E[N]", oc.expected_samples[0], en),
+            ):
+                rel = float(
+                    abs(mpmath.mpf(float(mine)) - ref) / max(abs(ref), mpmath.mpf(10) ** -12)
+                )
                 worst_rel = max(worst_rel, rel)
             ratio = float(cert / a)
             if ratio >= worst_ratio:
                 worst_ratio, at = ratio, f"r={r}, sigma={s}, alpha={a}, batch={bs}, n_max={n_max}"
             lines.append(f"P_p*[certify] = {float(cert):.3g} (alpha {a})")
             if i == 0:
-                naive = sequential.boundaries(radius=r, sigma=s, alpha=a, batch_size=bs, n_max=n_max,
-                                              method="clopper-pearson")
+                naive = sequential.boundaries(
+                    radius=r, sigma=s, alpha=a, batch_size=bs, n_max=n_max, method="clopper-pearson"
+                )
                 naive_cert = stopping_law_mp(naive.p_star, naive)[0]
                 naive_exceeds = naive_cert > a
                 lines.append(f"naive CP re-checked every {bs}: {float(naive_cert):.3g} > alpha {a}")
     passed = worst_ratio <= 1.0 and worst_rel <= RTOL_RECURSION and naive_exceeds
-    detail = (f"{'; '.join(lines)}; worst P/alpha = {worst_ratio:.3g} at {at}; rstheory's recursion "
-              f"vs mpmath: worst relative {worst_rel:.3g} (tol {RTOL_RECURSION:g})")
+    detail = (
+        f"{'; '.join(lines)}; worst P/alpha = {worst_ratio:.3g} at {at}; rstheory's recursion "
+        f"vs mpmath: worst relative {worst_rel:.3g} (tol {RTOL_RECURSION:g})"
+    )
     return CheckResult(passed, worst_ratio, 1.0, detail)
 
 
-register(Theorem(
-    name="confseq.betting_martingale",
-    statement="The betting capital K_t(m) = prod (1 + lambda_i(m)(X_i - m)) with predictable bets is a "
-    "martingale under mean m (E_m K_t(m) = 1), so by Ville's inequality the betting lower bound "
-    "exceeds p at some t with probability <= alpha.",
-    source="Waudby-Smith & Ramdas (2023), JRSS-B 86(1), Thm 3 and Eq. 26; Ville (1939)",
-    numeric=_check_betting,
-))
-register(Theorem(
-    name="sequential.type_one_error",
-    statement="The sequential rule (stop and certify when the beta-binomial confidence sequence's lower "
-    "end reaches p* = Phi(r/sigma), stop for futility when its upper end falls below p*) certifies "
-    "radius r while p_A < p* with probability <= alpha; re-checking a fixed-n Clopper-Pearson bound "
-    "after every batch does not.",
-    source="Ville's inequality for the Robbins (1970) mixture; monotone coupling in p",
-    numeric=check_type_one_error,
-))
+register(
+    Theorem(
+        name="confseq.betting_martingale",
+        statement="The betting capital K_t(m) = prod (1 + lambda_i(m)(X_i - m)) with predictable bets is a "
+        "martingale under mean m (E_m K_t(m) = 1), so by Ville's inequality the betting lower bound "
+        "exceeds p at some t with probability <= alpha.",
+        source="Waudby-Smith & Ramdas (2023), JRSS-B 86(1), Thm 3 and Eq. 26; Ville (1939)",
+        numeric=_check_betting,
+    )
+)
+register(
+    Theorem(
+        name="sequential.type_one_error",
+        statement="The sequential rule (stop and certify when the beta-binomial confidence sequence's lower "
+        "end reaches p* = Phi(r/sigma), stop for futility when its upper end falls below p*) certifies "
+        "radius r while p_A < p* with probability <= alpha; re-checking a fixed-n Clopper-Pearson bound "
+        "after every batch does not.",
+        source="Ville's inequality for the Robbins (1970) mixture; monotone coupling in p",
+        numeric=check_type_one_error,
+    )
+)

@@ -76,7 +76,12 @@ def _stirling_delta(z):
     t = 1.0 / (zb * zb)
     series = (
         1.0 / 12
-        + t * (-1.0 / 360 + t * (1.0 / 1260 + t * (-1.0 / 1680 + t * (1.0 / 1188 + t * (-691.0 / 360360 + t / 156)))))
+        + t
+        * (
+            -1.0 / 360
+            + t
+            * (1.0 / 1260 + t * (-1.0 / 1680 + t * (1.0 / 1188 + t * (-691.0 / 360360 + t / 156))))
+        )
     ) / zb
     zs = jnp.where(big, 1.0, z)
     direct = gammaln(zs) - ((zs - 0.5) * jnp.log(zs) - zs + _HALF_LOG_2PI)
@@ -332,7 +337,7 @@ COMPACT = 8
 def _solve_small(k, n, log_alpha, small):
     size = k.size
     placeholder = (jnp.where(small, k, 1.0), jnp.where(small, n, 2.0), log_alpha)
-    full = lambda: _solve(*placeholder, large=False)  # noqa: E731
+    full = lambda: _solve(*placeholder, large=False)
     if size < 2 * COMPACT:
         return lax.cond(jnp.any(small), full, lambda: jnp.zeros_like(k))
     cap = size // COMPACT
@@ -366,7 +371,9 @@ def solve_logit(k, n, log_alpha):
     large = jnp.minimum(k, n - k + 1.0) >= M_ASYM
     u_large = lax.cond(
         jnp.any(large),
-        lambda: _solve(jnp.where(large, k, M_ASYM), jnp.where(large, n, 2.0 * M_ASYM), log_alpha, large=True),
+        lambda: _solve(
+            jnp.where(large, k, M_ASYM), jnp.where(large, n, 2.0 * M_ASYM), log_alpha, large=True
+        ),
         lambda: jnp.zeros_like(k),
     )
     return jnp.where(large, u_large, _solve_small(k, n, log_alpha, ~large))

@@ -75,30 +75,48 @@ METHODS: dict[str, Method] = {
     m.name: m
     for m in (
         Method(
-            "clopper_pearson", CONSERVATIVE, FIXED_N, (),
+            "clopper_pearson",
+            CONSERVATIVE,
+            FIXED_N,
+            (),
             "the p with P[Bin(n, p) >= k] = alpha (Clopper & Pearson 1934)",
         ),
         Method(
-            "hoeffding", CONSERVATIVE, FIXED_N, (),
+            "hoeffding",
+            CONSERVATIVE,
+            FIXED_N,
+            (),
             "k/n - sqrt(log(1/alpha) / (2n)), clipped to [0, 1] (Hoeffding 1963)",
         ),
         Method(
-            "empirical_bernstein", CONSERVATIVE, FIXED_N, (),
+            "empirical_bernstein",
+            CONSERVATIVE,
+            FIXED_N,
+            (),
             "k/n - sqrt(2 V log(2/alpha) / n) - 7 log(2/alpha) / (3(n-1)), "
             "V = k(n-k)/(n(n-1)) (Maurer & Pontil 2009, Thm 4)",
         ),
         Method(
-            "wilson", APPROXIMATE, FIXED_N, (),
+            "wilson",
+            APPROXIMATE,
+            FIXED_N,
+            (),
             "Wilson score bound with z = Phi^-1(1 - alpha); coverage can fall below "
             "1 - alpha: for comparison only (Wilson 1927)",
         ),
         Method(
-            "randomized_clopper_pearson", EXACT, FIXED_N, ("u", "key", "rng"),
+            "randomized_clopper_pearson",
+            EXACT,
+            FIXED_N,
+            ("u", "key", "rng"),
             "the p with P[X > k] + u P[X = k] = alpha, U ~ Uniform(0, 1) independent "
             "(exact size; Stevens 1950)",
         ),
         Method(
-            "betabinomial_cs", CONSERVATIVE, ANYTIME, ("prior",),
+            "betabinomial_cs",
+            CONSERVATIVE,
+            ANYTIME,
+            ("prior",),
             "end of {p0 : M_n(p0) < 1/alpha}, M_n the Beta(a, b)-mixture likelihood ratio "
             "martingale, Ville's inequality (Robbins 1970)",
         ),

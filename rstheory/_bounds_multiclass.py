@@ -67,7 +67,9 @@ def _check_class_counts(counts) -> np.ndarray:
     if c.dtype == bool or not np.issubdtype(c.dtype, np.number):
         raise ValueError(f"counts must be numeric, got dtype {c.dtype}")
     if c.ndim < 1 or c.shape[-1] < 2:
-        raise ValueError(f"counts must have shape (*batch, K) with K >= 2 classes, got shape {c.shape}")
+        raise ValueError(
+            f"counts must have shape (*batch, K) with K >= 2 classes, got shape {c.shape}"
+        )
     if not np.all(np.isfinite(c)) or np.any(c != np.round(c)) or np.any(c < 0):
         raise ValueError("counts must be integers >= 0")
     if np.any(c.sum(axis=-1) < 1):
@@ -81,7 +83,9 @@ def _check_top(top, c: np.ndarray) -> np.ndarray:
     t = np.asarray(top)
     num_classes = c.shape[-1]
     if not np.issubdtype(t.dtype, np.integer) or np.any(t < 0) or np.any(t >= num_classes):
-        raise ValueError(f"top must hold integer class indices in [0, {num_classes - 1}], got {top!r}")
+        raise ValueError(
+            f"top must hold integer class indices in [0, {num_classes - 1}], got {top!r}"
+        )
     return np.broadcast_to(t, c.shape[:-1])
 
 
@@ -90,7 +94,9 @@ def _runner_up(c: np.ndarray, top: np.ndarray) -> np.ndarray:
     return np.argmax(others, axis=-1)
 
 
-def simultaneous_bounds(counts, alpha, *, method: str = "bonferroni", top=None) -> SimultaneousBounds:
+def simultaneous_bounds(
+    counts, alpha, *, method: str = "bonferroni", top=None
+) -> SimultaneousBounds:
     r"""``pA_lower`` and ``pB_upper`` holding simultaneously with probability ``>= 1 - alpha``.
 
     Args:

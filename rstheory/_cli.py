@@ -12,7 +12,7 @@ Examples (shell)::
     rstheory plan --dist beta:8,2 --atom1 0.2 --target-ratio 0.9 --reference-n 100000 \
         --inputs 500 --batch-size 100 --seconds-per-batch 0.28 --plot plan.png
     rstheory plan --dist beta:8,2 --target-accuracy 0.6 --at-radius 0.25 --sequential
-    rstheory validate --data-dir ../shared/data
+    rstheory validate --data-dir data
 """
 
 from __future__ import annotations
@@ -107,7 +107,9 @@ def _build_parser() -> argparse.ArgumentParser:
     target.add_argument("--target-ratio", type=float, help="mean radius / reference (default 0.9)")
     target.add_argument("--target-radius", type=float, help="absolute mean radius")
     target.add_argument("--target-accuracy", type=float, help="certified accuracy at --at-radius")
-    plan.add_argument("--reference-n", type=int, help="reference n for --target-ratio (default: infinity)")
+    plan.add_argument(
+        "--reference-n", type=int, help="reference n for --target-ratio (default: infinity)"
+    )
     plan.add_argument("--at-radius", type=float, help="radius for --target-accuracy")
     plan.add_argument("--inputs", type=int, help="inputs in the campaign (enables the budget)")
     plan.add_argument("--batch-size", type=int, default=100, help="samples per batch (default 100)")
@@ -116,7 +118,8 @@ def _build_parser() -> argparse.ArgumentParser:
         "--seconds-per-batch", type=float, help="device seconds per batch (default 0.28)"
     )
     timing.add_argument(
-        "--samples-per-second", type=float,
+        "--samples-per-second",
+        type=float,
         help="instead: measured samples per second of one device (e.g. one worker of "
         "python -m sampler collect --backend ray)",
     )
@@ -132,16 +135,32 @@ def _build_parser() -> argparse.ArgumentParser:
         "reaches that of the fixed-n rule with the planned n; printed: n_max, the exact expected "
         "samples per input, both certified fractions and the ratio fixed n / expected samples.",
     )
-    seq.add_argument("--sequential", action="store_true",
-                     help="also plan the sequential rule (needs --sequential-radius or --at-radius)")
-    seq.add_argument("--sequential-radius", type=float, metavar="R",
-                     help="radius the sequential rule certifies (default: --at-radius)")
-    seq.add_argument("--sequential-batch", type=int, metavar="B",
-                     help="samples between looks (default: --batch-size)")
-    seq.add_argument("--prior", type=_prior, metavar="A,B",
-                     help="beta prior of the confidence sequence (default Beta(30 p*, 30 (1 - p*)))")
-    seq.add_argument("--max-factor", type=float, default=32.0,
-                     help="largest n_max / n tried (default 32)")
+    seq.add_argument(
+        "--sequential",
+        action="store_true",
+        help="also plan the sequential rule (needs --sequential-radius or --at-radius)",
+    )
+    seq.add_argument(
+        "--sequential-radius",
+        type=float,
+        metavar="R",
+        help="radius the sequential rule certifies (default: --at-radius)",
+    )
+    seq.add_argument(
+        "--sequential-batch",
+        type=int,
+        metavar="B",
+        help="samples between looks (default: --batch-size)",
+    )
+    seq.add_argument(
+        "--prior",
+        type=_prior,
+        metavar="A,B",
+        help="beta prior of the confidence sequence (default Beta(30 p*, 30 (1 - p*)))",
+    )
+    seq.add_argument(
+        "--max-factor", type=float, default=32.0, help="largest n_max / n tried (default 32)"
+    )
     plan.add_argument("--json", action="store_true", help="print JSON instead of a table")
 
     validate = sub.add_parser(
@@ -152,11 +171,14 @@ def _build_parser() -> argparse.ArgumentParser:
         "from a small pilot, beside P2's Eq. (2), and the n each route plans for a target ratio.",
     )
     validate.add_argument(
-        "--data-dir", metavar="DIR",
-        help="folder holding p2-certifications/ (default: $RSVLM_DATA_DIR or ../shared/data)",
+        "--data-dir",
+        metavar="DIR",
+        help="folder holding p2-certifications/ (default: $RSVLM_DATA_DIR or the checkout's data/)",
     )
     validate.add_argument("--dataset", nargs="+", help="datasets (default: every one found)")
-    validate.add_argument("--pilot-n", type=int, default=100, help="published n used as the pilot (default 100)")
+    validate.add_argument(
+        "--pilot-n", type=int, default=100, help="published n used as the pilot (default 100)"
+    )
     validate.add_argument("--json", action="store_true", help="print JSON instead of tables")
     return parser
 
@@ -186,11 +208,15 @@ def read_counts(path) -> tuple[list[int], list[int]]:
                 k.append(int(row["k"]))
                 n.append(int(row["n"]))
             except (json.JSONDecodeError, KeyError, TypeError, ValueError, AttributeError) as err:
-                raise ValueError(f"{path}:{line_no}: expected a JSON object with integer k and n ({err})") from None
+                raise ValueError(
+                    f"{path}:{line_no}: expected a JSON object with integer k and n ({err})"
+                ) from None
     else:
         reader = csv.DictReader(text.splitlines())
         if not reader.fieldnames or not {"k", "n"} <= set(reader.fieldnames):
-            raise ValueError(f"{path}: expected a CSV header with columns k and n, got {reader.fieldnames}")
+            raise ValueError(
+                f"{path}: expected a CSV header with columns k and n, got {reader.fieldnames}"
+            )
         for line_no, row in enumerate(reader, 2):
             try:
                 k.append(int(row["k"]))
@@ -218,8 +244,11 @@ def _distribution(text: str):
             raise argparse.ArgumentTypeError(f"--dist {text!r}: {err}") from None
     try:
         values = [float(v) for v in params.split(",") if v]
-        model = {"point": distributions.PointMass, "uniform": distributions.Uniform,
-                 "beta": distributions.Beta}[kind]
+        model = {
+            "point": distributions.PointMass,
+            "uniform": distributions.Uniform,
+            "beta": distributions.Beta,
+        }[kind]
         return model(*values)
     except (KeyError, TypeError, ValueError) as err:
         raise argparse.ArgumentTypeError(
@@ -233,7 +262,9 @@ def _prior(text: str) -> tuple[float, float]:
     try:
         a, b = (float(v) for v in text.split(","))
     except ValueError:
-        raise argparse.ArgumentTypeError(f"--prior must be A,B (two numbers), got {text!r}") from None
+        raise argparse.ArgumentTypeError(
+            f"--prior must be A,B (two numbers), got {text!r}"
+        ) from None
     return a, b
 
 
@@ -359,8 +390,11 @@ def _plan(args) -> dict:
             [distributions.PointMass(0.0), distributions.PointMass(1.0), dist],
             [args.atom0, args.atom1, rest],
         )
-    kinds = {"target_ratio": args.target_ratio, "target_radius": args.target_radius,
-             "target_accuracy": args.target_accuracy}
+    kinds = {
+        "target_ratio": args.target_ratio,
+        "target_radius": args.target_radius,
+        "target_accuracy": args.target_accuracy,
+    }
     if all(v is None for v in kinds.values()):
         kinds["target_ratio"] = 0.9
     targets = {k: v for k, v in kinds.items() if v is not None}
@@ -383,20 +417,31 @@ def _plan(args) -> dict:
         "target": float(plan.target),
         "closed_form_n": float(plan.closed_form_n),
         "grid": [
-            {"n": int(n), "mean_radius": float(r), "radius_cap": float(c), "accuracy": float(a),
-             "eq2_ratio": float(e)}
+            {
+                "n": int(n),
+                "mean_radius": float(r),
+                "radius_cap": float(c),
+                "accuracy": float(a),
+                "eq2_ratio": float(e),
+            }
             for n, r, a, c, e in zip(
-                grid, radius, accuracy,
+                grid,
+                radius,
+                accuracy,
                 np.asarray(scaling.radius_cap(grid, alpha=args.alpha, sigma=args.sigma)),
-                np.asarray(scaling.ratio_eq2(grid, alpha=args.alpha)),
+                np.asarray(scaling.average_radius_ratio(grid, alpha=args.alpha)),
             )
         ],
         "accuracy_radius": at,
     }
     if args.inputs is not None:
         cost = planning.budget(
-            int(plan.n), args.inputs, batch_size=args.batch_size, devices=args.devices,
-            price_per_device_hour=args.price, **_timing(args, args.batch_size),
+            int(plan.n),
+            args.inputs,
+            batch_size=args.batch_size,
+            devices=args.devices,
+            price_per_device_hour=args.price,
+            **_timing(args, args.batch_size),
         )
         result["budget"] = {k: float(v) for k, v in cost._asdict().items()}
     if args.sequential:
@@ -404,8 +449,11 @@ def _plan(args) -> dict:
         if args.inputs is not None:
             q = result["sequential"]
             cost = planning.expected_budget(
-                q["expected_samples"], args.inputs, batch_size=q["batch_size"],
-                devices=args.devices, price_per_device_hour=args.price,
+                q["expected_samples"],
+                args.inputs,
+                batch_size=q["batch_size"],
+                devices=args.devices,
+                price_per_device_hour=args.price,
                 **_timing(args, q["batch_size"]),
             )
             q["budget"] = {k: float(v) for k, v in cost._asdict().items()}
@@ -429,11 +477,19 @@ def _sequential(dist, args, n: int) -> dict:
 
     radius = args.sequential_radius if args.sequential_radius is not None else args.at_radius
     if radius is None:
-        raise ValueError("--sequential needs the radius to certify: --sequential-radius R or --at-radius R")
+        raise ValueError(
+            "--sequential needs the radius to certify: --sequential-radius R or --at-radius R"
+        )
     batch = args.sequential_batch if args.sequential_batch is not None else args.batch_size
     c = sequential.compare_fixed(
-        dist, radius=radius, sigma=args.sigma, alpha=args.alpha, batch_size=batch, n=n,
-        prior=args.prior, max_factor=args.max_factor,
+        dist,
+        radius=radius,
+        sigma=args.sigma,
+        alpha=args.alpha,
+        batch_size=batch,
+        n=n,
+        prior=args.prior,
+        max_factor=args.max_factor,
     )
     s = c.sequential
     return {
@@ -456,14 +512,24 @@ def _plot_plan(dist, args, result) -> None:
     from rstheory._exact import _exact_for
 
     ns = np.unique(np.round(np.logspace(1, 5, 17)).astype(int))
-    exact = _exact_for(dist, np.append(ns, 10**6), args.alpha, args.sigma, radii=(result["accuracy_radius"],))
+    exact = _exact_for(
+        dist, np.append(ns, 10**6), args.alpha, args.sigma, radii=(result["accuracy_radius"],)
+    )
     radius, accuracy, big = exact.radius[0, :-1], exact.accuracy[0, :-1, 0], exact.radius[0, -1]
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 4))
     ax1.semilogx(ns, radius, "o-", label="exact E[R_n]")
-    ax1.semilogx(ns, big * np.asarray(scaling.ratio_eq2(ns, alpha=args.alpha)), "--",
-                 label="Eq. 2 x E[R_1e6]")
-    ax1.semilogx(ns, np.asarray(scaling.radius_cap(ns, alpha=args.alpha, sigma=args.sigma)), ":",
-                 label="cap sigma Phi^-1(alpha^(1/n))")
+    ax1.semilogx(
+        ns,
+        big * np.asarray(scaling.average_radius_ratio(ns, alpha=args.alpha)),
+        "--",
+        label="Eq. 2 x E[R_1e6]",
+    )
+    ax1.semilogx(
+        ns,
+        np.asarray(scaling.radius_cap(ns, alpha=args.alpha, sigma=args.sigma)),
+        ":",
+        label="cap sigma Phi^-1(alpha^(1/n))",
+    )
     ax1.axvline(result["n"], color="k", lw=0.8, label=f"planned n = {result['n']}")
     ax1.set_xlabel("samples per input n")
     ax1.set_ylabel("mean certified radius (L2, pixel units)")
@@ -478,35 +544,51 @@ def _plot_plan(dist, args, result) -> None:
 
 
 def _print_plan(result: dict) -> None:
-    print(f"Plan: alpha = {result['alpha']:g}, sigma = {result['sigma']:g}, Pr(p_A) = {result['distribution']}")
+    print(
+        f"Plan: alpha = {result['alpha']:g}, sigma = {result['sigma']:g}, Pr(p_A) = {result['distribution']}"
+    )
     print(f"  targets: {result['targets']}")
-    print(f"  required n (exact search): {result['n']}   achieved {result['achieved']:.6g} "
-          f"(target {result['target']:.6g})")
+    print(
+        f"  required n (exact search): {result['n']}   achieved {result['achieved']:.6g} "
+        f"(target {result['target']:.6g})"
+    )
     print(f"  closed-form estimate of n: {result['closed_form_n']:.6g}")
     print(f"{'n':>8} {'E[R_n]':>10} {'cap':>8} {'accuracy':>9} {'Eq.2':>7}")
     for r in result["grid"]:
-        print(f"{r['n']:>8} {r['mean_radius']:>10.4f} {r['radius_cap']:>8.4f} "
-              f"{r['accuracy']:>9.4f} {r['eq2_ratio']:>7.4f}")
+        print(
+            f"{r['n']:>8} {r['mean_radius']:>10.4f} {r['radius_cap']:>8.4f} "
+            f"{r['accuracy']:>9.4f} {r['eq2_ratio']:>7.4f}"
+        )
     if "sequential" in result:
         q = result["sequential"]
-        print(f"  sequential rule at radius {q['radius']:g} (p* = {q['p_star']:.6g}), looks every "
-              f"{q['batch_size']} samples, prior Beta({q['prior'][0]:.4g}, {q['prior'][1]:.4g}):")
-        print(f"    fixed n = {q['fixed_n']}: certified fraction {q['fixed_certified_fraction']:.4f}")
+        print(
+            f"  sequential rule at radius {q['radius']:g} (p* = {q['p_star']:.6g}), looks every "
+            f"{q['batch_size']} samples, prior Beta({q['prior'][0]:.4g}, {q['prior'][1]:.4g}):"
+        )
+        print(
+            f"    fixed n = {q['fixed_n']}: certified fraction {q['fixed_certified_fraction']:.4f}"
+        )
         reach = "" if q["matched"] else " (NOT reached: raise --max-factor)"
-        print(f"    sequential n_max = {q['n_max']}{reach}: certified fraction "
-              f"{q['certified_fraction']:.4f}, E[samples] = {q['expected_samples']:.1f} "
-              f"(futility {q['futility_fraction']:.4f}, n_max {q['max_fraction']:.4f})")
+        print(
+            f"    sequential n_max = {q['n_max']}{reach}: certified fraction "
+            f"{q['certified_fraction']:.4f}, E[samples] = {q['expected_samples']:.1f} "
+            f"(futility {q['futility_fraction']:.4f}, n_max {q['max_fraction']:.4f})"
+        )
         print(f"    ratio fixed n / E[samples] = {q['ratio']:.3g}")
         if "budget" in q:
             b = q["budget"]
-            print(f"    expected campaign: {b['batches']:.0f} batches, "
-                  f"{b['wall_seconds'] / 3600:.3g} h wall, {b['device_hours']:.3g} device hours"
-                  + ("" if b["cost"] != b["cost"] else f", cost {b['cost']:.4g}"))
+            print(
+                f"    expected campaign: {b['batches']:.0f} batches, "
+                f"{b['wall_seconds'] / 3600:.3g} h wall, {b['device_hours']:.3g} device hours"
+                + ("" if b["cost"] != b["cost"] else f", cost {b['cost']:.4g}")
+            )
     if "budget" in result:
         b = result["budget"]
-        print(f"  campaign: {b['batches']:.0f} batches, {b['wall_seconds'] / 3600:.3g} h wall, "
-              f"{b['device_hours']:.3g} device hours"
-              + ("" if b["cost"] != b["cost"] else f", cost {b['cost']:.4g}"))
+        print(
+            f"  campaign: {b['batches']:.0f} batches, {b['wall_seconds'] / 3600:.3g} h wall, "
+            f"{b['device_hours']:.3g} device hours"
+            + ("" if b["cost"] != b["cost"] else f", cost {b['cost']:.4g}")
+        )
     if "plot" in result:
         print(f"  figure: {result['plot']}")
 
@@ -557,37 +639,52 @@ def _validate(args) -> dict:
     out = {"data_dir": str(published.data_dir(args.data_dir)), "datasets": []}
     for name in names:
         c = published.check_published(name, pilot_n=args.pilot_n, data_dir=args.data_dir)
-        out["datasets"].append({
-            "dataset": c.dataset, "sigma": c.sigma, "alpha": c.alpha, "reference_n": c.reference_n,
-            "reference_acr": c.reference_acr, "pilot_n": c.pilot_n,
-            "pilot_fit": repr(c.pilot_fit.distribution), "count_mismatch": c.count_mismatch,
-            "reference": [r._asdict() for r in c.reference],
-            "pilot": [r._asdict() for r in c.pilot],
-            "plan": [r._asdict() for r in c.plan],
-        })
+        out["datasets"].append(
+            {
+                "dataset": c.dataset,
+                "sigma": c.sigma,
+                "alpha": c.alpha,
+                "reference_n": c.reference_n,
+                "reference_acr": c.reference_acr,
+                "pilot_n": c.pilot_n,
+                "pilot_fit": repr(c.pilot_fit.distribution),
+                "count_mismatch": c.count_mismatch,
+                "reference": [r._asdict() for r in c.reference],
+                "pilot": [r._asdict() for r in c.pilot],
+                "plan": [r._asdict() for r in c.plan],
+            }
+        )
     return out
 
 
 def _print_validate(result: dict) -> None:
     print(f"Published certifications under {result['data_dir']}")
     for d in result["datasets"]:
-        print(f"\n{d['dataset']}: sigma = {d['sigma']:g}, alpha = {d['alpha']:g}, reference n = "
-              f"{d['reference_n']} (ACR {d['reference_acr']:.4f}); counts recovered to "
-              f"{d['count_mismatch']:.1e}")
+        print(
+            f"\n{d['dataset']}: sigma = {d['sigma']:g}, alpha = {d['alpha']:g}, reference n = "
+            f"{d['reference_n']} (ACR {d['reference_acr']:.4f}); counts recovered to "
+            f"{d['count_mismatch']:.1e}"
+        )
         print("  from the reference run (ACR over correct predictions, pixel units):")
         print(f"  {'n':>7} {'measured':>9} {'exact':>9} {'(z)':>6} {'Eq.2':>9}")
         for r in d["reference"]:
             z = (r["predicted"] - r["measured"]) / r["sd"]
-            print(f"  {r['n']:>7} {r['measured']:>9.4f} {r['predicted']:>9.4f} {z:>6.2f} {r['eq2']:>9.4f}")
+            print(
+                f"  {r['n']:>7} {r['measured']:>9.4f} {r['predicted']:>9.4f} {z:>6.2f} {r['eq2']:>9.4f}"
+            )
         print(f"  from the n = {d['pilot_n']} pilot, fit {d['pilot_fit']}:")
         print(f"  {'n':>7} {'measured':>9} {'fit':>9} {'plug-in':>9} {'Eq.2':>9}")
         for r in d["pilot"]:
-            print(f"  {r['n']:>7} {r['measured']:>9.4f} {r['fitted']:>9.4f} {r['plug_in']:>9.4f} {r['eq2']:>9.4f}")
+            print(
+                f"  {r['n']:>7} {r['measured']:>9.4f} {r['fitted']:>9.4f} {r['plug_in']:>9.4f} {r['eq2']:>9.4f}"
+            )
         print("  n for ACR_n >= ratio x ACR_ref:")
         print(f"  {'ratio':>7} {'measured':>9} {'planner':>9} {'pilot':>9} {'Eq.2':>9}")
         for r in d["plan"]:
-            print(f"  {r['target_ratio']:>7.2f} {r['measured']:>9.0f} {r['planner']:>9d} "
-                  f"{r['planner_from_pilot']:>9d} {r['eq2']:>9.0f}")
+            print(
+                f"  {r['target_ratio']:>7.2f} {r['measured']:>9.0f} {r['planner']:>9d} "
+                f"{r['planner_from_pilot']:>9d} {r['eq2']:>9.0f}"
+            )
 
 
 def main(argv: list[str] | None = None) -> int:

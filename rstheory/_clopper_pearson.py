@@ -20,7 +20,7 @@ from rstheory import _beta_quantile
 from rstheory._batching import call_bucketed
 from rstheory._validation import check_alpha, check_counts, is_traced
 
-__all__ = ["ConfidenceInterval", "cp_lower", "cp_upper", "cp_interval"]
+__all__ = ["ConfidenceInterval", "cp_interval", "cp_lower", "cp_upper"]
 
 
 class ConfidenceInterval(NamedTuple):

@@ -54,7 +54,9 @@ FIT_MODELS = ("beta-atoms", "beta")
 # --------------------------------------------------------------------------- validation
 
 
-def _check_real(name: str, x, *, low=-np.inf, high=np.inf, low_open=False, high_open=False) -> float:
+def _check_real(
+    name: str, x, *, low=-np.inf, high=np.inf, low_open=False, high_open=False
+) -> float:
     arr = _as_numpy(name, x)
     if arr.ndim != 0:
         raise ValueError(f"{name} must be a scalar, got shape {arr.shape}")
@@ -108,11 +110,15 @@ def _gauss_jacobi_golub_welsch(num: int, alpha: float, beta: float):
     k = np.arange(num, dtype=np.float64)
     s = 2.0 * k + alpha + beta
     with np.errstate(divide="ignore", invalid="ignore"):
-        diag = np.where(k == 0, (beta - alpha) / (2.0 + alpha + beta), (beta**2 - alpha**2) / (s * (s + 2.0)))
+        diag = np.where(
+            k == 0, (beta - alpha) / (2.0 + alpha + beta), (beta**2 - alpha**2) / (s * (s + 2.0))
+        )
     kk = k[1:]
     s1 = 2.0 * kk + alpha + beta
     off = (2.0 / s1) * np.sqrt((kk + alpha) * (kk + beta) / (s1 + 1.0))
-    off = off * np.where(kk == 1, 1.0, np.sqrt(kk * (kk + alpha + beta) / np.where(kk == 1, 1.0, s1 - 1.0)))
+    off = off * np.where(
+        kk == 1, 1.0, np.sqrt(kk * (kk + alpha + beta) / np.where(kk == 1, 1.0, s1 - 1.0))
+    )
     x, v = scipy.linalg.eigh_tridiagonal(diag, off)
     w = v[0, :] ** 2
     return x, w / w.sum()
@@ -367,10 +373,14 @@ class Mixture(_Base):
             raise ValueError("components must be a non-empty sequence of distributions")
         for c in comps:
             if not isinstance(c, _Base):
-                raise ValueError(f"components must be distributions of rstheory.distributions, got {type(c).__name__}")
+                raise ValueError(
+                    f"components must be distributions of rstheory.distributions, got {type(c).__name__}"
+                )
         w = _as_numpy("weights", self.weights).astype(np.float64)
         if w.shape != (len(comps),):
-            raise ValueError(f"weights must have shape ({len(comps)},) like components, got {w.shape}")
+            raise ValueError(
+                f"weights must have shape ({len(comps)},) like components, got {w.shape}"
+            )
         if np.isnan(w).any() or (w < 0).any() or (w > 1).any():
             bad = w[np.isnan(w) | (w < 0) | (w > 1)][0]
             raise ValueError(f"weights must each lie in [0, 1], got {_show(bad)}")
@@ -420,7 +430,10 @@ class Mixture(_Base):
 
     def variance(self) -> jax.Array:
         """``sum_i w_i (var_i + mean_i^2) - mean^2``."""
-        m2 = sum(w * (float(c.variance()) + float(c.mean()) ** 2) for c, w in zip(self.components, self.weights))
+        m2 = sum(
+            w * (float(c.variance()) + float(c.mean()) ** 2)
+            for c, w in zip(self.components, self.weights)
+        )
         return as_f64(max(m2 - float(self.mean()) ** 2, 0.0))
 
     def cdf(self, p) -> jax.Array:
@@ -467,7 +480,7 @@ class Empirical(_Base):
         object.__setattr__(self, "p", _readonly(arr))
 
     @classmethod
-    def from_counts(cls, k, n) -> "Empirical":
+    def from_counts(cls, k, n) -> Empirical:
         """Empirical distribution of the plug-in estimates ``k_i / n_i``.
 
         Args:
@@ -558,8 +571,15 @@ def _log_lik_terms(k, n, log_a, log_b, log_w):
     log_choose = gammaln(n + 1.0) - gammaln(k + 1.0) - gammaln(n - k + 1.0)
     # jax.scipy.special.betaln is only ~1e-7 accurate at some moderate arguments; the
     # log-gamma differences are accurate to ~eps * |lgamma| (1e-8 absolute at a + b = 1e7).
-    log_bb = (log_choose + gammaln(k + a) + gammaln(n - k + b) - gammaln(n + a + b)
-              - gammaln(a) - gammaln(b) + gammaln(a + b))
+    log_bb = (
+        log_choose
+        + gammaln(k + a)
+        + gammaln(n - k + b)
+        - gammaln(n + a + b)
+        - gammaln(a)
+        - gammaln(b)
+        + gammaln(a + b)
+    )
     neg_inf = jnp.full_like(k, -jnp.inf)
     at0 = jnp.where(k == 0, log_w[0], neg_inf)
     at1 = jnp.where(k == n, log_w[1], neg_inf)
@@ -596,7 +616,9 @@ def beta_atoms_log_likelihood(k, n, *, a, b, w0, w1) -> float:
         raise ValueError(f"w0 + w1 must be <= 1, got {w0 + w1!r}")
     with np.errstate(divide="ignore"):
         log_w = np.log(np.array([w0, w1, max(1.0 - w0 - w1, 0.0)]))
-    terms = _log_lik_terms(as_f64(ka), as_f64(na), as_f64(np.log(a)), as_f64(np.log(b)), as_f64(log_w))
+    terms = _log_lik_terms(
+        as_f64(ka), as_f64(na), as_f64(np.log(a)), as_f64(np.log(b)), as_f64(log_w)
+    )
     return float(jnp.sum(terms))
 
 
@@ -675,7 +697,9 @@ def fit(k, n, *, model: str = "beta-atoms") -> FitResult:
         if with_atoms:
             theta0 += [logit_start, logit_start]
             bounds += [_LOGIT_BOUNDS, _LOGIT_BOUNDS]
-        res = scipy.optimize.minimize(fun, np.array(theta0), jac=True, method="L-BFGS-B", bounds=bounds)
+        res = scipy.optimize.minimize(
+            fun, np.array(theta0), jac=True, method="L-BFGS-B", bounds=bounds
+        )
         if best is None or res.fun < best.fun:
             best = res
     log_a, log_b, log_w = _unpack(as_f64(best.x), with_atoms)

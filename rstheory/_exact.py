@@ -97,7 +97,9 @@ def _exact_for(dist, n, alpha, sigma=1.0, radii=(0.0,)):
     check_alpha(alpha)
     check_sigma(sigma)
     alpha, sigma = _check_scalar("alpha", alpha), _check_scalar("sigma", sigma)
-    return _exact([nodes_weights], ns, alpha, sigma, np.atleast_1d(np.asarray(radii, dtype=np.float64)))
+    return _exact(
+        [nodes_weights], ns, alpha, sigma, np.atleast_1d(np.asarray(radii, dtype=np.float64))
+    )
 
 
 def _quadrature(dist, name: str = "dist") -> tuple[np.ndarray, np.ndarray]:
@@ -168,7 +170,9 @@ def cp_lower_fixed_shape(k, n, alpha: float) -> np.ndarray:
     k_pad[:total], n_pad[:total] = k, n
     out = np.empty(padded)
     for s in range(0, padded, _CHUNK):
-        out[s : s + _CHUNK] = np.asarray(cp_lower(k_pad[s : s + _CHUNK], n_pad[s : s + _CHUNK], alpha))
+        out[s : s + _CHUNK] = np.asarray(
+            cp_lower(k_pad[s : s + _CHUNK], n_pad[s : s + _CHUNK], alpha)
+        )
     return out[:total]
 
 
@@ -178,14 +182,19 @@ def _tables(ks: list[np.ndarray], ns: np.ndarray, alpha: float, sigma: float):
     All sample sizes share the fixed-shape calls of :func:`cp_lower_fixed_shape`.
     """
     k_all = np.concatenate(ks)
-    n_all = np.concatenate([np.full(k.size, n, dtype=np.float64) for k, n in zip(ks, ns, strict=True)])
+    n_all = np.concatenate(
+        [np.full(k.size, n, dtype=np.float64) for k, n in zip(ks, ns, strict=True)]
+    )
     p_low = cp_lower_fixed_shape(k_all, n_all, alpha)
     # Fixed-shape calls here too: one program (tracing and loading a program per power-of-two
     # size would cost more than the padding).
     padded = np.full(-(-p_low.size // _CHUNK) * _CHUNK, 0.5)
     padded[: p_low.size] = p_low
     radius = np.concatenate(
-        [np.asarray(certified_radius(padded[s : s + _CHUNK], sigma)) for s in range(0, padded.size, _CHUNK)]
+        [
+            np.asarray(certified_radius(padded[s : s + _CHUNK], sigma))
+            for s in range(0, padded.size, _CHUNK)
+        ]
     )[: p_low.size]
     out, start = [], 0
     for k in ks:
@@ -201,7 +210,9 @@ class _Exact(NamedTuple):
     accuracy: np.ndarray  # (n_dists, n_ns, n_radii)
 
 
-def _thresholds_counts(k_tab: np.ndarray, r_tab: np.ndarray, radii: np.ndarray, n: int) -> np.ndarray:
+def _thresholds_counts(
+    k_tab: np.ndarray, r_tab: np.ndarray, radii: np.ndarray, n: int
+) -> np.ndarray:
     """First table count ``k`` whose radius is ``>= radii[i]`` (``n + 1`` when none is).
 
     ``r_tab`` is non-decreasing along the sorted ``k_tab``; counts outside the table lie
@@ -238,7 +249,9 @@ def _prepare(quads, ns: np.ndarray, alpha: float, sigma: float):
     for n in ns:
         per = [_window(nodes, int(n)) for nodes, _ in quads]
         windows.append(per)
-        ks.append(_union_counts(np.concatenate([w[0] for w in per]), np.concatenate([w[1] for w in per])))
+        ks.append(
+            _union_counts(np.concatenate([w[0] for w in per]), np.concatenate([w[1] for w in per]))
+        )
     return windows, ks, _tables(ks, ns, alpha, sigma)
 
 
@@ -315,7 +328,9 @@ def _exact(quads, ns: np.ndarray, alpha: float, sigma: float, radii: np.ndarray)
             res.p_lower[d, j] = weights @ p_lower
             # Pr[K >= k] = sf(k - 1): exact tails, no window needed.
             res.abstain[d, j] = weights @ scipy.stats.binom.cdf(k_cert[0] - 1, n, nodes)
-            res.accuracy[d, j] = weights @ scipy.stats.binom.sf(k_acc[None, :] - 1, n, nodes[:, None])
+            res.accuracy[d, j] = weights @ scipy.stats.binom.sf(
+                k_acc[None, :] - 1, n, nodes[:, None]
+            )
     return res
 
 
@@ -488,5 +503,3 @@ def expected_p_lower(dist, n, *, alpha):
       C. J. Clopper, E. S. Pearson (1934), Biometrika 26(4), 404-413.
     """
     return _shape_out(_exact_for(dist, n, alpha).p_lower[0], n)
-
-

@@ -57,9 +57,9 @@ __all__ = [
     "ErrorBound",
     "ErrorInterval",
     "RateBounds",
-    "correction_derivative",
     "corrected_lower_bound",
     "corrected_probability",
+    "correction_derivative",
     "estimate_error",
     "estimate_error_interval",
     "estimate_rates",
@@ -191,14 +191,18 @@ def check_eps(eps, num_classes, *, name: str = "eps") -> None:
     try:
         eb, kb = np.broadcast_arrays(e, np.asarray(num_classes, dtype=np.float64))
     except ValueError as err:
-        raise ValueError(f"{name} and num_classes must broadcast, got shapes {e.shape} and "
-                         f"{np.shape(num_classes)}") from err
+        raise ValueError(
+            f"{name} and num_classes must broadcast, got shapes {e.shape} and "
+            f"{np.shape(num_classes)}"
+        ) from err
     bad = (eb < 0) | (eb >= (kb - 1) / kb)
     if bad.any():
         i = np.flatnonzero(bad)[0]
         k = kb.ravel()[i]
-        raise ValueError(f"{name} must lie in [0, (K - 1)/K) = [0, {(k - 1) / k:g}) for "
-                         f"num_classes={_show(k.astype(np.int64))}, got {_show(eb.ravel()[i])}")
+        raise ValueError(
+            f"{name} must lie in [0, (K - 1)/K) = [0, {(k - 1) / k:g}) for "
+            f"num_classes={_show(k.astype(np.int64))}, got {_show(eb.ravel()[i])}"
+        )
 
 
 def _check_rate(x, *, name: str, closed: bool) -> None:
@@ -218,8 +222,10 @@ def _check_rate_sum(fp, fn, *, names: str) -> None:
         return
     s = np.asarray(fp, dtype=np.float64) + np.asarray(fn, dtype=np.float64)
     if (s >= 1).any():
-        raise ValueError(f"{names} must be < 1 (an oracle no better than chance carries no "
-                         f"information), got {_show(s[s >= 1].ravel()[0])}")
+        raise ValueError(
+            f"{names} must be < 1 (an oracle no better than chance carries no "
+            f"information), got {_show(s[s >= 1].ravel()[0])}"
+        )
 
 
 def _check_level(alpha, *, name: str) -> None:
@@ -239,17 +245,22 @@ def check_oracle(oracle) -> None:
     elif isinstance(oracle, ErrorInterval):
         _check_rate(oracle.eps_lower, name="oracle.eps_lower", closed=True)
         _check_rate(oracle.eps_upper, name="oracle.eps_upper", closed=True)
-        if not is_traced(oracle.eps_lower, oracle.eps_upper) and (
-            np.asarray(oracle.eps_lower, dtype=np.float64)
-            > np.asarray(oracle.eps_upper, dtype=np.float64)
-        ).any():
+        if (
+            not is_traced(oracle.eps_lower, oracle.eps_upper)
+            and (
+                np.asarray(oracle.eps_lower, dtype=np.float64)
+                > np.asarray(oracle.eps_upper, dtype=np.float64)
+            ).any()
+        ):
             raise ValueError("oracle.eps_lower must be <= oracle.eps_upper")
     elif isinstance(oracle, RateBounds):
         _check_rate(oracle.eps_fp_upper, name="oracle.eps_fp_upper", closed=False)
         _check_rate(oracle.eps_fn_upper, name="oracle.eps_fn_upper", closed=True)
     else:
-        raise ValueError("oracle must be an rstheory.oracle.ErrorBound, ErrorInterval or "
-                         f"RateBounds, got {type(oracle).__name__}")
+        raise ValueError(
+            "oracle must be an rstheory.oracle.ErrorBound, ErrorInterval or "
+            f"RateBounds, got {type(oracle).__name__}"
+        )
     _check_level(oracle.alpha, name="oracle.alpha")
 
 

@@ -127,7 +127,9 @@ def _infinite_mean_radius(nodes: np.ndarray, weights: np.ndarray, sigma: float) 
         return float(sigma * (weights[keep] @ scipy.special.ndtri(nodes[keep])))
 
 
-def _infinite_accuracy(nodes: np.ndarray, weights: np.ndarray, radius: float, sigma: float) -> float:
+def _infinite_accuracy(
+    nodes: np.ndarray, weights: np.ndarray, radius: float, sigma: float
+) -> float:
     with np.errstate(divide="ignore"):
         r = sigma * scipy.special.ndtri(nodes)
     ok = (nodes > 0.5) & (r >= max(radius, np.finfo(np.float64).tiny))
@@ -156,7 +158,9 @@ def _search(values, target: float, n_max: int, guess: float = math.nan) -> tuple
     def f(ns) -> np.ndarray:
         todo = np.array(sorted({int(n) for n in ns} - cache.keys()), dtype=np.int64)
         if todo.size:
-            cache.update(zip(todo.tolist(), np.asarray(values(todo), dtype=np.float64).tolist(), strict=True))
+            cache.update(
+                zip(todo.tolist(), np.asarray(values(todo), dtype=np.float64).tolist(), strict=True)
+            )
         return np.array([cache[int(n)] for n in ns])
 
     def unreachable():
@@ -284,8 +288,15 @@ def required_samples(
     sigma = _scaling._check_scalar("sigma", sigma)
     n_max = _check_pos_int("n_max", n_max)
 
-    given = [k for k, v in (("target_ratio", target_ratio), ("target_radius", target_radius),
-                            ("target_accuracy", target_accuracy)) if v is not None]
+    given = [
+        k
+        for k, v in (
+            ("target_ratio", target_ratio),
+            ("target_radius", target_radius),
+            ("target_accuracy", target_accuracy),
+        )
+        if v is not None
+    ]
     if len(given) != 1:
         raise ValueError(
             "exactly one of target_ratio, target_radius, target_accuracy must be given, got "
@@ -320,7 +331,11 @@ def required_samples(
                 f"at radius {r0!r} is {acc_inf!r}"
             )
         n, got = _search(
-            lambda n: np.asarray(_scaling.certified_accuracy(dist, n, r0, alpha=alpha, sigma=sigma)), a, n_max
+            lambda n: np.asarray(
+                _scaling.certified_accuracy(dist, n, r0, alpha=alpha, sigma=sigma)
+            ),
+            a,
+            n_max,
         )
         return Plan(n, got, a, float("nan"))
 
@@ -380,8 +395,16 @@ def _seconds_per_batch(seconds_per_batch, samples_per_second, batch_size: int) -
     return batch_size / _check_pos_real("samples_per_second", samples_per_second)
 
 
-def budget(n, inputs, *, batch_size, seconds_per_batch=None, samples_per_second=None, devices=1,
-           price_per_device_hour=None) -> Budget:
+def budget(
+    n,
+    inputs,
+    *,
+    batch_size,
+    seconds_per_batch=None,
+    samples_per_second=None,
+    devices=1,
+    price_per_device_hour=None,
+) -> Budget:
     r"""Compute cost of certifying ``inputs`` inputs with ``n`` noise samples each.
 
     .. math::
@@ -429,23 +452,42 @@ def budget(n, inputs, *, batch_size, seconds_per_batch=None, samples_per_second=
     n = _check_pos_int("n", n)
     inputs = _check_pos_int("inputs", inputs)
     batch_size = _check_pos_int("batch_size", batch_size)
-    return _cost(inputs * (-(-n // batch_size)), batch_size, seconds_per_batch,
-                 samples_per_second, devices, price_per_device_hour)
+    return _cost(
+        inputs * (-(-n // batch_size)),
+        batch_size,
+        seconds_per_batch,
+        samples_per_second,
+        devices,
+        price_per_device_hour,
+    )
 
 
 def _cost(batches, batch_size, seconds_per_batch, samples_per_second, devices, price) -> Budget:
     """The :class:`Budget` of ``batches`` batches (validating the time, devices and price)."""
     spb = _seconds_per_batch(seconds_per_batch, samples_per_second, batch_size)
     devices = _check_pos_int("devices", devices)
-    price = float("nan") if price is None else _check_pos_real(
-        "price_per_device_hour", price, allow_zero=True)
+    price = (
+        float("nan")
+        if price is None
+        else _check_pos_real("price_per_device_hour", price, allow_zero=True)
+    )
     device_seconds = batches * spb
     device_hours = device_seconds / 3600.0
-    return Budget(batches, device_seconds, device_seconds / devices, device_hours, device_hours * price)
+    return Budget(
+        batches, device_seconds, device_seconds / devices, device_hours, device_hours * price
+    )
 
 
-def expected_budget(expected_samples, inputs, *, batch_size, seconds_per_batch=None,
-                    samples_per_second=None, devices=1, price_per_device_hour=None) -> Budget:
+def expected_budget(
+    expected_samples,
+    inputs,
+    *,
+    batch_size,
+    seconds_per_batch=None,
+    samples_per_second=None,
+    devices=1,
+    price_per_device_hour=None,
+) -> Budget:
     r"""Expected compute cost of a rule that stops early, e.g. the sequential rule.
 
     A rule that draws whole batches of ``batch_size`` and stops after one of them (as
@@ -472,12 +514,19 @@ def expected_budget(expected_samples, inputs, *, batch_size, seconds_per_batch=N
     mean = _check_pos_real("expected_samples", expected_samples)
     inputs = _check_pos_int("inputs", inputs)
     batch_size = _check_pos_int("batch_size", batch_size)
-    return _cost(inputs * mean / batch_size, batch_size, seconds_per_batch, samples_per_second,
-                 devices, price_per_device_hour)
+    return _cost(
+        inputs * mean / batch_size,
+        batch_size,
+        seconds_per_batch,
+        samples_per_second,
+        devices,
+        price_per_device_hour,
+    )
 
 
-def samples_within_budget(wall_seconds, inputs, *, batch_size, seconds_per_batch=None,
-                          samples_per_second=None, devices=1) -> int:
+def samples_within_budget(
+    wall_seconds, inputs, *, batch_size, seconds_per_batch=None, samples_per_second=None, devices=1
+) -> int:
     r"""Largest ``n`` (a multiple of ``batch_size``) whose :func:`budget` fits a wall time.
 
     .. math::
@@ -520,8 +569,17 @@ def samples_within_budget(wall_seconds, inputs, *, batch_size, seconds_per_batch
     limit = wall * (1.0 + 1e-12)
 
     def fits(k: int) -> bool:
-        return k == 0 or budget(k * batch_size, inputs, batch_size=batch_size, seconds_per_batch=spb,
-                                devices=devices).wall_seconds <= limit
+        return (
+            k == 0
+            or budget(
+                k * batch_size,
+                inputs,
+                batch_size=batch_size,
+                seconds_per_batch=spb,
+                devices=devices,
+            ).wall_seconds
+            <= limit
+        )
 
     k = int(math.floor(wall * devices / (inputs * spb)))
     while k > 0 and not fits(k):

@@ -17,8 +17,10 @@ certified inputs (radii are published rounded, so its recovered counts are appro
 and ``nan`` for abstentions.
 
 The folder comes from the ``data_dir`` argument, else the environment variable
-``RSVLM_DATA_DIR``, else ``../shared/data`` (relative to the working directory, then to
-the source checkout); the files sit in its ``p2-certifications/`` sub-folder.
+``RSVLM_DATA_DIR``, else the ``data/`` folder of the source checkout, which keeps an
+unchanged copy of the published files with their provenance (``data/README.md``); the
+files sit in its ``p2-certifications/`` sub-folder. An installed package has no such
+folder: give ``data_dir`` or set the variable.
 """
 
 from __future__ import annotations
@@ -57,10 +59,9 @@ _BISECT_STEPS = 40
 
 
 def data_dir(path=None) -> Path:
-    """The folder holding ``p2-certifications/``: ``path``, ``$RSVLM_DATA_DIR`` or ``../shared/data``.
+    """The folder holding ``p2-certifications/``: ``path``, ``$RSVLM_DATA_DIR`` or the checkout's ``data/``.
 
-    The default is tried relative to the working directory first, then to the source
-    checkout this module lives in. Existence is not checked (see :func:`available`).
+    Existence is not checked (see :func:`available`).
 
     Example:
       >>> from rstheory import published
@@ -71,10 +72,7 @@ def data_dir(path=None) -> Path:
         return Path(path)
     if os.environ.get(DATA_ENV):
         return Path(os.environ[DATA_ENV])
-    here = Path("../shared/data")
-    if (here / _SUBDIR).is_dir():
-        return here.resolve()
-    return (Path(__file__).resolve().parents[1] / ".." / "shared" / "data").resolve()
+    return Path(__file__).resolve().parents[1] / "data"
 
 
 class Certifications(NamedTuple):
@@ -155,7 +153,9 @@ def sizes(dataset: str, *, data_dir=None) -> list[int]:
     found = available(data_dir)
     mine = [n for d, n in found if d == dataset]
     if not mine:
-        raise ValueError(f"no published run of dataset={dataset!r}; datasets: {sorted({d for d, _ in found})}")
+        raise ValueError(
+            f"no published run of dataset={dataset!r}; datasets: {sorted({d for d, _ in found})}"
+        )
     return mine
 
 
@@ -209,9 +209,18 @@ def load(dataset: str, n: int, *, data_dir=None) -> Certifications:
         p_lower = np.where(y_pred >= 0, scipy.special.ndtr(radius / sigma), np.nan)
     seconds = column("time", np.float64) if "time" in rows[0] else np.full(len(rows), np.nan)
     return Certifications(
-        dataset=m["dataset"], model=m["model"], sigma=sigma, alpha=float(m["alpha"]), n=int(m["n"]),
-        index=column("index", np.int64), y_real=column("y_real", np.int64), y_pred=y_pred,
-        radius=radius, p_lower=p_lower, seconds=seconds, path=path,
+        dataset=m["dataset"],
+        model=m["model"],
+        sigma=sigma,
+        alpha=float(m["alpha"]),
+        n=int(m["n"]),
+        index=column("index", np.int64),
+        y_real=column("y_real", np.int64),
+        y_pred=y_pred,
+        radius=radius,
+        p_lower=p_lower,
+        seconds=seconds,
+        path=path,
     )
 
 

@@ -117,7 +117,7 @@ def pilot_counts(cert: Certifications) -> np.ndarray:
 
 
 def _eq2_ratio(n, alpha: float) -> np.ndarray:
-    return np.asarray(_scaling.ratio_eq2(np.asarray(n), alpha=alpha))
+    return np.asarray(_scaling.average_radius_ratio(np.asarray(n), alpha=alpha))
 
 
 def measured_samples_for_ratio(ns, acr, target: float, *, max_gap: float = 10.0) -> float:
@@ -143,8 +143,9 @@ def measured_samples_for_ratio(ns, acr, target: float, *, max_gap: float = 10.0)
     return math.nan
 
 
-def check_published(dataset: str, *, pilot_n: int = 100, target_ratios=(0.5, 0.6, 0.7, 0.8),
-                    data_dir=None) -> PublishedCheck:
+def check_published(
+    dataset: str, *, pilot_n: int = 100, target_ratios=(0.5, 0.6, 0.7, 0.8), data_dir=None
+) -> PublishedCheck:
     """Predict every published run of ``dataset`` from its largest run and from a pilot.
 
     Args:
@@ -183,8 +184,13 @@ def check_published(dataset: str, *, pilot_n: int = 100, target_ratios=(0.5, 0.6
     sd = np.sqrt(var.sum(axis=1)) / p_ref.size * np.sqrt(1.0 + ns / n_ref)
     r = _eq2_ratio(ns, alpha)
     reference_rows = [
-        ReferenceRow(int(n), float(measured[j]), float(predicted[j]),
-                     float(measured[-1] * r[j] / r[-1]), float(sd[j]))
+        ReferenceRow(
+            int(n),
+            float(measured[j]),
+            float(predicted[j]),
+            float(measured[-1] * r[j] / r[-1]),
+            float(sd[j]),
+        )
         for j, n in enumerate(ns[:-1])
     ]
 
@@ -192,14 +198,21 @@ def check_published(dataset: str, *, pilot_n: int = 100, target_ratios=(0.5, 0.6
     k = pilot_counts(pilot)
     n_pilot = np.full(k.size, pilot_n)
     pilot_fit = fit(k, n_pilot)
-    fitted = np.asarray(_scaling.expected_radius(pilot_fit.distribution, ns, alpha=alpha, sigma=sigma))
+    fitted = np.asarray(
+        _scaling.expected_radius(pilot_fit.distribution, ns, alpha=alpha, sigma=sigma)
+    )
     plug_in = np.asarray(
         _scaling.expected_radius(Empirical.from_counts(k, n_pilot), ns, alpha=alpha, sigma=sigma)
     )
     r_pilot = float(_eq2_ratio(pilot_n, alpha))
     pilot_rows = [
-        PilotRow(int(n), float(measured[j]), float(fitted[j]), float(plug_in[j]),
-                 float(pilot.acr() * r[j] / r_pilot))
+        PilotRow(
+            int(n),
+            float(measured[j]),
+            float(fitted[j]),
+            float(plug_in[j]),
+            float(pilot.acr() * r[j] / r_pilot),
+        )
         for j, n in enumerate(ns)
     ]
 
@@ -207,7 +220,11 @@ def check_published(dataset: str, *, pilot_n: int = 100, target_ratios=(0.5, 0.6
 
     def plan_row(t: float) -> PlanComparison:
         def planned(dist) -> int:
-            return int(required_samples(dist, alpha=alpha, sigma=sigma, target_ratio=t, reference_n=n_ref).n)
+            return int(
+                required_samples(
+                    dist, alpha=alpha, sigma=sigma, target_ratio=t, reference_n=n_ref
+                ).n
+            )
 
         return PlanComparison(
             target_ratio=t,
@@ -218,5 +235,16 @@ def check_published(dataset: str, *, pilot_n: int = 100, target_ratios=(0.5, 0.6
         )
 
     plan = [plan_row(t) for t in target_ratios]
-    return PublishedCheck(dataset, sigma, alpha, n_ref, float(measured[-1]), pilot_n, pilot_fit,
-                          mismatch, reference_rows, pilot_rows, plan)
+    return PublishedCheck(
+        dataset,
+        sigma,
+        alpha,
+        n_ref,
+        float(measured[-1]),
+        pilot_n,
+        pilot_fit,
+        mismatch,
+        reference_rows,
+        pilot_rows,
+        plan,
+    )

@@ -27,7 +27,14 @@ from rstheory._oracle_correction import (
     check_num_classes,
     check_oracle,
 )
-from rstheory._validation import as_f64, check_alpha, check_counts, check_probability, check_sigma, is_traced
+from rstheory._validation import (
+    as_f64,
+    check_alpha,
+    check_counts,
+    check_probability,
+    check_sigma,
+    is_traced,
+)
 
 __all__ = ["Certificate", "certified_radius", "certify"]
 
@@ -130,7 +137,9 @@ def certified_radius(p_lower, sigma, *, p_b_upper=None):
 
 
 @functools.partial(jax.jit, static_argnames="correction")
-def _certificate(q_lower, n, alpha, sigma, num_classes, eps_lo, eps_hi, oracle_alpha, *, correction):
+def _certificate(
+    q_lower, n, alpha, sigma, num_classes, eps_lo, eps_hi, oracle_alpha, *, correction
+):
     # The largest value a CP lower bound from n votes takes (k = n), never below q_lower.
     cap = jnp.maximum(jnp.exp(jnp.log(alpha) / n), q_lower)
     if correction == NONE:

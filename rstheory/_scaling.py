@@ -23,6 +23,7 @@ import scipy.special
 import scipy.stats
 from jax.scipy.special import ndtri
 
+from rstheory._deprecation import renamed
 from rstheory._exact import (
     _check_n,
     _check_scalar,
@@ -44,7 +45,8 @@ __all__ = [
     "SHORE_EXPONENT_PRINTED",
     "ScalingComparison",
     "abstain_rate",
-    "accuracy_drop_eq3",
+    "accuracy_drop_bound",
+    "average_radius_ratio",
     "certified_accuracy",
     "compare_closed_form",
     "distribution_free_ratio",
@@ -54,8 +56,7 @@ __all__ = [
     "first_order_radius",
     "radius_cap",
     "radius_moments",
-    "ratio_eq2",
-    "shore_radius_eq1",
+    "shore_radius",
 ]
 
 # Eq. (1) as printed: 5.063 (= 1 / 0.1975 rounded) and Shore's exponent 0.135.
@@ -91,7 +92,7 @@ def _n_for_ratio(constant: float, z: float, rho: float) -> float:
 # --------------------------------------------------------------------------- closed forms
 
 
-def shore_radius_eq1(p, n, *, alpha, sigma, exponent=SHORE_EXPONENT_CORRECTED):
+def shore_radius(p, n, *, alpha, sigma, exponent=SHORE_EXPONENT_CORRECTED):
     r"""P2's Eq. (1): point radius with Shore's approximation of ``Phi^-1``.
 
     .. math::
@@ -120,7 +121,7 @@ def shore_radius_eq1(p, n, *, alpha, sigma, exponent=SHORE_EXPONENT_CORRECTED):
 
     Example:
       >>> from rstheory import scaling
-      >>> round(float(scaling.shore_radius_eq1(0.9, 1000, alpha=0.001, sigma=1.0)), 4)
+      >>> round(float(scaling.shore_radius(0.9, 1000, alpha=0.001, sigma=1.0)), 4)
       1.1015
 
     References:
@@ -139,7 +140,7 @@ def shore_radius_eq1(p, n, *, alpha, sigma, exponent=SHORE_EXPONENT_CORRECTED):
     return _SHORE_SCALE * as_f64(sigma) * (h - c * (z / jnp.sqrt(n)) * g)
 
 
-def ratio_eq2(n, *, alpha):
+def average_radius_ratio(n, *, alpha):
     r"""P2's Eq. (2): average-radius ratio ``1 - 1.64 z / sqrt(n)``, ``z = Phi^-1(1 - alpha/2)``.
 
     .. math::
@@ -159,7 +160,7 @@ def ratio_eq2(n, *, alpha):
 
     Example:
       >>> from rstheory import scaling
-      >>> round(float(scaling.ratio_eq2(1000, alpha=0.001)), 3)
+      >>> round(float(scaling.average_radius_ratio(1000, alpha=0.001)), 3)
       0.829
 
     References:
@@ -170,7 +171,7 @@ def ratio_eq2(n, *, alpha):
     return 1.0 - P2_EQ2_CONSTANT * _z_two_sided(float(alpha)) / jnp.sqrt(as_f64(n))
 
 
-def accuracy_drop_eq3(n, *, alpha):
+def accuracy_drop_bound(n, *, alpha):
     r"""P2's Eq. (3): bound on the certified-accuracy drop at any radius, ``z / sqrt(n)``.
 
     .. math::
@@ -188,7 +189,7 @@ def accuracy_drop_eq3(n, *, alpha):
 
     Example:
       >>> from rstheory import scaling
-      >>> round(float(scaling.accuracy_drop_eq3(100, alpha=0.001)), 3)
+      >>> round(float(scaling.accuracy_drop_bound(100, alpha=0.001)), 3)
       0.329
 
     References:
@@ -404,6 +405,20 @@ def compare_closed_form(dists, ns, *, alpha, sigma) -> list[ScalingComparison]:
         for j, n in enumerate(n_arr):
             exact = float(res.radius[d, j]) / r_inf
             rows.append(
-                ScalingComparison(d, int(n), exact, float(eq2[j]), float(fo[j]), float(eq2[j]) - exact, float(fo[j]) - exact)
+                ScalingComparison(
+                    d,
+                    int(n),
+                    exact,
+                    float(eq2[j]),
+                    float(fo[j]),
+                    float(eq2[j]) - exact,
+                    float(fo[j]) - exact,
+                )
             )
     return rows
+
+
+# 0.1 names, which said where the formula is printed rather than what it computes.
+shore_radius_eq1 = renamed(shore_radius, "shore_radius_eq1")
+ratio_eq2 = renamed(average_radius_ratio, "ratio_eq2")
+accuracy_drop_eq3 = renamed(accuracy_drop_bound, "accuracy_drop_eq3")

@@ -418,8 +418,11 @@ def operating_characteristics(p, bounds: Boundaries) -> OperatingCharacteristics
     run = _recursion(flat, np.full(flat.size, 1.0 / max(flat.size, 1)), bounds)
     shape = arr.shape
     return OperatingCharacteristics(
-        run.expected.reshape(shape), run.certify.reshape(shape), run.futility.reshape(shape),
-        run.undecided.reshape(shape), bounds,
+        run.expected.reshape(shape),
+        run.certify.reshape(shape),
+        run.futility.reshape(shape),
+        run.undecided.reshape(shape),
+        bounds,
     )
 
 
@@ -522,8 +525,9 @@ def sequential_plan(dist, *, radius, sigma, alpha, batch_size, n_max, prior=None
     nodes, weights = _exact._quadrature(dist)
     sigma_f = _check_real("sigma", sigma, low=0.0, low_open=True)
     radius_f = _check_real("radius", radius, low=0.0, low_open=True)
-    b = boundaries(radius=radius_f, sigma=sigma_f, alpha=alpha, batch_size=batch_size,
-                   n_max=n_max, prior=prior)
+    b = boundaries(
+        radius=radius_f, sigma=sigma_f, alpha=alpha, batch_size=batch_size, n_max=n_max, prior=prior
+    )
     return _plan_from(nodes, weights, b, radius_f, sigma_f, batch_size)
 
 
@@ -634,8 +638,14 @@ def compare_fixed(
     limit = ceil_batch(factor * n)
     trial = min(ceil_batch(2 * n), limit)
     while True:
-        b = boundaries(radius=radius_f, sigma=sigma_f, alpha=alpha_f, batch_size=batch_size,
-                       n_max=trial, prior=prior_used)
+        b = boundaries(
+            radius=radius_f,
+            sigma=sigma_f,
+            alpha=alpha_f,
+            batch_size=batch_size,
+            n_max=trial,
+            prior=prior_used,
+        )
         run = _recursion(nodes, weights, b)
         cum = np.cumsum(run.certify_at)
         hit = np.flatnonzero(cum >= fixed - tol)
@@ -644,8 +654,11 @@ def compare_fixed(
         trial = min(2 * trial, limit)
     matched = bool(hit.size)
     j = int(hit[0]) if matched else b.checkpoints.size - 1
-    b_j = b._replace(checkpoints=b.checkpoints[: j + 1], k_certify=b.k_certify[: j + 1],
-                     k_futile=b.k_futile[: j + 1])
+    b_j = b._replace(
+        checkpoints=b.checkpoints[: j + 1],
+        k_certify=b.k_certify[: j + 1],
+        k_futile=b.k_futile[: j + 1],
+    )
     plan = _plan_from(nodes, weights, b_j, radius_f, sigma_f, batch_size)
     return Comparison(
         fixed_n=n,

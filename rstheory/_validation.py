@@ -18,12 +18,15 @@ import jax.numpy as jnp
 import numpy as np
 
 __all__ = [
-    "is_traced",
-    "check_counts",
-    "check_alpha",
-    "check_sigma",
-    "check_probability",
     "as_f64",
+    "check_alpha",
+    "check_choice",
+    "check_counts",
+    "check_int",
+    "check_probability",
+    "check_real",
+    "check_sigma",
+    "is_traced",
 ]
 
 
@@ -72,7 +75,9 @@ def check_counts(k, n, *, k_name: str = "k", n_name: str = "n") -> None:
     if (na < 1).any():
         raise ValueError(f"{n_name} must be an integer >= 1, got {_show(na[na < 1].ravel()[0])}")
     if (ka < 0).any():
-        raise ValueError(f"{k_name} must be an integer in [0, {n_name}], got {_show(ka[ka < 0].ravel()[0])}")
+        raise ValueError(
+            f"{k_name} must be an integer in [0, {n_name}], got {_show(ka[ka < 0].ravel()[0])}"
+        )
     try:
         over = ka > na
     except ValueError as err:
@@ -97,7 +102,9 @@ def check_alpha(alpha, *, name: str = "alpha", high: float = 1.0) -> None:
         raise ValueError(f"{name} must not be NaN; allowed range is (0, {high:g})")
     bad = (a <= 0) | (a >= high)
     if bad.any():
-        raise ValueError(f"{name} must lie in the open interval (0, {high:g}), got {_show(a[bad].ravel()[0])}")
+        raise ValueError(
+            f"{name} must lie in the open interval (0, {high:g}), got {_show(a[bad].ravel()[0])}"
+        )
 
 
 def check_sigma(sigma, *, name: str = "sigma") -> None:
@@ -128,3 +135,100 @@ def as_f64(x) -> jax.Array:
     """Convert to a float64 JAX array (requires ``jax_enable_x64``)."""
     return jnp.asarray(x, dtype=jnp.float64)
 
+
+# --------------------------------------------------------------------------- scalars
+# One rule for scalar parameters across the project (``sampler`` uses these too): an
+# integer parameter takes a Python or numpy integer, or an integer-valued float such as
+# ``1000.0``; it refuses bools, NaN, infinities, non-integer values and arrays. A real
+# parameter takes any finite real scalar in its range. Messages name the argument and
+# its allowed range.
+
+
+def _scalar(name: str, x) -> float:
+    if isinstance(x, (bool, np.bool_)):
+        raise ValueError(f"{name} must be a number, got {x!r}")
+    arr = _as_numpy(name, x)
+    if arr.ndim != 0:
+        raise ValueError(f"{name} must be a scalar, got shape {arr.shape}")
+    return float(arr)
+
+
+def _int_range(low: int | None, high: int | None) -> str:
+    if high is None:
+        return "an integer" if low is None else f"an integer >= {low}"
+    if low is None:
+        return f"an integer <= {high}"
+    return f"an integer in [{low}, {high}]"
+
+
+def check_int(x, *, name: str, low: int | None = 1, high: int | None = None) -> int:
+    """``x`` as an ``int`` after checking it is integer-valued and in ``[low, high]``.
+
+    Example:
+      >>> check_int(1000.0, name="n")
+      1000
+      >>> check_int(0, name="n")
+      Traceback (most recent call last):
+      ...
+      ValueError: n must be an integer >= 1, got 0
+    """
+    want = _int_range(low, high)
+    try:
+        v = _scalar(name, x)
+    except ValueError:
+        raise ValueError(f"{name} must be {want}, got {x!r}") from None
+    if not np.isfinite(v) or v != np.floor(v):
+        raise ValueError(f"{name} must be {want}, got {x!r}")
+    i = int(v)
+    if (low is not None and i < low) or (high is not None and i > high):
+        raise ValueError(f"{name} must be {want}, got {i}")
+    return i
+
+
+def check_real(
+    x,
+    *,
+    name: str,
+    low: float = -np.inf,
+    high: float = np.inf,
+    low_open: bool = False,
+    high_open: bool = False,
+) -> float:
+    """``x`` as a ``float`` after checking it is a finite real scalar in the range.
+
+    The range is ``[low, high]``, each end open when ``low_open`` / ``high_open``.
+
+    Example:
+      >>> check_real(0.25, name="sigma", low=0.0, low_open=True)
+      0.25
+      >>> check_real(0.0, name="sigma", low=0.0, low_open=True)
+      Traceback (most recent call last):
+      ...
+      ValueError: sigma must lie in (0, inf), got 0.0
+    """
+    left = "(" if low_open or np.isinf(low) else "["
+    right = ")" if high_open or np.isinf(high) else "]"
+    rng = f"{left}{low:g}, {high:g}{right}"
+    v = _scalar(name, x)
+    if np.isnan(v):
+        raise ValueError(f"{name} must not be NaN; allowed range is {rng}")
+    bad_lo = v <= low if low_open else v < low
+    bad_hi = v >= high if high_open else v > high
+    if bad_lo or bad_hi or not np.isfinite(v):
+        raise ValueError(f"{name} must lie in {rng}, got {_show(v)}")
+    return v
+
+
+def check_choice(x, *, name: str, choices) -> str:
+    """``x`` after checking it is one of ``choices`` (strings); the message lists them.
+
+    Example:
+      >>> check_choice("wilson", name="method", choices=("clopper_pearson",))
+      Traceback (most recent call last):
+      ...
+      ValueError: method must be one of ('clopper_pearson',), got 'wilson'
+    """
+    choices = tuple(choices)
+    if not isinstance(x, str) or x not in choices:
+        raise ValueError(f"{name} must be one of {choices}, got {x!r}")
+    return x

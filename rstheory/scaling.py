@@ -7,4 +7,9 @@ exact-quantile law with its constants.
 """
 
 from rstheory._scaling import *  # noqa: F403  (the names of its __all__)
-from rstheory._scaling import __all__  # noqa: F401
+from rstheory._scaling import (  # noqa: F401  (deprecated 0.1 names, removed in 0.3)
+    __all__,
+    accuracy_drop_eq3,
+    ratio_eq2,
+    shore_radius_eq1,
+)

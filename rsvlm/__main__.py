@@ -25,8 +25,14 @@ def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m rsvlm", description=__doc__.split("\n\n")[0])
     sub = p.add_subparsers(dest="command", required=True)
     a = sub.add_parser("demo", help="run the end-to-end demonstration and write a report")
-    add = lambda flag, typ, help: a.add_argument(  # noqa: E731
-        flag, type=typ, default=getattr(d, flag[2:].replace("-", "_")), help=f"{help} (default %(default)s)")
+    add = (
+        lambda flag, typ, help: a.add_argument(
+            flag,
+            type=typ,
+            default=getattr(d, flag[2:].replace("-", "_")),
+            help=f"{help} (default %(default)s)",
+        )
+    )
     add("--out-dir", str, "folder of the report, figures, inputs and rows")
     add("--model", str, "model folder or hub id; the tiny random LLaVA is built there when missing")
     add("--images", int, "number of synthetic input images")
@@ -36,8 +42,12 @@ def _parser() -> argparse.ArgumentParser:
     add("--sigma", float, "noise level, [0,1] pixel units")
     add("--alpha", float, "significance level of each certificate")
     add("--seed", int, "seed of the images, the campaign and the subsampling")
-    a.add_argument("--oracle", choices=("actions", "refusal"), default=d.oracle,
-                   help="answers to classes: ActionParser or RefusalJudge (default %(default)s)")
+    a.add_argument(
+        "--oracle",
+        choices=("actions", "refusal"),
+        default=d.oracle,
+        help="answers to classes: ActionParser or RefusalJudge (default %(default)s)",
+    )
     add("--max-new-tokens", int, "tokens generated per answer")
     add("--temperature", float, "sampling temperature; 0 decodes greedily")
     add("--batch-size", int, "noisy copies per generate call")
@@ -47,18 +57,34 @@ def _parser() -> argparse.ArgumentParser:
     add("--target-ratio", float, "planner target: E[R_n] >= ratio * E[R_reference-n]")
     add("--reference-n", int, "planner's reference sample size")
     add("--campaign-inputs", int, "inputs of the campaign whose cost is planned")
-    add("--example-seconds-per-batch", float,
+    add(
+        "--example-seconds-per-batch",
+        float,
         "device-seconds per batch of the paper's example (2.8 s per input at n = 100 on 4 A100: "
-        "11.2); 0 omits that line")
+        "11.2); 0 omits that line",
+    )
     add("--example-batch-size", int, "batch size of the paper's example")
     add("--example-devices", int, "devices of the paper's example")
-    a.add_argument("--data-dir", default=None, help="folder holding p2-certifications/ "
-                   "(default: $RSVLM_DATA_DIR or ../shared/data)")
+    a.add_argument(
+        "--data-dir",
+        default=None,
+        help="folder holding p2-certifications/ (default: $RSVLM_DATA_DIR or the checkout's data/)",
+    )
     a.add_argument("--skip-published", action="store_true", help="skip the published data")
-    a.add_argument("--datasets", nargs="+", default=None, metavar="NAME",
-                   help="published datasets to compare, e.g. cifar10 imagenet (default: all found)")
-    a.add_argument("--theorems", nargs="+", default=None, metavar="NAME",
-                   help="run only these proofs_check theorems (default: all)")
+    a.add_argument(
+        "--datasets",
+        nargs="+",
+        default=None,
+        metavar="NAME",
+        help="published datasets to compare, e.g. cifar10 imagenet (default: all found)",
+    )
+    a.add_argument(
+        "--theorems",
+        nargs="+",
+        default=None,
+        metavar="NAME",
+        help="run only these proofs_check theorems (default: all)",
+    )
     add("--dps", int, "mpmath digits of the theorem checks")
     return p
 
@@ -66,8 +92,18 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv=None) -> int:
     args = _parser().parse_args(argv)
     cfg = DemoConfig(**{k: v for k, v in vars(args).items() if k != "command"})
-    for name in ("images", "image_size", "n0", "n", "batch_size", "repeats", "reference_n",
-                 "campaign_inputs", "example_batch_size", "example_devices"):
+    for name in (
+        "images",
+        "image_size",
+        "n0",
+        "n",
+        "batch_size",
+        "repeats",
+        "reference_n",
+        "campaign_inputs",
+        "example_batch_size",
+        "example_devices",
+    ):
         if getattr(cfg, name) < 1:
             print(f"error: --{name.replace('_', '-')} must be >= 1", file=sys.stderr)
             return 2

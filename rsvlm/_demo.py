@@ -136,21 +136,38 @@ def step_collect(cfg: DemoConfig, model_path: str, image_paths: list[str]) -> di
     from sampler.run import Input, config_hash, run, run_config
 
     sampled = cfg.temperature > 0
-    decoding = DecodingConfig(max_new_tokens=cfg.max_new_tokens, do_sample=sampled,
-                              temperature=cfg.temperature if sampled else 1.0, seed=cfg.seed)
+    decoding = DecodingConfig(
+        max_new_tokens=cfg.max_new_tokens,
+        do_sample=sampled,
+        temperature=cfg.temperature if sampled else 1.0,
+        seed=cfg.seed,
+    )
     vlm = VLM.from_pretrained(model_path, decoding=decoding)
     oracle = _oracle(cfg.oracle)
-    kwargs = dict(oracle=oracle, oracle_name=cfg.oracle, n0=cfg.n0, n=cfg.n, sigma=cfg.sigma,
-                  alpha=cfg.alpha, seed=cfg.seed, batch_size=cfg.batch_size)
+    kwargs = dict(
+        oracle=oracle,
+        oracle_name=cfg.oracle,
+        n0=cfg.n0,
+        n=cfg.n,
+        sigma=cfg.sigma,
+        alpha=cfg.alpha,
+        seed=cfg.seed,
+        batch_size=cfg.batch_size,
+    )
     chash = config_hash(run_config(vlm, **kwargs))
     out = pathlib.Path(cfg.out_dir) / f"rows-{chash[:12]}.jsonl"
     inputs = [Input(pathlib.Path(p).name, pathlib.Path(p), cfg.prompt) for p in image_paths]
     summary = run(vlm, inputs, out, progress=False, **kwargs)
     if summary.errors:
         raise RuntimeError(f"{summary.errors} input(s) failed; see the error rows in {out}")
-    return {"rows": str(out), "config_hash": summary.config_hash, "inputs": summary.inputs,
-            "resumed": summary.skipped, "decoding": decoding.to_dict(),
-            "class_names": list(oracle.labels)}
+    return {
+        "rows": str(out),
+        "config_hash": summary.config_hash,
+        "inputs": summary.inputs,
+        "resumed": summary.skipped,
+        "decoding": decoding.to_dict(),
+        "class_names": list(oracle.labels),
+    }
 
 
 # ----------------------------------------------------------------------------- analysis
@@ -164,11 +181,21 @@ def step_certificates(rows: list[dict], cfg: DemoConfig) -> list[dict]:
     k = np.array([r["k"] for r in ok], dtype=np.int64)
     n = np.array([r["n"] for r in ok], dtype=np.int64)
     c = rstheory.certify(k, n, alpha=cfg.alpha, sigma=cfg.sigma)
-    return [{"id": r["id"], "top_class": r["top_class"], "class": r["class_names"][r["top_class"]],
-             "selection_counts": r["selection_counts"], "estimation_counts": r["estimation_counts"],
-             "k": int(k[i]), "n": int(n[i]), "p_lower": float(c.p_lower[i]),
-             "radius": float(c.radius[i]), "abstained": bool(c.abstained[i])}
-            for i, r in enumerate(ok)]
+    return [
+        {
+            "id": r["id"],
+            "top_class": r["top_class"],
+            "class": r["class_names"][r["top_class"]],
+            "selection_counts": r["selection_counts"],
+            "estimation_counts": r["estimation_counts"],
+            "k": int(k[i]),
+            "n": int(n[i]),
+            "p_lower": float(c.p_lower[i]),
+            "radius": float(c.radius[i]),
+            "abstained": bool(c.abstained[i]),
+        }
+        for i, r in enumerate(ok)
+    ]
 
 
 def step_fit(rows_path: str) -> dict:
@@ -178,17 +205,27 @@ def step_fit(rows_path: str) -> dict:
 
     k, n = load_counts(rows_path)
     res = distributions.fit(k, n)
-    return {"k": k.tolist(), "n": n.tolist(), "a": res.a, "b": res.b, "w0": res.w0, "w1": res.w1,
-            "log_likelihood": res.log_likelihood, "converged": res.converged,
-            "mean": float(res.distribution.mean())}
+    return {
+        "k": k.tolist(),
+        "n": n.tolist(),
+        "a": res.a,
+        "b": res.b,
+        "w0": res.w0,
+        "w1": res.w1,
+        "log_likelihood": res.log_likelihood,
+        "converged": res.converged,
+        "mean": float(res.distribution.mean()),
+    }
 
 
 def fitted_distribution(fit: dict):
     """The fitted law from the numbers of :func:`step_fit` (as read back from the JSON)."""
     from rstheory import distributions as d
 
-    return d.Mixture([d.PointMass(0.0), d.PointMass(1.0), d.Beta(fit["a"], fit["b"])],
-                     [fit["w0"], fit["w1"], 1.0 - fit["w0"] - fit["w1"]])
+    return d.Mixture(
+        [d.PointMass(0.0), d.PointMass(1.0), d.Beta(fit["a"], fit["b"])],
+        [fit["w0"], fit["w1"], 1.0 - fit["w0"] - fit["w1"]],
+    )
 
 
 def subsample_counts(labels, *, top: int, sizes, repeats: int, seed: int) -> np.ndarray:
@@ -210,9 +247,19 @@ def step_curves(rows: list[dict], fit: dict, cfg: DemoConfig) -> dict:
 
     ok = [r for r in rows if r["status"] == "ok"]
     grid = size_grid(min(r["n"] for r in ok))
-    counts = np.stack([subsample_counts(r["estimation_labels"], top=r["top_class"], sizes=grid,
-                                        repeats=cfg.repeats, seed=cfg.seed + i)
-                       for i, r in enumerate(ok)], axis=1)  # (grid, inputs, repeats)
+    counts = np.stack(
+        [
+            subsample_counts(
+                r["estimation_labels"],
+                top=r["top_class"],
+                sizes=grid,
+                repeats=cfg.repeats,
+                seed=cfg.seed + i,
+            )
+            for i, r in enumerate(ok)
+        ],
+        axis=1,
+    )  # (grid, inputs, repeats)
     m = np.broadcast_to(np.array(grid)[:, None, None], counts.shape)
     cert = rstheory.certify(counts.reshape(-1), m.reshape(-1), alpha=cfg.alpha, sigma=cfg.sigma)
     radius = np.asarray(cert.radius).reshape(counts.shape)
@@ -221,26 +268,33 @@ def step_curves(rows: list[dict], fit: dict, cfg: DemoConfig) -> dict:
     k, n = np.array(fit["k"]), np.array(fit["n"])
     laws = {"fit": fitted_distribution(fit), "empirical": distributions.Empirical.from_counts(k, n)}
     kw = dict(alpha=cfg.alpha, sigma=cfg.sigma)
-    out = {"sizes": grid, "repeats": cfg.repeats, "at_radius": cfg.at_radius,
-           "measured_radius": radius.mean(axis=(1, 2)).tolist(),
-           "measured_radius_sd": per_repeat.std(axis=1).tolist(),
-           "measured_accuracy": certified.mean(axis=(1, 2)).tolist()}
+    out = {
+        "sizes": grid,
+        "repeats": cfg.repeats,
+        "at_radius": cfg.at_radius,
+        "measured_radius": radius.mean(axis=(1, 2)).tolist(),
+        "measured_radius_sd": per_repeat.std(axis=1).tolist(),
+        "measured_accuracy": certified.mean(axis=(1, 2)).tolist(),
+    }
     for name, law in laws.items():
         out[f"exact_radius_{name}"] = np.asarray(scaling.expected_radius(law, grid, **kw)).tolist()
         acc = scaling.certified_accuracy(law, grid, cfg.at_radius, **kw)
         out[f"exact_accuracy_{name}"] = np.asarray(acc).tolist()
-    r2 = np.asarray(scaling.ratio_eq2(np.array(grid), alpha=cfg.alpha))
+    r2 = np.asarray(scaling.average_radius_ratio(np.array(grid), alpha=cfg.alpha))
     out["eq2_radius"] = (out["measured_radius"][-1] * r2 / r2[-1]).tolist()
-    d3 = np.asarray(scaling.accuracy_drop_eq3(np.array(grid), alpha=cfg.alpha))
+    d3 = np.asarray(scaling.accuracy_drop_bound(np.array(grid), alpha=cfg.alpha))
     out["eq3_accuracy"] = np.clip(out["measured_accuracy"][-1] + d3[-1] - d3, 0, 1).tolist()
     return out
 
 
 def seconds_per_batch(rows: list[dict], batch_size: int) -> float:
     """Mean model seconds of one batch: (selection + estimation) / batches, over ok rows."""
-    per = [(r["timings"]["selection"] + r["timings"]["estimation"])
-           / (math.ceil(r["n0"] / batch_size) + math.ceil(r["n"] / batch_size))
-           for r in rows if r["status"] == "ok"]
+    per = [
+        (r["timings"]["selection"] + r["timings"]["estimation"])
+        / (math.ceil(r["n0"] / batch_size) + math.ceil(r["n"] / batch_size))
+        for r in rows
+        if r["status"] == "ok"
+    ]
     return float(np.mean(per))
 
 
@@ -248,23 +302,49 @@ def step_plan(fit: dict, rows: list[dict], cfg: DemoConfig) -> dict:
     """Samples for ``E[R_n] >= target_ratio E[R_ref]`` under the fit, and the campaign's cost."""
     from rstheory import planning
 
-    plan = planning.required_samples(fitted_distribution(fit), alpha=cfg.alpha, sigma=cfg.sigma,
-                                     target_ratio=cfg.target_ratio, reference_n=cfg.reference_n)
+    plan = planning.required_samples(
+        fitted_distribution(fit),
+        alpha=cfg.alpha,
+        sigma=cfg.sigma,
+        target_ratio=cfg.target_ratio,
+        reference_n=cfg.reference_n,
+    )
     spb = seconds_per_batch(rows, cfg.batch_size)
-    measured = planning.budget(plan.n, cfg.campaign_inputs, batch_size=cfg.batch_size,
-                               seconds_per_batch=spb)
-    out = {"target_ratio": cfg.target_ratio, "reference_n": cfg.reference_n, **plan._asdict(),
-           "inputs": cfg.campaign_inputs,
-           "budgets": [{"what": "this machine, tiny model (measured)", "batch_size": cfg.batch_size,
-                        "seconds_per_batch": spb, "devices": 1, **measured._asdict()}]}
+    measured = planning.budget(
+        plan.n, cfg.campaign_inputs, batch_size=cfg.batch_size, seconds_per_batch=spb
+    )
+    out = {
+        "target_ratio": cfg.target_ratio,
+        "reference_n": cfg.reference_n,
+        **plan._asdict(),
+        "inputs": cfg.campaign_inputs,
+        "budgets": [
+            {
+                "what": "this machine, tiny model (measured)",
+                "batch_size": cfg.batch_size,
+                "seconds_per_batch": spb,
+                "devices": 1,
+                **measured._asdict(),
+            }
+        ],
+    }
     if cfg.example_seconds_per_batch > 0:
-        ex = planning.budget(plan.n, cfg.campaign_inputs, batch_size=cfg.example_batch_size,
-                             seconds_per_batch=cfg.example_seconds_per_batch,
-                             devices=cfg.example_devices)
-        out["budgets"].append({"what": "paper's example: 7B VLM, 4 A100",
-                               "batch_size": cfg.example_batch_size,
-                               "seconds_per_batch": cfg.example_seconds_per_batch,
-                               "devices": cfg.example_devices, **ex._asdict()})
+        ex = planning.budget(
+            plan.n,
+            cfg.campaign_inputs,
+            batch_size=cfg.example_batch_size,
+            seconds_per_batch=cfg.example_seconds_per_batch,
+            devices=cfg.example_devices,
+        )
+        out["budgets"].append(
+            {
+                "what": "paper's example: 7B VLM, 4 A100",
+                "batch_size": cfg.example_batch_size,
+                "seconds_per_batch": cfg.example_seconds_per_batch,
+                "devices": cfg.example_devices,
+                **ex._asdict(),
+            }
+        )
     return out
 
 
@@ -275,8 +355,10 @@ def step_published(cfg: DemoConfig) -> dict:
     folder = published.data_dir(cfg.data_dir)
     found = sorted({d for d, _ in published.available(folder)})
     if not found:
-        return {"skipped": f"no published certifications under {folder / 'p2-certifications'}",
-                "datasets": []}
+        return {
+            "skipped": f"no published certifications under {folder / 'p2-certifications'}",
+            "datasets": [],
+        }
     if cfg.datasets is not None:
         missing = sorted(set(cfg.datasets) - set(found))
         if missing:
@@ -285,12 +367,21 @@ def step_published(cfg: DemoConfig) -> dict:
     out = []
     for d in found:
         c = published.check_published(d, data_dir=folder)
-        out.append({"dataset": d, "sigma": c.sigma, "alpha": c.alpha, "reference_n": c.reference_n,
-                    "reference_acr": c.reference_acr, "pilot_n": c.pilot_n,
-                    "count_mismatch": c.count_mismatch,
-                    "pilot_fit": {k: getattr(c.pilot_fit, k) for k in ("a", "b", "w0", "w1")},
-                    "reference": [r._asdict() for r in c.reference],
-                    "pilot": [r._asdict() for r in c.pilot], "plan": [r._asdict() for r in c.plan]})
+        out.append(
+            {
+                "dataset": d,
+                "sigma": c.sigma,
+                "alpha": c.alpha,
+                "reference_n": c.reference_n,
+                "reference_acr": c.reference_acr,
+                "pilot_n": c.pilot_n,
+                "count_mismatch": c.count_mismatch,
+                "pilot_fit": {k: getattr(c.pilot_fit, k) for k in ("a", "b", "w0", "w1")},
+                "reference": [r._asdict() for r in c.reference],
+                "pilot": [r._asdict() for r in c.pilot],
+                "plan": [r._asdict() for r in c.plan],
+            }
+        )
     return {"skipped": None, "data_dir": str(folder), "datasets": out}
 
 
@@ -301,12 +392,17 @@ def step_theorems(cfg: DemoConfig) -> list[dict]:
     def num(x):
         return None if x is None or not math.isfinite(x) else float(x)
 
-    return [{"name": r.theorem.name, "source": r.theorem.source,
-             "symbolic": None if r.symbolic is None else bool(r.symbolic.passed),
-             "numeric_error": None if r.numeric is None else num(r.numeric.max_error),
-             "tolerance": None if r.numeric is None else num(r.numeric.tolerance),
-             "passed": bool(r.passed)}
-            for r in proofs_check.run_all(dps=cfg.dps, names=cfg.theorems)]
+    return [
+        {
+            "name": r.theorem.name,
+            "source": r.theorem.source,
+            "symbolic": None if r.symbolic is None else bool(r.symbolic.passed),
+            "numeric_error": None if r.numeric is None else num(r.numeric.max_error),
+            "tolerance": None if r.numeric is None else num(r.numeric.tolerance),
+            "passed": bool(r.passed),
+        }
+        for r in proofs_check.run_all(dps=cfg.dps, names=cfg.theorems)
+    ]
 
 
 # ----------------------------------------------------------------------------- orchestration
@@ -333,16 +429,20 @@ def run_demo(cfg: DemoConfig, log=print) -> tuple[pathlib.Path, bool]:
             res[name] = value
             return value
         except Exception as err:  # recorded in the report; the exit status says it failed
-            res["steps"][name] = {"ok": False, "seconds": time.perf_counter() - t0,
-                                  "error": f"{type(err).__name__}: {err}"}
+            res["steps"][name] = {
+                "ok": False,
+                "seconds": time.perf_counter() - t0,
+                "error": f"{type(err).__name__}: {err}",
+            }
             log(traceback.format_exc())
             return None
 
     pathlib.Path(cfg.out_dir).mkdir(parents=True, exist_ok=True)
     model = step("model", step_model, cfg)
     images = step("images", step_images, cfg)
-    coll = step("collect", lambda: step_collect(cfg, model["path"], images),
-                needs=("model", "images"))
+    coll = step(
+        "collect", lambda: step_collect(cfg, model["path"], images), needs=("model", "images")
+    )
     rows = read_rows(coll["rows"]) if coll else []
     step("certificates", step_certificates, rows, cfg, needs=("collect",))
     fit = step("fit", step_fit, coll["rows"] if coll else None, needs=("collect",))
@@ -355,6 +455,7 @@ def run_demo(cfg: DemoConfig, log=print) -> tuple[pathlib.Path, bool]:
         step("published", step_published, cfg)
     step("theorems", step_theorems, cfg)
     res["ok"] = all(s["ok"] for s in res["steps"].values()) and all(
-        t["passed"] for t in res.get("theorems") or [])
+        t["passed"] for t in res.get("theorems") or []
+    )
     path = _report.write(res, pathlib.Path(cfg.out_dir))  # a failed figure sets ok to False
     return path, res["ok"]

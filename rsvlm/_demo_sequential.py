@@ -48,16 +48,17 @@ def replay(labels, top: int, bounds) -> tuple[str, int]:
 
 def step_sequential(fit: dict, rows: list[dict], cfg) -> dict:
     """Replay on the collected rows, and ``compare_fixed`` under the fitted law."""
-    from rsvlm._demo import fitted_distribution
     from rstheory import sequential
+    from rsvlm._demo import fitted_distribution
 
     ok = [r for r in rows if r["status"] == "ok"]
     r, kw = cfg.at_radius, dict(sigma=cfg.sigma, alpha=cfg.alpha)
     bounds = sequential.boundaries(radius=r, batch_size=cfg.batch_size, n_max=cfg.n, **kw)
     stops = [replay(row["estimation_labels"], row["top_class"], bounds) for row in ok]
     fixed_cert = [bool(row["radius"] >= r) for row in ok]
-    c = sequential.compare_fixed(fitted_distribution(fit), radius=r, batch_size=cfg.batch_size,
-                                 n=cfg.n, **kw)
+    c = sequential.compare_fixed(
+        fitted_distribution(fit), radius=r, batch_size=cfg.batch_size, n=cfg.n, **kw
+    )
     return {
         "radius": r,
         "batch_size": cfg.batch_size,

@@ -11,8 +11,8 @@ import pathlib
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
 
 RADIUS = "mean certified L2 radius ([0,1] pixel units)"
 N_AXIS = "samples per input n"
@@ -51,14 +51,21 @@ def histogram(k, n, dist, fit: dict, path) -> pathlib.Path:
     """Histogram of the plug-in ``k/n`` with the fitted density (continuous part) over it."""
     p_hat = np.asarray(k) / np.asarray(n)
     fig, ax = plt.subplots(figsize=(6.0, 3.8))
-    ax.hist(p_hat, bins=np.linspace(0, 1, 21), density=True, alpha=0.5,
-            label=f"collected k/n ({p_hat.size} inputs)")
+    ax.hist(
+        p_hat,
+        bins=np.linspace(0, 1, 21),
+        density=True,
+        alpha=0.5,
+        label=f"collected k/n ({p_hat.size} inputs)",
+    )
     grid = np.linspace(0.001, 0.999, 500)
     w_beta = 1.0 - fit["w0"] - fit["w1"]
-    dens = w_beta * np.asarray(dist.components[2].density(grid)) if hasattr(dist, "components") \
+    dens = (
+        w_beta * np.asarray(dist.components[2].density(grid))
+        if hasattr(dist, "components")
         else np.asarray(dist.density(grid))
-    ax.plot(grid, dens, "C3", lw=2,
-            label=f"fit: {w_beta:.2f} Beta({fit['a']:.3g}, {fit['b']:.3g})")
+    )
+    ax.plot(grid, dens, "C3", lw=2, label=f"fit: {w_beta:.2f} Beta({fit['a']:.3g}, {fit['b']:.3g})")
     for x, w in ((0.0, fit["w0"]), (1.0, fit["w1"])):
         if w > 1e-3:
             ax.axvline(x, color="C3", ls=":", label=f"atom at {x:.0f}: mass {w:.3f}")
@@ -74,8 +81,16 @@ def curves(c: dict, path) -> pathlib.Path:
     """Mean radius and certified accuracy against n: subsampled votes, exact, closed forms."""
     m = np.asarray(c["sizes"])
     fig, (a1, a2) = plt.subplots(1, 2, figsize=(11.0, 4.0))
-    a1.errorbar(m, c["measured_radius"], yerr=c["measured_radius_sd"], fmt="o", ms=4, capsize=2,
-                color="k", label=f"measured (subsampled, {c['repeats']} repeats, sd)")
+    a1.errorbar(
+        m,
+        c["measured_radius"],
+        yerr=c["measured_radius_sd"],
+        fmt="o",
+        ms=4,
+        capsize=2,
+        color="k",
+        label=f"measured (subsampled, {c['repeats']} repeats, sd)",
+    )
     a1.plot(m, c["exact_radius_fit"], "C3-", label="exact, fitted Pr(p_A)")
     a1.plot(m, c["exact_radius_empirical"], "C0--", label="exact, plug-in k/n")
     a1.plot(m, c["eq2_radius"], "C2:", label="P2 Eq. (2) from the largest n")
@@ -101,15 +116,27 @@ def published(datasets: list[dict], path) -> pathlib.Path:
         ref, pil = d["reference"], d["pilot"]
         ns = [r["n"] for r in pil]
         ax.plot(ns, [r["measured"] for r in pil], "ko", label="published (measured)")
-        ax.plot([r["n"] for r in ref], [r["predicted"] for r in ref], "C3-",
-                label=f"exact from n = {d['reference_n']}")
-        ax.plot(ns, [r["fitted"] for r in pil], "C0--", label=f"exact from the n = {d['pilot_n']} fit")
-        ax.plot([r["n"] for r in ref], [r["eq2"] for r in ref], "C2:",
-                label=f"Eq. (2) from n = {d['reference_n']}")
+        ax.plot(
+            [r["n"] for r in ref],
+            [r["predicted"] for r in ref],
+            "C3-",
+            label=f"exact from n = {d['reference_n']}",
+        )
+        ax.plot(
+            ns, [r["fitted"] for r in pil], "C0--", label=f"exact from the n = {d['pilot_n']} fit"
+        )
+        ax.plot(
+            [r["n"] for r in ref],
+            [r["eq2"] for r in ref],
+            "C2:",
+            label=f"Eq. (2) from n = {d['reference_n']}",
+        )
         ax.set_xscale("log")
         ax.set_xlabel(N_AXIS)
         ax.set_ylabel("ACR: average certified L2 radius ([0,1] pixel units)")
-        ax.set_title(f"{d['dataset']} (sigma = {d['sigma']:g}, alpha = {d['alpha']:g})", fontsize=10)
+        ax.set_title(
+            f"{d['dataset']} (sigma = {d['sigma']:g}, alpha = {d['alpha']:g})", fontsize=10
+        )
         ax.grid(alpha=0.3)
         ax.legend(fontsize=7)
     return _save(fig, path)

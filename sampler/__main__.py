@@ -77,8 +77,9 @@ def _float_in(lo: float, hi: float, *, lo_open: bool, hi_open: bool):
             value = float("nan")
         ok = (value > lo if lo_open else value >= lo) and (value < hi if hi_open else value <= hi)
         if not ok:
-            raise argparse.ArgumentTypeError(f"must be a number in {left}{lo}, {hi}{right}, "
-                                             f"got {text!r}")
+            raise argparse.ArgumentTypeError(
+                f"must be a number in {left}{lo}, {hi}{right}, got {text!r}"
+            )
         return value
 
     return parse
@@ -119,8 +120,7 @@ def _make_oracle(args, device):
         return LLMJudge(args.oracle_model, device=device)
     method = name.removeprefix("cluster-")
     threshold = args.cluster_threshold if method == "embedding" else None
-    return SemanticClusterer(args.oracle_model, method=method, threshold=threshold,
-                             device=device)
+    return SemanticClusterer(args.oracle_model, method=method, threshold=threshold, device=device)
 
 
 def _check_oracle(args) -> None:
@@ -138,17 +138,26 @@ def _ray_loader(args, decoding):
     # Imported by its package name so that the workers find `_make_oracle` by reference, also
     # when this file runs as `python -m sampler` (module `__main__`).
     cli = importlib.import_module("sampler.__main__")
-    oracle_args = argparse.Namespace(oracle=args.oracle, oracle_model=args.oracle_model,
-                                     cluster_threshold=args.cluster_threshold)
-    return VLMLoader(args.model, device=args.device, dtype=args.dtype, decoding=decoding,
-                     make_oracle=functools.partial(cli._make_oracle, oracle_args))
+    oracle_args = argparse.Namespace(
+        oracle=args.oracle, oracle_model=args.oracle_model, cluster_threshold=args.cluster_threshold
+    )
+    return VLMLoader(
+        args.model,
+        device=args.device,
+        dtype=args.dtype,
+        decoding=decoding,
+        make_oracle=functools.partial(cli._make_oracle, oracle_args),
+    )
 
 
 def _check_backend(args) -> str | None:
     """The message of a Ray option given with ``--backend local``, else None."""
     if args.backend == "local":
-        for flag, value in (("--address", args.address), ("--workers", args.workers),
-                            ("--max-in-flight", args.max_in_flight)):
+        for flag, value in (
+            ("--address", args.address),
+            ("--workers", args.workers),
+            ("--max-in-flight", args.max_in_flight),
+        ):
             if value is not None:
                 return f"{flag} applies to --backend ray only"
     return None
@@ -172,7 +181,7 @@ def _run_collect(args: argparse.Namespace) -> int:
 
     if args.parquet is not None:
         try:
-            import pyarrow  # noqa: F401
+            import pyarrow
             import pyarrow.parquet  # noqa: F401
         except ImportError:
             return bad("--parquet needs pyarrow, which is not installed (pip install pyarrow)")
@@ -198,23 +207,40 @@ def _run_collect(args: argparse.Namespace) -> int:
     except ValueError as err:
         return bad(str(err))
     decoding = DecodingConfig(
-        do_sample=args.sample, max_new_tokens=args.max_new_tokens,
-        temperature=args.temperature, top_p=args.top_p,
+        do_sample=args.sample,
+        max_new_tokens=args.max_new_tokens,
+        temperature=args.temperature,
+        top_p=args.top_p,
     )
     common = dict(
-        oracle_name=args.oracle, n0=args.n0, n=args.n, sigma=args.sigma, alpha=args.alpha,
-        seed=args.seed, batch_size=args.batch_size, oracle_eps=args.oracle_eps,
-        keep_texts=args.keep_texts, limit=args.limit,
-        allow_config_change=args.allow_config_change, retry_errors=args.retry_errors,
-        parquet=args.parquet, progress=False if args.quiet else None, model_name=args.model,
+        oracle_name=args.oracle,
+        n0=args.n0,
+        n=args.n,
+        sigma=args.sigma,
+        alpha=args.alpha,
+        seed=args.seed,
+        batch_size=args.batch_size,
+        oracle_eps=args.oracle_eps,
+        keep_texts=args.keep_texts,
+        limit=args.limit,
+        allow_config_change=args.allow_config_change,
+        retry_errors=args.retry_errors,
+        parquet=args.parquet,
+        progress=False if args.quiet else None,
+        model_name=args.model,
     )
     if args.backend == "ray":
         from sampler._ray_backend import run_ray
 
         try:
             summary = run_ray(
-                _ray_loader(args, decoding), inputs, args.out, workers=args.workers,
-                address=args.address, max_in_flight=args.max_in_flight or 2, **common,
+                _ray_loader(args, decoding),
+                inputs,
+                args.out,
+                workers=args.workers,
+                address=args.address,
+                max_in_flight=args.max_in_flight or 2,
+                **common,
             )
         except ImportError as err:
             return bad(f"--backend ray: {err}")
@@ -225,8 +251,10 @@ def _run_collect(args: argparse.Namespace) -> int:
                 return bad(f"--workers: {err}")
             cause = getattr(err, "cause", None)  # a RayTaskError: raised in a worker
             if cause is not None:
-                return bad(f"--model / --oracle: a worker cannot load {args.model!r}: "
-                           f"{type(cause).__name__}: {cause}")
+                return bad(
+                    f"--model / --oracle: a worker cannot load {args.model!r}: "
+                    f"{type(cause).__name__}: {cause}"
+                )
             raise
         except KeyboardInterrupt:
             return _interrupted(args.out)
@@ -236,8 +264,7 @@ def _run_collect(args: argparse.Namespace) -> int:
     except ValueError as err:
         return bad(f"--device: {err}")
     try:
-        model = VLM.from_pretrained(args.model, device=device, dtype=args.dtype,
-                                    decoding=decoding)
+        model = VLM.from_pretrained(args.model, device=device, dtype=args.dtype, decoding=decoding)
     except (OSError, ValueError) as err:
         return bad(f"--model: cannot load {args.model!r}: {err}")
     try:
@@ -254,16 +281,25 @@ def _run_collect(args: argparse.Namespace) -> int:
 
 
 def _interrupted(out) -> int:
-    print(f"interrupted: the rows written so far are kept in {out}; run the same "
-          "command again to resume", file=sys.stderr)
+    print(
+        f"interrupted: the rows written so far are kept in {out}; run the same "
+        "command again to resume",
+        file=sys.stderr,
+    )
     return 130
 
 
 def _print_summary(summary) -> int:
     import pathlib
 
-    print(json.dumps({k: (str(v) if isinstance(v, pathlib.Path) else v)
-                      for k, v in summary._asdict().items()}))
+    print(
+        json.dumps(
+            {
+                k: (str(v) if isinstance(v, pathlib.Path) else v)
+                for k, v in summary._asdict().items()
+            }
+        )
+    )
     return 0
 
 
@@ -277,65 +313,140 @@ def _add_collect(sub) -> None:
         "row for this configuration are skipped. See sampler.run for the rows.",
     )
     req = p.add_argument_group("required")
-    req.add_argument("--model", required=True, metavar="DIR_OR_ID",
-                     help="VLM directory or hub id (transformers, safetensors)")
-    req.add_argument("--data", required=True, metavar="PATH",
-                     help="folder of images, JSONL file, or MM-SafetyBench root")
+    req.add_argument(
+        "--model",
+        required=True,
+        metavar="DIR_OR_ID",
+        help="VLM directory or hub id (transformers, safetensors)",
+    )
+    req.add_argument(
+        "--data",
+        required=True,
+        metavar="PATH",
+        help="folder of images, JSONL file, or MM-SafetyBench root",
+    )
     req.add_argument("--out", required=True, metavar="FILE", help="JSONL file to append rows to")
     req.add_argument("--n", required=True, type=_int_at_least(1), help="estimation samples (>= 1)")
     req.add_argument("--n0", required=True, type=_int_at_least(1), help="selection samples (>= 1)")
-    req.add_argument("--sigma", required=True, type=_float_in(0, math.inf, lo_open=True,
-                                                              hi_open=True),
-                     help="noise standard deviation in [0, 1]-pixel units (> 0)")
+    req.add_argument(
+        "--sigma",
+        required=True,
+        type=_float_in(0, math.inf, lo_open=True, hi_open=True),
+        help="noise standard deviation in [0, 1]-pixel units (> 0)",
+    )
     req.add_argument("--oracle", required=True, choices=_ORACLES, help="texts -> classes")
     req.add_argument("--seed", required=True, type=_seed, help="campaign seed, in [0, 2**63)")
-    p.add_argument("--alpha", type=_float_in(0, 1, lo_open=True, hi_open=True), default=0.001,
-                   help="significance level in (0, 1) (default 0.001)")
-    p.add_argument("--batch-size", type=_int_at_least(1), default=32,
-                   help="noisy copies per generate call (default 32; part of the configuration)")
+    p.add_argument(
+        "--alpha",
+        type=_float_in(0, 1, lo_open=True, hi_open=True),
+        default=0.001,
+        help="significance level in (0, 1) (default 0.001)",
+    )
+    p.add_argument(
+        "--batch-size",
+        type=_int_at_least(1),
+        default=32,
+        help="noisy copies per generate call (default 32; part of the configuration)",
+    )
     p.add_argument("--prompt", help="prompt for every image of a folder")
     p.add_argument("--prompt-file", metavar="FILE", help="file holding that prompt")
-    p.add_argument("--max-new-tokens", type=_int_at_least(1), default=32,
-                   help="tokens per answer (default 32)")
+    p.add_argument(
+        "--max-new-tokens", type=_int_at_least(1), default=32, help="tokens per answer (default 32)"
+    )
     dec = p.add_mutually_exclusive_group()
-    dec.add_argument("--sample", dest="sample", action="store_true",
-                     help="sampled decoding (seeded from --seed)")
-    dec.add_argument("--greedy", dest="sample", action="store_false",
-                     help="greedy decoding (default)")
+    dec.add_argument(
+        "--sample", dest="sample", action="store_true", help="sampled decoding (seeded from --seed)"
+    )
+    dec.add_argument(
+        "--greedy", dest="sample", action="store_false", help="greedy decoding (default)"
+    )
     p.set_defaults(sample=False)
-    p.add_argument("--temperature", type=_float_in(0, math.inf, lo_open=True, hi_open=True),
-                   default=1.0, help="sampling temperature (> 0, default 1)")
-    p.add_argument("--top-p", type=_float_in(0, 1, lo_open=True, hi_open=False), default=1.0,
-                   help="nucleus mass in (0, 1] (default 1)")
+    p.add_argument(
+        "--temperature",
+        type=_float_in(0, math.inf, lo_open=True, hi_open=True),
+        default=1.0,
+        help="sampling temperature (> 0, default 1)",
+    )
+    p.add_argument(
+        "--top-p",
+        type=_float_in(0, 1, lo_open=True, hi_open=False),
+        default=1.0,
+        help="nucleus mass in (0, 1] (default 1)",
+    )
     p.add_argument("--keep-texts", action="store_true", help="store the answers in the rows")
     p.add_argument("--device", default="auto", help="auto (default), cpu, cuda, cuda:N")
-    p.add_argument("--dtype", default="auto", choices=("auto", "float32", "bfloat16", "float16"),
-                   help="model dtype (default auto: bf16/fp16 on GPU, float32 on CPU)")
-    p.add_argument("--limit", type=_int_at_least(0), default=None,
-                   help="only the first LIMIT inputs of the dataset")
-    p.add_argument("--parquet", metavar="FILE", default=None,
-                   help="also write a Parquet copy at the end (needs pyarrow)")
+    p.add_argument(
+        "--dtype",
+        default="auto",
+        choices=("auto", "float32", "bfloat16", "float16"),
+        help="model dtype (default auto: bf16/fp16 on GPU, float32 on CPU)",
+    )
+    p.add_argument(
+        "--limit",
+        type=_int_at_least(0),
+        default=None,
+        help="only the first LIMIT inputs of the dataset",
+    )
+    p.add_argument(
+        "--parquet",
+        metavar="FILE",
+        default=None,
+        help="also write a Parquet copy at the end (needs pyarrow)",
+    )
     p.add_argument("--quiet", action="store_true", help="no progress bar")
-    p.add_argument("--oracle-model", metavar="PATH",
-                   help="model of llm-judge / cluster-embedding / cluster-entailment")
-    p.add_argument("--oracle-eps", type=_oracle_eps, default=None,
-                   help="known symmetric oracle error rate, or 'unknown' (rstheory.certify)")
-    p.add_argument("--cluster-threshold", type=_float_in(-1, 1, lo_open=False, hi_open=False),
-                   default=None, help="cosine threshold of cluster-embedding (default 0.9)")
-    p.add_argument("--allow-config-change", action="store_true",
-                   help="append to a file that holds rows of another configuration")
-    p.add_argument("--retry-errors", action="store_true",
-                   help="run the inputs with error rows again (their rows are replaced)")
+    p.add_argument(
+        "--oracle-model",
+        metavar="PATH",
+        help="model of llm-judge / cluster-embedding / cluster-entailment",
+    )
+    p.add_argument(
+        "--oracle-eps",
+        type=_oracle_eps,
+        default=None,
+        help="known symmetric oracle error rate, or 'unknown' (rstheory.certify)",
+    )
+    p.add_argument(
+        "--cluster-threshold",
+        type=_float_in(-1, 1, lo_open=False, hi_open=False),
+        default=None,
+        help="cosine threshold of cluster-embedding (default 0.9)",
+    )
+    p.add_argument(
+        "--allow-config-change",
+        action="store_true",
+        help="append to a file that holds rows of another configuration",
+    )
+    p.add_argument(
+        "--retry-errors",
+        action="store_true",
+        help="run the inputs with error rows again (their rows are replaced)",
+    )
     ray = p.add_argument_group("scale-out (--backend ray, needs pip install .[ray])")
-    ray.add_argument("--backend", choices=("local", "ray"), default="local",
-                     help="local: this process (default); ray: Ray workers, one per GPU (or "
-                     "CPU), each loading the model once; same rows and configuration hash")
-    ray.add_argument("--address", default=None, metavar="ADDR",
-                     help="a running Ray cluster (default: start a local one)")
-    ray.add_argument("--workers", type=_int_at_least(1), default=None,
-                     help="Ray workers (>= 1; default one per GPU of the cluster, else per CPU)")
-    ray.add_argument("--max-in-flight", type=_int_at_least(1), default=None,
-                     help="inputs queued on one worker at a time (>= 1, default 2)")
+    ray.add_argument(
+        "--backend",
+        choices=("local", "ray"),
+        default="local",
+        help="local: this process (default); ray: Ray workers, one per GPU (or "
+        "CPU), each loading the model once; same rows and configuration hash",
+    )
+    ray.add_argument(
+        "--address",
+        default=None,
+        metavar="ADDR",
+        help="a running Ray cluster (default: start a local one)",
+    )
+    ray.add_argument(
+        "--workers",
+        type=_int_at_least(1),
+        default=None,
+        help="Ray workers (>= 1; default one per GPU of the cluster, else per CPU)",
+    )
+    ray.add_argument(
+        "--max-in-flight",
+        type=_int_at_least(1),
+        default=None,
+        help="inputs queued on one worker at a time (>= 1, default 2)",
+    )
     p.set_defaults(run=_run_collect)
 
 

@@ -47,8 +47,7 @@ import torch
 
 import rstheory
 from sampler._models import NoiseSpec, batch_seed
-from sampler._noise import add_gaussian_noise
-from sampler._noise import check_sigma, noise_generator, resolve_device
+from sampler._noise import add_gaussian_noise, check_sigma, noise_generator, resolve_device
 from sampler._oracle_base import OracleErrorRates
 from sampler._oracle_cluster import SemanticClusterer
 from sampler._votes import count_votes
@@ -86,8 +85,10 @@ def derive_seed(seed: int, *tags: str | int) -> int:
 
 
 def _check_seed(seed) -> int:
-    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or not (
-        0 <= seed < _SEED_LIMIT
+    if (
+        isinstance(seed, bool)
+        or not isinstance(seed, int | np.integer)
+        or not (0 <= seed < _SEED_LIMIT)
     ):
         raise ValueError(f"seed must be an int in [0, 2**63), got {seed!r}")
     return int(seed)
@@ -202,9 +203,10 @@ def _oracle_for_certify(oracle_eps, oracle_rates, top_class: int):
     if isinstance(oracle_rates, OracleErrorRates):
         # The per-class rates of the selected class (the sound, asymmetric correction).
         return None, oracle_rates.rates_for(top_class)
-    if isinstance(oracle_rates, rstheory.oracle.RateBounds) and np.ndim(
-        oracle_rates.eps_fp_upper
-    ) == 1:
+    if (
+        isinstance(oracle_rates, rstheory.oracle.RateBounds)
+        and np.ndim(oracle_rates.eps_fp_upper) == 1
+    ):
         # One entry per class: the bounds for the selected class as A.
         fp, fn = oracle_rates.eps_fp_upper, oracle_rates.eps_fn_upper
         if not 0 <= top_class < len(fp):
@@ -300,8 +302,16 @@ def _streams(model, image, prompt, *, sigma, batch_size, seed, device):
     """``(seeds, selection stream, estimation stream)`` of one call, from its ``seed``."""
     seeds = _derive_seeds(seed)
     return seeds, *(
-        _Stream(model, image, prompt, sigma=sigma, batch_size=batch_size, seeds=seeds,
-                name=name, device=device)
+        _Stream(
+            model,
+            image,
+            prompt,
+            sigma=sigma,
+            batch_size=batch_size,
+            seeds=seeds,
+            name=name,
+            device=device,
+        )
         for name in ("selection", "estimation")
     )
 
@@ -316,7 +326,7 @@ class _Selection:
     class_names: tuple[str, ...] | None
 
     @classmethod
-    def label(cls, preds, *, oracle, prompt, n0: int) -> "_Selection":
+    def label(cls, preds, *, oracle, prompt, n0: int) -> _Selection:
         if isinstance(preds, torch.Tensor):  # a classifier: class ids are the labels
             if oracle is not None:
                 raise ValueError("oracle must be None for a model that returns class ids")
@@ -343,7 +353,8 @@ class _Selection:
         if self.labeller is None:
             return _labels(preds, name=f"{name} predictions", expected=expected)
         return _labels(
-            _call_oracle(self.labeller, list(preds), prompt), name=f"{name} labels",
+            _call_oracle(self.labeller, list(preds), prompt),
+            name=f"{name} labels",
             expected=expected,
         )
 
@@ -442,13 +453,21 @@ def certify(
     start = time.perf_counter()
     n = _check_count("n", n)
     n0, batch_size, seed, sigma, dev = _check_call(
-        model, n0=n0, batch_size=batch_size, seed=seed, sigma=sigma, alpha=alpha,
-        oracle=oracle, num_classes=num_classes, device=device,
+        model,
+        n0=n0,
+        batch_size=batch_size,
+        seed=seed,
+        sigma=sigma,
+        alpha=alpha,
+        oracle=oracle,
+        num_classes=num_classes,
+        device=device,
     )
     if oracle_eps is not None and oracle_rates is not None:
         raise ValueError("pass at most one of oracle_eps and oracle_rates, got both")
-    seeds, selection, estimation = _streams(model, image, prompt, sigma=sigma,
-                                            batch_size=batch_size, seed=seed, device=dev)
+    seeds, selection, estimation = _streams(
+        model, image, prompt, sigma=sigma, batch_size=batch_size, seed=seed, device=dev
+    )
     sel_preds, t_sel = selection.draw(n0)
     est_preds, t_est = estimation.draw(n)
 
@@ -464,7 +483,12 @@ def certify(
     k = int(est_counts[top_class])
     eps, rates = _oracle_for_certify(oracle_eps, oracle_rates, top_class)
     cert = rstheory.certify(
-        k, n, alpha=alpha, sigma=sigma, oracle_eps=eps, oracle=rates,
+        k,
+        n,
+        alpha=alpha,
+        sigma=sigma,
+        oracle_eps=eps,
+        oracle=rates,
         num_classes=max(num_classes, 2),
     )
     keep = bool(keep_texts) and sel.texts is not None

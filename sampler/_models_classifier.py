@@ -89,7 +89,10 @@ class ImageClassifier:
         pixels = image.detach().to(self.device, torch.float32)
         if self.input_size is not None and tuple(pixels.shape[-2:]) != self.input_size:
             pixels = torch.nn.functional.interpolate(
-                pixels[None], size=self.input_size, mode="bilinear", antialias=True,
+                pixels[None],
+                size=self.input_size,
+                mode="bilinear",
+                antialias=True,
                 align_corners=False,
             )[0].clamp_(0.0, 1.0)
         return Prepared(pixels, {}, None)

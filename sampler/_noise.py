@@ -34,6 +34,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import math
+
 import torch
 
 __all__ = [
@@ -327,7 +328,5 @@ def add_gaussian_noise(
             "where the model runs (noise_generator(seed, device))"
         )
     dtype = torch.promote_types(clean.dtype, torch.float32)
-    eps = torch.randn(
-        (num, *clean.shape), generator=generator, device=clean.device, dtype=dtype
-    )
+    eps = torch.randn((num, *clean.shape), generator=generator, device=clean.device, dtype=dtype)
     return eps.mul_(sigma).add_(clean.to(dtype))

@@ -280,8 +280,11 @@ def error_rates(
     ok = (positives > 0) & (negatives > 0)
     # Classes without data get placeholder counts (1 of 1) so rstheory's checks pass, and NaN after.
     rates = rstheory.oracle.estimate_rates(
-        np.where(ok, false_pos, 0), np.where(ok, negatives, 1),
-        np.where(ok, false_neg, 0), np.where(ok, positives, 1), alpha=alpha,
+        np.where(ok, false_pos, 0),
+        np.where(ok, negatives, 1),
+        np.where(ok, false_neg, 0),
+        np.where(ok, positives, 1),
+        alpha=alpha,
     )
     mask = jnp.asarray(ok)
     rates = rstheory.oracle.RateBounds(

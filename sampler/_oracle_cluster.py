@@ -132,8 +132,11 @@ class SemanticClusterer:
             raise ValueError(f"method must be one of {_METHODS}, got {method!r}")
         if method == "embedding":
             threshold = 0.9 if threshold is None else threshold
-            if isinstance(threshold, bool) or not isinstance(threshold, int | float | np.floating) \
-                    or not -1.0 <= float(threshold) <= 1.0:
+            if (
+                isinstance(threshold, bool)
+                or not isinstance(threshold, int | float | np.floating)
+                or not -1.0 <= float(threshold) <= 1.0
+            ):
                 raise ValueError(f"threshold must be a number in [-1, 1], got {threshold!r}")
             threshold = float(threshold)
         elif threshold is not None:
@@ -157,8 +160,10 @@ class SemanticClusterer:
         elif callable(model):
             self._fn = model
         else:
-            raise ValueError("model must be a path, a hub id, a loaded transformers model or a "
-                             f"callable, got {type(model).__name__}")
+            raise ValueError(
+                "model must be a path, a hub id, a loaded transformers model or a "
+                f"callable, got {type(model).__name__}"
+            )
 
     # -- the relation ----------------------------------------------------------------------
 
@@ -176,15 +181,22 @@ class SemanticClusterer:
         if self._fn is not None:
             e = torch.as_tensor(self._fn(texts)).detach().to("cpu", torch.float64)
             if e.ndim != 2 or e.shape[0] != len(texts):
-                raise ValueError(f"the embedding callable must return shape (N, D) = "
-                                 f"({len(texts)}, D), got {tuple(e.shape)}")
+                raise ValueError(
+                    f"the embedding callable must return shape (N, D) = "
+                    f"({len(texts)}, D), got {tuple(e.shape)}"
+                )
         else:
             parts = []
             for i in range(0, len(texts), self.batch_size):
                 # Right padding: encoders with absolute positions (BERT) would shift under left.
-                enc = self.tokenizer(texts[i:i + self.batch_size], return_tensors="pt",
-                                     padding=True, padding_side="right", truncation=True,
-                                     max_length=self.max_length).to(self.device)
+                enc = self.tokenizer(
+                    texts[i : i + self.batch_size],
+                    return_tensors="pt",
+                    padding=True,
+                    padding_side="right",
+                    truncation=True,
+                    max_length=self.max_length,
+                ).to(self.device)
                 with torch.inference_mode():
                     hidden = self.model(**enc).last_hidden_state
                 mask = enc["attention_mask"].unsqueeze(-1).to(hidden.dtype)
@@ -203,21 +215,31 @@ class SemanticClusterer:
         if self.method != "entailment":
             raise ValueError("entails needs method='entailment'")
         if len(premises) != len(hypotheses):
-            raise ValueError(f"premises and hypotheses must have the same length, got "
-                             f"{len(premises)} and {len(hypotheses)}")
+            raise ValueError(
+                f"premises and hypotheses must have the same length, got "
+                f"{len(premises)} and {len(hypotheses)}"
+            )
         if not premises:
             return torch.zeros(0, dtype=torch.bool)
         if self._fn is not None:
             out = torch.as_tensor(self._fn(premises, hypotheses)).to("cpu").reshape(-1)
             if out.dtype != torch.bool or out.numel() != len(premises):
-                raise ValueError(f"the entailment callable must return a bool tensor of shape "
-                                 f"({len(premises)},), got {out.dtype} {tuple(out.shape)}")
+                raise ValueError(
+                    f"the entailment callable must return a bool tensor of shape "
+                    f"({len(premises)},), got {out.dtype} {tuple(out.shape)}"
+                )
             return out
         parts = []
         for i in range(0, len(premises), self.batch_size):
-            enc = self.tokenizer(premises[i:i + self.batch_size], hypotheses[i:i + self.batch_size],
-                                 return_tensors="pt", padding=True, padding_side="right",
-                                 truncation=True, max_length=self.max_length).to(self.device)
+            enc = self.tokenizer(
+                premises[i : i + self.batch_size],
+                hypotheses[i : i + self.batch_size],
+                return_tensors="pt",
+                padding=True,
+                padding_side="right",
+                truncation=True,
+                max_length=self.max_length,
+            ).to(self.device)
             with torch.inference_mode():
                 logits = self.model(**enc).logits
             parts.append(logits.argmax(-1).cpu() == self._entail_id)
@@ -237,11 +259,13 @@ class SemanticClusterer:
             b = [y for _ in left for y in right]
             shape = (len(left), len(right))
             both = self.entails(a + b, b + a).numpy()
-            related = both[: len(a)].reshape(shape) & both[len(a):].reshape(shape)
+            related = both[: len(a)].reshape(shape) & both[len(a) :].reshape(shape)
             sim = related.astype(np.float64)
         ids = {t: i for i, t in enumerate(sorted(set(left) | set(right)))}
-        same = (np.asarray([ids[t] for t in left], dtype=np.int64)[:, None]
-                == np.asarray([ids[t] for t in right], dtype=np.int64)[None, :])
+        same = (
+            np.asarray([ids[t] for t in left], dtype=np.int64)[:, None]
+            == np.asarray([ids[t] for t in right], dtype=np.int64)[None, :]
+        )
         return _Relation(related | same, np.where(same, 1.0, sim))
 
     # -- clustering --------------------------------------------------------------------------
@@ -258,7 +282,7 @@ class SemanticClusterer:
                 a = [unique[i] for i, j in pairs] + [unique[j] for i, j in pairs]
                 b = [unique[j] for i, j in pairs] + [unique[i] for i, j in pairs]
                 e = self.entails(a, b).numpy()
-                both = e[: len(pairs)] & e[len(pairs):]
+                both = e[: len(pairs)] & e[len(pairs) :]
                 for (i, j), r in zip(pairs, both, strict=True):
                     adjacency[i, j] = adjacency[j, i] = bool(r)
         comp = _components(adjacency)
@@ -306,13 +330,21 @@ class SemanticClusterer:
 
 def _entailment_id(config) -> int:
     """The class index whose name contains "entail" (case-insensitive), from the config."""
-    found = {int(i) for i, name in (getattr(config, "id2label", None) or {}).items()
-             if "entail" in str(name).lower() and "not" not in str(name).lower()}
-    found |= {int(i) for name, i in (getattr(config, "label2id", None) or {}).items()
-              if "entail" in str(name).lower() and "not" not in str(name).lower()}
+    found = {
+        int(i)
+        for i, name in (getattr(config, "id2label", None) or {}).items()
+        if "entail" in str(name).lower() and "not" not in str(name).lower()
+    }
+    found |= {
+        int(i)
+        for name, i in (getattr(config, "label2id", None) or {}).items()
+        if "entail" in str(name).lower() and "not" not in str(name).lower()
+    }
     if len(found) != 1:
-        raise ValueError("the NLI model's config must name exactly one entailment class in "
-                         f"id2label/label2id, got id2label={getattr(config, 'id2label', None)!r}")
+        raise ValueError(
+            "the NLI model's config must name exactly one entailment class in "
+            f"id2label/label2id, got id2label={getattr(config, 'id2label', None)!r}"
+        )
     return found.pop()
 
 
@@ -366,8 +398,10 @@ class ClusterOracle:
             s = np.where(rel.related[:, cols], rel.score[:, cols], -np.inf)
             score[:, c] = s.max(axis=1)
         best = score.argmax(axis=1)  # first maximum: ties to the lower id
-        label = {t: (int(b) if np.isfinite(score[i, b]) else k)
-                 for i, (t, b) in enumerate(zip(unique, best, strict=True))}
+        label = {
+            t: (int(b) if np.isfinite(score[i, b]) else k)
+            for i, (t, b) in enumerate(zip(unique, best, strict=True))
+        }
         return torch.tensor([label[t] for t in texts], dtype=torch.int64)
 
     def __repr__(self) -> str:

@@ -75,8 +75,10 @@ def _load(model, tokenizer, auto_name: str, *, trust_remote_code: bool, dtype):
         if tokenizer is None:
             tokenizer = source
     elif not isinstance(model, torch.nn.Module):
-        raise ValueError(f"model must be a path, a hub id or a loaded transformers model, got "
-                         f"{type(model).__name__}")
+        raise ValueError(
+            f"model must be a path, a hub id or a loaded transformers model, got "
+            f"{type(model).__name__}"
+        )
     if tokenizer is None:
         raise ValueError("tokenizer is required when model is a loaded model")
     if isinstance(tokenizer, str | os.PathLike):
@@ -153,10 +155,15 @@ class LLMJudge:
         except ValueError as err:
             raise ValueError(f"prompt is not a valid format string: {err}") from err
         if "response" not in fields or not fields <= {"response", "request"}:
-            raise ValueError("prompt must contain the field {response}, and no field other than "
-                             f"{{response}} and {{request}}, got fields {sorted(fields)}")
-        if isinstance(max_new_tokens, bool) or not isinstance(max_new_tokens, int) \
-                or max_new_tokens < 1:
+            raise ValueError(
+                "prompt must contain the field {response}, and no field other than "
+                f"{{response}} and {{request}}, got fields {sorted(fields)}"
+            )
+        if (
+            isinstance(max_new_tokens, bool)
+            or not isinstance(max_new_tokens, int)
+            or max_new_tokens < 1
+        ):
             raise ValueError(f"max_new_tokens must be an int >= 1, got {max_new_tokens!r}")
         self.labels = (*names, "unparseable")
         self.unparseable = len(names)
@@ -167,13 +174,17 @@ class LLMJudge:
         self.max_new_tokens = max_new_tokens
         self.device = resolve_device(device)
         self.model, self.tokenizer = _load(
-            model, tokenizer, "AutoModelForCausalLM",
-            trust_remote_code=trust_remote_code, dtype=dtype,
+            model,
+            tokenizer,
+            "AutoModelForCausalLM",
+            trust_remote_code=trust_remote_code,
+            dtype=dtype,
         )
         self.model.to(self.device).eval()
         self.chat_template = (
             getattr(self.tokenizer, "chat_template", None) is not None
-            if chat_template is None else bool(chat_template)
+            if chat_template is None
+            else bool(chat_template)
         )
         self._pad_id = self.tokenizer.pad_token_id
         if self._pad_id is None:
@@ -200,7 +211,10 @@ class LLMJudge:
         One left-padded batch of ``len(prompts)``; :meth:`__call__` does the batching.
         """
         enc = self.tokenizer(
-            list(prompts), return_tensors="pt", padding=True, padding_side="left",
+            list(prompts),
+            return_tensors="pt",
+            padding=True,
+            padding_side="left",
             add_special_tokens=not self.chat_template,
         ).to(self.device)
         with torch.inference_mode():
@@ -211,7 +225,7 @@ class LLMJudge:
                 do_sample=False,
                 pad_token_id=self._pad_id,
             )
-        new = out[:, enc["input_ids"].shape[1]:]
+        new = out[:, enc["input_ids"].shape[1] :]
         return self.tokenizer.batch_decode(new, skip_special_tokens=True)
 
     def judge(self, texts: Sequence[str], requests: Sequence[str] | None = None) -> list[str]:
@@ -222,18 +236,21 @@ class LLMJudge:
                 raise ValueError("requests are required: the prompt uses {request}")
             requests = check_texts(requests, name="requests")
             if len(requests) != len(texts):
-                raise ValueError(f"requests must have one entry per text ({len(texts)}), "
-                                 f"got {len(requests)}")
+                raise ValueError(
+                    f"requests must have one entry per text ({len(texts)}), got {len(requests)}"
+                )
         else:
             requests = [None] * len(texts)
         prompts = [self.format_prompt(t, q) for t, q in zip(texts, requests, strict=True)]
         unique = sorted(set(prompts))
-        lengths = {p: len(self.tokenizer(p, add_special_tokens=not self.chat_template)["input_ids"])
-                   for p in unique}
+        lengths = {
+            p: len(self.tokenizer(p, add_special_tokens=not self.chat_template)["input_ids"])
+            for p in unique
+        }
         unique.sort(key=lambda p: (lengths[p], p))
         outputs: dict[str, str] = {}
         for i in range(0, len(unique), self.batch_size):
-            chunk = unique[i:i + self.batch_size]
+            chunk = unique[i : i + self.batch_size]
             outputs.update(zip(chunk, self.generate(chunk), strict=True))
         return [outputs[p] for p in prompts]
 
@@ -249,5 +266,7 @@ class LLMJudge:
         return torch.tensor([self.unparseable if c is None else c for c in ids], dtype=torch.int64)
 
     def __repr__(self) -> str:
-        return (f"LLMJudge({type(self.model).__name__}, labels={self.labels!r}, "
-                f"batch_size={self.batch_size}, device={str(self.device)!r})")
+        return (
+            f"LLMJudge({type(self.model).__name__}, labels={self.labels!r}, "
+            f"batch_size={self.batch_size}, device={str(self.device)!r})"
+        )

@@ -36,8 +36,10 @@ def _load_profanity_check():
         import sklearn
         from sklearn.exceptions import InconsistentVersionWarning
     except ImportError as err:
-        raise ImportError(f"ProfanityJudge needs the package {_PACKAGE!r} and its scikit-learn: "
-                          f"pip install {_PACKAGE}") from err
+        raise ImportError(
+            f"ProfanityJudge needs the package {_PACKAGE!r} and its scikit-learn: "
+            f"pip install {_PACKAGE}"
+        ) from err
     try:
         with warnings.catch_warnings():
             # The package unpickles its model at import. It pins the scikit-learn version the
@@ -54,8 +56,10 @@ def _load_profanity_check():
             f"pip install --force-reinstall {_PACKAGE}"
         ) from err
     except ImportError as err:
-        raise ImportError(f"ProfanityJudge needs the package {_PACKAGE!r} (module "
-                          f"'profanity_check'): pip install {_PACKAGE}") from err
+        raise ImportError(
+            f"ProfanityJudge needs the package {_PACKAGE!r} (module "
+            f"'profanity_check'): pip install {_PACKAGE}"
+        ) from err
     return profanity_check
 
 
@@ -88,8 +92,11 @@ class ProfanityJudge:
     labels = ("inoffensive", "offensive")
 
     def __init__(self, threshold: float = 0.5):
-        if isinstance(threshold, bool) or not isinstance(threshold, int | float | np.floating) \
-                or not 0.0 <= float(threshold) <= 1.0:
+        if (
+            isinstance(threshold, bool)
+            or not isinstance(threshold, int | float | np.floating)
+            or not 0.0 <= float(threshold) <= 1.0
+        ):
             raise ValueError(f"threshold must be a number in [0, 1], got {threshold!r}")
         self.threshold = float(threshold)
         self._module = _load_profanity_check()
@@ -105,8 +112,10 @@ class ProfanityJudge:
             return torch.zeros(0, dtype=torch.float64)
         prob = np.asarray(self._module.predict_prob(texts), dtype=np.float64).reshape(-1)
         if prob.shape != (len(texts),):
-            raise ValueError(f"profanity_check.predict_prob returned {prob.shape[0]} values for "
-                             f"{len(texts)} texts")
+            raise ValueError(
+                f"profanity_check.predict_prob returned {prob.shape[0]} values for "
+                f"{len(texts)} texts"
+            )
         return torch.from_numpy(prob.copy())
 
     def __call__(self, texts: Sequence[str]) -> torch.Tensor:

@@ -122,8 +122,15 @@ class RefusalJudge:
 
 # The default command vocabulary: action -> synonyms (the action's own name included).
 DEFAULT_ACTIONS: dict[str, tuple[str, ...]] = {
-    "move forward": ("move forward", "go forward", "go straight", "move ahead", "drive forward",
-                     "forward", "advance"),
+    "move forward": (
+        "move forward",
+        "go forward",
+        "go straight",
+        "move ahead",
+        "drive forward",
+        "forward",
+        "advance",
+    ),
     "turn left": ("turn left", "rotate left", "go left", "left turn", "veer left", "left"),
     "turn right": ("turn right", "rotate right", "go right", "right turn", "veer right", "right"),
     "stop": ("stop", "halt", "stay", "wait", "freeze", "stand still", "do nothing"),
@@ -166,8 +173,10 @@ class ActionParser:
     def __init__(self, actions: Mapping[str, Sequence[str]] | Sequence[str] = DEFAULT_ACTIONS):
         if isinstance(actions, Mapping):
             names = check_label_names(tuple(actions), name="actions")
-            synonyms = {a: (a, *check_label_names(actions[a] or (a,), name=f"actions[{a!r}]"))
-                        for a in names}
+            synonyms = {
+                a: (a, *check_label_names(actions[a] or (a,), name=f"actions[{a!r}]"))
+                for a in names
+            }
         else:
             names = check_label_names(actions, name="actions")
             synonyms = {a: (a,) for a in names}

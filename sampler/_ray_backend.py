@@ -93,8 +93,9 @@ class VLMLoader:
         from sampler._noise import resolve_device
 
         device = resolve_device(self.device)
-        model = VLM.from_pretrained(self.path, device=device, dtype=self.dtype,
-                                    decoding=self.decoding)
+        model = VLM.from_pretrained(
+            self.path, device=device, dtype=self.dtype, decoding=self.decoding
+        )
         oracle = self.make_oracle(device) if self.make_oracle is not None else self.oracle
         return model, oracle
 
@@ -133,8 +134,10 @@ class _Certifier:
         """The row of ``inp`` (:func:`sampler._run._certify_row`), under hash ``chash``."""
         job = self._ready()
         if job.chash != chash:
-            raise RuntimeError(f"worker pid {os.getpid()} computes configuration hash "
-                               f"{job.chash[:12]}..., the campaign's is {chash[:12]}...")
+            raise RuntimeError(
+                f"worker pid {os.getpid()} computes configuration hash "
+                f"{job.chash[:12]}..., the campaign's is {chash[:12]}..."
+            )
         return _certify_row(self._model, inp, job)
 
 
@@ -191,8 +194,9 @@ def start_local_cluster(num_cpus: int | None = None, **init_kwargs) -> None:
         with warnings.catch_warnings():
             # JAX (imported here by rstheory) warns at every os.fork; Ray's start-up forks
             # helper processes that exec at once, which is safe.
-            warnings.filterwarnings("ignore", message=r"os\.fork\(\) was called",
-                                    category=RuntimeWarning)
+            warnings.filterwarnings(
+                "ignore", message=r"os\.fork\(\) was called", category=RuntimeWarning
+            )
             ray.init(num_cpus=num_cpus, include_dashboard=False, **init_kwargs)
     finally:
         ray_constants.ENABLE_RAY_CLUSTER = saved_flag
@@ -221,18 +225,21 @@ def _actor_resources(ray, workers: int | None) -> tuple[int, dict[str, float]]:
     """How many actors, and each one's resources: one GPU each if any, else one CPU each."""
     cluster = ray.cluster_resources()
     gpus, cpus = int(cluster.get("GPU", 0)), int(cluster.get("CPU", 0))
-    kind, have, resources = ("GPU", gpus, {"num_cpus": 1, "num_gpus": 1}) if gpus else \
-        ("CPU", cpus, {"num_cpus": 1})
+    kind, have, resources = (
+        ("GPU", gpus, {"num_cpus": 1, "num_gpus": 1}) if gpus else ("CPU", cpus, {"num_cpus": 1})
+    )
     workers = have if workers is None else workers
     if not 1 <= workers <= have:
-        raise ValueError(f"workers must be in [1, {have}] (the Ray cluster has {have} {kind}s), "
-                         f"got {workers}")
+        raise ValueError(
+            f"workers must be in [1, {have}] (the Ray cluster has {have} {kind}s), got {workers}"
+        )
     return workers, resources
 
 
 def _start_actors(ray, load, job_args, workers, resources, max_restarts) -> list:
     actor_cls = ray.remote(_Certifier).options(
-        max_restarts=max_restarts, max_task_retries=max_restarts, **resources)
+        max_restarts=max_restarts, max_task_retries=max_restarts, **resources
+    )
     return [actor_cls.remote(load, job_args) for _ in range(workers)]
 
 
@@ -240,8 +247,10 @@ def _agreed_hash(ray, actors) -> str:
     """Every actor's configuration hash (loading the models); they must agree."""
     hashes = ray.get([a.config_hash.remote() for a in actors])
     if len(set(hashes)) != 1:
-        raise RuntimeError(f"the workers compute different configuration hashes {hashes} "
-                           "(different device types?): give all workers the same kind of device")
+        raise RuntimeError(
+            f"the workers compute different configuration hashes {hashes} "
+            "(different device types?): give all workers the same kind of device"
+        )
     return hashes[0]
 
 
@@ -274,8 +283,10 @@ def _stream(ray, actors, todo, chash, writer: _Writer, max_in_flight: int) -> No
             alive.discard(i)
             queue.appendleft(inp)
             if not alive:
-                raise RuntimeError(f"every worker died (last while certifying {inp.id!r}); "
-                                   "the rows written so far are kept") from None
+                raise RuntimeError(
+                    f"every worker died (last while certifying {inp.id!r}); "
+                    "the rows written so far are kept"
+                ) from None
             for j in alive:
                 fill(j)
             continue
@@ -345,15 +356,26 @@ def run_ray(
     actors = []
     try:
         count, resources = _actor_resources(ray, workers)
-        job_args = dict(oracle_name=oracle_name, n0=n0, n=n, sigma=sigma, alpha=alpha,
-                        seed=seed, batch_size=batch_size, oracle_eps=oracle_eps,
-                        oracle_rates=oracle_rates, keep_texts=keep_texts,
-                        num_classes=num_classes, model_name=model_name)
+        job_args = dict(
+            oracle_name=oracle_name,
+            n0=n0,
+            n=n,
+            sigma=sigma,
+            alpha=alpha,
+            seed=seed,
+            batch_size=batch_size,
+            oracle_eps=oracle_eps,
+            oracle_rates=oracle_rates,
+            keep_texts=keep_texts,
+            num_classes=num_classes,
+            model_name=model_name,
+        )
         actors = _start_actors(ray, load, job_args, count, resources, max_restarts)
         chash = _agreed_hash(ray, actors)
         out = pathlib.Path(out)
-        todo, repaired = _resume(out, chash, inputs, allow_config_change=allow_config_change,
-                                 retry_errors=retry_errors)
+        todo, repaired = _resume(
+            out, chash, inputs, allow_config_change=allow_config_change, retry_errors=retry_errors
+        )
         with _Writer(out, len(todo), n0 + n, progress) as writer:
             _stream(ray, actors, todo, chash, writer, max_in_flight)
         return _summary(out, chash, len(inputs), len(todo), writer, repaired, parquet)

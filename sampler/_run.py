@@ -155,8 +155,10 @@ def _natural(key: str):
 
 def _read_folder(root: pathlib.Path, prompt: str | None) -> list[Input]:
     files = sorted(
-        p for p in root.rglob("*")
-        if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES
+        p
+        for p in root.rglob("*")
+        if p.is_file()
+        and p.suffix.lower() in IMAGE_SUFFIXES
         and not any(part.startswith(".") for part in p.relative_to(root).parts)
     )
     return [Input(p.relative_to(root).as_posix(), p, prompt) for p in files]
@@ -181,8 +183,9 @@ def _read_jsonl(path: pathlib.Path) -> list[Input]:
             if isinstance(key, bool) or not isinstance(key, str | int):
                 raise ValueError(f"{path}:{lineno}: 'id' must be a string or an int, got {key!r}")
             if not isinstance(image, str) or not isinstance(prompt, str | None):
-                raise ValueError(f"{path}:{lineno}: 'image' must be a path string and 'prompt' "
-                                 "a string")
+                raise ValueError(
+                    f"{path}:{lineno}: 'image' must be a path string and 'prompt' a string"
+                )
             key = str(key)
             if key in seen:
                 raise ValueError(f"{path}:{lineno}: duplicate id {key!r}")
@@ -319,8 +322,17 @@ def _jsonable(x):
 
 
 _ORACLE_FIELDS = (
-    "labels", "method", "threshold", "prompt", "max_new_tokens", "max_length", "phrases",
-    "case_sensitive", "synonyms", "chat_template", "batch_size",
+    "labels",
+    "method",
+    "threshold",
+    "prompt",
+    "max_new_tokens",
+    "max_length",
+    "phrases",
+    "case_sensitive",
+    "synonyms",
+    "chat_template",
+    "batch_size",
 )
 
 
@@ -426,8 +438,9 @@ def _scan(path: pathlib.Path) -> tuple[list[dict], bytes, bool]:
             if i == len(lines) - 1 and not truncated:
                 truncated = True  # the last line, cut mid-write and then newline-terminated
                 continue
-            raise ValueError(f"{path}:{i + 1}: not valid JSON ({err}); only a cut last line "
-                             "is repaired") from err
+            raise ValueError(
+                f"{path}:{i + 1}: not valid JSON ({err}); only a cut last line is repaired"
+            ) from err
         if not isinstance(row, dict) or "id" not in row or "config_hash" not in row:
             raise ValueError(f"{path}:{i + 1}: not a row of a run (no 'id' / 'config_hash')")
         rows.append(row)
@@ -484,12 +497,17 @@ def load_counts(path, *, config_hash: str | None = None) -> tuple[np.ndarray, np
     rows = read_rows(path)
     hashes = sorted({r["config_hash"] for r in rows})
     if config_hash is None and len(hashes) > 1:
-        raise ValueError(f"{path} holds rows of {len(hashes)} configurations {hashes}: pass "
-                         "config_hash= to choose one")
+        raise ValueError(
+            f"{path} holds rows of {len(hashes)} configurations {hashes}: pass "
+            "config_hash= to choose one"
+        )
     if config_hash is not None and rows and config_hash not in hashes:
         raise ValueError(f"config_hash {config_hash!r} not in {path} (it holds {hashes})")
-    ok = [r for r in rows if r.get("status") == "ok"
-          and (config_hash is None or r["config_hash"] == config_hash)]
+    ok = [
+        r
+        for r in rows
+        if r.get("status") == "ok" and (config_hash is None or r["config_hash"] == config_hash)
+    ]
     k = np.asarray([r["k"] for r in ok], dtype=np.int64)
     n = np.asarray([r["n"] for r in ok], dtype=np.int64)
     return k, n
@@ -503,7 +521,7 @@ _JSON_COLUMNS = ("error", "texts", "noise", "config", "versions", "timings")
 
 def _require_pyarrow():
     try:
-        import pyarrow  # noqa: F401
+        import pyarrow
         import pyarrow.parquet  # noqa: F401
     except ImportError as err:
         raise RuntimeError(
@@ -523,8 +541,10 @@ def write_parquet(rows: Sequence[dict[str, Any]], path) -> pathlib.Path:
     import pyarrow.parquet as pq
 
     flat = [
-        {k: (json.dumps(v, sort_keys=True) if k in _JSON_COLUMNS and v is not None else v)
-         for k, v in r.items()}
+        {
+            k: (json.dumps(v, sort_keys=True) if k in _JSON_COLUMNS and v is not None else v)
+            for k, v in r.items()
+        }
         for r in rows
     ]
     path = pathlib.Path(path)
@@ -590,8 +610,9 @@ def _check_args(n0, n, batch_size, limit, parquet) -> None:
 
 def _inputs(data, prompt: str | None, limit: int | None) -> list[Input]:
     """The campaign's inputs: ``data`` read (a path) or listed, ids unique, cut to ``limit``."""
-    inputs = read_dataset(data, prompt=prompt) if isinstance(data, str | os.PathLike) \
-        else list(data)
+    inputs = (
+        read_dataset(data, prompt=prompt) if isinstance(data, str | os.PathLike) else list(data)
+    )
     if len({x.id for x in inputs}) != len(inputs):
         raise ValueError("input ids must be unique")
     return inputs if limit is None else inputs[:limit]
@@ -612,18 +633,50 @@ class _Job(NamedTuple):
 
 
 def _make_job(
-    model, *, oracle, oracle_name, n0, n, sigma, alpha, seed, batch_size, oracle_eps,
-    oracle_rates, keep_texts, num_classes, model_name,
+    model,
+    *,
+    oracle,
+    oracle_name,
+    n0,
+    n,
+    sigma,
+    alpha,
+    seed,
+    batch_size,
+    oracle_eps,
+    oracle_rates,
+    keep_texts,
+    num_classes,
+    model_name,
 ) -> _Job:
     """The :class:`_Job` of a campaign: configuration, its hash, versions, certify arguments."""
     config = run_config(
-        model, oracle=oracle, oracle_name=oracle_name, n0=n0, n=n, sigma=sigma, alpha=alpha,
-        seed=seed, batch_size=batch_size, oracle_eps=oracle_eps, oracle_rates=oracle_rates,
-        num_classes=num_classes, model_name=model_name,
+        model,
+        oracle=oracle,
+        oracle_name=oracle_name,
+        n0=n0,
+        n=n,
+        sigma=sigma,
+        alpha=alpha,
+        seed=seed,
+        batch_size=batch_size,
+        oracle_eps=oracle_eps,
+        oracle_rates=oracle_rates,
+        num_classes=num_classes,
+        model_name=model_name,
     )
-    kwargs = dict(oracle=oracle, n0=n0, n=n, sigma=sigma, alpha=alpha, batch_size=batch_size,
-                  oracle_eps=oracle_eps, oracle_rates=oracle_rates, keep_texts=keep_texts,
-                  num_classes=num_classes)
+    kwargs = dict(
+        oracle=oracle,
+        n0=n0,
+        n=n,
+        sigma=sigma,
+        alpha=alpha,
+        batch_size=batch_size,
+        oracle_eps=oracle_eps,
+        oracle_rates=oracle_rates,
+        keep_texts=keep_texts,
+        num_classes=num_classes,
+    )
     return _Job(config_hash(config), _jsonable(config), _versions(), seed, kwargs)
 
 
@@ -656,17 +709,24 @@ def _certify_row(model, inp: Input, job: _Job) -> dict[str, Any]:
         selection_labels=res.selection_labels.tolist(),
         estimation_labels=res.estimation_labels.tolist(),
         noise=res.noise.to_dict(),
-        timings={"load_image": t_load, **res.timings._asdict(),
-                 "total": time.perf_counter() - t0},
+        timings={"load_image": t_load, **res.timings._asdict(), "total": time.perf_counter() - t0},
     )
     if res.selection_texts is not None:
-        row["texts"] = {"selection": list(res.selection_texts),
-                        "estimation": list(res.estimation_texts)}
+        row["texts"] = {
+            "selection": list(res.selection_texts),
+            "estimation": list(res.estimation_texts),
+        }
     return row
 
 
-def _resume(out: pathlib.Path, chash: str, inputs: Sequence[Input], *,
-            allow_config_change: bool, retry_errors: bool) -> tuple[list[Input], bool]:
+def _resume(
+    out: pathlib.Path,
+    chash: str,
+    inputs: Sequence[Input],
+    *,
+    allow_config_change: bool,
+    retry_errors: bool,
+) -> tuple[list[Input], bool]:
     """Read (and repair) ``out``; the inputs still to do, and whether the file was rewritten.
 
     Raises:
@@ -712,8 +772,9 @@ class _Writer:
     Use as a context manager: ``with _Writer(out, total, n0 + n, progress) as w: w.write(row)``.
     """
 
-    def __init__(self, out: pathlib.Path, total: int, samples_per_input: int,
-                 progress: bool | None):
+    def __init__(
+        self, out: pathlib.Path, total: int, samples_per_input: int, progress: bool | None
+    ):
         self.out, self.total, self.progress = out, total, progress
         self.per_input = samples_per_input
         self.ok = self.errors = self.samples = 0
@@ -739,8 +800,9 @@ class _Writer:
         """Write ``row`` (stamping ``timings["finished_at"]``); False if its id was written."""
         if row["id"] in self.written:
             return False
-        row["timings"]["finished_at"] = datetime.datetime.now(
-            datetime.UTC).isoformat(timespec="seconds")
+        row["timings"]["finished_at"] = datetime.datetime.now(datetime.UTC).isoformat(
+            timespec="seconds"
+        )
         self._f.write(json.dumps(_jsonable(row), ensure_ascii=False) + "\n")
         self._f.flush()
         os.fsync(self._f.fileno())
@@ -752,17 +814,20 @@ class _Writer:
             self.errors += 1
         self._bar.update(1)
         elapsed = max(time.perf_counter() - self._start, 1e-9)
-        self._bar.set_postfix(samples_per_s=f"{self.samples / elapsed:.1f}", errors=self.errors,
-                              refresh=False)
+        self._bar.set_postfix(
+            samples_per_s=f"{self.samples / elapsed:.1f}", errors=self.errors, refresh=False
+        )
         return True
 
 
-def _summary(out: pathlib.Path, chash: str, inputs: int, todo: int, writer: _Writer,
-             repaired: bool, parquet) -> RunSummary:
+def _summary(
+    out: pathlib.Path, chash: str, inputs: int, todo: int, writer: _Writer, repaired: bool, parquet
+) -> RunSummary:
     """The :class:`RunSummary` at the end, writing the Parquet copy when asked."""
     parquet_path = None if parquet is None else write_parquet(read_rows(out), parquet)
-    return RunSummary(out, chash, inputs, inputs - todo, writer.ok, writer.errors, repaired,
-                      parquet_path)
+    return RunSummary(
+        out, chash, inputs, inputs - todo, writer.ok, writer.errors, repaired, parquet_path
+    )
 
 
 def run(
@@ -833,13 +898,25 @@ def run(
     _check_args(n0, n, batch_size, limit, parquet)
     inputs = _inputs(data, prompt, limit)
     job = _make_job(
-        model, oracle=oracle, oracle_name=oracle_name, n0=n0, n=n, sigma=sigma, alpha=alpha,
-        seed=seed, batch_size=batch_size, oracle_eps=oracle_eps, oracle_rates=oracle_rates,
-        keep_texts=keep_texts, num_classes=num_classes, model_name=model_name,
+        model,
+        oracle=oracle,
+        oracle_name=oracle_name,
+        n0=n0,
+        n=n,
+        sigma=sigma,
+        alpha=alpha,
+        seed=seed,
+        batch_size=batch_size,
+        oracle_eps=oracle_eps,
+        oracle_rates=oracle_rates,
+        keep_texts=keep_texts,
+        num_classes=num_classes,
+        model_name=model_name,
     )
     out = pathlib.Path(out)
-    todo, repaired = _resume(out, job.chash, inputs, allow_config_change=allow_config_change,
-                             retry_errors=retry_errors)
+    todo, repaired = _resume(
+        out, job.chash, inputs, allow_config_change=allow_config_change, retry_errors=retry_errors
+    )
     with _Writer(out, len(todo), n0 + n, progress) as writer:
         for inp in todo:
             writer.write(_certify_row(model, inp, job))

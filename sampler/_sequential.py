@@ -52,17 +52,25 @@ CERTIFIED = "certified"
 FUTILITY = "futility"
 N_MAX = "n_max"
 
+
 def _boundaries(radius, sigma, alpha, batch_size, n_max, prior):
     """:func:`rstheory.sequential.boundaries`, computed once per rule in a process (a
     campaign certifies many inputs with the same rule)."""
-    return _cached_boundaries(float(radius), float(sigma), float(alpha), batch_size, n_max,
-                              None if prior is None else tuple(float(x) for x in prior))
+    return _cached_boundaries(
+        float(radius),
+        float(sigma),
+        float(alpha),
+        batch_size,
+        n_max,
+        None if prior is None else tuple(float(x) for x in prior),
+    )
 
 
 @functools.lru_cache(maxsize=64)
 def _cached_boundaries(radius, sigma, alpha, batch_size, n_max, prior):
-    return _seq.boundaries(radius=radius, sigma=sigma, alpha=alpha, batch_size=batch_size,
-                           n_max=n_max, prior=prior)
+    return _seq.boundaries(
+        radius=radius, sigma=sigma, alpha=alpha, batch_size=batch_size, n_max=n_max, prior=prior
+    )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -201,13 +209,21 @@ def certify_sequential(
     """
     start = time.perf_counter()
     n0, batch_size, seed, sigma, dev = _check_call(
-        model, n0=n0, batch_size=batch_size, seed=seed, sigma=sigma, alpha=alpha,
-        oracle=oracle, num_classes=num_classes, device=device,
+        model,
+        n0=n0,
+        batch_size=batch_size,
+        seed=seed,
+        sigma=sigma,
+        alpha=alpha,
+        oracle=oracle,
+        num_classes=num_classes,
+        device=device,
     )
     n_max = _check_count("n_max", n_max)
     bounds = _boundaries(radius, sigma, alpha, batch_size, n_max, prior)
-    seeds, selection, estimation = _streams(model, image, prompt, sigma=sigma,
-                                            batch_size=batch_size, seed=seed, device=dev)
+    seeds, selection, estimation = _streams(
+        model, image, prompt, sigma=sigma, batch_size=batch_size, seed=seed, device=dev
+    )
     sel_preds, t_sel = selection.draw(n0)
     t = time.perf_counter()
     sel = _Selection.label(sel_preds, oracle=oracle, prompt=prompt, n0=n0)

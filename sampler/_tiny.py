@@ -17,7 +17,6 @@ Builders are deterministic: the same ``seed`` gives the same weights and files.
 
 from __future__ import annotations
 
-import json
 import pathlib
 from collections.abc import Iterable
 

@@ -14,9 +14,25 @@ BENCH = Path(__file__).resolve().parents[1] / "bench" / "bench_sampler.py"
 
 def test_bench_sampler_runs_and_prints_ratios():
     proc = subprocess.run(
-        [sys.executable, str(BENCH), "--n", "8", "--batch-sizes", "1", "4",
-         "--max-new-tokens", "2", "--repeat", "1", "--device", "cpu"],
-        capture_output=True, text=True, timeout=300, check=False,
+        [
+            sys.executable,
+            str(BENCH),
+            "--n",
+            "8",
+            "--batch-sizes",
+            "1",
+            "4",
+            "--max-new-tokens",
+            "2",
+            "--repeat",
+            "1",
+            "--device",
+            "cpu",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
         env={**os.environ, "OMP_NUM_THREADS": "1"},
     )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]

@@ -17,9 +17,24 @@ ATOL_SMOKE_AGREEMENT = 1e-9
 
 def test_bench_scaling_runs_and_prints_ratio_and_agreement():
     proc = subprocess.run(
-        [sys.executable, str(BENCH), "--num-n", "4", "--n-max", "300", "--points", "5",
-         "--seed", "1", "--repeat", "1"],
-        capture_output=True, text=True, timeout=300, check=False,
+        [
+            sys.executable,
+            str(BENCH),
+            "--num-n",
+            "4",
+            "--n-max",
+            "300",
+            "--points",
+            "5",
+            "--seed",
+            "1",
+            "--repeat",
+            "1",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
     out = proc.stdout

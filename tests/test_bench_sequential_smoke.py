@@ -16,9 +16,17 @@ ROW = r"^{name}\s+\d+\.\d\d\s+\d+\s+[01]\.\d{{4}}\s+\d+\s+\d+\.\d\s+[01]\.\d{{4}
 def _run(*extra, env_extra=None):
     proc = subprocess.run(
         [sys.executable, str(BENCH), "--quick", *extra],
-        capture_output=True, text=True, timeout=600, check=False,
-        env={**os.environ, "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1",
-             "TRANSFORMERS_OFFLINE": "1", **(env_extra or {})},
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+        env={
+            **os.environ,
+            "OMP_NUM_THREADS": "1",
+            "HF_HUB_OFFLINE": "1",
+            "TRANSFORMERS_OFFLINE": "1",
+            **(env_extra or {}),
+        },
     )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     return proc.stdout
@@ -33,8 +41,12 @@ def test_bench_sequential_quick_prints_the_tables(tmp_path):
         for name in ("cifar10", "imagenet"):
             assert re.search(ROW.format(name=name), out, re.MULTILINE), out
     assert re.search(ROW.format(name="tiny-llava"), out, re.MULTILINE), out
-    assert re.search(r"^real runs: mean samples fixed \d+\.\d, sequential \d+\.\d, ratio \d+\.\d\dx; "
-                     r"certified at [\d.]+: fixed \d/2, sequential \d/2$", out, re.MULTILINE), out
+    assert re.search(
+        r"^real runs: mean samples fixed \d+\.\d, sequential \d+\.\d, ratio \d+\.\d\dx; "
+        r"certified at [\d.]+: fixed \d/2, sequential \d/2$",
+        out,
+        re.MULTILINE,
+    ), out
 
 
 def test_bench_sequential_skips_without_published_data(tmp_path):

@@ -23,10 +23,31 @@ ENV = {**os.environ, "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1", "TRANSFORMER
 
 def _run(out: pathlib.Path, *extra: str) -> subprocess.CompletedProcess:
     """The demo at small sizes; the published comparison on one dataset when it is present."""
-    cmd = [sys.executable, "-m", "rsvlm", "demo", "--out-dir", str(out / "report"),
-           "--model", str(out / "tiny-llava"), "--images", "3", "--n0", "4", "--n", "16",
-           "--max-new-tokens", "4", "--batch-size", "16", "--repeats", "3",
-           "--theorems", THEOREM, *extra]
+    cmd = [
+        sys.executable,
+        "-m",
+        "rsvlm",
+        "demo",
+        "--out-dir",
+        str(out / "report"),
+        "--model",
+        str(out / "tiny-llava"),
+        "--images",
+        "3",
+        "--n0",
+        "4",
+        "--n",
+        "16",
+        "--max-new-tokens",
+        "4",
+        "--batch-size",
+        "16",
+        "--repeats",
+        "3",
+        "--theorems",
+        THEOREM,
+        *extra,
+    ]
     return subprocess.run(cmd, cwd=ROOT, env=ENV, capture_output=True, text=True, timeout=600)
 
 
@@ -41,15 +62,19 @@ def demo(tmp_path_factory):
     out = tmp_path_factory.mktemp("demo")
     proc = _run(out, *(("--datasets", DATASET) if _have_dataset() else ("--skip-published",)))
     report = out / "report"
-    res = json.loads((report / "report.json").read_text()) if (report / "report.json").exists() \
+    res = (
+        json.loads((report / "report.json").read_text())
+        if (report / "report.json").exists()
         else None
+    )
     md = (report / "report.md").read_text() if (report / "report.md").exists() else ""
     return proc, report, res, md
 
 
 def _close(a, b, rtol=1e-9, atol=1e-12):
-    np.testing.assert_allclose(np.asarray(a, dtype=float), np.asarray(b, dtype=float),
-                               rtol=rtol, atol=atol)
+    np.testing.assert_allclose(
+        np.asarray(a, dtype=float), np.asarray(b, dtype=float), rtol=rtol, atol=atol
+    )
 
 
 def test_exit_code_and_files(demo):
@@ -58,11 +83,16 @@ def test_exit_code_and_files(demo):
     assert proc.stdout.strip().splitlines()[-1] == str(report / "report.md")
     assert (report / "report.md").is_file() and (report / "report.json").is_file()
     assert res["ok"] and all(s["ok"] for s in res["steps"].values())
-    for section in ("## Parameters", "## Certificates per input", "## Pr(p_A): the fitted model",
-                    "## Mean radius and certified accuracy against n", "## Planner",
-                    "## Sequential rule (anytime-valid)",
-                    "## Published image-classifier certifications (P2)",
-                    "## Theorem checks (proofs_check)"):
+    for section in (
+        "## Parameters",
+        "## Certificates per input",
+        "## Pr(p_A): the fitted model",
+        "## Mean radius and certified accuracy against n",
+        "## Planner",
+        "## Sequential rule (anytime-valid)",
+        "## Published image-classifier certifications (P2)",
+        "## Theorem checks (proofs_check)",
+    ):
         assert section in md
 
 
@@ -111,9 +141,9 @@ def test_certificates_match_rstheory(demo):
 
 
 def test_fit_curves_and_plan_match_the_library(demo):
+    from rstheory import distributions, planning, scaling
     from rsvlm._demo import fitted_distribution, seconds_per_batch
     from rsvlm._report import num
-    from rstheory import distributions, planning, scaling
     from sampler.run import load_counts, read_rows
 
     _, _, res, md = demo
@@ -121,8 +151,12 @@ def test_fit_curves_and_plan_match_the_library(demo):
     k, n = load_counts(res["collect"]["rows"])
     assert fit["k"] == k.tolist() and fit["n"] == n.tolist()
     again = distributions.fit(k, n)
-    _close([fit["a"], fit["b"], fit["w0"], fit["w1"], fit["log_likelihood"]],
-           [again.a, again.b, again.w0, again.w1, again.log_likelihood], rtol=1e-6, atol=1e-9)
+    _close(
+        [fit["a"], fit["b"], fit["w0"], fit["w1"], fit["log_likelihood"]],
+        [again.a, again.b, again.w0, again.w1, again.log_likelihood],
+        rtol=1e-6,
+        atol=1e-9,
+    )
     for v in (fit["a"], fit["b"], fit["log_likelihood"]):
         assert num(v) in md
 
@@ -131,60 +165,84 @@ def test_fit_curves_and_plan_match_the_library(demo):
     assert sizes[-1] == 16
     law = fitted_distribution(fit)
     _close(curves["exact_radius_fit"], scaling.expected_radius(law, sizes, **kw))
-    _close(curves["exact_radius_empirical"],
-           scaling.expected_radius(distributions.Empirical.from_counts(k, n), sizes, **kw))
-    _close(curves["exact_accuracy_fit"],
-           scaling.certified_accuracy(law, sizes, cfg["at_radius"], **kw))
+    _close(
+        curves["exact_radius_empirical"],
+        scaling.expected_radius(distributions.Empirical.from_counts(k, n), sizes, **kw),
+    )
+    _close(
+        curves["exact_accuracy_fit"], scaling.certified_accuracy(law, sizes, cfg["at_radius"], **kw)
+    )
     # At the largest size every subsample is the whole run: the mean of the certificates.
     _close(curves["measured_radius"][-1], np.mean([c["radius"] for c in res["certificates"]]))
-    r2 = np.asarray(scaling.ratio_eq2(np.array(sizes), alpha=cfg["alpha"]))
+    r2 = np.asarray(scaling.average_radius_ratio(np.array(sizes), alpha=cfg["alpha"]))
     _close(curves["eq2_radius"], curves["measured_radius"][-1] * r2 / r2[-1])
 
-    expect = planning.required_samples(law, target_ratio=cfg["target_ratio"],
-                                       reference_n=cfg["reference_n"], **kw)
+    expect = planning.required_samples(
+        law, target_ratio=cfg["target_ratio"], reference_n=cfg["reference_n"], **kw
+    )
     assert plan["n"] == expect.n
     _close([plan["achieved"], plan["target"]], [expect.achieved, expect.target])
     spb = seconds_per_batch(read_rows(res["collect"]["rows"]), cfg["batch_size"])
-    b = planning.budget(expect.n, cfg["campaign_inputs"], batch_size=cfg["batch_size"],
-                        seconds_per_batch=spb)
-    _close([plan["budgets"][0]["device_seconds"], plan["budgets"][0]["batches"]],
-           [b.device_seconds, b.batches])
+    b = planning.budget(
+        expect.n, cfg["campaign_inputs"], batch_size=cfg["batch_size"], seconds_per_batch=spb
+    )
+    _close(
+        [plan["budgets"][0]["device_seconds"], plan["budgets"][0]["batches"]],
+        [b.device_seconds, b.batches],
+    )
     assert f"| {expect.n} | {num(expect.achieved)} |" in md
 
 
 def test_sequential_replay_and_plan_match_the_library(demo):
     """The replay equals certify_sequential's stop on the same labels (recomputed here from
     the rows, independently of rsvlm), and the plan equals compare_fixed."""
-    from rsvlm._demo import fitted_distribution
     from rstheory import sequential
+    from rsvlm._demo import fitted_distribution
     from sampler.run import read_rows
 
     _, _, res, md = demo
     cfg, q = res["config"], res["sequential"]
     rows = [r for r in read_rows(res["collect"]["rows"]) if r["status"] == "ok"]
-    b = sequential.boundaries(radius=cfg["at_radius"], sigma=cfg["sigma"], alpha=cfg["alpha"],
-                              batch_size=cfg["batch_size"], n_max=cfg["n"])
+    b = sequential.boundaries(
+        radius=cfg["at_radius"],
+        sigma=cfg["sigma"],
+        alpha=cfg["alpha"],
+        batch_size=cfg["batch_size"],
+        n_max=cfg["n"],
+    )
     samples = []
     for row in rows:
         labels = np.asarray(row["estimation_labels"]) == row["top_class"]
-        used = next((int(n) for j, n in enumerate(b.checkpoints)
-                     if labels[:n].sum() >= b.k_certify[j] or labels[:n].sum() <= b.k_futile[j]),
-                    int(b.checkpoints[-1]))
+        used = next(
+            (
+                int(n)
+                for j, n in enumerate(b.checkpoints)
+                if labels[:n].sum() >= b.k_certify[j] or labels[:n].sum() <= b.k_futile[j]
+            ),
+            int(b.checkpoints[-1]),
+        )
         samples.append(used)
     assert q["replay"]["samples"] == samples
     assert q["replay"]["fixed_certified"] == sum(r["radius"] >= cfg["at_radius"] for r in rows)
-    c = sequential.compare_fixed(fitted_distribution(res["fit"]), radius=cfg["at_radius"],
-                                 sigma=cfg["sigma"], alpha=cfg["alpha"],
-                                 batch_size=cfg["batch_size"], n=cfg["n"])
+    c = sequential.compare_fixed(
+        fitted_distribution(res["fit"]),
+        radius=cfg["at_radius"],
+        sigma=cfg["sigma"],
+        alpha=cfg["alpha"],
+        batch_size=cfg["batch_size"],
+        n=cfg["n"],
+    )
     assert q["plan"]["n_max"] == c.n_max
-    _close([q["plan"]["expected_samples"], q["plan"]["certified_fraction"]],
-           [c.expected_samples, c.certified_fraction])
+    _close(
+        [q["plan"]["expected_samples"], q["plan"]["certified_fraction"]],
+        [c.expected_samples, c.certified_fraction],
+    )
     assert "## Sequential rule (anytime-valid)" in md
 
 
 def test_published_numbers_match_check_published(demo):
-    from rsvlm._report import num
     from rstheory import published
+    from rsvlm._report import num
 
     _, _, res, md = demo
     pub = res["published"]

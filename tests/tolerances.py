@@ -91,3 +91,9 @@ PILOT_PREDICTION_RTOL = 0.06
 # sizes 2 to 2.5 times apart, whose ACRs carry a sampling sd of ~0.3%, i.e. ~2% in n):
 # observed at most 8.6%; 0.15 leaves room for the interpolation's curvature error.
 PLANNER_N_RTOL = 0.15
+
+# --- proofs_check
+
+# --- rstheory
+
+# --- sampler

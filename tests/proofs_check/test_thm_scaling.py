@@ -70,7 +70,10 @@ def test_cap_numeric_rejects_alpha_to_one_over_n_plus_one():
 def test_cap_numeric_rejects_a_lower_bound_above_the_cap():
     """The point estimate k / n reaches 1 > alpha^(1/n) at k = n."""
     result = thm_scaling.check_cap_numeric(
-        30, ns=(100,), ns_large=(), k_ns=(10,),
+        30,
+        ns=(100,),
+        ns_large=(),
+        k_ns=(10,),
         cp_lower=lambda k, n, a: np.asarray(k) / np.asarray(n),
     )
     assert not result.passed
@@ -198,17 +201,17 @@ def test_shore_numeric_passes_for_rstheory():
 def test_shore_numeric_rejects_an_implementation_that_ignores_the_exponent():
     def fixed(p, n, *, alpha, sigma, exponent):
         del exponent
-        return scaling.shore_radius_eq1(p, n, alpha=alpha, sigma=sigma)
+        return scaling.shore_radius(p, n, alpha=alpha, sigma=sigma)
 
-    result = thm_scaling.check_shore_numeric(30, shore_radius_eq1=fixed)
+    result = thm_scaling.check_shore_numeric(30, shore_radius=fixed)
     assert not result.passed
 
 
 def test_shore_numeric_rejects_the_one_sided_quantile():
     def one_sided(p, n, *, alpha, sigma, exponent):
-        return scaling.shore_radius_eq1(p, n, alpha=2 * alpha, sigma=sigma, exponent=exponent)
+        return scaling.shore_radius(p, n, alpha=2 * alpha, sigma=sigma, exponent=exponent)
 
-    result = thm_scaling.check_shore_numeric(30, shore_radius_eq1=one_sided)
+    result = thm_scaling.check_shore_numeric(30, shore_radius=one_sided)
     assert not result.passed
 
 
@@ -229,7 +232,7 @@ def test_eq2_numeric_rejects_the_constant_1_645():
     def wrong(n, *, alpha):
         return 1 - 1.645 * scipy.special.ndtri(1 - alpha / 2) / np.sqrt(np.asarray(n, dtype=float))
 
-    result = thm_scaling.check_eq2_eq3_numeric(30, ratio_eq2=wrong)
+    result = thm_scaling.check_eq2_eq3_numeric(30, average_radius_ratio=wrong)
     assert not result.passed
 
 
@@ -237,7 +240,7 @@ def test_eq3_numeric_rejects_the_one_sided_quantile():
     def wrong(n, *, alpha):
         return scipy.special.ndtri(1 - alpha) / np.sqrt(np.asarray(n, dtype=float))
 
-    result = thm_scaling.check_eq2_eq3_numeric(30, accuracy_drop_eq3=wrong)
+    result = thm_scaling.check_eq2_eq3_numeric(30, accuracy_drop_bound=wrong)
     assert not result.passed
 
 
@@ -293,8 +296,11 @@ def test_distribution_free_numeric_passes_for_rstheory():
 def test_distribution_free_numeric_rejects_the_infimum_of_k():
     def inf_k(n, *, alpha, beta, p_max, two_sided=False):
         grid = np.linspace(beta, p_max, 4097)
-        k = np.sqrt(grid * (1 - grid)) / (np.exp(-scipy.special.ndtri(grid) ** 2 / 2)
-                                          / np.sqrt(2 * np.pi) * scipy.special.ndtri(grid))
+        k = np.sqrt(grid * (1 - grid)) / (
+            np.exp(-(scipy.special.ndtri(grid) ** 2) / 2)
+            / np.sqrt(2 * np.pi)
+            * scipy.special.ndtri(grid)
+        )
         z = scipy.special.ndtri(1 - alpha / 2 if two_sided else 1 - alpha)
         return 1 - k.min() * z / np.sqrt(np.asarray(n, dtype=float))
 
@@ -332,7 +338,8 @@ def test_distribution_free_exact_rejects_a_bound_that_is_too_high():
         return scaling.distribution_free_ratio(n, alpha=alpha, beta=0.93, p_max=0.96)
 
     result = thm_scaling.check_distribution_free_exact(
-        30, dists=[("PointMass(0.7)", PointMass(0.7)), ("U", Uniform(0.7, 0.99))],
+        30,
+        dists=[("PointMass(0.7)", PointMass(0.7)), ("U", Uniform(0.7, 0.99))],
         distribution_free_ratio=too_high,
     )
     assert not result.passed
@@ -355,7 +362,11 @@ def test_registry_runs_the_scaling_theorems():
 
 @pytest.mark.slow
 def test_scaling_checks_pass_at_80_digits():
-    for check in (thm_scaling.check_cap_numeric, thm_scaling.check_expectation_numeric,
-                  thm_scaling.check_shore_numeric, thm_scaling.check_constant_numeric):
+    for check in (
+        thm_scaling.check_cap_numeric,
+        thm_scaling.check_expectation_numeric,
+        thm_scaling.check_shore_numeric,
+        thm_scaling.check_constant_numeric,
+    ):
         result = check(80)
         assert result.passed, result.detail

@@ -21,7 +21,19 @@ from tests.tolerances import RTOL_CP_REFERENCE
 def _grid(ns, alphas):
     rows = []
     for n in ns:
-        ks = {1, 2, 3, 5, 10, 50, 79, 80, 81, 100, *(int(n * f) for f in (1e-3, 0.01, 0.1, 0.5, 0.9, 0.99, 0.999))}
+        ks = {
+            1,
+            2,
+            3,
+            5,
+            10,
+            50,
+            79,
+            80,
+            81,
+            100,
+            *(int(n * f) for f in (1e-3, 0.01, 0.1, 0.5, 0.9, 0.99, 0.999)),
+        }
         ks |= {int(n - j) for j in (1, 2, 3, 10, 79, 80, 81, 100)}
         rows += [(k, n, a) for k in ks if 1 <= k <= n - 1 for a in alphas]
     k, n, a = (np.array(c, dtype=np.float64) for c in zip(*rows))
@@ -52,7 +64,9 @@ def _implied_rel_error_upper(k, n, alpha, x):
     y = 1.0 - x
     ok = ~low & (y > 0)
     yh = np.where(ok, y, 0.25)
-    err_high = _implied_rel_error_lower(np.where(ok, n - k, 1.0), n, np.where(ok, alpha, 0.5), yh) * yh / x
+    err_high = (
+        _implied_rel_error_lower(np.where(ok, n - k, 1.0), n, np.where(ok, alpha, 0.5), yh) * yh / x
+    )
     return np.where(low, err_low, np.where(ok, err_high, 0.0))
 
 
@@ -71,7 +85,9 @@ def _check_grid(ns, alphas):
     assert np.isfinite(err_low).all() and np.isfinite(err_up).all()
     for name, err in (("cp_lower", err_low), ("cp_upper", err_up)):
         i = int(np.argmax(err))
-        assert err[i] <= RTOL_CP_REFERENCE, f"{name} k={k[i]:.0f} n={n[i]:.0f} alpha={a[i]:g}: {err[i]:.3e}"
+        assert err[i] <= RTOL_CP_REFERENCE, (
+            f"{name} k={k[i]:.0f} n={n[i]:.0f} alpha={a[i]:g}: {err[i]:.3e}"
+        )
 
 
 def test_root_residual_small_grid_meets_target():

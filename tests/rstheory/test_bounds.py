@@ -54,10 +54,12 @@ def _chunked(fn, *args, **options):
     for start in range(0, size, CHUNK):
         stop = min(start + CHUNK, size)
         pad = CHUNK - (stop - start)
-        piece = [np.concatenate([a[start:stop], np.repeat(a[start:start + 1], pad)]) for a in flat]
+        piece = [
+            np.concatenate([a[start:stop], np.repeat(a[start : start + 1], pad)]) for a in flat
+        ]
         opts = dict(fixed)
         for k, v in extra.items():
-            opts[k] = np.concatenate([v[start:stop], np.repeat(v[start:start + 1], pad)])
+            opts[k] = np.concatenate([v[start:stop], np.repeat(v[start : start + 1], pad)])
         if "rng" in fixed:
             opts["u"] = fixed["rng"].random(CHUNK)
             del opts["rng"]
@@ -104,9 +106,7 @@ def test_exact_coverage_is_at_least_one_minus_alpha(method, side):
 
 def test_wilson_exact_coverage_falls_below_one_minus_alpha():
     """Wilson is approximate: somewhere its exact coverage is below 1 - alpha."""
-    worst = min(
-        (exact_coverage("lower", n, 0.05, "wilson")[1].min(), n) for n in (5, 10, 30, 100)
-    )
+    worst = min((exact_coverage("lower", n, 0.05, "wilson")[1].min(), n) for n in (5, 10, 30, 100))
     assert worst[0] < 1 - 0.05, worst
     assert bounds.METHODS["wilson"].validity == "approximate"
 
@@ -205,15 +205,25 @@ def test_monte_carlo_failure_rate_is_at_most_alpha(method, side):
 def test_clopper_pearson_method_matches_statsmodels_beta():
     k, n, alpha = np.arange(0, 41), 40, 0.05
     lo, hi = proportion_confint(k, n, alpha=2 * alpha, method="beta")
-    np.testing.assert_allclose(_bound("lower", k, n, alpha, "clopper_pearson"), np.nan_to_num(lo), rtol=RTOL_CP_VS_SCIPY)
-    np.testing.assert_allclose(_bound("upper", k, n, alpha, "clopper_pearson"), np.nan_to_num(hi, nan=1.0), rtol=RTOL_CP_VS_SCIPY)
+    np.testing.assert_allclose(
+        _bound("lower", k, n, alpha, "clopper_pearson"), np.nan_to_num(lo), rtol=RTOL_CP_VS_SCIPY
+    )
+    np.testing.assert_allclose(
+        _bound("upper", k, n, alpha, "clopper_pearson"),
+        np.nan_to_num(hi, nan=1.0),
+        rtol=RTOL_CP_VS_SCIPY,
+    )
 
 
 def test_wilson_method_matches_statsmodels():
     k, n, alpha = np.arange(0, 41), 40, 0.05
     lo, hi = proportion_confint(k, n, alpha=2 * alpha, method="wilson")
-    np.testing.assert_allclose(_bound("lower", k, n, alpha, "wilson"), lo, atol=ATOL_WILSON_VS_STATSMODELS)
-    np.testing.assert_allclose(_bound("upper", k, n, alpha, "wilson"), hi, atol=ATOL_WILSON_VS_STATSMODELS)
+    np.testing.assert_allclose(
+        _bound("lower", k, n, alpha, "wilson"), lo, atol=ATOL_WILSON_VS_STATSMODELS
+    )
+    np.testing.assert_allclose(
+        _bound("upper", k, n, alpha, "wilson"), hi, atol=ATOL_WILSON_VS_STATSMODELS
+    )
 
 
 def test_hoeffding_and_empirical_bernstein_closed_forms():
@@ -226,15 +236,21 @@ def test_hoeffding_and_empirical_bernstein_closed_forms():
     )
     var = k * (n - k) / (n * (n - 1))
     eb = p_hat - np.sqrt(2 * var * np.log(2 / alpha) / n) - 7 * np.log(2 / alpha) / (3 * (n - 1))
-    np.testing.assert_allclose(_bound("lower", k, n, alpha, "empirical_bernstein"), np.clip(eb, 0, 1), rtol=1e-13)
+    np.testing.assert_allclose(
+        _bound("lower", k, n, alpha, "empirical_bernstein"), np.clip(eb, 0, 1), rtol=1e-13
+    )
     assert float(bounds.lower_bound(1, 1, 0.05, method="empirical_bernstein")) == 0.0
 
 
 def test_betabinomial_cs_method_is_the_confidence_sequence():
     k = np.arange(CHUNK) % 101
     ci = bounds.betabinomial_cs(k, 100, 0.05, prior=(2.0, 3.0))
-    np.testing.assert_array_equal(bounds.lower_bound(k, 100, 0.05, method="betabinomial_cs", prior=(2.0, 3.0)), ci.low)
-    np.testing.assert_array_equal(bounds.upper_bound(k, 100, 0.05, method="betabinomial_cs", prior=(2.0, 3.0)), ci.high)
+    np.testing.assert_array_equal(
+        bounds.lower_bound(k, 100, 0.05, method="betabinomial_cs", prior=(2.0, 3.0)), ci.low
+    )
+    np.testing.assert_array_equal(
+        bounds.upper_bound(k, 100, 0.05, method="betabinomial_cs", prior=(2.0, 3.0)), ci.high
+    )
 
 
 # ------------------------------------------------------------------ properties
@@ -288,8 +304,12 @@ def test_randomized_bound_decreases_in_u(kn, alpha, u1, u2):
 
 def test_methods_table_describes_every_method():
     assert set(bounds.METHODS) == {
-        "clopper_pearson", "hoeffding", "empirical_bernstein", "wilson",
-        "randomized_clopper_pearson", "betabinomial_cs",
+        "clopper_pearson",
+        "hoeffding",
+        "empirical_bernstein",
+        "wilson",
+        "randomized_clopper_pearson",
+        "betabinomial_cs",
     }
     for name, m in bounds.METHODS.items():
         assert m.name == name
@@ -312,7 +332,9 @@ def test_shapes_broadcast():
     for method in DETERMINISTIC:
         assert bounds.lower_bound(k, 10, 0.05, method=method).shape == (32, 32)
         assert bounds.upper_bound(k, 10, np.full((1, 32), 0.05), method=method).shape == (32, 32)
-    out = bounds.lower_bound(k, 10, 0.05, method="randomized_clopper_pearson", u=np.full((32, 1), 0.5))
+    out = bounds.lower_bound(
+        k, 10, 0.05, method="randomized_clopper_pearson", u=np.full((32, 1), 0.5)
+    )
     assert out.shape == (32, 32)
 
 
@@ -323,23 +345,48 @@ def test_randomized_draws_from_a_key_or_a_generator_reproducibly():
     b = bounds.lower_bound(k, 10, 0.05, method="randomized_clopper_pearson", key=key)
     np.testing.assert_array_equal(a, b)
     assert len(np.unique(np.asarray(a)[k == 5])) > 1  # u varies between elements
-    c = bounds.lower_bound(k, 10, 0.05, method="randomized_clopper_pearson", rng=np.random.default_rng(1))
+    c = bounds.lower_bound(
+        k, 10, 0.05, method="randomized_clopper_pearson", rng=np.random.default_rng(1)
+    )
     u = np.random.default_rng(1).random(CHUNK)
-    np.testing.assert_array_equal(c, bounds.lower_bound(k, 10, 0.05, method="randomized_clopper_pearson", u=u))
+    np.testing.assert_array_equal(
+        c, bounds.lower_bound(k, 10, 0.05, method="randomized_clopper_pearson", u=u)
+    )
 
 
 @pytest.mark.parametrize(
     ("call", "match"),
     [
-        (lambda: bounds.lower_bound(1, 10, 0.05, method="agresti"), r"method must be one of \[.*'clopper_pearson'.*'wilson'\]"),
+        (
+            lambda: bounds.lower_bound(1, 10, 0.05, method="agresti"),
+            r"method must be one of \[.*'clopper_pearson'.*'wilson'\]",
+        ),
         (lambda: bounds.lower_bound(11, 10, 0.05), r"k must be an integer in \[0, n\]"),
         (lambda: bounds.lower_bound(1, 0, 0.05), r"n must be an integer >= 1"),
-        (lambda: bounds.upper_bound(1, 10, 1.5, method="hoeffding"), r"alpha must lie in the open interval \(0, 1\)"),
-        (lambda: bounds.lower_bound(1, 10, 0.05, method="hoeffding", u=0.5), r"method 'hoeffding' takes the options \(none\)"),
-        (lambda: bounds.lower_bound(1, 10, 0.05, method="randomized_clopper_pearson"), r"exactly one of u="),
-        (lambda: bounds.lower_bound(1, 10, 0.05, method="randomized_clopper_pearson", u=1.2), r"u must lie in \[0, 1\]"),
-        (lambda: bounds.lower_bound(1, 10, 0.05, method="randomized_clopper_pearson", rng=3), r"rng must be a numpy.random.Generator"),
-        (lambda: bounds.lower_bound(1, 10, 0.05, method="betabinomial_cs", prior=(0, 1)), r"prior must be a pair"),
+        (
+            lambda: bounds.upper_bound(1, 10, 1.5, method="hoeffding"),
+            r"alpha must lie in the open interval \(0, 1\)",
+        ),
+        (
+            lambda: bounds.lower_bound(1, 10, 0.05, method="hoeffding", u=0.5),
+            r"method 'hoeffding' takes the options \(none\)",
+        ),
+        (
+            lambda: bounds.lower_bound(1, 10, 0.05, method="randomized_clopper_pearson"),
+            r"exactly one of u=",
+        ),
+        (
+            lambda: bounds.lower_bound(1, 10, 0.05, method="randomized_clopper_pearson", u=1.2),
+            r"u must lie in \[0, 1\]",
+        ),
+        (
+            lambda: bounds.lower_bound(1, 10, 0.05, method="randomized_clopper_pearson", rng=3),
+            r"rng must be a numpy.random.Generator",
+        ),
+        (
+            lambda: bounds.lower_bound(1, 10, 0.05, method="betabinomial_cs", prior=(0, 1)),
+            r"prior must be a pair",
+        ),
     ],
 )
 def test_bad_input_raises_a_clear_value_error(call, match):

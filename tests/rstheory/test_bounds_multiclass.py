@@ -52,7 +52,10 @@ def exact_coverage(n, p, top=None):
     return float((stats.multinomial.pmf(c, n, p) * ok).sum())
 
 
-@pytest.mark.parametrize("p", [(0.5, 0.3, 0.2), (0.6, 0.35, 0.05), (0.34, 0.33, 0.33), (0.9, 0.05, 0.05), (0.3, 0.5, 0.2)])
+@pytest.mark.parametrize(
+    "p",
+    [(0.5, 0.3, 0.2), (0.6, 0.35, 0.05), (0.34, 0.33, 0.33), (0.9, 0.05, 0.05), (0.3, 0.5, 0.2)],
+)
 @pytest.mark.parametrize("n", [5, 12, 25])
 def test_exact_simultaneous_coverage_with_a_fixed_top_class(n, p):
     """K = 3, A = class 0 fixed in advance (even when it is not the largest p)."""
@@ -112,7 +115,9 @@ def test_two_class_radius_is_at_least_the_one_class_radius_of_the_same_lower_bou
     r2 = np.asarray(bounds.two_class_radius(c, ALPHA, sigma))
     r1 = np.asarray(rstheory.certified_radius(b.pa_lower, sigma))
     assert np.all(r2 >= r1 * (1 - RTOL_F64_CLOSED_FORM))
-    np.testing.assert_array_equal(r2, rstheory.certified_radius(b.pa_lower, sigma, p_b_upper=b.pb_upper))
+    np.testing.assert_array_equal(
+        r2, rstheory.certified_radius(b.pa_lower, sigma, p_b_upper=b.pb_upper)
+    )
     assert np.all((r2 == 0) == (np.asarray(b.pa_lower) <= np.asarray(b.pb_upper)))
 
 
@@ -125,7 +130,9 @@ def test_with_two_classes_the_radius_is_the_one_class_radius_at_half_alpha():
     r2 = np.asarray(bounds.two_class_radius(c, ALPHA, sigma, top=0))
     half = np.asarray(rstheory.cp_lower(k_a, 100, ALPHA / 2))
     full = np.asarray(rstheory.cp_lower(k_a, 100, ALPHA))
-    np.testing.assert_allclose(r2, np.where(half > 0.5, sigma * ndtri(np.maximum(half, 0.5)), 0.0), rtol=1e-12)
+    np.testing.assert_allclose(
+        r2, np.where(half > 0.5, sigma * ndtri(np.maximum(half, 0.5)), 0.0), rtol=1e-12
+    )
     positive = r2 > 0
     assert positive.any()
     assert np.all(r2[positive] < sigma * ndtri(full[positive]))
@@ -139,12 +146,24 @@ def test_given_top_and_runner_up_from_the_rest():
 @pytest.mark.parametrize(
     ("call", "match"),
     [
-        (lambda: bounds.simultaneous_bounds([5], 0.1), r"counts must have shape \(\*batch, K\) with K >= 2"),
+        (
+            lambda: bounds.simultaneous_bounds([5], 0.1),
+            r"counts must have shape \(\*batch, K\) with K >= 2",
+        ),
         (lambda: bounds.simultaneous_bounds([1.5, 2], 0.1), "counts must be integers"),
         (lambda: bounds.simultaneous_bounds([0, 0], 0.1), "n >= 1"),
-        (lambda: bounds.simultaneous_bounds([3, 2], 1.0), r"alpha must lie in the open interval \(0, 1\)"),
-        (lambda: bounds.simultaneous_bounds([3, 2], 0.1, method="exact"), r"method must be one of \['bonferroni'\]"),
-        (lambda: bounds.simultaneous_bounds([3, 2, 1], 0.1, top=3), r"top must hold integer class indices in \[0, 2\]"),
+        (
+            lambda: bounds.simultaneous_bounds([3, 2], 1.0),
+            r"alpha must lie in the open interval \(0, 1\)",
+        ),
+        (
+            lambda: bounds.simultaneous_bounds([3, 2], 0.1, method="exact"),
+            r"method must be one of \['bonferroni'\]",
+        ),
+        (
+            lambda: bounds.simultaneous_bounds([3, 2, 1], 0.1, top=3),
+            r"top must hold integer class indices in \[0, 2\]",
+        ),
         (lambda: bounds.two_class_radius([3, 2], 0.1, -1.0), "sigma must be finite and > 0"),
     ],
 )

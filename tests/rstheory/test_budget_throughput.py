@@ -21,11 +21,22 @@ from rstheory import planning
     devices=st.integers(1, 64),
 )
 def test_throughput_route_equals_seconds_per_batch(n, inputs, batch_size, rate, devices):
-    got = planning.budget(n, inputs, batch_size=batch_size, samples_per_second=rate,
-                          devices=devices, price_per_device_hour=2.0)
-    want = planning.budget(n, inputs, batch_size=batch_size,
-                           seconds_per_batch=batch_size / rate, devices=devices,
-                           price_per_device_hour=2.0)
+    got = planning.budget(
+        n,
+        inputs,
+        batch_size=batch_size,
+        samples_per_second=rate,
+        devices=devices,
+        price_per_device_hour=2.0,
+    )
+    want = planning.budget(
+        n,
+        inputs,
+        batch_size=batch_size,
+        seconds_per_batch=batch_size / rate,
+        devices=devices,
+        price_per_device_hour=2.0,
+    )
     assert got.batches == want.batches
     for a, b in zip(got[1:], want[1:], strict=True):
         assert math.isclose(a, b, rel_tol=1e-12)
@@ -40,10 +51,12 @@ def test_throughput_route_equals_seconds_per_batch(n, inputs, batch_size, rate, 
     devices=st.integers(1, 16),
 )
 def test_samples_within_budget_throughput_route(wall, inputs, batch_size, rate, devices):
-    got = planning.samples_within_budget(wall, inputs, batch_size=batch_size,
-                                         samples_per_second=rate, devices=devices)
-    want = planning.samples_within_budget(wall, inputs, batch_size=batch_size,
-                                          seconds_per_batch=batch_size / rate, devices=devices)
+    got = planning.samples_within_budget(
+        wall, inputs, batch_size=batch_size, samples_per_second=rate, devices=devices
+    )
+    want = planning.samples_within_budget(
+        wall, inputs, batch_size=batch_size, seconds_per_batch=batch_size / rate, devices=devices
+    )
     assert got == want
 
 
@@ -81,10 +94,22 @@ def test_expected_budget_of_whole_batches_equals_budget(n, inputs, batch_size, d
     """At E[N] = ceil(n / b) b (every input uses the same whole batches) the expected budget
     is the fixed one."""
     whole = -(-n // batch_size) * batch_size
-    got = planning.expected_budget(float(whole), inputs, batch_size=batch_size,
-                                   seconds_per_batch=0.7, devices=devices, price_per_device_hour=3.0)
-    want = planning.budget(n, inputs, batch_size=batch_size, seconds_per_batch=0.7,
-                           devices=devices, price_per_device_hour=3.0)
+    got = planning.expected_budget(
+        float(whole),
+        inputs,
+        batch_size=batch_size,
+        seconds_per_batch=0.7,
+        devices=devices,
+        price_per_device_hour=3.0,
+    )
+    want = planning.budget(
+        n,
+        inputs,
+        batch_size=batch_size,
+        seconds_per_batch=0.7,
+        devices=devices,
+        price_per_device_hour=3.0,
+    )
     assert got.batches == pytest.approx(want.batches, rel=1e-12)
     for a, b in zip(got[1:], want[1:], strict=True):
         assert math.isclose(a, b, rel_tol=1e-12)

@@ -45,16 +45,33 @@ def test_bad_input_exits_2_with_the_reason(capsys, argv):
 
 def test_plan_json_equals_required_samples_and_writes_a_png(capsys, tmp_path):
     png = tmp_path / "plan.png"
-    argv = ["plan", "--dist", "point:0.9", "--target-radius", "0.5", "--sigma", "1.0",
-            "--inputs", "10", "--batch-size", "50", "--seconds-per-batch", "0.5",
-            "--plot", str(png), "--json"]
+    argv = [
+        "plan",
+        "--dist",
+        "point:0.9",
+        "--target-radius",
+        "0.5",
+        "--sigma",
+        "1.0",
+        "--inputs",
+        "10",
+        "--batch-size",
+        "50",
+        "--seconds-per-batch",
+        "0.5",
+        "--plot",
+        str(png),
+        "--json",
+    ]
     out = _json(capsys, argv)
     plan = planning.required_samples(
         distributions.PointMass(0.9), alpha=0.001, sigma=1.0, target_radius=0.5
     )
     assert out["n"] == plan.n
     grid = [r["n"] for r in out["grid"]]
-    radius = np.asarray(scaling.expected_radius(distributions.PointMass(0.9), grid, alpha=0.001, sigma=1.0))
+    radius = np.asarray(
+        scaling.expected_radius(distributions.PointMass(0.9), grid, alpha=0.001, sigma=1.0)
+    )
     np.testing.assert_array_equal([r["mean_radius"] for r in out["grid"]], radius)
     budget = planning.budget(plan.n, 10, batch_size=50, seconds_per_batch=0.5)
     assert out["budget"]["wall_seconds"] == float(budget.wall_seconds)
@@ -95,16 +112,23 @@ def test_plan_from_pilot_counts_csv_and_jsonl(capsys, tmp_path):
     csv_file = tmp_path / "pilot.csv"
     csv_file.write_text("k,n\n" + "".join(f"{a},{b}\n" for a, b in zip(k, n)))
     jsonl = tmp_path / "pilot.jsonl"
-    rows = [json.dumps({"id": i, "status": "ok", "k": int(a), "n": int(b)}) for i, (a, b) in enumerate(zip(k, n))]
+    rows = [
+        json.dumps({"id": i, "status": "ok", "k": int(a), "n": int(b)})
+        for i, (a, b) in enumerate(zip(k, n))
+    ]
     rows.insert(3, json.dumps({"id": "bad", "status": "error", "error": "corrupt image"}))
     jsonl.write_text("\n".join(rows) + "\n")
     common = ["plan", "--target-ratio", "0.8", "--reference-n", "1000", "--json"]
     fitted = distributions.fit(k, n).distribution
-    want = planning.required_samples(fitted, alpha=0.001, sigma=0.5, target_ratio=0.8, reference_n=1000)
+    want = planning.required_samples(
+        fitted, alpha=0.001, sigma=0.5, target_ratio=0.8, reference_n=1000
+    )
     for f in (csv_file, jsonl):
         assert _json(capsys, [*common, "--dist", f"fit:{f}"])["n"] == want.n
     plug = distributions.Empirical.from_counts(k, n)
-    want_plug = planning.required_samples(plug, alpha=0.001, sigma=0.5, target_ratio=0.8, reference_n=1000)
+    want_plug = planning.required_samples(
+        plug, alpha=0.001, sigma=0.5, target_ratio=0.8, reference_n=1000
+    )
     assert _json(capsys, [*common, "--dist", f"empirical:{csv_file}"])["n"] == want_plug.n
 
 

@@ -49,7 +49,9 @@ def counts(draw, n_max: int = N_MAX):
     return min(max(k, 0), n), n
 
 
-alphas = st.floats(math.log10(ALPHA_MIN), math.log10(ALPHA_MAX)).map(lambda e: min(10.0**e, ALPHA_MAX))
+alphas = st.floats(math.log10(ALPHA_MIN), math.log10(ALPHA_MAX)).map(
+    lambda e: min(10.0**e, ALPHA_MAX)
+)
 
 
 def _f(x) -> float:
@@ -77,7 +79,11 @@ def test_reference_file_covers_the_grid():
                 for side in ("lower", "upper"):
                     assert (k, n, a, side) in keys
     assert {c["method"] for c in cases} <= {"mpmath50", "closed-form", "scipy-boost"}
-    assert all(len(c["value"].split("e")[0].replace(".", "").lstrip("0")) >= 25 for c in cases if c["value"] not in ("0", "1"))
+    assert all(
+        len(c["value"].split("e")[0].replace(".", "").lstrip("0")) >= 25
+        for c in cases
+        if c["value"] not in ("0", "1")
+    )
 
 
 @pytest.mark.parametrize("side", ["lower", "upper"])
@@ -193,24 +199,36 @@ def test_cp_ends_are_closed_forms(n, alpha):
     one_minus_root = -math.expm1(math.log(alpha) / n)  # 1 - alpha**(1/n) without cancellation
     assert _f(rstheory.cp_lower(0, n, alpha)) == 0.0
     assert _f(rstheory.cp_upper(n, n, alpha)) == 1.0
-    np.testing.assert_allclose(_f(rstheory.cp_lower(n, n, alpha)), root, rtol=RTOL_F64_CLOSED_FORM, atol=0)
-    np.testing.assert_allclose(_f(rstheory.cp_upper(0, n, alpha)), one_minus_root, rtol=RTOL_F64_CLOSED_FORM, atol=0)
+    np.testing.assert_allclose(
+        _f(rstheory.cp_lower(n, n, alpha)), root, rtol=RTOL_F64_CLOSED_FORM, atol=0
+    )
+    np.testing.assert_allclose(
+        _f(rstheory.cp_upper(0, n, alpha)), one_minus_root, rtol=RTOL_F64_CLOSED_FORM, atol=0
+    )
 
 
 @given(st.integers(2, N_MAX), alphas)
 def test_cp_next_to_ends_are_closed_forms(n, alpha):
     """k = 1: L = 1 - (1 - alpha)**(1/n); k = n - 1: U = (1 - alpha)**(1/n) (interior: target rtol)."""
     x = math.log1p(-alpha) / n
-    np.testing.assert_allclose(_f(rstheory.cp_lower(1, n, alpha)), -math.expm1(x), rtol=RTOL_CP_REFERENCE, atol=0)
-    np.testing.assert_allclose(_f(rstheory.cp_upper(n - 1, n, alpha)), math.exp(x), rtol=RTOL_CP_REFERENCE, atol=0)
+    np.testing.assert_allclose(
+        _f(rstheory.cp_lower(1, n, alpha)), -math.expm1(x), rtol=RTOL_CP_REFERENCE, atol=0
+    )
+    np.testing.assert_allclose(
+        _f(rstheory.cp_upper(n - 1, n, alpha)), math.exp(x), rtol=RTOL_CP_REFERENCE, atol=0
+    )
 
 
 def test_cp_at_n_equal_1():
     """n = 1: L(0) = 0, L(1) = alpha, U(0) = 1 - alpha, U(1) = 1."""
     alpha = np.array([1e-15, 1e-3, 0.05, 0.5])
     np.testing.assert_array_equal(np.asarray(rstheory.cp_lower(0, 1, alpha)), 0.0)
-    np.testing.assert_allclose(np.asarray(rstheory.cp_lower(1, 1, alpha)), alpha, rtol=RTOL_F64_CLOSED_FORM, atol=0)
-    np.testing.assert_allclose(np.asarray(rstheory.cp_upper(0, 1, alpha)), 1 - alpha, rtol=RTOL_F64_CLOSED_FORM, atol=0)
+    np.testing.assert_allclose(
+        np.asarray(rstheory.cp_lower(1, 1, alpha)), alpha, rtol=RTOL_F64_CLOSED_FORM, atol=0
+    )
+    np.testing.assert_allclose(
+        np.asarray(rstheory.cp_upper(0, 1, alpha)), 1 - alpha, rtol=RTOL_F64_CLOSED_FORM, atol=0
+    )
     np.testing.assert_array_equal(np.asarray(rstheory.cp_upper(1, 1, alpha)), 1.0)
 
 
@@ -268,11 +286,25 @@ def test_cp_agrees_with_scipy_beta_quantiles():
     k, n, alpha = _random_batch(seed=20240601, size=4000, n_max=SCIPY_NMAX)
     lo, hi = np.asarray(rstheory.cp_lower(k, n, alpha)), np.asarray(rstheory.cp_upper(k, n, alpha))
     m = k > 0
-    _assert_rel_close(lo[m], scipy.stats.beta.ppf(alpha[m], k[m], n[m] - k[m] + 1), "lower vs beta.ppf",
-                      k[m], n[m], alpha[m], RTOL_CP_VS_SCIPY)
+    _assert_rel_close(
+        lo[m],
+        scipy.stats.beta.ppf(alpha[m], k[m], n[m] - k[m] + 1),
+        "lower vs beta.ppf",
+        k[m],
+        n[m],
+        alpha[m],
+        RTOL_CP_VS_SCIPY,
+    )
     m = k < n
-    _assert_rel_close(hi[m], scipy.stats.beta.isf(alpha[m], k[m] + 1, n[m] - k[m]), "upper vs beta.isf",
-                      k[m], n[m], alpha[m], RTOL_CP_VS_SCIPY)
+    _assert_rel_close(
+        hi[m],
+        scipy.stats.beta.isf(alpha[m], k[m] + 1, n[m] - k[m]),
+        "upper vs beta.isf",
+        k[m],
+        n[m],
+        alpha[m],
+        RTOL_CP_VS_SCIPY,
+    )
     assert (lo[k == 0] == 0).all() and (hi[k == n] == 1).all()
 
 
@@ -282,8 +314,15 @@ def test_cp_lower_agrees_with_scipy_at_large_n():
     m = k > 0
     k, n, alpha = k[m], n[m], alpha[m]
     lo = np.asarray(rstheory.cp_lower(k, n, alpha))
-    _assert_rel_close(lo, scipy.stats.beta.ppf(alpha, k, n - k + 1), "lower vs beta.ppf", k, n, alpha,
-                      RTOL_CP_VS_SCIPY)
+    _assert_rel_close(
+        lo,
+        scipy.stats.beta.ppf(alpha, k, n - k + 1),
+        "lower vs beta.ppf",
+        k,
+        n,
+        alpha,
+        RTOL_CP_VS_SCIPY,
+    )
 
 
 def test_cp_interval_agrees_with_statsmodels_beta_method():
@@ -293,9 +332,13 @@ def test_cp_interval_agrees_with_statsmodels_beta_method():
     lo, hi = np.asarray(rstheory.cp_lower(k, n, alpha)), np.asarray(rstheory.cp_upper(k, n, alpha))
     ci = rstheory.cp_interval(k, n, 2 * alpha)
     m = k > 0
-    _assert_rel_close(lo[m], sm_lo[m], "lower vs statsmodels", k[m], n[m], alpha[m], RTOL_CP_VS_SCIPY)
+    _assert_rel_close(
+        lo[m], sm_lo[m], "lower vs statsmodels", k[m], n[m], alpha[m], RTOL_CP_VS_SCIPY
+    )
     m = k < n
-    _assert_rel_close(hi[m], sm_hi[m], "upper vs statsmodels", k[m], n[m], alpha[m], RTOL_CP_VS_SCIPY)
+    _assert_rel_close(
+        hi[m], sm_hi[m], "upper vs statsmodels", k[m], n[m], alpha[m], RTOL_CP_VS_SCIPY
+    )
     np.testing.assert_array_equal(lo[k == 0], sm_lo[k == 0])
     np.testing.assert_array_equal(hi[k == n], sm_hi[k == n])
     np.testing.assert_array_equal(np.asarray(ci.low), lo)
@@ -336,22 +379,44 @@ def test_cp_exact_coverage_at_least_1_minus_alpha(alpha):
     limit = alpha * (1 + RTOL_PMF_SUM)
     for n in COVERAGE_N:
         x = np.arange(n + 1)
-        lo, hi = np.asarray(rstheory.cp_lower(x, n, alpha)), np.asarray(rstheory.cp_upper(x, n, alpha))
+        lo, hi = (
+            np.asarray(rstheory.cp_lower(x, n, alpha)),
+            np.asarray(rstheory.cp_upper(x, n, alpha)),
+        )
         ci = rstheory.cp_interval(x, n, alpha)
         ci_low, ci_high = np.asarray(ci.low), np.asarray(ci.high)
         below_jumps = lo[1:] * (1 - 2 * r)
         above_jumps = hi[:-1] * (1 + 2 * r)
         p = np.concatenate([COVERAGE_P, below_jumps, above_jumps])[:, None]
-        for what, miss in [("lower", lo > p), ("upper", hi < p), ("two-sided", (ci_low > p) | (ci_high < p))]:
+        for what, miss in [
+            ("lower", lo > p),
+            ("upper", hi < p),
+            ("two-sided", (ci_low > p) | (ci_high < p)),
+        ]:
             prob = _exact_miss_probabilities(p[:, 0], n, miss)
             i = int(np.argmax(prob))
-            assert prob[i] <= limit, (what, "p =", p[i, 0], "n =", n, "alpha =", alpha, "miss =", prob[i])
+            assert prob[i] <= limit, (
+                what,
+                "p =",
+                p[i, 0],
+                "n =",
+                n,
+                "alpha =",
+                alpha,
+                "miss =",
+                prob[i],
+            )
         # Tightness just below each jump of L and just above each jump of U.
         s = x[1:] * scipy.stats.binom.pmf(x[1:], n, below_jumps) / alpha
         miss = _exact_miss_probabilities(below_jumps, n, lo[None, :] > below_jumps[:, None])
         short = miss < alpha * (1 - 4 * r * (1 + s) - RTOL_PMF_SUM)
         assert not short.any(), ("lower tight", n, alpha, x[1:][short], miss[short])
-        s = (n - x[:-1]) * scipy.stats.binom.pmf(x[:-1], n, above_jumps) * above_jumps / ((1 - above_jumps) * alpha)
+        s = (
+            (n - x[:-1])
+            * scipy.stats.binom.pmf(x[:-1], n, above_jumps)
+            * above_jumps
+            / ((1 - above_jumps) * alpha)
+        )
         miss = _exact_miss_probabilities(above_jumps, n, hi[None, :] < above_jumps[:, None])
         short = miss < alpha * (1 - 4 * r * (1 + s) - RTOL_PMF_SUM)
         assert not short.any(), ("upper tight", n, alpha, x[:-1][short], miss[short])
@@ -392,7 +457,9 @@ def test_cp_coverage_at_least_1_minus_alpha_monte_carlo():
                     "two-sided": int(np.sum((ci_low > p) | (ci_high < p))),
                 }
                 for what, m in misses.items():
-                    pvalue = scipy.stats.binom.sf(m - 1, MC_DRAWS, alpha)  # P[count >= m] at rate alpha
+                    pvalue = scipy.stats.binom.sf(
+                        m - 1, MC_DRAWS, alpha
+                    )  # P[count >= m] at rate alpha
                     if pvalue < level:
                         failures.append((what, n, p, alpha, m / MC_DRAWS, pvalue))
     assert not failures, f"miss rate significantly above alpha (level {level:.2g}): {failures}"
@@ -406,7 +473,9 @@ def test_cp_batched_matches_scalar_loop():
     k, n, alpha = _random_batch(seed=3, size=24, n_max=10**6)
     for fn in (rstheory.cp_lower, rstheory.cp_upper):
         loop = np.vectorize(lambda a, b, c, fn=fn: _f(fn(int(a), int(b), float(c))))(k, n, alpha)
-        np.testing.assert_allclose(np.asarray(fn(k, n, alpha)), loop, rtol=RTOL_F64_CLOSED_FORM, atol=0)
+        np.testing.assert_allclose(
+            np.asarray(fn(k, n, alpha)), loop, rtol=RTOL_F64_CLOSED_FORM, atol=0
+        )
 
 
 def test_cp_broadcasts_shapes():
@@ -419,7 +488,9 @@ def test_cp_broadcasts_shapes():
         assert out.shape == (3, 4)
         assert fn(k, n, alpha).shape == (3, 4)
         assert fn(k, n, alpha[:, None, None]).shape == (4, 3, 4)
-        np.testing.assert_allclose(_f(out[2, 1]), _f(fn(5, 10, 0.05)), rtol=RTOL_F64_CLOSED_FORM, atol=0)
+        np.testing.assert_allclose(
+            _f(out[2, 1]), _f(fn(5, 10, 0.05)), rtol=RTOL_F64_CLOSED_FORM, atol=0
+        )
     ci = rstheory.cp_interval(k, n, 0.05)
     assert ci.low.shape == ci.high.shape == (3, 4)
 
@@ -430,15 +501,27 @@ def test_cp_broadcasts_shapes():
 def test_cp_jit_matches_eager():
     """Calling the public functions inside a user's jax.jit (tracer inputs) gives the eager values."""
     k, n, alpha = _random_batch(seed=5, size=64, n_max=10**7)
-    kj, nj, aj = jnp.asarray(k, dtype=jnp.float64), jnp.asarray(n, dtype=jnp.float64), jnp.asarray(alpha)
+    kj, nj, aj = (
+        jnp.asarray(k, dtype=jnp.float64),
+        jnp.asarray(n, dtype=jnp.float64),
+        jnp.asarray(alpha),
+    )
     for fn in (rstheory.cp_lower, rstheory.cp_upper):
-        np.testing.assert_allclose(np.asarray(jax.jit(fn)(kj, nj, aj)), np.asarray(fn(k, n, alpha)),
-                                   rtol=RTOL_F64_CLOSED_FORM, atol=0)
+        np.testing.assert_allclose(
+            np.asarray(jax.jit(fn)(kj, nj, aj)),
+            np.asarray(fn(k, n, alpha)),
+            rtol=RTOL_F64_CLOSED_FORM,
+            atol=0,
+        )
     ci_jit = jax.jit(rstheory.cp_interval)(kj, nj, aj)
     ci = rstheory.cp_interval(k, n, alpha)
     assert isinstance(ci_jit, rstheory.ConfidenceInterval)
-    np.testing.assert_allclose(np.asarray(ci_jit.low), np.asarray(ci.low), rtol=RTOL_F64_CLOSED_FORM, atol=0)
-    np.testing.assert_allclose(np.asarray(ci_jit.high), np.asarray(ci.high), rtol=RTOL_F64_CLOSED_FORM, atol=0)
+    np.testing.assert_allclose(
+        np.asarray(ci_jit.low), np.asarray(ci.low), rtol=RTOL_F64_CLOSED_FORM, atol=0
+    )
+    np.testing.assert_allclose(
+        np.asarray(ci_jit.high), np.asarray(ci.high), rtol=RTOL_F64_CLOSED_FORM, atol=0
+    )
 
 
 def test_cp_under_jit_skips_value_checks_and_gives_nan():
@@ -471,9 +554,14 @@ BAD_INPUTS = [
 ]
 
 
-@pytest.mark.parametrize("fn", [rstheory.cp_lower, rstheory.cp_upper, rstheory.cp_interval],
-                         ids=["cp_lower", "cp_upper", "cp_interval"])
-@pytest.mark.parametrize(("kwargs", "name"), BAD_INPUTS, ids=[f"{b[1]}-{i}" for i, b in enumerate(BAD_INPUTS)])
+@pytest.mark.parametrize(
+    "fn",
+    [rstheory.cp_lower, rstheory.cp_upper, rstheory.cp_interval],
+    ids=["cp_lower", "cp_upper", "cp_interval"],
+)
+@pytest.mark.parametrize(
+    ("kwargs", "name"), BAD_INPUTS, ids=[f"{b[1]}-{i}" for i, b in enumerate(BAD_INPUTS)]
+)
 def test_cp_bad_input_raises_value_error_naming_the_argument(fn, kwargs, name):
     with pytest.raises(ValueError) as err:
         fn(kwargs["k"], kwargs["n"], kwargs["alpha"])
@@ -505,7 +593,11 @@ INPUT_KINDS = {
 @pytest.mark.parametrize("kind", INPUT_KINDS)
 def test_cp_outputs_are_float64_jax_arrays(kind):
     k, n, alpha = INPUT_KINDS[kind]
-    for out in (rstheory.cp_lower(k, n, alpha), rstheory.cp_upper(k, n, alpha), *rstheory.cp_interval(k, n, alpha)):
+    for out in (
+        rstheory.cp_lower(k, n, alpha),
+        rstheory.cp_upper(k, n, alpha),
+        *rstheory.cp_interval(k, n, alpha),
+    ):
         assert isinstance(out, jax.Array), type(out)
         assert out.dtype == jnp.float64, out.dtype
         assert out.shape == np.broadcast_shapes(np.shape(k), np.shape(n), np.shape(alpha))

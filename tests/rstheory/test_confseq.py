@@ -36,11 +36,15 @@ RTOL_OUTER_END = 1e-12
 def _chunked(fn, k, n, alpha, **kwargs):
     """``fn`` on fixed-length chunks of the flattened ``k, n, alpha`` (padding repeats
     element 0, so it is valid input)."""
-    k, n, alpha = (a.ravel() for a in np.broadcast_arrays(np.asarray(k), np.asarray(n), np.asarray(alpha)))
+    k, n, alpha = (
+        a.ravel() for a in np.broadcast_arrays(np.asarray(k), np.asarray(n), np.asarray(alpha))
+    )
     out = []
     for s in range(0, k.size, CHUNK):
         pad = CHUNK - min(CHUNK, k.size - s)
-        args = [np.concatenate([v[s : s + CHUNK], np.repeat(v[s : s + 1], pad)]) for v in (k, n, alpha)]
+        args = [
+            np.concatenate([v[s : s + CHUNK], np.repeat(v[s : s + 1], pad)]) for v in (k, n, alpha)
+        ]
         res = fn(*args, **kwargs)
         res = res if isinstance(res, tuple) else (res,)
         out.append(np.stack([np.asarray(r)[: CHUNK - pad] for r in res]))
@@ -167,19 +171,24 @@ def _mp_log_mixture(p0, k, n, a, b):
     )
 
 
-@pytest.mark.parametrize(("k", "n", "alpha", "prior"), [(3, 10, 0.05, (1, 1)), (90, 100, 0.001, (1, 1)), (500, 2000, 0.1, (2, 5))])
+@pytest.mark.parametrize(
+    ("k", "n", "alpha", "prior"),
+    [(3, 10, 0.05, (1, 1)), (90, 100, 0.001, (1, 1)), (500, 2000, 0.1, (2, 5))],
+)
 def test_ends_are_the_roots_of_log_mixture_equal_log_one_over_alpha(k, n, alpha, prior):
     """The ends against mpmath roots of log M_n(p0) = log(1/alpha) (40 digits)."""
     low, high = cs_ends(np.array([k]), np.array([n]), alpha, prior=prior)
     with mpmath.workdps(40):
-        f = lambda p0: _mp_log_mixture(p0, k, n, *prior) - mpmath.log(1 / mpmath.mpf(alpha))  # noqa: E731
+        f = lambda p0: _mp_log_mixture(p0, k, n, *prior) - mpmath.log(1 / mpmath.mpf(alpha))
         mle = mpmath.mpf(k) / n
         root_lo = mpmath.findroot(f, (mpmath.mpf(10) ** -30, mle), solver="anderson")
         root_hi = mpmath.findroot(f, (mle, 1 - mpmath.mpf(10) ** -30), solver="anderson")
         assert abs(low[0] - root_lo) / root_lo < RTOL_ENDS_VS_MPMATH
         assert abs(high[0] - root_hi) / root_hi < RTOL_ENDS_VS_MPMATH
         # outer bracket ends: inside C_n by at most the float64 rounding of log M
-        assert low[0] <= root_lo * (1 + RTOL_OUTER_END) and high[0] >= root_hi * (1 - RTOL_OUTER_END)
+        assert low[0] <= root_lo * (1 + RTOL_OUTER_END) and high[0] >= root_hi * (
+            1 - RTOL_OUTER_END
+        )
 
 
 def test_ends_at_all_successes_or_failures():
@@ -209,7 +218,9 @@ def counts(draw, n_max: int = 100_000):
 def test_lower_below_estimate_below_upper_and_monotone(kn, alpha, a, b):
     k, n = kn
     k2 = min(k + 1, n)
-    low, high = cs_ends(np.array([k, k2, k]), np.array([n, n, n]), np.array([alpha, alpha, 2 * alpha]), prior=(a, b))
+    low, high = cs_ends(
+        np.array([k, k2, k]), np.array([n, n, n]), np.array([alpha, alpha, 2 * alpha]), prior=(a, b)
+    )
     assert 0.0 <= low[0] <= k / n <= high[0] <= 1.0
     assert low[0] <= low[1] and high[0] <= high[1]  # nondecreasing in k
     assert low[0] <= low[2] and high[2] <= high[0]  # narrower at a larger alpha
@@ -217,7 +228,12 @@ def test_lower_below_estimate_below_upper_and_monotone(kn, alpha, a, b):
 
 @pytest.mark.parametrize(
     ("prior", "match"),
-    [((0.0, 1.0), "prior must be a pair"), ((1.0,), "prior must be a pair"), ("ab", "prior must be a pair"), ((1.0, np.inf), "finite")],
+    [
+        ((0.0, 1.0), "prior must be a pair"),
+        ((1.0,), "prior must be a pair"),
+        ("ab", "prior must be a pair"),
+        ((1.0, np.inf), "finite"),
+    ],
 )
 def test_bad_prior_raises(prior, match):
     with pytest.raises(ValueError, match=match):

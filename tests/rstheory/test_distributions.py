@@ -81,7 +81,9 @@ def test_beta_quadrature_integrates_polynomials_to_degree_2num_minus_1(a, b, num
         exact = np.prod([(a + i) / (a + b + i) for i in range(j)])
         np.testing.assert_allclose(w @ x**j, exact, rtol=RTOL_QUADRATURE_EXACT)
         if j <= 4:
-            np.testing.assert_allclose(w @ x**j, scipy.stats.beta.moment(j, a, b), rtol=RTOL_QUADRATURE_EXACT)
+            np.testing.assert_allclose(
+                w @ x**j, scipy.stats.beta.moment(j, a, b), rtol=RTOL_QUADRATURE_EXACT
+            )
 
 
 def test_mapped_beta_quadrature_matches_scipy_loc_scale_moments():
@@ -125,17 +127,32 @@ def test_golub_welsch_matches_roots_jacobi_at_moderate_parameters():
     "dist,pdf,lo,hi",
     [
         (Uniform(0.5, 0.99), lambda p: 1 / 0.49, 0.5, 0.99),
-        (Beta(8.0, 2.0, 0.5, 0.99), lambda p: scipy.stats.beta.pdf(p, 8.0, 2.0, loc=0.5, scale=0.49), 0.5, 0.99),
-        (Beta(4.0, 4.0, 0.6, 0.95), lambda p: scipy.stats.beta.pdf(p, 4.0, 4.0, loc=0.6, scale=0.35), 0.6, 0.95),
+        (
+            Beta(8.0, 2.0, 0.5, 0.99),
+            lambda p: scipy.stats.beta.pdf(p, 8.0, 2.0, loc=0.5, scale=0.49),
+            0.5,
+            0.99,
+        ),
+        (
+            Beta(4.0, 4.0, 0.6, 0.95),
+            lambda p: scipy.stats.beta.pdf(p, 4.0, 4.0, loc=0.6, scale=0.35),
+            0.6,
+            0.95,
+        ),
     ],
     ids=["uniform", "beta82", "beta44"],
 )
 def test_quadrature_of_normal_quantile_matches_scipy_quad(dist, pdf, lo, hi):
     """E[Phi^-1(p)] (the radius per sigma) and E[sqrt(p(1-p))/phi(Phi^-1(p))] agree with quad."""
-    fs = [scipy.stats.norm.ppf, lambda p: np.sqrt(p * (1 - p)) / scipy.stats.norm.pdf(scipy.stats.norm.ppf(p))]
+    fs = [
+        scipy.stats.norm.ppf,
+        lambda p: np.sqrt(p * (1 - p)) / scipy.stats.norm.pdf(scipy.stats.norm.ppf(p)),
+    ]
     x, w = dist.quadrature(64)
     for f in fs:
-        ref, _ = scipy.integrate.quad(lambda p: f(p) * pdf(p), lo, hi, epsabs=1e-14, epsrel=1e-13, limit=200)
+        ref, _ = scipy.integrate.quad(
+            lambda p: f(p) * pdf(p), lo, hi, epsabs=1e-14, epsrel=1e-13, limit=200
+        )
         np.testing.assert_allclose(w @ f(x), ref, rtol=RTOL_QUADRATURE_SMOOTH)
 
 
@@ -155,7 +172,7 @@ def test_atoms_are_exact_single_nodes_in_quadrature():
     x, w = d.quadrature(32)
     np.testing.assert_array_equal(w[x == 0.0], [0.1])
     np.testing.assert_array_equal(w[x == 1.0], [0.3])
-    step = lambda p: (p >= 1.0).astype(np.float64)  # noqa: E731
+    step = lambda p: (p >= 1.0).astype(np.float64)
     assert w @ step(x) == 0.3
     locs, masses = d.atoms()
     np.testing.assert_array_equal(locs, [0.0, 1.0])
@@ -176,7 +193,9 @@ def test_mixture_merges_atoms_and_weighs_mean_cdf_density():
     np.testing.assert_allclose(float(d.mean()), ref_mean, rtol=RTOL_F64_CLOSED_FORM)
     x, w = d.quadrature(32)
     np.testing.assert_allclose(w @ x, ref_mean, rtol=RTOL_QUADRATURE_EXACT)
-    np.testing.assert_allclose(w @ (x - ref_mean) ** 2, float(d.variance()), rtol=RTOL_QUADRATURE_EXACT)
+    np.testing.assert_allclose(
+        w @ (x - ref_mean) ** 2, float(d.variance()), rtol=RTOL_QUADRATURE_EXACT
+    )
     locs, masses = d.atoms()  # 0.9 from PointMass and Empirical merged
     np.testing.assert_array_equal(locs, [0.9, 0.95])
     np.testing.assert_allclose(masses, [0.2 + 0.05, 0.05], rtol=RTOL_F64_CLOSED_FORM)
@@ -188,10 +207,16 @@ def test_cdf_and_density_against_scipy():
     b = Beta(3.0, 1.5, 0.5, 0.99)
     cdf = b.cdf(p)
     assert cdf.dtype == jnp.float64 and cdf.shape == p.shape
-    np.testing.assert_allclose(cdf, scipy.stats.beta.cdf(p, 3.0, 1.5, loc=0.5, scale=0.49), rtol=1e-12, atol=1e-15)
-    np.testing.assert_allclose(b.density(p), scipy.stats.beta.pdf(p, 3.0, 1.5, loc=0.5, scale=0.49), rtol=1e-12)
+    np.testing.assert_allclose(
+        cdf, scipy.stats.beta.cdf(p, 3.0, 1.5, loc=0.5, scale=0.49), rtol=1e-12, atol=1e-15
+    )
+    np.testing.assert_allclose(
+        b.density(p), scipy.stats.beta.pdf(p, 3.0, 1.5, loc=0.5, scale=0.49), rtol=1e-12
+    )
     u = Uniform(0.5)
-    np.testing.assert_allclose(u.cdf(p), scipy.stats.uniform.cdf(p, 0.5, 0.5), rtol=RTOL_F64_CLOSED_FORM)
+    np.testing.assert_allclose(
+        u.cdf(p), scipy.stats.uniform.cdf(p, 0.5, 0.5), rtol=RTOL_F64_CLOSED_FORM
+    )
     np.testing.assert_allclose(PointMass(0.9).cdf(p), (p >= 0.9).astype(float))
     np.testing.assert_array_equal(PointMass(0.9).density(p), np.zeros_like(p))
 
@@ -199,8 +224,12 @@ def test_cdf_and_density_against_scipy():
 def test_closed_form_means_and_variances():
     """mean() and variance() of Beta and Uniform equal scipy.stats."""
     np.testing.assert_allclose(float(Beta(8.0, 2.0).mean()), 0.8, rtol=RTOL_F64_CLOSED_FORM)
-    np.testing.assert_allclose(float(Beta(8.0, 2.0).variance()), scipy.stats.beta.var(8, 2), rtol=RTOL_F64_CLOSED_FORM)
-    np.testing.assert_allclose(float(Uniform(0.7, 0.9).variance()), 0.2**2 / 12, rtol=RTOL_F64_CLOSED_FORM)
+    np.testing.assert_allclose(
+        float(Beta(8.0, 2.0).variance()), scipy.stats.beta.var(8, 2), rtol=RTOL_F64_CLOSED_FORM
+    )
+    np.testing.assert_allclose(
+        float(Uniform(0.7, 0.9).variance()), 0.2**2 / 12, rtol=RTOL_F64_CLOSED_FORM
+    )
 
 
 @pytest.mark.parametrize("dist", _example_models(), ids=lambda d: type(d).__name__)
@@ -209,7 +238,9 @@ def test_sample_moments_match_quadrature(dist):
     ATOL_SAMPLE_MOMENT (>= 4.5 Monte Carlo standard errors)."""
     s = dist.sample(jax.random.key(0), (400, 500))
     assert s.shape == (400, 500) and s.dtype == jnp.float64
-    np.testing.assert_array_equal(s, dist.sample(jax.random.key(0), (400, 500)))  # same key, same draws
+    np.testing.assert_array_equal(
+        s, dist.sample(jax.random.key(0), (400, 500))
+    )  # same key, same draws
     s = np.asarray(s)
     assert np.all((s >= 0) & (s <= 1))
     x, w = dist.quadrature(32)
@@ -254,10 +285,13 @@ def test_fit_reaches_at_least_the_true_likelihood_and_recovers_the_mean():
     assert isinstance(res, FitResult) and res.converged
     assert res.log_likelihood >= beta_atoms_log_likelihood(k, 100, a=8.0, b=2.0, w0=0.1, w1=0.3)
     np.testing.assert_allclose(
-        res.log_likelihood, beta_atoms_log_likelihood(k, 100, a=res.a, b=res.b, w0=res.w0, w1=res.w1),
+        res.log_likelihood,
+        beta_atoms_log_likelihood(k, 100, a=res.a, b=res.b, w0=res.w0, w1=res.w1),
         rtol=RTOL_F64_CLOSED_FORM,
     )
-    np.testing.assert_allclose(float(res.distribution.mean()), 0.3 + 0.6 * 0.8, rtol=0, atol=ATOL_FIT_MEAN)
+    np.testing.assert_allclose(
+        float(res.distribution.mean()), 0.3 + 0.6 * 0.8, rtol=0, atol=ATOL_FIT_MEAN
+    )
     # masses of the atoms: binomial standard errors sqrt(w(1-w)/500) are 0.013 and 0.020
     np.testing.assert_allclose([res.w0, res.w1], [0.1, 0.3], rtol=0, atol=0.06)
     _check_rule(*res.distribution.quadrature(32))

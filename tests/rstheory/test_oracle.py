@@ -49,7 +49,9 @@ def test_correction_round_trips_p_to_q_to_p(p, fraction, k):
     """h(q(p, eps), eps) = p for p in [0, 1], eps in [0, (K - 1)/K); q matches plain Python."""
     eps = _eps(fraction, k)
     q = _f(oracle.observed_probability(p, eps, num_classes=k))
-    assert q == pytest.approx(p * (1 - eps) + (1 - p) * eps / (k - 1), rel=RTOL_F64_CLOSED_FORM, abs=1e-300)
+    assert q == pytest.approx(
+        p * (1 - eps) + (1 - p) * eps / (k - 1), rel=RTOL_F64_CLOSED_FORM, abs=1e-300
+    )
     back = _f(oracle.corrected_probability(q, eps, num_classes=k))
     assert abs(back - p) <= ATOL_ORACLE_INVERSION
 
@@ -57,11 +59,17 @@ def test_correction_round_trips_p_to_q_to_p(p, fraction, k):
 @given(p=PROB, q=PROB, eps=st.floats(0.0, 0.499))
 def test_k_class_formulas_reduce_to_binary_at_two_classes(p, q, eps):
     """K = 2: q = eps + p(1 - 2 eps) (Eq. 5), h = (q - eps)/(1 - 2 eps), h' = (2q - 1)/(1 - 2 eps)^2."""
-    assert _f(oracle.observed_probability(p, eps)) == pytest.approx(eps + p * (1 - 2 * eps), rel=RTOL_F64_CLOSED_FORM, abs=1e-300)
+    assert _f(oracle.observed_probability(p, eps)) == pytest.approx(
+        eps + p * (1 - 2 * eps), rel=RTOL_F64_CLOSED_FORM, abs=1e-300
+    )
     h = min(1.0, max(0.0, (q - eps) / (1 - 2 * eps)))
-    assert _f(oracle.corrected_probability(q, eps)) == pytest.approx(h, rel=RTOL_F64_CLOSED_FORM, abs=1e-15)
+    assert _f(oracle.corrected_probability(q, eps)) == pytest.approx(
+        h, rel=RTOL_F64_CLOSED_FORM, abs=1e-15
+    )
     d = (2 * q - 1) / (1 - 2 * eps) ** 2
-    assert _f(oracle.correction_derivative(q, eps)) == pytest.approx(d, rel=RTOL_F64_CLOSED_FORM, abs=1e-13)
+    assert _f(oracle.correction_derivative(q, eps)) == pytest.approx(
+        d, rel=RTOL_F64_CLOSED_FORM, abs=1e-13
+    )
 
 
 @given(q=st.floats(0.0, 1.0, allow_subnormal=False), k=NUM_CLASSES)
@@ -96,7 +104,9 @@ def test_abstain_decision_is_invariant_to_eps_for_two_classes(q, eps):
 def test_grad_of_unclipped_correction_equals_closed_form(q, fraction, k):
     """jax.grad in eps of (q - eps/(K-1))/(1 - eps K/(K-1)) equals correction_derivative."""
     eps = _eps(fraction, k)
-    g = _f(jax.grad(_corrected_unclipped, argnums=1)(jnp.float64(q), jnp.float64(eps), jnp.float64(k)))
+    g = _f(
+        jax.grad(_corrected_unclipped, argnums=1)(jnp.float64(q), jnp.float64(eps), jnp.float64(k))
+    )
     d = _f(oracle.correction_derivative(q, eps, num_classes=k))
     scale = 1.0 / (1 - eps * k / (k - 1)) ** 2  # the size of the expression's terms
     assert abs(g - d) <= RTOL_F64_CLOSED_FORM * scale
@@ -106,9 +116,13 @@ def test_grad_of_unclipped_correction_equals_closed_form(q, fraction, k):
 def test_asymmetric_reduces_to_symmetric_at_equal_rates(p, q, eps):
     """eps_fp = eps_fn = eps gives the symmetric q, and the known-rate correction gives h(q, eps)."""
     asym = _f(oracle.observed_probability_asymmetric(p, eps_fp=eps, eps_fn=eps))
-    assert asym == pytest.approx(_f(oracle.observed_probability(p, eps)), rel=RTOL_F64_CLOSED_FORM, abs=1e-15)
+    assert asym == pytest.approx(
+        _f(oracle.observed_probability(p, eps)), rel=RTOL_F64_CLOSED_FORM, abs=1e-15
+    )
     low = _f(oracle.corrected_lower_bound(q, eps_fp=eps, eps_fn=eps))
-    assert low == pytest.approx(_f(oracle.corrected_probability(q, eps)), rel=RTOL_F64_CLOSED_FORM, abs=1e-15)
+    assert low == pytest.approx(
+        _f(oracle.corrected_probability(q, eps)), rel=RTOL_F64_CLOSED_FORM, abs=1e-15
+    )
 
 
 @given(p=PROB, fp=st.floats(0.0, 0.9), fn=st.floats(0.0, 0.9), slack=st.floats(0.0, 0.09))
@@ -130,7 +144,9 @@ def test_item_16_eq5_examples():
     for p, eps, stated in [(0.8, 0.1, 0.74), (0.55, 0.2, 0.53)]:
         plain = eps + p * (1 - 2 * eps)
         assert round(plain, 12) == stated
-        assert _f(oracle.observed_probability(p, eps)) == pytest.approx(plain, rel=RTOL_F64_CLOSED_FORM)
+        assert _f(oracle.observed_probability(p, eps)) == pytest.approx(
+            plain, rel=RTOL_F64_CLOSED_FORM
+        )
 
 
 def test_item_17_inversion_round_trips_on_a_grid():
@@ -138,14 +154,20 @@ def test_item_17_inversion_round_trips_on_a_grid():
     p = np.linspace(0, 1, 21)[:, None]
     eps = np.array([0.0, 0.05, 0.1, 0.2, 0.3, 0.4, 0.45, 0.499])[None, :]
     back = np.asarray(oracle.corrected_probability(oracle.observed_probability(p, eps), eps))
-    np.testing.assert_allclose(back, np.broadcast_to(p, back.shape), rtol=0, atol=ATOL_ORACLE_INVERSION)
+    np.testing.assert_allclose(
+        back, np.broadcast_to(p, back.shape), rtol=0, atol=ATOL_ORACLE_INVERSION
+    )
 
 
 def test_item_18_derivative_and_value_at_q_08_eps_01():
     """dh/deps(0.8, 0.1) = 0.6/0.64 = 0.9375 and h(0.8, 0.1) = 0.7/0.8 = 0.875 > 0.8."""
     assert (2 * 0.8 - 1) / (1 - 2 * 0.1) ** 2 == pytest.approx(0.9375, rel=RTOL_F64_CLOSED_FORM)
-    assert _f(oracle.correction_derivative(0.8, 0.1)) == pytest.approx(0.9375, rel=RTOL_F64_CLOSED_FORM)
-    assert _f(oracle.corrected_probability(0.8, 0.1)) == pytest.approx((0.8 - 0.1) / (1 - 0.2), rel=RTOL_F64_CLOSED_FORM)
+    assert _f(oracle.correction_derivative(0.8, 0.1)) == pytest.approx(
+        0.9375, rel=RTOL_F64_CLOSED_FORM
+    )
+    assert _f(oracle.corrected_probability(0.8, 0.1)) == pytest.approx(
+        (0.8 - 0.1) / (1 - 0.2), rel=RTOL_F64_CLOSED_FORM
+    )
     assert _f(oracle.corrected_probability(0.8, 0.1)) > 0.8
 
 
@@ -170,7 +192,9 @@ def test_item_20_abstain_decision_is_invariant_on_a_grid():
 def test_item_21_clipping_is_needed():
     """h(0.95, 0.1) = 0.85/0.8 = 1.0625 > 1 unclipped; corrected_probability returns 1."""
     assert (0.95 - 0.1) / (1 - 0.2) == pytest.approx(1.0625, rel=RTOL_F64_CLOSED_FORM)
-    assert _f(_corrected_unclipped(0.95, 0.1, 2.0)) == pytest.approx(1.0625, rel=RTOL_F64_CLOSED_FORM)
+    assert _f(_corrected_unclipped(0.95, 0.1, 2.0)) == pytest.approx(
+        1.0625, rel=RTOL_F64_CLOSED_FORM
+    )
     assert _f(oracle.corrected_probability(0.95, 0.1)) == 1.0
 
 
@@ -181,15 +205,28 @@ def test_item_22_asymmetric_counterexample():
     assert round(q_plain, 12) == 0.64 and round((1 - p) * fp + p * fn, 12) == 0.09
     q = _f(oracle.observed_probability_asymmetric(p, eps_fp=fp, eps_fn=fn))
     assert q == pytest.approx(q_plain, rel=RTOL_F64_CLOSED_FORM) and q > p
-    assert _f(oracle.corrected_lower_bound(0.64, eps_fp=0.2)) == pytest.approx((0.64 - 0.2) / 0.8, rel=RTOL_F64_CLOSED_FORM)
+    assert _f(oracle.corrected_lower_bound(0.64, eps_fp=0.2)) == pytest.approx(
+        (0.64 - 0.2) / 0.8, rel=RTOL_F64_CLOSED_FORM
+    )
     assert round(_f(oracle.corrected_lower_bound(0.64, eps_fp=0.2)), 12) == 0.55
 
 
 # ---------------------------------------------------------------------------------------------
 # Error-rate estimates against scipy.stats.beta.
 
-ERROR_CASES = [(0, 1), (1, 1), (0, 10), (3, 10), (10, 10), (0, 200), (10, 200), (199, 200),
-               (1, 5000), (250, 5000), (4999, 5000)]
+ERROR_CASES = [
+    (0, 1),
+    (1, 1),
+    (0, 10),
+    (3, 10),
+    (10, 10),
+    (0, 200),
+    (10, 200),
+    (199, 200),
+    (1, 5000),
+    (250, 5000),
+    (4999, 5000),
+]
 
 
 def _beta_upper(e, m, a):
@@ -214,8 +251,18 @@ def test_estimate_error_interval_is_two_sided_cp_interval():
     """(eps_lower, eps_upper) = (Beta^-1(alpha/2; e, m-e+1), Beta^-1(1-alpha/2; e+1, m-e))."""
     e, m = np.array(ERROR_CASES).T
     ei = oracle.estimate_error_interval(e, m, alpha=0.01)
-    np.testing.assert_allclose(np.asarray(ei.eps_lower), [_beta_lower(a, b, 0.005) for a, b in ERROR_CASES], rtol=1e-10, atol=0)
-    np.testing.assert_allclose(np.asarray(ei.eps_upper), [_beta_upper(a, b, 0.005) for a, b in ERROR_CASES], rtol=1e-10, atol=0)
+    np.testing.assert_allclose(
+        np.asarray(ei.eps_lower),
+        [_beta_lower(a, b, 0.005) for a, b in ERROR_CASES],
+        rtol=1e-10,
+        atol=0,
+    )
+    np.testing.assert_allclose(
+        np.asarray(ei.eps_upper),
+        [_beta_upper(a, b, 0.005) for a, b in ERROR_CASES],
+        rtol=1e-10,
+        atol=0,
+    )
 
 
 def test_estimate_rates_splits_alpha_bonferroni():
@@ -224,8 +271,18 @@ def test_estimate_rates_splits_alpha_bonferroni():
     fn, pos = np.array(ERROR_CASES[::-1]).T
     rb = oracle.estimate_rates(fp, neg, fn, pos, alpha=0.002)
     assert _f(rb.alpha) == 0.002
-    np.testing.assert_allclose(np.asarray(rb.eps_fp_upper), [_beta_upper(a, b, 0.001) for a, b in zip(fp, neg)], rtol=1e-10, atol=0)
-    np.testing.assert_allclose(np.asarray(rb.eps_fn_upper), [_beta_upper(a, b, 0.001) for a, b in zip(fn, pos)], rtol=1e-10, atol=0)
+    np.testing.assert_allclose(
+        np.asarray(rb.eps_fp_upper),
+        [_beta_upper(a, b, 0.001) for a, b in zip(fp, neg)],
+        rtol=1e-10,
+        atol=0,
+    )
+    np.testing.assert_allclose(
+        np.asarray(rb.eps_fn_upper),
+        [_beta_upper(a, b, 0.001) for a, b in zip(fn, pos)],
+        rtol=1e-10,
+        atol=0,
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -252,7 +309,12 @@ def test_certify_known_symmetric_eps_is_capped_correction():
         cert = rstheory.certify(K_VOTES, N_VOTES, alpha=ALPHA, sigma=SIGMA, oracle_eps=eps)
         assert cert.correction == "symmetric"
         h = np.clip((q - eps) / (1 - 2 * eps), 0, 1)
-        np.testing.assert_allclose(np.asarray(cert.p_lower), np.minimum(h, np.maximum(cap, q)), rtol=RTOL_F64_CLOSED_FORM, atol=0)
+        np.testing.assert_allclose(
+            np.asarray(cert.p_lower),
+            np.minimum(h, np.maximum(cap, q)),
+            rtol=RTOL_F64_CLOSED_FORM,
+            atol=0,
+        )
         np.testing.assert_array_equal(np.asarray(cert.q_lower), q)
         assert (np.asarray(cert.p_lower)[q > 0.5] >= q[q > 0.5]).all()
         np.testing.assert_array_equal(np.asarray(cert.abstained), q <= 0.5)  # K = 2: same decisions
@@ -283,14 +345,20 @@ def test_certify_estimated_symmetric_eps_uses_the_worst_case_end():
     assert cert.correction == "symmetric-estimated"
     want = np.where(q > 0.5, q, np.clip((q - 0.15) / 0.7, 0, 1))
     np.testing.assert_allclose(np.asarray(cert.p_lower), want, rtol=RTOL_F64_CLOSED_FORM, atol=0)
-    np.testing.assert_allclose(np.asarray(cert.alpha_spent), ALPHA + 0.01, rtol=RTOL_F64_CLOSED_FORM)
+    np.testing.assert_allclose(
+        np.asarray(cert.alpha_spent), ALPHA + 0.01, rtol=RTOL_F64_CLOSED_FORM
+    )
     ei = oracle.ErrorInterval(jnp.float64(0.05), jnp.float64(0.15), jnp.float64(0.01))
     cert = rstheory.certify(K_VOTES, N_VOTES, alpha=ALPHA, sigma=SIGMA, oracle=ei)
     cap = np.maximum(ALPHA ** (1 / N_VOTES), q)
-    want = np.where(q > 0.5, np.minimum(np.clip((q - 0.05) / 0.9, 0, 1), cap), np.clip((q - 0.15) / 0.7, 0, 1))
+    want = np.where(
+        q > 0.5, np.minimum(np.clip((q - 0.05) / 0.9, 0, 1), cap), np.clip((q - 0.15) / 0.7, 0, 1)
+    )
     np.testing.assert_allclose(np.asarray(cert.p_lower), want, rtol=RTOL_F64_CLOSED_FORM, atol=0)
     # An interval reaching 1/2 does not exclude an uninformative oracle: nothing is certified.
-    wide = rstheory.certify(K_VOTES, N_VOTES, alpha=ALPHA, sigma=SIGMA, oracle=oracle.ErrorBound(0.5, 0.01))
+    wide = rstheory.certify(
+        K_VOTES, N_VOTES, alpha=ALPHA, sigma=SIGMA, oracle=oracle.ErrorBound(0.5, 0.01)
+    )
     np.testing.assert_array_equal(np.asarray(wide.p_lower), 0.0)
     assert np.asarray(wide.abstained).all()
 
@@ -302,10 +370,16 @@ def test_certify_rate_bounds_use_the_false_positive_bound_only():
         rb = oracle.RateBounds(jnp.float64(0.2), jnp.float64(fn), jnp.float64(0.002))
         cert = rstheory.certify(K_VOTES, N_VOTES, alpha=ALPHA, sigma=SIGMA, oracle=rb)
         assert cert.correction == "asymmetric-estimated"
-        np.testing.assert_allclose(np.asarray(cert.p_lower), np.asarray(oracle.corrected_lower_bound(q, eps_fp=0.2)),
-                                   rtol=RTOL_F64_CLOSED_FORM, atol=0)
+        np.testing.assert_allclose(
+            np.asarray(cert.p_lower),
+            np.asarray(oracle.corrected_lower_bound(q, eps_fp=0.2)),
+            rtol=RTOL_F64_CLOSED_FORM,
+            atol=0,
+        )
         assert (np.asarray(cert.p_lower) <= q).all()
-        np.testing.assert_allclose(np.asarray(cert.alpha_spent), ALPHA + 0.002, rtol=RTOL_F64_CLOSED_FORM)
+        np.testing.assert_allclose(
+            np.asarray(cert.alpha_spent), ALPHA + 0.002, rtol=RTOL_F64_CLOSED_FORM
+        )
 
 
 def test_certificate_is_a_frozen_pytree_through_jit_and_vmap():
@@ -313,16 +387,25 @@ def test_certificate_is_a_frozen_pytree_through_jit_and_vmap():
     ErrorInterval matches eager certify with the intervals broadcast (one compilation)."""
     k = K_VOTES[4:]  # 8 counts; 2 x 8 = 16 entries share the bucket of the other certify tests
     lo, hi = np.array([0.02, 0.05]), np.array([0.1, 0.15])
-    want = rstheory.certify(k, N_VOTES, alpha=ALPHA, sigma=SIGMA,
-                            oracle=oracle.ErrorInterval(lo[:, None], hi[:, None], 0.01))
+    want = rstheory.certify(
+        k,
+        N_VOTES,
+        alpha=ALPHA,
+        sigma=SIGMA,
+        oracle=oracle.ErrorInterval(lo[:, None], hi[:, None], 0.01),
+    )
     assert len(jax.tree_util.tree_leaves(want)) == 5 and want.correction == "symmetric-estimated"
     with pytest.raises(dataclasses.FrozenInstanceError):
         want.radius = want.p_lower  # type: ignore[misc]
 
     def one_row(lo, hi):
-        return rstheory.certify(jnp.asarray(k, dtype=jnp.float64), jnp.float64(N_VOTES),
-                                alpha=jnp.float64(ALPHA), sigma=jnp.float64(SIGMA),
-                                oracle=oracle.ErrorInterval(lo, hi, jnp.float64(0.01)))
+        return rstheory.certify(
+            jnp.asarray(k, dtype=jnp.float64),
+            jnp.float64(N_VOTES),
+            alpha=jnp.float64(ALPHA),
+            sigma=jnp.float64(SIGMA),
+            oracle=oracle.ErrorInterval(lo, hi, jnp.float64(0.01)),
+        )
 
     got = jax.jit(jax.vmap(one_row))(jnp.asarray(lo), jnp.asarray(hi))
     assert isinstance(got, rstheory.Certificate) and got.correction == want.correction
@@ -339,12 +422,16 @@ def test_certificate_is_a_frozen_pytree_through_jit_and_vmap():
 
 def _assert_rate_at_most(misses, trials, rate):
     pvalue = scipy.stats.binom.sf(misses - 1, trials, rate)  # P[Bin(trials, rate) >= misses]
-    assert pvalue >= MC_FALSE_FAILURE_RATE, f"{misses}/{trials} misses, above {rate}: p = {pvalue:.2e}"
+    assert pvalue >= MC_FALSE_FAILURE_RATE, (
+        f"{misses}/{trials} misses, above {rate}: p = {pvalue:.2e}"
+    )
 
 
 def _assert_rate_above(misses, trials, rate):
     pvalue = scipy.stats.binom.sf(misses - 1, trials, rate)
-    assert pvalue < MC_FALSE_FAILURE_RATE, f"only {misses}/{trials} misses, not clearly above {rate}"
+    assert pvalue < MC_FALSE_FAILURE_RATE, (
+        f"only {misses}/{trials} misses, not clearly above {rate}"
+    )
 
 
 def _symmetric_votes(rng, p, eps, k_classes, n):
@@ -387,7 +474,9 @@ def test_known_symmetric_correction_covers_true_p():
     p_lower, q_lower = np.asarray(cert.p_lower), np.asarray(cert.q_lower)
     _assert_rate_at_most(int((p_lower > p).sum()), MC_TRIALS, alpha)
     above = q_lower > 0.5
-    assert (p_lower[above] >= q_lower[above]).all() and (p_lower[above] > q_lower[above]).mean() > 0.9
+    assert (p_lower[above] >= q_lower[above]).all() and (
+        p_lower[above] > q_lower[above]
+    ).mean() > 0.9
 
 
 def test_asymmetric_counterexample_naive_bound_fails_sound_bound_holds():
@@ -398,14 +487,21 @@ def test_asymmetric_counterexample_naive_bound_fails_sound_bound_holds():
     negatives = positives = 2000
     true_a = rng.binomial(n, p, MC_TRIALS)
     k = rng.binomial(true_a, 1 - fn) + rng.binomial(n - true_a, fp)
-    rates = oracle.estimate_rates(rng.binomial(negatives, fp, MC_TRIALS), negatives,
-                                  rng.binomial(positives, fn, MC_TRIALS), positives, alpha=alpha_rates)
+    rates = oracle.estimate_rates(
+        rng.binomial(negatives, fp, MC_TRIALS),
+        negatives,
+        rng.binomial(positives, fn, MC_TRIALS),
+        positives,
+        alpha=alpha_rates,
+    )
     cert = rstheory.certify(k, n, alpha=alpha, sigma=0.5, oracle=rates)
     naive_misses = int((np.asarray(cert.q_lower) > p).sum())
     _assert_rate_above(naive_misses, MC_TRIALS, alpha)
     assert naive_misses > MC_TRIALS // 2
     _assert_rate_at_most(int((np.asarray(cert.p_lower) > p).sum()), MC_TRIALS, alpha + alpha_rates)
-    np.testing.assert_allclose(np.asarray(cert.alpha_spent), alpha + alpha_rates, rtol=RTOL_F64_CLOSED_FORM)
+    np.testing.assert_allclose(
+        np.asarray(cert.alpha_spent), alpha + alpha_rates, rtol=RTOL_F64_CLOSED_FORM
+    )
 
 
 def test_estimated_symmetric_eps_certificate_holds_and_plugging_the_upper_bound_does_not():
@@ -425,7 +521,9 @@ def test_estimated_symmetric_eps_certificate_holds_and_plugging_the_upper_bound_
     _assert_rate_at_most(int((np.asarray(cert.p_lower) > p).sum()), MC_TRIALS, alpha + alpha_eps)
     assert (np.asarray(cert.p_lower) > q_lower).mean() > 0.9
     cert_upper = rstheory.certify(k, n, alpha=alpha, sigma=0.5, oracle=bound)
-    _assert_rate_at_most(int((np.asarray(cert_upper.p_lower) > p).sum()), MC_TRIALS, alpha + alpha_eps)
+    _assert_rate_at_most(
+        int((np.asarray(cert_upper.p_lower) > p).sum()), MC_TRIALS, alpha + alpha_eps
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -471,18 +569,59 @@ def test_eps_out_of_range_names_eps_and_its_range():
         (lambda: oracle.estimate_rates(1, 10, 0, 0, alpha=0.01), "positives"),
         (lambda: oracle.estimate_rates(1, 0, 0, 10, alpha=0.01), "negatives"),
         (lambda: oracle.estimate_rates(1, 10, 1, 10, alpha=1.0), "alpha"),
-        (lambda: rstheory.certify(900, 1000, alpha=0.001, sigma=0.25, oracle_eps=0.5), "oracle_eps"),
-        (lambda: rstheory.certify(900, 1000, alpha=0.001, sigma=0.25, oracle_eps="unkown"), "oracle_eps"),
-        (lambda: rstheory.certify(900, 1000, alpha=0.001, sigma=0.25, oracle_eps=0.1, num_classes=1), "num_classes"),
-        (lambda: rstheory.certify(900, 1000, alpha=0.001, sigma=0.25, oracle_eps=0.1,
-                                  oracle=oracle.ErrorBound(0.1, 0.01)), "oracle_eps"),
-        (lambda: rstheory.certify(900, 1000, alpha=0.001, sigma=0.25, oracle=(0.1, 0.01)), "oracle"),
-        (lambda: rstheory.certify(900, 1000, alpha=0.001, sigma=0.25, oracle=oracle.ErrorBound(1.5, 0.01)), "oracle.eps_upper"),
-        (lambda: rstheory.certify(900, 1000, alpha=0.001, sigma=0.25, oracle=oracle.ErrorBound(0.1, 1.0)), "oracle.alpha"),
-        (lambda: rstheory.certify(900, 1000, alpha=0.001, sigma=0.25,
-                                  oracle=oracle.ErrorInterval(0.2, 0.1, 0.01)), "oracle.eps_lower"),
-        (lambda: rstheory.certify(900, 1000, alpha=0.001, sigma=0.25,
-                                  oracle=oracle.RateBounds(1.0, 0.1, 0.01)), "oracle.eps_fp_upper"),
+        (
+            lambda: rstheory.certify(900, 1000, alpha=0.001, sigma=0.25, oracle_eps=0.5),
+            "oracle_eps",
+        ),
+        (
+            lambda: rstheory.certify(900, 1000, alpha=0.001, sigma=0.25, oracle_eps="unkown"),
+            "oracle_eps",
+        ),
+        (
+            lambda: rstheory.certify(
+                900, 1000, alpha=0.001, sigma=0.25, oracle_eps=0.1, num_classes=1
+            ),
+            "num_classes",
+        ),
+        (
+            lambda: rstheory.certify(
+                900,
+                1000,
+                alpha=0.001,
+                sigma=0.25,
+                oracle_eps=0.1,
+                oracle=oracle.ErrorBound(0.1, 0.01),
+            ),
+            "oracle_eps",
+        ),
+        (
+            lambda: rstheory.certify(900, 1000, alpha=0.001, sigma=0.25, oracle=(0.1, 0.01)),
+            "oracle",
+        ),
+        (
+            lambda: rstheory.certify(
+                900, 1000, alpha=0.001, sigma=0.25, oracle=oracle.ErrorBound(1.5, 0.01)
+            ),
+            "oracle.eps_upper",
+        ),
+        (
+            lambda: rstheory.certify(
+                900, 1000, alpha=0.001, sigma=0.25, oracle=oracle.ErrorBound(0.1, 1.0)
+            ),
+            "oracle.alpha",
+        ),
+        (
+            lambda: rstheory.certify(
+                900, 1000, alpha=0.001, sigma=0.25, oracle=oracle.ErrorInterval(0.2, 0.1, 0.01)
+            ),
+            "oracle.eps_lower",
+        ),
+        (
+            lambda: rstheory.certify(
+                900, 1000, alpha=0.001, sigma=0.25, oracle=oracle.RateBounds(1.0, 0.1, 0.01)
+            ),
+            "oracle.eps_fp_upper",
+        ),
     ],
 )
 def test_bad_input_raises_naming_the_argument(call, name):

@@ -26,15 +26,20 @@ def _acc(dist, n, r0):
 
 
 @pytest.mark.parametrize("dist", DISTS, ids=IDS)
-@pytest.mark.parametrize("kw", [dict(target_ratio=0.9), dict(target_ratio=0.9, reference_n=1000)],
-                         ids=["ratio-inf", "ratio-ref"])
+@pytest.mark.parametrize(
+    "kw",
+    [dict(target_ratio=0.9), dict(target_ratio=0.9, reference_n=1000)],
+    ids=["ratio-inf", "ratio-ref"],
+)
 def test_ratio_round_trip(dist, kw):
     plan = planning.required_samples(dist, alpha=ALPHA, sigma=SIGMA, **kw)
     if "reference_n" in kw:
         ref = _radius(dist, kw["reference_n"])
     else:
         x, w = dist.quadrature()
-        ref = SIGMA * sum(float(wi) * float(scipy.special.ndtri(xi)) for xi, wi in zip(x, w) if xi > 0.5)
+        ref = SIGMA * sum(
+            float(wi) * float(scipy.special.ndtri(xi)) for xi, wi in zip(x, w) if xi > 0.5
+        )
     assert plan.target == pytest.approx(0.9 * ref, rel=1e-9)
     assert plan.n > 1
     assert _radius(dist, plan.n) >= plan.target
@@ -54,7 +59,9 @@ def test_radius_round_trip_pointmass():
 
 @pytest.mark.parametrize("dist", DISTS, ids=IDS)
 def test_accuracy_round_trip(dist):
-    plan = planning.required_samples(dist, alpha=ALPHA, sigma=SIGMA, target_accuracy=0.5, at_radius=0.5)
+    plan = planning.required_samples(
+        dist, alpha=ALPHA, sigma=SIGMA, target_accuracy=0.5, at_radius=0.5
+    )
     assert _acc(dist, plan.n, 0.5) >= 0.5 > _acc(dist, plan.n - 1, 0.5)
     assert math.isnan(plan.closed_form_n)
 
@@ -68,8 +75,9 @@ def test_closed_form_matches_formula():
 
 
 def test_target_met_at_n_one():
-    plan = planning.required_samples(DISTS[0], alpha=ALPHA, sigma=SIGMA, target_accuracy=1e-300, at_radius=0.0,
-                                     n_max=100)
+    plan = planning.required_samples(
+        DISTS[0], alpha=ALPHA, sigma=SIGMA, target_accuracy=1e-300, at_radius=0.0, n_max=100
+    )
     assert plan.n >= 1
 
 
@@ -80,14 +88,23 @@ def test_unreachable_targets():
     with pytest.raises(ValueError, match="infinite-sample mean radius"):
         planning.required_samples(d, alpha=ALPHA, sigma=SIGMA, target_radius=1.3)
     with pytest.raises(ValueError, match="infinite"):
-        planning.required_samples(distributions.PointMass(1.0), alpha=ALPHA, sigma=SIGMA, target_ratio=0.5)
+        planning.required_samples(
+            distributions.PointMass(1.0), alpha=ALPHA, sigma=SIGMA, target_ratio=0.5
+        )
     with pytest.raises(ValueError, match="infinite-sample certified accuracy"):
-        planning.required_samples(distributions.Beta(8.0, 2.0), alpha=ALPHA, sigma=SIGMA,
-                                  target_accuracy=0.99, at_radius=0.5)
+        planning.required_samples(
+            distributions.Beta(8.0, 2.0),
+            alpha=ALPHA,
+            sigma=SIGMA,
+            target_accuracy=0.99,
+            at_radius=0.5,
+        )
     with pytest.raises(ValueError, match="n_max"):
         planning.required_samples(d, alpha=ALPHA, sigma=SIGMA, target_ratio=0.9, n_max=50)
     with pytest.raises(ValueError, match="nothing is certified"):
-        planning.required_samples(distributions.PointMass(0.4), alpha=ALPHA, sigma=SIGMA, target_ratio=0.5)
+        planning.required_samples(
+            distributions.PointMass(0.4), alpha=ALPHA, sigma=SIGMA, target_ratio=0.5
+        )
 
 
 @pytest.mark.parametrize(
@@ -124,7 +141,9 @@ def test_bad_alpha_sigma_dist():
 
 def test_budget_hand_computed():
     # 500 inputs, n = 1000, batches of 100 at 0.28 s each: 10 batches = 2.8 s per input.
-    b = planning.budget(1000, 500, batch_size=100, seconds_per_batch=0.28, devices=2, price_per_device_hour=3.0)
+    b = planning.budget(
+        1000, 500, batch_size=100, seconds_per_batch=0.28, devices=2, price_per_device_hour=3.0
+    )
     assert b.batches == 5000
     assert b.device_seconds == pytest.approx(1400.0)
     assert b.wall_seconds == pytest.approx(700.0)
@@ -140,16 +159,28 @@ def test_budget_partial_batch_and_no_price():
     assert math.isnan(b.cost)
 
 
-@pytest.mark.parametrize("n, inputs, bs, spb, dev", [(1000, 500, 100, 0.28, 2), (101, 3, 50, 2.0, 1),
-                                                    (7, 1, 1, 0.1, 3), (100_000, 10_000, 400, 0.037, 8)])
+@pytest.mark.parametrize(
+    "n, inputs, bs, spb, dev",
+    [
+        (1000, 500, 100, 0.28, 2),
+        (101, 3, 50, 2.0, 1),
+        (7, 1, 1, 0.1, 3),
+        (100_000, 10_000, 400, 0.037, 8),
+    ],
+)
 def test_samples_within_budget_inverts_budget(n, inputs, bs, spb, dev):
-    wall = planning.budget(n, inputs, batch_size=bs, seconds_per_batch=spb, devices=dev).wall_seconds
-    m = planning.samples_within_budget(wall, inputs, batch_size=bs, seconds_per_batch=spb, devices=dev)
+    wall = planning.budget(
+        n, inputs, batch_size=bs, seconds_per_batch=spb, devices=dev
+    ).wall_seconds
+    m = planning.samples_within_budget(
+        wall, inputs, batch_size=bs, seconds_per_batch=spb, devices=dev
+    )
     assert m % bs == 0
     assert m == bs * math.ceil(n / bs)
     # Just below the wall time one batch per input fewer fits.
-    m2 = planning.samples_within_budget(wall * (1 - 1e-6), inputs, batch_size=bs, seconds_per_batch=spb,
-                                        devices=dev)
+    m2 = planning.samples_within_budget(
+        wall * (1 - 1e-6), inputs, batch_size=bs, seconds_per_batch=spb, devices=dev
+    )
     assert m2 == m - bs
 
 
@@ -168,7 +199,11 @@ def test_samples_within_budget_zero():
         ((10, 10), dict(batch_size=10, seconds_per_batch=0.0), "seconds_per_batch"),
         ((10, 10), dict(batch_size=10, seconds_per_batch=float("nan")), "seconds_per_batch"),
         ((10, 10), dict(batch_size=10, seconds_per_batch=1.0, devices=0), "devices"),
-        ((10, 10), dict(batch_size=10, seconds_per_batch=1.0, price_per_device_hour=-1.0), "price_per_device_hour"),
+        (
+            (10, 10),
+            dict(batch_size=10, seconds_per_batch=1.0, price_per_device_hour=-1.0),
+            "price_per_device_hour",
+        ),
         ((10.5, 10), dict(batch_size=10, seconds_per_batch=1.0), "n"),
     ],
 )
@@ -191,7 +226,13 @@ def test_public_names():
 
     assert "planning" in rstheory.__all__
     assert rstheory.planning.Plan._fields == ("n", "achieved", "target", "closed_form_n")
-    assert rstheory.planning.Budget._fields == ("batches", "device_seconds", "wall_seconds", "device_hours", "cost")
+    assert rstheory.planning.Budget._fields == (
+        "batches",
+        "device_seconds",
+        "wall_seconds",
+        "device_hours",
+        "cost",
+    )
 
 
 @settings(max_examples=8)
@@ -206,8 +247,12 @@ def test_planner_round_trip_property(a, b, t, reference_n, sigma):
     """For any Beta law of p_A and ratio target: the exact mean radius at the planned n meets
     the target and at n - 1 does not (the planner's defining property)."""
     dist = distributions.Beta(a, b)
-    plan = planning.required_samples(dist, alpha=ALPHA, sigma=sigma, target_ratio=t, reference_n=reference_n)
-    at = np.asarray(scaling.expected_radius(dist, [max(plan.n - 1, 1), plan.n], alpha=ALPHA, sigma=sigma))
+    plan = planning.required_samples(
+        dist, alpha=ALPHA, sigma=sigma, target_ratio=t, reference_n=reference_n
+    )
+    at = np.asarray(
+        scaling.expected_radius(dist, [max(plan.n - 1, 1), plan.n], alpha=ALPHA, sigma=sigma)
+    )
     assert at[1] >= plan.target
     assert plan.n == 1 or at[0] < plan.target
 

@@ -1,7 +1,7 @@
 """rstheory.published: reading published certifications, recovering counts, and the exact
 expectations of rstheory.scaling against what other people measured.
 
-The tests on real data read ``$RSVLM_DATA_DIR`` or ``../shared/data`` (the 2024 paper's
+The tests on real data read ``$RSVLM_DATA_DIR`` or the checkout's ``data/`` (the 2024 paper's
 CIFAR-10 and ImageNet runs) and skip with a message when it is absent.
 """
 
@@ -76,7 +76,9 @@ def test_load_reads_columns_and_computes_acr(tmp_path):
 def test_load_recovers_p_lower_from_the_radius_without_pa(tmp_path):
     """Cohen et al.'s format: pA = Phi(radius / sigma) for certified inputs, nan for abstentions."""
     rows = [(0, 0, 0, 0.75), (100, 2, -1, 0.0)]
-    _write_run(tmp_path, "toy_net_sigma0.5_alpha0.001_n1000.csv", rows, "index,y_real,y_pred,radius\n")
+    _write_run(
+        tmp_path, "toy_net_sigma0.5_alpha0.001_n1000.csv", rows, "index,y_real,y_pred,radius\n"
+    )
     c = published.load("toy", 1000, data_dir=tmp_path)
     assert c.p_lower[0] == pytest.approx(scipy.special.ndtr(1.5), rel=1e-15)
     assert math.isnan(c.p_lower[1]) and math.isnan(c.seconds[0])
@@ -175,7 +177,9 @@ def test_validate_command_prints_the_library_numbers(checks, capsys):
     out = json.loads(capsys.readouterr().out)["datasets"][0]
     c = checks[name]
     assert out["reference_n"] == c.reference_n
-    assert [r["predicted"] for r in out["reference"]] == pytest.approx([r.predicted for r in c.reference])
+    assert [r["predicted"] for r in out["reference"]] == pytest.approx(
+        [r.predicted for r in c.reference]
+    )
     assert [r["planner"] for r in out["plan"]] == [p.planner for p in c.plan]
 
 
@@ -196,6 +200,12 @@ def test_pilot_error_is_within_its_bootstrap_spread(checks):
             k = rng.binomial(c.pilot_n, p)
             k = np.where(cp_lower_fixed_shape(k, float(c.pilot_n), c.alpha) > 0.5, k, 0)
             fit = distributions.fit(k, np.full(k.size, c.pilot_n))
-            preds.append(float(scaling.expected_radius(fit.distribution, c.reference_n, alpha=c.alpha, sigma=c.sigma)))
+            preds.append(
+                float(
+                    scaling.expected_radius(
+                        fit.distribution, c.reference_n, alpha=c.alpha, sigma=c.sigma
+                    )
+                )
+            )
         mean, sd = np.mean(preds), np.std(preds, ddof=1)
         assert abs(c.pilot[-1].fitted - mean) <= 4 * sd, (name, c.pilot[-1].fitted, mean, sd)

@@ -18,8 +18,22 @@ import rstheory
 from tests.tolerances import RTOL_F64_CLOSED_FORM
 
 # p_lower values above 1/2, from just above 1/2 to 1 - 1e-12.
-P_ABOVE_HALF = np.array([0.5 + 1e-12, 0.5 + 1e-9, 0.5 + 1e-6, 0.51, 0.6, 0.75, 0.9, 0.99, 0.999,
-                         1 - 1e-6, 1 - 1e-9, 1 - 1e-12])
+P_ABOVE_HALF = np.array(
+    [
+        0.5 + 1e-12,
+        0.5 + 1e-9,
+        0.5 + 1e-6,
+        0.51,
+        0.6,
+        0.75,
+        0.9,
+        0.99,
+        0.999,
+        1 - 1e-6,
+        1 - 1e-9,
+        1 - 1e-12,
+    ]
+)
 SIGMAS = np.array([0.12, 0.25, 0.5, 1.0, 2.0])
 
 
@@ -27,7 +41,9 @@ def test_radius_is_sigma_times_normal_quantile():
     """R = sigma * Phi^-1(p) for p > 1/2, against scipy.stats.norm.ppf, incl. p = 1 - 1e-12 and 1/2 + 1e-12."""
     p, sigma = P_ABOVE_HALF[:, None], SIGMAS[None, :]
     got = np.asarray(rstheory.certified_radius(p, sigma))
-    np.testing.assert_allclose(got, sigma * scipy.stats.norm.ppf(p), rtol=RTOL_F64_CLOSED_FORM, atol=0)
+    np.testing.assert_allclose(
+        got, sigma * scipy.stats.norm.ppf(p), rtol=RTOL_F64_CLOSED_FORM, atol=0
+    )
     assert got.shape == (P_ABOVE_HALF.size, SIGMAS.size)
     assert (got > 0).all()
 
@@ -43,8 +59,12 @@ def test_radius_is_increasing_in_p_and_linear_in_sigma():
     """R(p) increases with p above 1/2, and R(p, c sigma) = c R(p, sigma)."""
     r = np.asarray(rstheory.certified_radius(P_ABOVE_HALF, 1.0))
     assert (np.diff(r) > 0).all()
-    np.testing.assert_allclose(np.asarray(rstheory.certified_radius(P_ABOVE_HALF, 0.25)), 0.25 * r,
-                               rtol=RTOL_F64_CLOSED_FORM, atol=0)
+    np.testing.assert_allclose(
+        np.asarray(rstheory.certified_radius(P_ABOVE_HALF, 0.25)),
+        0.25 * r,
+        rtol=RTOL_F64_CLOSED_FORM,
+        atol=0,
+    )
 
 
 def test_two_class_radius_matches_scipy():
@@ -54,18 +74,26 @@ def test_two_class_radius_matches_scipy():
     pb = rng.uniform(0, 1, 500) * (1 - pa)  # pB <= 1 - pA, as for a runner-up class
     sigma = rng.choice(SIGMAS, 500)
     got = np.asarray(rstheory.certified_radius(pa, sigma, p_b_upper=pb))
-    want = np.where(pa > pb, 0.5 * sigma * (scipy.stats.norm.ppf(pa) - scipy.stats.norm.ppf(pb)), 0.0)
+    want = np.where(
+        pa > pb, 0.5 * sigma * (scipy.stats.norm.ppf(pa) - scipy.stats.norm.ppf(pb)), 0.0
+    )
     ok = pa > pb
     np.testing.assert_allclose(got[ok], want[ok], rtol=RTOL_F64_CLOSED_FORM, atol=0)
     np.testing.assert_array_equal(got[~ok], 0.0)
-    np.testing.assert_array_equal(np.asarray(rstheory.certified_radius(0.4, 1.0, p_b_upper=0.4)), 0.0)
+    np.testing.assert_array_equal(
+        np.asarray(rstheory.certified_radius(0.4, 1.0, p_b_upper=0.4)), 0.0
+    )
 
 
 def test_two_class_radius_reduces_to_one_class_at_complement():
     """p_b_upper = 1 - p_lower gives sigma * Phi^-1(p_lower) (1 - p is exact for p in [1/2, 1])."""
     p = P_ABOVE_HALF
-    np.testing.assert_allclose(np.asarray(rstheory.certified_radius(p, 0.5, p_b_upper=1 - p)),
-                               np.asarray(rstheory.certified_radius(p, 0.5)), rtol=RTOL_F64_CLOSED_FORM, atol=0)
+    np.testing.assert_allclose(
+        np.asarray(rstheory.certified_radius(p, 0.5, p_b_upper=1 - p)),
+        np.asarray(rstheory.certified_radius(p, 0.5)),
+        rtol=RTOL_F64_CLOSED_FORM,
+        atol=0,
+    )
 
 
 def test_certify_fields_are_cp_lower_and_radius():
@@ -76,9 +104,15 @@ def test_certify_fields_are_cp_lower_and_radius():
         cert = rstheory.certify(k, n, alpha=alpha, sigma=sigma)
         assert isinstance(cert, rstheory.Certificate)
         p_lower = np.asarray(rstheory.cp_lower(k, n, alpha))
-        np.testing.assert_allclose(np.asarray(cert.p_lower), p_lower, rtol=RTOL_F64_CLOSED_FORM, atol=0)
-        np.testing.assert_allclose(np.asarray(cert.radius), np.asarray(rstheory.certified_radius(p_lower, sigma)),
-                                   rtol=RTOL_F64_CLOSED_FORM, atol=0)
+        np.testing.assert_allclose(
+            np.asarray(cert.p_lower), p_lower, rtol=RTOL_F64_CLOSED_FORM, atol=0
+        )
+        np.testing.assert_allclose(
+            np.asarray(cert.radius),
+            np.asarray(rstheory.certified_radius(p_lower, sigma)),
+            rtol=RTOL_F64_CLOSED_FORM,
+            atol=0,
+        )
         np.testing.assert_array_equal(np.asarray(cert.abstained), p_lower <= 0.5)
         np.testing.assert_array_equal(np.asarray(cert.radius)[np.asarray(cert.abstained)], 0.0)
         assert (np.asarray(cert.radius)[~np.asarray(cert.abstained)] > 0).all()
@@ -86,12 +120,16 @@ def test_certify_fields_are_cp_lower_and_radius():
 
 def test_certify_abstained_is_a_bool_array_not_a_sentinel():
     """abstained is a boolean jax array of the batch shape; radius is float64 and never negative."""
-    cert = rstheory.certify(np.array([[990], [400]]), np.array([1000, 2000]), alpha=0.001, sigma=0.25)
+    cert = rstheory.certify(
+        np.array([[990], [400]]), np.array([1000, 2000]), alpha=0.001, sigma=0.25
+    )
     assert isinstance(cert.abstained, jax.Array) and cert.abstained.dtype == jnp.bool_
     assert cert.abstained.shape == cert.radius.shape == cert.p_lower.shape == (2, 2)
     assert cert.radius.dtype == cert.p_lower.dtype == jnp.float64
     assert (np.asarray(cert.radius) >= 0).all()
-    np.testing.assert_array_equal(np.asarray(cert.abstained), [[False, True], [True, True]])  # 990 / 2000 < 1/2
+    np.testing.assert_array_equal(
+        np.asarray(cert.abstained), [[False, True], [True, True]]
+    )  # 990 / 2000 < 1/2
     scalar = rstheory.certify(400, 1000, alpha=0.001, sigma=0.25)
     assert scalar.abstained.dtype == jnp.bool_ and scalar.abstained.shape == ()
     assert bool(scalar.abstained) is True and float(scalar.radius) == 0.0
@@ -131,7 +169,9 @@ def test_certify_bad_alpha_raises_naming_alpha(alpha):
     _raises_naming("alpha", rstheory.certify, 900, 1000, alpha=alpha, sigma=0.25)
 
 
-@pytest.mark.parametrize(("k", "n", "name"), [(1001, 1000, "k"), (-1, 1000, "k"), (2.5, 1000, "k"), (0, 0, "n")])
+@pytest.mark.parametrize(
+    ("k", "n", "name"), [(1001, 1000, "k"), (-1, 1000, "k"), (2.5, 1000, "k"), (0, 0, "n")]
+)
 def test_certify_bad_counts_raise_naming_them(k, n, name):
     _raises_naming(name, rstheory.certify, k, n, alpha=0.001, sigma=0.25)
 

@@ -15,8 +15,8 @@ from tests.tolerances import (
     ATOL_THEORY_2_DIGITS,
     ATOL_THEORY_3_DIGITS,
     ATOL_THEORY_4_DIGITS,
-    RTOL_F64_CLOSED_FORM,
     ATOL_THEORY_QUADRATURE,
+    RTOL_F64_CLOSED_FORM,
     SLOPE_WINDOW_SCALING,
 )
 
@@ -143,38 +143,56 @@ def test_eq2_reproduces_theory_claim_4():
     """Eq. (2) at alpha = 0.001, with independent arithmetic: theory digest claim 4."""
     z = 3.2905267314918945  # Phi^-1(1 - 0.0005), from scipy.stats.norm.isf(5e-4)
     assert z == pytest.approx(scipy.stats.norm.isf(5e-4), rel=RTOL_F64_CLOSED_FORM)
-    for n, printed in [(25, -0.079), (100, 0.460), (250, 0.659), (500, 0.759), (1000, 0.829), (10**4, 0.946), (10**5, 0.983)]:
+    for n, printed in [
+        (25, -0.079),
+        (100, 0.460),
+        (250, 0.659),
+        (500, 0.759),
+        (1000, 0.829),
+        (10**4, 0.946),
+        (10**5, 0.983),
+    ]:
         independent = 1 - 1.64 * z / math.sqrt(n)
-        got = float(scaling.ratio_eq2(n, alpha=ALPHA))
+        got = float(scaling.average_radius_ratio(n, alpha=ALPHA))
         assert got == pytest.approx(independent, rel=RTOL_F64_CLOSED_FORM)
         assert got == pytest.approx(printed, abs=ATOL_THEORY_3_DIGITS)
 
 
 def test_eq3_reproduces_theory_claim_10():
     """Eq. (3): z_2s / sqrt(n) = 0.329 (n = 100), 0.104 (n = 1000)."""
-    got = np.asarray(scaling.accuracy_drop_eq3(np.array([100, 1000]), alpha=ALPHA))
+    got = np.asarray(scaling.accuracy_drop_bound(np.array([100, 1000]), alpha=ALPHA))
     np.testing.assert_allclose(got, [0.329, 0.104], atol=ATOL_THEORY_3_DIGITS)
 
 
 def test_eq1_both_exponents_theory_claim_9():
     """Eq. (1) at p = 0.9, n = 1000: 1.1015 (exponent -0.365), 1.1658 (printed -0.135)."""
     kw = dict(alpha=ALPHA, sigma=1.0)
-    assert float(scaling.shore_radius_eq1(0.9, 1000, **kw)) == pytest.approx(1.1015, abs=ATOL_THEORY_4_DIGITS)
-    printed = scaling.shore_radius_eq1(0.9, 1000, exponent=scaling.SHORE_EXPONENT_PRINTED, **kw)
+    assert float(scaling.shore_radius(0.9, 1000, **kw)) == pytest.approx(
+        1.1015, abs=ATOL_THEORY_4_DIGITS
+    )
+    printed = scaling.shore_radius(0.9, 1000, exponent=scaling.SHORE_EXPONENT_PRINTED, **kw)
     assert float(printed) == pytest.approx(1.1658, abs=ATOL_THEORY_4_DIGITS)
 
 
 def test_first_order_constants_theory_claims_7_8():
     """K = 2.024 under U[0.5, 1], 1.589 under U[0.7, 1]; K(p) = 2.51, 1.70, 1.33, 1.61."""
-    assert float(scaling.first_order_constant(Uniform(0.5, 1.0))) == pytest.approx(2.024, abs=ATOL_THEORY_QUADRATURE)
-    assert float(scaling.first_order_constant(Uniform(0.7, 1.0))) == pytest.approx(1.589, abs=ATOL_THEORY_QUADRATURE)
+    assert float(scaling.first_order_constant(Uniform(0.5, 1.0))) == pytest.approx(
+        2.024, abs=ATOL_THEORY_QUADRATURE
+    )
+    assert float(scaling.first_order_constant(Uniform(0.7, 1.0))) == pytest.approx(
+        1.589, abs=ATOL_THEORY_QUADRATURE
+    )
     for p, k in [(0.7, 2.51), (0.8, 1.70), (0.9, 1.33), (0.99, 1.61)]:
-        assert float(scaling.first_order_constant(Discrete(p))) == pytest.approx(k, abs=ATOL_THEORY_2_DIGITS)
+        assert float(scaling.first_order_constant(Discrete(p))) == pytest.approx(
+            k, abs=ATOL_THEORY_2_DIGITS
+        )
 
 
 def test_distribution_free_ratio_theory_claim_26():
     """On [0.7, 0.99] the bound with z_2s is >= 0.738 at n = 1000 and >= 0.917 at n = 1e4."""
-    got = scaling.distribution_free_ratio(np.array([1000, 10**4]), alpha=ALPHA, beta=0.7, p_max=0.99, two_sided=True)
+    got = scaling.distribution_free_ratio(
+        np.array([1000, 10**4]), alpha=ALPHA, beta=0.7, p_max=0.99, two_sided=True
+    )
     np.testing.assert_allclose(np.asarray(got), [0.738, 0.917], atol=ATOL_THEORY_3_DIGITS)
 
 
@@ -190,7 +208,10 @@ def test_exact_ratios_theory_claims_5_27():
     """Exact E[R_n] / E[R_inf]: U[0.5,1] 0.486/0.815/0.939; U[0.7,1] 0.544/0.850/0.952;
     U[0.9,1] 0.605/0.864/0.955 at n = 1e2/1e3/1e4; Eq. (2) within 0.03 for n >= 100."""
     rows = scaling.compare_closed_form(
-        [Uniform(0.5, 1.0), Uniform(0.7, 1.0), Uniform(0.9, 1.0)], [100, 1000, 10**4], alpha=ALPHA, sigma=0.5
+        [Uniform(0.5, 1.0), Uniform(0.7, 1.0), Uniform(0.9, 1.0)],
+        [100, 1000, 10**4],
+        alpha=ALPHA,
+        sigma=0.5,
     )
     want = [0.486, 0.815, 0.939, 0.544, 0.850, 0.952, 0.605, 0.864, 0.955]
     np.testing.assert_allclose([r.exact_ratio for r in rows], want, atol=ATOL_THEORY_QUADRATURE)
@@ -206,7 +227,9 @@ def test_first_order_error_rate(two_sided, slope):
     alpha^(1/n) is felt)."""
     ns = np.unique(np.round(np.logspace(np.log10(2e3), np.log10(2e5), 7)).astype(int))
     exact = np.asarray(scaling.expected_radius(Discrete(0.9), ns, alpha=ALPHA, sigma=1.0))
-    approx = np.asarray(scaling.first_order_radius(0.9, ns, alpha=ALPHA, sigma=1.0, two_sided=two_sided))
+    approx = np.asarray(
+        scaling.first_order_radius(0.9, ns, alpha=ALPHA, sigma=1.0, two_sided=two_sided)
+    )
     fit = scipy.stats.linregress(np.log(ns), np.log(np.abs(exact - approx)))
     assert abs(fit.slope - slope) < SLOPE_WINDOW_SCALING
 
@@ -245,12 +268,15 @@ def test_large_n_200_nodes_is_fast():
         (lambda: scaling.expected_radius(Discrete(0.9), 10, alpha=0.0, sigma=1.0), "alpha"),
         (lambda: scaling.expected_radius(Discrete(0.9), 10, alpha=ALPHA, sigma=-1.0), "sigma"),
         (lambda: scaling.expected_radius(Discrete(1.5), 10, alpha=ALPHA, sigma=1.0), "nodes"),
-        (lambda: scaling.certified_accuracy(Discrete(0.9), 10, -1.0, alpha=ALPHA, sigma=1.0), "radius"),
+        (
+            lambda: scaling.certified_accuracy(Discrete(0.9), 10, -1.0, alpha=ALPHA, sigma=1.0),
+            "radius",
+        ),
         (lambda: scaling.abstain_rate(Discrete(0.9), 7.5, alpha=ALPHA), "n"),
-        (lambda: scaling.shore_radius_eq1(1.2, 10, alpha=ALPHA, sigma=1.0), "p"),
+        (lambda: scaling.shore_radius(1.2, 10, alpha=ALPHA, sigma=1.0), "p"),
         (lambda: scaling.first_order_radius(-0.1, 10, alpha=ALPHA, sigma=1.0), "p"),
-        (lambda: scaling.ratio_eq2(0, alpha=ALPHA), "n"),
-        (lambda: scaling.accuracy_drop_eq3(10, alpha=2.0), "alpha"),
+        (lambda: scaling.average_radius_ratio(0, alpha=ALPHA), "n"),
+        (lambda: scaling.accuracy_drop_bound(10, alpha=2.0), "alpha"),
         (lambda: scaling.distribution_free_ratio(10, alpha=ALPHA, beta=0.4, p_max=0.9), "beta"),
         (lambda: scaling.distribution_free_ratio(10, alpha=ALPHA, beta=0.7, p_max=1.0), "p_max"),
         (lambda: scaling.compare_closed_form([Discrete(0.9)], [0], alpha=ALPHA, sigma=1.0), "ns"),

@@ -132,12 +132,15 @@ def test_probabilities_sum_to_one_and_match_a_point_mass_plan():
     np.testing.assert_allclose(total, 1.0, rtol=0, atol=1e-12)
     assert oc.certify.shape == p.shape
     assert ((oc.expected_samples >= 50 - 1e-9) & (oc.expected_samples <= 3000 + 1e-9)).all()
-    plan = sequential_plan(distributions.PointMass(0.93), radius=0.5, sigma=0.5, alpha=0.001,
-                           batch_size=50, n_max=3000)
+    plan = sequential_plan(
+        distributions.PointMass(0.93), radius=0.5, sigma=0.5, alpha=0.001, batch_size=50, n_max=3000
+    )
     one = operating_characteristics(0.93, b)
     assert plan.certified_fraction == pytest.approx(float(one.certify), abs=1e-14)
     assert plan.expected_samples == pytest.approx(float(one.expected_samples), rel=1e-12)
-    assert plan.certified_fraction + plan.futility_fraction + plan.max_fraction == pytest.approx(1.0, abs=1e-12)
+    assert plan.certified_fraction + plan.futility_fraction + plan.max_fraction == pytest.approx(
+        1.0, abs=1e-12
+    )
     assert plan.certify_by_checkpoint.sum() == pytest.approx(plan.certified_fraction, abs=1e-12)
 
 
@@ -169,7 +172,9 @@ def test_short_rules_are_exact_against_enumeration():
 # ------------------------------------------------------------------------ type-I error
 
 
-@pytest.mark.parametrize(("alpha", "batch_size", "n_max"), [(0.05, 1, 500), (0.05, 10, 2000), (0.001, 100, 20_000)])
+@pytest.mark.parametrize(
+    ("alpha", "batch_size", "n_max"), [(0.05, 1, 500), (0.05, 10, 2000), (0.001, 100, 20_000)]
+)
 def test_type_one_error_below_alpha_exactly(alpha, batch_size, n_max):
     b = boundaries(radius=0.25, sigma=0.5, alpha=alpha, batch_size=batch_size, n_max=n_max)
     p = b.p_star - 1e-9
@@ -226,18 +231,29 @@ def test_confidence_sequence_ends_are_monotone_in_k(n, p_star, alpha, size):
     method=st.sampled_from(["betabinomial", "clopper-pearson"]),
 )
 def test_boundaries_are_the_thresholds_of_the_bounds(radius, alpha, batch_size, looks, method):
-    b = boundaries(radius=radius, sigma=0.5, alpha=alpha, batch_size=batch_size,
-                   n_max=batch_size * looks, method=method)
+    b = boundaries(
+        radius=radius,
+        sigma=0.5,
+        alpha=alpha,
+        batch_size=batch_size,
+        n_max=batch_size * looks,
+        method=method,
+    )
     ns, kc, kf = b.checkpoints, b.k_certify, b.k_futile
     assert (np.diff(ns) > 0).all()
     assert ((kf >= -1) & (kf < kc) & (kc <= ns + 1)).all()
     assert (np.diff(kc) >= 0).all() and (np.diff(kf) >= 0).all()  # monotone in n
     if method == "betabinomial":
+
         def ends(k, n):
             return padded(betabinomial_cs, k, n, alpha, prior=b.prior)
     else:
+
         def ends(k, n):
-            return padded(rstheory.cp_lower, k, n, alpha)[0], padded(rstheory.cp_upper, k, n, alpha)[0]
+            return padded(rstheory.cp_lower, k, n, alpha)[0], padded(
+                rstheory.cp_upper, k, n, alpha
+            )[0]
+
     has_c, has_f = kc <= ns, kf >= 0
     low, _ = ends(np.minimum(kc, ns), ns)
     assert (low[has_c] >= b.p_star).all()
@@ -284,7 +300,9 @@ def test_certified_fraction_grows_with_n_max_and_matches_fixed():
 
 def test_compare_fixed_from_an_accuracy_target():
     dist = distributions.Beta(8, 2)
-    plan = rstheory.planning.required_samples(dist, alpha=0.001, sigma=0.5, target_accuracy=0.6, at_radius=0.25)
+    plan = rstheory.planning.required_samples(
+        dist, alpha=0.001, sigma=0.5, target_accuracy=0.6, at_radius=0.25
+    )
     c = compare_fixed(dist, radius=0.25, sigma=0.5, alpha=0.001, batch_size=50, target_accuracy=0.6)
     assert c.fixed_n == plan.n
     assert c.fixed_certified_fraction >= 0.6
@@ -294,8 +312,15 @@ def test_compare_fixed_from_an_accuracy_target():
 def test_compare_fixed_unmatched_within_max_factor():
     # At n_max = n the confidence sequence is wider than the fixed-n Clopper-Pearson bound,
     # so with max_factor = 1 the sequential fraction stays below the fixed one.
-    c = compare_fixed(distributions.Beta(8, 2), radius=0.25, sigma=0.5, alpha=0.001,
-                      batch_size=100, n=20_000, max_factor=1)
+    c = compare_fixed(
+        distributions.Beta(8, 2),
+        radius=0.25,
+        sigma=0.5,
+        alpha=0.001,
+        batch_size=100,
+        n=20_000,
+        max_factor=1,
+    )
     assert not c.matched
     assert c.n_max == 20_000
 

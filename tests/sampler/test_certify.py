@@ -57,15 +57,27 @@ def _assert_certificate_matches(res, *, alpha, sigma, **kwargs):
 
 
 def test_vlm_certificate_equals_rstheory_on_the_returned_counts(vlm15):
-    res = certify(vlm15, _image(), PROMPT, oracle=FirstWord(), n0=6, n=10, sigma=0.5,
-                  alpha=0.01, seed=3, batch_size=4, keep_texts=True)
+    res = certify(
+        vlm15,
+        _image(),
+        PROMPT,
+        oracle=FirstWord(),
+        n0=6,
+        n=10,
+        sigma=0.5,
+        alpha=0.01,
+        seed=3,
+        batch_size=4,
+        keep_texts=True,
+    )
     assert isinstance(res, CertifyResult)
     # Labels recomputed from the kept texts by the oracle; counts by numpy.
     assert res.selection_labels.tolist() == FirstWord()(res.selection_texts).tolist()
     assert res.estimation_labels.tolist() == FirstWord()(res.estimation_texts).tolist()
     assert res.selection_counts.tolist() == np.bincount(res.selection_labels, minlength=3).tolist()
-    assert res.estimation_counts.tolist() == np.bincount(res.estimation_labels,
-                                                         minlength=3).tolist()
+    assert (
+        res.estimation_counts.tolist() == np.bincount(res.estimation_labels, minlength=3).tolist()
+    )
     assert int(res.selection_counts.sum()) == 6 and int(res.estimation_counts.sum()) == 10
     assert res.selection_labels.dtype == res.estimation_labels.dtype == torch.int64
     assert len(res.selection_texts) == 6 and len(res.estimation_texts) == 10
@@ -75,8 +87,18 @@ def test_vlm_certificate_equals_rstheory_on_the_returned_counts(vlm15):
     assert all(t >= 0 for t in res.timings)
     _assert_certificate_matches(res, alpha=0.01, sigma=0.5)
     # Without keep_texts the texts are not kept, the rest is identical.
-    again = certify(vlm15, _image(), PROMPT, oracle=FirstWord(), n0=6, n=10, sigma=0.5,
-                    alpha=0.01, seed=3, batch_size=4)
+    again = certify(
+        vlm15,
+        _image(),
+        PROMPT,
+        oracle=FirstWord(),
+        n0=6,
+        n=10,
+        sigma=0.5,
+        alpha=0.01,
+        seed=3,
+        batch_size=4,
+    )
     assert again.selection_texts is None and again.estimation_texts is None
     assert again.estimation_labels.tolist() == res.estimation_labels.tolist()
 
@@ -84,17 +106,32 @@ def test_vlm_certificate_equals_rstheory_on_the_returned_counts(vlm15):
 def test_selection_and_estimation_noise_come_from_separate_seeded_streams():
     clean = _image(1, (4, 4))
     net = Recorder()
-    res = certify(ImageClassifier(net), clean, n0=5, n=11, sigma=0.3, alpha=0.001, seed=7,
-                  batch_size=4, num_classes=2)
+    res = certify(
+        ImageClassifier(net),
+        clean,
+        n0=5,
+        n=11,
+        sigma=0.3,
+        alpha=0.001,
+        seed=7,
+        batch_size=4,
+        num_classes=2,
+    )
     seen = torch.cat(net.seen)
     assert seen.shape == (16, 3, 4, 4)
     selection, estimation = seen[:5], seen[5:]
     # Independent redraw: one generator per set, seeded from the documented derived seeds.
-    for got, stream, count in ((selection, "selection/noise", 5),
-                               (estimation, "estimation/noise", 11)):
+    for got, stream, count in (
+        (selection, "selection/noise", 5),
+        (estimation, "estimation/noise", 11),
+    ):
         gen = noise_generator(derive_seed(7, stream))
-        want = torch.cat([add_gaussian_noise(clean, min(4, count - s), sigma=0.3, generator=gen)
-                          for s in range(0, count, 4)])
+        want = torch.cat(
+            [
+                add_gaussian_noise(clean, min(4, count - s), sigma=0.3, generator=gen)
+                for s in range(0, count, 4)
+            ]
+        )
         torch.testing.assert_close(got, want, rtol=0, atol=0)
     # No selection noise tensor appears among the estimation draws ...
     dist = torch.cdist(selection.flatten(1), estimation.flatten(1))
@@ -106,8 +143,7 @@ def test_selection_and_estimation_noise_come_from_separate_seeded_streams():
     assert not torch.allclose(continued, estimation)
     # Labels are the classifier's own ids (sign of the mean noise), recomputed here.
     want_labels = ((seen - 0.5).flatten(1).mean(1) > 0).long()
-    assert torch.cat([res.selection_labels, res.estimation_labels]).tolist() == \
-        want_labels.tolist()
+    assert torch.cat([res.selection_labels, res.estimation_labels]).tolist() == want_labels.tolist()
     assert res.class_names is None and res.selection_texts is None
     _assert_certificate_matches(res, alpha=0.001, sigma=0.3)
 
@@ -117,11 +153,20 @@ def test_same_seed_same_result_and_another_seed_other_noise():
     runs = {}
     for seed in (0, 0, 1):
         net = Recorder()
-        res = certify(ImageClassifier(net), clean, n0=4, n=8, sigma=0.5, alpha=0.01,
-                      seed=seed, batch_size=3, num_classes=2)
+        res = certify(
+            ImageClassifier(net),
+            clean,
+            n0=4,
+            n=8,
+            sigma=0.5,
+            alpha=0.01,
+            seed=seed,
+            batch_size=3,
+            num_classes=2,
+        )
         runs.setdefault(seed, []).append((torch.cat(net.seen), res))
     (a, ra), (b, rb) = runs[0]
-    (c, _), = runs[1]
+    ((c, _),) = runs[1]
     assert torch.equal(a, b)
     assert ra.selection_labels.tolist() == rb.selection_labels.tolist()
     assert ra.estimation_labels.tolist() == rb.estimation_labels.tolist()
@@ -130,10 +175,10 @@ def test_same_seed_same_result_and_another_seed_other_noise():
 
 
 def test_sampled_decoding_is_reproducible_from_the_seed(tiny_llava_15_path):
-    vlm = VLM.from_pretrained(tiny_llava_15_path, device="cpu",
-                              decoding=DecodingConfig(do_sample=True, max_new_tokens=4))
-    kw = dict(oracle=FirstWord(), n0=3, n=6, sigma=0.25, alpha=0.01, batch_size=3,
-              keep_texts=True)
+    vlm = VLM.from_pretrained(
+        tiny_llava_15_path, device="cpu", decoding=DecodingConfig(do_sample=True, max_new_tokens=4)
+    )
+    kw = dict(oracle=FirstWord(), n0=3, n=6, sigma=0.25, alpha=0.01, batch_size=3, keep_texts=True)
     a = certify(vlm, _image(), PROMPT, seed=5, **kw)
     b = certify(vlm, _image(), PROMPT, seed=5, **kw)
     c = certify(vlm, _image(), PROMPT, seed=6, **kw)
@@ -147,8 +192,19 @@ def test_semantic_clusterer_selection_defines_the_clusters(vlm15):
         return torch.stack([torch.eye(4)[len((t.split() or [""])[0]) % 4] for t in texts])
 
     clusterer = SemanticClusterer(embed, method="embedding", threshold=0.99)
-    res = certify(vlm15, _image(3), PROMPT, oracle=clusterer, n0=6, n=10, sigma=0.5,
-                  alpha=0.01, seed=0, batch_size=5, keep_texts=True)
+    res = certify(
+        vlm15,
+        _image(3),
+        PROMPT,
+        oracle=clusterer,
+        n0=6,
+        n=10,
+        sigma=0.5,
+        alpha=0.01,
+        seed=0,
+        batch_size=5,
+        keep_texts=True,
+    )
     selected = clusterer.select(list(res.selection_texts))
     assert res.selection_labels.tolist() == selected.selection_labels.tolist()
     # Each estimation text labelled on its own against the selection clusters.
@@ -173,8 +229,14 @@ def test_oracle_correction_is_passed_to_rstheory(vlm15):
     judge = RefusalJudge()
     texts = ["I'm sorry, no.", "Sure.", "I cannot.", "Here you go.", "Step 1", "As an AI, no."]
     rates = error_rates(judge, texts, [0, 1, 0, 1, 1, 0], alpha=0.05)
-    res = certify(vlm15, _image(), PROMPT, oracle=judge, oracle_rates=rates,
-                  **{k: v for k, v in kw.items() if k != "oracle"})
+    res = certify(
+        vlm15,
+        _image(),
+        PROMPT,
+        oracle=judge,
+        oracle_rates=rates,
+        **{k: v for k, v in kw.items() if k != "oracle"},
+    )
     _assert_certificate_matches(res, alpha=0.01, sigma=0.5, oracle=rates.rates_for(res.top_class))
     assert res.certificate.correction == "asymmetric-estimated"
 
@@ -201,8 +263,9 @@ def test_bad_arguments_are_refused(vlm15, kwargs, match):
 def test_a_classifier_takes_no_oracle():
     clf = ImageClassifier(Recorder())
     with pytest.raises(ValueError, match="oracle must be None"):
-        certify(clf, _image(0, (4, 4)), oracle=FirstWord(), n0=2, n=2, sigma=0.25,
-                alpha=0.01, seed=0)
+        certify(
+            clf, _image(0, (4, 4)), oracle=FirstWord(), n0=2, n=2, sigma=0.25, alpha=0.01, seed=0
+        )
 
 
 def test_derive_seed_is_a_fixed_function_of_its_arguments():

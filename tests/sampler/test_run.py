@@ -58,8 +58,15 @@ def images(tmp_path):
 
 
 def _run(vlm, data, out, **kwargs):
-    kw = {**KW, "oracle": FirstWord(), "oracle_name": "first-word", "seed": 0,
-          "prompt": PROMPT, "progress": False, **kwargs}
+    kw = {
+        **KW,
+        "oracle": FirstWord(),
+        "oracle_name": "first-word",
+        "seed": 0,
+        "prompt": PROMPT,
+        "progress": False,
+        **kwargs,
+    }
     return run(vlm, data, out, **kw)
 
 
@@ -86,8 +93,9 @@ def test_one_row_per_input_matching_certify_and_loading_into_rstheory(vlm15, ima
     # Independent route: certify on the decoded image with the row's seed gives the row.
     r = rows[1]
     img = torch.from_numpy(np.asarray(Image.open(images / r["id"]).convert("RGB")).copy())
-    res = certify(vlm15, img.permute(2, 0, 1).float() / 255, PROMPT, oracle=FirstWord(),
-                  seed=r["seed"], **KW)
+    res = certify(
+        vlm15, img.permute(2, 0, 1).float() / 255, PROMPT, oracle=FirstWord(), seed=r["seed"], **KW
+    )
     assert res.estimation_labels.tolist() == r["estimation_labels"]
     assert res.selection_counts.tolist() == r["selection_counts"]
     assert float(res.certificate.p_lower) == r["p_lower"]
@@ -186,8 +194,10 @@ def test_a_failing_generation_gives_an_error_row(vlm15, images, tmp_path, monkey
     out = tmp_path / "rows.jsonl"
     _run(vlm15, images, out)
     rows = {r["id"]: r for r in read_rows(out)}
-    assert rows["d.png"]["error"] == {"type": "RuntimeError",
-                                      "message": "CUDA out of memory (simulated)"}
+    assert rows["d.png"]["error"] == {
+        "type": "RuntimeError",
+        "message": "CUDA out of memory (simulated)",
+    }
     assert [rows[i]["status"] for i in ("a.png", "b.png", "sub/c.png")] == ["ok"] * 3
 
 
@@ -213,15 +223,19 @@ def test_a_configuration_change_is_refused_on_resume(vlm15, images, tmp_path):
 
 
 def test_jsonl_dataset_with_relative_paths_and_a_missing_image(vlm15, images, tmp_path):
-    lines = [{"id": 1, "image": "images/a.png", "prompt": "first?"},
-             {"id": "two", "image": str(images / "b.png"), "prompt": "second?"},
-             {"id": "gone", "image": "images/missing.png", "prompt": "third?"}]
+    lines = [
+        {"id": 1, "image": "images/a.png", "prompt": "first?"},
+        {"id": "two", "image": str(images / "b.png"), "prompt": "second?"},
+        {"id": "gone", "image": "images/missing.png", "prompt": "third?"},
+    ]
     data = tmp_path / "data.jsonl"
     data.write_text("\n".join(json.dumps(x) for x in lines) + "\n\n")
     inputs = read_dataset(data)
-    assert inputs == [Input("1", tmp_path / "images/a.png", "first?"),
-                      Input("two", images / "b.png", "second?"),
-                      Input("gone", tmp_path / "images/missing.png", "third?")]
+    assert inputs == [
+        Input("1", tmp_path / "images/a.png", "first?"),
+        Input("two", images / "b.png", "second?"),
+        Input("gone", tmp_path / "images/missing.png", "third?"),
+    ]
     out = tmp_path / "rows.jsonl"
     _run(vlm15, data, out, prompt=None)
     rows = read_rows(out)
@@ -241,8 +255,12 @@ def test_mm_safetybench_layout(vlm15, tmp_path):
     qdir = root / "data" / "processed_questions"
     qdir.mkdir(parents=True)
     questions = {
-        str(q): {"Question": f"q{q}", "Rephrased Question": f"typo {q}",
-                 "Rephrased Question(SD)": f"sd {q}", "Key Phrase": "x"}
+        str(q): {
+            "Question": f"q{q}",
+            "Rephrased Question": f"typo {q}",
+            "Rephrased Question(SD)": f"sd {q}",
+            "Key Phrase": "x",
+        }
         for q in (10, 2)
     }
     (qdir / "01-Illegal_Activitiy.json").write_text(json.dumps(questions))
@@ -323,9 +341,17 @@ def test_progress_bar_shows_samples_per_second(vlm15, images, tmp_path, capsys):
 def test_cli_bad_arguments_exit_2_naming_the_option(
     tiny_llava_15_path, images, tmp_path, capsys, args, message
 ):
-    base = {"--model": str(tiny_llava_15_path), "--data": str(images),
-            "--out": str(tmp_path / "o.jsonl"), "--n": "2", "--n0": "2", "--sigma": "0.5",
-            "--oracle": "refusal", "--seed": "0", "--prompt": PROMPT}
+    base = {
+        "--model": str(tiny_llava_15_path),
+        "--data": str(images),
+        "--out": str(tmp_path / "o.jsonl"),
+        "--n": "2",
+        "--n0": "2",
+        "--sigma": "0.5",
+        "--oracle": "refusal",
+        "--seed": "0",
+        "--prompt": PROMPT,
+    }
     for key, value in zip(args[::2], args[1::2], strict=True):
         if value is None:
             del base[key]
@@ -340,8 +366,9 @@ def test_cli_bad_arguments_exit_2_naming_the_option(
     assert message in capsys.readouterr().err
 
 
-def test_cli_interrupt_exits_130_and_keeps_rows(tiny_llava_15_path, images, tmp_path,
-                                                monkeypatch, capsys):
+def test_cli_interrupt_exits_130_and_keeps_rows(
+    tiny_llava_15_path, images, tmp_path, monkeypatch, capsys
+):
     real, calls = run_module.certify, {"n": 0}
 
     def interrupting(*args, **kw):
@@ -352,26 +379,80 @@ def test_cli_interrupt_exits_130_and_keeps_rows(tiny_llava_15_path, images, tmp_
 
     monkeypatch.setattr(run_module, "certify", interrupting)
     out = tmp_path / "rows.jsonl"
-    argv = ["collect", "--model", str(tiny_llava_15_path), "--data", str(images), "--out",
-            str(out), "--n", "4", "--n0", "2", "--sigma", "0.5", "--oracle", "refusal",
-            "--seed", "0", "--prompt", PROMPT, "--max-new-tokens", "3", "--quiet",
-            "--device", "cpu"]
+    argv = [
+        "collect",
+        "--model",
+        str(tiny_llava_15_path),
+        "--data",
+        str(images),
+        "--out",
+        str(out),
+        "--n",
+        "4",
+        "--n0",
+        "2",
+        "--sigma",
+        "0.5",
+        "--oracle",
+        "refusal",
+        "--seed",
+        "0",
+        "--prompt",
+        PROMPT,
+        "--max-new-tokens",
+        "3",
+        "--quiet",
+        "--device",
+        "cpu",
+    ]
     assert main(argv) == 130
     assert "run the same command again to resume" in capsys.readouterr().err
     assert len(read_rows(out)) == 1
 
 
 def test_cli_end_to_end_in_a_subprocess(tmp_path, images):
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1",
-           "TRANSFORMERS_OFFLINE": "1"}
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
     model = tmp_path / "tiny"
-    subprocess.run([sys.executable, "-m", "sampler", "build-tiny", str(model)], check=True,
-                   env=env, capture_output=True)
+    subprocess.run(
+        [sys.executable, "-m", "sampler", "build-tiny", str(model)],
+        check=True,
+        env=env,
+        capture_output=True,
+    )
     out = tmp_path / "rows.jsonl"
-    cmd = [sys.executable, "-m", "sampler", "collect", "--model", str(model), "--data",
-           str(images), "--out", str(out), "--n", "8", "--n0", "4", "--sigma", "0.25",
-           "--oracle", "refusal", "--seed", "3", "--max-new-tokens", "4", "--batch-size", "4",
-           "--prompt", PROMPT, "--keep-texts", "--device", "cpu", "--limit", "3"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "sampler",
+        "collect",
+        "--model",
+        str(model),
+        "--data",
+        str(images),
+        "--out",
+        str(out),
+        "--n",
+        "8",
+        "--n0",
+        "4",
+        "--sigma",
+        "0.25",
+        "--oracle",
+        "refusal",
+        "--seed",
+        "3",
+        "--max-new-tokens",
+        "4",
+        "--batch-size",
+        "4",
+        "--prompt",
+        PROMPT,
+        "--keep-texts",
+        "--device",
+        "cpu",
+        "--limit",
+        "3",
+    ]
     done = subprocess.run(cmd, env=env, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     summary = json.loads(done.stdout.strip().splitlines()[-1])
@@ -395,11 +476,22 @@ def test_a_classifier_campaign_uses_its_class_ids(images, tmp_path):
     torch.nn.init.normal_(net[1].weight, generator=torch.Generator().manual_seed(0))
     clf = ImageClassifier(net, input_size=(8, 8))
     out = tmp_path / "rows.jsonl"
-    summary = run(clf, images, out, n0=5, n=20, sigma=0.5, alpha=0.01, seed=0, batch_size=8,
-                  num_classes=3, model_name="linear-8x8", progress=False)
+    summary = run(
+        clf,
+        images,
+        out,
+        n0=5,
+        n=20,
+        sigma=0.5,
+        alpha=0.01,
+        seed=0,
+        batch_size=8,
+        num_classes=3,
+        model_name="linear-8x8",
+        progress=False,
+    )
     rows = read_rows(out)
-    assert summary.ok == 4 and all(r["num_classes"] == 3 and r["class_names"] is None
-                                   for r in rows)
+    assert summary.ok == 4 and all(r["num_classes"] == 3 and r["class_names"] is None for r in rows)
     assert rows[0]["config"]["model"]["name"] == "linear-8x8"
     assert rows[0]["config"]["oracle"] is None and rows[0]["texts"] is None
     for r in rows:
@@ -416,18 +508,46 @@ def test_cli_killed_mid_run_resumes_to_the_rows_of_an_uninterrupted_run(
     root = tmp_path / "many"
     for i in range(12):
         _save_png(root / f"{i:02d}.png", i)
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1",
-           "TRANSFORMERS_OFFLINE": "1"}
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
 
     def argv(out):
-        return ["collect", "--model", str(tiny_llava_15_path), "--data", str(root), "--out",
-                str(out), "--n", "16", "--n0", "4", "--sigma", "0.25", "--oracle", "refusal",
-                "--seed", "9", "--max-new-tokens", "4", "--batch-size", "4", "--prompt", PROMPT,
-                "--device", "cpu", "--quiet", "--keep-texts"]
+        return [
+            "collect",
+            "--model",
+            str(tiny_llava_15_path),
+            "--data",
+            str(root),
+            "--out",
+            str(out),
+            "--n",
+            "16",
+            "--n0",
+            "4",
+            "--sigma",
+            "0.25",
+            "--oracle",
+            "refusal",
+            "--seed",
+            "9",
+            "--max-new-tokens",
+            "4",
+            "--batch-size",
+            "4",
+            "--prompt",
+            PROMPT,
+            "--device",
+            "cpu",
+            "--quiet",
+            "--keep-texts",
+        ]
 
     out = tmp_path / "killed.jsonl"
-    proc = subprocess.Popen([sys.executable, "-m", "sampler", *argv(out)], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "sampler", *argv(out)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         deadline = time.monotonic() + 240
         while time.monotonic() < deadline and proc.poll() is None:

@@ -48,8 +48,15 @@ KW = dict(n0=10, sigma=0.5, alpha=0.001, seed=3)
 
 
 def test_unanimous_votes_stop_at_the_first_checkpoint_that_can_certify():
-    res = certify_sequential(ImageClassifier(Constant()), _image(), radius=0.25, n_max=2000,
-                             batch_size=25, num_classes=3, **KW)
+    res = certify_sequential(
+        ImageClassifier(Constant()),
+        _image(),
+        radius=0.25,
+        n_max=2000,
+        batch_size=25,
+        num_classes=3,
+        **KW,
+    )
     b = boundaries(radius=0.25, sigma=0.5, alpha=0.001, batch_size=25, n_max=2000)
     first = int(np.argmax(b.checkpoints >= b.k_certify))  # k = n reaches k_certify here
     assert res.stop_reason == CERTIFIED and res.certified
@@ -81,8 +88,15 @@ def test_split_votes_stop_for_futility():
 @pytest.mark.parametrize(("n_max", "checkpoints"), [(40, [20, 40]), (50, [20, 40, 50])])
 def test_n_max_is_respected(n_max, checkpoints):
     # radius 0.5 at sigma 0.25 needs p* = 0.977: 50 unanimous votes are not enough.
-    res = certify_sequential(ImageClassifier(Constant()), _image(), radius=0.5, n_max=n_max,
-                             batch_size=20, num_classes=3, **(KW | {"sigma": 0.25}))
+    res = certify_sequential(
+        ImageClassifier(Constant()),
+        _image(),
+        radius=0.5,
+        n_max=n_max,
+        batch_size=20,
+        num_classes=3,
+        **(KW | {"sigma": 0.25}),
+    )
     assert res.stop_reason == N_MAX and not res.certified
     assert res.n == n_max and res.looks == len(checkpoints)
     assert res.boundaries.checkpoints.tolist() == checkpoints
@@ -114,8 +128,9 @@ def test_tiny_llava_sequential_matches_certify_counts(vlm15):
             return torch.tensor([len((t.split() or [""])[0]) % 3 for t in texts], dtype=torch.int64)
 
     kw = dict(oracle=FirstWord(), n0=4, sigma=0.5, alpha=0.05, seed=0, batch_size=4)
-    seq = certify_sequential(vlm15, _image(0, (32, 32)), PROMPT, radius=0.05, n_max=12,
-                             keep_texts=True, **kw)
+    seq = certify_sequential(
+        vlm15, _image(0, (32, 32)), PROMPT, radius=0.05, n_max=12, keep_texts=True, **kw
+    )
     assert seq.stop_reason in (CERTIFIED, FUTILITY, N_MAX)
     assert seq.n in (4, 8, 12) and len(seq.estimation_texts) == seq.n
     assert seq.class_names == ("zero", "one", "two")
@@ -141,6 +156,8 @@ def test_tiny_llava_sequential_matches_certify_counts(vlm15):
     ],
 )
 def test_bad_arguments_are_refused(kwargs, match):
-    args = dict(n0=5, radius=0.25, sigma=0.5, alpha=0.001, n_max=100, seed=0, batch_size=10) | kwargs
+    args = (
+        dict(n0=5, radius=0.25, sigma=0.5, alpha=0.001, n_max=100, seed=0, batch_size=10) | kwargs
+    )
     with pytest.raises(ValueError, match=match):
         certify_sequential(ImageClassifier(Constant()), _image(), **args)
