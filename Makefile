@@ -11,7 +11,7 @@ TEST_ENV := OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 HF_HUB_OFFLINE=1 TRANSFORMERS_OF
 PYTEST_ARGS := -q -n 2 --dist loadgroup --doctest-modules --doctest-glob=README.md \
 	tests rstheory sampler proofs_check rsvlm README.md
 
-.PHONY: setup demo test bench proofs clean distclean
+.PHONY: setup demo test lint bench proofs clean distclean
 
 setup: $(STAMP)
 
@@ -28,8 +28,13 @@ $(STAMP): pyproject.toml | $(PY)
 demo: $(STAMP)
 	OMP_NUM_THREADS=1 HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 $(PY) -m rsvlm demo
 
-test: $(STAMP)
+# Lint and format checks first (seconds), then the default test selection.
+test: $(STAMP) lint
 	$(TEST_ENV) $(PY) -m pytest $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
 
 # Each benchmark prints its ratio against the reference it beats, measured in the same run.
 bench: $(STAMP)
