@@ -251,7 +251,7 @@ def main(argv=None) -> int:
     for devices in (1, 2):
         b = planning.budget(
             args.plan_n,
-            args.plan_inputs,
+            inputs=args.plan_inputs,
             batch_size=args.batch_size,
             samples_per_second=per_device,
             devices=devices,

@@ -197,8 +197,8 @@ def tiny_part(args) -> None:
         cert_fixed = cert_seq = 0
         # Compile the bounds before timing (the sequential call computes its boundaries).
         rstheory.certify(1, 2, alpha=ALPHA, sigma=1.0)
-        rstheory.certified_radius(0.9, 1.0)
-        betabinomial_cs(1, 2, ALPHA)
+        rstheory.certified_radius(0.9, sigma=1.0)
+        betabinomial_cs(1, 2, alpha=ALPHA)
         sequential.boundaries(
             radius=r, sigma=args.tiny_sigma, alpha=ALPHA, batch_size=args.batch_size, n_max=c.n_max
         )

@@ -278,7 +278,7 @@ def step_curves(rows: list[dict], fit: dict, cfg: DemoConfig) -> dict:
     }
     for name, law in laws.items():
         out[f"exact_radius_{name}"] = np.asarray(scaling.expected_radius(law, grid, **kw)).tolist()
-        acc = scaling.certified_accuracy(law, grid, cfg.at_radius, **kw)
+        acc = scaling.certified_accuracy(law, grid, radius=cfg.at_radius, **kw)
         out[f"exact_accuracy_{name}"] = np.asarray(acc).tolist()
     r2 = np.asarray(scaling.average_radius_ratio(np.array(grid), alpha=cfg.alpha))
     out["eq2_radius"] = (out["measured_radius"][-1] * r2 / r2[-1]).tolist()
@@ -311,7 +311,7 @@ def step_plan(fit: dict, rows: list[dict], cfg: DemoConfig) -> dict:
     )
     spb = seconds_per_batch(rows, cfg.batch_size)
     measured = planning.budget(
-        plan.n, cfg.campaign_inputs, batch_size=cfg.batch_size, seconds_per_batch=spb
+        plan.n, inputs=cfg.campaign_inputs, batch_size=cfg.batch_size, seconds_per_batch=spb
     )
     out = {
         "target_ratio": cfg.target_ratio,
@@ -331,7 +331,7 @@ def step_plan(fit: dict, rows: list[dict], cfg: DemoConfig) -> dict:
     if cfg.example_seconds_per_batch > 0:
         ex = planning.budget(
             plan.n,
-            cfg.campaign_inputs,
+            inputs=cfg.campaign_inputs,
             batch_size=cfg.example_batch_size,
             seconds_per_batch=cfg.example_seconds_per_batch,
             devices=cfg.example_devices,

@@ -259,9 +259,9 @@ def certify_sequential(
     num_classes = sel.resolve_num_classes(model, num_classes, est)
     sel_counts = count_votes(sel.labels, num_classes)
     est_counts = count_votes(est, num_classes)
-    ci = betabinomial_cs(k, n, alpha, prior=bounds.prior)
+    ci = betabinomial_cs(k, n, alpha=alpha, prior=bounds.prior)
     low, high = float(ci.low), float(ci.high)
-    radius_cert = float(rstheory.certified_radius(np.float64(low), sigma))
+    radius_cert = float(rstheory.certified_radius(np.float64(low), sigma=sigma))
     keep = bool(keep_texts) and sel.texts is not None
     return SequentialResult(
         stop_reason=reason,

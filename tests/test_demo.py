@@ -170,7 +170,8 @@ def test_fit_curves_and_plan_match_the_library(demo):
         scaling.expected_radius(distributions.Empirical.from_counts(k, n), sizes, **kw),
     )
     _close(
-        curves["exact_accuracy_fit"], scaling.certified_accuracy(law, sizes, cfg["at_radius"], **kw)
+        curves["exact_accuracy_fit"],
+        scaling.certified_accuracy(law, sizes, radius=cfg["at_radius"], **kw),
     )
     # At the largest size every subsample is the whole run: the mean of the certificates.
     _close(curves["measured_radius"][-1], np.mean([c["radius"] for c in res["certificates"]]))
@@ -184,7 +185,7 @@ def test_fit_curves_and_plan_match_the_library(demo):
     _close([plan["achieved"], plan["target"]], [expect.achieved, expect.target])
     spb = seconds_per_batch(read_rows(res["collect"]["rows"]), cfg["batch_size"])
     b = planning.budget(
-        expect.n, cfg["campaign_inputs"], batch_size=cfg["batch_size"], seconds_per_batch=spb
+        expect.n, inputs=cfg["campaign_inputs"], batch_size=cfg["batch_size"], seconds_per_batch=spb
     )
     _close(
         [plan["budgets"][0]["device_seconds"], plan["budgets"][0]["batches"]],

@@ -66,9 +66,11 @@ def test_unanimous_votes_stop_at_the_first_checkpoint_that_can_certify():
     assert res.estimation_counts.tolist() == [0, res.n, 0]
     assert res.p_lower >= res.p_star
     assert res.radius >= 0.25 - 1e-12
-    ci = betabinomial_cs(res.k, res.n, 0.001, prior=res.prior)
+    ci = betabinomial_cs(res.k, res.n, alpha=0.001, prior=res.prior)
     assert (res.p_lower, res.p_upper) == (float(ci.low), float(ci.high))
-    assert res.radius == pytest.approx(float(rstheory.certified_radius(float(ci.low), 0.5)), abs=0)
+    assert res.radius == pytest.approx(
+        float(rstheory.certified_radius(float(ci.low), sigma=0.5)), abs=0
+    )
     # one look earlier the rule could not have certified
     if first > 0:
         assert b.checkpoints[first - 1] < b.k_certify[first - 1]
