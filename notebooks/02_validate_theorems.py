@@ -148,7 +148,7 @@ plt.show()
 #
 # An oracle labels each answer wrongly with probability `eps`, the wrong label uniform
 # over the other classes (two classes here). The votes measure
-# `q = oracle.observed_probability(p, eps)`, not `p`; `rstheory.certify(..., oracle_eps=eps)`
+# `q = oracle.observed_probability(p, eps)`, not `p`; `rstheory.certify(..., oracle_error=eps)`
 # turns the bound on `q` into one on `p`. Below 1/2 nothing is certified, so the cells of
 # interest have `p > 1/2`, where the correction raises the bound (the uncorrected bound on
 # `q` is valid but conservative there). The same flagging rule as above.
@@ -163,7 +163,7 @@ for eps in epss:
     for p in ps_o:
         q = float(oracle.observed_probability(p, eps))
         k = rng.binomial(n_o, q, size=REPS)
-        corrected = rstheory.certify(k, n_o, alpha=alpha, sigma=SIGMA, oracle_eps=eps)
+        corrected = rstheory.certify(k, n_o, alpha=alpha, sigma=SIGMA, oracle_error=eps)
         plain = rstheory.certify(k, n_o, alpha=alpha, sigma=SIGMA)
         rows.append(
             (
@@ -206,7 +206,7 @@ assert not flags.any()
 # error rate is only `0.45 * 0.2 = 0.09`, yet a bound on `q` is no bound on `p`, and the
 # symmetric correction with `eps = 0.09` moves the bound the wrong way. The sound bound
 # uses the false-positive rate alone: `oracle.corrected_lower_bound(q_lower, eps_fp=...)`,
-# and `rstheory.certify(..., oracle=oracle.estimate_rates(...))` when the rates are
+# and `rstheory.certify(..., oracle_error=oracle.estimate_rates(...))` when the rates are
 # estimated from labelled answers (it then spends `alpha + alpha_eps`).
 #
 # The symbolic side is the `oracle.asymmetric_counterexample` theorem of `proofs_check`.
@@ -236,10 +236,10 @@ for p in (0.55, 0.7, 0.9):
     fp_count = rng.binomial(m_calib, eps_fp, size=REPS)
     fn_count = rng.binomial(m_calib, eps_fn, size=REPS)
     rates = oracle.estimate_rates(fp_count, m_calib, fn_count, m_calib, alpha=alpha_eps)
-    est = rstheory.certify(k, n_a, alpha=alpha, sigma=SIGMA, oracle=rates)
+    est = rstheory.certify(k, n_a, alpha=alpha, sigma=SIGMA, oracle_error=rates)
     q_lower = np.asarray(rstheory.cp_lower(k, n_a, alpha))
     sym = np.asarray(
-        rstheory.certify(k, n_a, alpha=alpha, sigma=SIGMA, oracle_eps=eps_overall).p_lower
+        rstheory.certify(k, n_a, alpha=alpha, sigma=SIGMA, oracle_error=eps_overall).p_lower
     )
     known = np.asarray(oracle.corrected_lower_bound(q_lower, eps_fp=eps_fp))
     est_p = np.asarray(est.p_lower)

@@ -140,3 +140,50 @@ def renamed_choice(name: str, value: Any, old: Mapping[str, str], *, stacklevel:
         _warn(f"{name}={value!r} is spelled {name}={old[value]!r}", stacklevel + 1)
         return old[value]
     return value
+
+
+def renamed_keywords(**old_to_new: str) -> Callable[[F], F]:
+    """Accept 0.1 keyword names of parameters that were renamed, with a warning.
+
+    ``@renamed_keywords(oracle_eps="oracle_error")`` lets a call ``f(..., oracle_eps=0.1)``
+    run as ``f(..., oracle_error=0.1)``. Several old names may map to one new name; an old
+    keyword passed as ``None`` (0.1's "not given") is dropped after the warning. A call
+    that gives one parameter under two names raises :class:`TypeError`.
+
+    Example:
+      >>> import warnings
+      >>> @renamed_keywords(eps="oracle_error")
+      ... def f(*, oracle_error=None):
+      ...     return oracle_error
+      >>> with warnings.catch_warnings(record=True) as w:
+      ...     warnings.simplefilter("always")
+      ...     f(eps=0.1), str(w[0].message).split(" (")[0]
+      (0.1, 'f(): the keyword eps= is renamed oracle_error=')
+    """
+
+    def decorate(func: F) -> F:
+        params = inspect.signature(func).parameters
+        for old, new in old_to_new.items():
+            if new not in params or old in params:
+                raise TypeError(f"{func.__qualname__}: cannot rename {old!r} to {new!r}")
+
+        @functools.wraps(func)
+        def wrapper(*args, **kwargs):
+            given = {}
+            for old in [name for name in kwargs if name in old_to_new]:
+                new = old_to_new[old]
+                _warn(f"{func.__qualname__}(): the keyword {old}= is renamed {new}=", 2)
+                value = kwargs.pop(old)
+                if value is None:
+                    continue
+                if new in kwargs:
+                    first = given.get(new, new)
+                    raise TypeError(
+                        f"{func.__qualname__}() got {new!r} twice, as {first}= and {old}="
+                    )
+                kwargs[new], given[new] = value, old
+            return func(*args, **kwargs)
+
+        return wrapper  # type: ignore[return-value]
+
+    return decorate

@@ -238,13 +238,13 @@ def _check_level(alpha, *, name: str) -> None:
         raise ValueError(f"{name} must lie in [0, 1), got {_show(bad)}")
 
 
-def check_oracle(oracle) -> None:
+def check_oracle(oracle, *, name: str = "oracle_error") -> None:
     """Validate an :class:`ErrorBound`, :class:`ErrorInterval` or :class:`RateBounds`."""
     if isinstance(oracle, ErrorBound):
-        _check_rate(oracle.eps_upper, name="oracle.eps_upper", closed=True)
+        _check_rate(oracle.eps_upper, name=f"{name}.eps_upper", closed=True)
     elif isinstance(oracle, ErrorInterval):
-        _check_rate(oracle.eps_lower, name="oracle.eps_lower", closed=True)
-        _check_rate(oracle.eps_upper, name="oracle.eps_upper", closed=True)
+        _check_rate(oracle.eps_lower, name=f"{name}.eps_lower", closed=True)
+        _check_rate(oracle.eps_upper, name=f"{name}.eps_upper", closed=True)
         if (
             not is_traced(oracle.eps_lower, oracle.eps_upper)
             and (
@@ -252,16 +252,16 @@ def check_oracle(oracle) -> None:
                 > np.asarray(oracle.eps_upper, dtype=np.float64)
             ).any()
         ):
-            raise ValueError("oracle.eps_lower must be <= oracle.eps_upper")
+            raise ValueError(f"{name}.eps_lower must be <= {name}.eps_upper")
     elif isinstance(oracle, RateBounds):
-        _check_rate(oracle.eps_fp_upper, name="oracle.eps_fp_upper", closed=False)
-        _check_rate(oracle.eps_fn_upper, name="oracle.eps_fn_upper", closed=True)
+        _check_rate(oracle.eps_fp_upper, name=f"{name}.eps_fp_upper", closed=False)
+        _check_rate(oracle.eps_fn_upper, name=f"{name}.eps_fn_upper", closed=True)
     else:
         raise ValueError(
-            "oracle must be an rstheory.oracle.ErrorBound, ErrorInterval or "
+            f"{name} must be an rstheory.oracle.ErrorBound, ErrorInterval or "
             f"RateBounds, got {type(oracle).__name__}"
         )
-    _check_level(oracle.alpha, name="oracle.alpha")
+    _check_level(oracle.alpha, name=f"{name}.alpha")
 
 
 # ---------------------------------------------------------------------------------------

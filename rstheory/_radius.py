@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+from typing import Literal, get_args
 
 import jax
 import jax.numpy as jnp
@@ -20,7 +21,9 @@ from jax.scipy.special import ndtri
 
 from rstheory import _oracle_correction as _oc
 from rstheory._clopper_pearson import bound_unchecked
+from rstheory._deprecation import renamed_keywords
 from rstheory._oracle_correction import (
+    ErrorBound,
     ErrorInterval,
     RateBounds,
     check_eps,
@@ -36,16 +39,19 @@ from rstheory._validation import (
     is_traced,
 )
 
-__all__ = ["Certificate", "certified_radius", "certify"]
+__all__ = ["Certificate", "Correction", "certified_radius", "certify"]
 
 
-# Labels of Certificate.correction: which oracle-error model produced p_lower.
-NONE = "none"
-SYMMETRIC = "symmetric"
-SYMMETRIC_UNKNOWN = "symmetric-unknown-eps: uncorrected bound"
-SYMMETRIC_ESTIMATED = "symmetric-estimated"
-ASYMMETRIC_ESTIMATED = "asymmetric-estimated"
-CORRECTIONS = (NONE, SYMMETRIC, SYMMETRIC_UNKNOWN, SYMMETRIC_ESTIMATED, ASYMMETRIC_ESTIMATED)
+Correction = Literal[
+    "none", "symmetric", "symmetric_unknown", "symmetric_estimated", "asymmetric_estimated"
+]
+"""Which oracle-error model produced ``Certificate.p_lower`` (see :func:`certify`)."""
+
+CORRECTIONS: tuple[Correction, ...] = get_args(Correction)
+NONE, SYMMETRIC, SYMMETRIC_UNKNOWN, SYMMETRIC_ESTIMATED, ASYMMETRIC_ESTIMATED = CORRECTIONS
+
+OracleError = float | Literal["unknown"] | ErrorBound | ErrorInterval | RateBounds | None
+"""What ``oracle_error=`` of :func:`certify` takes: see there."""
 
 
 @functools.partial(
@@ -67,9 +73,13 @@ class Certificate:
         equals ``p_lower`` when ``correction == "none"``.
       alpha_spent: total significance level of the certificate, ``alpha`` plus the level
         of an estimated oracle error rate (union bound), ``(*batch)``.
-      correction: static (pytree metadata) label of the oracle-error model, one of
-        ``"none"``, ``"symmetric"``, ``"symmetric-unknown-eps: uncorrected bound"``,
-        ``"symmetric-estimated"``, ``"asymmetric-estimated"`` (see :func:`certify`).
+      correction: static (pytree metadata) label of the oracle-error model
+        (:data:`Correction`): ``"none"`` (no oracle error), ``"symmetric"`` (a known
+        symmetric rate), ``"symmetric_unknown"`` (symmetric, rate unknown: the
+        uncorrected bound, which is conservative above ``1/K``),
+        ``"symmetric_estimated"`` (a symmetric rate estimated from calibration answers)
+        or ``"asymmetric_estimated"`` (class-conditional rates estimated from
+        calibration answers); see :func:`certify`.
     """
 
     p_lower: jax.Array
@@ -77,7 +87,7 @@ class Certificate:
     abstained: jax.Array
     q_lower: jax.Array
     alpha_spent: jax.Array
-    correction: str
+    correction: Correction
 
 
 def _radius_one_class(p_lower, sigma):
@@ -164,7 +174,16 @@ def _certificate(
     )
 
 
-def certify(k, n, *, alpha, sigma, oracle_eps=None, num_classes=2, oracle=None) -> Certificate:
+@renamed_keywords(oracle_eps="oracle_error", oracle="oracle_error")
+def certify(
+    k,
+    n,
+    *,
+    sigma,
+    alpha=0.001,
+    oracle_error: OracleError = None,
+    num_classes=2,
+) -> Certificate:
     r"""Certificate from top-class vote counts (Cohen et al. 2019, CERTIFY, steps 3-4).
 
     ``q_lower = cp_lower(k, n, alpha)`` bounds the probability ``q_A`` of the label the
@@ -175,10 +194,10 @@ def certify(k, n, *, alpha, sigma, oracle_eps=None, num_classes=2, oracle=None) 
     ``n`` estimation samples (and the calibration answers, if any), ``p_lower <= p_A``,
     so every returned radius is valid.
 
-    Oracle models (at most one of ``oracle_eps``, ``oracle``):
+    Oracle models (``oracle_error``):
 
     * none: ``p_lower = q_lower``, ``correction = "none"``, ``alpha_spent = alpha``.
-    * ``oracle_eps=eps`` (known symmetric error rate, ``0 <= eps < (K-1)/K``):
+    * ``oracle_error=eps`` (known symmetric error rate, ``0 <= eps < (K-1)/K``):
       ``p_lower = min(h(q_lower, eps), alpha ** (1/n))`` with ``h`` the inverse of
       ``q = p(1 - eps) + (1 - p) eps/(K - 1)`` clipped to ``[0, 1]``. ``h`` increases in
       ``q``, so ``h(q_lower) <= h(q) = p``. *Cap*: ``h`` reaches 1 (an infinite radius)
@@ -188,12 +207,12 @@ def certify(k, n, *, alpha, sigma, oracle_eps=None, num_classes=2, oracle=None) 
       never claims more than a noiseless oracle with ``n`` votes could. Any value below a
       valid lower bound is a valid lower bound, so the cap keeps the guarantee.
       ``correction = "symmetric"``.
-    * ``oracle_eps="unknown"``: symmetric noise with unknown ``eps < (K-1)/K``. ``h``
+    * ``oracle_error="unknown"``: symmetric noise with unknown ``eps < (K-1)/K``. ``h``
       increases in ``eps`` where ``q > 1/K`` and ``h(q, 0) = q``, so ``q_lower`` itself
       is a valid lower bound there (the uncorrected certificate is conservative);
       below ``1/K`` no bound survives every ``eps`` and ``p_lower = 0``.
-      ``correction = "symmetric-unknown-eps: uncorrected bound"``.
-    * ``oracle=ErrorBound`` or ``oracle=ErrorInterval`` (symmetric ``eps`` estimated from
+      ``correction = "symmetric_unknown"``.
+    * an ``ErrorBound`` or ``ErrorInterval`` (symmetric ``eps`` estimated from
       calibration answers, see :func:`rstheory.oracle.estimate_error`): the worst case
       over the confidence set, ``p_lower = min over eps in [eps_lower, eps_upper] of
       h(q_lower, eps)``, capped as above (``eps_lower = 0`` for an ``ErrorBound``).
@@ -204,20 +223,20 @@ def certify(k, n, *, alpha, sigma, oracle_eps=None, num_classes=2, oracle=None) 
       an end: ``h(q_lower, eps_lower)`` where ``q_lower > 1/K`` and
       ``h(q_lower, eps_upper)`` below. On the event ``{q_lower <= q}`` and
       ``{eps in [eps_lower, eps_upper]}``, ``p_lower <= h(q_lower, eps) <= h(q, eps) = p``;
-      by the union bound the failure probability is at most ``alpha + oracle.alpha``.
+      by the union bound the failure probability is at most ``alpha + oracle_error.alpha``.
       With an ``ErrorBound`` the set is ``[0, eps_upper]``: above ``1/K`` this is the
       uncorrected ``q_lower`` (now with ``eps < (K-1)/K`` checked by data rather than
       assumed), so only an ``ErrorInterval`` can raise the radius. If ``eps_upper >=
       (K-1)/K`` the data do not exclude an uninformative oracle and ``p_lower = 0``.
-      ``correction = "symmetric-estimated"``.
-    * ``oracle=RateBounds`` (class-conditional rates, see
+      ``correction = "symmetric_estimated"``.
+    * a ``RateBounds`` (class-conditional rates, see
       :func:`rstheory.oracle.estimate_rates`): ``p_lower = (q_lower - eps_fp_upper) /
       (1 - eps_fp_upper)``, clipped to ``[0, 1]``. It is sound for every false-negative
       rate: false negatives only remove votes from ``A``, so ``q <= eps_fp + p(1 - eps_fp)``
       whatever ``eps_fn`` is, and the bound decreases in ``eps_fp``; ``eps_fn_upper`` is
-      not used. It is ``<= q_lower``. ``alpha_spent = alpha + oracle.alpha`` (the joint
+      not used. It is ``<= q_lower``. ``alpha_spent = alpha + oracle_error.alpha`` (the joint
       level of the two rates; only the false-positive half is used, so this is
-      conservative). ``correction = "asymmetric-estimated"``.
+      conservative). ``correction = "asymmetric_estimated"``.
 
     An oracle object with ``alpha = 0`` is read as known bounds: nothing is added to
     ``alpha_spent``.
@@ -225,15 +244,18 @@ def certify(k, n, *, alpha, sigma, oracle_eps=None, num_classes=2, oracle=None) 
     Args:
       k: votes for the selected class among the ``n`` estimation samples, ``(*batch)``.
       n: estimation samples ``>= 1``; broadcasts with ``k``.
-      alpha: significance level of the vote bound, in ``(0, 1)``.
       sigma: noise standard deviation ``> 0``.
-      oracle_eps: None, a known symmetric error rate in ``[0, (K-1)/K)`` (broadcasts), or
-        ``"unknown"``.
+      alpha: significance level of the vote bound, in ``(0, 1)``; default ``0.001`` as in
+        Cohen et al. (2019).
+      oracle_error: the oracle-error model: None (no error), a known symmetric error rate
+        in ``[0, (K-1)/K)`` (broadcasts), ``"unknown"``, or an
+        :class:`rstheory.oracle.ErrorBound`, ``ErrorInterval`` or ``RateBounds``
+        (fields broadcast with ``k``). Release 0.1 spelled the first two
+        ``oracle_eps=`` and the objects ``oracle=``; both still work, with a
+        :class:`DeprecationWarning`, until 0.3.
       num_classes: ``K`` of the symmetric models, integer ``>= 2`` (broadcasts); not used
-        without an oracle argument or with ``RateBounds``. For ``K > 2`` the correction
+        without an oracle error or with ``RateBounds``. For ``K > 2`` the correction
         can certify where ``q_lower <= 1/2``.
-      oracle: None, or an :class:`rstheory.oracle.ErrorBound`, ``ErrorInterval`` or
-        ``RateBounds`` (fields broadcast with ``k``).
 
     Returns:
       :class:`Certificate` with fields ``p_lower``, ``radius``, ``abstained``,
@@ -244,7 +266,7 @@ def certify(k, n, *, alpha, sigma, oracle_eps=None, num_classes=2, oracle=None) 
       >>> c = rstheory.certify([990, 400], 1000, alpha=0.001, sigma=0.25)
       >>> [round(float(r), 4) for r in c.radius], c.abstained.tolist()
       ([0.4945, 0.0], [False, True])
-      >>> c = rstheory.certify(800, 1000, alpha=0.001, sigma=0.25, oracle_eps=0.1)
+      >>> c = rstheory.certify(800, 1000, alpha=0.001, sigma=0.25, oracle_error=0.1)
       >>> round(float(c.q_lower), 4), round(float(c.p_lower), 4), c.correction
       (0.7585, 0.8231, 'symmetric')
     """
@@ -252,30 +274,30 @@ def certify(k, n, *, alpha, sigma, oracle_eps=None, num_classes=2, oracle=None) 
     check_alpha(alpha)
     check_sigma(sigma)
     check_num_classes(num_classes)
-    zero = 0.0
-    eps_lo = eps_hi = oracle_alpha = zero
-    if oracle_eps is not None and oracle is not None:
-        raise ValueError("pass at most one of oracle_eps and oracle, got both")
-    if isinstance(oracle_eps, str):
-        if oracle_eps != "unknown":
+    eps_lo = eps_hi = oracle_alpha = 0.0
+    if oracle_error is None:
+        correction = NONE
+    elif isinstance(oracle_error, (ErrorBound, ErrorInterval, RateBounds, tuple)):
+        # A plain tuple is refused here: it reads as an unnamed (eps, alpha) estimate.
+        check_oracle(oracle_error, name="oracle_error")
+        oracle_alpha = oracle_error.alpha
+        if isinstance(oracle_error, RateBounds):
+            correction, eps_hi = ASYMMETRIC_ESTIMATED, oracle_error.eps_fp_upper
+        elif isinstance(oracle_error, ErrorInterval):
+            correction = SYMMETRIC_ESTIMATED
+            eps_lo, eps_hi = oracle_error.eps_lower, oracle_error.eps_upper
+        else:
+            correction, eps_hi = SYMMETRIC_ESTIMATED, oracle_error.eps_upper
+    elif isinstance(oracle_error, str):
+        if oracle_error != "unknown":
             raise ValueError(
-                f"oracle_eps must be None, a number in [0, (K - 1)/K) or 'unknown', got {oracle_eps!r}"
+                "oracle_error must be None, a number in [0, (K - 1)/K), 'unknown', or an "
+                f"ErrorBound, ErrorInterval or RateBounds, got {oracle_error!r}"
             )
         correction = SYMMETRIC_UNKNOWN
-    elif oracle_eps is not None:
-        check_eps(oracle_eps, num_classes, name="oracle_eps")
-        correction, eps_lo, eps_hi = SYMMETRIC, oracle_eps, oracle_eps
-    elif oracle is not None:
-        check_oracle(oracle)
-        oracle_alpha = oracle.alpha
-        if isinstance(oracle, RateBounds):
-            correction, eps_hi = ASYMMETRIC_ESTIMATED, oracle.eps_fp_upper
-        elif isinstance(oracle, ErrorInterval):
-            correction, eps_lo, eps_hi = SYMMETRIC_ESTIMATED, oracle.eps_lower, oracle.eps_upper
-        else:
-            correction, eps_hi = SYMMETRIC_ESTIMATED, oracle.eps_upper
     else:
-        correction = NONE
+        check_eps(oracle_error, num_classes, name="oracle_error")
+        correction, eps_lo, eps_hi = SYMMETRIC, oracle_error, oracle_error
     q_lower = bound_unchecked(k, n, alpha, False)  # k, n, alpha validated above
     args = [q_lower, n, alpha, sigma, num_classes, eps_lo, eps_hi, oracle_alpha]
     args = [a if is_traced(a) else as_f64(a) for a in args]

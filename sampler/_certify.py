@@ -487,8 +487,7 @@ def certify(
         n,
         alpha=alpha,
         sigma=sigma,
-        oracle_eps=eps,
-        oracle=rates,
+        oracle_error=eps if rates is None else rates,
         num_classes=max(num_classes, 2),
     )
     keep = bool(keep_texts) and sel.texts is not None

@@ -306,7 +306,7 @@ def test_certify_known_symmetric_eps_is_capped_correction():
     q = np.asarray(plain.q_lower)
     cap = ALPHA ** (1 / N_VOTES)
     for eps in (0.0, 0.1, 0.3):
-        cert = rstheory.certify(K_VOTES, N_VOTES, alpha=ALPHA, sigma=SIGMA, oracle_eps=eps)
+        cert = rstheory.certify(K_VOTES, N_VOTES, alpha=ALPHA, sigma=SIGMA, oracle_error=eps)
         assert cert.correction == "symmetric"
         h = np.clip((q - eps) / (1 - 2 * eps), 0, 1)
         np.testing.assert_allclose(
@@ -319,10 +319,10 @@ def test_certify_known_symmetric_eps_is_capped_correction():
         assert (np.asarray(cert.p_lower)[q > 0.5] >= q[q > 0.5]).all()
         np.testing.assert_array_equal(np.asarray(cert.abstained), q <= 0.5)  # K = 2: same decisions
         assert np.isfinite(np.asarray(cert.radius)).all()
-    zero = rstheory.certify(K_VOTES, N_VOTES, alpha=ALPHA, sigma=SIGMA, oracle_eps=0.0)
+    zero = rstheory.certify(K_VOTES, N_VOTES, alpha=ALPHA, sigma=SIGMA, oracle_error=0.0)
     np.testing.assert_array_equal(np.asarray(zero.p_lower), np.asarray(plain.p_lower))
     # k = n with eps = 0.1: h = (cap - 0.1)/0.8 > 1 would be an infinite radius; the cap gives R_max(n).
-    top = rstheory.certify(N_VOTES, N_VOTES, alpha=ALPHA, sigma=SIGMA, oracle_eps=0.1)
+    top = rstheory.certify(N_VOTES, N_VOTES, alpha=ALPHA, sigma=SIGMA, oracle_error=0.1)
     assert _f(top.p_lower) == pytest.approx(cap, rel=RTOL_F64_CLOSED_FORM)
     assert _f(top.radius) == pytest.approx(SIGMA * NormalDist().inv_cdf(cap), rel=1e-12)
 
@@ -330,8 +330,8 @@ def test_certify_known_symmetric_eps_is_capped_correction():
 def test_certify_unknown_eps_keeps_uncorrected_bound_above_one_over_k():
     plain = rstheory.certify(K_VOTES, N_VOTES, alpha=ALPHA, sigma=SIGMA)
     q = np.asarray(plain.q_lower)
-    cert = rstheory.certify(K_VOTES, N_VOTES, alpha=ALPHA, sigma=SIGMA, oracle_eps="unknown")
-    assert cert.correction == "symmetric-unknown-eps: uncorrected bound"
+    cert = rstheory.certify(K_VOTES, N_VOTES, alpha=ALPHA, sigma=SIGMA, oracle_error="unknown")
+    assert cert.correction == "symmetric_unknown"
     np.testing.assert_array_equal(np.asarray(cert.p_lower), np.where(q >= 0.5, q, 0.0))
     np.testing.assert_array_equal(np.asarray(cert.radius), np.asarray(plain.radius))
 
@@ -341,15 +341,15 @@ def test_certify_estimated_symmetric_eps_uses_the_worst_case_end():
     plain = rstheory.certify(K_VOTES, N_VOTES, alpha=ALPHA, sigma=SIGMA)
     q = np.asarray(plain.q_lower)
     eb = oracle.ErrorBound(jnp.float64(0.15), jnp.float64(0.01))
-    cert = rstheory.certify(K_VOTES, N_VOTES, alpha=ALPHA, sigma=SIGMA, oracle=eb)
-    assert cert.correction == "symmetric-estimated"
+    cert = rstheory.certify(K_VOTES, N_VOTES, alpha=ALPHA, sigma=SIGMA, oracle_error=eb)
+    assert cert.correction == "symmetric_estimated"
     want = np.where(q > 0.5, q, np.clip((q - 0.15) / 0.7, 0, 1))
     np.testing.assert_allclose(np.asarray(cert.p_lower), want, rtol=RTOL_F64_CLOSED_FORM, atol=0)
     np.testing.assert_allclose(
         np.asarray(cert.alpha_spent), ALPHA + 0.01, rtol=RTOL_F64_CLOSED_FORM
     )
     ei = oracle.ErrorInterval(jnp.float64(0.05), jnp.float64(0.15), jnp.float64(0.01))
-    cert = rstheory.certify(K_VOTES, N_VOTES, alpha=ALPHA, sigma=SIGMA, oracle=ei)
+    cert = rstheory.certify(K_VOTES, N_VOTES, alpha=ALPHA, sigma=SIGMA, oracle_error=ei)
     cap = np.maximum(ALPHA ** (1 / N_VOTES), q)
     want = np.where(
         q > 0.5, np.minimum(np.clip((q - 0.05) / 0.9, 0, 1), cap), np.clip((q - 0.15) / 0.7, 0, 1)
@@ -357,7 +357,7 @@ def test_certify_estimated_symmetric_eps_uses_the_worst_case_end():
     np.testing.assert_allclose(np.asarray(cert.p_lower), want, rtol=RTOL_F64_CLOSED_FORM, atol=0)
     # An interval reaching 1/2 does not exclude an uninformative oracle: nothing is certified.
     wide = rstheory.certify(
-        K_VOTES, N_VOTES, alpha=ALPHA, sigma=SIGMA, oracle=oracle.ErrorBound(0.5, 0.01)
+        K_VOTES, N_VOTES, alpha=ALPHA, sigma=SIGMA, oracle_error=oracle.ErrorBound(0.5, 0.01)
     )
     np.testing.assert_array_equal(np.asarray(wide.p_lower), 0.0)
     assert np.asarray(wide.abstained).all()
@@ -368,8 +368,8 @@ def test_certify_rate_bounds_use_the_false_positive_bound_only():
     q = np.asarray(plain.q_lower)
     for fn in (0.0, 0.3):
         rb = oracle.RateBounds(jnp.float64(0.2), jnp.float64(fn), jnp.float64(0.002))
-        cert = rstheory.certify(K_VOTES, N_VOTES, alpha=ALPHA, sigma=SIGMA, oracle=rb)
-        assert cert.correction == "asymmetric-estimated"
+        cert = rstheory.certify(K_VOTES, N_VOTES, alpha=ALPHA, sigma=SIGMA, oracle_error=rb)
+        assert cert.correction == "asymmetric_estimated"
         np.testing.assert_allclose(
             np.asarray(cert.p_lower),
             np.asarray(oracle.corrected_lower_bound(q, eps_fp=0.2)),
@@ -392,9 +392,9 @@ def test_certificate_is_a_frozen_pytree_through_jit_and_vmap():
         N_VOTES,
         alpha=ALPHA,
         sigma=SIGMA,
-        oracle=oracle.ErrorInterval(lo[:, None], hi[:, None], 0.01),
+        oracle_error=oracle.ErrorInterval(lo[:, None], hi[:, None], 0.01),
     )
-    assert len(jax.tree_util.tree_leaves(want)) == 5 and want.correction == "symmetric-estimated"
+    assert len(jax.tree_util.tree_leaves(want)) == 5 and want.correction == "symmetric_estimated"
     with pytest.raises(dataclasses.FrozenInstanceError):
         want.radius = want.p_lower  # type: ignore[misc]
 
@@ -404,7 +404,7 @@ def test_certificate_is_a_frozen_pytree_through_jit_and_vmap():
             jnp.float64(N_VOTES),
             alpha=jnp.float64(ALPHA),
             sigma=jnp.float64(SIGMA),
-            oracle=oracle.ErrorInterval(lo, hi, jnp.float64(0.01)),
+            oracle_error=oracle.ErrorInterval(lo, hi, jnp.float64(0.01)),
         )
 
     got = jax.jit(jax.vmap(one_row))(jnp.asarray(lo), jnp.asarray(hi))
@@ -470,7 +470,7 @@ def test_known_symmetric_correction_covers_true_p():
     cell = np.arange(MC_TRIALS) % grid_p.size
     p, eps = grid_p[cell], grid_eps[cell]
     k = _symmetric_votes(rng, p, eps, 2, n)
-    cert = rstheory.certify(k, n, alpha=alpha, sigma=0.5, oracle_eps=eps)
+    cert = rstheory.certify(k, n, alpha=alpha, sigma=0.5, oracle_error=eps)
     p_lower, q_lower = np.asarray(cert.p_lower), np.asarray(cert.q_lower)
     _assert_rate_at_most(int((p_lower > p).sum()), MC_TRIALS, alpha)
     above = q_lower > 0.5
@@ -494,7 +494,7 @@ def test_asymmetric_counterexample_naive_bound_fails_sound_bound_holds():
         positives,
         alpha=alpha_rates,
     )
-    cert = rstheory.certify(k, n, alpha=alpha, sigma=0.5, oracle=rates)
+    cert = rstheory.certify(k, n, alpha=alpha, sigma=0.5, oracle_error=rates)
     naive_misses = int((np.asarray(cert.q_lower) > p).sum())
     _assert_rate_above(naive_misses, MC_TRIALS, alpha)
     assert naive_misses > MC_TRIALS // 2
@@ -514,13 +514,13 @@ def test_estimated_symmetric_eps_certificate_holds_and_plugging_the_upper_bound_
     errors = rng.binomial(m, eps, MC_TRIALS)
     interval = oracle.estimate_error_interval(errors, m, alpha=alpha_eps)
     bound = oracle.estimate_error(errors, m, alpha=alpha_eps)
-    cert = rstheory.certify(k, n, alpha=alpha, sigma=0.5, oracle=interval)
+    cert = rstheory.certify(k, n, alpha=alpha, sigma=0.5, oracle_error=interval)
     q_lower = np.asarray(cert.q_lower)
     plug_in = np.asarray(oracle.corrected_probability(q_lower, np.asarray(bound.eps_upper)))
     _assert_rate_above(int((plug_in > p).sum()), MC_TRIALS, alpha + alpha_eps)
     _assert_rate_at_most(int((np.asarray(cert.p_lower) > p).sum()), MC_TRIALS, alpha + alpha_eps)
     assert (np.asarray(cert.p_lower) > q_lower).mean() > 0.9
-    cert_upper = rstheory.certify(k, n, alpha=alpha, sigma=0.5, oracle=bound)
+    cert_upper = rstheory.certify(k, n, alpha=alpha, sigma=0.5, oracle_error=bound)
     _assert_rate_at_most(
         int((np.asarray(cert_upper.p_lower) > p).sum()), MC_TRIALS, alpha + alpha_eps
     )
@@ -570,18 +570,34 @@ def test_eps_out_of_range_names_eps_and_its_range():
         (lambda: oracle.estimate_rates(1, 0, 0, 10, alpha=0.01), "negatives"),
         (lambda: oracle.estimate_rates(1, 10, 1, 10, alpha=1.0), "alpha"),
         (
-            lambda: rstheory.certify(900, 1000, alpha=0.001, sigma=0.25, oracle_eps=0.5),
-            "oracle_eps",
+            lambda: rstheory.certify(900, 1000, alpha=0.001, sigma=0.25, oracle_error=0.5),
+            "oracle_error",
         ),
         (
-            lambda: rstheory.certify(900, 1000, alpha=0.001, sigma=0.25, oracle_eps="unkown"),
-            "oracle_eps",
+            lambda: rstheory.certify(900, 1000, alpha=0.001, sigma=0.25, oracle_error="unkown"),
+            "oracle_error",
         ),
         (
             lambda: rstheory.certify(
-                900, 1000, alpha=0.001, sigma=0.25, oracle_eps=0.1, num_classes=1
+                900, 1000, alpha=0.001, sigma=0.25, oracle_error=0.1, num_classes=1
             ),
             "num_classes",
+        ),
+        (
+            lambda: rstheory.certify(900, 1000, alpha=0.001, sigma=0.25, oracle_error=(0.1, 0.01)),
+            "oracle_error",
+        ),
+        (
+            lambda: rstheory.certify(
+                900, 1000, alpha=0.001, sigma=0.25, oracle_error=oracle.ErrorBound(1.5, 0.01)
+            ),
+            "oracle_error.eps_upper",
+        ),
+        (
+            lambda: rstheory.certify(
+                900, 1000, alpha=0.001, sigma=0.25, oracle_error=oracle.ErrorBound(0.1, 1.0)
+            ),
+            "oracle_error.alpha",
         ),
         (
             lambda: rstheory.certify(
@@ -589,38 +605,15 @@ def test_eps_out_of_range_names_eps_and_its_range():
                 1000,
                 alpha=0.001,
                 sigma=0.25,
-                oracle_eps=0.1,
-                oracle=oracle.ErrorBound(0.1, 0.01),
+                oracle_error=oracle.ErrorInterval(0.2, 0.1, 0.01),
             ),
-            "oracle_eps",
-        ),
-        (
-            lambda: rstheory.certify(900, 1000, alpha=0.001, sigma=0.25, oracle=(0.1, 0.01)),
-            "oracle",
+            "oracle_error.eps_lower",
         ),
         (
             lambda: rstheory.certify(
-                900, 1000, alpha=0.001, sigma=0.25, oracle=oracle.ErrorBound(1.5, 0.01)
+                900, 1000, alpha=0.001, sigma=0.25, oracle_error=oracle.RateBounds(1.0, 0.1, 0.01)
             ),
-            "oracle.eps_upper",
-        ),
-        (
-            lambda: rstheory.certify(
-                900, 1000, alpha=0.001, sigma=0.25, oracle=oracle.ErrorBound(0.1, 1.0)
-            ),
-            "oracle.alpha",
-        ),
-        (
-            lambda: rstheory.certify(
-                900, 1000, alpha=0.001, sigma=0.25, oracle=oracle.ErrorInterval(0.2, 0.1, 0.01)
-            ),
-            "oracle.eps_lower",
-        ),
-        (
-            lambda: rstheory.certify(
-                900, 1000, alpha=0.001, sigma=0.25, oracle=oracle.RateBounds(1.0, 0.1, 0.01)
-            ),
-            "oracle.eps_fp_upper",
+            "oracle_error.eps_fp_upper",
         ),
     ],
 )
@@ -635,3 +628,44 @@ def test_oracle_options_are_keyword_only():
         oracle.estimate_error(1, 10, 0.01)  # type: ignore[misc]
     with pytest.raises(TypeError):
         oracle.corrected_lower_bound(0.5, 0.1)  # type: ignore[misc]
+
+
+# ---------------------------------------------------------------------------------------------
+# The 0.1 keywords of certify (oracle_eps=, oracle=): deprecated, same certificate.
+
+
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [
+        (dict(oracle_eps=0.1), dict(oracle_error=0.1)),
+        (dict(oracle_eps="unknown"), dict(oracle_error="unknown")),
+        (
+            dict(oracle=oracle.ErrorBound(0.15, 0.01)),
+            dict(oracle_error=oracle.ErrorBound(0.15, 0.01)),
+        ),
+        (
+            dict(oracle_eps=None, oracle=oracle.RateBounds(0.2, 0.0, 0.002)),
+            dict(oracle_error=oracle.RateBounds(0.2, 0.0, 0.002)),
+        ),
+    ],
+)
+def test_certify_old_oracle_keywords_warn_and_agree(old, new):
+    want = rstheory.certify(K_VOTES, N_VOTES, alpha=ALPHA, sigma=SIGMA, **new)
+    with pytest.warns(DeprecationWarning, match="renamed oracle_error="):
+        got = rstheory.certify(K_VOTES, N_VOTES, alpha=ALPHA, sigma=SIGMA, **old)
+    assert got.correction == want.correction
+    for g, w in zip(jax.tree_util.tree_leaves(got), jax.tree_util.tree_leaves(want), strict=True):
+        np.testing.assert_array_equal(np.asarray(g), np.asarray(w))
+
+
+def test_certify_old_oracle_keywords_refuse_two_models():
+    with pytest.warns(DeprecationWarning), pytest.raises(TypeError, match="oracle_eps"):
+        rstheory.certify(900, 1000, sigma=0.25, oracle_eps=0.1, oracle=oracle.ErrorBound(0.1, 0.01))
+    with pytest.warns(DeprecationWarning), pytest.raises(TypeError, match="oracle_error"):
+        rstheory.certify(900, 1000, sigma=0.25, oracle_error=0.1, oracle=(0.1, 0.01))
+
+
+def test_certify_alpha_defaults_to_cohen_et_al_level():
+    want = rstheory.certify(K_VOTES, N_VOTES, alpha=0.001, sigma=SIGMA)
+    got = rstheory.certify(K_VOTES, N_VOTES, sigma=SIGMA)
+    np.testing.assert_array_equal(np.asarray(got.p_lower), np.asarray(want.p_lower))

@@ -217,13 +217,13 @@ def test_semantic_clusterer_selection_defines_the_clusters(vlm15):
 def test_oracle_correction_is_passed_to_rstheory(vlm15):
     kw = dict(oracle=FirstWord(), n0=4, n=8, sigma=0.5, alpha=0.01, seed=1, batch_size=4)
     res = certify(vlm15, _image(), PROMPT, oracle_eps=0.1, **kw)
-    _assert_certificate_matches(res, alpha=0.01, sigma=0.5, oracle_eps=0.1, num_classes=3)
+    _assert_certificate_matches(res, alpha=0.01, sigma=0.5, oracle_error=0.1, num_classes=3)
     assert res.certificate.correction == "symmetric"
     res = certify(vlm15, _image(), PROMPT, oracle_eps="unknown", **kw)
-    _assert_certificate_matches(res, alpha=0.01, sigma=0.5, oracle_eps="unknown", num_classes=3)
+    _assert_certificate_matches(res, alpha=0.01, sigma=0.5, oracle_error="unknown", num_classes=3)
     bound = rstheory.oracle.estimate_error(1, 50, alpha=0.01)
     res = certify(vlm15, _image(), PROMPT, oracle_rates=bound, **kw)
-    _assert_certificate_matches(res, alpha=0.01, sigma=0.5, oracle=bound, num_classes=3)
+    _assert_certificate_matches(res, alpha=0.01, sigma=0.5, oracle_error=bound, num_classes=3)
     assert float(res.certificate.alpha_spent) == pytest.approx(0.02)
     # OracleErrorRates: the per-class rates of the selected class.
     judge = RefusalJudge()
@@ -237,8 +237,10 @@ def test_oracle_correction_is_passed_to_rstheory(vlm15):
         oracle_rates=rates,
         **{k: v for k, v in kw.items() if k != "oracle"},
     )
-    _assert_certificate_matches(res, alpha=0.01, sigma=0.5, oracle=rates.rates_for(res.top_class))
-    assert res.certificate.correction == "asymmetric-estimated"
+    _assert_certificate_matches(
+        res, alpha=0.01, sigma=0.5, oracle_error=rates.rates_for(res.top_class)
+    )
+    assert res.certificate.correction == "asymmetric_estimated"
 
 
 @pytest.mark.parametrize(

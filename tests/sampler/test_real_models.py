@@ -238,7 +238,7 @@ def test_profanity_error_rates_give_rstheorys_counts(profanity):
     assert float(rates.eps_fp_upper) == float(want.eps_fp_upper)
     assert float(rates.eps_fn_upper) == float(want.eps_fn_upper)
     cert = rstheory.certify(95, 100, alpha=0.001, sigma=0.25, oracle=rates)
-    assert cert.correction == "asymmetric-estimated"
+    assert cert.correction == "asymmetric_estimated"
     assert float(cert.p_lower) < float(cert.q_lower)
 
 
