@@ -3,8 +3,9 @@
 A :class:`Theorem` pairs a statement in words and its source with up to two checks:
 ``symbolic()`` (a sympy derivation) and ``numeric(dps)`` (rstheory's float64 numbers
 against mpmath at ``dps`` digits). Each check returns a :class:`CheckResult`.
-Theorem modules call :func:`register` at import; :func:`run_all` runs every check
-and turns an exception inside a check into a failed result.
+Theorem modules register their entries at import with the :func:`theorem` decorator on
+the numeric check (or :func:`register` for a :class:`Theorem` built by hand);
+:func:`run_all` runs every check and turns an exception inside a check into a failed result.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ __all__ = [
     "run_all",
     "simplifies_to_zero",
     "symbolic_result",
+    "theorem",
     "theorems",
 ]
 
@@ -82,6 +84,41 @@ def register(theorem: Theorem) -> Theorem:
         raise ValueError(f"a different theorem is already registered as {theorem.name!r}")
     _THEOREMS[theorem.name] = theorem
     return theorem
+
+
+def theorem(
+    name: str,
+    *,
+    statement: str,
+    source: str,
+    symbolic: Callable[[], CheckResult] | None = None,
+) -> Callable[[Callable[[int], CheckResult]], Callable[[int], CheckResult]]:
+    """Decorator: register the decorated function as the numeric check of theorem ``name``.
+
+    The decorated function is returned unchanged (its callers and doctests see the plain
+    function); the entry is added to the registry when the decorator runs, so entries are
+    listed in the order their numeric checks are defined. Names are unique, as in
+    :func:`register`.
+
+    Args:
+      name: unique identifier, ``family.short_name``.
+      statement: the claim in plain words.
+      source: where it is proved (paper, theorem number).
+      symbolic: the theorem's ``() -> CheckResult`` sympy derivation, if it has one.
+
+    Example:
+      >>> @theorem("example.truth", statement="1 + 1 = 2", source="arithmetic")
+      ... def check_truth(dps: int = 50) -> CheckResult:
+      ...     return CheckResult(1 + 1 == 2, 0.0, 0.0, "1 + 1 = 2")
+      >>> run(_THEOREMS.pop("example.truth")).passed  # (removed again from the registry)
+      True
+    """
+
+    def decorate(numeric: Callable[[int], CheckResult]) -> Callable[[int], CheckResult]:
+        register(Theorem(name, statement, source, symbolic=symbolic, numeric=numeric))
+        return numeric
+
+    return decorate
 
 
 def theorems() -> tuple[Theorem, ...]:

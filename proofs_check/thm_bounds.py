@@ -39,11 +39,10 @@ import sympy as sp
 from proofs_check._binomial_mp import binomial_tail_ge, log_pmf
 from proofs_check._registry import (
     CheckResult,
-    Theorem,
     combine,
     max_relative_error,
-    register,
     symbolic_result,
+    theorem,
 )
 from rstheory import bounds
 from rstheory._confseq import betabinomial_cs
@@ -138,24 +137,6 @@ def check_coverage(
     return CheckResult(worst >= 0, -worst, 0.0, detail)
 
 
-def check_wilson_deficiency(dps: int = 50, *, ns=(5, 10, 20, 60), alpha=0.05) -> CheckResult:
-    """Passes when some ``(p, n)`` has exact Wilson coverage below ``1 - alpha``."""
-    found = []
-    with mpmath.workdps(dps):
-        for n in ns:
-            vals = _padded(
-                lambda kk, nn, aa: bounds.lower_bound(kk, nn, aa, method="wilson"),
-                np.arange(n + 1),
-                n,
-                alpha,
-            )
-            cov, p = exact_coverage_mp(vals, n)
-            if cov < 1 - mpmath.mpf(alpha):
-                found.append(f"n={n}, p={float(p):.6g}: coverage {float(cov):.6f}")
-    detail = f"Wilson lower bound, alpha={alpha}: coverage below {1 - alpha} at " + "; ".join(found)
-    return CheckResult(bool(found), math.nan, math.nan, detail if found else "no deficiency found")
-
-
 def check_hoeffding_symbolic() -> CheckResult:
     """``exp(-2 n t^2) = alpha`` at ``t = sqrt(log(1/alpha) / (2n))``; the Bernoulli sample
     variance of ``k`` ones and ``n - k`` zeros is ``k (n - k) / (n (n - 1))``."""
@@ -168,6 +149,40 @@ def check_hoeffding_symbolic() -> CheckResult:
     return symbolic_result(steps)
 
 
+@theorem(
+    "bounds.clopper_pearson_coverage",
+    statement="The one-sided Clopper-Pearson bounds have exact coverage >= 1 - alpha for every p "
+    "(a consequence of clopper_pearson.tail_inversion: L(K) > p iff P_p[X >= K] < alpha).",
+    source="Clopper & Pearson (1934), Biometrika 26(4)",
+)
+def check_clopper_pearson_coverage(dps: int = 50) -> CheckResult:
+    """:func:`check_coverage` for ``"clopper_pearson"``."""
+    return check_coverage(dps, method="clopper_pearson")
+
+
+@theorem(
+    "bounds.hoeffding_coverage",
+    statement="k/n - sqrt(log(1/alpha)/(2n)), clipped to [0, 1], has coverage >= 1 - alpha for every p.",
+    source="Hoeffding (1963), JASA 58, Thm 1",
+    symbolic=check_hoeffding_symbolic,
+)
+def check_hoeffding_coverage(dps: int = 50) -> CheckResult:
+    """:func:`check_coverage` for ``"hoeffding"``."""
+    return check_coverage(dps, method="hoeffding")
+
+
+@theorem(
+    "bounds.empirical_bernstein_coverage",
+    statement="k/n - sqrt(2 V log(2/alpha)/n) - 7 log(2/alpha)/(3(n-1)) with V = k(n-k)/(n(n-1)), "
+    "clipped to [0, 1], has coverage >= 1 - alpha for every p.",
+    source="Maurer & Pontil (2009), COLT, Thm 4",
+    symbolic=check_hoeffding_symbolic,
+)
+def check_empirical_bernstein_coverage(dps: int = 50) -> CheckResult:
+    """:func:`check_coverage` for ``"empirical_bernstein"``."""
+    return check_coverage(dps, method="empirical_bernstein")
+
+
 # --------------------------------------------------------------------------- randomized CP
 
 
@@ -177,6 +192,12 @@ def _u_threshold(k, n, p, alpha):
     return min(max((alpha - tail_above) / _pmf(k, n, p), 0), 1)
 
 
+@theorem(
+    "bounds.randomized_cp_exact_size",
+    statement="With U ~ Uniform(0,1) independent, the p solving P[X > k] + U P[X = k] = alpha "
+    "is a lower bound with coverage exactly 1 - alpha for every p.",
+    source="Stevens (1950), Biometrika 37; the telescoping sum over k",
+)
 def check_randomized_exact_size(dps: int = 50, *, ns=(1, 7, 40), alpha=0.1) -> CheckResult:
     """Residual of ``P[X > k] + u P[X = k] = alpha`` at rstheory's bound (as the relative
     error in ``p`` it implies), and ``sum_k pmf(k) (1 - u*(k, p)) = 1 - alpha`` exactly."""
@@ -220,6 +241,30 @@ def check_randomized_exact_size(dps: int = 50, *, ns=(1, 7, 40), alpha=0.1) -> C
             f"|coverage - (1 - alpha)| = {float(cov_err):.2e}",
         )
     return combine([roots, size], RTOL_RANDOMIZED)
+
+
+@theorem(
+    "bounds.wilson_not_valid",
+    statement="The Wilson score bound is NOT a valid one-sided bound: some (p, n) has exact coverage "
+    "below 1 - alpha. This entry passes when such a (p, n) is exhibited.",
+    source="Brown, Cai & DasGupta (2001), Statist. Sci. 16(2)",
+)
+def check_wilson_deficiency(dps: int = 50, *, ns=(5, 10, 20, 60), alpha=0.05) -> CheckResult:
+    """Passes when some ``(p, n)`` has exact Wilson coverage below ``1 - alpha``."""
+    found = []
+    with mpmath.workdps(dps):
+        for n in ns:
+            vals = _padded(
+                lambda kk, nn, aa: bounds.lower_bound(kk, nn, aa, method="wilson"),
+                np.arange(n + 1),
+                n,
+                alpha,
+            )
+            cov, p = exact_coverage_mp(vals, n)
+            if cov < 1 - mpmath.mpf(alpha):
+                found.append(f"n={n}, p={float(p):.6g}: coverage {float(cov):.6f}")
+    detail = f"Wilson lower bound, alpha={alpha}: coverage below {1 - alpha} at " + "; ".join(found)
+    return CheckResult(bool(found), math.nan, math.nan, detail if found else "no deficiency found")
 
 
 # --------------------------------------------------------------------------- confidence sequence
@@ -270,6 +315,14 @@ def _cs_table(n_max, alpha):
     return np.concatenate(low), np.concatenate(high)
 
 
+@theorem(
+    "confseq.mixture_martingale",
+    statement="M_n(p0) = B(a+k, b+n-k) / (B(a,b) p0^k (1-p0)^(n-k)) is a martingale under p0 "
+    "(p0 M(k+1,n+1) + (1-p0) M(k,n+1) = M(k,n)); by Ville's inequality the sequence "
+    "{p0: M_n(p0) < 1/alpha} misses p at some n with probability <= alpha.",
+    source="Robbins (1970), Ann. Math. Statist. 41; Ville (1939)",
+    symbolic=check_martingale_identity,
+)
 def check_ville(dps: int = 50, *, n_max=60, alpha=0.1, ps=("0.1", "0.5", "0.85")) -> CheckResult:
     """P[exists n <= n_max: p not in (low_n, high_n)] <= alpha, by DP at ``dps`` digits."""
     low, high = _cs_table(n_max, alpha)
@@ -319,6 +372,11 @@ def _bisect(f, outside, inside):
     return (outside + inside) / 2
 
 
+@theorem(
+    "confseq.ends",
+    statement="The ends of betabinomial_cs are the roots of log M_n(p0) = log(1/alpha).",
+    source="definition of the confidence sequence (rstheory._confseq)",
+)
 def check_cs_ends(
     dps: int = 50, *, cases=((3, 10, 0.05), (90, 100, 0.001), (500, 2000, 0.1), (1, 1000, 1e-6))
 ) -> CheckResult:
@@ -347,6 +405,13 @@ def check_cs_ends(
 # --------------------------------------------------------------------------- multiclass
 
 
+@theorem(
+    "multiclass.bonferroni_coverage",
+    statement="With A fixed, CP_lower(c_A, n, alpha/2) <= p_A and min(CP_upper(c_B, n, alpha/2), "
+    "1 - pA_lower) >= max_{j != A} p_j hold simultaneously with probability >= 1 - alpha "
+    "(B the runner-up count).",
+    source="Bonferroni (union bound); Cohen, Rosenfeld & Kolter (2019), Thm 1",
+)
 def check_bonferroni(
     dps: int = 50,
     *,
@@ -390,95 +455,3 @@ def check_bonferroni(
                 if margin < worst:
                     worst, at = margin, f"n={n}, p={pv}"
     return CheckResult(worst >= 0, -worst, 0.0, f"min coverage - (1 - alpha) = {worst:.3g} at {at}")
-
-
-def check_clopper_pearson_coverage(dps: int = 50) -> CheckResult:
-    """:func:`check_coverage` for ``"clopper_pearson"``."""
-    return check_coverage(dps, method="clopper_pearson")
-
-
-def check_hoeffding_coverage(dps: int = 50) -> CheckResult:
-    """:func:`check_coverage` for ``"hoeffding"``."""
-    return check_coverage(dps, method="hoeffding")
-
-
-def check_empirical_bernstein_coverage(dps: int = 50) -> CheckResult:
-    """:func:`check_coverage` for ``"empirical_bernstein"``."""
-    return check_coverage(dps, method="empirical_bernstein")
-
-
-register(
-    Theorem(
-        name="bounds.clopper_pearson_coverage",
-        statement="The one-sided Clopper-Pearson bounds have exact coverage >= 1 - alpha for every p "
-        "(a consequence of clopper_pearson.tail_inversion: L(K) > p iff P_p[X >= K] < alpha).",
-        source="Clopper & Pearson (1934), Biometrika 26(4)",
-        numeric=check_clopper_pearson_coverage,
-    )
-)
-register(
-    Theorem(
-        name="bounds.hoeffding_coverage",
-        statement="k/n - sqrt(log(1/alpha)/(2n)), clipped to [0, 1], has coverage >= 1 - alpha for every p.",
-        source="Hoeffding (1963), JASA 58, Thm 1",
-        symbolic=check_hoeffding_symbolic,
-        numeric=check_hoeffding_coverage,
-    )
-)
-register(
-    Theorem(
-        name="bounds.empirical_bernstein_coverage",
-        statement="k/n - sqrt(2 V log(2/alpha)/n) - 7 log(2/alpha)/(3(n-1)) with V = k(n-k)/(n(n-1)), "
-        "clipped to [0, 1], has coverage >= 1 - alpha for every p.",
-        source="Maurer & Pontil (2009), COLT, Thm 4",
-        symbolic=check_hoeffding_symbolic,
-        numeric=check_empirical_bernstein_coverage,
-    )
-)
-register(
-    Theorem(
-        name="bounds.randomized_cp_exact_size",
-        statement="With U ~ Uniform(0,1) independent, the p solving P[X > k] + U P[X = k] = alpha "
-        "is a lower bound with coverage exactly 1 - alpha for every p.",
-        source="Stevens (1950), Biometrika 37; the telescoping sum over k",
-        numeric=check_randomized_exact_size,
-    )
-)
-register(
-    Theorem(
-        name="bounds.wilson_not_valid",
-        statement="The Wilson score bound is NOT a valid one-sided bound: some (p, n) has exact coverage "
-        "below 1 - alpha. This entry passes when such a (p, n) is exhibited.",
-        source="Brown, Cai & DasGupta (2001), Statist. Sci. 16(2)",
-        numeric=check_wilson_deficiency,
-    )
-)
-register(
-    Theorem(
-        name="confseq.mixture_martingale",
-        statement="M_n(p0) = B(a+k, b+n-k) / (B(a,b) p0^k (1-p0)^(n-k)) is a martingale under p0 "
-        "(p0 M(k+1,n+1) + (1-p0) M(k,n+1) = M(k,n)); by Ville's inequality the sequence "
-        "{p0: M_n(p0) < 1/alpha} misses p at some n with probability <= alpha.",
-        source="Robbins (1970), Ann. Math. Statist. 41; Ville (1939)",
-        symbolic=check_martingale_identity,
-        numeric=check_ville,
-    )
-)
-register(
-    Theorem(
-        name="confseq.ends",
-        statement="The ends of betabinomial_cs are the roots of log M_n(p0) = log(1/alpha).",
-        source="definition of the confidence sequence (rstheory._confseq)",
-        numeric=check_cs_ends,
-    )
-)
-register(
-    Theorem(
-        name="multiclass.bonferroni_coverage",
-        statement="With A fixed, CP_lower(c_A, n, alpha/2) <= p_A and min(CP_upper(c_B, n, alpha/2), "
-        "1 - pA_lower) >= max_{j != A} p_j hold simultaneously with probability >= 1 - alpha "
-        "(B the runner-up count).",
-        source="Bonferroni (union bound); Cohen, Rosenfeld & Kolter (2019), Thm 1",
-        numeric=check_bonferroni,
-    )
-)

@@ -28,7 +28,7 @@ import sympy as sp
 
 import rstheory
 from proofs_check._binomial_mp import binomial_tail_ge, binomial_tail_le
-from proofs_check._registry import CheckResult, Theorem, max_relative_error, register
+from proofs_check._registry import CheckResult, max_relative_error, theorem
 
 __all__ = [
     "DENSE_GRID",
@@ -92,6 +92,38 @@ def _error_below_one(k: int, n: int, alpha) -> tuple[float, float]:
     return err + float(2.0**-53), resid
 
 
+def check_tail_is_incomplete_beta(max_n: int = SYMBOLIC_MAX_N) -> CheckResult:
+    r"""``P[Bin(n, p) >= k] = I_p(k, n - k + 1)`` as polynomial identities in ``p``.
+
+    For every ``1 <= k <= n <= max_n`` sympy simplifies
+    ``sum_{j >= k} C(n, j) p^j (1 - p)^(n - j) - int_0^p t^(k-1) (1 - t)^(n-k) dt / B(k, n-k+1)``
+    to zero. The tail is therefore increasing in ``p`` from 0 to 1, so ``T(L) = alpha``
+    has one root, the ``alpha`` quantile of ``Beta(k, n - k + 1)``.
+    """
+    p, t = sp.symbols("p t", positive=True)
+    failures = []
+    for n in range(1, max_n + 1):
+        for k in range(1, n + 1):
+            tail = sum(sp.binomial(n, j) * p**j * (1 - p) ** (n - j) for j in range(k, n + 1))
+            beta_fn = sp.factorial(k - 1) * sp.factorial(n - k) / sp.factorial(n)  # B(k, n-k+1)
+            inc_beta = sp.integrate(t ** (k - 1) * (1 - t) ** (n - k), (t, 0, p)) / beta_fn
+            if sp.simplify(sp.expand(tail - inc_beta)) != 0:
+                failures.append((k, n))
+    count = max_n * (max_n + 1) // 2
+    detail = f"binomial tail == regularized incomplete beta for all 1 <= k <= n <= {max_n}"
+    if failures:
+        detail = f"identity fails for (k, n) in {failures[:5]}"
+    return CheckResult(not failures, detail=f"{detail} ({count} identities)")
+
+
+@theorem(
+    "clopper_pearson.tail_inversion",
+    statement="The CP lower bound L(k, n, alpha) solves P[Bin(n, L) >= k] = alpha, i.e. it is "
+    "the alpha quantile of Beta(k, n - k + 1); the upper bound U solves "
+    "P[Bin(n, U) <= k] = alpha; L = 0 at k = 0 and U = 1 at k = n.",
+    source="Clopper & Pearson (1934), Biometrika 26(4); binomial-beta identity, DLMF 8.17.5",
+    symbolic=check_tail_is_incomplete_beta,
+)
 def check_tail_inversion(
     dps: int = 50,
     *,
@@ -150,43 +182,6 @@ def check_tail_inversion(
         f"max |tail/alpha - 1| = {worst_resid:.2e}"
     )
     return CheckResult(worst <= rtol, worst, rtol, detail)
-
-
-def check_tail_is_incomplete_beta(max_n: int = SYMBOLIC_MAX_N) -> CheckResult:
-    r"""``P[Bin(n, p) >= k] = I_p(k, n - k + 1)`` as polynomial identities in ``p``.
-
-    For every ``1 <= k <= n <= max_n`` sympy simplifies
-    ``sum_{j >= k} C(n, j) p^j (1 - p)^(n - j) - int_0^p t^(k-1) (1 - t)^(n-k) dt / B(k, n-k+1)``
-    to zero. The tail is therefore increasing in ``p`` from 0 to 1, so ``T(L) = alpha``
-    has one root, the ``alpha`` quantile of ``Beta(k, n - k + 1)``.
-    """
-    p, t = sp.symbols("p t", positive=True)
-    failures = []
-    for n in range(1, max_n + 1):
-        for k in range(1, n + 1):
-            tail = sum(sp.binomial(n, j) * p**j * (1 - p) ** (n - j) for j in range(k, n + 1))
-            beta_fn = sp.factorial(k - 1) * sp.factorial(n - k) / sp.factorial(n)  # B(k, n-k+1)
-            inc_beta = sp.integrate(t ** (k - 1) * (1 - t) ** (n - k), (t, 0, p)) / beta_fn
-            if sp.simplify(sp.expand(tail - inc_beta)) != 0:
-                failures.append((k, n))
-    count = max_n * (max_n + 1) // 2
-    detail = f"binomial tail == regularized incomplete beta for all 1 <= k <= n <= {max_n}"
-    if failures:
-        detail = f"identity fails for (k, n) in {failures[:5]}"
-    return CheckResult(not failures, detail=f"{detail} ({count} identities)")
-
-
-register(
-    Theorem(
-        name="clopper_pearson.tail_inversion",
-        statement="The CP lower bound L(k, n, alpha) solves P[Bin(n, L) >= k] = alpha, i.e. it is "
-        "the alpha quantile of Beta(k, n - k + 1); the upper bound U solves "
-        "P[Bin(n, U) <= k] = alpha; L = 0 at k = 0 and U = 1 at k = n.",
-        source="Clopper & Pearson (1934), Biometrika 26(4); binomial-beta identity, DLMF 8.17.5",
-        symbolic=check_tail_is_incomplete_beta,
-        numeric=check_tail_inversion,
-    )
-)
 
 
 # --------------------------------------------------------------------------- (b) end values
@@ -266,6 +261,14 @@ def _end_references(n: int, alpha: float):
     }
 
 
+@theorem(
+    "clopper_pearson.end_values",
+    statement="P[Bin(n,p) >= n] = p^n, P[Bin(n,p) <= 0] = (1-p)^n and "
+    "P[Bin(n,p) >= 1] = 1 - (1-p)^n, hence L(n,n) = alpha^(1/n), "
+    "U(0,n) = 1 - alpha^(1/n), L(1,n) = 1 - (1-alpha)^(1/n).",
+    source="Clopper & Pearson (1934); the binomial pmf at its end points",
+    symbolic=check_end_values_symbolic,
+)
 def check_end_values_numeric(
     dps: int = 50,
     *,
@@ -297,16 +300,3 @@ def check_end_values_numeric(
             for key, values in got.items():
                 cases.append((f"{key} at n={ni}, alpha={ai:g}", float(values[i]), ref[key]))
         return max_relative_error(cases, rtol, what="closed-form ends")
-
-
-register(
-    Theorem(
-        name="clopper_pearson.end_values",
-        statement="P[Bin(n,p) >= n] = p^n, P[Bin(n,p) <= 0] = (1-p)^n and "
-        "P[Bin(n,p) >= 1] = 1 - (1-p)^n, hence L(n,n) = alpha^(1/n), "
-        "U(0,n) = 1 - alpha^(1/n), L(1,n) = 1 - (1-alpha)^(1/n).",
-        source="Clopper & Pearson (1934); the binomial pmf at its end points",
-        symbolic=check_end_values_symbolic,
-        numeric=check_end_values_numeric,
-    )
-)

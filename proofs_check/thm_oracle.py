@@ -55,7 +55,7 @@ import mpmath
 import numpy as np
 import sympy as sp
 
-from proofs_check._registry import CheckResult, Theorem, max_relative_error, register
+from proofs_check._registry import CheckResult, max_relative_error, theorem
 from proofs_check._registry import combine as _combine
 from proofs_check._registry import max_scaled_error as _max_scaled_error
 from proofs_check._registry import simplifies_to_zero as _zero
@@ -251,6 +251,15 @@ def check_identity_symbolic(observed: Callable | None = None) -> CheckResult:
     return _symbolic_result(steps)
 
 
+@theorem(
+    "oracle.symmetric_identity",
+    statement="If the oracle flips every response's true label with the same probability "
+    "eps, the vote probability is q = p(1 - eps) + (1 - p) eps = eps + p(1 - 2 eps), p the "
+    "true-label probability (law of total probability); q lies in [eps, 1 - eps].",
+    source="Seferis et al. (2025), arXiv 2509.16088, Eq. 5 / Th. 4.1; as reconstructed in "
+    "the project's theory digest, section 4.2 (Theorem A)",
+    symbolic=check_identity_symbolic,
+)
 def check_identity_numeric(
     dps: int = 50,
     *,
@@ -269,20 +278,6 @@ def check_identity_numeric(
             for (p, e), g in zip(pts, got, strict=True)
         ]
         return max_relative_error(cases, rtol, what="q vs mpmath, relative")
-
-
-register(
-    Theorem(
-        name="oracle.symmetric_identity",
-        statement="If the oracle flips every response's true label with the same probability "
-        "eps, the vote probability is q = p(1 - eps) + (1 - p) eps = eps + p(1 - 2 eps), p the "
-        "true-label probability (law of total probability); q lies in [eps, 1 - eps].",
-        source="Seferis et al. (2025), arXiv 2509.16088, Eq. 5 / Th. 4.1; as reconstructed in "
-        "the project's theory digest, section 4.2 (Theorem A)",
-        symbolic=check_identity_symbolic,
-        numeric=check_identity_numeric,
-    )
-)
 
 
 # --------------------------------------------------------------------------- 2. inverse
@@ -321,6 +316,15 @@ def check_inverse_symbolic(inverse: Callable | None = None) -> CheckResult:
     return _symbolic_result(steps)
 
 
+@theorem(
+    "oracle.symmetric_inverse",
+    statement="For eps < 1/2 the true-label probability is p = h(q, eps) = "
+    "(q - eps)/(1 - 2 eps), and h(q(p, eps), eps) = p; h leaves [0, 1] when q < eps or "
+    "q > 1 - eps (h(0.95, 0.1) = 1.0625), so the correction is clipped to [0, 1].",
+    source="Seferis et al. (2025), arXiv 2509.16088, Th. 4.1-4.2; as reconstructed in the "
+    "project's theory digest, section 4.2 (inversion, Theorem C edge case)",
+    symbolic=check_inverse_symbolic,
+)
 def check_inverse_numeric(
     dps: int = 50,
     *,
@@ -364,20 +368,6 @@ def check_inverse_numeric(
     return _combine([inverse, round_trip], rtol)
 
 
-register(
-    Theorem(
-        name="oracle.symmetric_inverse",
-        statement="For eps < 1/2 the true-label probability is p = h(q, eps) = "
-        "(q - eps)/(1 - 2 eps), and h(q(p, eps), eps) = p; h leaves [0, 1] when q < eps or "
-        "q > 1 - eps (h(0.95, 0.1) = 1.0625), so the correction is clipped to [0, 1].",
-        source="Seferis et al. (2025), arXiv 2509.16088, Th. 4.1-4.2; as reconstructed in the "
-        "project's theory digest, section 4.2 (inversion, Theorem C edge case)",
-        symbolic=check_inverse_symbolic,
-        numeric=check_inverse_numeric,
-    )
-)
-
-
 # --------------------------------------------------------------------------- 3. derivative
 
 
@@ -412,6 +402,15 @@ def check_derivative_symbolic(derivative: Callable | None = None) -> CheckResult
     return _symbolic_result(steps)
 
 
+@theorem(
+    "oracle.correction_derivative",
+    statement="dh/deps = (2q - 1)/(1 - 2 eps)^2 for h(q, eps) = (q - eps)/(1 - 2 eps): "
+    "positive iff q > 1/2, so for q > 1/2 the correction grows with eps and p = h >= q "
+    "(h(0.8, 0.1) = 0.875; the slope there is 0.9375).",
+    source="Seferis et al. (2025), arXiv 2509.16088, Th. 4.2; as reconstructed in the "
+    "project's theory digest, section 4.2 (Lemma B)",
+    symbolic=check_derivative_symbolic,
+)
 def check_derivative_numeric(
     dps: int = 50,
     *,
@@ -448,20 +447,6 @@ def check_derivative_numeric(
     return _combine([values, signs], rtol)
 
 
-register(
-    Theorem(
-        name="oracle.correction_derivative",
-        statement="dh/deps = (2q - 1)/(1 - 2 eps)^2 for h(q, eps) = (q - eps)/(1 - 2 eps): "
-        "positive iff q > 1/2, so for q > 1/2 the correction grows with eps and p = h >= q "
-        "(h(0.8, 0.1) = 0.875; the slope there is 0.9375).",
-        source="Seferis et al. (2025), arXiv 2509.16088, Th. 4.2; as reconstructed in the "
-        "project's theory digest, section 4.2 (Lemma B)",
-        symbolic=check_derivative_symbolic,
-        numeric=check_derivative_numeric,
-    )
-)
-
-
 # --------------------------------------------------------------------------- 4. abstain
 
 
@@ -483,6 +468,15 @@ def check_abstain_symbolic(inverse: Callable | None = None) -> CheckResult:
     return _symbolic_result(steps)
 
 
+@theorem(
+    "oracle.abstain_invariance",
+    statement="For eps < 1/2, (q - eps)/(1 - 2 eps) - 1/2 = (q - 1/2)/(1 - 2 eps), so the "
+    "corrected probability exceeds 1/2 exactly when q does: the correction never changes "
+    "the certify/abstain decision.",
+    source="Seferis et al. (2025), arXiv 2509.16088, Th. 4.2; as reconstructed in the "
+    "project's theory digest, section 4.2 (Lemma B) and section 7 item 20",
+    symbolic=check_abstain_symbolic,
+)
 def check_abstain_numeric(
     dps: int = 50,
     *,
@@ -504,20 +498,6 @@ def check_abstain_numeric(
         rtol,
         what="corrected > 1/2 iff q > 1/2",
     )
-
-
-register(
-    Theorem(
-        name="oracle.abstain_invariance",
-        statement="For eps < 1/2, (q - eps)/(1 - 2 eps) - 1/2 = (q - 1/2)/(1 - 2 eps), so the "
-        "corrected probability exceeds 1/2 exactly when q does: the correction never changes "
-        "the certify/abstain decision.",
-        source="Seferis et al. (2025), arXiv 2509.16088, Th. 4.2; as reconstructed in the "
-        "project's theory digest, section 4.2 (Lemma B) and section 7 item 20",
-        symbolic=check_abstain_symbolic,
-        numeric=check_abstain_numeric,
-    )
-)
 
 
 # --------------------------------------------------------------------------- 5. asymmetric
@@ -586,6 +566,17 @@ def _asym_lower_mp(q, fp, fn=None):
     return (q - fp) / (1 - fn - fp)
 
 
+@theorem(
+    "oracle.asymmetric_counterexample",
+    statement="A bound on the overall oracle error is not enough: true p = 0.55, "
+    "false-positive rate 0.2, false-negative rate 0 give q = 0.64 > p at overall error "
+    "0.09 < 1/2, so a lower bound on q is no lower bound on p. With q = p(1 - FN) + "
+    "(1 - p) FP, the bound (q - FP)/(1 - FP) is <= p for every FN in [0, 1 - FP) (it equals "
+    "0.55 at q = 0.64, FP = 0.2); with both rates known, (q - FP)/(1 - FN - FP) = p.",
+    source="Third-party counterexample to Seferis et al. (2025) Th. 4.1-4.2; not in the "
+    "paper; the project's theory digest, section 4.3",
+    symbolic=check_asymmetric_symbolic,
+)
 def check_asymmetric_numeric(
     dps: int = 50,
     *,
@@ -636,22 +627,6 @@ def check_asymmetric_numeric(
             cases.append((label, g, _clip01(ref), scale))
         lower = _max_scaled_error(cases, rtol, what="sound lower bound vs mpmath, condition-scaled")
     return _combine([forward, lower], rtol)
-
-
-register(
-    Theorem(
-        name="oracle.asymmetric_counterexample",
-        statement="A bound on the overall oracle error is not enough: true p = 0.55, "
-        "false-positive rate 0.2, false-negative rate 0 give q = 0.64 > p at overall error "
-        "0.09 < 1/2, so a lower bound on q is no lower bound on p. With q = p(1 - FN) + "
-        "(1 - p) FP, the bound (q - FP)/(1 - FP) is <= p for every FN in [0, 1 - FP) (it equals "
-        "0.55 at q = 0.64, FP = 0.2); with both rates known, (q - FP)/(1 - FN - FP) = p.",
-        source="Third-party counterexample to Seferis et al. (2025) Th. 4.1-4.2; not in the "
-        "paper; the project's theory digest, section 4.3",
-        symbolic=check_asymmetric_symbolic,
-        numeric=check_asymmetric_numeric,
-    )
-)
 
 
 # --------------------------------------------------------------------------- 6. K classes
@@ -718,6 +693,17 @@ def check_k_class_symbolic(
     return _symbolic_result(steps)
 
 
+@theorem(
+    "oracle.k_class_uniform",
+    statement="With K classes and an oracle that keeps the label with probability 1 - eps "
+    "and otherwise picks one of the K - 1 others uniformly, q = p(1 - eps) + (1 - p) "
+    "eps/(K - 1); for eps < (K - 1)/K (positive denominator) p = (q - eps/(K-1))/(1 - eps "
+    "K/(K-1)), whose eps-derivative (Kq/(K-1) - 1/(K-1))/(1 - eps K/(K-1))^2 is positive "
+    "iff q > 1/K; K = 2 gives the binary case.",
+    source="This project's own derivation; theory digest, section 4.2 (multi-class "
+    "version), not known to be in Seferis et al. (2025)",
+    symbolic=check_k_class_symbolic,
+)
 def check_k_class_numeric(
     dps: int = 50,
     *,
@@ -795,22 +781,6 @@ def check_k_class_numeric(
     return _combine(parts, rtol)
 
 
-register(
-    Theorem(
-        name="oracle.k_class_uniform",
-        statement="With K classes and an oracle that keeps the label with probability 1 - eps "
-        "and otherwise picks one of the K - 1 others uniformly, q = p(1 - eps) + (1 - p) "
-        "eps/(K - 1); for eps < (K - 1)/K (positive denominator) p = (q - eps/(K-1))/(1 - eps "
-        "K/(K-1)), whose eps-derivative (Kq/(K-1) - 1/(K-1))/(1 - eps K/(K-1))^2 is positive "
-        "iff q > 1/K; K = 2 gives the binary case.",
-        source="This project's own derivation; theory digest, section 4.2 (multi-class "
-        "version), not known to be in Seferis et al. (2025)",
-        symbolic=check_k_class_symbolic,
-        numeric=check_k_class_numeric,
-    )
-)
-
-
 # --------------------------------------------------------------------------- 7. calibration
 
 
@@ -846,6 +816,18 @@ def check_calibration_symbolic(max_m: int = SYMBOLIC_MAX_M) -> CheckResult:
     )
 
 
+@theorem(
+    "oracle.error_calibration",
+    statement="From errors mistakes in m independent labelled oracle checks, eps_upper "
+    "solves P[Bin(m, eps_upper) <= errors] = alpha (eps_upper = 1 at errors = m): a "
+    "one-sided (1 - alpha) Clopper-Pearson upper bound on the oracle's error rate. It "
+    "belongs in the sound bound (q - FP)/(1 - FP), which decreases in FP; the symmetric "
+    "h(q, eps) increases in eps for q > 1/2, so an upper bound on eps would not be "
+    "conservative there.",
+    source="Clopper & Pearson (1934), Biometrika 26(4); the error-rate bound that "
+    "Seferis et al. (2025) Th. 4.2 assumes (theory digest, section 4.2, Theorem C)",
+    symbolic=check_calibration_symbolic,
+)
 def check_calibration_numeric(
     dps: int = 50,
     *,
@@ -901,20 +883,3 @@ def check_calibration_numeric(
         what="ErrorBound.alpha is the alpha passed",
     )
     return _combine([tail, same_alpha], rtol)
-
-
-register(
-    Theorem(
-        name="oracle.error_calibration",
-        statement="From errors mistakes in m independent labelled oracle checks, eps_upper "
-        "solves P[Bin(m, eps_upper) <= errors] = alpha (eps_upper = 1 at errors = m): a "
-        "one-sided (1 - alpha) Clopper-Pearson upper bound on the oracle's error rate. It "
-        "belongs in the sound bound (q - FP)/(1 - FP), which decreases in FP; the symmetric "
-        "h(q, eps) increases in eps for q > 1/2, so an upper bound on eps would not be "
-        "conservative there.",
-        source="Clopper & Pearson (1934), Biometrika 26(4); the error-rate bound that "
-        "Seferis et al. (2025) Th. 4.2 assumes (theory digest, section 4.2, Theorem C)",
-        symbolic=check_calibration_symbolic,
-        numeric=check_calibration_numeric,
-    )
-)

@@ -23,7 +23,7 @@ import numpy as np
 import sympy as sp
 
 import rstheory
-from proofs_check._registry import CheckResult, Theorem, max_relative_error, register
+from proofs_check._registry import CheckResult, max_relative_error, theorem
 
 __all__ = [
     "P_GRID",
@@ -115,6 +115,14 @@ def phi_inverse_mp(p) -> mpmath.mpf:
     return mpmath.sqrt(2) * mpmath.erfinv(2 * p - 1)
 
 
+@theorem(
+    "radius.cohen2019_thm1",
+    statement="With pA_lower > pB_upper the Gaussian-smoothed classifier is constant within "
+    "L2 radius sigma/2 (Phi^-1(pA_lower) - Phi^-1(pB_upper)); at pB_upper = 1 - pA_lower "
+    "this is sigma Phi^-1(pA_lower); abstain (radius 0) when pA_lower <= 1/2.",
+    source="Cohen, Rosenfeld & Kolter (2019), ICML, Theorem 1",
+    symbolic=derive,
+)
 def check_radius_numeric(
     dps: int = 50,
     *,
@@ -150,16 +158,3 @@ def check_radius_numeric(
         for pi, ri in zip(ABSTAIN_GRID, abstain, strict=True):
             cases.append((f"abstain at p={pi!r}", ri, mpmath.mpf(0)))
         return max_relative_error(cases, rtol, what="radius vs mpmath")
-
-
-register(
-    Theorem(
-        name="radius.cohen2019_thm1",
-        statement="With pA_lower > pB_upper the Gaussian-smoothed classifier is constant within "
-        "L2 radius sigma/2 (Phi^-1(pA_lower) - Phi^-1(pB_upper)); at pB_upper = 1 - pA_lower "
-        "this is sigma Phi^-1(pA_lower); abstain (radius 0) when pA_lower <= 1/2.",
-        source="Cohen, Rosenfeld & Kolter (2019), ICML, Theorem 1",
-        symbolic=derive,
-        numeric=check_radius_numeric,
-    )
-)

@@ -56,7 +56,7 @@ import scipy.special
 import sympy as sp
 
 from proofs_check._binomial_mp import binomial_tail_ge, cp_root
-from proofs_check._registry import CheckResult, Theorem, max_relative_error, register
+from proofs_check._registry import CheckResult, max_relative_error, theorem
 from proofs_check._registry import combine as _combine
 from proofs_check._registry import max_scaled_error as _max_scaled_error
 from proofs_check._registry import simplifies_to_zero as _zero
@@ -279,6 +279,15 @@ def check_cap_symbolic(cap=None, max_n: int = 8) -> CheckResult:
 _CAP_SYMBOLS = (sp.Symbol("n", integer=True, positive=True), sp.Symbol("alpha", positive=True))
 
 
+@theorem(
+    "scaling.radius_cap",
+    statement="With all n votes on one class the one-sided Clopper-Pearson bound is "
+    "alpha^(1/n) (P[Bin(n,p) >= n] = p^n), every L(k, n) <= alpha^(1/n), so no n-sample "
+    "certificate exceeds R_max(n) = sigma Phi^-1(alpha^(1/n)) (0.7017 sigma at n = 25, "
+    "1.5005 sigma at n = 100 for alpha = 0.001).",
+    source="Clopper & Pearson (1934); Cohen et al. (2019) Thm 1; theory digest 1.7, claim 2",
+    symbolic=check_cap_symbolic,
+)
 def check_cap_numeric(
     dps: int = 50,
     *,
@@ -364,20 +373,6 @@ def check_cap_numeric(
         rtol,
         result.detail + f"; R_max/sigma at alpha=1e-3, mpmath (theory.md): {sanity}",
     )
-
-
-register(
-    Theorem(
-        name="scaling.radius_cap",
-        statement="With all n votes on one class the one-sided Clopper-Pearson bound is "
-        "alpha^(1/n) (P[Bin(n,p) >= n] = p^n), every L(k, n) <= alpha^(1/n), so no n-sample "
-        "certificate exceeds R_max(n) = sigma Phi^-1(alpha^(1/n)) (0.7017 sigma at n = 25, "
-        "1.5005 sigma at n = 100 for alpha = 0.001).",
-        source="Clopper & Pearson (1934); Cohen et al. (2019) Thm 1; theory digest 1.7, claim 2",
-        symbolic=check_cap_symbolic,
-        numeric=check_cap_numeric,
-    )
-)
 
 
 # --------------------------------------------------------------------------- (b) exact expectation
@@ -611,6 +606,14 @@ def _thresholds(table, sigma) -> list:
     return [0.0, *(float(m) for m in picks)]
 
 
+@theorem(
+    "scaling.exact_expectation",
+    statement="E[R_n] = E_p sum_{k=0}^n C(n,k) p^k (1-p)^(n-k) sigma Phi^-1(L(k,n)) "
+    "1{L(k,n) > 1/2} (abstain counts as 0), the certified accuracy Pr[L > 1/2, R_n >= r] "
+    "and the abstention rate Pr[L <= 1/2], exactly (no CLT), for p drawn from a law with "
+    "atoms and a density.",
+    source="Cohen et al. (2019), Thm 1 and CERTIFY; theory digest 3.4 and 7 (claims 5, 10, 27)",
+)
 def check_expectation_numeric(
     dps: int = 50,
     *,
@@ -682,20 +685,6 @@ def check_expectation_numeric(
     return CheckResult(worst <= atol, worst, atol, detail)
 
 
-register(
-    Theorem(
-        name="scaling.exact_expectation",
-        statement="E[R_n] = E_p sum_{k=0}^n C(n,k) p^k (1-p)^(n-k) sigma Phi^-1(L(k,n)) "
-        "1{L(k,n) > 1/2} (abstain counts as 0), the certified accuracy Pr[L > 1/2, R_n >= r] "
-        "and the abstention rate Pr[L <= 1/2], exactly (no CLT), for p drawn from a law with "
-        "atoms and a density.",
-        source="Cohen et al. (2019), Thm 1 and CERTIFY; theory digest 3.4 and 7 (claims 5, 10, 27)",
-        symbolic=None,
-        numeric=check_expectation_numeric,
-    )
-)
-
-
 # --------------------------------------------------------------------------- (c) first-order law
 
 
@@ -733,6 +722,14 @@ def check_first_order_symbolic(radius=None) -> CheckResult:
     return _symbolic_result(steps)
 
 
+@theorem(
+    "scaling.first_order_law",
+    statement="d Phi^-1(p)/dp = 1/phi(Phi^-1(p)), so with L ~ p - z sqrt(p(1-p)/n) "
+    "(z = Phi^-1(1 - alpha), one-sided as the bound) the expected radius is "
+    "sigma[Phi^-1(p) - z sqrt(p(1-p)/n)/phi(Phi^-1(p))] + O(1/n) for p in (1/2, 1).",
+    source="delta method; theory digest 2.1 and 3.4 (exact-quantile analogue of Eq. 1)",
+    symbolic=check_first_order_symbolic,
+)
 def check_first_order_numeric(
     dps: int = 50,
     *,
@@ -782,19 +779,6 @@ def check_first_order_numeric(
         f"target -1 +- {window}: " + "; ".join(slopes) + f"; worst at {worst_at}"
     )
     return CheckResult(worst <= window, worst, window, detail)
-
-
-register(
-    Theorem(
-        name="scaling.first_order_law",
-        statement="d Phi^-1(p)/dp = 1/phi(Phi^-1(p)), so with L ~ p - z sqrt(p(1-p)/n) "
-        "(z = Phi^-1(1 - alpha), one-sided as the bound) the expected radius is "
-        "sigma[Phi^-1(p) - z sqrt(p(1-p)/n)/phi(Phi^-1(p))] + O(1/n) for p in (1/2, 1).",
-        source="delta method; theory digest 2.1 and 3.4 (exact-quantile analogue of Eq. 1)",
-        symbolic=check_first_order_symbolic,
-        numeric=check_first_order_numeric,
-    )
-)
 
 
 # --------------------------------------------------------------------------- (d) Eq. (1), Shore
@@ -868,6 +852,16 @@ def shore_eq1_mp(p, n, alpha, sigma, exponent):
     return scale * (a - b - corr), scale * (a + b + abs(corr))
 
 
+@theorem(
+    "scaling.p2_eq1_shore",
+    statement="With Shore's Phi^-1(p) ~ 5.063 [p^0.135 - (1-p)^0.135] and "
+    "L ~ p - z sqrt(p(1-p)/n) (z = Phi^-1(1 - alpha/2)), the point radius is "
+    "5.063 sigma [p^0.135 - (1-p)^0.135 - 0.135 z/sqrt(n) (p^-0.365 (1-p)^0.5 + "
+    "p^0.5 (1-p)^-0.365)]; the printed (1-p)^-0.135 in the second term is a typo "
+    "(1.1015 vs 1.1658 at p = 0.9, n = 1000; exact 1.1207).",
+    source="P2 (ECAI 2024), Eq. (1); H. Shore (1982); theory digest 2.2, 3.3-3.4, claim 9",
+    symbolic=check_shore_symbolic,
+)
 def check_shore_numeric(
     dps: int = 50,
     *,
@@ -923,21 +917,6 @@ def check_shore_numeric(
     return CheckResult(result.passed, result.max_error, rtol, detail)
 
 
-register(
-    Theorem(
-        name="scaling.p2_eq1_shore",
-        statement="With Shore's Phi^-1(p) ~ 5.063 [p^0.135 - (1-p)^0.135] and "
-        "L ~ p - z sqrt(p(1-p)/n) (z = Phi^-1(1 - alpha/2)), the point radius is "
-        "5.063 sigma [p^0.135 - (1-p)^0.135 - 0.135 z/sqrt(n) (p^-0.365 (1-p)^0.5 + "
-        "p^0.5 (1-p)^-0.365)]; the printed (1-p)^-0.135 in the second term is a typo "
-        "(1.1015 vs 1.1658 at p = 0.9, n = 1000; exact 1.1207).",
-        source="P2 (ECAI 2024), Eq. (1); H. Shore (1982); theory digest 2.2, 3.3-3.4, claim 9",
-        symbolic=check_shore_symbolic,
-        numeric=check_shore_numeric,
-    )
-)
-
-
 # --------------------------------------------------------------------------- (e) Eqs. (2), (3)
 
 
@@ -975,6 +954,15 @@ def check_eq3_symbolic(bound=None) -> CheckResult:
     return _symbolic_result(steps)
 
 
+@theorem(
+    "scaling.p2_eq2_eq3",
+    statement="As printed, with z = Phi^-1(1 - alpha/2): Eq. (2) E[R_n]/E[R_inf] ~ "
+    "1 - 1.64 z/sqrt(n) (0.829 at n = 1000, alpha = 0.001; negative for n < 29) and Eq. (3) "
+    "Delta acc <= z/sqrt(n), which follows from sqrt(p(1-p)) <= 1/2 and a density of p "
+    "at most 2 (U[0.5, 1]).",
+    source="P2 (ECAI 2024), Eqs. (2)-(3); theory digest 3.3-3.4, claims 4 and 10",
+    symbolic=check_eq3_symbolic,
+)
 def check_eq2_eq3_numeric(
     dps: int = 50,
     *,
@@ -1023,20 +1011,6 @@ def check_eq2_eq3_numeric(
     )
     parts.append(CheckResult(not bad, math.inf if bad else 0.0, rtol, detail))
     return _combine(parts, rtol)
-
-
-register(
-    Theorem(
-        name="scaling.p2_eq2_eq3",
-        statement="As printed, with z = Phi^-1(1 - alpha/2): Eq. (2) E[R_n]/E[R_inf] ~ "
-        "1 - 1.64 z/sqrt(n) (0.829 at n = 1000, alpha = 0.001; negative for n < 29) and Eq. (3) "
-        "Delta acc <= z/sqrt(n), which follows from sqrt(p(1-p)) <= 1/2 and a density of p "
-        "at most 2 (U[0.5, 1]).",
-        source="P2 (ECAI 2024), Eqs. (2)-(3); theory digest 3.3-3.4, claims 4 and 10",
-        symbolic=check_eq3_symbolic,
-        numeric=check_eq2_eq3_numeric,
-    )
-)
 
 
 def check_constant_symbolic() -> CheckResult:
@@ -1111,6 +1085,15 @@ def constant_mp(law):
     return num / den
 
 
+@theorem(
+    "scaling.first_order_constant",
+    statement="Averaging the first-order law over a law of p gives E[R_n]/E[R_inf] ~ "
+    "1 - K z/sqrt(n) with K = E[sqrt(p(1-p))/phi(Phi^-1(p))] / E[Phi^-1(p)]; K = 2.024 "
+    "for U[0.5, 1] (E[Phi^-1(p)] = 2 phi(0) = 0.79788). Eq. (2)'s 1.64 is not this "
+    "constant: its provenance is unresolved.",
+    source="theory digest 3.4, claims 6-7 (RECON); P2 (ECAI 2024), Eq. (2)",
+    symbolic=check_constant_symbolic,
+)
 def check_constant_numeric(
     dps: int = 50,
     *,
@@ -1156,20 +1139,6 @@ def check_constant_numeric(
     if not theory_ok:
         detail += f"; mpmath K(U[0.5,1]) = {float(ref):.5f} does not round to theory.md's 2.024"
     return CheckResult(passed, scaled, rtol_singular, detail)
-
-
-register(
-    Theorem(
-        name="scaling.first_order_constant",
-        statement="Averaging the first-order law over a law of p gives E[R_n]/E[R_inf] ~ "
-        "1 - K z/sqrt(n) with K = E[sqrt(p(1-p))/phi(Phi^-1(p))] / E[Phi^-1(p)]; K = 2.024 "
-        "for U[0.5, 1] (E[Phi^-1(p)] = 2 phi(0) = 0.79788). Eq. (2)'s 1.64 is not this "
-        "constant: its provenance is unresolved.",
-        source="theory digest 3.4, claims 6-7 (RECON); P2 (ECAI 2024), Eq. (2)",
-        symbolic=check_constant_symbolic,
-        numeric=check_constant_numeric,
-    )
-)
 
 
 # --------------------------------------------------------------------------- (f) distribution-free
@@ -1249,6 +1218,16 @@ def check_distribution_free_symbolic() -> CheckResult:
     return _symbolic_result(steps)
 
 
+@theorem(
+    "scaling.distribution_free_bound",
+    statement="For any law of p on [beta, p_max] (1/2 < beta, p_max < 1), to first order "
+    "E[R_n]/E[R_inf] >= 1 - sup_{[beta, p_max]} K(p) z/sqrt(n), K(p) = sqrt(p(1-p)) / "
+    "(phi(Phi^-1(p)) Phi^-1(p)): a ratio of averages is at least the least pointwise ratio. "
+    "K falls from 2.51 at 0.7 to about 1.29 near 0.95 and rises to 1.61 at 0.99, so the "
+    "sup over [0.7, 0.99] is K(0.7) = 2.513 (the digest prints 2.51 and 2.52).",
+    source="theory digest 4.5, claims 8 and 26 (RECON)",
+    symbolic=check_distribution_free_symbolic,
+)
 def check_distribution_free_numeric(
     dps: int = 50,
     *,
@@ -1316,21 +1295,6 @@ def check_distribution_free_numeric(
     return CheckResult(result.passed, result.max_error, rtol, detail)
 
 
-register(
-    Theorem(
-        name="scaling.distribution_free_bound",
-        statement="For any law of p on [beta, p_max] (1/2 < beta, p_max < 1), to first order "
-        "E[R_n]/E[R_inf] >= 1 - sup_{[beta, p_max]} K(p) z/sqrt(n), K(p) = sqrt(p(1-p)) / "
-        "(phi(Phi^-1(p)) Phi^-1(p)): a ratio of averages is at least the least pointwise ratio. "
-        "K falls from 2.51 at 0.7 to about 1.29 near 0.95 and rises to 1.61 at 0.99, so the "
-        "sup over [0.7, 0.99] is K(0.7) = 2.513 (the digest prints 2.51 and 2.52).",
-        source="theory digest 4.5, claims 8 and 26 (RECON)",
-        symbolic=check_distribution_free_symbolic,
-        numeric=check_distribution_free_numeric,
-    )
-)
-
-
 def _exact_dists() -> list:
     from rstheory.distributions import Beta, Mixture, PointMass, Uniform
 
@@ -1345,6 +1309,15 @@ def _exact_dists() -> list:
     ]
 
 
+@theorem(
+    "scaling.distribution_free_exact",
+    statement="The distribution-free bound against exact sampling: for laws of p on "
+    "[0.7, 0.99] and n = 1e3, 1e4 the exact E[R_n]/E[R_inf] is at least "
+    "1 - K(0.7) z/sqrt(n) (z = Phi^-1(1 - alpha)) minus a second-order allowance 2/n; it "
+    "is a first-order bound: a point mass at 0.7, where the sup is attained, falls short "
+    "by about 0.94/n.",
+    source="theory digest 4.5, claims 26-27 (RECON), checked against exact expectations",
+)
 def check_distribution_free_exact(
     dps: int = 50,
     *,
@@ -1398,18 +1371,3 @@ def check_distribution_free_exact(
         f"(allowance {allowance:g}/n)"
     )
     return CheckResult(worst <= allowance, worst, allowance, detail)
-
-
-register(
-    Theorem(
-        name="scaling.distribution_free_exact",
-        statement="The distribution-free bound against exact sampling: for laws of p on "
-        "[0.7, 0.99] and n = 1e3, 1e4 the exact E[R_n]/E[R_inf] is at least "
-        "1 - K(0.7) z/sqrt(n) (z = Phi^-1(1 - alpha)) minus a second-order allowance 2/n; it "
-        "is a first-order bound: a point mass at 0.7, where the sup is attained, falls short "
-        "by about 0.94/n.",
-        source="theory digest 4.5, claims 26-27 (RECON), checked against exact expectations",
-        symbolic=None,
-        numeric=check_distribution_free_exact,
-    )
-)

@@ -31,7 +31,7 @@ import mpmath
 import numpy as np
 
 from proofs_check._binomial_mp import log_pmf
-from proofs_check._registry import CheckResult, Theorem, register
+from proofs_check._registry import CheckResult, theorem
 from rstheory import sequential
 from rstheory._bounds_betting import log_capital
 
@@ -119,6 +119,13 @@ def check_betting_ville(
     return CheckResult(worst <= alpha, float(worst), alpha, detail)
 
 
+@theorem(
+    "confseq.betting_martingale",
+    statement="The betting capital K_t(m) = prod (1 + lambda_i(m)(X_i - m)) with predictable bets is a "
+    "martingale under mean m (E_m K_t(m) = 1), so by Ville's inequality the betting lower bound "
+    "exceeds p at some t with probability <= alpha.",
+    source="Waudby-Smith & Ramdas (2023), JRSS-B 86(1), Thm 3 and Eq. 26; Ville (1939)",
+)
 def _check_betting(dps: int = 50) -> CheckResult:
     """Both checks; the error reported is the martingale identity's (Ville's is in the detail)."""
     identity, ville = check_betting_martingale(dps), check_betting_ville(dps)
@@ -163,6 +170,14 @@ def stopping_law_mp(p, bounds: sequential.Boundaries):
     return cert, fut, expected
 
 
+@theorem(
+    "sequential.type_one_error",
+    statement="The sequential rule (stop and certify when the beta-binomial confidence sequence's lower "
+    "end reaches p* = Phi(r/sigma), stop for futility when its upper end falls below p*) certifies "
+    "radius r while p_A < p* with probability <= alpha; re-checking a fixed-n Clopper-Pearson bound "
+    "after every batch does not.",
+    source="Ville's inequality for the Robbins (1970) mixture; monotone coupling in p",
+)
 def check_type_one_error(dps: int = 30, *, rules=SEQUENTIAL_RULES) -> CheckResult:
     """``P_{p*}[certify] <= alpha`` (mpmath recursion), rstheory's recursion agreeing to 1e-10,
     and the naive re-checked Clopper-Pearson rule above ``alpha`` on the first rule."""
@@ -199,26 +214,3 @@ def check_type_one_error(dps: int = 30, *, rules=SEQUENTIAL_RULES) -> CheckResul
         f"vs mpmath: worst relative {worst_rel:.3g} (tol {RTOL_RECURSION:g})"
     )
     return CheckResult(passed, worst_ratio, 1.0, detail)
-
-
-register(
-    Theorem(
-        name="confseq.betting_martingale",
-        statement="The betting capital K_t(m) = prod (1 + lambda_i(m)(X_i - m)) with predictable bets is a "
-        "martingale under mean m (E_m K_t(m) = 1), so by Ville's inequality the betting lower bound "
-        "exceeds p at some t with probability <= alpha.",
-        source="Waudby-Smith & Ramdas (2023), JRSS-B 86(1), Thm 3 and Eq. 26; Ville (1939)",
-        numeric=_check_betting,
-    )
-)
-register(
-    Theorem(
-        name="sequential.type_one_error",
-        statement="The sequential rule (stop and certify when the beta-binomial confidence sequence's lower "
-        "end reaches p* = Phi(r/sigma), stop for futility when its upper end falls below p*) certifies "
-        "radius r while p_A < p* with probability <= alpha; re-checking a fixed-n Clopper-Pearson bound "
-        "after every batch does not.",
-        source="Ville's inequality for the Robbins (1970) mixture; monotone coupling in p",
-        numeric=check_type_one_error,
-    )
-)

@@ -41,6 +41,41 @@ def test_register_rejects_a_different_theorem_under_a_taken_name(isolated_regist
         proofs_check.register(_theorem("test.dup", symbolic=lambda: None))
 
 
+def test_theorem_decorator_registers_the_numeric_check_and_returns_it(isolated_registry):
+    def symbolic():
+        return proofs_check.CheckResult(True, detail="holds")
+
+    def numeric(dps):
+        return proofs_check.CheckResult(True, 0.0, 0.0, "holds")
+
+    decorated = proofs_check.theorem(
+        "test.decorated", statement="a statement", source="a source", symbolic=symbolic
+    )(numeric)
+    assert decorated is numeric
+    (entry,) = [t for t in proofs_check.theorems() if t.name == "test.decorated"]
+    assert entry == proofs_check.Theorem(
+        "test.decorated", "a statement", "a source", symbolic, numeric
+    )
+    assert proofs_check.run(entry).passed
+
+
+def test_theorem_decorator_refuses_a_taken_name(isolated_registry):
+    @proofs_check.theorem("test.dup_decorated", statement="a statement", source="a source")
+    def first(dps):
+        return proofs_check.CheckResult(True)
+
+    with pytest.raises(ValueError, match="already registered"):
+
+        @proofs_check.theorem("test.dup_decorated", statement="a statement", source="a source")
+        def second(dps):
+            return proofs_check.CheckResult(True)
+
+    with pytest.raises(ValueError, match="already registered"):  # a hand-built entry too
+        proofs_check.register(_theorem("test.dup_decorated", numeric=lambda dps: None))
+    (entry,) = [t for t in proofs_check.theorems() if t.name == "test.dup_decorated"]
+    assert entry.numeric is first
+
+
 def test_max_relative_error_flags_wrong_values_nan_and_inexact_zero():
     with mpmath.workdps(30):
         third = mpmath.mpf(1) / 3
