@@ -82,6 +82,8 @@ import numpy as np
 import torch
 
 import rstheory
+from rstheory import rows as _rows
+from rstheory.rows import ConfigMismatchError
 from sampler._certify import certify, derive_seed
 
 __all__ = [
@@ -108,10 +110,6 @@ MMSB_PROMPT_FIELDS = {
     "TYPO": "Rephrased Question",
 }
 _MMSB_VARIANTS = ("SD", "SD_TYPO", "TYPO")
-
-
-class ConfigMismatchError(ValueError):
-    """The output file holds rows of another configuration hash."""
 
 
 class Input(NamedTuple):
@@ -424,29 +422,8 @@ def _versions() -> dict[str, str | None]:
 
 def _scan(path: pathlib.Path) -> tuple[list[dict], bytes, bool]:
     """Rows, the bytes of the complete lines, and whether a cut last line was dropped."""
-    data = path.read_bytes()
-    lines = data.split(b"\n")
-    tail = lines.pop()  # b"" when the file ends with a newline
-    truncated = bool(tail.strip())
-    rows, good = [], []
-    for i, line in enumerate(lines):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except ValueError as err:  # JSONDecodeError, or UnicodeDecodeError of a cut character
-            if i == len(lines) - 1 and not truncated:
-                truncated = True  # the last line, cut mid-write and then newline-terminated
-                continue
-            raise ValueError(
-                f"{path}:{i + 1}: not valid JSON ({err}); only a cut last line is repaired"
-            ) from err
-        if not isinstance(row, dict) or "id" not in row or "config_hash" not in row:
-            raise ValueError(f"{path}:{i + 1}: not a row of a run (no 'id' / 'config_hash')")
-        rows.append(row)
-        good.append(line)
-    clean = b"".join(line + b"\n" for line in good)
-    return rows, clean, truncated
+    scan = _rows.scan_rows(path)
+    return scan.rows, scan.clean, scan.truncated
 
 
 def _rewrite(path: pathlib.Path, data: bytes) -> None:
@@ -461,20 +438,21 @@ def _rewrite(path: pathlib.Path, data: bytes) -> None:
 def read_rows(path) -> list[dict[str, Any]]:
     """The rows of a run's JSONL file, in file order; a cut last line is ignored (not repaired).
 
+    The reader is :func:`rstheory.rows.read_rows`, shared with ``rstheory plan``.
+
     Raises:
       ValueError: a line other than the last is not valid JSON or not a row.
     """
-    path = pathlib.Path(path)
-    if not path.exists():
-        raise ValueError(f"{path} does not exist")
-    return _scan(path)[0]
+    return _rows.read_rows(path)
 
 
-def load_counts(path, *, config_hash: str | None = None) -> tuple[np.ndarray, np.ndarray]:
+def load_counts(path, *, config_hash: str | None = None) -> _rows.Counts:
     """``(k, n)`` of the ``ok`` rows of a run, int64 arrays ``(N,)``, in file order.
 
     They go straight into :meth:`rstheory.distributions.Empirical.from_counts` (plug-in
-    ``k / n`` per input) or :func:`rstheory.certify`.
+    ``k / n`` per input) or :func:`rstheory.certify`. The reader is
+    :func:`rstheory.rows.load_counts`, shared with ``rstheory plan --dist fit:FILE``; the
+    result is a :class:`rstheory.rows.Counts` ``(k, n)``.
 
     Args:
       path: the run's JSONL file.
@@ -482,7 +460,10 @@ def load_counts(path, *, config_hash: str | None = None) -> tuple[np.ndarray, np
         rows of several (mixing configurations would mix distributions).
 
     Raises:
-      ValueError: several configuration hashes and none chosen, or an unknown one.
+      ConfigMismatchError: several configuration hashes and none chosen (a ValueError).
+      ValueError: an unknown configuration hash; an ok row whose ``k`` or ``n`` is not a
+        JSON integer with ``0 <= k <= n``, ``n >= 1`` (the message names the file, the line
+        and the field).
 
     Example:
       >>> import json, pathlib, tempfile
@@ -491,26 +472,11 @@ def load_counts(path, *, config_hash: str | None = None) -> tuple[np.ndarray, np
       >>> rows = [{"id": "a", "config_hash": "h", "status": "ok", "k": 9, "n": 10},
       ...         {"id": "b", "config_hash": "h", "status": "error", "k": None, "n": None}]
       >>> _ = f.write_text("".join(json.dumps(r) + "\\n" for r in rows))
-      >>> load_counts(f)
+      >>> k, n = load_counts(f)
+      >>> k, n
       (array([9]), array([10]))
     """
-    rows = read_rows(path)
-    hashes = sorted({r["config_hash"] for r in rows})
-    if config_hash is None and len(hashes) > 1:
-        raise ValueError(
-            f"{path} holds rows of {len(hashes)} configurations {hashes}: pass "
-            "config_hash= to choose one"
-        )
-    if config_hash is not None and rows and config_hash not in hashes:
-        raise ValueError(f"config_hash {config_hash!r} not in {path} (it holds {hashes})")
-    ok = [
-        r
-        for r in rows
-        if r.get("status") == "ok" and (config_hash is None or r["config_hash"] == config_hash)
-    ]
-    k = np.asarray([r["k"] for r in ok], dtype=np.int64)
-    n = np.asarray([r["n"] for r in ok], dtype=np.int64)
-    return k, n
+    return _rows.load_counts(path, config_hash=config_hash)
 
 
 # ---------------------------------------------------------------------------------------

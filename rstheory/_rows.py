@@ -1,0 +1,295 @@
+"""The one reader of campaign rows and pilot counts, for rstheory and sampler alike.
+
+``python -m sampler collect`` writes one JSON object per input and per line (the fields are
+described in :mod:`sampler.run`); rstheory needs the vote counts ``(k, n)`` of those rows,
+for :func:`rstheory.distributions.fit`, :meth:`rstheory.distributions.Empirical.from_counts`
+or :func:`rstheory.certify`. Both packages read the rows here, with plain :mod:`json` and
+numpy (nothing here imports sampler or torch):
+
+* :func:`scan_rows` reads a run's file as its writer left it. A row is a line ended by its
+  newline, so an unterminated last line is dropped, and so is a last line that is not valid
+  JSON (a crash in the middle of a write); any other bad line is an error naming the file
+  and the line. Blank lines are skipped.
+* :func:`read_rows` is the list of rows of :func:`scan_rows`.
+* :func:`load_counts` selects the counts of the successful rows (``status`` ``"ok"``) of one
+  configuration: a file holding rows of several configuration hashes is refused
+  (:class:`ConfigMismatchError`) unless ``config_hash=`` chooses one, since mixing
+  configurations would mix distributions of ``p_A``.
+* :func:`read_counts` reads pilot counts for planning: such a file of rows, or hand-written
+  JSONL with keys ``k`` and ``n`` (``id``, ``config_hash`` and ``status`` optional; a row
+  without ``status`` counts as ``"ok"``), or a CSV with columns ``k`` and ``n``.
+
+Counts are measurements and are never coerced: in a successful row ``k`` and ``n`` must be
+JSON integers (not ``95.5``, ``95.0``, ``"90"``, ``true`` or ``null``) with ``n >= 1`` and
+``0 <= k <= n``; anything else is an error naming the file, the line and the field.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import pathlib
+from collections.abc import Sequence
+from typing import Any, NamedTuple
+
+import numpy as np
+
+__all__ = [
+    "RUN_KEYS",
+    "ConfigMismatchError",
+    "Counts",
+    "RowScan",
+    "load_counts",
+    "read_counts",
+    "read_rows",
+    "scan_rows",
+]
+
+# The keys every row of a run has (sampler's writer sets both on every row).
+RUN_KEYS = ("id", "config_hash")
+
+
+class ConfigMismatchError(ValueError):
+    """Rows of several configuration hashes where one configuration is needed.
+
+    Attributes:
+      path: the file, or None.
+      hashes: the configuration hashes found (None for rows without one), sorted.
+    """
+
+    def __init__(self, message: str, *, path=None, hashes: Sequence[str | None] = ()):
+        super().__init__(message)
+        self.path = path
+        self.hashes = tuple(hashes)
+
+
+class Counts(NamedTuple):
+    """Vote counts of the successful rows, int64 arrays ``(N,)`` in file order.
+
+    Unpacks as ``k, n = load_counts(path)``.
+    """
+
+    k: np.ndarray
+    n: np.ndarray
+
+
+class RowScan(NamedTuple):
+    """What :func:`scan_rows` read.
+
+    Attributes:
+      rows: the rows (JSON objects), in file order.
+      line_numbers: the line (from 1) of each row, for messages.
+      clean: the bytes of the complete lines, each with its newline (for a repair).
+      truncated: whether a cut last line was dropped.
+    """
+
+    rows: list[dict[str, Any]]
+    line_numbers: list[int]
+    clean: bytes
+    truncated: bool
+
+
+def _scan_bytes(data: bytes, path, required: Sequence[str]) -> RowScan:
+    lines = data.split(b"\n")
+    tail = lines.pop()  # b"" when the data end with a newline
+    truncated = bool(tail.strip())
+    rows, numbers, good = [], [], []
+    for i, line in enumerate(lines):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except ValueError as err:  # JSONDecodeError, or UnicodeDecodeError of a cut character
+            if i == len(lines) - 1 and not truncated:
+                truncated = True  # the last line, cut mid-write and then newline-terminated
+                continue
+            raise ValueError(
+                f"{path}:{i + 1}: not valid JSON ({err}); only a cut last line is repaired"
+            ) from err
+        if not isinstance(row, dict) or not all(key in row for key in required):
+            keys = " / ".join(repr(key) for key in required)
+            what = f"no {keys}" if required else "not a JSON object"
+            raise ValueError(f"{path}:{i + 1}: not a row of a run ({what})")
+        rows.append(row)
+        numbers.append(i + 1)
+        good.append(line)
+    clean = b"".join(line + b"\n" for line in good)
+    return RowScan(rows, numbers, clean, truncated)
+
+
+def scan_rows(path, *, required: Sequence[str] = RUN_KEYS) -> RowScan:
+    """Read a run's JSONL file as its writer left it (module docstring).
+
+    Args:
+      path: the file.
+      required: keys every row must have (default :data:`RUN_KEYS`).
+
+    Raises:
+      OSError: the file cannot be read.
+      ValueError: a line other than the last is not valid JSON, or not an object with the
+        ``required`` keys.
+    """
+    path = pathlib.Path(path)
+    return _scan_bytes(path.read_bytes(), path, tuple(required))
+
+
+def read_rows(path) -> list[dict[str, Any]]:
+    """The rows of a run's JSONL file, in file order; a cut last line is ignored (not repaired).
+
+    Raises:
+      ValueError: the file does not exist; a line other than the last is not valid JSON or
+        not a row.
+    """
+    path = pathlib.Path(path)
+    if not path.exists():
+        raise ValueError(f"{path} does not exist")
+    return scan_rows(path).rows
+
+
+def _count(row: dict[str, Any], name: str, where: str) -> int:
+    if name not in row:
+        raise ValueError(f"{where}: field {name!r} is missing; an ok row needs integer k and n")
+    value = row[name]
+    if type(value) is not int:  # bool is a subclass of int; 95.0 and "90" are not counts
+        raise ValueError(
+            f"{where}: field {name!r} must be a JSON integer, got {value!r} (counts are not "
+            "coerced; an ok row needs integer k and n)"
+        )
+    return value
+
+
+def _check_pair(k: int, n: int, where: str) -> None:
+    if n < 1:
+        raise ValueError(f"{where}: field 'n' must be an integer >= 1, got {n}")
+    if not 0 <= k <= n:
+        raise ValueError(f"{where}: field 'k' must be an integer in [0, n] = [0, {n}], got {k}")
+
+
+def _mixed(path, hashes: list[str | None]) -> ConfigMismatchError:
+    shown = ", ".join("(none)" if h is None else h for h in hashes)
+    return ConfigMismatchError(
+        f"{path} holds rows of {len(hashes)} configurations (config_hash {shown}): mixing "
+        "them would mix distributions; pass config_hash= to choose one",
+        path=path,
+        hashes=hashes,
+    )
+
+
+def _select(scan: RowScan, path, config_hash: str | None) -> Counts:
+    """The counts of the ``ok`` rows of one configuration (module docstring)."""
+    found = {row.get("config_hash") for row in scan.rows}
+    hashes = sorted(found, key=lambda h: (h is not None, h or ""))
+    if config_hash is None and len(hashes) > 1:
+        raise _mixed(path, hashes)
+    if config_hash is not None and scan.rows and config_hash not in found:
+        raise ValueError(f"config_hash {config_hash!r} not in {path} (it holds {hashes})")
+    k, n = [], []
+    for row, line in zip(scan.rows, scan.line_numbers, strict=True):
+        if row.get("status", "ok") != "ok":
+            continue
+        if config_hash is not None and row.get("config_hash") != config_hash:
+            continue
+        where = f"{path}:{line}"
+        kk, nn = _count(row, "k", where), _count(row, "n", where)
+        _check_pair(kk, nn, where)
+        k.append(kk)
+        n.append(nn)
+    return Counts(np.asarray(k, dtype=np.int64), np.asarray(n, dtype=np.int64))
+
+
+def load_counts(path, *, config_hash: str | None = None) -> Counts:
+    """:class:`Counts` ``(k, n)`` of the ``ok`` rows of a run, int64 arrays ``(N,)``.
+
+    Args:
+      path: the run's JSONL file (rows with ``id`` and ``config_hash``).
+      config_hash: keep the rows of this configuration only; required when the file holds
+        rows of several (mixing configurations would mix distributions).
+
+    Raises:
+      ConfigMismatchError: several configuration hashes and none chosen.
+      ValueError: the file does not exist or has a bad line; an unknown ``config_hash``;
+        an ok row whose ``k`` or ``n`` is missing, not a JSON integer or out of range
+        (the message names the file, the line and the field).
+
+    Example:
+      >>> import json, pathlib, tempfile
+      >>> from rstheory.rows import load_counts
+      >>> f = pathlib.Path(tempfile.mkdtemp()) / "rows.jsonl"
+      >>> rows = [{"id": "a", "config_hash": "h", "status": "ok", "k": 9, "n": 10},
+      ...         {"id": "b", "config_hash": "h", "status": "error", "k": None, "n": 10}]
+      >>> _ = f.write_text("".join(json.dumps(r) + "\\n" for r in rows))
+      >>> load_counts(f)
+      Counts(k=array([9]), n=array([10]))
+    """
+    path = pathlib.Path(path)
+    if not path.exists():
+        raise ValueError(f"{path} does not exist")
+    return _select(scan_rows(path), path, config_hash)
+
+
+def _read_csv(text: str, path) -> Counts:
+    reader = csv.DictReader(io.StringIO(text))
+    if not reader.fieldnames or not {"k", "n"} <= set(reader.fieldnames):
+        raise ValueError(
+            f"{path}: expected a CSV header with columns k and n, got {reader.fieldnames}"
+        )
+    k, n = [], []
+    for row in reader:
+        where = f"{path}:{reader.line_num}"
+        pair = []
+        for name in ("k", "n"):
+            try:
+                pair.append(int(row[name]))
+            except (TypeError, ValueError):
+                raise ValueError(
+                    f"{where}: field {name!r}: k and n must be integers, got {row[name]!r}"
+                ) from None
+        _check_pair(*pair, where)
+        k.append(pair[0])
+        n.append(pair[1])
+    return Counts(np.asarray(k, dtype=np.int64), np.asarray(n, dtype=np.int64))
+
+
+def read_counts(path, *, config_hash: str | None = None) -> Counts:
+    """Pilot counts ``(k, n)`` from JSONL rows or a CSV with columns ``k`` and ``n``.
+
+    A ``.jsonl`` or ``.json`` file is read as rows (module docstring): those of a run, or
+    hand-written objects with keys ``k`` and ``n``, whose last line may lack its newline.
+    Rows whose ``status`` is not ``"ok"`` are skipped, and a file holding rows of several
+    configuration hashes is refused unless ``config_hash`` chooses one. Any other file is
+    read as a CSV, which holds no configuration hash.
+
+    Raises:
+      ConfigMismatchError: several configuration hashes and none chosen.
+      ValueError: the file cannot be read; a bad line or count (naming the file, the line
+        and the field); ``config_hash`` for a CSV or not in the file; no counts at all.
+
+    Example:
+      >>> import pathlib, tempfile
+      >>> f = pathlib.Path(tempfile.mkdtemp()) / "pilot.csv"
+      >>> _ = f.write_text("k,n\\n48,50\\n50,50\\n")
+      >>> read_counts(f).k.tolist()
+      [48, 50]
+    """
+    path = pathlib.Path(path)
+    try:
+        data = path.read_bytes()
+    except OSError as err:
+        raise ValueError(f"cannot read pilot counts from {os.fspath(path)}: {err}") from None
+    if path.suffix in (".jsonl", ".json"):
+        if data and not data.endswith(b"\n"):
+            data += b"\n"  # written by hand: the last line is whole unless it does not parse
+        counts = _select(_scan_bytes(data, path, ()), path, config_hash)
+    elif config_hash is not None:
+        raise ValueError(f"{path}: a CSV file holds no configuration hash to choose from")
+    else:
+        try:
+            text = data.decode()
+        except UnicodeDecodeError as err:
+            raise ValueError(f"cannot read pilot counts from {path}: {err}") from None
+        counts = _read_csv(text, path)
+    if not len(counts.k):
+        raise ValueError(f"{path}: no pilot counts found")
+    return counts
