@@ -18,6 +18,7 @@ from rstheory import (
     oracle,
     planning,
     published,
+    rows,
     scaling,
     sequential,
 )
@@ -37,6 +38,7 @@ __all__ = [
     "oracle",
     "planning",
     "published",
+    "rows",
     "scaling",
     "sequential",
 ]

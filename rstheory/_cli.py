@@ -22,6 +22,7 @@ import json
 import os
 import sys
 from pathlib import Path
+from typing import NamedTuple
 
 # (k, n): top-class votes among n estimation samples. Cohen et al. (2019) certify with
 # n = 100,000 and alpha = 0.001; the smaller n show how the bound and the radius shrink.
@@ -42,7 +43,8 @@ DEMO_ALPHA = 0.001
 _SUBCOMMANDS = ("demo", "bound", "plan", "validate")
 
 
-def _build_parser() -> argparse.ArgumentParser:
+def _build_parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParser]]:
+    """The parser and its subcommands' parsers (by name, for their error messages)."""
     parser = argparse.ArgumentParser(
         prog="rstheory",
         description="Randomized-smoothing certificates from vote counts "
@@ -97,7 +99,15 @@ def _build_parser() -> argparse.ArgumentParser:
         help="Pr(p_A): point:P, uniform:LOW[,HIGH], beta:A,B[,LOW,HIGH], or from pilot counts "
         "fit:FILE (maximum-likelihood beta with atoms at 0 and 1) or empirical:FILE (plug-in "
         "k/n); FILE is a CSV with columns k and n, or JSONL rows with keys k and n (rows whose "
-        "status is not 'ok' are skipped) (default beta:8,2)",
+        "status is not 'ok' are skipped; a file holding rows of several configurations is "
+        "refused unless --config-hash chooses one) (default beta:8,2)",
+    )
+    plan.add_argument(
+        "--config-hash",
+        metavar="HASH",
+        help="with --dist fit:FILE or empirical:FILE of JSONL rows: use only the rows of this "
+        "configuration hash (the config_hash field written by python -m sampler collect); "
+        "needed when the file holds rows of several configurations",
     )
     plan.add_argument("--atom1", type=float, default=0.0, help="mass at p = 1 (default 0)")
     plan.add_argument("--atom0", type=float, default=0.0, help="mass at p = 0 (default 0)")
@@ -180,68 +190,26 @@ def _build_parser() -> argparse.ArgumentParser:
         "--pilot-n", type=int, default=100, help="published n used as the pilot (default 100)"
     )
     validate.add_argument("--json", action="store_true", help="print JSON instead of tables")
-    return parser
+    return parser, {"demo": demo, "bound": bound, "plan": plan, "validate": validate}
 
 
-def read_counts(path) -> tuple[list[int], list[int]]:
-    """Pilot counts ``(k, n)`` from a CSV (columns ``k`` and ``n``) or JSONL (keys ``k``, ``n``).
+class _PilotCounts(NamedTuple):
+    """``--dist fit:FILE`` or ``empirical:FILE``, read once the options are parsed (the file
+    may need ``--config-hash``)."""
 
-    JSONL rows with a ``status`` other than ``"ok"`` (failed inputs of a collection run) are
-    skipped. Raises ``ValueError`` naming the file and the line for anything else.
-    """
-    import csv
-
-    path = Path(path)
-    try:
-        text = path.read_text()
-    except OSError as err:
-        raise ValueError(f"cannot read pilot counts from {path}: {err}") from None
-    k, n = [], []
-    if path.suffix in (".jsonl", ".json"):
-        for line_no, line in enumerate(text.splitlines(), 1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-                if row.get("status", "ok") != "ok":
-                    continue
-                k.append(int(row["k"]))
-                n.append(int(row["n"]))
-            except (json.JSONDecodeError, KeyError, TypeError, ValueError, AttributeError) as err:
-                raise ValueError(
-                    f"{path}:{line_no}: expected a JSON object with integer k and n ({err})"
-                ) from None
-    else:
-        reader = csv.DictReader(text.splitlines())
-        if not reader.fieldnames or not {"k", "n"} <= set(reader.fieldnames):
-            raise ValueError(
-                f"{path}: expected a CSV header with columns k and n, got {reader.fieldnames}"
-            )
-        for line_no, row in enumerate(reader, 2):
-            try:
-                k.append(int(row["k"]))
-                n.append(int(row["n"]))
-            except (TypeError, ValueError) as err:
-                raise ValueError(f"{path}:{line_no}: k and n must be integers ({err})") from None
-    if not k:
-        raise ValueError(f"{path}: no pilot counts found")
-    return k, n
+    kind: str
+    path: str
+    text: str
 
 
 def _distribution(text: str):
-    """``point:P``, ``uniform:LOW[,HIGH]``, ``beta:A,B[,LOW,HIGH]``, ``fit:FILE`` or
-    ``empirical:FILE`` -> a distribution."""
+    """``point:P``, ``uniform:LOW[,HIGH]``, ``beta:A,B[,LOW,HIGH]`` -> a distribution;
+    ``fit:FILE`` or ``empirical:FILE`` -> :class:`_PilotCounts` (see :func:`_pilot_dist`)."""
     from rstheory import distributions
 
     kind, _, params = text.partition(":")
     if kind in ("fit", "empirical"):
-        try:
-            k, n = read_counts(params)
-            if kind == "empirical":
-                return distributions.Empirical.from_counts(k, n)
-            return distributions.fit(k, n).distribution
-        except ValueError as err:
-            raise argparse.ArgumentTypeError(f"--dist {text!r}: {err}") from None
+        return _PilotCounts(kind, params, text)
     try:
         values = [float(v) for v in params.split(",") if v]
         model = {
@@ -255,6 +223,32 @@ def _distribution(text: str):
             f"--dist must be point:P, uniform:LOW[,HIGH], beta:A,B[,LOW,HIGH], fit:FILE or "
             f"empirical:FILE, got {text!r} ({err})"
         ) from None
+
+
+def _pilot_dist(spec: _PilotCounts, config_hash: str | None):
+    """The distribution of ``--dist fit:FILE`` / ``empirical:FILE``: the maximum-likelihood
+    fit or the plug-in law of the file's counts (:func:`rstheory.rows.read_counts`).
+
+    Raises:
+      ValueError: the file cannot be read, has a bad row, or holds several configurations
+        and ``--config-hash`` chose none.
+    """
+    from rstheory import distributions, rows
+
+    try:
+        k, n = rows.read_counts(spec.path, config_hash=config_hash)
+    except rows.ConfigMismatchError as err:
+        shown = ", ".join("(none)" if h is None else h for h in err.hashes)
+        raise ValueError(
+            f"--dist {spec.text!r}: {spec.path} holds rows of {len(err.hashes)} "
+            f"configurations (config_hash {shown}): mixing them would mix distributions; "
+            "choose one with --config-hash HASH"
+        ) from None
+    except ValueError as err:
+        raise ValueError(f"--dist {spec.text!r}: {err}") from None
+    if spec.kind == "empirical":
+        return distributions.Empirical.from_counts(k, n)
+    return distributions.fit(k, n).distribution
 
 
 def _prior(text: str) -> tuple[float, float]:
@@ -306,8 +300,8 @@ def _demo(args) -> dict:
                 }
             )
         # The largest radius n samples can certify: all n votes for the top class.
-        p_max = rstheory.cp_lower(ns, ns, args.alpha)
-        r_max = rstheory.certified_radius(p_max, sigma)
+        p_max = rstheory.cp_lower(ns, ns, alpha=args.alpha)
+        r_max = rstheory.certified_radius(p_max, sigma=sigma)
         for i in range(len(ns)):
             caps.append(
                 {
@@ -351,9 +345,9 @@ def _print_demo(result: dict) -> None:
 def _bound(args) -> dict:
     import rstheory
 
-    low = rstheory.cp_lower(args.k, args.n, args.alpha)
-    high = rstheory.cp_upper(args.k, args.n, args.alpha)
-    ci = rstheory.cp_interval(args.k, args.n, args.alpha)
+    low = rstheory.cp_lower(args.k, args.n, alpha=args.alpha)
+    high = rstheory.cp_upper(args.k, args.n, alpha=args.alpha)
+    ci = rstheory.cp_interval(args.k, args.n, alpha=args.alpha)
     return {
         "k": args.k,
         "n": args.n,
@@ -405,7 +399,7 @@ def _plan(args) -> dict:
     plan = planning.required_samples(dist, alpha=args.alpha, sigma=args.sigma, **targets)
     grid = np.unique(np.array([*PLAN_GRID, int(plan.n)]))
     at = args.at_radius if args.at_radius is not None else 0.0
-    exact = _exact_for(dist, grid, args.alpha, args.sigma, radii=(at,))  # one pass for both
+    exact = _exact_for(dist, grid, alpha=args.alpha, sigma=args.sigma, radii=(at,))  # one pass for both
     radius, accuracy = exact.radius[0], exact.accuracy[0, :, 0]
     result = {
         "alpha": args.alpha,
@@ -513,7 +507,11 @@ def _plot_plan(dist, args, result) -> None:
 
     ns = np.unique(np.round(np.logspace(1, 5, 17)).astype(int))
     exact = _exact_for(
-        dist, np.append(ns, 10**6), args.alpha, args.sigma, radii=(result["accuracy_radius"],)
+        dist,
+        np.append(ns, 10**6),
+        alpha=args.alpha,
+        sigma=args.sigma,
+        radii=(result["accuracy_radius"],),
     )
     radius, accuracy, big = exact.radius[0, :-1], exact.accuracy[0, :-1, 0], exact.radius[0, -1]
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 4))
@@ -630,7 +628,7 @@ def _enable_compilation_cache() -> None:
 def _validate(args) -> dict:
     from rstheory import published
 
-    names = args.dataset or sorted({d for d, _ in published.available(args.data_dir)})
+    names = args.dataset or sorted({d for d, _ in published.available(data_dir=args.data_dir)})
     if not names:
         raise ValueError(
             f"no published certifications under {published.data_dir(args.data_dir)}: "
@@ -692,9 +690,19 @@ def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or (argv[0] not in _SUBCOMMANDS and argv[0] not in ("-h", "--help")):
         argv = ["demo", *argv]
-    parser = _build_parser()
+    parser, commands = _build_parser()
     args = parser.parse_args(argv)
     _enable_compilation_cache()
+    if args.command == "plan":
+        if isinstance(args.dist, _PilotCounts):
+            try:
+                args.dist = _pilot_dist(args.dist, args.config_hash)
+            except ValueError as err:
+                commands["plan"].error(f"argument --dist: {err}")  # exits with status 2
+        elif args.config_hash is not None:
+            commands["plan"].error(
+                "argument --config-hash: applies to --dist fit:FILE or empirical:FILE only"
+            )
     try:
         compute, show = {
             "demo": (_demo, _print_demo),

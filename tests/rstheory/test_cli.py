@@ -26,8 +26,8 @@ def test_demo_json_equals_certify(capsys):
 
 def test_bound_json_equals_the_library(capsys):
     out = _json(capsys, ["bound", "990", "1000", "--alpha", "0.001", "--json"])
-    assert out["cp_lower"] == float(rstheory.cp_lower(990, 1000, 0.001))
-    assert out["cp_upper"] == float(rstheory.cp_upper(990, 1000, 0.001))
+    assert out["cp_lower"] == float(rstheory.cp_lower(990, 1000, alpha=0.001))
+    assert out["cp_upper"] == float(rstheory.cp_upper(990, 1000, alpha=0.001))
 
 
 @pytest.mark.parametrize(
@@ -110,11 +110,11 @@ def test_plan_from_pilot_counts_csv_and_jsonl(capsys, tmp_path):
     plug-in law; a JSONL file of collection rows gives the same as the CSV (error rows skipped)."""
     k, n = _pilot(np.random.default_rng(3))
     csv_file = tmp_path / "pilot.csv"
-    csv_file.write_text("k,n\n" + "".join(f"{a},{b}\n" for a, b in zip(k, n)))
+    csv_file.write_text("k,n\n" + "".join(f"{a},{b}\n" for a, b in zip(k, n, strict=True)))
     jsonl = tmp_path / "pilot.jsonl"
     rows = [
         json.dumps({"id": i, "status": "ok", "k": int(a), "n": int(b)})
-        for i, (a, b) in enumerate(zip(k, n))
+        for i, (a, b) in enumerate(zip(k, n, strict=True))
     ]
     rows.insert(3, json.dumps({"id": "bad", "status": "error", "error": "corrupt image"}))
     jsonl.write_text("\n".join(rows) + "\n")
@@ -148,3 +148,44 @@ def test_bad_pilot_files_are_refused_with_the_reason(capsys, tmp_path, content, 
     with pytest.raises(SystemExit):
         main(["plan", "--dist", f"fit:{f}"])
     assert match in capsys.readouterr().err
+
+
+def test_plan_refuses_a_file_of_several_configurations_unless_one_is_chosen(capsys, tmp_path):
+    """--dist fit:FILE on rows of two configuration hashes exits 2 naming the file and the
+    hashes; --config-hash HASH plans on that configuration's rows alone."""
+    rng = np.random.default_rng(4)
+    (k1, n1), (k2, n2) = _pilot(rng), _pilot(rng, n=20)
+    rows = [
+        json.dumps({"id": f"{h}{i}", "config_hash": h, "status": "ok", "k": int(a), "n": int(b)})
+        for h, k, n in (("aaa", k1, n1), ("bbb", k2, n2))
+        for i, (a, b) in enumerate(zip(k, n, strict=True))
+    ]
+    f = tmp_path / "rows.jsonl"
+    f.write_text("\n".join(rows) + "\n")
+    common = ["plan", "--target-ratio", "0.8", "--reference-n", "1000", "--json"]
+    with pytest.raises(SystemExit) as info:
+        main([*common, "--dist", f"fit:{f}"])
+    assert info.value.code == 2
+    err = capsys.readouterr().err
+    assert "rows.jsonl" in err and "aaa" in err and "bbb" in err and "--config-hash" in err
+    want = planning.required_samples(
+        distributions.fit(k2, n2).distribution,
+        alpha=0.001,
+        sigma=0.5,
+        target_ratio=0.8,
+        reference_n=1000,
+    )
+    got = _json(capsys, [*common, "--dist", f"fit:{f}", "--config-hash", "bbb"])
+    assert got["n"] == want.n
+    with pytest.raises(SystemExit):
+        main([*common, "--dist", "beta:8,2", "--config-hash", "bbb"])
+    assert "--config-hash" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("count", ["95.5", '"90"', "true", "null"])
+def test_plan_refuses_counts_that_are_not_integers(capsys, tmp_path, count):
+    f = tmp_path / "pilot.jsonl"
+    f.write_text('{"k": 90, "n": 100}\n{"k": ' + count + ', "n": 100}\n')
+    with pytest.raises(SystemExit):
+        main(["plan", "--dist", f"empirical:{f}"])
+    assert "pilot.jsonl:2: field 'k'" in capsys.readouterr().err

@@ -1,0 +1,129 @@
+"""Tests of rstheory.rows, the one reader of campaign rows: the counts of the ok rows, a cut
+last line tolerated, several configuration hashes refused unless one is chosen, counts that
+are not true JSON integers refused with the file, the line and the field."""
+
+import json
+
+import numpy as np
+import pytest
+
+from rstheory import rows
+from rstheory.rows import ConfigMismatchError, Counts, load_counts, read_counts, read_rows
+
+
+def _row(i, k=9, n=10, status="ok", config_hash="h1"):
+    return {"id": str(i), "config_hash": config_hash, "status": status, "k": k, "n": n}
+
+
+def _write(path, objs, end="\n"):
+    path.write_text("\n".join(json.dumps(o) for o in objs) + end)
+    return path
+
+
+def test_counts_of_the_ok_rows_in_file_order(tmp_path):
+    f = _write(
+        tmp_path / "rows.jsonl",
+        [_row(0, 9), _row(1, None, status="error"), _row(2, 10), _row(3, 0, 5)],
+    )
+    got = load_counts(f)
+    assert isinstance(got, Counts) and got.k.dtype == np.int64 and got.n.dtype == np.int64
+    k, n = got
+    assert k.tolist() == [9, 10, 0] and n.tolist() == [10, 10, 5]
+    assert got.k is k and got.n is n
+    assert [r["id"] for r in read_rows(f)] == ["0", "1", "2", "3"]
+
+
+def test_a_cut_last_line_is_dropped_and_a_bad_line_before_it_is_not(tmp_path):
+    good = json.dumps(_row(0)) + "\n" + json.dumps(_row(1, 8)) + "\n"
+    f = tmp_path / "rows.jsonl"
+    f.write_text(good + json.dumps(_row(2, 7))[:-9])  # cut without its newline
+    assert load_counts(f).k.tolist() == [9, 8]
+    scan = rows.scan_rows(f)
+    assert scan.truncated and scan.clean == good.encode() and scan.line_numbers == [1, 2]
+    f.write_text(good + '{"id": "2", "conf\n')  # cut, then newline-terminated
+    assert load_counts(f).k.tolist() == [9, 8] and rows.scan_rows(f).truncated
+    f.write_text('{"id": "2", "conf\n' + good)
+    with pytest.raises(ValueError, match=r"rows.jsonl:1: not valid JSON"):
+        load_counts(f)
+    f.write_text(good + json.dumps({"k": 1, "n": 2}) + "\n")
+    with pytest.raises(ValueError, match=r"rows.jsonl:3: not a row of a run"):
+        read_rows(f)
+    with pytest.raises(ValueError, match="does not exist"):
+        load_counts(tmp_path / "missing.jsonl")
+
+
+def test_several_configurations_are_refused_unless_one_is_chosen(tmp_path):
+    f = _write(tmp_path / "mixed.jsonl", [_row(0), _row(1, 3, config_hash="h2"), _row(2, 4)])
+    with pytest.raises(ConfigMismatchError, match="configurations") as info:
+        load_counts(f)
+    message = str(info.value)
+    assert "mixed.jsonl" in message and "h1" in message and "h2" in message
+    assert info.value.hashes == ("h1", "h2") and isinstance(info.value, ValueError)
+    assert load_counts(f, config_hash="h1").k.tolist() == [9, 4]
+    assert load_counts(f, config_hash="h2").k.tolist() == [3]
+    with pytest.raises(ValueError, match="config_hash 'h3' not in"):
+        load_counts(f, config_hash="h3")
+    with pytest.raises(ConfigMismatchError, match="configurations"):
+        read_counts(f)
+    assert read_counts(f, config_hash="h2").k.tolist() == [3]
+
+
+@pytest.mark.parametrize(
+    ("fields", "field"),
+    [
+        ({"k": 95.5}, "'k'"),
+        ({"k": 95.0}, "'k'"),
+        ({"k": "90"}, "'k'"),
+        ({"k": True}, "'k'"),
+        ({"n": None}, "'n'"),
+        ({"n": 100.0}, "'n'"),
+        ({"k": -1}, "'k'"),
+        ({"k": 101}, "'k'"),
+        ({"k": 0, "n": 0}, "'n'"),
+    ],
+)
+def test_counts_that_are_not_true_integers_in_range_are_refused(tmp_path, fields, field):
+    bad = {**_row(1, 90, 100), **fields}
+    f = _write(tmp_path / "rows.jsonl", [_row(0, 90, 100), bad])
+    with pytest.raises(ValueError, match=rf"rows.jsonl:2: field {field}"):
+        load_counts(f)
+    with pytest.raises(ValueError, match=rf"rows.jsonl:2: field {field}"):
+        read_counts(f)
+
+
+def test_a_missing_count_is_refused_and_error_rows_are_not_read(tmp_path):
+    row = _row(0)
+    del row["n"]
+    f = _write(tmp_path / "rows.jsonl", [row])
+    with pytest.raises(ValueError, match=r"rows.jsonl:1: field 'n' is missing"):
+        load_counts(f)
+    f = _write(tmp_path / "rows.jsonl", [_row(0), _row(1, "x", None, status="error")])
+    assert load_counts(f).k.tolist() == [9]
+
+
+def test_pilot_counts_from_hand_written_jsonl_and_csv(tmp_path):
+    f = _write(tmp_path / "pilot.jsonl", [{"k": 4, "n": 5}, {"k": 5, "n": 5}], end="")
+    assert read_counts(f).k.tolist() == [4, 5]  # the unterminated last line is whole
+    with pytest.raises(ValueError, match="not a row"):
+        load_counts(f)  # a run's rows have an id and a configuration hash
+    c = tmp_path / "pilot.csv"
+    c.write_text("k,n\n4,5\n\n5,5\n")
+    assert read_counts(c).n.tolist() == [5, 5]
+    with pytest.raises(ValueError, match="no configuration hash"):
+        read_counts(c, config_hash="h1")
+    c.write_text("k,n\n4,5\n6,5\n")
+    with pytest.raises(ValueError, match=r"pilot.csv:3: field 'k'"):
+        read_counts(c)
+    c.write_text("k,n\n")
+    with pytest.raises(ValueError, match="no pilot counts"):
+        read_counts(c)
+
+
+def test_sampler_reads_through_this_reader(tmp_path):
+    run = pytest.importorskip("sampler.run")
+    f = _write(tmp_path / "mixed.jsonl", [_row(0), _row(1, 3, config_hash="h2")])
+    assert run.ConfigMismatchError is ConfigMismatchError
+    with pytest.raises(run.ConfigMismatchError, match="configurations"):
+        run.load_counts(f)
+    got = run.load_counts(f, config_hash="h2")
+    assert isinstance(got, Counts) and got.k.tolist() == [3]
