@@ -96,16 +96,18 @@ def main() -> None:
         warm = min(_run(plan_cmd, env) for _ in range(args.repeat))
     print(f"start-up (import rstheory and its CLI):   {startup:7.2f} s")
     print(
-        f"rstheory plan, empty compilation cache:   {cold:7.2f} s  ({cold - startup:.2f} s after start-up)"
+        f"rstheory plan, empty compilation cache:   {cold:7.2f} s  "
+        f"({cold - startup:.2f} s after start-up)"
     )
     print(
-        f"rstheory plan, warm compilation cache:    {warm:7.2f} s  ({warm - startup:.2f} s after start-up)"
+        f"rstheory plan, warm compilation cache:    {warm:7.2f} s  "
+        f"({warm - startup:.2f} s after start-up)"
     )
 
     from rstheory import planning
-    from rstheory._cli import _distribution
+    from rstheory._cli_plan import parse_dist
 
-    dist = _distribution(args.dist)
+    dist = parse_dist(args.dist)
     kw = dict(alpha=args.alpha, sigma=args.sigma, target_ratio=args.target_ratio)
     plan = planning.required_samples(dist, **kw)  # warm-up (compilation)
     t_batched = min(

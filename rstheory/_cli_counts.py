@@ -1,0 +1,184 @@
+"""``rstheory demo`` and ``rstheory bound``: certificates and Clopper-Pearson bounds for
+given vote counts, computed by :func:`rstheory.certify` and :func:`rstheory.cp_lower` and
+formatted here."""
+
+from __future__ import annotations
+
+import argparse
+
+from rstheory._cli_options import ALPHA
+
+__all__ = [
+    "DEMO_COUNTS",
+    "DEMO_SIGMAS",
+    "add_bound",
+    "add_demo",
+    "compute_bound",
+    "compute_demo",
+    "number",
+    "print_bound",
+    "print_demo",
+]
+
+
+# (k, n): top-class votes among n estimation samples. Cohen et al. (2019) certify with
+# n = 100,000 and alpha = 0.001; the smaller n show how the bound and the radius shrink.
+DEMO_COUNTS = (
+    (100, 100),
+    (99, 100),
+    (90, 100),
+    (60, 100),
+    (50, 100),
+    (990, 1000),
+    (600, 1000),
+    (9900, 10000),
+    (99900, 100000),
+)
+DEMO_SIGMAS = (0.25, 0.5)
+
+
+def add_demo(sub) -> argparse.ArgumentParser:
+    """The ``demo`` subcommand's parser, added to ``sub``."""
+    demo = sub.add_parser(
+        "demo",
+        help="table of certificates for example vote counts (the default)",
+        description="Certificates for example vote counts: one-sided Clopper-Pearson lower "
+        "bound p_lower on the top-class probability, radius sigma * Phi^-1(p_lower), "
+        "abstain when p_lower <= 1/2.",
+    )
+    demo.add_argument(
+        "--alpha", type=float, default=ALPHA, help=f"significance level (default {ALPHA})"
+    )
+    demo.add_argument(
+        "--sigma",
+        type=float,
+        nargs="+",
+        action="extend",
+        help="noise level(s), repeatable: --sigma 0.25 0.5 or --sigma 0.25 --sigma 0.5 "
+        f"(default {' '.join(map(str, DEMO_SIGMAS))})",
+    )
+    demo.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    return demo
+
+
+def add_bound(sub) -> argparse.ArgumentParser:
+    """The ``bound`` subcommand's parser, added to ``sub``."""
+    bound = sub.add_parser(
+        "bound",
+        help="Clopper-Pearson bounds for K successes in N trials",
+        description="One-sided lower and upper Clopper-Pearson bounds at confidence 1 - alpha, "
+        "and the two-sided interval with alpha split evenly between the sides.",
+    )
+    bound.add_argument("k", type=number, metavar="K", help="successes (top-class votes)")
+    bound.add_argument("n", type=number, metavar="N", help="trials (estimation samples)")
+    bound.add_argument(
+        "--alpha", type=float, default=ALPHA, help=f"significance level (default {ALPHA})"
+    )
+    bound.add_argument("--json", action="store_true", help="print JSON instead of text")
+    return bound
+
+
+def number(text: str) -> int | float:
+    """An int where the text is a whole number (``990``, ``1e5``), else a float (rstheory
+    rejects it with its own message)."""
+    try:
+        return int(text)
+    except ValueError:
+        pass
+    try:
+        x = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    return int(x) if x.is_integer() else x
+
+
+def compute_demo(args) -> dict:
+    import numpy as np
+
+    import rstheory
+
+    sigmas = args.sigma or list(DEMO_SIGMAS)
+    k = np.array([c[0] for c in DEMO_COUNTS])
+    n = np.array([c[1] for c in DEMO_COUNTS])
+    ns = np.unique(n)
+    rows, caps = [], []
+    for sigma in sigmas:
+        cert = rstheory.certify(k, n, alpha=args.alpha, sigma=sigma)
+        for i in range(len(k)):
+            rows.append(
+                {
+                    "sigma": sigma,
+                    "n": int(n[i]),
+                    "k": int(k[i]),
+                    "p_lower": float(cert.p_lower[i]),
+                    "radius": float(cert.radius[i]),
+                    "abstained": bool(cert.abstained[i]),
+                }
+            )
+        # The largest radius n samples can certify: all n votes for the top class.
+        p_max = rstheory.cp_lower(ns, ns, alpha=args.alpha)
+        r_max = rstheory.certified_radius(p_max, sigma=sigma)
+        for i in range(len(ns)):
+            caps.append(
+                {
+                    "sigma": sigma,
+                    "n": int(ns[i]),
+                    "p_lower": float(p_max[i]),
+                    "radius": float(r_max[i]),
+                }
+            )
+    return {"alpha": args.alpha, "certificates": rows, "radius_caps": caps}
+
+
+def print_demo(result: dict) -> None:
+    alpha = result["alpha"]
+    print(f"Randomized-smoothing certificates, alpha = {alpha:g}")
+    print(
+        f"  p_lower: one-sided {100 * (1 - alpha):g}% Clopper-Pearson lower bound on the "
+        "top-class probability"
+    )
+    print(
+        "  radius:  sigma * Phi^-1(p_lower) (Cohen et al. 2019, Thm 1); abstain if p_lower <= 1/2"
+    )
+    header = f"{'n':>8} {'k':>8} {'p_lower':>10} {'radius':>8}  abstained"
+    for sigma in dict.fromkeys(r["sigma"] for r in result["certificates"]):
+        print(f"\nsigma = {sigma:g}")
+        print(header)
+        for r in result["certificates"]:
+            if r["sigma"] != sigma:
+                continue
+            print(
+                f"{r['n']:>8} {r['k']:>8} {r['p_lower']:>10.6f} {r['radius']:>8.4f}  "
+                f"{'yes' if r['abstained'] else 'no'}"
+            )
+        print("largest radius n samples can certify (k = n): sigma * Phi^-1(alpha ** (1 / n))")
+        print(f"{'n':>8} {'p_lower':>10} {'radius':>8}")
+        for c in result["radius_caps"]:
+            if c["sigma"] == sigma:
+                print(f"{c['n']:>8} {c['p_lower']:>10.6f} {c['radius']:>8.4f}")
+
+
+def compute_bound(args) -> dict:
+    import rstheory
+
+    low = rstheory.cp_lower(args.k, args.n, alpha=args.alpha)
+    high = rstheory.cp_upper(args.k, args.n, alpha=args.alpha)
+    ci = rstheory.cp_interval(args.k, args.n, alpha=args.alpha)
+    return {
+        "k": args.k,
+        "n": args.n,
+        "alpha": args.alpha,
+        "cp_lower": float(low),
+        "cp_upper": float(high),
+        "cp_interval": [float(ci.low), float(ci.high)],
+    }
+
+
+def print_bound(result: dict) -> None:
+    alpha = result["alpha"]
+    conf = f"{100 * (1 - alpha):g}%"
+    low, high = result["cp_interval"]
+    print(f"k = {result['k']}, n = {result['n']}, alpha = {alpha:g}")
+    print(f"  lower bound, one-sided {conf}:  {result['cp_lower']:.12g}")
+    print(f"  upper bound, one-sided {conf}:  {result['cp_upper']:.12g}")
+    print(f"  interval, two-sided {conf} (alpha/2 per side):  [{low:.12g}, {high:.12g}]")
