@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import mpmath
 
-__all__ = ["binomial_tail_ge", "binomial_tail_le", "cp_root", "log_pmf"]
+__all__ = ["binomial_tail_ge", "binomial_tail_le", "cp_root", "log_pmf", "pmf_vector"]
 
 
 def log_pmf(j: int, n: int, p):
@@ -25,6 +25,26 @@ def log_pmf(j: int, n: int, p):
         + j * mpmath.log(p)
         + (n - j) * mpmath.log1p(-p)
     )
+
+
+def pmf_vector(n: int, p):
+    """``[P[Bin(n, p) = k] for k = 0..n]`` at the working precision (``p`` of 0 and 1 exact).
+
+    Example:
+      >>> import mpmath
+      >>> with mpmath.workdps(20):
+      ...     print([float(v) for v in pmf_vector(2, mpmath.mpf(1) / 2)], pmf_vector(1, 1))
+      [0.25, 0.5, 0.25] [mpf('0.0'), mpf('1.0')]
+    """
+    if p == 1:
+        return [mpmath.mpf(0)] * n + [mpmath.mpf(1)]
+    if p == 0:
+        return [mpmath.mpf(1)] + [mpmath.mpf(0)] * n
+    out = [(1 - p) ** n]
+    ratio = p / (1 - p)
+    for j in range(n):
+        out.append(out[-1] * ratio * (n - j) / (j + 1))
+    return out
 
 
 def _eps():

@@ -128,7 +128,7 @@ def check_coverage(
             k = np.arange(n + 1)
             for a in alphas:
                 for side, fn in (("lower", bounds.lower_bound), ("upper", bounds.upper_bound)):
-                    vals = _padded(lambda kk, nn, aa: fn(kk, nn, aa, method=method), k, n, a)
+                    vals = _padded(lambda kk, nn, aa: fn(kk, nn, alpha=aa, method=method), k, n, a)
                     cov, p = exact_coverage_mp(vals, n, side)
                     margin = float(cov - (1 - mpmath.mpf(a)))
                     if margin < worst:
@@ -209,7 +209,7 @@ def check_randomized_exact_size(dps: int = 50, *, ns=(1, 7, 40), alpha=0.1) -> C
             u = np.tile([0.2, 0.5, 0.9], max(n - 1, 1))[: k.size]
             vals = _padded(
                 lambda kk, nn, aa, u: bounds.lower_bound(
-                    kk, nn, aa, method="randomized_clopper_pearson", u=u
+                    kk, nn, alpha=aa, method="randomized_clopper_pearson", u=u
                 ),
                 k,
                 n,
@@ -255,7 +255,7 @@ def check_wilson_deficiency(dps: int = 50, *, ns=(5, 10, 20, 60), alpha=0.05) ->
     with mpmath.workdps(dps):
         for n in ns:
             vals = _padded(
-                lambda kk, nn, aa: bounds.lower_bound(kk, nn, aa, method="wilson"),
+                lambda kk, nn, aa: bounds.lower_bound(kk, nn, alpha=aa, method="wilson"),
                 np.arange(n + 1),
                 n,
                 alpha,
@@ -305,7 +305,7 @@ def _cs_table(n_max, alpha):
     low, high = [], []
     for s in range(0, k.size, CHUNK):
         lo, hi = _padded(
-            lambda kk, nn, aa: tuple(betabinomial_cs(kk, nn, aa)),
+            lambda kk, nn, aa: tuple(betabinomial_cs(kk, nn, alpha=aa)),
             k[s : s + CHUNK],
             n[s : s + CHUNK],
             alpha,
@@ -384,7 +384,7 @@ def check_cs_ends(
     k = np.array([c[0] for c in cases])
     n = np.array([c[1] for c in cases])
     a = np.array([c[2] for c in cases])
-    low, high = _padded(lambda kk, nn, aa: tuple(betabinomial_cs(kk, nn, aa)), k, n, a)
+    low, high = _padded(lambda kk, nn, aa: tuple(betabinomial_cs(kk, nn, alpha=aa)), k, n, a)
     out = []
     with mpmath.workdps(dps):
         for i, (ki, ni, ai) in enumerate(cases):
@@ -432,7 +432,7 @@ def check_bonferroni(
             )
             pa, pb = _padded(
                 lambda c0, c1, c2: tuple(
-                    bounds.simultaneous_bounds(np.stack([c0, c1, c2], -1), alpha, top=0)[:2]
+                    bounds.simultaneous_bounds(np.stack([c0, c1, c2], -1), alpha=alpha, top=0)[:2]
                 ),
                 c[:, 0],
                 c[:, 1],

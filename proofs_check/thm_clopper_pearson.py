@@ -153,8 +153,8 @@ def check_tail_inversion(
     """
     pts = _grid_points(grid)
     k, n, a = (np.array(v) for v in zip(*pts, strict=True))
-    lows = np.asarray(cp_lower(k, n, a), dtype=np.float64)
-    highs = np.asarray(cp_upper(k, n, a), dtype=np.float64)
+    lows = np.asarray(cp_lower(k, n, alpha=a), dtype=np.float64)
+    highs = np.asarray(cp_upper(k, n, alpha=a), dtype=np.float64)
     worst, worst_at, worst_resid = 0.0, "", 0.0
     with mpmath.workdps(dps):
         for i, (ki, ni, ai) in enumerate(pts):
@@ -287,10 +287,12 @@ def check_end_values_numeric(
     n = np.array([q[0] for q in pts])
     a = np.array([q[1] for q in pts])
     # One call per function (k = n and k = 1 stacked), so each compiles once.
-    lows = np.asarray(cp_lower(np.concatenate([n, np.ones_like(n)]), np.tile(n, 2), np.tile(a, 2)))
+    lows = np.asarray(
+        cp_lower(np.concatenate([n, np.ones_like(n)]), np.tile(n, 2), alpha=np.tile(a, 2))
+    )
     got = {
         "L(n,n)": lows[: len(pts)],
-        "U(0,n)": np.asarray(cp_upper(np.zeros_like(n), n, a)),
+        "U(0,n)": np.asarray(cp_upper(np.zeros_like(n), n, alpha=a)),
         "L(1,n)": lows[len(pts) :],
     }
     cases = []

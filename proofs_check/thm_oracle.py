@@ -271,7 +271,7 @@ def check_identity_numeric(
     """``observed_probability(p, eps)`` against ``eps + p(1 - 2 eps)`` in mpmath (relative)."""
     observed_probability = observed_probability or _rstheory("observed_probability")
     pts = [(p, e) for p in p_grid for e in eps_grid]
-    got = _f64(observed_probability(_f64([x[0] for x in pts]), _f64([x[1] for x in pts])))
+    got = _f64(observed_probability(_f64([x[0] for x in pts]), eps=_f64([x[1] for x in pts])))
     with mpmath.workdps(dps):
         cases = [
             (f"p={p!r}, eps={e!r}", g, observed_mp(p, e))
@@ -347,11 +347,11 @@ def check_inverse_numeric(
     observed_probability = observed_probability or _rstheory("observed_probability")
     corrected_probability = corrected_probability or _rstheory("corrected_probability")
     qe = [(q, e) for q in q_grid for e in eps_grid]
-    got = _f64(corrected_probability(_f64([x[0] for x in qe]), _f64([x[1] for x in qe])))
+    got = _f64(corrected_probability(_f64([x[0] for x in qe]), eps=_f64([x[1] for x in qe])))
     pe = [(p, e) for p in p_grid for e in eps_grid]
     eps_pe = _f64([x[1] for x in pe])
-    q_rt = observed_probability(_f64([x[0] for x in pe]), eps_pe)
-    back = _f64(corrected_probability(q_rt, eps_pe))
+    q_rt = observed_probability(_f64([x[0] for x in pe]), eps=eps_pe)
+    back = _f64(corrected_probability(q_rt, eps=eps_pe))
     with mpmath.workdps(dps):
         cases = []
         for (q, e), g in zip(qe, got, strict=True):
@@ -425,7 +425,7 @@ def check_derivative_numeric(
     """
     correction_derivative = correction_derivative or _rstheory("correction_derivative")
     qe = [(q, e) for q in q_grid for e in eps_grid]
-    got = _f64(correction_derivative(_f64([x[0] for x in qe]), _f64([x[1] for x in qe])))
+    got = _f64(correction_derivative(_f64([x[0] for x in qe]), eps=_f64([x[1] for x in qe])))
 
     def dh(q, e):
         return mpmath.diff(lambda t, q=q: _inverse_mp(q, t), e)
@@ -489,7 +489,7 @@ def check_abstain_numeric(
     1/2 included (``dps`` is unused: the comparison is exact)."""
     corrected_probability = corrected_probability or _rstheory("corrected_probability")
     qe = [(q, e) for q in q_grid for e in eps_grid]
-    got = _f64(corrected_probability(_f64([x[0] for x in qe]), _f64([x[1] for x in qe])))
+    got = _f64(corrected_probability(_f64([x[0] for x in qe]), eps=_f64([x[1] for x in qe])))
     return _exact(
         (
             (f"q={q!r}, eps={e!r}: h={float(g)!r}", (g > 0.5) == (q > 0.5))
@@ -730,14 +730,14 @@ def check_k_class_numeric(
         qe = [(q, e) for q in q_grid for e in eps_grid]
         pp, ep = _f64([x[0] for x in pe]), _f64([x[1] for x in pe])
         qq, eq = _f64([x[0] for x in qe]), _f64([x[1] for x in qe])
-        q_got = _f64(observed_probability(pp, ep, num_classes=k))
-        h_got = _f64(corrected_probability(qq, eq, num_classes=k))
-        d_got = _f64(correction_derivative(qq, eq, num_classes=k))
+        q_got = _f64(observed_probability(pp, eps=ep, num_classes=k))
+        h_got = _f64(corrected_probability(qq, eps=eq, num_classes=k))
+        d_got = _f64(correction_derivative(qq, eps=eq, num_classes=k))
         if k == 2:
             same += [
-                ("observed", np.array_equal(q_got, _f64(observed_probability(pp, ep)))),
-                ("corrected", np.array_equal(h_got, _f64(corrected_probability(qq, eq)))),
-                ("derivative", np.array_equal(d_got, _f64(correction_derivative(qq, eq)))),
+                ("observed", np.array_equal(q_got, _f64(observed_probability(pp, eps=ep)))),
+                ("corrected", np.array_equal(h_got, _f64(corrected_probability(qq, eps=eq)))),
+                ("derivative", np.array_equal(d_got, _f64(correction_derivative(qq, eps=eq)))),
             ]
         # the smallest double at or above (K - 1)/K: outside the validity range
         outside = (
@@ -748,7 +748,7 @@ def check_k_class_numeric(
             ("derivative", correction_derivative),
         ):
             try:
-                fn(_f64([0.5]), _f64([outside]), num_classes=k)
+                fn(_f64([0.5]), eps=_f64([outside]), num_classes=k)
                 rejects.append((f"{name}(0.5, eps={outside!r}, K={k}) returned", False))
             except ValueError:
                 rejects.append((f"{name} rejects eps={outside!r} at K={k}", True))

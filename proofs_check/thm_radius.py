@@ -23,6 +23,7 @@ import numpy as np
 import sympy as sp
 
 import rstheory
+from proofs_check._normal_mp import phi_inverse_mp
 from proofs_check._registry import CheckResult, max_relative_error, theorem
 
 __all__ = [
@@ -102,19 +103,6 @@ def derive(radius=None) -> CheckResult:
     return CheckResult(True, detail="; ".join(label for label, _ in steps))
 
 
-def phi_inverse_mp(p) -> mpmath.mpf:
-    """``Phi^-1(p) = sqrt(2) erfinv(2p - 1)`` at the working precision, ``p`` taken exactly.
-
-    Example:
-      >>> import mpmath
-      >>> with mpmath.workdps(30):
-      ...     print(mpmath.nstr(phi_inverse_mp(0.975), 10))
-      1.959963985
-    """
-    p = mpmath.mpf(p)
-    return mpmath.sqrt(2) * mpmath.erfinv(2 * p - 1)
-
-
 @theorem(
     "radius.cohen2019_thm1",
     statement="With pA_lower > pB_upper the Gaussian-smoothed classifier is constant within "
@@ -138,11 +126,11 @@ def check_radius_numeric(
     """
     p = np.array([q for q in p_grid for _ in sigmas])
     s = np.array([sg for _ in p_grid for sg in sigmas])
-    one = np.asarray(certified_radius(p, s))
+    one = np.asarray(certified_radius(p, sigma=s))
     pa = np.array([c[0] for c in TWO_CLASS_GRID])
     pb = np.array([c[1] for c in TWO_CLASS_GRID])
-    two = np.asarray(certified_radius(pa, 0.5, p_b_upper=pb))
-    abstain = np.asarray(certified_radius(np.array(ABSTAIN_GRID), 0.5))
+    two = np.asarray(certified_radius(pa, sigma=0.5, p_b_upper=pb))
+    abstain = np.asarray(certified_radius(np.array(ABSTAIN_GRID), sigma=0.5))
     cases = []
     with mpmath.workdps(dps):
         for pi, si, ri in zip(p, s, one, strict=True):

@@ -103,7 +103,7 @@ def check_betting_ville(
     from rstheory.bounds import betting_cs_lower
 
     paths = _paths(T)
-    lower = np.asarray(betting_cs_lower(paths, alpha, grid_size=200))  # (paths, T)
+    lower = np.asarray(betting_cs_lower(paths, alpha=alpha, grid_size=200))  # (paths, T)
     worst, at = mpmath.mpf(0), None
     with mpmath.workdps(dps):
         for p in ps:
@@ -187,7 +187,7 @@ def check_type_one_error(dps: int = 30, *, rules=SEQUENTIAL_RULES) -> CheckResul
         for i, (r, s, a, bs, n_max) in enumerate(rules):
             b = sequential.boundaries(radius=r, sigma=s, alpha=a, batch_size=bs, n_max=n_max)
             cert, fut, en = stopping_law_mp(b.p_star, b)
-            oc = sequential.operating_characteristics(np.array([b.p_star]), b)
+            oc = sequential.operating_characteristics(np.array([b.p_star]), bounds=b)
             for name, mine, ref in (
                 ("certify", oc.certify[0], cert),
                 ("futility", oc.futility[0], fut),

@@ -73,10 +73,12 @@ def test_tail_check_passes_for_scipy_beta_quantiles():
 @pytest.mark.parametrize(
     "wrong",
     [
-        pytest.param(lambda k, n, a: _scipy_lower(k, n, 2 * np.asarray(a)), id="two-sided-alpha"),
-        pytest.param(lambda k, n, a: _scipy_lower(k, n, a) * (1 + 1e-8), id="off-by-1e-8"),
         pytest.param(
-            lambda k, n, a: np.where(k == 0, 1e-300, _scipy_lower(k, n, a)), id="k0-not-0"
+            lambda k, n, alpha: _scipy_lower(k, n, 2 * np.asarray(alpha)), id="two-sided-alpha"
+        ),
+        pytest.param(lambda k, n, alpha: _scipy_lower(k, n, alpha) * (1 + 1e-8), id="off-by-1e-8"),
+        pytest.param(
+            lambda k, n, alpha: np.where(k == 0, 1e-300, _scipy_lower(k, n, alpha)), id="k0-not-0"
         ),
     ],
 )
@@ -104,8 +106,10 @@ def test_end_value_derivation_rejects_a_wrong_closed_form():
 def test_end_value_numeric_check_catches_one_minus_cancellation():
     """U(0, n) computed as 1 - alpha**(1/n) in float64 loses digits at large n."""
 
-    def naive_upper(k, n, a):
-        return np.where(k == 0, 1 - np.asarray(a, dtype=float) ** (1.0 / n), _scipy_upper(k, n, a))
+    def naive_upper(k, n, alpha):
+        return np.where(
+            k == 0, 1 - np.asarray(alpha, dtype=float) ** (1.0 / n), _scipy_upper(k, n, alpha)
+        )
 
     result = cp.check_end_values_numeric(
         50, rtol=RTOL_CP_REFERENCE, cp_lower=_scipy_lower, cp_upper=naive_upper

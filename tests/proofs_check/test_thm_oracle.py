@@ -156,10 +156,10 @@ def test_numeric_check_passes_for_an_independent_numpy_implementation(name):
 def test_rstheory_reproduces_the_theory_digest_examples():
     from rstheory import oracle
 
-    assert float(oracle.observed_probability(0.8, 0.1)) == pytest.approx(0.74, rel=1e-15)
-    assert float(oracle.corrected_probability(0.8, 0.1)) == pytest.approx(0.875, rel=1e-15)
-    assert float(oracle.correction_derivative(0.8, 0.1)) == pytest.approx(0.9375, rel=1e-15)
-    assert float(oracle.corrected_probability(0.95, 0.1)) == 1.0  # 1.0625 clipped
+    assert float(oracle.observed_probability(0.8, eps=0.1)) == pytest.approx(0.74, rel=1e-15)
+    assert float(oracle.corrected_probability(0.8, eps=0.1)) == pytest.approx(0.875, rel=1e-15)
+    assert float(oracle.correction_derivative(0.8, eps=0.1)) == pytest.approx(0.9375, rel=1e-15)
+    assert float(oracle.corrected_probability(0.95, eps=0.1)) == 1.0  # 1.0625 clipped
     q = float(oracle.observed_probability_asymmetric(0.55, eps_fp=0.2, eps_fn=0.0))
     assert q == pytest.approx(0.64, rel=1e-15) and q > 0.55
     assert float(oracle.corrected_lower_bound(q, eps_fp=0.2)) == pytest.approx(0.55, rel=1e-14)
@@ -259,22 +259,26 @@ WRONG = [
     pytest.param(
         "identity",
         {
-            "observed_probability": lambda p, e, num_classes=2: (
-                np.asarray(e) + np.asarray(p) * (1 - np.asarray(e))
+            "observed_probability": lambda p, eps, num_classes=2: (
+                np.asarray(eps) + np.asarray(p) * (1 - np.asarray(eps))
             )
         },
         id="q=eps+p(1-eps)",
     ),
     pytest.param(
         "identity",
-        {"observed_probability": lambda p, e, num_classes=2: np_observed(p, e).astype(np.float32)},
+        {
+            "observed_probability": lambda p, eps, num_classes=2: np_observed(p, eps).astype(
+                np.float32
+            )
+        },
         id="float32",
     ),
     pytest.param(
         "inverse",
         {
-            "corrected_probability": lambda q, e, num_classes=2: (
-                (np.asarray(q) - e) / (1 - 2 * np.asarray(e))
+            "corrected_probability": lambda q, eps, num_classes=2: (
+                (np.asarray(q) - eps) / (1 - 2 * np.asarray(eps))
             )
         },
         id="no-clip",
@@ -282,22 +286,22 @@ WRONG = [
     pytest.param(
         "inverse",
         {
-            "corrected_probability": lambda q, e, num_classes=2: np.clip(
-                (np.asarray(q) - e) / (1 - np.asarray(e)), 0, 1
+            "corrected_probability": lambda q, eps, num_classes=2: np.clip(
+                (np.asarray(q) - eps) / (1 - np.asarray(eps)), 0, 1
             )
         },
         id="h=(q-eps)/(1-eps)",
     ),
     pytest.param(
         "derivative",
-        {"correction_derivative": lambda q, e, num_classes=2: -np_derivative(q, e)},
+        {"correction_derivative": lambda q, eps, num_classes=2: -np_derivative(q, eps)},
         id="wrong-sign",
     ),
     pytest.param(
         "derivative",
         {
-            "correction_derivative": lambda q, e, num_classes=2: (
-                (2 * np.asarray(q) - 1) / (1 - 2 * np.asarray(e))
+            "correction_derivative": lambda q, eps, num_classes=2: (
+                (2 * np.asarray(q) - 1) / (1 - 2 * np.asarray(eps))
             )
         },
         id="denominator-not-squared",
@@ -305,8 +309,8 @@ WRONG = [
     pytest.param(
         "abstain",
         {
-            "corrected_probability": lambda q, e, num_classes=2: np.clip(
-                (np.asarray(q) - e) / (1 - np.asarray(e)), 0, 1
+            "corrected_probability": lambda q, eps, num_classes=2: np.clip(
+                (np.asarray(q) - eps) / (1 - np.asarray(eps)), 0, 1
             )
         },
         id="h=(q-eps)/(1-eps)",
@@ -314,7 +318,7 @@ WRONG = [
     pytest.param(
         "abstain",
         {
-            "corrected_probability": lambda q, e, num_classes=2: np_corrected(q, e).astype(
+            "corrected_probability": lambda q, eps, num_classes=2: np_corrected(q, eps).astype(
                 np.float32
             )
         },
@@ -346,8 +350,8 @@ WRONG = [
     pytest.param(
         "k_class",
         {
-            "observed_probability": lambda p, e, num_classes=2: np_observed(
-                p, e, num_classes=num_classes + 1
+            "observed_probability": lambda p, eps, num_classes=2: np_observed(
+                p, eps, num_classes=num_classes + 1
             )
         },
         id="eps/K",
@@ -355,8 +359,8 @@ WRONG = [
     pytest.param(
         "k_class",
         {
-            "correction_derivative": lambda q, e, num_classes=2: (
-                (num_classes - 1) * np_derivative(q, e, num_classes=num_classes)
+            "correction_derivative": lambda q, eps, num_classes=2: (
+                (num_classes - 1) * np_derivative(q, eps, num_classes=num_classes)
             )
         },
         id="missing-1/(K-1)",
@@ -372,15 +376,19 @@ WRONG = [
     pytest.param(
         "calibration",
         {
-            "estimate_error": lambda e, m, alpha: scipy_estimate_error(
-                e, m, alpha=np.asarray(alpha) / 2
+            "estimate_error": lambda errors, m, alpha: scipy_estimate_error(
+                errors, m, alpha=np.asarray(alpha) / 2
             )
         },
         id="two-sided-alpha",
     ),
     pytest.param(
         "calibration",
-        {"estimate_error": lambda e, m, alpha: _Bound(np.asarray(e) / np.asarray(m), alpha)},
+        {
+            "estimate_error": lambda errors, m, alpha: _Bound(
+                np.asarray(errors) / np.asarray(m), alpha
+            )
+        },
         id="point-estimate",
     ),
 ]

@@ -45,7 +45,7 @@ def test_cap_symbolic_passes():
 
 
 def test_cap_symbolic_rejects_alpha_to_one_over_n_plus_one():
-    n, alpha = thm_scaling._CAP_SYMBOLS
+    n, alpha = thm_scaling.CAP_SYMBOLS
     result = thm_scaling.check_cap_symbolic(cap=alpha ** (1 / (n + 1)), max_n=3)
     assert not result.passed
     assert "solves p^n = alpha" in result.detail
@@ -74,7 +74,7 @@ def test_cap_numeric_rejects_a_lower_bound_above_the_cap():
         ns=(100,),
         ns_large=(),
         k_ns=(10,),
-        cp_lower=lambda k, n, a: np.asarray(k) / np.asarray(n),
+        cp_lower=lambda k, n, alpha: np.asarray(k) / np.asarray(n),
     )
     assert not result.passed
     assert "L(k, n) > alpha^(1/n)" in result.detail
@@ -268,8 +268,8 @@ def test_constant_substitution_agrees_with_the_definition_in_p():
     1e-15: tanh-sinh over p meets the 1/sqrt(1 - p) singularity at p = 1)."""
     with mpmath.workdps(30):
         for low, high in ((0.6, 0.99), (0.5, 1)):
-            num = mpmath.quad(lambda p: thm_scaling._k_parts_mp(p)[0], [low, high])
-            den = mpmath.quad(lambda p: thm_scaling._k_parts_mp(p)[1], [low, high])
+            num = mpmath.quad(lambda p: thm_scaling.k_parts_mp(p)[0], [low, high])
+            den = mpmath.quad(lambda p: thm_scaling.k_parts_mp(p)[1], [low, high])
             assert abs(num / den / thm_scaling.constant_mp((low, high)) - 1) < mpmath.mpf(10) ** -15
 
 
