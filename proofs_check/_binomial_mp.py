@@ -13,7 +13,15 @@ from __future__ import annotations
 
 import mpmath
 
-__all__ = ["binomial_tail_ge", "binomial_tail_le", "cp_root", "log_pmf", "pmf_vector"]
+__all__ = [
+    "binomial_tail_ge",
+    "binomial_tail_le",
+    "cp_root",
+    "error_below_one",
+    "implied_error",
+    "log_pmf",
+    "pmf_vector",
+]
 
 
 def log_pmf(j: int, n: int, p):
@@ -171,3 +179,31 @@ def cp_root(k: int, n: int, alpha, side: str, *, start=None, rtol=None) -> tuple
         if done:
             return p, it
     raise RuntimeError(f"Newton did not converge for k={k}, n={n}, alpha={alpha}, side={side}")
+
+
+def implied_error(side: str, k: int, n: int, p, alpha) -> tuple[float, float]:
+    """How far a float64 Clopper-Pearson bound ``p`` is from the root, at the working precision.
+
+    ``T`` is the tail that the bound solves (``P[Bin(n, p) >= k]`` for ``side="lower"``,
+    ``P[Bin(n, p) <= k]`` for ``"upper"``). Returns ``(first-order relative error of p,
+    |T(p) / alpha - 1|)``: the tail's residual divided by its elasticity ``p T'(p) / T(p)``.
+    """
+    if side == "lower":
+        tail, pmf = binomial_tail_ge(k, n, p)
+        elasticity = k * pmf / tail
+    else:
+        tail, pmf = binomial_tail_le(k, n, p)
+        elasticity = (n - k) * p / (1 - p) * pmf / tail
+    r = abs(tail / alpha - 1)
+    return float(r / elasticity), float(r)
+
+
+def error_below_one(k: int, n: int, alpha) -> tuple[float, float]:
+    """:func:`implied_error` of an upper bound that rounds to 1: the error of the largest double
+    below 1 (``U = 1`` is exact when the root lies in ``[1 - 2^-53, 1]``), plus ``2^-53``."""
+    below = mpmath.mpf(1) - mpmath.mpf(2) ** -53  # the largest double below 1
+    tail, _ = binomial_tail_le(k, n, below)
+    if tail >= alpha:  # the tail decreases in p, so U_true lies in [below, 1]
+        return float(2.0**-53), 0.0
+    err, resid = implied_error("upper", k, n, below, alpha)
+    return err + float(2.0**-53), resid

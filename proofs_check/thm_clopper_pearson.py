@@ -27,7 +27,12 @@ import numpy as np
 import sympy as sp
 
 import rstheory
-from proofs_check._binomial_mp import binomial_tail_ge, binomial_tail_le
+from proofs_check._binomial_mp import (
+    binomial_tail_ge,
+    binomial_tail_le,
+    error_below_one,
+    implied_error,
+)
 from proofs_check._registry import CheckResult, max_relative_error, theorem
 
 __all__ = [
@@ -69,27 +74,6 @@ def _grid_points(grid):
 
 
 # --------------------------------------------------------------------------- (a) tail inversion
-
-
-def _implied_error(side: str, k: int, n: int, p, alpha) -> tuple[float, float]:
-    """(first-order relative error of the bound ``p``, ``|T(p) / alpha - 1|``)."""
-    if side == "lower":
-        tail, pmf = binomial_tail_ge(k, n, p)
-        elasticity = k * pmf / tail
-    else:
-        tail, pmf = binomial_tail_le(k, n, p)
-        elasticity = (n - k) * p / (1 - p) * pmf / tail
-    r = abs(tail / alpha - 1)
-    return float(r / elasticity), float(r)
-
-
-def _error_below_one(k: int, n: int, alpha) -> tuple[float, float]:
-    below = mpmath.mpf(1) - mpmath.mpf(2) ** -53  # the largest double below 1
-    tail, _ = binomial_tail_le(k, n, below)
-    if tail >= alpha:  # the tail decreases in p, so U_true lies in [below, 1]
-        return float(2.0**-53), 0.0
-    err, resid = _implied_error("upper", k, n, below, alpha)
-    return err + float(2.0**-53), resid
 
 
 def check_tail_is_incomplete_beta(max_n: int = SYMBOLIC_MAX_N) -> CheckResult:
@@ -169,11 +153,11 @@ def check_tail_inversion(
                 elif side == "upper" and bound == 1.0:
                     # U = 1 - O(alpha / n) can round to 1.0: the error is then 1 - U_true,
                     # at most 2^-53 + the error of the largest double below 1.
-                    err, resid = _error_below_one(ki, ni, alpha)
+                    err, resid = error_below_one(ki, ni, alpha)
                 elif not 0.0 < bound < 1.0:
                     err, resid = math.inf, math.inf
                 else:
-                    err, resid = _implied_error(side, ki, ni, mpmath.mpf(bound), alpha)
+                    err, resid = implied_error(side, ki, ni, mpmath.mpf(bound), alpha)
                 if not err <= worst:
                     worst, worst_at = (math.inf if math.isnan(err) else err), label
                 worst_resid = max(worst_resid, resid)
