@@ -118,8 +118,7 @@ def _asym_lower_mp(q, fp, fn=None):
     "0.09 < 1/2, so a lower bound on q is no lower bound on p. With q = p(1 - FN) + "
     "(1 - p) FP, the bound (q - FP)/(1 - FP) is <= p for every FN in [0, 1 - FP) (it equals "
     "0.55 at q = 0.64, FP = 0.2); with both rates known, (q - FP)/(1 - FN - FP) = p.",
-    source="Third-party counterexample to Seferis et al. (2025) Th. 4.1-4.2; not in the "
-    "paper; the project's theory digest, section 4.3",
+    source="Third-party counterexample to Seferis et al. (2025) Th. 4.1-4.2; not in the paper",
     symbolic=check_asymmetric_symbolic,
 )
 def check_asymmetric_numeric(

@@ -75,7 +75,7 @@ def check_calibration_symbolic(max_m: int = SYMBOLIC_MAX_M) -> CheckResult:
     "h(q, eps) increases in eps for q > 1/2, so an upper bound on eps would not be "
     "conservative there.",
     source="Clopper & Pearson (1934), Biometrika 26(4); the error-rate bound that "
-    "Seferis et al. (2025) Th. 4.2 assumes (theory digest, section 4.2, Theorem C)",
+    "Seferis et al. (2025), EMNLP, Th. 4.2 assumes",
     symbolic=check_calibration_symbolic,
 )
 def check_calibration_numeric(

@@ -52,7 +52,7 @@ __all__ = [
 # float32 computation can pass.
 RTOL_ORACLE = 1e-13
 
-# Edges and the theory digest's examples (p = 0.8, 0.55; eps = 0.1, 0.2).
+# Edges and the worked examples (p = 0.8, 0.55; eps = 0.1, 0.2).
 P_GRID = (0.0, 1e-12, 0.3, 0.5, 0.55, 0.8, 1 - 1e-12, 1.0)
 
 EPS_GRID = (0.0, 1e-12, 0.1, 0.2, 0.49, 0.5 - 1e-9)

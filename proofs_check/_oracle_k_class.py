@@ -118,8 +118,8 @@ def check_k_class_symbolic(
     "eps/(K - 1); for eps < (K - 1)/K (positive denominator) p = (q - eps/(K-1))/(1 - eps "
     "K/(K-1)), whose eps-derivative (Kq/(K-1) - 1/(K-1))/(1 - eps K/(K-1))^2 is positive "
     "iff q > 1/K; K = 2 gives the binary case.",
-    source="This project's own derivation; theory digest, section 4.2 (multi-class "
-    "version), not known to be in Seferis et al. (2025)",
+    source="This project's own derivation (multi-class version), not known to be in "
+    "Seferis et al. (2025), EMNLP",
     symbolic=check_k_class_symbolic,
 )
 def check_k_class_numeric(

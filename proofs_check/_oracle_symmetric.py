@@ -108,8 +108,8 @@ def check_identity_symbolic(observed: Callable | None = None) -> CheckResult:
     statement="If the oracle flips every response's true label with the same probability "
     "eps, the vote probability is q = p(1 - eps) + (1 - p) eps = eps + p(1 - 2 eps), p the "
     "true-label probability (law of total probability); q lies in [eps, 1 - eps].",
-    source="Seferis et al. (2025), arXiv 2509.16088, Eq. 5 / Th. 4.1; as reconstructed in "
-    "the project's theory digest, section 4.2 (Theorem A)",
+    source="Seferis, Wu, Kollias, Bensalem & Cheng (2025), EMNLP, arXiv 2509.16088, Eq. 5 / "
+    "Th. 4.1",
     symbolic=check_identity_symbolic,
 )
 def check_identity_numeric(
@@ -169,8 +169,8 @@ def check_inverse_symbolic(inverse: Callable | None = None) -> CheckResult:
     statement="For eps < 1/2 the true-label probability is p = h(q, eps) = "
     "(q - eps)/(1 - 2 eps), and h(q(p, eps), eps) = p; h leaves [0, 1] when q < eps or "
     "q > 1 - eps (h(0.95, 0.1) = 1.0625), so the correction is clipped to [0, 1].",
-    source="Seferis et al. (2025), arXiv 2509.16088, Th. 4.1-4.2; as reconstructed in the "
-    "project's theory digest, section 4.2 (inversion, Theorem C edge case)",
+    source="Seferis, Wu, Kollias, Bensalem & Cheng (2025), EMNLP, arXiv 2509.16088, "
+    "Th. 4.1-4.2 (the clipping at q > 1 - eps derived for this project)",
     symbolic=check_inverse_symbolic,
 )
 def check_inverse_numeric(
@@ -254,8 +254,7 @@ def check_derivative_symbolic(derivative: Callable | None = None) -> CheckResult
     statement="dh/deps = (2q - 1)/(1 - 2 eps)^2 for h(q, eps) = (q - eps)/(1 - 2 eps): "
     "positive iff q > 1/2, so for q > 1/2 the correction grows with eps and p = h >= q "
     "(h(0.8, 0.1) = 0.875; the slope there is 0.9375).",
-    source="Seferis et al. (2025), arXiv 2509.16088, Th. 4.2; as reconstructed in the "
-    "project's theory digest, section 4.2 (Lemma B)",
+    source="Seferis, Wu, Kollias, Bensalem & Cheng (2025), EMNLP, arXiv 2509.16088, Th. 4.2",
     symbolic=check_derivative_symbolic,
 )
 def check_derivative_numeric(
@@ -320,8 +319,8 @@ def check_abstain_symbolic(inverse: Callable | None = None) -> CheckResult:
     statement="For eps < 1/2, (q - eps)/(1 - 2 eps) - 1/2 = (q - 1/2)/(1 - 2 eps), so the "
     "corrected probability exceeds 1/2 exactly when q does: the correction never changes "
     "the certify/abstain decision.",
-    source="Seferis et al. (2025), arXiv 2509.16088, Th. 4.2; as reconstructed in the "
-    "project's theory digest, section 4.2 (Lemma B) and section 7 item 20",
+    source="Seferis, Wu, Kollias, Bensalem & Cheng (2025), EMNLP, arXiv 2509.16088, Th. 4.2 "
+    "(the invariance of the decision derived for this project)",
     symbolic=check_abstain_symbolic,
 )
 def check_abstain_numeric(

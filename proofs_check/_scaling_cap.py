@@ -46,7 +46,7 @@ CAP_NS_LARGE = (10**6, 10**7, 10**8)
 # L(k, n) <= alpha**(1/n) for every k: mpmath tails for n here, rstheory's cp_lower too.
 CAP_K_NS = (1, 2, 10, 25, 100)
 
-# theory.md section 1.7 / claim 2 (alpha = 0.001): R_max / sigma, printed in the detail.
+# R_max / sigma at alpha = 0.001 as evaluated for this project, printed in the detail.
 THEORY_CAP = {25: 0.7017, 100: 1.5005, 1000: 2.4633, 10**4: 3.1986, 10**5: 3.8115}
 
 _CP_CALL_LENGTH = 128
@@ -110,7 +110,7 @@ def check_cap_symbolic(cap=None, max_n: int = 8) -> CheckResult:
     "alpha^(1/n) (P[Bin(n,p) >= n] = p^n), every L(k, n) <= alpha^(1/n), so no n-sample "
     "certificate exceeds R_max(n) = sigma Phi^-1(alpha^(1/n)) (0.7017 sigma at n = 25, "
     "1.5005 sigma at n = 100 for alpha = 0.001).",
-    source="Clopper & Pearson (1934); Cohen et al. (2019) Thm 1; theory digest 1.7, claim 2",
+    source="Clopper & Pearson (1934); Cohen, Rosenfeld & Kolter (2019), Thm 1; derived for this project",
     symbolic=check_cap_symbolic,
 )
 def check_cap_numeric(
@@ -132,7 +132,7 @@ def check_cap_numeric(
     ``x = Phi^-1(q)``, ``q = alpha^(1/n)`` (the input ``q`` itself cannot be nearer than an
     ulp to ``1 - 7e-8``); and for every ``k = 0..n``, ``n`` in ``k_ns``: the mpmath tail
     ``P[Bin(n, alpha^(1/n)) >= k] >= alpha`` and ``cp_lower(k, n) <= alpha^(1/n) (1 + RTOL_CP)``
-    (a failure counts as an infinite error). The theory digest's ``R_max / sigma`` values
+    (a failure counts as an infinite error). The stated ``R_max / sigma`` values (:data:`THEORY_CAP`)
     are printed in the detail, not checked.
 
     Example:
@@ -198,5 +198,5 @@ def check_cap_numeric(
         result.passed,
         result.max_error,
         rtol,
-        result.detail + f"; R_max/sigma at alpha=1e-3, mpmath (theory.md): {sanity}",
+        result.detail + f"; R_max/sigma at alpha=1e-3, mpmath (stated): {sanity}",
     )

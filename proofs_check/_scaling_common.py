@@ -20,7 +20,8 @@ ALPHAS = (1e-6, 1e-3, 0.05)
 
 SIGMAS = (0.25, 1.0)
 
-# theory.md claims 7-8 and 26: K for U[0.5, 1] (exact quantile), K(p), sup over [0.7, 0.99].
+# K for U[0.5, 1] (exact quantile), K(p) and its sup over [0.7, 0.99], as derived for this
+# project (scaling.first_order_constant, scaling.distribution_free_bound).
 THEORY_K = {
     "U[0.5,1]": 2.024,
     0.7: 2.51,

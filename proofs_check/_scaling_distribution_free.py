@@ -92,8 +92,8 @@ def check_distribution_free_symbolic() -> CheckResult:
     "E[R_n]/E[R_inf] >= 1 - sup_{[beta, p_max]} K(p) z/sqrt(n), K(p) = sqrt(p(1-p)) / "
     "(phi(Phi^-1(p)) Phi^-1(p)): a ratio of averages is at least the least pointwise ratio. "
     "K falls from 2.51 at 0.7 to about 1.29 near 0.95 and rises to 1.61 at 0.99, so the "
-    "sup over [0.7, 0.99] is K(0.7) = 2.513 (the digest prints 2.51 and 2.52).",
-    source="theory digest 4.5, claims 8 and 26 (RECON)",
+    "sup over [0.7, 0.99] is K(0.7) = 2.513 (2.51 and 2.52 at two decimals).",
+    source="derived for this project (a ratio of averages is at least the least ratio)",
     symbolic=check_distribution_free_symbolic,
 )
 def check_distribution_free_numeric(
@@ -108,10 +108,10 @@ def check_distribution_free_numeric(
     """``distribution_free_ratio`` against ``1 - sup K z / sqrt(n)`` with an mpmath sup.
 
     Both ``z`` (one-sided default and ``two_sided=True``); error scaled by
-    ``1 + sup K z / sqrt(n)`` (the bound crosses 0 for small ``n``). The theory digest's
+    ``1 + sup K z / sqrt(n)`` (the bound crosses 0 for small ``n``). The stated
     ``K(0.7) = 2.51``, ``K(0.8) = 1.70``, ``K(0.9) = 1.33``, ``K(0.95) = 1.29`` (near the
     minimum), ``K(0.99) = 1.61`` and ``sup_[0.7, 0.99] K = 2.52`` must hold at their two
-    decimals (``1e-2``: the digest prints K(0.7) = 2.513 as 2.51 and as 2.52), or the error
+    decimals (``1e-2``: K(0.7) = 2.513 is stated as 2.51 and as 2.52), or the error
     is infinite.
 
     Example:
@@ -157,7 +157,7 @@ def check_distribution_free_numeric(
         theory.append(f"argmin on [0.9, 0.99] = {float(at_min):.3f}")
         if abs(at_min - mpmath.mpf("0.95")) > mpmath.mpf("0.01"):
             bad.append("argmin")
-    detail = result.detail + "; theory.md: " + ", ".join(theory)
+    detail = result.detail + "; stated: " + ", ".join(theory)
     if bad:
         return CheckResult(False, math.inf, rtol, detail + f"; MISMATCH at {bad}")
     return CheckResult(result.passed, result.max_error, rtol, detail)
@@ -184,7 +184,7 @@ def _exact_dists() -> list:
     "1 - K(0.7) z/sqrt(n) (z = Phi^-1(1 - alpha)) minus a second-order allowance 2/n; it "
     "is a first-order bound: a point mass at 0.7, where the sup is attained, falls short "
     "by about 0.94/n.",
-    source="theory digest 4.5, claims 26-27 (RECON), checked against exact expectations",
+    source="derived for this project; checked against exact expectations (scaling.exact_expectation)",
 )
 def check_distribution_free_exact(
     dps: int = 50,

@@ -57,7 +57,7 @@ def _thresholds(table, sigma) -> list:
     "1{L(k,n) > 1/2} (abstain counts as 0), the certified accuracy Pr[L > 1/2, R_n >= r] "
     "and the abstention rate Pr[L <= 1/2], exactly (no CLT), for p drawn from a law with "
     "atoms and a density.",
-    source="Cohen et al. (2019), Thm 1 and CERTIFY; theory digest 3.4 and 7 (claims 5, 10, 27)",
+    source="Cohen, Rosenfeld & Kolter (2019), Thm 1 and CERTIFY; the exact sum derived for this project",
 )
 def check_expectation_numeric(
     dps: int = 50,

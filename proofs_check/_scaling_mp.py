@@ -1,6 +1,7 @@
 """The mpmath reference library of the scaling-law checks: laws of ``p`` as mpmath sees
 them (:class:`MpDist`), the one-sided Clopper-Pearson bound with its abstention, the table of
-radii, the exact expectations of the radius, P2's Eq. (1) as printed, and the first-order
+radii, the exact expectations of the radius, Eq. (1) of Seferis, Kollias & Cheng (2024),
+ECAI, as printed, and the first-order
 constant ``K``. Nothing here calls rstheory: it is the independent side of each comparison.
 All values are at mpmath's working precision."""
 
@@ -234,7 +235,7 @@ def expectation_mp(mp_dist: MpDist, n: int, alpha, sigma, radii=(), table=None, 
 
 
 def shore_eq1_mp(p, n, alpha, sigma, exponent):
-    """P2's Eq. (1) as printed, at the working precision, with the given second exponent;
+    """Eq. (1) of Seferis, Kollias & Cheng (2024), ECAI, as printed, at the working precision, with the given second exponent;
     returns ``(value, scale)``, ``scale`` the sum of the magnitudes of its terms.
 
     Example:

@@ -42,7 +42,7 @@ __all__ = [
 # Window around -1 for the fitted log-log slope of the first-order error over a
 # decade-and-more of n: the next term (relative size ~ 1/sqrt(n)) bends the line; observed
 # slopes -0.98 .. -1.00 for p in [0.7, 0.99] over n = 1e3..1e6, while an O(1/sqrt n) error
-# (P2's two-sided z) gives -0.5 .. -0.6.
+# (the two-sided z of Seferis et al. 2024) gives -0.5 .. -0.6.
 SLOPE_WINDOW = 0.1
 
 FIRST_ORDER_PS = (0.7, 0.9, 0.99)
@@ -97,7 +97,7 @@ def check_first_order_symbolic(radius=None) -> CheckResult:
     statement="d Phi^-1(p)/dp = 1/phi(Phi^-1(p)), so with L ~ p - z sqrt(p(1-p)/n) "
     "(z = Phi^-1(1 - alpha), one-sided as the bound) the expected radius is "
     "sigma[Phi^-1(p) - z sqrt(p(1-p)/n)/phi(Phi^-1(p))] + O(1/n) for p in (1/2, 1).",
-    source="delta method; theory digest 2.1 and 3.4 (exact-quantile analogue of Eq. 1)",
+    source="delta method; derived for this project (exact-quantile analogue of Seferis, Kollias & Cheng (2024), ECAI, Eq. 1)",
     symbolic=check_first_order_symbolic,
 )
 def check_first_order_numeric(
@@ -200,7 +200,7 @@ def check_shore_symbolic(exponent=None) -> CheckResult:
     "5.063 sigma [p^0.135 - (1-p)^0.135 - 0.135 z/sqrt(n) (p^-0.365 (1-p)^0.5 + "
     "p^0.5 (1-p)^-0.365)]; the printed (1-p)^-0.135 in the second term is a typo "
     "(1.1015 vs 1.1658 at p = 0.9, n = 1000; exact 1.1207).",
-    source="P2 (ECAI 2024), Eq. (1); H. Shore (1982); theory digest 2.2, 3.3-3.4, claim 9",
+    source="Seferis, Kollias & Cheng (2024), ECAI, Eq. 1; H. Shore (1982); the exponent typo found for this project",
     symbolic=check_shore_symbolic,
 )
 def check_shore_numeric(
@@ -214,10 +214,10 @@ def check_shore_numeric(
     shore_radius: Callable | None = None,
 ) -> CheckResult:
     """``shore_radius`` against the printed formula in mpmath, both exponents, and
-    theory.md claim 9 at four decimals.
+    the values at p = 0.9, n = 1000 at four decimals.
 
     Error: ``|value - reference|`` over the sum of the magnitudes of the formula's terms
-    (the result crosses 0 for small ``n``, where a relative error is meaningless). Claim 9
+    (the result crosses 0 for small ``n``, where a relative error is meaningless). At
     (p = 0.9, n = 1000, sigma = 1, alpha = 1e-3): the mpmath value must round to 1.1015
     (exponent -0.365) and 1.1658 (-0.135), and so must rstheory's (an infinite error if not).
 
@@ -245,8 +245,8 @@ def check_shore_numeric(
             ok = abs(ref - want) <= 5e-5 and round(got, 4) == want
             derived.append(
                 (
-                    f"claim 9, e={e_str}: mpmath {float(ref):.5f}, rstheory {got:.5f}, "
-                    f"theory.md {want}",
+                    f"p=0.9, n=1000, e={e_str}: mpmath {float(ref):.5f}, rstheory {got:.5f}, "
+                    f"stated {want}",
                     ok,
                 )
             )

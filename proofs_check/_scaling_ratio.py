@@ -42,7 +42,8 @@ __all__ = [
 
 EQ2_NS = (1, 25, 100, 250, 500, 1000, 10**4, 10**5, 10**8)
 
-# theory.md claim 4: Eq. (2) values (3 decimals), claim 9: Eq. (1) values (4 decimals).
+# Eq. (2) at alpha = 0.001, evaluated for this project (3 decimals); Eq. (1)'s values are in
+# _scaling_point_radius.
 THEORY_EQ2 = {
     25: -0.079,
     100: 0.460,
@@ -105,7 +106,7 @@ def check_eq3_symbolic(bound=None) -> CheckResult:
     "1 - 1.64 z/sqrt(n) (0.829 at n = 1000, alpha = 0.001; negative for n < 29) and Eq. (3) "
     "Delta acc <= z/sqrt(n), which follows from sqrt(p(1-p)) <= 1/2 and a density of p "
     "at most 2 (U[0.5, 1]).",
-    source="P2 (ECAI 2024), Eqs. (2)-(3); theory digest 3.3-3.4, claims 4 and 10",
+    source="Seferis, Kollias & Cheng (2024), ECAI, Eqs. 2-3 (Eq. 3 derived for this project from sqrt(p(1-p)) <= 1/2)",
     symbolic=check_eq3_symbolic,
 )
 def check_eq2_eq3_numeric(
@@ -117,12 +118,12 @@ def check_eq2_eq3_numeric(
     average_radius_ratio: Callable | None = None,
     accuracy_drop_bound: Callable | None = None,
 ) -> CheckResult:
-    """``average_radius_ratio`` and ``accuracy_drop_bound`` against mpmath, and claim 4's values.
+    """``average_radius_ratio`` and ``accuracy_drop_bound`` against mpmath, and Eq. (2)'s values.
 
     Eq. (2): ``1 - 1.64 z / sqrt(n)``, ``z = sqrt(2) erfinv(1 - alpha)``, the error scaled
     by ``1 + 1.64 z / sqrt(n)`` (the ratio crosses 0 near ``n = 29``); Eq. (3):
-    ``z / sqrt(n)``, relative. Claim 4 (Eq. (2) at alpha = 1e-3 for seven ``n``): the mpmath
-    values must round to theory.md's three decimals, and rstheory's too (else infinite).
+    ``z / sqrt(n)``, relative. Eq. (2) at alpha = 1e-3 for seven ``n``: the mpmath
+    values must round to :data:`THEORY_EQ2`'s three decimals, and rstheory's too (else infinite).
 
     Example:
       >>> check_eq2_eq3_numeric(30, ns=(100,), alphas=(1e-3,)).passed
@@ -146,12 +147,12 @@ def check_eq2_eq3_numeric(
         for (n, want), g in zip(THEORY_EQ2.items(), got, strict=True):
             ref = 1 - const * z / mpmath.sqrt(n)
             if not (abs(ref - want) <= 5e-4 and abs(g - want) <= 5e-4):
-                bad.append(f"n={n}: mpmath {float(ref):.4f}, rstheory {g:.4f}, theory.md {want}")
+                bad.append(f"n={n}: mpmath {float(ref):.4f}, rstheory {g:.4f}, stated {want}")
         parts = [
             _max_scaled_error(eq2, rtol, what="Eq. (2) vs mpmath, scaled by 1 + 1.64 z/sqrt n"),
             max_relative_error(eq3, rtol, what="Eq. (3) vs mpmath, relative"),
         ]
-    detail = f"claim 4 ({len(THEORY_EQ2)} values at 3 decimals) " + (
+    detail = f"Eq. (2) values ({len(THEORY_EQ2)} values at 3 decimals) " + (
         "holds" if not bad else "FAILS: " + "; ".join(bad)
     )
     parts.append(CheckResult(not bad, math.inf if bad else 0.0, rtol, detail))
@@ -205,7 +206,7 @@ def _smooth_constant_cases():
     "1 - K z/sqrt(n) with K = E[sqrt(p(1-p))/phi(Phi^-1(p))] / E[Phi^-1(p)]; K = 2.024 "
     "for U[0.5, 1] (E[Phi^-1(p)] = 2 phi(0) = 0.79788). Eq. (2)'s 1.64 is not this "
     "constant: its provenance is unresolved.",
-    source="theory digest 3.4, claims 6-7 (RECON); P2 (ECAI 2024), Eq. (2)",
+    source="derived for this project (averaging scaling.first_order_law); Seferis, Kollias & Cheng (2024), ECAI, Eq. 2",
     symbolic=check_constant_symbolic,
 )
 def check_constant_numeric(
@@ -219,7 +220,7 @@ def check_constant_numeric(
 
     Two parts: laws whose integrands are analytic on the support (PointMass(0.9),
     ``U[0.6, 0.99]``, ``U[0.7, 0.95]``) at ``rtol_smooth``, which pins the formula; and
-    ``U[0.5, 1]`` (theory.md: 2.024; Eq. (2)'s 1.64 is not this constant) at
+    ``U[0.5, 1]`` (2.024; Eq. (2)'s 1.64 is not this constant) at
     ``rtol_singular``, which bounds the distribution's 64-node Gauss rule on an integrand
     singular at ``p = 1``. ``max_error`` is the larger error relative to its tolerance,
     times ``rtol_singular``; the detail gives both errors.
@@ -244,12 +245,12 @@ def check_constant_numeric(
             [("U[0.5,1]", got, ref)],
             rtol_singular,
             what=f"K(U[0.5,1]) = {got:.5f} vs mpmath.quad {float(ref):.5f} "
-            f"(theory.md {THEORY_K['U[0.5,1]']}; not Eq. (2)'s 1.64)",
+            f"(stated {THEORY_K['U[0.5,1]']}; not Eq. (2)'s 1.64)",
         )
         theory_ok = abs(ref - THEORY_K["U[0.5,1]"]) <= 5e-4
     scaled = max(part1.max_error / rtol_smooth, part2.max_error / rtol_singular) * rtol_singular
     passed = part1.passed and part2.passed and theory_ok
     detail = f"{part1.detail} (tol {rtol_smooth:.0e}); {part2.detail} (tol {rtol_singular:.0e})"
     if not theory_ok:
-        detail += f"; mpmath K(U[0.5,1]) = {float(ref):.5f} does not round to theory.md's 2.024"
+        detail += f"; mpmath K(U[0.5,1]) = {float(ref):.5f} does not round to the stated 2.024"
     return CheckResult(passed, scaled, rtol_singular, detail)

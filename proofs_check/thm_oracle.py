@@ -4,9 +4,8 @@ A smoothed vision-language model is certified through an oracle ``O`` that maps 
 generated response to a label. The votes estimate ``q = P[O(F(x + delta)) = y]``; the
 certificate needs ``p = P[y*(F(x + delta)) = y]`` for the true label ``y*``. Seven
 registered theorems: the first four are Seferis et al. 2025, "Randomized Smoothing Meets
-Vision-Language Models" (arXiv 2509.16088), Eq. 5 and Th. 4.1-4.2 as reconstructed in the
-project's theory digest (section 4.2); the fifth is a third-party counterexample to them
-(digest section 4.3); the sixth is this project's own K-class derivation; the seventh is the
+Vision-Language Models" (arXiv 2509.16088), EMNLP 2025, Eq. 5 and Th. 4.1-4.2; the fifth
+is a third-party counterexample to them; the sixth is this project's own K-class derivation; the seventh is the
 Clopper-Pearson bound on the oracle's error rate.
 
 ``oracle.symmetric_identity``

@@ -1,5 +1,6 @@
 r"""Scaling laws in the sample size ``n``: the radius cap, the exact expectations, the
-first-order (delta-method) law, P2's closed forms (ECAI 2024, Eqs. 1-3) and the
+first-order (delta-method) law, the closed forms of Seferis, Kollias & Cheng (2024), ECAI,
+(arXiv 2404.17371, Eqs. 1-3) and the
 distribution-free bound. Eight registered theorems (``alpha = 0.001`` unless stated;
 ``z_1s = Phi^-1(1 - alpha)``, ``z_2s = Phi^-1(1 - alpha/2)``):
 
@@ -7,7 +8,7 @@ distribution-free bound. Eight registered theorems (``alpha = 0.001`` unless sta
   ``P[Bin(n, p) >= n] = p^n``, so the one-sided Clopper-Pearson bound at ``k = n`` is
   ``alpha^(1/n)``; ``P[Bin(n, p) >= k] - p^n`` is a sum of non-negative terms, so every
   ``L(k, n) <= alpha^(1/n)``, and ``Phi^-1`` being increasing,
-  ``R_max(n) = sigma Phi^-1(alpha^(1/n))`` (theory digest 1.7, claim 2).
+  ``R_max(n) = sigma Phi^-1(alpha^(1/n))`` (derived for this project).
 ``scaling.exact_expectation``
   ``E[R_n] = E_p sum_{k=0}^n C(n, k) p^k (1 - p)^(n-k) sigma Phi^-1(L(k, n)) 1{L > 1/2}``,
   and likewise the certified accuracy ``Pr[R_n >= r]`` and the abstention rate
@@ -20,21 +21,21 @@ distribution-free bound. Eight registered theorems (``alpha = 0.001`` unless sta
   against the exact expectation at a point mass falls like ``1/n`` (``z = z_1s``).
 ``scaling.p2_eq1_shore``
   With Shore's ``Phi^-1(p) ~ 5.063 h(p)``, ``h = p^0.135 - (1-p)^0.135``, the same
-  expansion gives P2's Eq. (1); both exponents of ``h'(p) sqrt(p(1-p)) / 0.135`` are
+  expansion gives their Eq. (1); both exponents of ``h'(p) sqrt(p(1-p)) / 0.135`` are
   ``0.135 - 1/2 = -0.365``, so the printed ``(1-p)^-0.135`` of the second term is a typo
-  (claim 9: 1.1015 with -0.365, 1.1658 as printed).
+  (derived for this project: 1.1015 with -0.365, 1.1658 as printed).
 ``scaling.p2_eq2_eq3``
   Eq. (2) ``r = 1 - 1.64 z_2s / sqrt(n)`` and Eq. (3) ``Delta acc <= z_2s / sqrt(n)`` as
   printed; Eq. (3) follows from ``sqrt(p(1-p)) <= 1/2`` and a density ``<= 2``.
 ``scaling.first_order_constant``
   Averaging the first-order law: ``K = E[sqrt(p(1-p))/phi(Phi^-1(p))] / E[Phi^-1(p)]``;
-  2.024 for ``U[0.5, 1]``, where ``E[Phi^-1(p)] = 2 phi(0)`` (claims 6-7). This is *not*
+  2.024 for ``U[0.5, 1]``, where ``E[Phi^-1(p)] = 2 phi(0)`` (derived for this project). This is *not*
   Eq. (2)'s 1.64, whose provenance is unresolved.
 ``scaling.distribution_free_bound``
   For any law of ``p`` on ``[beta, p_max]``, to first order
   ``E[R_n]/E[R_inf] >= 1 - sup K(p) z / sqrt(n)``, ``K(p) = sqrt(p(1-p)) /
   (phi(Phi^-1(p)) Phi^-1(p))``: a ratio of averages is at least the least pointwise ratio
-  (claims 8 and 26; ``sup_[0.7, 0.99] K = K(0.7) = 2.513``).
+  (derived for this project; ``sup_[0.7, 0.99] K = K(0.7) = 2.513``).
 ``scaling.distribution_free_exact``
   The same bound against the *exact* expected-radius ratios: it holds up to a stated
   second-order allowance ``A / n`` (it is a first-order statement, and at a point mass at

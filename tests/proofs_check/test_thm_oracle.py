@@ -153,7 +153,7 @@ def test_numeric_check_passes_for_an_independent_numpy_implementation(name):
     assert result.passed, result.detail
 
 
-def test_rstheory_reproduces_the_theory_digest_examples():
+def test_rstheory_reproduces_the_worked_examples():
     from rstheory import oracle
 
     assert float(oracle.observed_probability(0.8, eps=0.1)) == pytest.approx(0.74, rel=1e-15)

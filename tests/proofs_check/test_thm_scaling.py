@@ -172,7 +172,7 @@ def test_first_order_numeric_passes_for_rstheory():
 
 
 def test_first_order_numeric_rejects_the_two_sided_quantile():
-    """P2's z = Phi^-1(1 - alpha/2) leaves an O(1/sqrt(n)) bias: slope near -1/2."""
+    """The two-sided z = Phi^-1(1 - alpha/2) of Seferis et al. (2024) leaves an O(1/sqrt(n)) bias: slope near -1/2."""
 
     def two_sided(p, n, *, alpha, sigma):
         return scaling.first_order_radius(p, n, alpha=alpha, sigma=sigma, two_sided=True)
@@ -274,7 +274,7 @@ def test_constant_substitution_agrees_with_the_definition_in_p():
 
 
 def test_uniform_half_one_mean_quantile_is_two_phi_zero():
-    """Claim 6 numerically: E_U[0.5,1][Phi^-1(p)] = 2 phi(0) = 0.79788."""
+    """numerically: E_U[0.5,1][Phi^-1(p)] = 2 phi(0) = 0.79788 (scaling.first_order_constant)."""
     with mpmath.workdps(30):
         mean = 2 * mpmath.quad(thm_scaling.phi_inverse_mp, [0.5, 1])
         assert abs(mean - 2 / mpmath.sqrt(2 * mpmath.pi)) < mpmath.mpf(10) ** -20
