@@ -119,7 +119,7 @@ cells = [(p, n, a) for a in alphas for n in ns for p in ps]
 fails = []
 for p, n, a in cells:
     k = rng.binomial(n, p, size=REPS)
-    fails.append(int(np.count_nonzero(np.asarray(rstheory.cp_lower(k, n, a)) > p)))
+    fails.append(int(np.count_nonzero(np.asarray(rstheory.cp_lower(k, n, alpha=a)) > p)))
 print(f"{'alpha':>6s} {'n':>6s} {'p':>6s} {'failures':>9s} {'rate':>9s} {'rate/alpha':>10s}")
 for (p, n, a), f in zip(cells, fails, strict=True):
     print(f"{a:6.3f} {n:6d} {p:6.3f} {f:9d} {f / REPS:9.2e} {f / REPS / a:10.3f}")
@@ -161,7 +161,7 @@ n_o = 200 if SMALL else 1000
 rows = []
 for eps in epss:
     for p in ps_o:
-        q = float(oracle.observed_probability(p, eps))
+        q = float(oracle.observed_probability(p, eps=eps))
         k = rng.binomial(n_o, q, size=REPS)
         corrected = rstheory.certify(k, n_o, alpha=alpha, sigma=SIGMA, oracle_error=eps)
         plain = rstheory.certify(k, n_o, alpha=alpha, sigma=SIGMA)
@@ -190,7 +190,7 @@ for eps, p, q, fc, fu, rc, ru in rows:
 # %%
 all_fails = np.array(fails + [r[3] for r in rows])
 all_alphas = np.array([c[2] for c in cells] + [alpha] * len(rows))
-flags = np.asarray(rstheory.cp_lower(all_fails, REPS, DELTA / all_fails.size)) > all_alphas
+flags = np.asarray(rstheory.cp_lower(all_fails, REPS, alpha=DELTA / all_fails.size)) > all_alphas
 print(
     f"cells flagged: {int(flags.sum())} of {all_fails.size} (a correct implementation is flagged "
     f"anywhere with probability <= {DELTA})"
@@ -237,7 +237,7 @@ for p in (0.55, 0.7, 0.9):
     fn_count = rng.binomial(m_calib, eps_fn, size=REPS)
     rates = oracle.estimate_rates(fp_count, m_calib, fn_count, m_calib, alpha=alpha_eps)
     est = rstheory.certify(k, n_a, alpha=alpha, sigma=SIGMA, oracle_error=rates)
-    q_lower = np.asarray(rstheory.cp_lower(k, n_a, alpha))
+    q_lower = np.asarray(rstheory.cp_lower(k, n_a, alpha=alpha))
     sym = np.asarray(
         rstheory.certify(k, n_a, alpha=alpha, sigma=SIGMA, oracle_error=eps_overall).p_lower
     )

@@ -123,8 +123,8 @@ print(
 for sigma in (0.25, 0.5):
     mean_r = np.asarray(scaling.expected_radius(law, NS, alpha=alpha, sigma=sigma))
     cap = np.asarray(scaling.radius_cap(NS, alpha=alpha, sigma=sigma))
-    acc25 = np.asarray(scaling.certified_accuracy(law, NS, 0.25, alpha=alpha, sigma=sigma))
-    acc50 = np.asarray(scaling.certified_accuracy(law, NS, 0.5, alpha=alpha, sigma=sigma))
+    acc25 = np.asarray(scaling.certified_accuracy(law, NS, radius=0.25, alpha=alpha, sigma=sigma))
+    acc50 = np.asarray(scaling.certified_accuracy(law, NS, radius=0.5, alpha=alpha, sigma=sigma))
     abst = np.asarray(scaling.abstain_rate(law, NS, alpha=alpha))
     for j, n in enumerate(NS):
         print(

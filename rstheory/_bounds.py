@@ -39,6 +39,7 @@ from rstheory._batching import call_bucketed
 from rstheory._bounds_closed import empirical_bernstein_lower, hoeffding_lower, wilson_lower
 from rstheory._bounds_randomized import randomized_bound
 from rstheory._clopper_pearson import bound_unchecked
+from rstheory._deprecation import keyword_only
 from rstheory._confseq import betabinomial_cs
 from rstheory._validation import check_alpha, check_counts, check_probability, is_traced
 
@@ -186,17 +187,18 @@ def _bound(k, n, alpha, upper: bool, method, options):
     if spec.name == "randomized_clopper_pearson":
         u = _uniforms(k, n, options.get("u"), options.get("key"), options.get("rng"))
         return call_bucketed(_randomized_jit, (k, n, alpha, u, upper), (1.0, 2.0, 0.5, 0.5, 0.0))
-    interval = betabinomial_cs(k, n, alpha, **options)
+    interval = betabinomial_cs(k, n, alpha=alpha, **options)
     return interval.high if upper else interval.low
 
 
-def lower_bound(k, n, alpha, *, method: str = "clopper_pearson", **options):
+@keyword_only("alpha")
+def lower_bound(k, n, *, alpha=0.001, method: str = "clopper_pearson", **options):
     r"""One-sided lower confidence bound on a binomial proportion: ``P[lower > p] <= alpha``.
 
     Args:
       k: successes, integer-valued, shape ``(*batch)``, ``0 <= k <= n``.
       n: trials, integer-valued, ``n >= 1``; broadcasts with ``k``.
-      alpha: one-sided error level in ``(0, 1)``; broadcasts.
+      alpha: one-sided error level in ``(0, 1)``; broadcasts; default ``0.001``.
       method: a key of :data:`METHODS`.
       **options: the method's options (:data:`METHODS` lists them):
         ``u`` (array in ``[0, 1]`` broadcasting with ``k``), ``key`` (jax PRNG key) or
@@ -212,16 +214,17 @@ def lower_bound(k, n, alpha, *, method: str = "clopper_pearson", **options):
 
     Example:
       >>> from rstheory.bounds import lower_bound
-      >>> [round(float(lower_bound(90, 100, 0.05, method=m)), 4)
+      >>> [round(float(lower_bound(90, 100, alpha=0.05, method=m)), 4)
       ...  for m in ("clopper_pearson", "hoeffding", "wilson")]
       [0.8363, 0.7776, 0.8396]
-      >>> round(float(lower_bound(90, 100, 0.05, method="randomized_clopper_pearson", u=0.5)), 4)
+      >>> round(float(lower_bound(90, 100, alpha=0.05, method="randomized_clopper_pearson", u=0.5)), 4)
       0.8415
     """
     return _bound(k, n, alpha, False, method, options)
 
 
-def upper_bound(k, n, alpha, *, method: str = "clopper_pearson", **options):
+@keyword_only("alpha")
+def upper_bound(k, n, *, alpha=0.001, method: str = "clopper_pearson", **options):
     r"""One-sided upper confidence bound on a binomial proportion: ``P[upper < p] <= alpha``.
 
     The mirror of :func:`lower_bound` (``upper(k, n) = 1 - lower(n - k, n)`` for every
@@ -231,9 +234,9 @@ def upper_bound(k, n, alpha, *, method: str = "clopper_pearson", **options):
 
     Example:
       >>> from rstheory.bounds import upper_bound
-      >>> round(float(upper_bound(0, 100, 0.05)), 6)
+      >>> round(float(upper_bound(0, 100, alpha=0.05)), 6)
       0.029513
-      >>> round(float(upper_bound(10, 100, 0.05, method="hoeffding")), 4)
+      >>> round(float(upper_bound(10, 100, alpha=0.05, method="hoeffding")), 4)
       0.2224
     """
     return _bound(k, n, alpha, True, method, options)

@@ -34,6 +34,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from rstheory._deprecation import keyword_only
 from rstheory._validation import check_alpha
 
 __all__ = ["betting_cs_lower", "log_capital"]
@@ -93,7 +94,8 @@ def _lower_path(x, alpha, grid):
 _lower_paths = jax.jit(jax.vmap(_lower_path, in_axes=(0, None, None)))
 
 
-def betting_cs_lower(x, alpha, *, grid_size: int = 1000):
+@keyword_only("alpha")
+def betting_cs_lower(x, *, alpha=0.001, grid_size: int = 1000):
     r"""Anytime-valid lower bounds on a Bernoulli mean after every outcome of each path.
 
     Args:
@@ -111,7 +113,7 @@ def betting_cs_lower(x, alpha, *, grid_size: int = 1000):
       >>> import numpy as np
       >>> from rstheory.bounds import betting_cs_lower
       >>> x = (np.random.default_rng(0).random(2000) < 0.9).astype(float)
-      >>> low = betting_cs_lower(x, 0.05)
+      >>> low = betting_cs_lower(x, alpha=0.05)
       >>> low.shape, bool(0.8 < float(low[-1]) < 0.9)
       ((2000,), True)
     """

@@ -38,6 +38,7 @@ import jax
 import numpy as np
 
 from rstheory._clopper_pearson import bound_unchecked
+from rstheory._deprecation import keyword_only
 from rstheory._radius import certified_radius
 from rstheory._validation import check_alpha, check_sigma
 
@@ -94,8 +95,9 @@ def _runner_up(c: np.ndarray, top: np.ndarray) -> np.ndarray:
     return np.argmax(others, axis=-1)
 
 
+@keyword_only("alpha")
 def simultaneous_bounds(
-    counts, alpha, *, method: str = "bonferroni", top=None
+    counts, *, alpha=0.001, method: str = "bonferroni", top=None
 ) -> SimultaneousBounds:
     r"""``pA_lower`` and ``pB_upper`` holding simultaneously with probability ``>= 1 - alpha``.
 
@@ -114,7 +116,7 @@ def simultaneous_bounds(
 
     Example:
       >>> from rstheory.bounds import simultaneous_bounds
-      >>> b = simultaneous_bounds([80, 15, 5], 0.05)
+      >>> b = simultaneous_bounds([80, 15, 5], alpha=0.05)
       >>> round(float(b.pa_lower), 4), round(float(b.pb_upper), 4), int(b.top), int(b.runner_up)
       (0.7082, 0.2353, 0, 1)
     """
@@ -133,7 +135,8 @@ def simultaneous_bounds(
     return SimultaneousBounds(pa_lower, pb_upper, top_idx, b_idx)
 
 
-def two_class_radius(counts, alpha, sigma, *, top=None):
+@keyword_only("alpha", "sigma")
+def two_class_radius(counts, *, sigma, alpha=0.001, top=None):
     r"""Two-class certified radius ``sigma/2 (Phi^-1(pA_lower) - Phi^-1(pB_upper))``.
 
     The bounds are :func:`simultaneous_bounds` (Bonferroni, joint level ``alpha``); the
@@ -152,9 +155,9 @@ def two_class_radius(counts, alpha, sigma, *, top=None):
 
     Example:
       >>> from rstheory.bounds import two_class_radius
-      >>> round(float(two_class_radius([80, 15, 5], 0.05, 0.5)), 4)
+      >>> round(float(two_class_radius([80, 15, 5], alpha=0.05, sigma=0.5)), 4)
       0.3174
     """
     check_sigma(sigma)
-    b = simultaneous_bounds(counts, alpha, top=top)
-    return certified_radius(b.pa_lower, sigma, p_b_upper=b.pb_upper)
+    b = simultaneous_bounds(counts, alpha=alpha, top=top)
+    return certified_radius(b.pa_lower, sigma=sigma, p_b_upper=b.pb_upper)

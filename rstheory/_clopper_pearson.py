@@ -18,6 +18,7 @@ import numpy as np
 
 from rstheory import _beta_quantile
 from rstheory._batching import call_bucketed
+from rstheory._deprecation import keyword_only
 from rstheory._validation import check_alpha, check_counts, is_traced
 
 __all__ = ["ConfidenceInterval", "cp_interval", "cp_lower", "cp_upper"]
@@ -48,7 +49,8 @@ def _call(k, n, alpha, upper: bool):
     return bound_unchecked(k, n, alpha, upper)
 
 
-def cp_lower(k, n, alpha):
+@keyword_only("alpha")
+def cp_lower(k, n, *, alpha=0.001):
     r"""One-sided ``(1 - alpha)`` lower Clopper-Pearson bound on a binomial proportion.
 
     .. math::
@@ -59,7 +61,8 @@ def cp_lower(k, n, alpha):
       k: successes (votes for the top class), integer-valued, shape ``(*batch)``,
         ``0 <= k <= n``.
       n: trials, integer-valued, ``n >= 1``; broadcasts with ``k``.
-      alpha: significance level in ``(0, 1)``; broadcasts with ``k`` and ``n``.
+      alpha: significance level in ``(0, 1)``; broadcasts with ``k`` and ``n``; default
+        ``0.001`` as in Cohen et al. (2019).
 
     Returns:
       float64 array of the broadcast shape ``(*batch)``.
@@ -73,7 +76,7 @@ def cp_lower(k, n, alpha):
 
     Example:
       >>> import rstheory
-      >>> round(float(rstheory.cp_lower(90, 100, 0.001)), 6)
+      >>> round(float(rstheory.cp_lower(90, 100, alpha=0.001)), 6)
       0.77533
 
     References:
@@ -82,7 +85,8 @@ def cp_lower(k, n, alpha):
     return _call(k, n, alpha, False)
 
 
-def cp_upper(k, n, alpha):
+@keyword_only("alpha")
+def cp_upper(k, n, *, alpha=0.001):
     r"""One-sided ``(1 - alpha)`` upper Clopper-Pearson bound on a binomial proportion.
 
     .. math::
@@ -101,13 +105,14 @@ def cp_upper(k, n, alpha):
 
     Example:
       >>> import rstheory
-      >>> round(float(rstheory.cp_upper(0, 100, 0.05)), 6)
+      >>> round(float(rstheory.cp_upper(0, 100, alpha=0.05)), 6)
       0.029513
     """
     return _call(k, n, alpha, True)
 
 
-def cp_interval(k, n, alpha) -> ConfidenceInterval:
+@keyword_only("alpha")
+def cp_interval(k, n, *, alpha=0.001) -> ConfidenceInterval:
     r"""Two-sided ``(1 - alpha)`` Clopper-Pearson interval, ``alpha`` split evenly.
 
     ``cp_interval(k, n, alpha) == (cp_lower(k, n, alpha / 2), cp_upper(k, n, alpha / 2))``,
@@ -122,7 +127,7 @@ def cp_interval(k, n, alpha) -> ConfidenceInterval:
 
     Example:
       >>> import rstheory
-      >>> ci = rstheory.cp_interval(5, 10, 0.05)
+      >>> ci = rstheory.cp_interval(5, 10, alpha=0.05)
       >>> round(float(ci.low), 6), round(float(ci.high), 6)
       (0.187086, 0.812914)
     """

@@ -40,6 +40,7 @@ import numpy as np
 from rstheory._batching import call_bucketed
 from rstheory._beta_quantile import _HALF_LOG_2PI, _stirling_delta
 from rstheory._clopper_pearson import ConfidenceInterval
+from rstheory._deprecation import keyword_only
 from rstheory._validation import check_alpha, check_counts
 
 __all__ = ["betabinomial_cs", "log_beta", "log_mixture"]
@@ -117,7 +118,8 @@ def _check_prior(prior) -> tuple[float, float]:
     return a, b
 
 
-def betabinomial_cs(k, n, alpha, *, prior=(1.0, 1.0)) -> ConfidenceInterval:
+@keyword_only("alpha")
+def betabinomial_cs(k, n, *, alpha=0.001, prior=(1.0, 1.0)) -> ConfidenceInterval:
     r"""Anytime-valid ``(1 - alpha)`` confidence sequence ``C_n`` for a binomial proportion.
 
     ``P[p in C_n(k_n, n) for every n >= 1] >= 1 - alpha`` where ``k_n`` counts the
@@ -135,7 +137,7 @@ def betabinomial_cs(k, n, alpha, *, prior=(1.0, 1.0)) -> ConfidenceInterval:
 
     Example:
       >>> from rstheory._confseq import betabinomial_cs
-      >>> ci = betabinomial_cs(90, 100, 0.001)
+      >>> ci = betabinomial_cs(90, 100, alpha=0.001)
       >>> round(float(ci.low), 4), round(float(ci.high), 4)
       (0.7233, 0.9824)
     """

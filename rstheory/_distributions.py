@@ -35,6 +35,7 @@ import scipy.optimize
 import scipy.special
 from jax.scipy.special import betainc, gammaln, logsumexp
 
+from rstheory._deprecation import keyword_only
 from rstheory._validation import _as_numpy, _show, as_f64, check_counts, check_probability
 
 __all__ = [
@@ -291,8 +292,8 @@ class Beta(_Base):
 
     a: float
     b: float
-    low: float = 0.0
-    high: float = 1.0
+    low: float = dataclasses.field(default=0.0, kw_only=True)
+    high: float = dataclasses.field(default=1.0, kw_only=True)
 
     def __post_init__(self):
         object.__setattr__(self, "a", _check_real("a", self.a, low=0.0, low_open=True))
@@ -345,6 +346,10 @@ class Beta(_Base):
         """Draws of shape ``shape`` by ``jax.random.beta``."""
         u = jax.random.beta(key, self.a, self.b, _shape(shape), jnp.float64)
         return self.low + (self.high - self.low) * u
+
+
+# 0.1 took low and high positionally: Beta(a, b, low, high).
+Beta.__init__ = keyword_only("low", "high")(Beta.__init__)
 
 
 @dataclasses.dataclass(frozen=True, eq=False)

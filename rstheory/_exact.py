@@ -45,6 +45,7 @@ import scipy.special
 import scipy.stats
 
 from rstheory._clopper_pearson import cp_lower
+from rstheory._deprecation import keyword_only
 from rstheory._radius import certified_radius
 from rstheory._validation import as_f64, check_alpha, check_counts, check_probability, check_sigma
 
@@ -171,7 +172,7 @@ def cp_lower_fixed_shape(k, n, alpha: float) -> np.ndarray:
     out = np.empty(padded)
     for s in range(0, padded, _CHUNK):
         out[s : s + _CHUNK] = np.asarray(
-            cp_lower(k_pad[s : s + _CHUNK], n_pad[s : s + _CHUNK], alpha)
+            cp_lower(k_pad[s : s + _CHUNK], n_pad[s : s + _CHUNK], alpha=alpha)
         )
     return out[:total]
 
@@ -192,7 +193,7 @@ def _tables(ks: list[np.ndarray], ns: np.ndarray, alpha: float, sigma: float):
     padded[: p_low.size] = p_low
     radius = np.concatenate(
         [
-            np.asarray(certified_radius(padded[s : s + _CHUNK], sigma))
+            np.asarray(certified_radius(padded[s : s + _CHUNK], sigma=sigma))
             for s in range(0, padded.size, _CHUNK)
         ]
     )[: p_low.size]
@@ -255,7 +256,7 @@ def _prepare(quads, ns: np.ndarray, alpha: float, sigma: float):
     return windows, ks, _tables(ks, ns, alpha, sigma)
 
 
-def radius_moments(p, n, *, alpha, sigma) -> tuple[np.ndarray, np.ndarray]:
+def radius_moments(p, n, *, alpha=0.001, sigma) -> tuple[np.ndarray, np.ndarray]:
     r"""Mean and variance of the certified radius for each true probability ``p`` and ``n``.
 
     .. math::
@@ -340,7 +341,7 @@ def _shape_out(x: np.ndarray, n_in) -> jax.Array:
     return out[0] if np.ndim(n_in) == 0 else out
 
 
-def radius_cap(n, *, alpha, sigma):
+def radius_cap(n, *, alpha=0.001, sigma):
     r"""Largest radius that ``n`` samples can certify: all votes on one class.
 
     .. math::
@@ -372,7 +373,7 @@ def radius_cap(n, *, alpha, sigma):
     return as_f64(np.asarray(sigma, dtype=np.float64) * scipy.special.ndtri(q))
 
 
-def expected_radius(dist, n, *, alpha, sigma):
+def expected_radius(dist, n, *, alpha=0.001, sigma):
     r"""Exact expected certified radius with ``n`` samples (abstain counts as 0).
 
     .. math::
@@ -413,7 +414,8 @@ def expected_radius(dist, n, *, alpha, sigma):
     return _shape_out(_exact_for(dist, n, alpha, sigma).radius[0], n)
 
 
-def certified_accuracy(dist, n, radius, *, alpha, sigma):
+@keyword_only("radius")
+def certified_accuracy(dist, n, *, radius, alpha=0.001, sigma):
     r"""Exact probability that ``n`` samples certify a radius of at least ``radius``.
 
     .. math::
@@ -438,7 +440,7 @@ def certified_accuracy(dist, n, radius, *, alpha, sigma):
       >>> class PointMass:
       ...     def quadrature(self):
       ...         return [1.0], [1.0]
-      >>> acc = scaling.certified_accuracy(PointMass(), 100, [1.5, 1.6], alpha=0.001, sigma=1.0)
+      >>> acc = scaling.certified_accuracy(PointMass(), 100, radius=[1.5, 1.6], alpha=0.001, sigma=1.0)
       >>> [float(a) for a in acc]
       [1.0, 0.0]
 
@@ -455,7 +457,7 @@ def certified_accuracy(dist, n, radius, *, alpha, sigma):
     return _shape_out(acc, n)
 
 
-def abstain_rate(dist, n, *, alpha):
+def abstain_rate(dist, n, *, alpha=0.001):
     r"""Exact probability of abstaining, ``Pr[cp_lower(K, n, alpha) <= 1/2]``.
 
     Args:
@@ -480,7 +482,7 @@ def abstain_rate(dist, n, *, alpha):
     return _shape_out(_exact_for(dist, n, alpha).abstain[0], n)
 
 
-def expected_p_lower(dist, n, *, alpha):
+def expected_p_lower(dist, n, *, alpha=0.001):
     r"""Exact expected one-sided Clopper-Pearson lower bound ``E[cp_lower(K, n, alpha)]``.
 
     Args:

@@ -42,6 +42,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from rstheory._clopper_pearson import cp_interval, cp_upper
+from rstheory._deprecation import keyword_only
 from rstheory._validation import (
     _as_numpy,
     _check_integer,
@@ -268,7 +269,8 @@ def check_oracle(oracle, *, name: str = "oracle_error") -> None:
 # Public closed forms.
 
 
-def observed_probability(p, eps, *, num_classes=2):
+@keyword_only("eps")
+def observed_probability(p, *, eps, num_classes=2):
     r"""Oracle-labelled probability under symmetric label noise.
 
     .. math::
@@ -285,7 +287,7 @@ def observed_probability(p, eps, *, num_classes=2):
 
     Example:
       >>> from rstheory import oracle
-      >>> round(float(oracle.observed_probability(0.8, 0.1)), 12)
+      >>> round(float(oracle.observed_probability(0.8, eps=0.1)), 12)
       0.74
     """
     check_probability(p, name="p")
@@ -294,7 +296,8 @@ def observed_probability(p, eps, *, num_classes=2):
     return _call(_observed_jit, p, eps, num_classes)
 
 
-def corrected_probability(q, eps, *, num_classes=2):
+@keyword_only("eps")
+def corrected_probability(q, *, eps, num_classes=2):
     r"""True-label probability from the oracle-labelled one (inverse of :func:`observed_probability`).
 
     .. math::
@@ -319,7 +322,7 @@ def corrected_probability(q, eps, *, num_classes=2):
 
     Example:
       >>> from rstheory import oracle
-      >>> round(float(oracle.corrected_probability(0.8, 0.1)), 12)
+      >>> round(float(oracle.corrected_probability(0.8, eps=0.1)), 12)
       0.875
     """
     check_probability(q, name="q")
@@ -328,7 +331,8 @@ def corrected_probability(q, eps, *, num_classes=2):
     return _call(_corrected_jit, q, eps, num_classes)
 
 
-def correction_derivative(q, eps, *, num_classes=2):
+@keyword_only("eps")
+def correction_derivative(q, *, eps, num_classes=2):
     r"""Derivative in ``eps`` of the unclipped correction ``h_q(eps)``.
 
     .. math::
@@ -344,7 +348,7 @@ def correction_derivative(q, eps, *, num_classes=2):
 
     Example:
       >>> from rstheory import oracle
-      >>> round(float(oracle.correction_derivative(0.8, 0.1)), 12)
+      >>> round(float(oracle.correction_derivative(0.8, eps=0.1)), 12)
       0.9375
     """
     check_probability(q, name="q")
@@ -425,7 +429,7 @@ def corrected_lower_bound(q_lower, *, eps_fp, eps_fn=None):
 # Estimating the error rates from labelled calibration answers.
 
 
-def estimate_error(errors, m, *, alpha) -> ErrorBound:
+def estimate_error(errors, m, *, alpha=0.001) -> ErrorBound:
     r"""Exact one-sided ``(1 - alpha)`` upper bound on a symmetric oracle error rate.
 
     From ``m`` calibration answers with known true labels, ``errors`` of which the
@@ -454,10 +458,10 @@ def estimate_error(errors, m, *, alpha) -> ErrorBound:
     """
     check_counts(errors, m, k_name="errors", n_name="m")
     check_alpha(alpha)
-    return ErrorBound(cp_upper(errors, m, alpha), _level(alpha))
+    return ErrorBound(cp_upper(errors, m, alpha=alpha), _level(alpha))
 
 
-def estimate_error_interval(errors, m, *, alpha) -> ErrorInterval:
+def estimate_error_interval(errors, m, *, alpha=0.001) -> ErrorInterval:
     r"""Exact two-sided ``(1 - alpha)`` Clopper-Pearson interval on a symmetric error rate.
 
     ``(eps_lower, eps_upper) = cp_interval(errors, m, alpha)``: each end at ``alpha / 2``,
@@ -477,11 +481,13 @@ def estimate_error_interval(errors, m, *, alpha) -> ErrorInterval:
     """
     check_counts(errors, m, k_name="errors", n_name="m")
     check_alpha(alpha)
-    low, high = cp_interval(errors, m, alpha)
+    low, high = cp_interval(errors, m, alpha=alpha)
     return ErrorInterval(low, high, _level(alpha))
 
 
-def estimate_rates(false_positives, negatives, false_negatives, positives, *, alpha) -> RateBounds:
+def estimate_rates(
+    false_positives, negatives, false_negatives, positives, *, alpha=0.001
+) -> RateBounds:
     r"""Joint ``(1 - alpha)`` upper bounds on the oracle's false-positive and false-negative rates.
 
     From a labelled confusion matrix for class ``A``: ``false_positives`` of the
@@ -511,8 +517,8 @@ def estimate_rates(false_positives, negatives, false_negatives, positives, *, al
     check_alpha(alpha)
     half = 0.5 * (alpha if is_traced(alpha) else np.asarray(alpha, dtype=np.float64))
     return RateBounds(
-        cp_upper(false_positives, negatives, half),
-        cp_upper(false_negatives, positives, half),
+        cp_upper(false_positives, negatives, alpha=half),
+        cp_upper(false_negatives, positives, alpha=half),
         _level(alpha),
     )
 

@@ -205,7 +205,7 @@ def _search(values, target: float, n_max: int, guess: float = math.nan) -> tuple
 def required_samples(
     dist,
     *,
-    alpha,
+    alpha=0.001,
     sigma,
     target_ratio=None,
     reference_n=None,
@@ -332,7 +332,7 @@ def required_samples(
             )
         n, got = _search(
             lambda n: np.asarray(
-                _scaling.certified_accuracy(dist, n, r0, alpha=alpha, sigma=sigma)
+                _scaling.certified_accuracy(dist, n, radius=r0, alpha=alpha, sigma=sigma)
             ),
             a,
             n_max,
@@ -399,7 +399,7 @@ def budget(
     n,
     inputs,
     *,
-    batch_size,
+    batch_size=32,
     seconds_per_batch=None,
     samples_per_second=None,
     devices=1,
@@ -482,7 +482,7 @@ def expected_budget(
     expected_samples,
     inputs,
     *,
-    batch_size,
+    batch_size=32,
     seconds_per_batch=None,
     samples_per_second=None,
     devices=1,
@@ -525,7 +525,13 @@ def expected_budget(
 
 
 def samples_within_budget(
-    wall_seconds, inputs, *, batch_size, seconds_per_batch=None, samples_per_second=None, devices=1
+    wall_seconds,
+    inputs,
+    *,
+    batch_size=32,
+    seconds_per_batch=None,
+    samples_per_second=None,
+    devices=1,
 ) -> int:
     r"""Largest ``n`` (a multiple of ``batch_size``) whose :func:`budget` fits a wall time.
 

@@ -34,6 +34,7 @@ from typing import NamedTuple
 import numpy as np
 import scipy.special
 
+from rstheory._deprecation import keyword_only
 from rstheory._exact import cp_lower_fixed_shape
 from rstheory._validation import check_alpha, check_counts
 
@@ -119,12 +120,13 @@ class Certifications(NamedTuple):
 _resolve_dir = data_dir
 
 
-def available(data_dir=None) -> list[tuple[str, int]]:
+@keyword_only("data_dir")
+def available(*, data_dir=None) -> list[tuple[str, int]]:
     """``(dataset, n)`` of every published run found, sorted; empty when the folder is absent.
 
     Example:
       >>> from rstheory import published
-      >>> published.available("/nonexistent")
+      >>> published.available(data_dir="/nonexistent")
       []
     """
     folder = _resolve_dir(data_dir) / _SUBDIR
@@ -150,7 +152,7 @@ def sizes(dataset: str, *, data_dir=None) -> list[int]:
         raise FileNotFoundError(
             f"no published certifications at {folder}: pass data_dir= or set ${DATA_ENV}"
         )
-    found = available(data_dir)
+    found = available(data_dir=data_dir)
     mine = [n for d, n in found if d == dataset]
     if not mine:
         raise ValueError(
@@ -224,7 +226,7 @@ def load(dataset: str, n: int, *, data_dir=None) -> Certifications:
     )
 
 
-def recover_counts(p_lower, n, *, alpha) -> tuple[np.ndarray, np.ndarray]:
+def recover_counts(p_lower, n, *, alpha=0.001) -> tuple[np.ndarray, np.ndarray]:
     r"""Counts ``k`` whose one-sided Clopper-Pearson bound is nearest to published bounds.
 
     Inverts :func:`rstheory.cp_lower` in ``k`` (it is increasing in ``k`` for fixed ``n``):
@@ -245,7 +247,7 @@ def recover_counts(p_lower, n, *, alpha) -> tuple[np.ndarray, np.ndarray]:
     Example:
       >>> import rstheory
       >>> from rstheory import published
-      >>> p = rstheory.cp_lower([0, 37, 100], 100, 0.001)
+      >>> p = rstheory.cp_lower([0, 37, 100], 100, alpha=0.001)
       >>> k, err = published.recover_counts(p, 100, alpha=0.001)
       >>> k.tolist(), bool(err.max() < 1e-15)
       ([0, 37, 100], True)

@@ -37,6 +37,7 @@ from typing import NamedTuple
 import numpy as np
 
 from rstheory import _exact, _scaling
+from rstheory._deprecation import keyword_only
 from rstheory._distributions import Empirical, FitResult, fit
 from rstheory._planning import required_samples
 from rstheory._published import Certifications, load, recover_counts, sizes
@@ -120,7 +121,8 @@ def _eq2_ratio(n, alpha: float) -> np.ndarray:
     return np.asarray(_scaling.average_radius_ratio(np.asarray(n), alpha=alpha))
 
 
-def measured_samples_for_ratio(ns, acr, target: float, *, max_gap: float = 10.0) -> float:
+@keyword_only("target")
+def measured_samples_for_ratio(ns, acr, *, target: float, max_gap: float = 10.0) -> float:
     """Smallest ``n`` where the published ``acr[i] / acr[-1]`` reaches ``target``.
 
     Linear interpolation of the ratio in ``log n`` between the two published sizes that
@@ -129,7 +131,7 @@ def measured_samples_for_ratio(ns, acr, target: float, *, max_gap: float = 10.0)
 
     Example:
       >>> from rstheory import published
-      >>> round(published.measured_samples_for_ratio([10, 100, 1000], [0.2, 0.6, 1.0], 0.8))
+      >>> round(published.measured_samples_for_ratio([10, 100, 1000], [0.2, 0.6, 1.0], target=0.8))
       316
     """
     ns = np.asarray(ns, dtype=np.float64)
@@ -228,7 +230,7 @@ def check_published(
 
         return PlanComparison(
             target_ratio=t,
-            measured=measured_samples_for_ratio(ns, measured, t),
+            measured=measured_samples_for_ratio(ns, measured, target=t),
             planner=planned(dist_ref),
             planner_from_pilot=planned(pilot_fit.distribution),
             eq2=_scaling._n_for_ratio(_scaling.P2_EQ2_CONSTANT, z, t * float(r[-1])),

@@ -21,7 +21,7 @@ from jax.scipy.special import ndtri
 
 from rstheory import _oracle_correction as _oc
 from rstheory._clopper_pearson import bound_unchecked
-from rstheory._deprecation import renamed_keywords
+from rstheory._deprecation import keyword_only, renamed_keywords
 from rstheory._oracle_correction import (
     ErrorBound,
     ErrorInterval,
@@ -107,7 +107,8 @@ _radius_one_class_jit = jax.jit(_radius_one_class)
 _radius_two_class_jit = jax.jit(_radius_two_class)
 
 
-def certified_radius(p_lower, sigma, *, p_b_upper=None):
+@keyword_only("sigma")
+def certified_radius(p_lower, *, sigma, p_b_upper=None):
     r"""Certified L2 radius from a lower bound on the top-class probability.
 
     .. math::
@@ -132,7 +133,7 @@ def certified_radius(p_lower, sigma, *, p_b_upper=None):
 
     Example:
       >>> import rstheory
-      >>> round(float(rstheory.certified_radius(0.99, 0.5)), 6)
+      >>> round(float(rstheory.certified_radius(0.99, sigma=0.5)), 6)
       1.163174
 
     References:

@@ -92,7 +92,7 @@ def _n_for_ratio(constant: float, z: float, rho: float) -> float:
 # --------------------------------------------------------------------------- closed forms
 
 
-def shore_radius(p, n, *, alpha, sigma, exponent=SHORE_EXPONENT_CORRECTED):
+def shore_radius(p, n, *, alpha=0.001, sigma, exponent=SHORE_EXPONENT_CORRECTED):
     r"""P2's Eq. (1): point radius with Shore's approximation of ``Phi^-1``.
 
     .. math::
@@ -140,7 +140,7 @@ def shore_radius(p, n, *, alpha, sigma, exponent=SHORE_EXPONENT_CORRECTED):
     return _SHORE_SCALE * as_f64(sigma) * (h - c * (z / jnp.sqrt(n)) * g)
 
 
-def average_radius_ratio(n, *, alpha):
+def average_radius_ratio(n, *, alpha=0.001):
     r"""P2's Eq. (2): average-radius ratio ``1 - 1.64 z / sqrt(n)``, ``z = Phi^-1(1 - alpha/2)``.
 
     .. math::
@@ -171,7 +171,7 @@ def average_radius_ratio(n, *, alpha):
     return 1.0 - P2_EQ2_CONSTANT * _z_two_sided(float(alpha)) / jnp.sqrt(as_f64(n))
 
 
-def accuracy_drop_bound(n, *, alpha):
+def accuracy_drop_bound(n, *, alpha=0.001):
     r"""P2's Eq. (3): bound on the certified-accuracy drop at any radius, ``z / sqrt(n)``.
 
     .. math::
@@ -210,7 +210,7 @@ def _k_pointwise(p):
     return np.sqrt(p * (1.0 - p)) / scipy.stats.norm.pdf(x)
 
 
-def first_order_radius(p, n, *, alpha, sigma, two_sided=False):
+def first_order_radius(p, n, *, alpha=0.001, sigma, two_sided=False):
     r"""First-order exact-quantile law for the certified radius (no Shore approximation).
 
     .. math::
@@ -294,7 +294,7 @@ def first_order_constant(dist):
         return as_f64(num / den)
 
 
-def distribution_free_ratio(n, *, alpha, beta, p_max, two_sided=False):
+def distribution_free_ratio(n, *, alpha=0.001, beta, p_max, two_sided=False):
     r"""First-order lower bound on ``E[R_n] / E[R_inf]`` for any ``p`` law on ``[beta, p_max]``.
 
     .. math::
@@ -353,7 +353,7 @@ class ScalingComparison(NamedTuple):
     first_order_error: float  # first_order_ratio - exact_ratio
 
 
-def compare_closed_form(dists, ns, *, alpha, sigma) -> list[ScalingComparison]:
+def compare_closed_form(dists, ns, *, alpha=0.001, sigma) -> list[ScalingComparison]:
     r"""Exact mean-radius ratios against P2's Eq. (2) and the first-order law.
 
     For every distribution and ``n``: the exact ratio ``E[R_n] / E[R_inf]``, where
@@ -399,7 +399,7 @@ def compare_closed_form(dists, ns, *, alpha, sigma) -> list[ScalingComparison]:
     eq2 = 1.0 - P2_EQ2_CONSTANT * _z_two_sided(a) / sqrt_n
     rows = []
     for d, (nodes, weights) in enumerate(quads):
-        r_inf = float(weights @ np.asarray(certified_radius(nodes, s)))
+        r_inf = float(weights @ np.asarray(certified_radius(nodes, sigma=s)))
         k = float(first_order_constant(dists[d]))
         fo = 1.0 - k * _z_one_sided(a) / sqrt_n
         for j, n in enumerate(n_arr):

@@ -79,6 +79,7 @@ import scipy.stats
 from rstheory import _exact, _planning
 from rstheory._clopper_pearson import cp_lower, cp_upper
 from rstheory._confseq import _check_prior, betabinomial_cs
+from rstheory._deprecation import keyword_only
 from rstheory._distributions import _check_real
 from rstheory._planning import _check_pos_int
 
@@ -120,12 +121,13 @@ def _check_method(method: str) -> str:
     return method
 
 
-def target_probability(radius, sigma) -> float:
+@keyword_only("radius", "sigma")
+def target_probability(*, radius, sigma) -> float:
     r"""``p* = Phi(radius / sigma)``: the smallest ``p_lower`` that certifies ``radius``.
 
     Example:
       >>> from rstheory.sequential import target_probability
-      >>> round(target_probability(0.5, 0.5), 6)
+      >>> round(target_probability(radius=0.5, sigma=0.5), 6)
       0.841345
     """
     r = _check_real("radius", radius, low=0.0, low_open=True)
@@ -133,12 +135,13 @@ def target_probability(radius, sigma) -> float:
     return float(scipy.special.ndtr(r / s))
 
 
-def default_prior(p_star, size: float = DEFAULT_PRIOR_SIZE) -> tuple[float, float]:
+@keyword_only("size")
+def default_prior(p_star, *, size: float = DEFAULT_PRIOR_SIZE) -> tuple[float, float]:
     """``(size p*, size (1 - p*))``: the beta prior with mean ``p*`` and prior sample size ``size``.
 
     Example:
       >>> from rstheory.sequential import default_prior
-      >>> default_prior(0.75, 10)
+      >>> default_prior(0.75, size=10)
       (7.5, 2.5)
     """
     p = _check_real("p_star", p_star, low=0.0, high=1.0, low_open=True, high_open=True)
@@ -146,7 +149,8 @@ def default_prior(p_star, size: float = DEFAULT_PRIOR_SIZE) -> tuple[float, floa
     return (s * p, s * (1.0 - p))
 
 
-def checkpoints(batch_size, n_max) -> np.ndarray:
+@keyword_only("batch_size", "n_max")
+def checkpoints(*, batch_size=32, n_max) -> np.ndarray:
     """The sample counts at which the rule looks: ``batch_size, 2 batch_size, ...``, and ``n_max``.
 
     Returns:
@@ -154,7 +158,7 @@ def checkpoints(batch_size, n_max) -> np.ndarray:
 
     Example:
       >>> from rstheory.sequential import checkpoints
-      >>> checkpoints(100, 350).tolist()
+      >>> checkpoints(batch_size=100, n_max=350).tolist()
       [100, 200, 300, 350]
     """
     batch_size = _check_pos_int("batch_size", batch_size)
@@ -197,9 +201,9 @@ def _bound_ends(k, n, alpha, prior, method):
     k = np.asarray(k, dtype=np.float64)
     n = np.asarray(n, dtype=np.float64)
     if method == BETABINOMIAL:
-        ci = betabinomial_cs(k, n, alpha, prior=prior)
+        ci = betabinomial_cs(k, n, alpha=alpha, prior=prior)
         return np.asarray(ci.low), np.asarray(ci.high)
-    return np.asarray(cp_lower(k, n, alpha)), np.asarray(cp_upper(k, n, alpha))
+    return np.asarray(cp_lower(k, n, alpha=alpha)), np.asarray(cp_upper(k, n, alpha=alpha))
 
 
 def _boundaries_at(ns: np.ndarray, p_star: float, alpha: float, prior, method: str):
@@ -229,7 +233,7 @@ def _boundaries_at(ns: np.ndarray, p_star: float, alpha: float, prior, method: s
 
 
 def boundaries(
-    *, radius, sigma, alpha, batch_size, n_max, prior=None, method=BETABINOMIAL
+    *, radius, sigma, alpha=0.001, batch_size=32, n_max, prior=None, method=BETABINOMIAL
 ) -> Boundaries:
     r"""Certify and futility boundaries of the sequential rule at every checkpoint.
 
@@ -259,14 +263,14 @@ def boundaries(
       >>> b.checkpoints.tolist(), b.k_certify.tolist(), b.k_futile.tolist()
       ([50, 100, 150, 200], [49, 89, 127, 165], [17, 47, 78, 109])
     """
-    p_star = target_probability(radius, sigma)
+    p_star = target_probability(radius=radius, sigma=sigma)
     if p_star >= 1.0:
         raise ValueError(
             f"radius / sigma = {radius / sigma!r} is too large: p* = Phi(radius / sigma) is 1"
         )
     alpha = _check_real("alpha", alpha, low=0.0, high=1.0, low_open=True, high_open=True)
     method = _check_method(method)
-    ns = checkpoints(batch_size, n_max)
+    ns = checkpoints(batch_size=batch_size, n_max=n_max)
     if method == BETABINOMIAL:
         prior = default_prior(p_star) if prior is None else _check_prior(prior)
     else:
@@ -377,7 +381,8 @@ def _check_p(p) -> np.ndarray:
     return arr
 
 
-def operating_characteristics(p, bounds: Boundaries) -> OperatingCharacteristics:
+@keyword_only("bounds")
+def operating_characteristics(p, *, bounds: Boundaries) -> OperatingCharacteristics:
     r"""Exact stopping law of the sequential rule when the true probability is ``p``.
 
     Forward recursion over the vote count (module docstring): with ``a_j(k)`` the
@@ -402,7 +407,7 @@ def operating_characteristics(p, bounds: Boundaries) -> OperatingCharacteristics
     Example:
       >>> from rstheory.sequential import boundaries, operating_characteristics
       >>> b = boundaries(radius=0.5, sigma=0.5, alpha=0.001, batch_size=50, n_max=2000)
-      >>> oc = operating_characteristics([0.5, 0.99], b)
+      >>> oc = operating_characteristics([0.5, 0.99], bounds=b)
       >>> [round(float(x), 1) for x in oc.expected_samples]
       [62.0, 104.0]
       >>> [round(float(x), 4) for x in oc.certify]
@@ -495,7 +500,9 @@ def _plan_from(nodes, weights, b: Boundaries, radius, sigma, batch_size) -> Sequ
     )
 
 
-def sequential_plan(dist, *, radius, sigma, alpha, batch_size, n_max, prior=None) -> SequentialPlan:
+def sequential_plan(
+    dist, *, radius, sigma, alpha=0.001, batch_size=32, n_max, prior=None
+) -> SequentialPlan:
     r"""Expected samples and certified fraction of the sequential rule under ``Pr(p_A)``.
 
     .. math::
@@ -577,8 +584,8 @@ def compare_fixed(
     *,
     radius,
     sigma,
-    alpha,
-    batch_size,
+    alpha=0.001,
+    batch_size=32,
     n=None,
     target_accuracy=None,
     prior=None,
@@ -629,7 +636,7 @@ def compare_fixed(
             dist, alpha=alpha_f, sigma=sigma_f, target_accuracy=target_accuracy, at_radius=radius_f
         ).n
     n = _check_pos_int("n", n)
-    fixed = float(_exact.certified_accuracy(dist, n, radius_f, alpha=alpha_f, sigma=sigma_f))
+    fixed = float(_exact.certified_accuracy(dist, n, radius=radius_f, alpha=alpha_f, sigma=sigma_f))
     prior_used = None if prior is None else _check_prior(prior)
 
     def ceil_batch(x: float) -> int:

@@ -75,8 +75,8 @@ ALPHAS = [1e-15, 1e-10, 1e-6, 1e-3, 0.05, 0.25, 0.5]
 
 def _check_grid(ns, alphas):
     k, n, a = _grid(ns, alphas)
-    low = np.asarray(rstheory.cp_lower(k, n, a))
-    up = np.asarray(rstheory.cp_upper(k, n, a))
+    low = np.asarray(rstheory.cp_lower(k, n, alpha=a))
+    up = np.asarray(rstheory.cp_upper(k, n, alpha=a))
     # Placeholder lanes of the masked branches may divide by zero; the results are checked
     # to be finite below, so no real lane can hide behind the suppressed warnings.
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
@@ -117,20 +117,22 @@ def test_regime_switch_is_seamless():
     k = np.array([m - 1, m, m + 1, 10**6 - m, 10**6 - m + 1, 10**6 - m + 2], dtype=float)
     n = np.full_like(k, 1e6)
     for alpha in (1e-12, 1e-3, 0.5):
-        low = np.asarray(rstheory.cp_lower(k, n, alpha))
+        low = np.asarray(rstheory.cp_lower(k, n, alpha=alpha))
         assert np.max(_implied_rel_error_lower(k, n, alpha, low)) <= RTOL_CP_REFERENCE
 
 
 def test_gradient_in_alpha_is_the_inverse_density():
     """d p_lower / d alpha = 1 / Beta(k, n - k + 1).pdf(p_lower) (implicit function theorem)."""
     for k, n, alpha in [(3.0, 10.0, 0.01), (900.0, 1000.0, 0.001), (40.0, 10**6, 0.2)]:
-        grad = jax.grad(lambda a, k=k, n=n: rstheory.cp_lower(k, n, a))(alpha)
-        x = float(rstheory.cp_lower(k, n, alpha))
+        grad = jax.grad(lambda a, k=k, n=n: rstheory.cp_lower(k, n, alpha=a))(alpha)
+        x = float(rstheory.cp_lower(k, n, alpha=alpha))
         np.testing.assert_allclose(float(grad), 1.0 / st.beta.pdf(x, k, n - k + 1), rtol=1e-9)
 
 
 def test_vmap_matches_batched_call():
     """jax.vmap of the scalar call equals the batched call."""
     k = np.array([1.0, 7.0, 50.0, 99.0])
-    got = jax.vmap(lambda kk: rstheory.cp_lower(kk, 100.0, 0.01))(k)
-    np.testing.assert_array_equal(np.asarray(got), np.asarray(rstheory.cp_lower(k, 100.0, 0.01)))
+    got = jax.vmap(lambda kk: rstheory.cp_lower(kk, 100.0, alpha=0.01))(k)
+    np.testing.assert_array_equal(
+        np.asarray(got), np.asarray(rstheory.cp_lower(k, 100.0, alpha=0.01))
+    )

@@ -63,7 +63,8 @@ def _chunked(fn, *args, **options):
         if "rng" in fixed:
             opts["u"] = fixed["rng"].random(CHUNK)
             del opts["rng"]
-        out.append(np.asarray(fn(*piece, **opts), dtype=np.float64)[: stop - start])
+        k, n, alpha = piece
+        out.append(np.asarray(fn(k, n, alpha=alpha, **opts), dtype=np.float64)[: stop - start])
     return np.concatenate(out).reshape(shape)
 
 
@@ -239,17 +240,17 @@ def test_hoeffding_and_empirical_bernstein_closed_forms():
     np.testing.assert_allclose(
         _bound("lower", k, n, alpha, "empirical_bernstein"), np.clip(eb, 0, 1), rtol=1e-13
     )
-    assert float(bounds.lower_bound(1, 1, 0.05, method="empirical_bernstein")) == 0.0
+    assert float(bounds.lower_bound(1, 1, alpha=0.05, method="empirical_bernstein")) == 0.0
 
 
 def test_betabinomial_cs_method_is_the_confidence_sequence():
     k = np.arange(CHUNK) % 101
-    ci = bounds.betabinomial_cs(k, 100, 0.05, prior=(2.0, 3.0))
+    ci = bounds.betabinomial_cs(k, 100, alpha=0.05, prior=(2.0, 3.0))
     np.testing.assert_array_equal(
-        bounds.lower_bound(k, 100, 0.05, method="betabinomial_cs", prior=(2.0, 3.0)), ci.low
+        bounds.lower_bound(k, 100, alpha=0.05, method="betabinomial_cs", prior=(2.0, 3.0)), ci.low
     )
     np.testing.assert_array_equal(
-        bounds.upper_bound(k, 100, 0.05, method="betabinomial_cs", prior=(2.0, 3.0)), ci.high
+        bounds.upper_bound(k, 100, alpha=0.05, method="betabinomial_cs", prior=(2.0, 3.0)), ci.high
     )
 
 
@@ -323,17 +324,24 @@ def test_default_method_is_clopper_pearson():
     import rstheory
 
     k = np.arange(CHUNK) % 101
-    np.testing.assert_array_equal(bounds.lower_bound(k, 100, 0.05), rstheory.cp_lower(k, 100, 0.05))
-    np.testing.assert_array_equal(bounds.upper_bound(k, 100, 0.05), rstheory.cp_upper(k, 100, 0.05))
+    np.testing.assert_array_equal(
+        bounds.lower_bound(k, 100, alpha=0.05), rstheory.cp_lower(k, 100, alpha=0.05)
+    )
+    np.testing.assert_array_equal(
+        bounds.upper_bound(k, 100, alpha=0.05), rstheory.cp_upper(k, 100, alpha=0.05)
+    )
 
 
 def test_shapes_broadcast():
     k = (np.arange(CHUNK) % 11).reshape(32, 32)
     for method in DETERMINISTIC:
-        assert bounds.lower_bound(k, 10, 0.05, method=method).shape == (32, 32)
-        assert bounds.upper_bound(k, 10, np.full((1, 32), 0.05), method=method).shape == (32, 32)
+        assert bounds.lower_bound(k, 10, alpha=0.05, method=method).shape == (32, 32)
+        assert bounds.upper_bound(k, 10, alpha=np.full((1, 32), 0.05), method=method).shape == (
+            32,
+            32,
+        )
     out = bounds.lower_bound(
-        k, 10, 0.05, method="randomized_clopper_pearson", u=np.full((32, 1), 0.5)
+        k, 10, alpha=0.05, method="randomized_clopper_pearson", u=np.full((32, 1), 0.5)
     )
     assert out.shape == (32, 32)
 
@@ -341,16 +349,16 @@ def test_shapes_broadcast():
 def test_randomized_draws_from_a_key_or_a_generator_reproducibly():
     key = jax.random.PRNGKey(3)
     k = np.arange(CHUNK) % 11
-    a = bounds.lower_bound(k, 10, 0.05, method="randomized_clopper_pearson", key=key)
-    b = bounds.lower_bound(k, 10, 0.05, method="randomized_clopper_pearson", key=key)
+    a = bounds.lower_bound(k, 10, alpha=0.05, method="randomized_clopper_pearson", key=key)
+    b = bounds.lower_bound(k, 10, alpha=0.05, method="randomized_clopper_pearson", key=key)
     np.testing.assert_array_equal(a, b)
     assert len(np.unique(np.asarray(a)[k == 5])) > 1  # u varies between elements
     c = bounds.lower_bound(
-        k, 10, 0.05, method="randomized_clopper_pearson", rng=np.random.default_rng(1)
+        k, 10, alpha=0.05, method="randomized_clopper_pearson", rng=np.random.default_rng(1)
     )
     u = np.random.default_rng(1).random(CHUNK)
     np.testing.assert_array_equal(
-        c, bounds.lower_bound(k, 10, 0.05, method="randomized_clopper_pearson", u=u)
+        c, bounds.lower_bound(k, 10, alpha=0.05, method="randomized_clopper_pearson", u=u)
     )
 
 
@@ -358,33 +366,37 @@ def test_randomized_draws_from_a_key_or_a_generator_reproducibly():
     ("call", "match"),
     [
         (
-            lambda: bounds.lower_bound(1, 10, 0.05, method="agresti"),
+            lambda: bounds.lower_bound(1, 10, alpha=0.05, method="agresti"),
             r"method must be one of \[.*'clopper_pearson'.*'wilson'\]",
         ),
-        (lambda: bounds.lower_bound(11, 10, 0.05), r"k must be an integer in \[0, n\]"),
-        (lambda: bounds.lower_bound(1, 0, 0.05), r"n must be an integer >= 1"),
+        (lambda: bounds.lower_bound(11, 10, alpha=0.05), r"k must be an integer in \[0, n\]"),
+        (lambda: bounds.lower_bound(1, 0, alpha=0.05), r"n must be an integer >= 1"),
         (
-            lambda: bounds.upper_bound(1, 10, 1.5, method="hoeffding"),
+            lambda: bounds.upper_bound(1, 10, alpha=1.5, method="hoeffding"),
             r"alpha must lie in the open interval \(0, 1\)",
         ),
         (
-            lambda: bounds.lower_bound(1, 10, 0.05, method="hoeffding", u=0.5),
+            lambda: bounds.lower_bound(1, 10, alpha=0.05, method="hoeffding", u=0.5),
             r"method 'hoeffding' takes the options \(none\)",
         ),
         (
-            lambda: bounds.lower_bound(1, 10, 0.05, method="randomized_clopper_pearson"),
+            lambda: bounds.lower_bound(1, 10, alpha=0.05, method="randomized_clopper_pearson"),
             r"exactly one of u=",
         ),
         (
-            lambda: bounds.lower_bound(1, 10, 0.05, method="randomized_clopper_pearson", u=1.2),
+            lambda: bounds.lower_bound(
+                1, 10, alpha=0.05, method="randomized_clopper_pearson", u=1.2
+            ),
             r"u must lie in \[0, 1\]",
         ),
         (
-            lambda: bounds.lower_bound(1, 10, 0.05, method="randomized_clopper_pearson", rng=3),
+            lambda: bounds.lower_bound(
+                1, 10, alpha=0.05, method="randomized_clopper_pearson", rng=3
+            ),
             r"rng must be a numpy.random.Generator",
         ),
         (
-            lambda: bounds.lower_bound(1, 10, 0.05, method="betabinomial_cs", prior=(0, 1)),
+            lambda: bounds.lower_bound(1, 10, alpha=0.05, method="betabinomial_cs", prior=(0, 1)),
             r"prior must be a pair",
         ),
     ],

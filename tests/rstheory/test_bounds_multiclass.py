@@ -43,7 +43,7 @@ def outcomes(n, num_classes):
 def exact_coverage(n, p, top=None):
     """P[both bounds hold] summed over all multinomial outcomes."""
     c = outcomes(n, len(p))
-    b = _padded(bounds.simultaneous_bounds, c, ALPHA, top=top)
+    b = _padded(bounds.simultaneous_bounds, c, alpha=ALPHA, top=top)
     p = np.asarray(p)
     a = b.top
     p_a = p[a]
@@ -82,7 +82,7 @@ def test_monte_carlo_simultaneous_coverage():
     c = rng.multinomial(1000, p, size=draws)
     fails = 0
     for s in range(0, draws, ROWS):
-        b = bounds.simultaneous_bounds(c[s : s + ROWS], ALPHA, top=0)
+        b = bounds.simultaneous_bounds(c[s : s + ROWS], alpha=ALPHA, top=0)
         fails += int(np.sum((np.asarray(b.pa_lower) > p[0]) | (np.asarray(b.pb_upper) < p[1])))
     assert fails <= stats.binom.ppf(1 - MC_FALSE_FAILURE_RATE, draws, ALPHA)
 
@@ -96,13 +96,13 @@ def _example_counts():
 
 def test_bounds_are_bonferroni_clopper_pearson():
     c = _example_counts()
-    b = bounds.simultaneous_bounds(c, ALPHA)
+    b = bounds.simultaneous_bounds(c, alpha=ALPHA)
     n = c.sum(axis=1)
     k_a = c[np.arange(ROWS), b.top]
     k_b = c[np.arange(ROWS), b.runner_up]
     np.testing.assert_array_equal(b.top, np.argmax(c, axis=1))
-    np.testing.assert_array_equal(b.pa_lower, rstheory.cp_lower(k_a, n, ALPHA / 2))
-    expected = np.minimum(rstheory.cp_upper(k_b, n, ALPHA / 2), 1 - np.asarray(b.pa_lower))
+    np.testing.assert_array_equal(b.pa_lower, rstheory.cp_lower(k_a, n, alpha=ALPHA / 2))
+    expected = np.minimum(rstheory.cp_upper(k_b, n, alpha=ALPHA / 2), 1 - np.asarray(b.pa_lower))
     np.testing.assert_array_equal(b.pb_upper, expected)
     assert np.all(k_b == np.sort(c, axis=1)[:, -2])
 
@@ -111,12 +111,12 @@ def test_two_class_radius_is_at_least_the_one_class_radius_of_the_same_lower_bou
     """R_2 >= sigma Phi^-1(pA_lower) wherever the latter is positive (pB_upper <= 1 - pA_lower)."""
     c = _example_counts()
     sigma = 0.25
-    b = bounds.simultaneous_bounds(c, ALPHA)
-    r2 = np.asarray(bounds.two_class_radius(c, ALPHA, sigma))
-    r1 = np.asarray(rstheory.certified_radius(b.pa_lower, sigma))
+    b = bounds.simultaneous_bounds(c, alpha=ALPHA)
+    r2 = np.asarray(bounds.two_class_radius(c, alpha=ALPHA, sigma=sigma))
+    r1 = np.asarray(rstheory.certified_radius(b.pa_lower, sigma=sigma))
     assert np.all(r2 >= r1 * (1 - RTOL_F64_CLOSED_FORM))
     np.testing.assert_array_equal(
-        r2, rstheory.certified_radius(b.pa_lower, sigma, p_b_upper=b.pb_upper)
+        r2, rstheory.certified_radius(b.pa_lower, sigma=sigma, p_b_upper=b.pb_upper)
     )
     assert np.all((r2 == 0) == (np.asarray(b.pa_lower) <= np.asarray(b.pb_upper)))
 
@@ -127,9 +127,9 @@ def test_with_two_classes_the_radius_is_the_one_class_radius_at_half_alpha():
     k_a = np.arange(ROWS) % 101
     c = np.stack([k_a, 100 - k_a], axis=1)
     sigma = 0.5
-    r2 = np.asarray(bounds.two_class_radius(c, ALPHA, sigma, top=0))
-    half = np.asarray(rstheory.cp_lower(k_a, 100, ALPHA / 2))
-    full = np.asarray(rstheory.cp_lower(k_a, 100, ALPHA))
+    r2 = np.asarray(bounds.two_class_radius(c, alpha=ALPHA, sigma=sigma, top=0))
+    half = np.asarray(rstheory.cp_lower(k_a, 100, alpha=ALPHA / 2))
+    full = np.asarray(rstheory.cp_lower(k_a, 100, alpha=ALPHA))
     np.testing.assert_allclose(
         r2, np.where(half > 0.5, sigma * ndtri(np.maximum(half, 0.5)), 0.0), rtol=1e-12
     )
@@ -139,7 +139,7 @@ def test_with_two_classes_the_radius_is_the_one_class_radius_at_half_alpha():
 
 
 def test_given_top_and_runner_up_from_the_rest():
-    b = bounds.simultaneous_bounds(np.tile([[10, 50, 40]], (ROWS, 1)), ALPHA, top=2)
+    b = bounds.simultaneous_bounds(np.tile([[10, 50, 40]], (ROWS, 1)), alpha=ALPHA, top=2)
     assert np.all(b.top == 2) and np.all(b.runner_up == 1)
 
 
@@ -147,24 +147,27 @@ def test_given_top_and_runner_up_from_the_rest():
     ("call", "match"),
     [
         (
-            lambda: bounds.simultaneous_bounds([5], 0.1),
+            lambda: bounds.simultaneous_bounds([5], alpha=0.1),
             r"counts must have shape \(\*batch, K\) with K >= 2",
         ),
-        (lambda: bounds.simultaneous_bounds([1.5, 2], 0.1), "counts must be integers"),
-        (lambda: bounds.simultaneous_bounds([0, 0], 0.1), "n >= 1"),
+        (lambda: bounds.simultaneous_bounds([1.5, 2], alpha=0.1), "counts must be integers"),
+        (lambda: bounds.simultaneous_bounds([0, 0], alpha=0.1), "n >= 1"),
         (
-            lambda: bounds.simultaneous_bounds([3, 2], 1.0),
+            lambda: bounds.simultaneous_bounds([3, 2], alpha=1.0),
             r"alpha must lie in the open interval \(0, 1\)",
         ),
         (
-            lambda: bounds.simultaneous_bounds([3, 2], 0.1, method="exact"),
+            lambda: bounds.simultaneous_bounds([3, 2], alpha=0.1, method="exact"),
             r"method must be one of \['bonferroni'\]",
         ),
         (
-            lambda: bounds.simultaneous_bounds([3, 2, 1], 0.1, top=3),
+            lambda: bounds.simultaneous_bounds([3, 2, 1], alpha=0.1, top=3),
             r"top must hold integer class indices in \[0, 2\]",
         ),
-        (lambda: bounds.two_class_radius([3, 2], 0.1, -1.0), "sigma must be finite and > 0"),
+        (
+            lambda: bounds.two_class_radius([3, 2], alpha=0.1, sigma=-1.0),
+            "sigma must be finite and > 0",
+        ),
     ],
 )
 def test_bad_input_raises(call, match):

@@ -96,7 +96,7 @@ def test_cp_matches_50_digit_reference(side):
     alpha = np.array([float(c["alpha"]) for c in cases])
     ref = np.array([float(Decimal(c["value"])) for c in cases])
     fn = rstheory.cp_lower if side == "lower" else rstheory.cp_upper
-    got = np.asarray(fn(k, n, alpha))  # one call for the whole side
+    got = np.asarray(fn(k, n, alpha=alpha))  # one call for the whole side
     assert got.shape == ref.shape
     # Where the reference is exactly 0 or 1, the bound must be exactly that.
     exact = (ref == 0) | (ref == 1)
@@ -126,8 +126,8 @@ def test_cp_bounds_are_nondecreasing_in_k(kn, alpha):
     k, n = kn
     assume(k < n)
     ks = np.array([k, k + 1])
-    lo = np.asarray(rstheory.cp_lower(ks, n, alpha))
-    hi = np.asarray(rstheory.cp_upper(ks, n, alpha))
+    lo = np.asarray(rstheory.cp_lower(ks, n, alpha=alpha))
+    hi = np.asarray(rstheory.cp_upper(ks, n, alpha=alpha))
     assert lo[0] <= lo[1], (k, n, alpha, lo)
     assert hi[0] <= hi[1], (k, n, alpha, hi)
 
@@ -137,8 +137,8 @@ def test_cp_bounds_are_nonincreasing_in_n(kn, alpha):
     """L(k, n + 1) <= L(k, n) and U(k, n + 1) <= U(k, n): more failures, smaller bounds."""
     k, n = kn
     ns = np.array([n, n + 1])
-    lo = np.asarray(rstheory.cp_lower(k, ns, alpha))
-    hi = np.asarray(rstheory.cp_upper(k, ns, alpha))
+    lo = np.asarray(rstheory.cp_lower(k, ns, alpha=alpha))
+    hi = np.asarray(rstheory.cp_upper(k, ns, alpha=alpha))
     assert lo[1] <= lo[0], (k, n, alpha, lo)
     assert hi[1] <= hi[0], (k, n, alpha, hi)
 
@@ -153,8 +153,8 @@ def test_cp_lower_increases_and_upper_decreases_with_alpha(kn, a1, a2):
     k, n = kn
     a1, a2 = sorted((a1, a2))
     alpha = np.array([a1, a2])
-    lo = np.asarray(rstheory.cp_lower(k, n, alpha))
-    hi = np.asarray(rstheory.cp_upper(k, n, alpha))
+    lo = np.asarray(rstheory.cp_lower(k, n, alpha=alpha))
+    hi = np.asarray(rstheory.cp_upper(k, n, alpha=alpha))
     assert lo[0] <= lo[1] * (1 + 2 * RTOL_CP_REFERENCE), (k, n, alpha, lo)
     assert hi[1] <= hi[0] * (1 + 2 * RTOL_CP_REFERENCE), (k, n, alpha, hi)
 
@@ -163,7 +163,7 @@ def test_cp_lower_increases_and_upper_decreases_with_alpha(kn, a1, a2):
 def test_cp_lower_le_k_over_n_le_upper(kn, alpha):
     """L <= k/n <= U for alpha <= 1/2 (k is a median of Bin(n, k/n)); both in [0, 1]."""
     k, n = kn
-    lo, hi = _f(rstheory.cp_lower(k, n, alpha)), _f(rstheory.cp_upper(k, n, alpha))
+    lo, hi = _f(rstheory.cp_lower(k, n, alpha=alpha)), _f(rstheory.cp_upper(k, n, alpha=alpha))
     assert 0.0 <= lo <= k / n <= hi <= 1.0, (k, n, alpha, lo, hi)
 
 
@@ -172,10 +172,10 @@ def test_one_sided_bound_equals_two_sided_interval_at_twice_alpha(kn, alpha):
     """cp_lower(k, n, a) == cp_interval(k, n, 2a).low and cp_upper(...) == .high, bit for bit."""
     k, n = kn
     assume(2 * alpha < 1)
-    ci = rstheory.cp_interval(k, n, 2 * alpha)
+    ci = rstheory.cp_interval(k, n, alpha=2 * alpha)
     assert isinstance(ci, rstheory.ConfidenceInterval)
-    assert _f(ci.low) == _f(rstheory.cp_lower(k, n, alpha))
-    assert _f(ci.high) == _f(rstheory.cp_upper(k, n, alpha))
+    assert _f(ci.low) == _f(rstheory.cp_lower(k, n, alpha=alpha))
+    assert _f(ci.high) == _f(rstheory.cp_upper(k, n, alpha=alpha))
 
 
 @given(counts(), alphas)
@@ -187,8 +187,8 @@ def test_cp_upper_is_one_minus_lower_of_complement(kn, alpha):
     only loose where 1 - L cancels (the reference table covers that region).
     """
     k, n = kn
-    hi = _f(rstheory.cp_upper(k, n, alpha))
-    lo = _f(rstheory.cp_lower(n - k, n, alpha))
+    hi = _f(rstheory.cp_upper(k, n, alpha=alpha))
+    lo = _f(rstheory.cp_lower(n - k, n, alpha=alpha))
     assert abs(hi - (1.0 - lo)) <= RTOL_CP_REFERENCE * (hi + lo) + 2 * EPS, (k, n, alpha, hi, lo)
 
 
@@ -197,13 +197,13 @@ def test_cp_ends_are_closed_forms(n, alpha):
     """k = 0: L = 0 exactly, U = 1 - alpha**(1/n); k = n: L = alpha**(1/n), U = 1 exactly."""
     root = math.exp(math.log(alpha) / n)
     one_minus_root = -math.expm1(math.log(alpha) / n)  # 1 - alpha**(1/n) without cancellation
-    assert _f(rstheory.cp_lower(0, n, alpha)) == 0.0
-    assert _f(rstheory.cp_upper(n, n, alpha)) == 1.0
+    assert _f(rstheory.cp_lower(0, n, alpha=alpha)) == 0.0
+    assert _f(rstheory.cp_upper(n, n, alpha=alpha)) == 1.0
     np.testing.assert_allclose(
-        _f(rstheory.cp_lower(n, n, alpha)), root, rtol=RTOL_F64_CLOSED_FORM, atol=0
+        _f(rstheory.cp_lower(n, n, alpha=alpha)), root, rtol=RTOL_F64_CLOSED_FORM, atol=0
     )
     np.testing.assert_allclose(
-        _f(rstheory.cp_upper(0, n, alpha)), one_minus_root, rtol=RTOL_F64_CLOSED_FORM, atol=0
+        _f(rstheory.cp_upper(0, n, alpha=alpha)), one_minus_root, rtol=RTOL_F64_CLOSED_FORM, atol=0
     )
 
 
@@ -212,24 +212,27 @@ def test_cp_next_to_ends_are_closed_forms(n, alpha):
     """k = 1: L = 1 - (1 - alpha)**(1/n); k = n - 1: U = (1 - alpha)**(1/n) (interior: target rtol)."""
     x = math.log1p(-alpha) / n
     np.testing.assert_allclose(
-        _f(rstheory.cp_lower(1, n, alpha)), -math.expm1(x), rtol=RTOL_CP_REFERENCE, atol=0
+        _f(rstheory.cp_lower(1, n, alpha=alpha)), -math.expm1(x), rtol=RTOL_CP_REFERENCE, atol=0
     )
     np.testing.assert_allclose(
-        _f(rstheory.cp_upper(n - 1, n, alpha)), math.exp(x), rtol=RTOL_CP_REFERENCE, atol=0
+        _f(rstheory.cp_upper(n - 1, n, alpha=alpha)), math.exp(x), rtol=RTOL_CP_REFERENCE, atol=0
     )
 
 
 def test_cp_at_n_equal_1():
     """n = 1: L(0) = 0, L(1) = alpha, U(0) = 1 - alpha, U(1) = 1."""
     alpha = np.array([1e-15, 1e-3, 0.05, 0.5])
-    np.testing.assert_array_equal(np.asarray(rstheory.cp_lower(0, 1, alpha)), 0.0)
+    np.testing.assert_array_equal(np.asarray(rstheory.cp_lower(0, 1, alpha=alpha)), 0.0)
     np.testing.assert_allclose(
-        np.asarray(rstheory.cp_lower(1, 1, alpha)), alpha, rtol=RTOL_F64_CLOSED_FORM, atol=0
+        np.asarray(rstheory.cp_lower(1, 1, alpha=alpha)), alpha, rtol=RTOL_F64_CLOSED_FORM, atol=0
     )
     np.testing.assert_allclose(
-        np.asarray(rstheory.cp_upper(0, 1, alpha)), 1 - alpha, rtol=RTOL_F64_CLOSED_FORM, atol=0
+        np.asarray(rstheory.cp_upper(0, 1, alpha=alpha)),
+        1 - alpha,
+        rtol=RTOL_F64_CLOSED_FORM,
+        atol=0,
     )
-    np.testing.assert_array_equal(np.asarray(rstheory.cp_upper(1, 1, alpha)), 1.0)
+    np.testing.assert_array_equal(np.asarray(rstheory.cp_upper(1, 1, alpha=alpha)), 1.0)
 
 
 @given(counts(n_max=10**5), alphas)
@@ -242,7 +245,7 @@ def test_cp_bounds_invert_the_binomial_tail(kn, alpha):
     plus its float64 rounding) plus scipy's own error (RTOL_CP_VS_SCIPY).
     """
     k, n = kn
-    lo, hi = _f(rstheory.cp_lower(k, n, alpha)), _f(rstheory.cp_upper(k, n, alpha))
+    lo, hi = _f(rstheory.cp_lower(k, n, alpha=alpha)), _f(rstheory.cp_upper(k, n, alpha=alpha))
     r = RTOL_CP_REFERENCE + EPS
     if k > 0:
         tail = scipy.stats.binom.sf(k - 1, n, lo)
@@ -284,7 +287,10 @@ SCIPY_NMAX = 10**5
 def test_cp_agrees_with_scipy_beta_quantiles():
     """cp_lower = beta.ppf(alpha, k, n-k+1), cp_upper = beta.isf(alpha, k+1, n-k), random batch."""
     k, n, alpha = _random_batch(seed=20240601, size=4000, n_max=SCIPY_NMAX)
-    lo, hi = np.asarray(rstheory.cp_lower(k, n, alpha)), np.asarray(rstheory.cp_upper(k, n, alpha))
+    lo, hi = (
+        np.asarray(rstheory.cp_lower(k, n, alpha=alpha)),
+        np.asarray(rstheory.cp_upper(k, n, alpha=alpha)),
+    )
     m = k > 0
     _assert_rel_close(
         lo[m],
@@ -313,7 +319,7 @@ def test_cp_lower_agrees_with_scipy_at_large_n():
     k, n, alpha = _random_batch(seed=7, size=2000, n_max=N_MAX)
     m = k > 0
     k, n, alpha = k[m], n[m], alpha[m]
-    lo = np.asarray(rstheory.cp_lower(k, n, alpha))
+    lo = np.asarray(rstheory.cp_lower(k, n, alpha=alpha))
     _assert_rel_close(
         lo,
         scipy.stats.beta.ppf(alpha, k, n - k + 1),
@@ -329,8 +335,11 @@ def test_cp_interval_agrees_with_statsmodels_beta_method():
     """One-sided bounds at alpha equal proportion_confint(k, n, alpha=2 alpha, method='beta')."""
     k, n, alpha = _random_batch(seed=11, size=2000, n_max=SCIPY_NMAX)
     sm_lo, sm_hi = proportion_confint(k, n, alpha=2 * alpha, method="beta")
-    lo, hi = np.asarray(rstheory.cp_lower(k, n, alpha)), np.asarray(rstheory.cp_upper(k, n, alpha))
-    ci = rstheory.cp_interval(k, n, 2 * alpha)
+    lo, hi = (
+        np.asarray(rstheory.cp_lower(k, n, alpha=alpha)),
+        np.asarray(rstheory.cp_upper(k, n, alpha=alpha)),
+    )
+    ci = rstheory.cp_interval(k, n, alpha=2 * alpha)
     m = k > 0
     _assert_rel_close(
         lo[m], sm_lo[m], "lower vs statsmodels", k[m], n[m], alpha[m], RTOL_CP_VS_SCIPY
@@ -380,10 +389,10 @@ def test_cp_exact_coverage_at_least_1_minus_alpha(alpha):
     for n in COVERAGE_N:
         x = np.arange(n + 1)
         lo, hi = (
-            np.asarray(rstheory.cp_lower(x, n, alpha)),
-            np.asarray(rstheory.cp_upper(x, n, alpha)),
+            np.asarray(rstheory.cp_lower(x, n, alpha=alpha)),
+            np.asarray(rstheory.cp_upper(x, n, alpha=alpha)),
         )
-        ci = rstheory.cp_interval(x, n, alpha)
+        ci = rstheory.cp_interval(x, n, alpha=alpha)
         ci_low, ci_high = np.asarray(ci.low), np.asarray(ci.high)
         below_jumps = lo[1:] * (1 - 2 * r)
         above_jumps = hi[:-1] * (1 + 2 * r)
@@ -447,9 +456,9 @@ def test_cp_coverage_at_least_1_minus_alpha_monte_carlo():
             # The bounds depend on x only: compute them once for each possible count (one shape per n).
             xs = np.arange(n + 1)
             for alpha in MC_ALPHA:
-                lo = np.asarray(rstheory.cp_lower(xs, n, alpha))[x]
-                hi = np.asarray(rstheory.cp_upper(xs, n, alpha))[x]
-                ci = rstheory.cp_interval(xs, n, alpha)
+                lo = np.asarray(rstheory.cp_lower(xs, n, alpha=alpha))[x]
+                hi = np.asarray(rstheory.cp_upper(xs, n, alpha=alpha))[x]
+                ci = rstheory.cp_interval(xs, n, alpha=alpha)
                 ci_low, ci_high = np.asarray(ci.low)[x], np.asarray(ci.high)[x]
                 misses = {
                     "lower": int(np.sum(lo > p)),
@@ -472,9 +481,11 @@ def test_cp_batched_matches_scalar_loop():
     """A batched call equals np.vectorize of scalar calls (same float64 computation)."""
     k, n, alpha = _random_batch(seed=3, size=24, n_max=10**6)
     for fn in (rstheory.cp_lower, rstheory.cp_upper):
-        loop = np.vectorize(lambda a, b, c, fn=fn: _f(fn(int(a), int(b), float(c))))(k, n, alpha)
+        loop = np.vectorize(lambda a, b, c, fn=fn: _f(fn(int(a), int(b), alpha=float(c))))(
+            k, n, alpha
+        )
         np.testing.assert_allclose(
-            np.asarray(fn(k, n, alpha)), loop, rtol=RTOL_F64_CLOSED_FORM, atol=0
+            np.asarray(fn(k, n, alpha=alpha)), loop, rtol=RTOL_F64_CLOSED_FORM, atol=0
         )
 
 
@@ -484,14 +495,14 @@ def test_cp_broadcasts_shapes():
     n = np.array([5, 10, 100, 1000])
     alpha = np.array([0.001, 0.01, 0.05, 0.25])
     for fn in (rstheory.cp_lower, rstheory.cp_upper):
-        out = fn(k, n, 0.05)
+        out = fn(k, n, alpha=0.05)
         assert out.shape == (3, 4)
-        assert fn(k, n, alpha).shape == (3, 4)
-        assert fn(k, n, alpha[:, None, None]).shape == (4, 3, 4)
+        assert fn(k, n, alpha=alpha).shape == (3, 4)
+        assert fn(k, n, alpha=alpha[:, None, None]).shape == (4, 3, 4)
         np.testing.assert_allclose(
-            _f(out[2, 1]), _f(fn(5, 10, 0.05)), rtol=RTOL_F64_CLOSED_FORM, atol=0
+            _f(out[2, 1]), _f(fn(5, 10, alpha=0.05)), rtol=RTOL_F64_CLOSED_FORM, atol=0
         )
-    ci = rstheory.cp_interval(k, n, 0.05)
+    ci = rstheory.cp_interval(k, n, alpha=0.05)
     assert ci.low.shape == ci.high.shape == (3, 4)
 
 
@@ -508,13 +519,13 @@ def test_cp_jit_matches_eager():
     )
     for fn in (rstheory.cp_lower, rstheory.cp_upper):
         np.testing.assert_allclose(
-            np.asarray(jax.jit(fn)(kj, nj, aj)),
-            np.asarray(fn(k, n, alpha)),
+            np.asarray(jax.jit(fn)(kj, nj, alpha=aj)),
+            np.asarray(fn(k, n, alpha=alpha)),
             rtol=RTOL_F64_CLOSED_FORM,
             atol=0,
         )
-    ci_jit = jax.jit(rstheory.cp_interval)(kj, nj, aj)
-    ci = rstheory.cp_interval(k, n, alpha)
+    ci_jit = jax.jit(rstheory.cp_interval)(kj, nj, alpha=aj)
+    ci = rstheory.cp_interval(k, n, alpha=alpha)
     assert isinstance(ci_jit, rstheory.ConfidenceInterval)
     np.testing.assert_allclose(
         np.asarray(ci_jit.low), np.asarray(ci.low), rtol=RTOL_F64_CLOSED_FORM, atol=0
@@ -526,9 +537,9 @@ def test_cp_jit_matches_eager():
 
 def test_cp_under_jit_skips_value_checks_and_gives_nan():
     """Under jit the values are unknown: no exception, and out-of-domain entries are NaN."""
-    out = jax.jit(rstheory.cp_lower)(jnp.float64(5.0), jnp.float64(3.0), jnp.float64(0.05))
+    out = jax.jit(rstheory.cp_lower)(jnp.float64(5.0), jnp.float64(3.0), alpha=jnp.float64(0.05))
     assert np.isnan(_f(out))
-    out = jax.jit(rstheory.cp_upper)(jnp.float64(1.0), jnp.float64(3.0), jnp.float64(1.5))
+    out = jax.jit(rstheory.cp_upper)(jnp.float64(1.0), jnp.float64(3.0), alpha=jnp.float64(1.5))
     assert np.isnan(_f(out))
 
 
@@ -564,17 +575,19 @@ BAD_INPUTS = [
 )
 def test_cp_bad_input_raises_value_error_naming_the_argument(fn, kwargs, name):
     with pytest.raises(ValueError) as err:
-        fn(kwargs["k"], kwargs["n"], kwargs["alpha"])
+        fn(kwargs["k"], kwargs["n"], alpha=kwargs["alpha"])
     assert re.search(rf"\b{name}\b", str(err.value)), str(err.value)
 
 
 @pytest.mark.parametrize("fn", [rstheory.cp_lower, rstheory.cp_upper], ids=["cp_lower", "cp_upper"])
 def test_cp_accepts_integer_valued_floats(fn):
     """k = 3.0, n = 10.0 (and float arrays) are valid and equal the integer call."""
-    want = _f(fn(3, 10, 0.05))
-    assert _f(fn(3.0, 10.0, 0.05)) == want
-    assert _f(fn(np.float64(3.0), np.array(10.0), 0.05)) == want
-    np.testing.assert_array_equal(np.asarray(fn(np.array([3.0, 3.0]), 10.0, 0.05)), [want, want])
+    want = _f(fn(3, 10, alpha=0.05))
+    assert _f(fn(3.0, 10.0, alpha=0.05)) == want
+    assert _f(fn(np.float64(3.0), np.array(10.0), alpha=0.05)) == want
+    np.testing.assert_array_equal(
+        np.asarray(fn(np.array([3.0, 3.0]), 10.0, alpha=0.05)), [want, want]
+    )
 
 
 # ------------------------------------------------------------------ (h, i) output types
@@ -594,9 +607,9 @@ INPUT_KINDS = {
 def test_cp_outputs_are_float64_jax_arrays(kind):
     k, n, alpha = INPUT_KINDS[kind]
     for out in (
-        rstheory.cp_lower(k, n, alpha),
-        rstheory.cp_upper(k, n, alpha),
-        *rstheory.cp_interval(k, n, alpha),
+        rstheory.cp_lower(k, n, alpha=alpha),
+        rstheory.cp_upper(k, n, alpha=alpha),
+        *rstheory.cp_interval(k, n, alpha=alpha),
     ):
         assert isinstance(out, jax.Array), type(out)
         assert out.dtype == jnp.float64, out.dtype
@@ -606,7 +619,7 @@ def test_cp_outputs_are_float64_jax_arrays(kind):
 def test_cp_float32_input_gives_float64_result_of_the_upcast_value():
     """float32 alpha is upcast, not computed in float32: equals the call on float(np.float32(a))."""
     a32 = jnp.float32(1e-6)
-    out = rstheory.cp_lower(jnp.float32(900), jnp.float32(1000), a32)
+    out = rstheory.cp_lower(jnp.float32(900), jnp.float32(1000), alpha=a32)
     assert out.dtype == jnp.float64
-    want = _f(rstheory.cp_lower(900, 1000, float(np.float32(1e-6))))
+    want = _f(rstheory.cp_lower(900, 1000, alpha=float(np.float32(1e-6))))
     np.testing.assert_allclose(_f(out), want, rtol=RTOL_F64_CLOSED_FORM, atol=0)

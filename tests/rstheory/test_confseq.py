@@ -45,7 +45,7 @@ def _chunked(fn, k, n, alpha, **kwargs):
         args = [
             np.concatenate([v[s : s + CHUNK], np.repeat(v[s : s + 1], pad)]) for v in (k, n, alpha)
         ]
-        res = fn(*args, **kwargs)
+        res = fn(*args[:2], alpha=args[2], **kwargs)
         res = res if isinstance(res, tuple) else (res,)
         out.append(np.stack([np.asarray(r)[: CHUNK - pad] for r in res]))
     return np.concatenate(out, axis=1)
@@ -237,12 +237,12 @@ def test_lower_below_estimate_below_upper_and_monotone(kn, alpha, a, b):
 )
 def test_bad_prior_raises(prior, match):
     with pytest.raises(ValueError, match=match):
-        betabinomial_cs(1, 10, 0.05, prior=prior)
+        betabinomial_cs(1, 10, alpha=0.05, prior=prior)
 
 
 def test_bad_alpha_raises():
     with pytest.raises(ValueError, match=r"alpha must lie in the open interval \(0, 1\)"):
-        betabinomial_cs(1, 10, 0.0)
+        betabinomial_cs(1, 10, alpha=0.0)
 
 
 # ------------------------------------------------------------------ betting confidence sequence
@@ -261,7 +261,7 @@ def test_betting_cs_under_optional_stopping_monte_carlo():
     rng = np.random.default_rng(13)
     for p in PS:
         x = (rng.random((200, 1000)) < p).astype(float)
-        low = np.asarray(betting_cs_lower(x, ALPHA, grid_size=200))
+        low = np.asarray(betting_cs_lower(x, alpha=ALPHA, grid_size=200))
         assert int(np.any(low > p, axis=1).sum()) <= limit, p
         assert np.all(np.diff(low, axis=1) >= 0)  # running intersection
         assert np.median(low[:, -1]) > p - 0.1  # it does learn: within 0.1 of p by t = 1000
@@ -271,8 +271,8 @@ def test_betting_cs_rejects_bad_input():
     from rstheory.bounds import betting_cs_lower
 
     with pytest.raises(ValueError, match=r"x must hold outcomes in \[0, 1\]"):
-        betting_cs_lower([0.0, 2.0], 0.1)
+        betting_cs_lower([0.0, 2.0], alpha=0.1)
     with pytest.raises(ValueError, match="grid_size must be an integer >= 2"):
-        betting_cs_lower([0.0, 1.0], 0.1, grid_size=1)
+        betting_cs_lower([0.0, 1.0], alpha=0.1, grid_size=1)
     with pytest.raises(ValueError, match=r"alpha must lie in the open interval"):
-        betting_cs_lower([0.0, 1.0], 1.0)
+        betting_cs_lower([0.0, 1.0], alpha=1.0)

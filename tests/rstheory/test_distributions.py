@@ -40,7 +40,7 @@ from tests.tolerances import (
 
 BETA_PARAMS = [(8.0, 2.0), (0.5, 0.5), (2.0, 30.0), (0.3, 5.0), (50.0, 1.0)]
 UNIFORM_PARAMS = [(0.5, 1.0), (0.0, 1.0), (0.7, 0.99), (0.2, 0.3)]
-PILOT_CONTINUOUS_MODELS = [Uniform(0.5), Beta(8.0, 2.0), Beta(2.0, 3.0, 0.5, 0.99)]
+PILOT_CONTINUOUS_MODELS = [Uniform(0.5), Beta(8.0, 2.0), Beta(2.0, 3.0, low=0.5, high=0.99)]
 
 
 def _example_models():
@@ -128,13 +128,13 @@ def test_golub_welsch_matches_roots_jacobi_at_moderate_parameters():
     [
         (Uniform(0.5, 0.99), lambda p: 1 / 0.49, 0.5, 0.99),
         (
-            Beta(8.0, 2.0, 0.5, 0.99),
+            Beta(8.0, 2.0, low=0.5, high=0.99),
             lambda p: scipy.stats.beta.pdf(p, 8.0, 2.0, loc=0.5, scale=0.49),
             0.5,
             0.99,
         ),
         (
-            Beta(4.0, 4.0, 0.6, 0.95),
+            Beta(4.0, 4.0, low=0.6, high=0.95),
             lambda p: scipy.stats.beta.pdf(p, 4.0, 4.0, loc=0.6, scale=0.35),
             0.6,
             0.95,
@@ -204,7 +204,7 @@ def test_mixture_merges_atoms_and_weighs_mean_cdf_density():
 def test_cdf_and_density_against_scipy():
     """Beta/Uniform cdf and density equal scipy.stats on and off the support, float64, shape kept."""
     p = np.linspace(-0.2, 1.2, 57).reshape(3, 19)
-    b = Beta(3.0, 1.5, 0.5, 0.99)
+    b = Beta(3.0, 1.5, low=0.5, high=0.99)
     cdf = b.cdf(p)
     assert cdf.dtype == jnp.float64 and cdf.shape == p.shape
     np.testing.assert_allclose(

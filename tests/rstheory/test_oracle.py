@@ -48,26 +48,26 @@ def _f(x) -> float:
 def test_correction_round_trips_p_to_q_to_p(p, fraction, k):
     """h(q(p, eps), eps) = p for p in [0, 1], eps in [0, (K - 1)/K); q matches plain Python."""
     eps = _eps(fraction, k)
-    q = _f(oracle.observed_probability(p, eps, num_classes=k))
+    q = _f(oracle.observed_probability(p, eps=eps, num_classes=k))
     assert q == pytest.approx(
         p * (1 - eps) + (1 - p) * eps / (k - 1), rel=RTOL_F64_CLOSED_FORM, abs=1e-300
     )
-    back = _f(oracle.corrected_probability(q, eps, num_classes=k))
+    back = _f(oracle.corrected_probability(q, eps=eps, num_classes=k))
     assert abs(back - p) <= ATOL_ORACLE_INVERSION
 
 
 @given(p=PROB, q=PROB, eps=st.floats(0.0, 0.499))
 def test_k_class_formulas_reduce_to_binary_at_two_classes(p, q, eps):
     """K = 2: q = eps + p(1 - 2 eps) (Eq. 5), h = (q - eps)/(1 - 2 eps), h' = (2q - 1)/(1 - 2 eps)^2."""
-    assert _f(oracle.observed_probability(p, eps)) == pytest.approx(
+    assert _f(oracle.observed_probability(p, eps=eps)) == pytest.approx(
         eps + p * (1 - 2 * eps), rel=RTOL_F64_CLOSED_FORM, abs=1e-300
     )
     h = min(1.0, max(0.0, (q - eps) / (1 - 2 * eps)))
-    assert _f(oracle.corrected_probability(q, eps)) == pytest.approx(
+    assert _f(oracle.corrected_probability(q, eps=eps)) == pytest.approx(
         h, rel=RTOL_F64_CLOSED_FORM, abs=1e-15
     )
     d = (2 * q - 1) / (1 - 2 * eps) ** 2
-    assert _f(oracle.correction_derivative(q, eps)) == pytest.approx(
+    assert _f(oracle.correction_derivative(q, eps=eps)) == pytest.approx(
         d, rel=RTOL_F64_CLOSED_FORM, abs=1e-13
     )
 
@@ -77,7 +77,7 @@ def test_correction_is_identity_at_zero_error(q, k):
     """h(q, 0) = q exactly, so oracle_eps = 0 reproduces the uncorrected bound bit for bit.
 
     Subnormal q are left out: XLA on CPU flushes them to zero in arithmetic."""
-    assert _f(oracle.corrected_probability(q, 0.0, num_classes=k)) == q
+    assert _f(oracle.corrected_probability(q, eps=0.0, num_classes=k)) == q
 
 
 @given(q=PROB, f1=EPS_FRACTION, f2=EPS_FRACTION, k=NUM_CLASSES)
@@ -85,11 +85,11 @@ def test_correction_increases_in_eps_iff_q_above_one_over_k(q, f1, f2, k):
     """sign dh/deps = sign(q - 1/K), and h (clipped) is monotone in eps in that direction."""
     assume(abs(q - 1 / k) > 1e-9)
     eps = _eps(f1, k)
-    d = _f(oracle.correction_derivative(q, eps, num_classes=k))
+    d = _f(oracle.correction_derivative(q, eps=eps, num_classes=k))
     assert (d > 0) == (q > 1 / k)
     lo, hi = sorted([_eps(f1, k), _eps(f2, k)])
-    h_lo = _f(oracle.corrected_probability(q, lo, num_classes=k))
-    h_hi = _f(oracle.corrected_probability(q, hi, num_classes=k))
+    h_lo = _f(oracle.corrected_probability(q, eps=lo, num_classes=k))
+    h_hi = _f(oracle.corrected_probability(q, eps=hi, num_classes=k))
     assert (h_hi >= h_lo) if q > 1 / k else (h_hi <= h_lo)
 
 
@@ -97,7 +97,7 @@ def test_correction_increases_in_eps_iff_q_above_one_over_k(q, f1, f2, k):
 def test_abstain_decision_is_invariant_to_eps_for_two_classes(q, eps):
     """K = 2, eps < 1/2: h(q, eps) > 1/2 iff q > 1/2 (q kept off 1/2 by more than rounding)."""
     assume(abs(q - 0.5) > 1e-12)
-    assert (_f(oracle.corrected_probability(q, eps)) > 0.5) == (q > 0.5)
+    assert (_f(oracle.corrected_probability(q, eps=eps)) > 0.5) == (q > 0.5)
 
 
 @given(q=PROB, fraction=EPS_FRACTION, k=NUM_CLASSES)
@@ -107,7 +107,7 @@ def test_grad_of_unclipped_correction_equals_closed_form(q, fraction, k):
     g = _f(
         jax.grad(_corrected_unclipped, argnums=1)(jnp.float64(q), jnp.float64(eps), jnp.float64(k))
     )
-    d = _f(oracle.correction_derivative(q, eps, num_classes=k))
+    d = _f(oracle.correction_derivative(q, eps=eps, num_classes=k))
     scale = 1.0 / (1 - eps * k / (k - 1)) ** 2  # the size of the expression's terms
     assert abs(g - d) <= RTOL_F64_CLOSED_FORM * scale
 
@@ -117,11 +117,11 @@ def test_asymmetric_reduces_to_symmetric_at_equal_rates(p, q, eps):
     """eps_fp = eps_fn = eps gives the symmetric q, and the known-rate correction gives h(q, eps)."""
     asym = _f(oracle.observed_probability_asymmetric(p, eps_fp=eps, eps_fn=eps))
     assert asym == pytest.approx(
-        _f(oracle.observed_probability(p, eps)), rel=RTOL_F64_CLOSED_FORM, abs=1e-15
+        _f(oracle.observed_probability(p, eps=eps)), rel=RTOL_F64_CLOSED_FORM, abs=1e-15
     )
     low = _f(oracle.corrected_lower_bound(q, eps_fp=eps, eps_fn=eps))
     assert low == pytest.approx(
-        _f(oracle.corrected_probability(q, eps)), rel=RTOL_F64_CLOSED_FORM, abs=1e-15
+        _f(oracle.corrected_probability(q, eps=eps)), rel=RTOL_F64_CLOSED_FORM, abs=1e-15
     )
 
 
@@ -144,7 +144,7 @@ def test_item_16_eq5_examples():
     for p, eps, stated in [(0.8, 0.1, 0.74), (0.55, 0.2, 0.53)]:
         plain = eps + p * (1 - 2 * eps)
         assert round(plain, 12) == stated
-        assert _f(oracle.observed_probability(p, eps)) == pytest.approx(
+        assert _f(oracle.observed_probability(p, eps=eps)) == pytest.approx(
             plain, rel=RTOL_F64_CLOSED_FORM
         )
 
@@ -153,7 +153,9 @@ def test_item_17_inversion_round_trips_on_a_grid():
     """h(q(p, eps), eps) = p on a grid of p in [0, 1] and eps in [0, 0.5)."""
     p = np.linspace(0, 1, 21)[:, None]
     eps = np.array([0.0, 0.05, 0.1, 0.2, 0.3, 0.4, 0.45, 0.499])[None, :]
-    back = np.asarray(oracle.corrected_probability(oracle.observed_probability(p, eps), eps))
+    back = np.asarray(
+        oracle.corrected_probability(oracle.observed_probability(p, eps=eps), eps=eps)
+    )
     np.testing.assert_allclose(
         back, np.broadcast_to(p, back.shape), rtol=0, atol=ATOL_ORACLE_INVERSION
     )
@@ -162,19 +164,19 @@ def test_item_17_inversion_round_trips_on_a_grid():
 def test_item_18_derivative_and_value_at_q_08_eps_01():
     """dh/deps(0.8, 0.1) = 0.6/0.64 = 0.9375 and h(0.8, 0.1) = 0.7/0.8 = 0.875 > 0.8."""
     assert (2 * 0.8 - 1) / (1 - 2 * 0.1) ** 2 == pytest.approx(0.9375, rel=RTOL_F64_CLOSED_FORM)
-    assert _f(oracle.correction_derivative(0.8, 0.1)) == pytest.approx(
+    assert _f(oracle.correction_derivative(0.8, eps=0.1)) == pytest.approx(
         0.9375, rel=RTOL_F64_CLOSED_FORM
     )
-    assert _f(oracle.corrected_probability(0.8, 0.1)) == pytest.approx(
+    assert _f(oracle.corrected_probability(0.8, eps=0.1)) == pytest.approx(
         (0.8 - 0.1) / (1 - 0.2), rel=RTOL_F64_CLOSED_FORM
     )
-    assert _f(oracle.corrected_probability(0.8, 0.1)) > 0.8
+    assert _f(oracle.corrected_probability(0.8, eps=0.1)) > 0.8
 
 
 def test_item_19_radii_corrected_vs_uncorrected():
     """sigma Phi^-1(0.875) = 1.1503 sigma vs sigma Phi^-1(0.8) = 0.8416 sigma (NormalDist route)."""
-    corrected = _f(rstheory.certified_radius(oracle.corrected_probability(0.8, 0.1), 1.0))
-    uncorrected = _f(rstheory.certified_radius(0.8, 1.0))
+    corrected = _f(rstheory.certified_radius(oracle.corrected_probability(0.8, eps=0.1), sigma=1.0))
+    uncorrected = _f(rstheory.certified_radius(0.8, sigma=1.0))
     assert corrected == pytest.approx(NormalDist().inv_cdf(0.875), rel=1e-12)
     assert uncorrected == pytest.approx(NormalDist().inv_cdf(0.8), rel=1e-12)
     assert (round(corrected, 4), round(uncorrected, 4)) == (1.1503, 0.8416)
@@ -185,7 +187,7 @@ def test_item_20_abstain_decision_is_invariant_on_a_grid():
     """h(q, eps) > 1/2 iff q > 1/2 for eps < 1/2 (grid including q = 1/2 exactly)."""
     q = np.linspace(0, 1, 41)[:, None]
     eps = np.linspace(0, 0.49, 8)[None, :]
-    h = np.asarray(oracle.corrected_probability(q, eps))
+    h = np.asarray(oracle.corrected_probability(q, eps=eps))
     np.testing.assert_array_equal(h > 0.5, np.broadcast_to(q > 0.5, h.shape))
 
 
@@ -195,7 +197,7 @@ def test_item_21_clipping_is_needed():
     assert _f(_corrected_unclipped(0.95, 0.1, 2.0)) == pytest.approx(
         1.0625, rel=RTOL_F64_CLOSED_FORM
     )
-    assert _f(oracle.corrected_probability(0.95, 0.1)) == 1.0
+    assert _f(oracle.corrected_probability(0.95, eps=0.1)) == 1.0
 
 
 def test_item_22_asymmetric_counterexample():
@@ -456,7 +458,7 @@ def test_observed_probability_matches_simulated_oracle(k_classes):
     flip = rng.random(true.shape) < eps[..., None]
     wrong_is_a = rng.integers(0, k_classes - 1, true.shape) == 0  # one of the K - 1 other labels
     says_a = np.where(true, ~flip, flip & wrong_is_a)
-    q = np.asarray(oracle.observed_probability(p, eps, num_classes=k_classes))
+    q = np.asarray(oracle.observed_probability(p, eps=eps, num_classes=k_classes))
     for count, qi in zip(says_a.sum(-1).ravel(), q.ravel()):
         assert scipy.stats.binomtest(int(count), n, float(qi)).pvalue >= MC_FALSE_FAILURE_RATE
 
@@ -516,7 +518,7 @@ def test_estimated_symmetric_eps_certificate_holds_and_plugging_the_upper_bound_
     bound = oracle.estimate_error(errors, m, alpha=alpha_eps)
     cert = rstheory.certify(k, n, alpha=alpha, sigma=0.5, oracle_error=interval)
     q_lower = np.asarray(cert.q_lower)
-    plug_in = np.asarray(oracle.corrected_probability(q_lower, np.asarray(bound.eps_upper)))
+    plug_in = np.asarray(oracle.corrected_probability(q_lower, eps=np.asarray(bound.eps_upper)))
     _assert_rate_above(int((plug_in > p).sum()), MC_TRIALS, alpha + alpha_eps)
     _assert_rate_at_most(int((np.asarray(cert.p_lower) > p).sum()), MC_TRIALS, alpha + alpha_eps)
     assert (np.asarray(cert.p_lower) > q_lower).mean() > 0.9
@@ -538,22 +540,22 @@ def _raises_naming(name, fn, *args, **kwargs):
 
 
 def test_eps_out_of_range_names_eps_and_its_range():
-    msg = _raises_naming("eps", oracle.observed_probability, 0.5, 0.5)
+    msg = _raises_naming("eps", oracle.observed_probability, 0.5, eps=0.5)
     assert "[0, 0.5) for num_classes=2" in msg
-    msg = _raises_naming("eps", oracle.corrected_probability, 0.5, 0.7, num_classes=3)
+    msg = _raises_naming("eps", oracle.corrected_probability, 0.5, eps=0.7, num_classes=3)
     assert "[0, 0.666667) for num_classes=3" in msg
     for bad in (-0.1, float("nan"), np.array([0.1, 0.6])):
-        _raises_naming("eps", oracle.correction_derivative, 0.5, bad)
+        _raises_naming("eps", oracle.correction_derivative, 0.5, eps=bad)
 
 
 @pytest.mark.parametrize(
     ("call", "name"),
     [
-        (lambda: oracle.observed_probability(1.1, 0.1), "p"),
-        (lambda: oracle.corrected_probability(-0.1, 0.1), "q"),
-        (lambda: oracle.correction_derivative(float("nan"), 0.1), "q"),
-        (lambda: oracle.observed_probability(0.5, 0.1, num_classes=1), "num_classes"),
-        (lambda: oracle.observed_probability(0.5, 0.1, num_classes=2.5), "num_classes"),
+        (lambda: oracle.observed_probability(1.1, eps=0.1), "p"),
+        (lambda: oracle.corrected_probability(-0.1, eps=0.1), "q"),
+        (lambda: oracle.correction_derivative(float("nan"), eps=0.1), "q"),
+        (lambda: oracle.observed_probability(0.5, eps=0.1, num_classes=1), "num_classes"),
+        (lambda: oracle.observed_probability(0.5, eps=0.1, num_classes=2.5), "num_classes"),
         (lambda: oracle.observed_probability_asymmetric(0.5, eps_fp=0.6, eps_fn=0.4), "eps_fp"),
         (lambda: oracle.observed_probability_asymmetric(0.5, eps_fp=0.1, eps_fn=1.0), "eps_fn"),
         (lambda: oracle.corrected_lower_bound(1.5, eps_fp=0.1), "q_lower"),

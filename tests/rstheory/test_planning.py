@@ -22,7 +22,7 @@ def _radius(dist, n):
 
 
 def _acc(dist, n, r0):
-    return float(scaling.certified_accuracy(dist, n, r0, alpha=ALPHA, sigma=SIGMA))
+    return float(scaling.certified_accuracy(dist, n, radius=r0, alpha=ALPHA, sigma=SIGMA))
 
 
 @pytest.mark.parametrize("dist", DISTS, ids=IDS)

@@ -69,7 +69,7 @@ def test_load_reads_columns_and_computes_acr(tmp_path):
     assert (c.dataset, c.model, c.sigma, c.alpha, c.n) == ("toy", "net", 0.25, 0.001, 100)
     assert c.correct.tolist() == [True, False, False]
     assert c.acr() == pytest.approx(0.5 / 3)
-    assert published.available(tmp_path) == [("toy", 100)]
+    assert published.available(data_dir=tmp_path) == [("toy", 100)]
     assert published.sizes("toy", data_dir=tmp_path) == [100]
 
 
@@ -99,9 +99,13 @@ def test_missing_data_gives_clear_errors(tmp_path, monkeypatch):
 
 def test_measured_samples_for_ratio_interpolates_in_log_n():
     ns, acr = [10, 100, 1000], [0.2, 0.6, 1.0]
-    assert published.measured_samples_for_ratio(ns, acr, 0.8) == pytest.approx(10**2.5)
-    assert math.isnan(published.measured_samples_for_ratio(ns, acr, 0.1))  # below the first size
-    assert math.isnan(published.measured_samples_for_ratio([10, 1000], [0.2, 1.0], 0.5))  # gap > 10
+    assert published.measured_samples_for_ratio(ns, acr, target=0.8) == pytest.approx(10**2.5)
+    assert math.isnan(
+        published.measured_samples_for_ratio(ns, acr, target=0.1)
+    )  # below the first size
+    assert math.isnan(
+        published.measured_samples_for_ratio([10, 1000], [0.2, 1.0], target=0.5)
+    )  # gap > 10
 
 
 # ----------------------------------------------------------------------------- real data

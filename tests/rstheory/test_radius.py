@@ -40,7 +40,7 @@ SIGMAS = np.array([0.12, 0.25, 0.5, 1.0, 2.0])
 def test_radius_is_sigma_times_normal_quantile():
     """R = sigma * Phi^-1(p) for p > 1/2, against scipy.stats.norm.ppf, incl. p = 1 - 1e-12 and 1/2 + 1e-12."""
     p, sigma = P_ABOVE_HALF[:, None], SIGMAS[None, :]
-    got = np.asarray(rstheory.certified_radius(p, sigma))
+    got = np.asarray(rstheory.certified_radius(p, sigma=sigma))
     np.testing.assert_allclose(
         got, sigma * scipy.stats.norm.ppf(p), rtol=RTOL_F64_CLOSED_FORM, atol=0
     )
@@ -51,16 +51,16 @@ def test_radius_is_sigma_times_normal_quantile():
 def test_radius_is_zero_at_or_below_one_half():
     """p <= 1/2 certifies nothing: the radius is exactly 0 (not negative, not a sentinel)."""
     p = np.array([0.0, 1e-12, 0.1, 0.3, 0.5 - 1e-12, 0.5])
-    got = np.asarray(rstheory.certified_radius(p, 0.25))
+    got = np.asarray(rstheory.certified_radius(p, sigma=0.25))
     np.testing.assert_array_equal(got, 0.0)
 
 
 def test_radius_is_increasing_in_p_and_linear_in_sigma():
     """R(p) increases with p above 1/2, and R(p, c sigma) = c R(p, sigma)."""
-    r = np.asarray(rstheory.certified_radius(P_ABOVE_HALF, 1.0))
+    r = np.asarray(rstheory.certified_radius(P_ABOVE_HALF, sigma=1.0))
     assert (np.diff(r) > 0).all()
     np.testing.assert_allclose(
-        np.asarray(rstheory.certified_radius(P_ABOVE_HALF, 0.25)),
+        np.asarray(rstheory.certified_radius(P_ABOVE_HALF, sigma=0.25)),
         0.25 * r,
         rtol=RTOL_F64_CLOSED_FORM,
         atol=0,
@@ -73,7 +73,7 @@ def test_two_class_radius_matches_scipy():
     pa = rng.uniform(0, 1, 500)
     pb = rng.uniform(0, 1, 500) * (1 - pa)  # pB <= 1 - pA, as for a runner-up class
     sigma = rng.choice(SIGMAS, 500)
-    got = np.asarray(rstheory.certified_radius(pa, sigma, p_b_upper=pb))
+    got = np.asarray(rstheory.certified_radius(pa, sigma=sigma, p_b_upper=pb))
     want = np.where(
         pa > pb, 0.5 * sigma * (scipy.stats.norm.ppf(pa) - scipy.stats.norm.ppf(pb)), 0.0
     )
@@ -81,7 +81,7 @@ def test_two_class_radius_matches_scipy():
     np.testing.assert_allclose(got[ok], want[ok], rtol=RTOL_F64_CLOSED_FORM, atol=0)
     np.testing.assert_array_equal(got[~ok], 0.0)
     np.testing.assert_array_equal(
-        np.asarray(rstheory.certified_radius(0.4, 1.0, p_b_upper=0.4)), 0.0
+        np.asarray(rstheory.certified_radius(0.4, sigma=1.0, p_b_upper=0.4)), 0.0
     )
 
 
@@ -89,8 +89,8 @@ def test_two_class_radius_reduces_to_one_class_at_complement():
     """p_b_upper = 1 - p_lower gives sigma * Phi^-1(p_lower) (1 - p is exact for p in [1/2, 1])."""
     p = P_ABOVE_HALF
     np.testing.assert_allclose(
-        np.asarray(rstheory.certified_radius(p, 0.5, p_b_upper=1 - p)),
-        np.asarray(rstheory.certified_radius(p, 0.5)),
+        np.asarray(rstheory.certified_radius(p, sigma=0.5, p_b_upper=1 - p)),
+        np.asarray(rstheory.certified_radius(p, sigma=0.5)),
         rtol=RTOL_F64_CLOSED_FORM,
         atol=0,
     )
@@ -103,13 +103,13 @@ def test_certify_fields_are_cp_lower_and_radius():
     for alpha, sigma in [(0.001, 0.25), (0.05, 1.0), (1e-10, 0.5)]:
         cert = rstheory.certify(k, n, alpha=alpha, sigma=sigma)
         assert isinstance(cert, rstheory.Certificate)
-        p_lower = np.asarray(rstheory.cp_lower(k, n, alpha))
+        p_lower = np.asarray(rstheory.cp_lower(k, n, alpha=alpha))
         np.testing.assert_allclose(
             np.asarray(cert.p_lower), p_lower, rtol=RTOL_F64_CLOSED_FORM, atol=0
         )
         np.testing.assert_allclose(
             np.asarray(cert.radius),
-            np.asarray(rstheory.certified_radius(p_lower, sigma)),
+            np.asarray(rstheory.certified_radius(p_lower, sigma=sigma)),
             rtol=RTOL_F64_CLOSED_FORM,
             atol=0,
         )
@@ -154,14 +154,14 @@ def _raises_naming(name, fn, *args, **kwargs):
 
 @pytest.mark.parametrize("sigma", [0.0, -0.25, float("nan"), float("inf"), np.array([0.25, 0.0])])
 def test_bad_sigma_raises_naming_sigma(sigma):
-    _raises_naming("sigma", rstheory.certified_radius, 0.9, sigma)
+    _raises_naming("sigma", rstheory.certified_radius, 0.9, sigma=sigma)
     _raises_naming("sigma", rstheory.certify, 900, 1000, alpha=0.001, sigma=sigma)
 
 
 @pytest.mark.parametrize("p", [-0.1, 1.1, float("nan"), np.array([0.9, 1.5])])
 def test_bad_probability_raises_naming_it(p):
-    _raises_naming("p_lower", rstheory.certified_radius, p, 0.25)
-    _raises_naming("p_b_upper", rstheory.certified_radius, 0.9, 0.25, p_b_upper=p)
+    _raises_naming("p_lower", rstheory.certified_radius, p, sigma=0.25)
+    _raises_naming("p_b_upper", rstheory.certified_radius, 0.9, sigma=0.25, p_b_upper=p)
 
 
 @pytest.mark.parametrize("alpha", [0.0, 1.0, -1e-3, float("nan")])

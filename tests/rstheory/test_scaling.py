@@ -72,7 +72,9 @@ def test_expectations_match_brute_force_small_n(p):
         np.asarray(scaling.expected_radius(Discrete(p), ns, alpha=ALPHA, sigma=sigma)),
         np.asarray(scaling.expected_p_lower(Discrete(p), ns, alpha=ALPHA)),
         np.asarray(scaling.abstain_rate(Discrete(p), ns, alpha=ALPHA)),
-        np.asarray(scaling.certified_accuracy(Discrete(p), ns, 0.4, alpha=ALPHA, sigma=sigma)),
+        np.asarray(
+            scaling.certified_accuracy(Discrete(p), ns, radius=0.4, alpha=ALPHA, sigma=sigma)
+        ),
     )
     want = np.array([brute_force(p, int(n), ALPHA, sigma, 0.4) for n in ns]).T
     for g, w in zip(got, want):
@@ -238,7 +240,9 @@ def test_certified_accuracy_at_zero_is_one_minus_abstain():
     """An abstention is never certified: acc(0) = 1 - abstain rate."""
     dist = Uniform(0.4, 1.0, m=40)
     ns = np.array([30, 300])
-    acc = np.asarray(scaling.certified_accuracy(dist, ns, [0.0, 0.2], alpha=ALPHA, sigma=0.5))
+    acc = np.asarray(
+        scaling.certified_accuracy(dist, ns, radius=[0.0, 0.2], alpha=ALPHA, sigma=0.5)
+    )
     ab = np.asarray(scaling.abstain_rate(dist, ns, alpha=ALPHA))
     assert acc.shape == (2, 2)
     np.testing.assert_allclose(acc[:, 0], 1 - ab, atol=ATOL_EXPECTED_RADIUS_VS_SCIPY)
@@ -269,7 +273,9 @@ def test_large_n_200_nodes_is_fast():
         (lambda: scaling.expected_radius(Discrete(0.9), 10, alpha=ALPHA, sigma=-1.0), "sigma"),
         (lambda: scaling.expected_radius(Discrete(1.5), 10, alpha=ALPHA, sigma=1.0), "nodes"),
         (
-            lambda: scaling.certified_accuracy(Discrete(0.9), 10, -1.0, alpha=ALPHA, sigma=1.0),
+            lambda: scaling.certified_accuracy(
+                Discrete(0.9), 10, radius=-1.0, alpha=ALPHA, sigma=1.0
+            ),
             "radius",
         ),
         (lambda: scaling.abstain_rate(Discrete(0.9), 7.5, alpha=ALPHA), "n"),

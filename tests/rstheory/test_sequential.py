@@ -66,8 +66,8 @@ def simulate(p, b: Boundaries, paths: int, seed: int):
 def simulate_cs(p, *, radius, sigma, alpha, batch_size, n_max, prior, paths, seed):
     """Monte Carlo of the rule evaluating the confidence sequence itself at every look."""
     rng = np.random.default_rng(seed)
-    p_star = target_probability(radius, sigma)
-    ns = checkpoints(batch_size, n_max)
+    p_star = target_probability(radius=radius, sigma=sigma)
+    ns = checkpoints(batch_size=batch_size, n_max=n_max)
     k = np.zeros(paths, dtype=np.int64)
     used = np.full(paths, ns[-1])
     cert = np.zeros(paths, dtype=bool)
@@ -77,7 +77,7 @@ def simulate_cs(p, *, radius, sigma, alpha, batch_size, n_max, prior, paths, see
         k[alive] += rng.binomial(n - prev, p, size=int(alive.sum()))
         prev = n
         idx = np.flatnonzero(alive)
-        ci = betabinomial_cs(k[idx], np.full(idx.size, n), alpha, prior=prior)
+        ci = betabinomial_cs(k[idx], np.full(idx.size, n), alpha=alpha, prior=prior)
         low, high = np.asarray(ci.low), np.asarray(ci.high)
         c, f = low >= p_star, high < p_star
         cert[idx[c]] = True
@@ -106,7 +106,7 @@ def z_prop(hits, prob):
 @pytest.mark.parametrize("p", [0.55, 0.68, 0.72, 0.85])
 def test_recursion_matches_monte_carlo(p):
     b = boundaries(**SMALL)
-    oc = operating_characteristics(p, b)
+    oc = operating_characteristics(p, bounds=b)
     used, cert, fut = simulate(p, b, paths=40_000, seed=int(p * 1000))
     assert z_mean(used.astype(float), float(oc.expected_samples)) < Z_TWO
     assert z_prop(cert, float(oc.certify)) < Z_TWO
@@ -117,8 +117,8 @@ def test_recursion_matches_monte_carlo(p):
 def test_recursion_matches_the_rule_evaluated_directly(p):
     # Independent of the boundaries: the simulation reads the confidence sequence itself.
     kw = dict(radius=0.25, sigma=0.5, alpha=0.05, batch_size=25, n_max=300)
-    prior = default_prior(target_probability(0.25, 0.5))
-    oc = operating_characteristics(p, boundaries(**kw, prior=prior))
+    prior = default_prior(target_probability(radius=0.25, sigma=0.5))
+    oc = operating_characteristics(p, bounds=boundaries(**kw, prior=prior))
     used, cert = simulate_cs(p, **kw, prior=prior, paths=6_000, seed=7)
     assert z_mean(used.astype(float), float(oc.expected_samples)) < Z_TWO
     assert z_prop(cert, float(oc.certify)) < Z_TWO
@@ -127,7 +127,7 @@ def test_recursion_matches_the_rule_evaluated_directly(p):
 def test_probabilities_sum_to_one_and_match_a_point_mass_plan():
     b = boundaries(radius=0.5, sigma=0.5, alpha=0.001, batch_size=50, n_max=3000)
     p = np.linspace(0.0, 1.0, 41)
-    oc = operating_characteristics(p, b)
+    oc = operating_characteristics(p, bounds=b)
     total = oc.certify + oc.futility + oc.undecided
     np.testing.assert_allclose(total, 1.0, rtol=0, atol=1e-12)
     assert oc.certify.shape == p.shape
@@ -135,7 +135,7 @@ def test_probabilities_sum_to_one_and_match_a_point_mass_plan():
     plan = sequential_plan(
         distributions.PointMass(0.93), radius=0.5, sigma=0.5, alpha=0.001, batch_size=50, n_max=3000
     )
-    one = operating_characteristics(0.93, b)
+    one = operating_characteristics(0.93, bounds=b)
     assert plan.certified_fraction == pytest.approx(float(one.certify), abs=1e-14)
     assert plan.expected_samples == pytest.approx(float(one.expected_samples), rel=1e-12)
     assert plan.certified_fraction + plan.futility_fraction + plan.max_fraction == pytest.approx(
@@ -163,7 +163,7 @@ def test_short_rules_are_exact_against_enumeration():
             cert += p2 * (k >= b.k_certify[1])
             fut += p2 * (k <= b.k_futile[1])
             expected += 6 * p2
-    oc = operating_characteristics(p, b)
+    oc = operating_characteristics(p, bounds=b)
     assert float(oc.certify) == pytest.approx(cert, abs=1e-15)
     assert float(oc.futility) == pytest.approx(fut, abs=1e-15)
     assert float(oc.expected_samples) == pytest.approx(expected, rel=1e-14)
@@ -178,9 +178,9 @@ def test_short_rules_are_exact_against_enumeration():
 def test_type_one_error_below_alpha_exactly(alpha, batch_size, n_max):
     b = boundaries(radius=0.25, sigma=0.5, alpha=alpha, batch_size=batch_size, n_max=n_max)
     p = b.p_star - 1e-9
-    assert float(operating_characteristics(p, b).certify) <= alpha
+    assert float(operating_characteristics(p, bounds=b).certify) <= alpha
     # The worst case over p < p* is the supremum at p -> p*; nearby values are smaller.
-    below = operating_characteristics(np.array([b.p_star - 0.01, b.p_star - 0.05]), b)
+    below = operating_characteristics(np.array([b.p_star - 0.01, b.p_star - 0.05]), bounds=b)
     assert (below.certify <= alpha).all()
 
 
@@ -198,9 +198,9 @@ def test_naive_clopper_pearson_rechecked_every_batch_exceeds_alpha():
     kw = dict(radius=0.25, sigma=0.5, alpha=0.05, batch_size=1, n_max=500)
     naive = boundaries(**kw, method="clopper-pearson")
     p = naive.p_star - 1e-9
-    err = float(operating_characteristics(p, naive).certify)
+    err = float(operating_characteristics(p, bounds=naive).certify)
     assert err > 0.2  # 0.269
-    assert float(operating_characteristics(p, boundaries(**kw)).certify) < 0.05
+    assert float(operating_characteristics(p, bounds=boundaries(**kw)).certify) < 0.05
     # and the recursion's value is what the naive rule does (Monte Carlo):
     _, cert, _ = simulate(p, naive, paths=20_000, seed=3)
     assert z_prop(cert, err) < Z_TWO
@@ -218,7 +218,7 @@ def test_naive_clopper_pearson_rechecked_every_batch_exceeds_alpha():
 )
 def test_confidence_sequence_ends_are_monotone_in_k(n, p_star, alpha, size):
     k = np.arange(n + 1)
-    low, high = padded(betabinomial_cs, k, n, alpha, prior=default_prior(p_star, size))
+    low, high = padded(betabinomial_cs, k, n, alpha=alpha, prior=default_prior(p_star, size=size))
     assert (np.diff(low) >= 0).all()
     assert (np.diff(high) >= 0).all()
 
@@ -246,12 +246,12 @@ def test_boundaries_are_the_thresholds_of_the_bounds(radius, alpha, batch_size, 
     if method == "betabinomial":
 
         def ends(k, n):
-            return padded(betabinomial_cs, k, n, alpha, prior=b.prior)
+            return padded(betabinomial_cs, k, n, alpha=alpha, prior=b.prior)
     else:
 
         def ends(k, n):
-            return padded(rstheory.cp_lower, k, n, alpha)[0], padded(
-                rstheory.cp_upper, k, n, alpha
+            return padded(rstheory.cp_lower, k, n, alpha=alpha)[0], padded(
+                rstheory.cp_upper, k, n, alpha=alpha
             )[0]
 
     has_c, has_f = kc <= ns, kf >= 0
@@ -266,11 +266,13 @@ def test_boundaries_are_the_thresholds_of_the_bounds(radius, alpha, batch_size, 
 
 
 def test_checkpoints_and_target():
-    assert checkpoints(100, 350).tolist() == [100, 200, 300, 350]
-    assert checkpoints(100, 300).tolist() == [100, 200, 300]
-    assert checkpoints(500, 30).tolist() == [30]
-    assert target_probability(0.5, 0.5) == pytest.approx(scipy.stats.norm.cdf(1.0), rel=1e-15)
-    a, b = default_prior(0.9, 20)
+    assert checkpoints(batch_size=100, n_max=350).tolist() == [100, 200, 300, 350]
+    assert checkpoints(batch_size=100, n_max=300).tolist() == [100, 200, 300]
+    assert checkpoints(batch_size=500, n_max=30).tolist() == [30]
+    assert target_probability(radius=0.5, sigma=0.5) == pytest.approx(
+        scipy.stats.norm.cdf(1.0), rel=1e-15
+    )
+    a, b = default_prior(0.9, size=20)
     assert (a, b) == pytest.approx((18.0, 2.0))
 
 
@@ -285,7 +287,9 @@ def test_certified_fraction_grows_with_n_max_and_matches_fixed():
     assert big.certified_fraction >= small.certified_fraction
     assert big.expected_samples >= small.expected_samples
     c = compare_fixed(dist, **kw, n=1000)
-    fixed = float(rstheory.scaling.certified_accuracy(dist, 1000, 0.25, alpha=0.001, sigma=0.5))
+    fixed = float(
+        rstheory.scaling.certified_accuracy(dist, 1000, radius=0.25, alpha=0.001, sigma=0.5)
+    )
     assert c.matched and c.fixed_n == 1000
     assert c.fixed_certified_fraction == pytest.approx(fixed, rel=1e-12)
     assert c.certified_fraction >= fixed - 1e-12
@@ -355,9 +359,9 @@ def test_bad_arguments_of_plans():
     dist = distributions.Beta(8, 2)
     b = boundaries(**SMALL)
     with pytest.raises(ValueError, match="p must lie"):
-        operating_characteristics(1.5, b)
+        operating_characteristics(1.5, bounds=b)
     with pytest.raises(ValueError, match="bounds"):
-        operating_characteristics(0.5, (1, 2))
+        operating_characteristics(0.5, bounds=(1, 2))
     with pytest.raises(ValueError, match="quadrature"):
         sequential_plan(object(), radius=0.25, sigma=0.5, alpha=0.001, batch_size=10, n_max=100)
     kw = dict(radius=0.25, sigma=0.5, alpha=0.001, batch_size=100)
@@ -378,7 +382,7 @@ def test_bad_arguments_of_plans():
 @pytest.mark.parametrize("p", [0.83, 0.845, 0.87, 0.95])
 def test_recursion_matches_monte_carlo_large(p):
     b = boundaries(radius=0.5, sigma=0.5, alpha=0.001, batch_size=100, n_max=20_000)
-    oc = operating_characteristics(p, b)
+    oc = operating_characteristics(p, bounds=b)
     used, cert, fut = simulate(p, b, paths=200_000, seed=int(p * 1e4))
     assert z_mean(used.astype(float), float(oc.expected_samples)) < Z_TWO
     assert z_prop(cert, float(oc.certify)) < Z_TWO
@@ -388,7 +392,7 @@ def test_recursion_matches_monte_carlo_large(p):
 @pytest.mark.slow
 def test_type_one_error_by_monte_carlo_direct_rule():
     kw = dict(radius=0.25, sigma=0.5, alpha=0.05, batch_size=5, n_max=500)
-    prior = default_prior(target_probability(0.25, 0.5))
-    p = target_probability(0.25, 0.5) - 1e-9
+    prior = default_prior(target_probability(radius=0.25, sigma=0.5))
+    p = target_probability(radius=0.25, sigma=0.5) - 1e-9
     _, cert = simulate_cs(p, **kw, prior=prior, paths=40_000, seed=5)
     assert cert.mean() <= 0.05 + Z_ONE * math.sqrt(0.05 * 0.95 / cert.size)
