@@ -110,7 +110,8 @@ def check_cap_symbolic(cap=None, max_n: int = 8) -> CheckResult:
     "alpha^(1/n) (P[Bin(n,p) >= n] = p^n), every L(k, n) <= alpha^(1/n), so no n-sample "
     "certificate exceeds R_max(n) = sigma Phi^-1(alpha^(1/n)) (0.7017 sigma at n = 25, "
     "1.5005 sigma at n = 100 for alpha = 0.001).",
-    source="Clopper & Pearson (1934); Cohen, Rosenfeld & Kolter (2019), Thm 1; derived for this project",
+    source="Clopper & Pearson (1934); Cohen, Rosenfeld & Kolter (2019), Thm 1; derived for this "
+    "project",
     symbolic=check_cap_symbolic,
 )
 def check_cap_numeric(
@@ -132,8 +133,8 @@ def check_cap_numeric(
     ``x = Phi^-1(q)``, ``q = alpha^(1/n)`` (the input ``q`` itself cannot be nearer than an
     ulp to ``1 - 7e-8``); and for every ``k = 0..n``, ``n`` in ``k_ns``: the mpmath tail
     ``P[Bin(n, alpha^(1/n)) >= k] >= alpha`` and ``cp_lower(k, n) <= alpha^(1/n) (1 + RTOL_CP)``
-    (a failure counts as an infinite error). The stated ``R_max / sigma`` values (:data:`THEORY_CAP`)
-    are printed in the detail, not checked.
+    (a failure counts as an infinite error). The stated ``R_max / sigma`` values
+    (:data:`THEORY_CAP`) are printed in the detail, not checked.
 
     Example:
       >>> r = check_cap_numeric(30, ns=(100,), ns_large=(), k_ns=(), alphas=(1e-3,), sigmas=(1.0,))

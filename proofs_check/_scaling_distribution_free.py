@@ -184,7 +184,8 @@ def _exact_dists() -> list:
     "1 - K(0.7) z/sqrt(n) (z = Phi^-1(1 - alpha)) minus a second-order allowance 2/n; it "
     "is a first-order bound: a point mass at 0.7, where the sup is attained, falls short "
     "by about 0.94/n.",
-    source="derived for this project; checked against exact expectations (scaling.exact_expectation)",
+    source="derived for this project; checked against exact expectations "
+    "(scaling.exact_expectation)",
 )
 def check_distribution_free_exact(
     dps: int = 50,

@@ -3,6 +3,7 @@ abstention rate against the mpmath reference of :mod:`proofs_check._scaling_mp`.
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Callable
 
@@ -44,7 +45,7 @@ def _thresholds(table, sigma) -> list:
     consecutive distinct radii of the mpmath table, a third and two thirds up, so that no
     radius lies near a threshold."""
     values = sorted(set(table))
-    mids = [(a + b) / 2 for a, b in zip(values, values[1:], strict=False)]
+    mids = [(a + b) / 2 for a, b in itertools.pairwise(values)]
     if not mids:
         return [0.0, 0.5 * sigma]
     picks = sorted({mids[len(mids) // 3], mids[(2 * len(mids)) // 3]})
@@ -57,7 +58,8 @@ def _thresholds(table, sigma) -> list:
     "1{L(k,n) > 1/2} (abstain counts as 0), the certified accuracy Pr[L > 1/2, R_n >= r] "
     "and the abstention rate Pr[L <= 1/2], exactly (no CLT), for p drawn from a law with "
     "atoms and a density.",
-    source="Cohen, Rosenfeld & Kolter (2019), Thm 1 and CERTIFY; the exact sum derived for this project",
+    source="Cohen, Rosenfeld & Kolter (2019), Thm 1 and CERTIFY; the exact sum derived for this "
+    "project",
 )
 def check_expectation_numeric(
     dps: int = 50,
@@ -111,7 +113,10 @@ def check_expectation_numeric(
                     ("E[R]/sigma", radii_got[i] / sigma, ref_r / sigma),
                     ("abstain", abstain_got[i], ref_ab),
                 ]
-                cases += [(f"acc(r={r:.4g})", g, ref) for r, g, ref in zip(radii, acc_got, ref_acc)]
+                cases += [
+                    (f"acc(r={r:.4g})", g, ref)
+                    for r, g, ref in zip(radii, acc_got, ref_acc, strict=True)
+                ]
                 for what, got, ref in cases:
                     count += 1
                     err = math.inf

@@ -108,7 +108,9 @@ class MpDist:
         for mass, a, b in self.betas:
             norm = mpmath.mpf(mass) / mpmath.beta(a, b)
             total += norm * mpmath.quad(
-                lambda p: p ** (a - 1) * (1 - p) ** (b - 1) * f(p), [0, 1], method="gauss-legendre"
+                lambda p, a=a, b=b: p ** (a - 1) * (1 - p) ** (b - 1) * f(p),
+                [0, 1],
+                method="gauss-legendre",
             )
         return total
 
@@ -211,7 +213,10 @@ def expectation_mp(mp_dist: MpDist, n: int, alpha, sigma, radii=(), table=None, 
     lows, radius = radius_table_mp(n, alpha, sigma) if table is None else table
     abstain = [1 if lo is None else 0 for lo in lows]
     certified = [
-        [1 if (lo is not None and (r == 0 or rad >= r)) else 0 for lo, rad in zip(lows, radius)]
+        [
+            1 if (lo is not None and (r == 0 or rad >= r)) else 0
+            for lo, rad in zip(lows, radius, strict=True)
+        ]
         for r in radii
     ]
     columns = [radius, abstain, *certified]
@@ -235,8 +240,9 @@ def expectation_mp(mp_dist: MpDist, n: int, alpha, sigma, radii=(), table=None, 
 
 
 def shore_eq1_mp(p, n, alpha, sigma, exponent):
-    """Eq. (1) of Seferis, Kollias & Cheng (2024), ECAI, as printed, at the working precision, with the given second exponent;
-    returns ``(value, scale)``, ``scale`` the sum of the magnitudes of its terms.
+    """Eq. (1) of Seferis, Kollias & Cheng (2024), ECAI, as printed, at the working
+    precision, with the given second exponent; returns ``(value, scale)``, ``scale`` the sum
+    of the magnitudes of its terms.
 
     Example:
       >>> import mpmath

@@ -84,7 +84,8 @@ def check_first_order_symbolic(radius=None) -> CheckResult:
     steps = [
         ("d Phi^-1(p)/dp = 1/phi(Phi^-1(p))", _zero(derivative - 1 / phi_sym(phi_inv_sym(p)))),
         (
-            "sigma Phi^-1(p - z sqrt(p(1-p)/n)) = sigma[Phi^-1(p) - z sqrt(p(1-p)/n)/phi(Phi^-1(p))]"
+            "sigma Phi^-1(p - z sqrt(p(1-p)/n)) = sigma[Phi^-1(p) - z "
+            "sqrt(p(1-p)/n)/phi(Phi^-1(p))]"
             " + O(1/n)",
             _zero(series - stated),
         ),
@@ -97,7 +98,8 @@ def check_first_order_symbolic(radius=None) -> CheckResult:
     statement="d Phi^-1(p)/dp = 1/phi(Phi^-1(p)), so with L ~ p - z sqrt(p(1-p)/n) "
     "(z = Phi^-1(1 - alpha), one-sided as the bound) the expected radius is "
     "sigma[Phi^-1(p) - z sqrt(p(1-p)/n)/phi(Phi^-1(p))] + O(1/n) for p in (1/2, 1).",
-    source="delta method; derived for this project (exact-quantile analogue of Seferis, Kollias & Cheng (2024), ECAI, Eq. 1)",
+    source="delta method; derived for this project (exact-quantile analogue of Seferis, Kollias & "
+    "Cheng (2024), ECAI, Eq. 1)",
     symbolic=check_first_order_symbolic,
 )
 def check_first_order_numeric(
@@ -200,7 +202,8 @@ def check_shore_symbolic(exponent=None) -> CheckResult:
     "5.063 sigma [p^0.135 - (1-p)^0.135 - 0.135 z/sqrt(n) (p^-0.365 (1-p)^0.5 + "
     "p^0.5 (1-p)^-0.365)]; the printed (1-p)^-0.135 in the second term is a typo "
     "(1.1015 vs 1.1658 at p = 0.9, n = 1000; exact 1.1207).",
-    source="Seferis, Kollias & Cheng (2024), ECAI, Eq. 1; H. Shore (1982); the exponent typo found for this project",
+    source="Seferis, Kollias & Cheng (2024), ECAI, Eq. 1; H. Shore (1982); the exponent typo found "
+    "for this project",
     symbolic=check_shore_symbolic,
 )
 def check_shore_numeric(

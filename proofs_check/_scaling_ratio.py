@@ -106,7 +106,8 @@ def check_eq3_symbolic(bound=None) -> CheckResult:
     "1 - 1.64 z/sqrt(n) (0.829 at n = 1000, alpha = 0.001; negative for n < 29) and Eq. (3) "
     "Delta acc <= z/sqrt(n), which follows from sqrt(p(1-p)) <= 1/2 and a density of p "
     "at most 2 (U[0.5, 1]).",
-    source="Seferis, Kollias & Cheng (2024), ECAI, Eqs. 2-3 (Eq. 3 derived for this project from sqrt(p(1-p)) <= 1/2)",
+    source="Seferis, Kollias & Cheng (2024), ECAI, Eqs. 2-3 (Eq. 3 derived for this project from "
+    "sqrt(p(1-p)) <= 1/2)",
     symbolic=check_eq3_symbolic,
 )
 def check_eq2_eq3_numeric(
@@ -206,7 +207,8 @@ def _smooth_constant_cases():
     "1 - K z/sqrt(n) with K = E[sqrt(p(1-p))/phi(Phi^-1(p))] / E[Phi^-1(p)]; K = 2.024 "
     "for U[0.5, 1] (E[Phi^-1(p)] = 2 phi(0) = 0.79788). Eq. (2)'s 1.64 is not this "
     "constant: its provenance is unresolved.",
-    source="derived for this project (averaging scaling.first_order_law); Seferis, Kollias & Cheng (2024), ECAI, Eq. 2",
+    source="derived for this project (averaging scaling.first_order_law); Seferis, Kollias & Cheng "
+    "(2024), ECAI, Eq. 2",
     symbolic=check_constant_symbolic,
 )
 def check_constant_numeric(

@@ -128,7 +128,9 @@ def check_coverage(
             k = np.arange(n + 1)
             for a in alphas:
                 for side, fn in (("lower", bounds.lower_bound), ("upper", bounds.upper_bound)):
-                    vals = _padded(lambda kk, nn, aa: fn(kk, nn, alpha=aa, method=method), k, n, a)
+                    vals = _padded(
+                        lambda kk, nn, aa, fn=fn: fn(kk, nn, alpha=aa, method=method), k, n, a
+                    )
                     cov, p = exact_coverage_mp(vals, n, side)
                     margin = float(cov - (1 - mpmath.mpf(a)))
                     if margin < worst:
@@ -162,7 +164,8 @@ def check_clopper_pearson_coverage(dps: int = 50) -> CheckResult:
 
 @theorem(
     "bounds.hoeffding_coverage",
-    statement="k/n - sqrt(log(1/alpha)/(2n)), clipped to [0, 1], has coverage >= 1 - alpha for every p.",
+    statement="k/n - sqrt(log(1/alpha)/(2n)), clipped to [0, 1], has coverage >= 1 - alpha "
+    "for every p.",
     source="Hoeffding (1963), JASA 58, Thm 1",
     symbolic=check_hoeffding_symbolic,
 )
@@ -216,7 +219,7 @@ def check_randomized_exact_size(dps: int = 50, *, ns=(1, 7, 40), alpha=0.1) -> C
                 alpha,
                 u=u,
             )
-            for ki, ui, v in zip(k, u, vals):
+            for ki, ui, v in zip(k, u, vals, strict=True):
                 ki, ui, p = int(ki), mpmath.mpf(float(ui)), mpmath.mpf(float(v))
                 if ki == n:
                     cases.append(
@@ -245,8 +248,8 @@ def check_randomized_exact_size(dps: int = 50, *, ns=(1, 7, 40), alpha=0.1) -> C
 
 @theorem(
     "bounds.wilson_not_valid",
-    statement="The Wilson score bound is NOT a valid one-sided bound: some (p, n) has exact coverage "
-    "below 1 - alpha. This entry passes when such a (p, n) is exhibited.",
+    statement="The Wilson score bound is NOT a valid one-sided bound: some (p, n) has exact "
+    "coverage below 1 - alpha. This entry passes when such a (p, n) is exhibited.",
     source="Brown, Cai & DasGupta (2001), Statist. Sci. 16(2)",
 )
 def check_wilson_deficiency(dps: int = 50, *, ns=(5, 10, 20, 60), alpha=0.05) -> CheckResult:
@@ -343,7 +346,10 @@ def check_ville(dps: int = 50, *, n_max=60, alpha=0.1, ps=("0.1", "0.5", "0.85")
                 alive, start = nxt, start + n + 1
             if crossed > worst:
                 worst, at = crossed, ps_
-    detail = f"max over p of P[CS misses p for some n <= {n_max}] = {float(worst):.4g} (alpha {alpha}) at p={at}"
+    detail = (
+        f"max over p of P[CS misses p for some n <= {n_max}] = {float(worst):.4g} "
+        f"(alpha {alpha}) at p={at}"
+    )
     return CheckResult(worst <= alpha, float(worst), alpha, detail)
 
 
@@ -390,7 +396,7 @@ def check_cs_ends(
         for i, (ki, ni, ai) in enumerate(cases):
             target = mpmath.log(1 / mpmath.mpf(ai))
 
-            def f(p0, ki=ki, ni=ni):
+            def f(p0, ki=ki, ni=ni, target=target):
                 return _mp_log_mixture(p0, ki, ni, 1, 1) - target
 
             mle = mpmath.mpf(ki) / ni
@@ -441,7 +447,7 @@ def check_bonferroni(
             for pv in ps:
                 p = [mpmath.mpf(sp.Rational(v).p) / sp.Rational(v).q for v in pv]
                 cov = mpmath.mpf(0)
-                for row, lo, hi in zip(c, pa, pb):
+                for row, lo, hi in zip(c, pa, pb, strict=True):
                     if lo <= p[0] and hi >= max(p[1], p[2]):
                         i, j, m = (int(v) for v in row)
                         cov += (

@@ -5,8 +5,8 @@ generated response to a label. The votes estimate ``q = P[O(F(x + delta)) = y]``
 certificate needs ``p = P[y*(F(x + delta)) = y]`` for the true label ``y*``. Seven
 registered theorems: the first four are Seferis et al. 2025, "Randomized Smoothing Meets
 Vision-Language Models" (arXiv 2509.16088), EMNLP 2025, Eq. 5 and Th. 4.1-4.2; the fifth
-is a third-party counterexample to them; the sixth is this project's own K-class derivation; the seventh is the
-Clopper-Pearson bound on the oracle's error rate.
+is a third-party counterexample to them; the sixth is this project's own K-class
+derivation; the seventh is the Clopper-Pearson bound on the oracle's error rate.
 
 ``oracle.symmetric_identity``
   With a symmetric flip probability ``eps``: ``q = p(1 - eps) + (1 - p) eps = eps + p(1 - 2 eps)``.

@@ -29,8 +29,8 @@ distribution-free bound. Eight registered theorems (``alpha = 0.001`` unless sta
   printed; Eq. (3) follows from ``sqrt(p(1-p)) <= 1/2`` and a density ``<= 2``.
 ``scaling.first_order_constant``
   Averaging the first-order law: ``K = E[sqrt(p(1-p))/phi(Phi^-1(p))] / E[Phi^-1(p)]``;
-  2.024 for ``U[0.5, 1]``, where ``E[Phi^-1(p)] = 2 phi(0)`` (derived for this project). This is *not*
-  Eq. (2)'s 1.64, whose provenance is unresolved.
+  2.024 for ``U[0.5, 1]``, where ``E[Phi^-1(p)] = 2 phi(0)`` (derived for this project).
+  This is *not* Eq. (2)'s 1.64, whose provenance is unresolved.
 ``scaling.distribution_free_bound``
   For any law of ``p`` on ``[beta, p_max]``, to first order
   ``E[R_n]/E[R_inf] >= 1 - sup K(p) z / sqrt(n)``, ``K(p) = sqrt(p(1-p)) /

@@ -87,12 +87,16 @@ def check_betting_martingale(
             w = _weights(paths, m)
             for t in range(T):
                 mean = mpmath.fsum(
-                    wi * mpmath.exp(mpmath.mpf(float(x))) for wi, x in zip(w, logk[:, t, j])
+                    wi * mpmath.exp(mpmath.mpf(float(x)))
+                    for wi, x in zip(w, logk[:, t, j], strict=True)
                 )
                 err = float(abs(mean - 1))
                 if err > worst:
                     worst, at = err, f"m={m}, t={t + 1}"
-    detail = f"|E_m[K_t(m)] - 1| over {len(paths)} paths, t <= {T}, m in {list(grid)}: worst {worst:.3g} at {at}"
+    detail = (
+        f"|E_m[K_t(m)] - 1| over {len(paths)} paths, t <= {T}, m in {list(grid)}: "
+        f"worst {worst:.3g} at {at}"
+    )
     return CheckResult(worst <= RTOL_MARTINGALE, worst, RTOL_MARTINGALE, detail)
 
 
@@ -109,7 +113,7 @@ def check_betting_ville(
         for p in ps:
             w = _weights(paths, p)
             miss = (lower > p).any(axis=1)
-            prob = mpmath.fsum(wi for wi, bad in zip(w, miss) if bad)
+            prob = mpmath.fsum(wi for wi, bad in zip(w, miss, strict=True) if bad)
             if prob >= worst:
                 worst, at = prob, p
     detail = (
@@ -121,9 +125,9 @@ def check_betting_ville(
 
 @theorem(
     "confseq.betting_martingale",
-    statement="The betting capital K_t(m) = prod (1 + lambda_i(m)(X_i - m)) with predictable bets is a "
-    "martingale under mean m (E_m K_t(m) = 1), so by Ville's inequality the betting lower bound "
-    "exceeds p at some t with probability <= alpha.",
+    statement="The betting capital K_t(m) = prod (1 + lambda_i(m)(X_i - m)) with predictable bets "
+    "is a martingale under mean m (E_m K_t(m) = 1), so by Ville's inequality the betting lower "
+    "bound exceeds p at some t with probability <= alpha.",
     source="Waudby-Smith & Ramdas (2023), JRSS-B 86(1), Thm 3 and Eq. 26; Ville (1939)",
 )
 def _check_betting(dps: int = 50) -> CheckResult:
@@ -172,10 +176,10 @@ def stopping_law_mp(p, bounds: sequential.Boundaries):
 
 @theorem(
     "sequential.type_one_error",
-    statement="The sequential rule (stop and certify when the beta-binomial confidence sequence's lower "
-    "end reaches p* = Phi(r/sigma), stop for futility when its upper end falls below p*) certifies "
-    "radius r while p_A < p* with probability <= alpha; re-checking a fixed-n Clopper-Pearson bound "
-    "after every batch does not.",
+    statement="The sequential rule (stop and certify when the beta-binomial confidence sequence's "
+    "lower end reaches p* = Phi(r/sigma), stop for futility when its upper end falls below p*) "
+    "certifies radius r while p_A < p* with probability <= alpha; re-checking a fixed-n "
+    "Clopper-Pearson bound after every batch does not.",
     source="Ville's inequality for the Robbins (1970) mixture; monotone coupling in p",
 )
 def check_type_one_error(dps: int = 30, *, rules=SEQUENTIAL_RULES) -> CheckResult:
@@ -188,7 +192,7 @@ def check_type_one_error(dps: int = 30, *, rules=SEQUENTIAL_RULES) -> CheckResul
             b = sequential.boundaries(radius=r, sigma=s, alpha=a, batch_size=bs, n_max=n_max)
             cert, fut, en = stopping_law_mp(b.p_star, b)
             oc = sequential.operating_characteristics(np.array([b.p_star]), bounds=b)
-            for name, mine, ref in (
+            for _name, mine, ref in (
                 ("certify", oc.certify[0], cert),
                 ("futility", oc.futility[0], fut),
                 ("E[N]", oc.expected_samples[0], en),
@@ -203,7 +207,7 @@ def check_type_one_error(dps: int = 30, *, rules=SEQUENTIAL_RULES) -> CheckResul
             lines.append(f"P_p*[certify] = {float(cert):.3g} (alpha {a})")
             if i == 0:
                 naive = sequential.boundaries(
-                    radius=r, sigma=s, alpha=a, batch_size=bs, n_max=n_max, method="clopper-pearson"
+                    radius=r, sigma=s, alpha=a, batch_size=bs, n_max=n_max, method="clopper_pearson"
                 )
                 naive_cert = stopping_law_mp(naive.p_star, naive)[0]
                 naive_exceeds = naive_cert > a

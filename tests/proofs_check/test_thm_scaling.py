@@ -172,7 +172,8 @@ def test_first_order_numeric_passes_for_rstheory():
 
 
 def test_first_order_numeric_rejects_the_two_sided_quantile():
-    """The two-sided z = Phi^-1(1 - alpha/2) of Seferis et al. (2024) leaves an O(1/sqrt(n)) bias: slope near -1/2."""
+    """The two-sided z = Phi^-1(1 - alpha/2) of Seferis et al. (2024) leaves an
+    O(1/sqrt(n)) bias: slope near -1/2."""
 
     def two_sided(p, n, *, alpha, sigma):
         return scaling.first_order_radius(p, n, alpha=alpha, sigma=sigma, two_sided=True)
