@@ -31,6 +31,7 @@ own function, :func:`rstheory.bounds.betting_cs_lower` (same convention, anytime
 from __future__ import annotations
 
 import dataclasses
+from typing import Literal, get_args
 
 import jax
 import numpy as np
@@ -39,17 +40,28 @@ from rstheory._batching import call_bucketed
 from rstheory._bounds_closed import empirical_bernstein_lower, hoeffding_lower, wilson_lower
 from rstheory._bounds_randomized import randomized_bound
 from rstheory._clopper_pearson import bound_unchecked
-from rstheory._deprecation import keyword_only
 from rstheory._confseq import betabinomial_cs
+from rstheory._deprecation import keyword_only
 from rstheory._validation import check_alpha, check_counts, check_probability, is_traced
 
-__all__ = ["METHODS", "Method", "lower_bound", "upper_bound"]
+__all__ = ["METHODS", "BoundMethod", "Method", "lower_bound", "upper_bound"]
 
 EXACT = "exact"
 CONSERVATIVE = "conservative"
 APPROXIMATE = "approximate"
 FIXED_N = "fixed-n"
 ANYTIME = "anytime-valid"
+
+
+BoundMethod = Literal[
+    "clopper_pearson",
+    "hoeffding",
+    "empirical_bernstein",
+    "wilson",
+    "randomized_clopper_pearson",
+    "betabinomial_cs",
+]
+"""The ``method=`` of :func:`lower_bound` and :func:`upper_bound` (rows of :data:`METHODS`)."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -65,7 +77,7 @@ class Method:
       summary: the formula and its source, one line.
     """
 
-    name: str
+    name: BoundMethod
     validity: str
     horizon: str
     options: tuple[str, ...]
@@ -123,6 +135,9 @@ METHODS: dict[str, Method] = {
         ),
     )
 }
+
+
+assert tuple(METHODS) == get_args(BoundMethod)  # one list of names
 
 
 def _method(method) -> Method:
@@ -192,7 +207,7 @@ def _bound(k, n, alpha, upper: bool, method, options):
 
 
 @keyword_only("alpha")
-def lower_bound(k, n, *, alpha=0.001, method: str = "clopper_pearson", **options):
+def lower_bound(k, n, *, alpha=0.001, method: BoundMethod = "clopper_pearson", **options):
     r"""One-sided lower confidence bound on a binomial proportion: ``P[lower > p] <= alpha``.
 
     Args:
@@ -224,7 +239,7 @@ def lower_bound(k, n, *, alpha=0.001, method: str = "clopper_pearson", **options
 
 
 @keyword_only("alpha")
-def upper_bound(k, n, *, alpha=0.001, method: str = "clopper_pearson", **options):
+def upper_bound(k, n, *, alpha=0.001, method: BoundMethod = "clopper_pearson", **options):
     r"""One-sided upper confidence bound on a binomial proportion: ``P[upper < p] <= alpha``.
 
     The mirror of :func:`lower_bound` (``upper(k, n) = 1 - lower(n - k, n)`` for every

@@ -32,7 +32,7 @@ the one-class radius at ``alpha/2``, strictly smaller whenever it is positive.
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import Literal, NamedTuple, get_args
 
 import jax
 import numpy as np
@@ -44,7 +44,10 @@ from rstheory._validation import check_alpha, check_sigma
 
 __all__ = ["SimultaneousBounds", "simultaneous_bounds", "two_class_radius"]
 
-SIMULTANEOUS_METHODS = ("bonferroni",)
+SimultaneousMethod = Literal["bonferroni"]
+"""The ``method=`` of :func:`simultaneous_bounds`."""
+
+SIMULTANEOUS_METHODS: tuple[SimultaneousMethod, ...] = get_args(SimultaneousMethod)
 
 
 class SimultaneousBounds(NamedTuple):
@@ -97,7 +100,7 @@ def _runner_up(c: np.ndarray, top: np.ndarray) -> np.ndarray:
 
 @keyword_only("alpha")
 def simultaneous_bounds(
-    counts, *, alpha=0.001, method: str = "bonferroni", top=None
+    counts, *, alpha=0.001, method: SimultaneousMethod = "bonferroni", top=None
 ) -> SimultaneousBounds:
     r"""``pA_lower`` and ``pB_upper`` holding simultaneously with probability ``>= 1 - alpha``.
 

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import dataclasses
 import warnings
-from typing import NamedTuple
+from typing import Literal, NamedTuple, get_args
 
 import jax
 import jax.numpy as jnp
@@ -35,12 +35,20 @@ import scipy.optimize
 import scipy.special
 from jax.scipy.special import betainc, gammaln, logsumexp
 
-from rstheory._deprecation import keyword_only
-from rstheory._validation import _as_numpy, _show, as_f64, check_counts, check_probability
+from rstheory._deprecation import keyword_only, renamed_choice
+from rstheory._validation import (
+    _as_numpy,
+    _show,
+    as_f64,
+    check_choice,
+    check_counts,
+    check_probability,
+)
 
 __all__ = [
     "Beta",
     "Empirical",
+    "FitModel",
     "FitResult",
     "Mixture",
     "PointMass",
@@ -49,7 +57,11 @@ __all__ = [
     "fit",
 ]
 
-FIT_MODELS = ("beta-atoms", "beta")
+FitModel = Literal["beta_atoms", "beta"]
+"""The ``model=`` of :func:`fit`: a beta part with atoms at 0 and 1, or the beta part alone."""
+
+FIT_MODELS: tuple[FitModel, ...] = get_args(FitModel)
+_OLD_FIT_MODELS = {"beta-atoms": "beta_atoms"}  # the 0.1 spelling, until 0.3
 
 
 # --------------------------------------------------------------------------- validation
@@ -649,7 +661,7 @@ _LOG_AB_BOUNDS = (np.log(1e-3), np.log(1e7))
 _LOGIT_BOUNDS = (-30.0, 30.0)
 
 
-def fit(k, n, *, model: str = "beta-atoms") -> FitResult:
+def fit(k, n, *, model: FitModel = "beta_atoms") -> FitResult:
     """Maximum-likelihood model of Pr(p_A) from pilot counts, through the binomial likelihood.
 
     The model is ``w0 delta_0 + w1 delta_1 + (1 - w0 - w1) Beta(a, b)``; given ``p_i``, the
@@ -669,7 +681,8 @@ def fit(k, n, *, model: str = "beta-atoms") -> FitResult:
     Args:
       k: top-class votes per input, integer ``(N,)``, ``N >= 2``, ``0 <= k_i <= n_i``.
       n: samples per input, integer ``(N,)`` or scalar, ``n_i >= 1``.
-      model: ``"beta-atoms"`` (default) or ``"beta"`` (``w0 = w1 = 0`` fixed).
+      model: ``"beta_atoms"`` (default) or ``"beta"`` (``w0 = w1 = 0`` fixed); the 0.1
+        spelling ``"beta-atoms"`` still works, with a :class:`DeprecationWarning`, until 0.3.
 
     Returns:
       :class:`FitResult` with the fitted ``Mixture`` and its parameters.
@@ -683,10 +696,10 @@ def fit(k, n, *, model: str = "beta-atoms") -> FitResult:
       >>> abs(float(res.distribution.mean()) - 0.8) < 0.03
       True
     """
-    if model not in FIT_MODELS:
-        raise ValueError(f"model must be one of {FIT_MODELS}, got {model!r}")
+    model = renamed_choice("model", model, _OLD_FIT_MODELS)
+    check_choice(model, name="model", choices=FIT_MODELS)
     ka, na = _check_pilot(k, n, min_inputs=2)
-    with_atoms = model == "beta-atoms"
+    with_atoms = model == "beta_atoms"
     kf, nf = as_f64(ka), as_f64(na)
 
     def fun(theta):

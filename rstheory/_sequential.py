@@ -25,7 +25,7 @@ mixture martingale), hence also at the random stopping checkpoint; certifying ne
 every reported radius ``sigma Phi^-1(low)`` is valid with probability ``>= 1 - alpha``.
 Re-checking a *fixed-n* Clopper-Pearson bound after every batch has no such guarantee
 (its level holds at one pre-set ``n`` only); :func:`operating_characteristics` with
-``method="clopper-pearson"`` computes how far above ``alpha`` that naive rule goes.
+``method="clopper_pearson"`` computes how far above ``alpha`` that naive rule goes.
 
 **Boundaries.** The ends of the sequence are monotone in ``k`` (``low`` and ``high`` do
 not decrease as ``k`` grows), so the rule is a pair of integer boundaries per checkpoint:
@@ -69,7 +69,7 @@ References:
 from __future__ import annotations
 
 import math
-from typing import NamedTuple
+from typing import Literal, NamedTuple, get_args
 
 import numpy as np
 import scipy.signal
@@ -79,9 +79,10 @@ import scipy.stats
 from rstheory import _exact, _planning
 from rstheory._clopper_pearson import cp_lower, cp_upper
 from rstheory._confseq import _check_prior, betabinomial_cs
-from rstheory._deprecation import keyword_only
+from rstheory._deprecation import keyword_only, renamed_choice
 from rstheory._distributions import _check_real
 from rstheory._planning import _check_pos_int
+from rstheory._validation import check_choice
 
 __all__ = [
     "DEFAULT_PRIOR_SIZE",
@@ -89,6 +90,7 @@ __all__ = [
     "Boundaries",
     "Comparison",
     "OperatingCharacteristics",
+    "SequentialMethod",
     "SequentialPlan",
     "boundaries",
     "checkpoints",
@@ -100,9 +102,15 @@ __all__ = [
 ]
 
 DEFAULT_PRIOR_SIZE = 30.0
-BETABINOMIAL = "betabinomial"
-CLOPPER_PEARSON = "clopper-pearson"
-METHODS = (BETABINOMIAL, CLOPPER_PEARSON)
+SequentialMethod = Literal["betabinomial_cs", "clopper_pearson"]
+"""The bound the sequential rule reads at each look, named as in :data:`rstheory.bounds.METHODS`:
+``"betabinomial_cs"`` (anytime-valid) or ``"clopper_pearson"`` (fixed-``n``, re-checked at
+every look: not valid under optional stopping)."""
+
+METHODS: tuple[SequentialMethod, ...] = get_args(SequentialMethod)
+BETABINOMIAL, CLOPPER_PEARSON = METHODS
+# The 0.1 spellings, accepted with a DeprecationWarning until 0.3.
+_OLD_METHODS = {"betabinomial": BETABINOMIAL, "clopper-pearson": CLOPPER_PEARSON}
 
 # Nodes whose running mass falls below this leave the recursion (mass counted as undecided).
 _PRUNE = 1e-15
@@ -115,10 +123,9 @@ _MIN_EVAL = 1024
 # ------------------------------------------------------------------------ validation
 
 
-def _check_method(method: str) -> str:
-    if method not in METHODS:
-        raise ValueError(f"method must be one of {METHODS}, got {method!r}")
-    return method
+def _check_method(method: str) -> SequentialMethod:
+    method = renamed_choice("method", method, _OLD_METHODS, stacklevel=3)
+    return check_choice(method, name="method", choices=METHODS)
 
 
 @keyword_only("radius", "sigma")
@@ -184,7 +191,7 @@ class Boundaries(NamedTuple):
       p_star: the target probability ``Phi(radius / sigma)``.
       alpha: the level of the bounds.
       prior: ``(a, b)`` of the mixture (``None`` for Clopper-Pearson).
-      method: ``"betabinomial"`` (anytime-valid) or ``"clopper-pearson"`` (fixed-n bound
+      method: ``"betabinomial_cs"`` (anytime-valid) or ``"clopper_pearson"`` (fixed-n bound
         re-checked at every checkpoint: NOT valid under optional stopping).
     """
 
@@ -194,7 +201,7 @@ class Boundaries(NamedTuple):
     p_star: float
     alpha: float
     prior: tuple[float, float] | None
-    method: str
+    method: SequentialMethod
 
 
 def _bound_ends(k, n, alpha, prior, method):
@@ -239,7 +246,7 @@ def boundaries(
 
     ``k_certify[j] = min{k : low(k, n_j) >= p*}`` and ``k_futile[j] = max{k : high(k, n_j)
     < p*}`` with ``(low, high)`` the anytime-valid beta-binomial confidence sequence at
-    level ``alpha`` (or, with ``method="clopper-pearson"``, the one-sided fixed-``n``
+    level ``alpha`` (or, with ``method="clopper_pearson"``, the one-sided fixed-``n``
     Clopper-Pearson bounds, each at ``alpha``). Both ends are nondecreasing in ``k``, so
     each threshold is found by a bisection over ``k``, vectorised over the checkpoints
     (``ceil(log2(n_max + 2))`` batched bound evaluations).
@@ -252,7 +259,9 @@ def boundaries(
       n_max: largest number of samples, integer ``>= 1``.
       prior: ``(a, b)`` of the mixture; ``None`` gives :func:`default_prior` ``(p*)``.
         Not used by Clopper-Pearson.
-      method: ``"betabinomial"`` or ``"clopper-pearson"``.
+      method: ``"betabinomial_cs"`` or ``"clopper_pearson"`` (:data:`SequentialMethod`); the
+        0.1 spellings ``"betabinomial"`` and ``"clopper-pearson"`` still work, with a
+        :class:`DeprecationWarning`, until 0.3.
 
     Returns:
       :class:`Boundaries` with arrays of shape ``(J,)``, ``J = ceil(n_max / batch_size)``.

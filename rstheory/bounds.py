@@ -12,7 +12,7 @@ import jax as _jax
 
 _jax.config.update("jax_enable_x64", True)
 
-from rstheory._bounds import METHODS, Method, lower_bound, upper_bound  # noqa: E402
+from rstheory._bounds import METHODS, BoundMethod, Method, lower_bound, upper_bound  # noqa: E402
 from rstheory._bounds_betting import betting_cs_lower  # noqa: E402
 from rstheory._bounds_multiclass import (  # noqa: E402
     SimultaneousBounds,
@@ -23,6 +23,7 @@ from rstheory._confseq import betabinomial_cs  # noqa: E402
 
 __all__ = [
     "METHODS",
+    "BoundMethod",
     "Method",
     "SimultaneousBounds",
     "betabinomial_cs",

@@ -134,3 +134,28 @@ def test_levels_default_to_cohen_et_al():
     assert float(scaling.average_radius_ratio(100)) == float(
         scaling.average_radius_ratio(100, alpha=0.001)
     )
+
+
+@pytest.mark.parametrize(
+    ("old", "new"), [("betabinomial", "betabinomial_cs"), ("clopper-pearson", "clopper_pearson")]
+)
+def test_sequential_methods_of_0_1_warn_and_agree(old, new):
+    want = sequential.boundaries(**BOUNDARIES, method=new)
+    with pytest.warns(DeprecationWarning, match=f"method={old!r} is spelled method={new!r}"):
+        got = sequential.boundaries(**BOUNDARIES, method=old)
+    assert got.method == want.method == new
+    np.testing.assert_array_equal(got.k_certify, want.k_certify)
+    np.testing.assert_array_equal(got.k_futile, want.k_futile)
+
+
+def test_sequential_methods_are_named_as_the_bounds():
+    assert set(sequential.METHODS) <= set(bounds.METHODS)
+
+
+def test_fit_model_of_0_1_warns_and_agrees():
+    rng = np.random.default_rng(0)
+    k = rng.binomial(50, rng.beta(8.0, 2.0, size=40))
+    want = distributions.fit(k, 50, model="beta_atoms")
+    with pytest.warns(DeprecationWarning, match="model='beta-atoms' is spelled"):
+        got = distributions.fit(k, 50, model="beta-atoms")
+    assert got.log_likelihood == want.log_likelihood

@@ -196,7 +196,7 @@ def test_naive_clopper_pearson_rechecked_every_batch_exceeds_alpha():
     # The same recursion with fixed-n Clopper-Pearson boundaries: repeated looks inflate
     # the error far above alpha, while the confidence sequence stays below it.
     kw = dict(radius=0.25, sigma=0.5, alpha=0.05, batch_size=1, n_max=500)
-    naive = boundaries(**kw, method="clopper-pearson")
+    naive = boundaries(**kw, method="clopper_pearson")
     p = naive.p_star - 1e-9
     err = float(operating_characteristics(p, bounds=naive).certify)
     assert err > 0.2  # 0.269
@@ -228,7 +228,7 @@ def test_confidence_sequence_ends_are_monotone_in_k(n, p_star, alpha, size):
     alpha=st.sampled_from([0.2, 0.01, 0.001]),
     batch_size=st.integers(1, 60),
     looks=st.integers(1, 12),
-    method=st.sampled_from(["betabinomial", "clopper-pearson"]),
+    method=st.sampled_from(["betabinomial_cs", "clopper_pearson"]),
 )
 def test_boundaries_are_the_thresholds_of_the_bounds(radius, alpha, batch_size, looks, method):
     b = boundaries(
@@ -243,7 +243,7 @@ def test_boundaries_are_the_thresholds_of_the_bounds(radius, alpha, batch_size, 
     assert (np.diff(ns) > 0).all()
     assert ((kf >= -1) & (kf < kc) & (kc <= ns + 1)).all()
     assert (np.diff(kc) >= 0).all() and (np.diff(kf) >= 0).all()  # monotone in n
-    if method == "betabinomial":
+    if method == "betabinomial_cs":
 
         def ends(k, n):
             return padded(betabinomial_cs, k, n, alpha=alpha, prior=b.prior)
