@@ -94,6 +94,21 @@ PLANNER_N_RTOL = 0.15
 
 # --- proofs_check
 
+# A float64 recursion over a few thousand looks against the same recursion at 30 digits:
+# each step adds a few ulps (2.2e-16 each), so the accumulated error stays well below 1e-12.
+RTOL_F64_RECURSION_VS_MP = 1e-12
+
+# mpmath's Clopper-Pearson bound at 40 digits against scipy.special.betaincinv, which is
+# accurate to about 1e-14 relative for the small n (<= 250) of these cases.
+RTOL_MP_VS_SCIPY_BETAINCINV = 1e-12
+
+# The relative error that proofs_check reports for 0.3333 against 1/3 is 1.0e-4 (0.9999e-4):
+# two significant digits identify it.
+RTOL_REPORTED_ERROR_DIGITS = 1e-2
+
+# A value exact in float64 (1/3 rounded once) against 30-digit mpmath: half an ulp, 5.6e-17.
+ATOL_ONE_ROUNDING = 1e-16
+
 # --- rstheory
 
 # The command line's JSON against the library function it calls with the same arguments: the

@@ -7,6 +7,7 @@ import pytest
 
 from proofs_check import thm_bounds
 from proofs_check._registry import run, theorems
+from tests.tolerances import RTOL_F64_RECURSION_VS_MP
 
 NAMES = [
     "bounds.clopper_pearson_coverage",
@@ -101,4 +102,6 @@ def test_stopping_law_mp_is_exact_against_enumeration():
         en += w * stop
     with mpmath.workdps(30):
         c, f, e = thm_sequential.stopping_law_mp(p, b)
-    np.testing.assert_allclose([float(c), float(f), float(e)], [cert, fut, en], rtol=1e-12)
+    np.testing.assert_allclose(
+        [float(c), float(f), float(e)], [cert, fut, en], rtol=RTOL_F64_RECURSION_VS_MP
+    )

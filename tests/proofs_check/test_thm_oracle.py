@@ -156,13 +156,21 @@ def test_numeric_check_passes_for_an_independent_numpy_implementation(name):
 def test_rstheory_reproduces_the_worked_examples():
     from rstheory import oracle
 
-    assert float(oracle.observed_probability(0.8, eps=0.1)) == pytest.approx(0.74, rel=1e-15)
-    assert float(oracle.corrected_probability(0.8, eps=0.1)) == pytest.approx(0.875, rel=1e-15)
-    assert float(oracle.correction_derivative(0.8, eps=0.1)) == pytest.approx(0.9375, rel=1e-15)
+    assert float(oracle.observed_probability(0.8, eps=0.1)) == pytest.approx(
+        0.74, rel=RTOL_F64_CLOSED_FORM
+    )
+    assert float(oracle.corrected_probability(0.8, eps=0.1)) == pytest.approx(
+        0.875, rel=RTOL_F64_CLOSED_FORM
+    )
+    assert float(oracle.correction_derivative(0.8, eps=0.1)) == pytest.approx(
+        0.9375, rel=RTOL_F64_CLOSED_FORM
+    )
     assert float(oracle.corrected_probability(0.95, eps=0.1)) == 1.0  # 1.0625 clipped
     q = float(oracle.observed_probability_asymmetric(0.55, eps_fp=0.2, eps_fn=0.0))
-    assert q == pytest.approx(0.64, rel=1e-15) and q > 0.55
-    assert float(oracle.corrected_lower_bound(q, eps_fp=0.2)) == pytest.approx(0.55, rel=1e-14)
+    assert q == pytest.approx(0.64, rel=RTOL_F64_CLOSED_FORM) and q > 0.55
+    assert float(oracle.corrected_lower_bound(q, eps_fp=0.2)) == pytest.approx(
+        0.55, rel=RTOL_F64_CLOSED_FORM
+    )
 
 
 def test_run_all_passes_for_the_whole_registry():
