@@ -50,6 +50,7 @@ from rstheory._radius import certified_radius
 from rstheory._validation import as_f64, check_alpha, check_counts, check_probability, check_sigma
 
 __all__ = [
+    "RadiusMoments",
     "abstain_rate",
     "certified_accuracy",
     "expected_p_lower",
@@ -256,7 +257,19 @@ def _prepare(quads, ns: np.ndarray, alpha: float, sigma: float):
     return windows, ks, _tables(ks, ns, alpha, sigma)
 
 
-def radius_moments(p, n, *, alpha=0.001, sigma) -> tuple[np.ndarray, np.ndarray]:
+class RadiusMoments(NamedTuple):
+    """Result of :func:`radius_moments`; unpacks as ``mean, variance = ...``.
+
+    Attributes:
+      mean: expected certified radius, float64 ``(s, m)`` (``(m,)`` for a scalar ``n``).
+      variance: its variance over the binomial count, same shape.
+    """
+
+    mean: np.ndarray
+    variance: np.ndarray
+
+
+def radius_moments(p, n, *, alpha=0.001, sigma) -> RadiusMoments:
     r"""Mean and variance of the certified radius for each true probability ``p`` and ``n``.
 
     .. math::
@@ -274,7 +287,8 @@ def radius_moments(p, n, *, alpha=0.001, sigma) -> tuple[np.ndarray, np.ndarray]
       sigma: scalar noise level ``> 0``.
 
     Returns:
-      ``(mean, variance)``, float64 numpy arrays of shape ``(s, m)`` (``(m,)`` for scalar ``n``).
+      :class:`RadiusMoments` ``(mean, variance)``, float64 numpy arrays of shape ``(s, m)``
+      (``(m,)`` for scalar ``n``).
 
     Example:
       >>> from rstheory import scaling
@@ -296,7 +310,7 @@ def radius_moments(p, n, *, alpha=0.001, sigma) -> tuple[np.ndarray, np.ndarray]
         lo, hi = windows[j][0]
         m1, m2, _ = _node_sums(p, lo, hi, int(n_j), ks[j], *tables[j])
         mean[j], var[j] = m1, np.maximum(m2 - m1 * m1, 0.0)
-    return (mean[0], var[0]) if np.ndim(n) == 0 else (mean, var)
+    return RadiusMoments(mean[0], var[0]) if np.ndim(n) == 0 else RadiusMoments(mean, var)
 
 
 def _exact(quads, ns: np.ndarray, alpha: float, sigma: float, radii: np.ndarray) -> _Exact:

@@ -41,6 +41,8 @@ from rstheory._validation import check_alpha, check_counts
 __all__ = [
     "DATA_ENV",
     "Certifications",
+    "PublishedRun",
+    "RecoveredCounts",
     "available",
     "data_dir",
     "load",
@@ -121,7 +123,7 @@ _resolve_dir = data_dir
 
 
 @keyword_only("data_dir")
-def available(*, data_dir=None) -> list[tuple[str, int]]:
+def available(*, data_dir=None) -> list[PublishedRun]:
     """``(dataset, n)`` of every published run found, sorted; empty when the folder is absent.
 
     Example:
@@ -136,7 +138,7 @@ def available(*, data_dir=None) -> list[tuple[str, int]]:
     for f in folder.iterdir():
         m = _NAME.match(f.name)
         if m:
-            found.append((m["dataset"], int(m["n"])))
+            found.append(PublishedRun(m["dataset"], int(m["n"])))
     return sorted(found)
 
 
@@ -226,7 +228,26 @@ def load(dataset: str, n: int, *, data_dir=None) -> Certifications:
     )
 
 
-def recover_counts(p_lower, n, *, alpha=0.001) -> tuple[np.ndarray, np.ndarray]:
+class RecoveredCounts(NamedTuple):
+    """Result of :func:`recover_counts`; unpacks as ``k, mismatch = ...``.
+
+    Attributes:
+      k: int64 counts, ``-1`` where the published bound was ``nan``, shape ``(m,)``.
+      mismatch: ``|cp_lower(k, n, alpha) - p_lower|``, float64 ``(m,)`` (``nan`` with ``k = -1``).
+    """
+
+    k: np.ndarray
+    mismatch: np.ndarray
+
+
+class PublishedRun(NamedTuple):
+    """One entry of :func:`available`: a dataset and the sample size of its run."""
+
+    dataset: str
+    n: int
+
+
+def recover_counts(p_lower, n, *, alpha=0.001) -> RecoveredCounts:
     r"""Counts ``k`` whose one-sided Clopper-Pearson bound is nearest to published bounds.
 
     Inverts :func:`rstheory.cp_lower` in ``k`` (it is increasing in ``k`` for fixed ``n``):
@@ -240,7 +261,7 @@ def recover_counts(p_lower, n, *, alpha=0.001) -> tuple[np.ndarray, np.ndarray]:
       alpha: the run's significance level in ``(0, 1)``.
 
     Returns:
-      ``(k, mismatch)``: int64 counts and ``|cp_lower(k, n, alpha) - p_lower|`` (float64),
+      :class:`RecoveredCounts` ``(k, mismatch)``: int64 counts and ``|cp_lower(k, n, alpha) - p_lower|`` (float64),
       both of shape ``(m,)``; a mismatch far above float64 rounding says the bound was not a
       Clopper-Pearson bound at these ``n`` and ``alpha`` (or was published rounded).
 
@@ -277,4 +298,4 @@ def recover_counts(p_lower, n, *, alpha=0.001) -> tuple[np.ndarray, np.ndarray]:
     b_lo, b_up = bound(lo), bound(up)
     k = np.where(np.abs(b_up - p) < np.abs(b_lo - p), up, lo)
     mismatch = np.abs(np.where(k == up, b_up, b_lo) - p)
-    return np.where(known, k, -1), np.where(known, mismatch, np.nan)
+    return RecoveredCounts(np.where(known, k, -1), np.where(known, mismatch, np.nan))

@@ -46,6 +46,7 @@ __all__ = [
     "PilotRow",
     "PlanComparison",
     "PublishedCheck",
+    "ReferenceProbabilities",
     "ReferenceRow",
     "check_published",
     "measured_samples_for_ratio",
@@ -100,7 +101,19 @@ class PublishedCheck(NamedTuple):
     plan: list[PlanComparison]
 
 
-def reference_probabilities(cert: Certifications) -> tuple[np.ndarray, float]:
+class ReferenceProbabilities(NamedTuple):
+    """Result of :func:`reference_probabilities`; unpacks as ``p, mismatch = ...``.
+
+    Attributes:
+      p: ``k_i / n`` for correctly certified inputs, 0 for the others, ``(inputs,)``.
+      mismatch: the largest count-recovery mismatch over those inputs.
+    """
+
+    p: np.ndarray
+    mismatch: float
+
+
+def reference_probabilities(cert: Certifications) -> ReferenceProbabilities:
     """``p_i = k_i / n`` for correctly certified inputs, 0 for the others; shape ``(inputs,)``.
 
     Returns the probabilities and the largest count-recovery mismatch
@@ -108,7 +121,8 @@ def reference_probabilities(cert: Certifications) -> tuple[np.ndarray, float]:
     """
     k, mismatch = recover_counts(cert.p_lower, cert.n, alpha=cert.alpha)
     ok = cert.correct & (k >= 0)
-    return np.where(ok, k / cert.n, 0.0), float(np.nanmax(np.where(ok, mismatch, np.nan)))
+    worst = float(np.nanmax(np.where(ok, mismatch, np.nan)))
+    return ReferenceProbabilities(np.where(ok, k / cert.n, 0.0), worst)
 
 
 def pilot_counts(cert: Certifications) -> np.ndarray:

@@ -25,6 +25,7 @@ from jax.scipy.special import ndtri
 
 from rstheory._deprecation import renamed
 from rstheory._exact import (
+    RadiusMoments,
     _check_n,
     _check_scalar,
     _exact,
@@ -43,6 +44,7 @@ __all__ = [
     "P2_EQ2_CONSTANT",
     "SHORE_EXPONENT_CORRECTED",
     "SHORE_EXPONENT_PRINTED",
+    "RadiusMoments",
     "ScalingComparison",
     "abstain_rate",
     "accuracy_drop_bound",

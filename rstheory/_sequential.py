@@ -87,6 +87,7 @@ from rstheory._validation import check_choice
 __all__ = [
     "DEFAULT_PRIOR_SIZE",
     "METHODS",
+    "BetaPrior",
     "Boundaries",
     "Comparison",
     "OperatingCharacteristics",
@@ -142,18 +143,25 @@ def target_probability(*, radius, sigma) -> float:
     return float(scipy.special.ndtr(r / s))
 
 
+class BetaPrior(NamedTuple):
+    """The ``(a, b)`` of a beta prior; passes wherever a ``prior=(a, b)`` pair is taken."""
+
+    a: float
+    b: float
+
+
 @keyword_only("size")
-def default_prior(p_star, *, size: float = DEFAULT_PRIOR_SIZE) -> tuple[float, float]:
+def default_prior(p_star, *, size: float = DEFAULT_PRIOR_SIZE) -> BetaPrior:
     """``(size p*, size (1 - p*))``: the beta prior with mean ``p*`` and prior sample size ``size``.
 
     Example:
       >>> from rstheory.sequential import default_prior
       >>> default_prior(0.75, size=10)
-      (7.5, 2.5)
+      BetaPrior(a=7.5, b=2.5)
     """
     p = _check_real("p_star", p_star, low=0.0, high=1.0, low_open=True, high_open=True)
     s = _check_real("size", size, low=0.0, low_open=True)
-    return (s * p, s * (1.0 - p))
+    return BetaPrior(s * p, s * (1.0 - p))
 
 
 @keyword_only("batch_size", "n_max")

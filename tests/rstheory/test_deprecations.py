@@ -159,3 +159,20 @@ def test_fit_model_of_0_1_warns_and_agrees():
     with pytest.warns(DeprecationWarning, match="model='beta-atoms' is spelled"):
         got = distributions.fit(k, 50, model="beta-atoms")
     assert got.log_likelihood == want.log_likelihood
+
+
+def test_results_are_named_tuples_that_still_unpack():
+    moments = scaling.radius_moments([0.0, 1.0], 100, sigma=1.0)
+    mean, var = moments
+    assert isinstance(moments, scaling.RadiusMoments) and mean is moments.mean
+    assert var is moments.variance
+    p = rstheory.cp_lower([0, 37, 100], 100)
+    rec = published.recover_counts(p, 100)
+    k, mismatch = rec
+    assert isinstance(rec, published.RecoveredCounts) and k.tolist() == rec.k.tolist() == [
+        0,
+        37,
+        100,
+    ]
+    a, b = prior = sequential.default_prior(0.75, size=10)
+    assert isinstance(prior, sequential.BetaPrior) and (prior.a, prior.b) == (a, b) == (7.5, 2.5)
