@@ -49,7 +49,7 @@ import torch
 from PIL import Image
 
 from rstheory import planning
-from sampler import _run
+from sampler import CertifyConfig, _run
 from sampler.models import VLM, DecodingConfig
 from sampler.oracles import RefusalJudge
 from sampler.run import VLMLoader, read_rows, run, run_ray, start_local_cluster
@@ -182,14 +182,17 @@ def main(argv=None) -> int:
     )
     print(f"args: {vars(args)}")
     per_row = args.n0 + args.n
-    kw = dict(
-        oracle_name="refusal",
+    config = CertifyConfig(
         n0=args.n0,
         n=args.n,
         sigma=args.sigma,
         alpha=0.001,
         seed=args.seed,
         batch_size=args.batch_size,
+    )
+    kw = dict(
+        config=config,
+        oracle_name="refusal",
         prompt=PROMPT,
         progress=False,
     )

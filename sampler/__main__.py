@@ -54,57 +54,52 @@ def _add_build_tiny(sub) -> None:
 _ORACLES = ("refusal", "actions", "llm-judge", "cluster-embedding", "cluster-entailment")
 
 
-def _int_at_least(lo: int):
-    def parse(text: str) -> int:
+def _number(text: str):
+    """The command-line text as an int, else a float, else itself (refused by the check)."""
+    for cast in (int, float):
         try:
-            value = int(text)
+            return cast(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"must be an int >= {lo}, got {text!r}") from None
-        if value < lo:
-            raise argparse.ArgumentTypeError(f"must be an int >= {lo}, got {value}")
-        return value
+            pass
+    return text
+
+
+def _checked(check_name: str, **kwargs):
+    """An argparse type: the text parsed by :func:`_number`, then checked by
+    ``sampler._validation.<check_name>`` (imported when an argument is parsed); its
+    message, without the argument's name, becomes argparse's."""
+
+    def parse(text: str):
+        from sampler import _validation
+
+        try:
+            return getattr(_validation, check_name)(_number(text), name="value", **kwargs)
+        except ValueError as err:
+            raise argparse.ArgumentTypeError(str(err).removeprefix("value ")) from None
 
     return parse
+
+
+def _int_at_least(lo: int):
+    return _checked("check_int", low=lo)
 
 
 def _float_in(lo: float, hi: float, *, lo_open: bool, hi_open: bool):
-    left, right = "(" if lo_open else "[", ")" if hi_open else "]"
-
-    def parse(text: str) -> float:
-        try:
-            value = float(text)
-        except ValueError:
-            value = float("nan")
-        ok = (value > lo if lo_open else value >= lo) and (value < hi if hi_open else value <= hi)
-        if not ok:
-            raise argparse.ArgumentTypeError(
-                f"must be a number in {left}{lo}, {hi}{right}, got {text!r}"
-            )
-        return value
-
-    return parse
+    return _checked("check_real", low=lo, high=hi, low_open=lo_open, high_open=hi_open)
 
 
-def _seed(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = -1
-    if not 0 <= value < 2**63:
-        raise argparse.ArgumentTypeError(f"must be an int in [0, 2**63), got {text!r}")
-    return value
+_seed = _checked("check_seed")
 
 
 def _oracle_eps(text: str):
     if text == "unknown":
         return text
     try:
-        value = float(text)
-    except ValueError:
-        value = float("nan")
-    if not 0 <= value < 1:
-        raise argparse.ArgumentTypeError(f"must be 'unknown' or a number in [0, 1), got {text!r}")
-    return value
+        return _float_in(0, 1, lo_open=False, hi_open=True)(text)
+    except argparse.ArgumentTypeError:
+        raise argparse.ArgumentTypeError(
+            f"must be 'unknown' or a number in [0, 1), got {text!r}"
+        ) from None
 
 
 def _make_oracle(args, device):
@@ -128,7 +123,7 @@ def _check_oracle(args) -> None:
         raise ValueError(f"--oracle-model is required for --oracle {args.oracle}")
 
 
-def _ray_loader(args, decoding):
+def _ray_loader(args):
     """The picklable :class:`sampler.run.VLMLoader` of the workers of ``--backend ray``."""
     import functools
     import importlib
@@ -145,7 +140,6 @@ def _ray_loader(args, decoding):
         args.model,
         device=args.device,
         dtype=args.dtype,
-        decoding=decoding,
         make_oracle=functools.partial(cli._make_oracle, oracle_args),
     )
 
@@ -166,10 +160,11 @@ def _check_backend(args) -> str | None:
 def _run_collect(args: argparse.Namespace) -> int:
     import pathlib
 
+    from sampler._config import CertifyConfig
     from sampler._models import DecodingConfig
     from sampler._models_vlm import VLM
-    from sampler._noise import resolve_device
     from sampler._run import ConfigMismatchError, _mmsb_questions_dir, read_dataset, run
+    from sampler._validation import resolve_device
 
     def bad(message: str) -> int:
         print(f"python -m sampler collect: error: {message}", file=sys.stderr)
@@ -212,16 +207,20 @@ def _run_collect(args: argparse.Namespace) -> int:
         temperature=args.temperature,
         top_p=args.top_p,
     )
-    common = dict(
-        oracle_name=args.oracle,
+    config = CertifyConfig(
         n0=args.n0,
         n=args.n,
         sigma=args.sigma,
         alpha=args.alpha,
         seed=args.seed,
         batch_size=args.batch_size,
-        oracle_eps=args.oracle_eps,
+        oracle_error=args.oracle_eps,
+        decoding=decoding,
         keep_texts=args.keep_texts,
+    )
+    common = dict(
+        config=config,
+        oracle_name=args.oracle,
         limit=args.limit,
         allow_config_change=args.allow_config_change,
         retry_errors=args.retry_errors,
@@ -234,7 +233,7 @@ def _run_collect(args: argparse.Namespace) -> int:
 
         try:
             summary = run_ray(
-                _ray_loader(args, decoding),
+                _ray_loader(args),
                 inputs,
                 args.out,
                 workers=args.workers,
@@ -264,7 +263,7 @@ def _run_collect(args: argparse.Namespace) -> int:
     except ValueError as err:
         return bad(f"--device: {err}")
     try:
-        model = VLM.from_pretrained(args.model, device=device, dtype=args.dtype, decoding=decoding)
+        model = VLM.from_pretrained(args.model, device=device, dtype=args.dtype)
     except (OSError, ValueError) as err:
         return bad(f"--model: cannot load {args.model!r}: {err}")
     try:

@@ -1,7 +1,8 @@
 """Certify one input: selection and estimation samples, oracle labels, votes, certificate.
 
 :func:`certify` is Cohen et al.'s CERTIFY for any :class:`sampler.models.Model`, with an
-oracle between the texts of a VLM and the votes (theory notes, section 4.4):
+oracle between the texts of a VLM and the votes (Seferis, Wu, Kollias, Bensalem & Cheng
+2025, "Randomized Smoothing Meets Vision-Language Models", EMNLP 2025):
 
 1. *selection*: ``n0`` noisy copies of the input, their predictions labelled, counted;
    the selected class is ``argmax`` of these counts (ties to the lower id);
@@ -40,21 +41,29 @@ import dataclasses
 import hashlib
 import json
 import time
-from typing import Any, NamedTuple
+from typing import Any
 
 import numpy as np
 import torch
 
 import rstheory
+from sampler._config import CertifyConfig, SequentialRule, config_from_keywords
 from sampler._models import NoiseSpec, batch_seed
-from sampler._noise import add_gaussian_noise, check_sigma, noise_generator, resolve_device
+from sampler._noise import add_gaussian_noise, noise_generator
 from sampler._oracle_base import OracleErrorRates
 from sampler._oracle_cluster import SemanticClusterer
-from sampler._votes import count_votes
+from sampler._results import CertifyResult, Timings
+from sampler._validation import check_labels, check_seed, resolve_device
+from sampler._votes import count_votes, select_class
 
-__all__ = ["CertifyResult", "Timings", "certify", "derive_seed"]
-
-_SEED_LIMIT = 2**63
+__all__ = [
+    "CertifyConfig",
+    "CertifyResult",
+    "SequentialRule",
+    "Timings",
+    "certify",
+    "derive_seed",
+]
 
 
 def derive_seed(seed: int, *tags: str | int) -> int:
@@ -76,117 +85,12 @@ def derive_seed(seed: int, *tags: str | int) -> int:
       >>> derive_seed(0, "selection/noise") != derive_seed(0, "estimation/noise")
       True
     """
-    _check_seed(seed)
+    seed = check_seed(seed)
     for t in tags:
         if isinstance(t, bool) or not isinstance(t, str | int):
             raise ValueError(f"tags must be strings or ints, got {t!r}")
     text = json.dumps([int(seed), *tags], ensure_ascii=True, separators=(",", ":"))
     return int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "big") >> 1
-
-
-def _check_seed(seed) -> int:
-    if (
-        isinstance(seed, bool)
-        or not isinstance(seed, int | np.integer)
-        or not (0 <= seed < _SEED_LIMIT)
-    ):
-        raise ValueError(f"seed must be an int in [0, 2**63), got {seed!r}")
-    return int(seed)
-
-
-def _check_count(name: str, value) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
-        raise ValueError(f"{name} must be an int >= 1, got {value!r}")
-    return int(value)
-
-
-class Timings(NamedTuple):
-    """Wall-clock seconds of one :func:`certify` call.
-
-    Attributes:
-      selection: the ``n0`` selection copies through the model (noise, prepare, predict).
-      estimation: the ``n`` estimation copies through the model.
-      oracle: labelling the texts (0 for a classifier).
-      total: the whole call, certificate included.
-    """
-
-    selection: float
-    estimation: float
-    oracle: float
-    total: float
-
-
-@dataclasses.dataclass(frozen=True)
-class CertifyResult:
-    """Result of :func:`certify` for one input.
-
-    Attributes:
-      certificate: :class:`rstheory.Certificate` of ``(k, n)`` (0-d fields), with the oracle
-        correction when one was asked for.
-      top_class: the class selected from the ``n0`` selection samples only (ties to the
-        lower id); for a semantic clusterer, cluster 0.
-      selection_counts: int64 tensor ``(num_classes,)``, sums to ``n0``.
-      estimation_counts: int64 tensor ``(num_classes,)``, sums to ``n``.
-      k: ``estimation_counts[top_class]``.
-      n: the number of estimation samples.
-      n0: the number of selection samples.
-      num_classes: length of the counts (for a clusterer: clusters of this input + 1).
-      class_names: the oracle's class names (``labels``), or None for a classifier.
-      selection_labels: int64 tensor ``(n0,)``, the class of each selection sample in draw
-        order.
-      estimation_labels: int64 tensor ``(n,)``, likewise.
-      selection_texts, estimation_texts: the decoded answers in draw order when
-        ``keep_texts`` was asked (VLMs only), else None.
-      noise: the :class:`sampler.models.NoiseSpec` of both sets.
-      timings: :class:`Timings` in seconds.
-      seeds: the derived seeds actually used (``"selection/noise"``, ...), for the record.
-    """
-
-    certificate: rstheory.Certificate
-    top_class: int
-    selection_counts: torch.Tensor
-    estimation_counts: torch.Tensor
-    k: int
-    n: int
-    n0: int
-    num_classes: int
-    class_names: tuple[str, ...] | None
-    selection_labels: torch.Tensor
-    estimation_labels: torch.Tensor
-    selection_texts: tuple[str, ...] | None
-    estimation_texts: tuple[str, ...] | None
-    noise: NoiseSpec
-    timings: Timings
-    seeds: dict[str, int]
-
-    def summary(self) -> dict[str, Any]:
-        """Plain, JSON-ready numbers: ``top_class``, counts, ``k``, ``n``, certificate fields."""
-        c = self.certificate
-        return {
-            "top_class": self.top_class,
-            "num_classes": self.num_classes,
-            "selection_counts": self.selection_counts.tolist(),
-            "estimation_counts": self.estimation_counts.tolist(),
-            "k": self.k,
-            "n": self.n,
-            "n0": self.n0,
-            "p_lower": float(c.p_lower),
-            "q_lower": float(c.q_lower),
-            "radius": float(c.radius),
-            "abstained": bool(c.abstained),
-            "alpha_spent": float(c.alpha_spent),
-            "correction": c.correction,
-        }
-
-
-def _labels(out, *, name: str, expected: int) -> torch.Tensor:
-    labels = torch.as_tensor(out)
-    if labels.dtype == torch.bool or labels.is_floating_point() or labels.is_complex():
-        raise ValueError(f"{name} must be integer class ids, got dtype {labels.dtype}")
-    labels = labels.detach().to("cpu", torch.int64).reshape(-1)
-    if labels.numel() != expected:
-        raise ValueError(f"{name}: expected {expected} labels, got {labels.numel()}")
-    return labels
 
 
 def _call_oracle(oracle, texts: list[str], prompt) -> torch.Tensor:
@@ -196,33 +100,23 @@ def _call_oracle(oracle, texts: list[str], prompt) -> torch.Tensor:
     return oracle(texts)
 
 
-def _oracle_for_certify(oracle_eps, oracle_rates, top_class: int):
-    """The ``oracle_eps`` / ``oracle`` arguments of :func:`rstheory.certify`."""
-    if oracle_eps is not None and oracle_rates is not None:
-        raise ValueError("pass at most one of oracle_eps and oracle_rates, got both")
-    if isinstance(oracle_rates, OracleErrorRates):
+def _oracle_error_for(oracle_error, top_class: int):
+    """The ``oracle_error`` of :func:`rstheory.certify` for the selected class ``top_class``."""
+    if isinstance(oracle_error, OracleErrorRates):
         # The per-class rates of the selected class (the sound, asymmetric correction).
-        return None, oracle_rates.rates_for(top_class)
+        return oracle_error.rates_for(top_class)
     if (
-        isinstance(oracle_rates, rstheory.oracle.RateBounds)
-        and np.ndim(oracle_rates.eps_fp_upper) == 1
+        isinstance(oracle_error, rstheory.oracle.RateBounds)
+        and np.ndim(oracle_error.eps_fp_upper) == 1
     ):
         # One entry per class: the bounds for the selected class as A.
-        fp, fn = oracle_rates.eps_fp_upper, oracle_rates.eps_fn_upper
+        fp, fn = oracle_error.eps_fp_upper, oracle_error.eps_fn_upper
         if not 0 <= top_class < len(fp):
             raise ValueError(
-                f"oracle_rates has {len(fp)} classes, the selected class is {top_class}"
+                f"oracle_error has {len(fp)} classes, the selected class is {top_class}"
             )
-        return None, rstheory.oracle.RateBounds(fp[top_class], fn[top_class], oracle_rates.alpha)
-    if oracle_rates is not None and not isinstance(
-        oracle_rates,
-        rstheory.oracle.ErrorBound | rstheory.oracle.ErrorInterval | rstheory.oracle.RateBounds,
-    ):
-        raise ValueError(
-            "oracle_rates must be None, an rstheory.oracle.ErrorBound, ErrorInterval or "
-            f"RateBounds, or a sampler.oracles.OracleErrorRates, got {type(oracle_rates).__name__}"
-        )
-    return oracle_eps, oracle_rates
+        return rstheory.oracle.RateBounds(fp[top_class], fn[top_class], oracle_error.alpha)
+    return oracle_error
 
 
 SEED_STREAMS = ("selection/noise", "selection/decoding", "estimation/noise", "estimation/decoding")
@@ -233,28 +127,22 @@ def _derive_seeds(seed: int) -> dict[str, int]:
     return {stream: derive_seed(seed, stream) for stream in SEED_STREAMS}
 
 
-def _check_call(model, *, n0, batch_size, seed, sigma, alpha, oracle, num_classes, device):
-    """Validate the arguments shared by :func:`certify` and the sequential variant.
-
-    Returns ``(n0, batch_size, seed, sigma, device)`` normalised.
-    """
-    n0 = _check_count("n0", n0)
-    batch_size = _check_count("batch_size", batch_size)
-    seed = _check_seed(seed)
-    sigma = check_sigma(sigma)
-    if sigma <= 0:
-        raise ValueError(f"sigma must be > 0 for a certificate, got {sigma}")
-    if isinstance(alpha, bool) or not isinstance(alpha, int | float) or not 0 < alpha < 1:
-        raise ValueError(f"alpha must be a number in (0, 1), got {alpha!r}")
-    if oracle is not None and num_classes is not None:
+def _check_call(model, config: CertifyConfig, *, oracle, device):
+    """Check the call against its model: the oracle, ``num_classes``, the device, the
+    decoding. Returns ``(model, device)``: the model with the configuration's decoding."""
+    if oracle is not None and config.num_classes is not None:
         raise ValueError("num_classes must be None when an oracle labels the answers")
-    if num_classes is not None:
-        _check_count("num_classes", num_classes)
+    if config.decoding is not None:
+        if not callable(getattr(model, "with_decoding", None)):
+            raise ValueError(
+                f"decoding applies to a VLM only, not to a {type(model).__name__}: leave it None"
+            )
+        model = model.with_decoding(config.decoding)
     model_device = getattr(model, "device", torch.device("cpu"))
     dev = model_device if device is None else resolve_device(device)
     if dev.type != torch.device(model_device).type:
         raise ValueError(f"device {dev} must be of the model's device type ({model_device})")
-    return n0, batch_size, seed, sigma, dev
+    return model, dev
 
 
 class _Stream:
@@ -330,7 +218,8 @@ class _Selection:
         if isinstance(preds, torch.Tensor):  # a classifier: class ids are the labels
             if oracle is not None:
                 raise ValueError("oracle must be None for a model that returns class ids")
-            return cls(_labels(preds, name="selection predictions", expected=n0), None, None, None)
+            labels = check_labels(preds, name="selection predictions", expected=n0)
+            return cls(labels, None, None, None)
         if oracle is None:
             raise ValueError(
                 "oracle is required for a model that returns texts (a VLM): pass e.g. "
@@ -340,10 +229,10 @@ class _Selection:
         if isinstance(oracle, SemanticClusterer) or callable(getattr(oracle, "select", None)):
             # The selection fixes the clusters; each estimation text is labelled on its own.
             labeller = oracle.select(list(texts))
-            labels = _labels(labeller.selection_labels, name="selection labels", expected=n0)
+            labels = check_labels(labeller.selection_labels, name="selection labels", expected=n0)
         else:
             labeller = oracle
-            labels = _labels(
+            labels = check_labels(
                 _call_oracle(oracle, list(texts), prompt), name="selection labels", expected=n0
             )
         return cls(labels, labeller, texts, tuple(str(x) for x in labeller.labels))
@@ -351,8 +240,8 @@ class _Selection:
     def label_more(self, preds, *, prompt, name: str, expected: int) -> torch.Tensor:
         """Labels of later predictions (each labelled on its own given the selection)."""
         if self.labeller is None:
-            return _labels(preds, name=f"{name} predictions", expected=expected)
-        return _labels(
+            return check_labels(preds, name=f"{name} predictions", expected=expected)
+        return check_labels(
             _call_oracle(self.labeller, list(preds), prompt),
             name=f"{name} labels",
             expected=expected,
@@ -370,9 +259,10 @@ class _Selection:
         return int(num_classes)
 
     def top_class(self) -> int:
-        """``argmax`` of the selection counts, ties to the lower id."""
-        counts = count_votes(self.labels, max(1, int(self.labels.max()) + 1))  # checks labels >= 0
-        return int(counts.argmax())
+        """The selected class (:func:`sampler.select_class` of the selection counts)."""
+        # max(label) + 1 classes suffice for the argmax; count_votes checks labels >= 0.
+        counts = count_votes(self.labels, num_classes=max(1, int(self.labels.max()) + 1))
+        return int(select_class(counts))
 
 
 def certify(
@@ -380,18 +270,10 @@ def certify(
     image: torch.Tensor,
     prompt: str | None = None,
     *,
+    config: CertifyConfig | None = None,
     oracle=None,
-    n0: int,
-    n: int,
-    sigma: float,
-    alpha: float,
-    seed: int,
-    batch_size: int = 32,
-    oracle_eps: float | str | None = None,
-    oracle_rates=None,
-    keep_texts: bool = False,
-    num_classes: int | None = None,
     device: str | torch.device | None = None,
+    **legacy,
 ) -> CertifyResult:
     """Cohen et al. CERTIFY of one input with separate selection and estimation samples.
 
@@ -402,32 +284,21 @@ def certify(
         :class:`sampler.models.ImageClassifier` (class ids).
       image: the clean image, ``(3, H, W)`` float in ``[0, 1]``.
       prompt: the question for a VLM; None for a classifier.
+      config: the :class:`CertifyConfig` (``n0``, ``n``, ``sigma``, ``alpha``, ``seed``,
+        ``batch_size``, ``oracle_error``, ``decoding``, ``num_classes``, ``keep_texts``),
+        without a sequential rule. ``oracle_error`` goes to :func:`rstheory.certify` (with
+        ``num_classes`` of this input for a symmetric rate); a per-class ``RateBounds`` or a
+        :class:`sampler.oracles.OracleErrorRates` gives the rates of the selected class.
       oracle: for a VLM, an oracle mapping texts to class ids (``RefusalJudge``,
         ``ActionParser``, ``LLMJudge``, any :class:`sampler.oracles.Oracle`) or a
         :class:`sampler.oracles.SemanticClusterer` (or any object with its ``select``
         method); None for a classifier, whose class ids are the labels.
-      n0: selection samples, an int ``>= 1``.
-      n: estimation samples, an int ``>= 1``.
-      sigma: noise standard deviation in ``[0, 1]``-pixel units at the model's input
-        resolution, ``> 0``.
-      alpha: significance level of the certificate, in ``(0, 1)``.
-      seed: an int in ``[0, 2**63)``; the whole call is a function of it.
-      batch_size: noisy copies per forward pass, ``>= 1``. It can change the results (the
-        noise is drawn one batch at a time, sampled decoding is seeded per batch), so it
-        belongs to the recorded configuration.
-      oracle_eps: a known symmetric oracle error rate or ``"unknown"``, passed to
-        :func:`rstheory.certify` with ``num_classes`` of this input.
-      oracle_rates: estimated error rates, passed to :func:`rstheory.certify` as ``oracle``:
-        an ``rstheory.oracle.ErrorBound`` / ``ErrorInterval`` / ``RateBounds`` (a
-        ``RateBounds`` with one entry per class, or a
-        :class:`sampler.oracles.OracleErrorRates`, gives the rates of the selected class).
-        At most one of ``oracle_eps`` and ``oracle_rates``.
-      keep_texts: keep the decoded answers in the result (VLMs only).
-      num_classes: for a classifier, the length of the counts; default the model's
-        ``num_classes`` attribute if it has one, else ``max(label) + 1`` (at least 2) of
-        this input. Must be None with an oracle (the oracle decides).
       device: where the noise is drawn; default (None) the model's device. It must be of
         the model's device type; CPU and CUDA generators give different streams.
+      legacy: release 0.1's flat keywords (``n0=``, ``n=``, ``sigma=``, ``alpha=``,
+        ``seed=``, ``batch_size=``, ``oracle_eps=``, ``oracle_rates=``, ``keep_texts=``,
+        ``num_classes=``) instead of ``config``: deprecated, they build the configuration
+        with a :class:`DeprecationWarning`.
 
     Returns:
       :class:`CertifyResult`; its counts load into :mod:`rstheory` directly.
@@ -438,35 +309,24 @@ def certify(
 
     Example (a classifier that always answers class 2):
       >>> import torch
-      >>> from sampler.certify import certify
+      >>> from sampler.certify import CertifyConfig, certify
       >>> from sampler.models import ImageClassifier
       >>> class Two(torch.nn.Module):
       ...     def forward(self, x):
       ...         return torch.nn.functional.one_hot(torch.full((len(x),), 2), 3).float()
-      >>> res = certify(ImageClassifier(Two()), torch.rand(3, 4, 4), n0=10, n=100,
-      ...               sigma=0.25, alpha=0.001, seed=0, num_classes=3)
+      >>> cfg = CertifyConfig(n0=10, n=100, sigma=0.25, alpha=0.001, seed=0, num_classes=3)
+      >>> res = certify(ImageClassifier(Two()), torch.rand(3, 4, 4), config=cfg)
       >>> res.top_class, res.selection_counts.tolist(), res.estimation_counts.tolist()
       (2, [0, 0, 10], [0, 0, 100])
       >>> round(float(res.certificate.radius), 4), bool(res.certificate.abstained)
       (0.3751, False)
     """
     start = time.perf_counter()
-    n = _check_count("n", n)
-    n0, batch_size, seed, sigma, dev = _check_call(
-        model,
-        n0=n0,
-        batch_size=batch_size,
-        seed=seed,
-        sigma=sigma,
-        alpha=alpha,
-        oracle=oracle,
-        num_classes=num_classes,
-        device=device,
-    )
-    if oracle_eps is not None and oracle_rates is not None:
-        raise ValueError("pass at most one of oracle_eps and oracle_rates, got both")
+    cfg = config_from_keywords(config, legacy, func="certify")
+    model, dev = _check_call(model, cfg, oracle=oracle, device=device)
+    n0, n = cfg.n0, cfg.n
     seeds, selection, estimation = _streams(
-        model, image, prompt, sigma=sigma, batch_size=batch_size, seed=seed, device=dev
+        model, image, prompt, sigma=cfg.sigma, batch_size=cfg.batch_size, seed=cfg.seed, device=dev
     )
     sel_preds, t_sel = selection.draw(n0)
     est_preds, t_est = estimation.draw(n)
@@ -474,23 +334,22 @@ def certify(
     t = time.perf_counter()
     sel = _Selection.label(sel_preds, oracle=oracle, prompt=prompt, n0=n0)
     est = sel.label_more(est_preds, prompt=prompt, name="estimation", expected=n)
-    num_classes = sel.resolve_num_classes(model, num_classes, est)
+    num_classes = sel.resolve_num_classes(model, cfg.num_classes, est)
     t_oracle = time.perf_counter() - t
 
-    sel_counts = count_votes(sel.labels, num_classes)
-    est_counts = count_votes(est, num_classes)
-    top_class = int(sel_counts.argmax())  # first maximum: ties to the lower id
+    sel_counts = count_votes(sel.labels, num_classes=num_classes)
+    est_counts = count_votes(est, num_classes=num_classes)
+    top_class = int(select_class(sel_counts))
     k = int(est_counts[top_class])
-    eps, rates = _oracle_for_certify(oracle_eps, oracle_rates, top_class)
     cert = rstheory.certify(
         k,
         n,
-        alpha=alpha,
-        sigma=sigma,
-        oracle_error=eps if rates is None else rates,
+        alpha=cfg.alpha,
+        sigma=cfg.sigma,
+        oracle_error=_oracle_error_for(cfg.oracle_error, top_class),
         num_classes=max(num_classes, 2),
     )
-    keep = bool(keep_texts) and sel.texts is not None
+    keep = cfg.keep_texts and sel.texts is not None
     return CertifyResult(
         certificate=cert,
         top_class=top_class,

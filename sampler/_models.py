@@ -20,13 +20,13 @@ concatenated in draw order.
 from __future__ import annotations
 
 import dataclasses
-import math
 from typing import Any, NamedTuple, Protocol, runtime_checkable
 
 import numpy as np
 import torch
 
-from sampler._noise import PixelNormalization, add_gaussian_noise, check_sigma
+from sampler._noise import PixelNormalization, add_gaussian_noise
+from sampler._validation import check_count, check_int, check_real, check_seed, check_sigma
 
 __all__ = [
     "DecodingConfig",
@@ -70,17 +70,13 @@ class DecodingConfig:
     def __post_init__(self):
         if not isinstance(self.do_sample, bool):
             raise ValueError(f"do_sample must be a bool, got {self.do_sample!r}")
-        for name, lo in (("max_new_tokens", 1), ("top_k", 0), ("seed", 0)):
-            v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, int) or v < lo:
-                raise ValueError(f"{name} must be an int >= {lo}, got {v!r}")
-        t, p = self.temperature, self.top_p
-        if isinstance(t, bool) or not isinstance(t, int | float) or not (0 < t < math.inf):
-            raise ValueError(f"temperature must be a finite number > 0, got {t!r}")
-        if isinstance(p, bool) or not isinstance(p, int | float) or not (0 < p <= 1):
-            raise ValueError(f"top_p must be in (0, 1], got {p!r}")
-        object.__setattr__(self, "temperature", float(t))
-        object.__setattr__(self, "top_p", float(p))
+        for name, lo in (("max_new_tokens", 1), ("top_k", 0)):
+            object.__setattr__(self, name, check_int(getattr(self, name), name=name, low=lo))
+        object.__setattr__(self, "seed", check_seed(self.seed))
+        t = check_real(self.temperature, name="temperature", low=0.0, low_open=True)
+        p = check_real(self.top_p, name="top_p", low=0.0, high=1.0, low_open=True)
+        object.__setattr__(self, "temperature", t)
+        object.__setattr__(self, "top_p", p)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain, JSON-ready fields in sorted key order (stable for hashing)."""
@@ -164,7 +160,7 @@ class NoiseSpec:
     @classmethod
     def of(cls, sigma: float, prepared: Prepared, normalization: PixelNormalization) -> NoiseSpec:
         return cls(
-            sigma=check_sigma(sigma),
+            sigma=check_sigma(sigma, allow_zero=True),
             input_shape=tuple(prepared.pixels.shape),
             mean=normalization.mean,
             std=normalization.std,
@@ -207,7 +203,7 @@ def sample_predictions(
       prompt: the question for a VLM; ``None`` for a classifier.
       n: number of noisy copies, an int ``>= 1``, keyword-only.
       sigma: noise standard deviation in ``[0, 1]``-pixel units at the model's input
-        resolution, ``>= 0``, keyword-only.
+        resolution, ``>= 0`` (0: noise-free copies), keyword-only.
       generator: seeded generator on the model's device
         (:func:`sampler.noise.noise_generator`), keyword-only.
       batch_size: copies per forward pass, an int ``>= 1``.
@@ -232,11 +228,9 @@ def sample_predictions(
       >>> out.predictions.shape, out.predictions.dtype, out.noise.effective_sigma
       (torch.Size([10]), torch.int64, (0.25, 0.25, 0.25))
     """
-    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-        raise ValueError(f"n must be an int >= 1, got {n!r}")
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-        raise ValueError(f"batch_size must be an int >= 1, got {batch_size!r}")
-    sigma = check_sigma(sigma)
+    n = check_count(n, name="n")
+    batch_size = check_count(batch_size, name="batch_size")
+    sigma = check_sigma(sigma, allow_zero=True)
     if seed is None:
         decoding = getattr(model, "decoding", None)
         seed = decoding.seed if decoding is not None else 0

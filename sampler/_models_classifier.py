@@ -13,7 +13,8 @@ from typing import Any
 import torch
 
 from sampler._models import Prepared
-from sampler._noise import PixelNormalization, check_images
+from sampler._noise import PixelNormalization
+from sampler._validation import check_images
 
 __all__ = ["ImageClassifier"]
 

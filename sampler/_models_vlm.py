@@ -18,12 +18,14 @@ bf16 numerics and throughput; the CPU tests run the same code in float32.]
 from __future__ import annotations
 
 import contextlib
+import copy
 from typing import Any
 
 import torch
 
 from sampler._models import DecodingConfig, Prepared
-from sampler._noise import check_images, pixel_normalization, resolve_device
+from sampler._noise import pixel_normalization
+from sampler._validation import check_images, resolve_device
 
 __all__ = ["VLM", "resolve_dtype"]
 
@@ -184,6 +186,17 @@ class VLM:
         if special["pad_token_id"] is None:
             special["pad_token_id"] = special["eos_token_id"]
         return transformers.GenerationConfig(**special, **self.decoding.generate_kwargs())
+
+    def with_decoding(self, decoding: DecodingConfig | None) -> VLM:
+        """This VLM (the same weights, no copy) decoding with ``decoding``; None: itself."""
+        if decoding is None or decoding == self.decoding:
+            return self
+        if not isinstance(decoding, DecodingConfig):
+            raise ValueError(f"decoding must be a DecodingConfig, got {type(decoding).__name__}")
+        other = copy.copy(self)
+        other.decoding = decoding
+        other._generation_config = other._make_generation_config()
+        return other
 
     def config_dict(self) -> dict[str, Any]:
         """The recorded configuration: model, class, device, dtype, decoding, normalization."""

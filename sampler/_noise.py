@@ -37,6 +37,14 @@ import math
 
 import torch
 
+from sampler._validation import (
+    check_count,
+    check_images,
+    check_seed,
+    check_sigma,
+    resolve_device,
+)
+
 __all__ = [
     "PixelNormalization",
     "add_gaussian_noise",
@@ -53,43 +61,6 @@ _RESCALE_FACTOR = 1 / 255
 # Image-processor switches that would act on the pixels after (or instead of) the affine
 # normalization, or shift them: none of these can be reproduced as (x - mean) / std.
 _REFUSED_FLAGS = ("do_rescale_offset", "rescale_offset", "do_map_to_minus_one_one")
-
-
-def resolve_device(device: str | torch.device = "auto") -> torch.device:
-    """The torch device for a device string: ``"auto"`` is CUDA when present, else CPU.
-
-    Args:
-      device: ``"auto"``, a device string (``"cpu"``, ``"cuda"``, ``"cuda:1"``, ``"mps"``) or
-        a :class:`torch.device`.
-
-    Returns:
-      The :class:`torch.device`.
-
-    Raises:
-      ValueError: an unknown device string, or a CUDA / MPS device that is not available.
-
-    Example:
-      >>> from sampler.noise import resolve_device
-      >>> resolve_device("cpu")
-      device(type='cpu')
-    """
-    if isinstance(device, str) and device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        dev = torch.device(device)
-    except (RuntimeError, TypeError) as err:
-        raise ValueError(
-            f"device must be 'auto', 'cpu', 'cuda', 'cuda:N' or a torch.device, got {device!r}"
-        ) from err
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError(f"device {device!r} asked for, but torch.cuda.is_available() is False")
-    if dev.type == "cuda" and dev.index is not None and dev.index >= torch.cuda.device_count():
-        raise ValueError(f"device {device!r}: only {torch.cuda.device_count()} CUDA devices")
-    if dev.type == "mps" and not torch.backends.mps.is_available():
-        raise ValueError(f"device {device!r} asked for, but MPS is not available")
-    if dev.type not in ("cpu", "cuda", "mps"):
-        raise ValueError(f"device must be a cpu, cuda or mps device, got {device!r}")
-    return dev
 
 
 def noise_generator(seed: int, device: str | torch.device = "cpu") -> torch.Generator:
@@ -110,48 +81,8 @@ def noise_generator(seed: int, device: str | torch.device = "cpu") -> torch.Gene
       >>> noise_generator(0).initial_seed()
       0
     """
-    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**63:
-        raise ValueError(f"seed must be an int in [0, 2**63), got {seed!r}")
+    seed = check_seed(seed)
     return torch.Generator(device=resolve_device(device)).manual_seed(seed)
-
-
-def check_sigma(sigma) -> float:
-    """``sigma`` as a float after checking it is finite and ``>= 0``; raises ValueError."""
-    if isinstance(sigma, bool) or not isinstance(sigma, int | float):
-        raise ValueError(f"sigma must be a finite number >= 0, got {sigma!r}")
-    sigma = float(sigma)
-    if not math.isfinite(sigma) or sigma < 0:
-        raise ValueError(f"sigma must be a finite number >= 0, got {sigma}")
-    return sigma
-
-
-def check_images(images, *, name: str = "images", batched: bool = True) -> torch.Tensor:
-    """Check a float image tensor in ``[0, 1]``, channels first; return it unchanged.
-
-    Args:
-      images: shape ``(batch, 3, h, w)`` when ``batched`` (``batch >= 1``), else ``(3, h, w)``;
-        floating dtype, every value in ``[0, 1]`` (NaN is refused).
-      name: the argument name used in error messages.
-      batched: whether a leading batch axis is expected.
-
-    Raises:
-      ValueError: not a floating tensor, wrong rank, not 3 channels, an empty axis, or a
-        value outside ``[0, 1]``.
-    """
-    if not isinstance(images, torch.Tensor) or not images.is_floating_point():
-        kind = images.dtype if isinstance(images, torch.Tensor) else type(images).__name__
-        raise ValueError(f"{name} must be a floating torch.Tensor in [0, 1], got {kind}")
-    want = "(batch, 3, h, w)" if batched else "(3, h, w)"
-    if images.ndim != (4 if batched else 3) or images.shape[-3] != 3:
-        raise ValueError(f"{name} must have shape {want}, got {tuple(images.shape)}")
-    if images.numel() == 0:
-        raise ValueError(f"{name} must not be empty, got shape {tuple(images.shape)}")
-    # One reduction and one host synchronisation for the whole tensor.
-    lo, hi = torch.aminmax(images)
-    lo, hi = float(lo), float(hi)
-    if not (0.0 <= lo and hi <= 1.0):  # also catches NaN
-        raise ValueError(f"{name} must lie in [0, 1], got values in [{lo}, {hi}]")
-    return images
 
 
 @dataclasses.dataclass(frozen=True)
@@ -183,7 +114,7 @@ class PixelNormalization:
 
     def effective_sigma(self, sigma: float) -> tuple[float, float, float]:
         """Standard deviation of the noise per channel after normalization: ``sigma / std``."""
-        sigma = check_sigma(sigma)
+        sigma = check_sigma(sigma, allow_zero=True)
         return tuple(sigma / s for s in self.std)
 
     def __call__(self, pixels: torch.Tensor, dtype: torch.dtype | None = None) -> torch.Tensor:
@@ -293,7 +224,8 @@ def add_gaussian_noise(
         (``(3, h, w)``, or ``(tiles, 3, h, w)`` for anyres models), floating, on the
         generator's device.
       num: number of noisy copies, an int ``>= 1``.
-      sigma: noise standard deviation in ``[0, 1]``-pixel units, ``>= 0``, keyword-only.
+      sigma: noise standard deviation in ``[0, 1]``-pixel units, ``>= 0``, keyword-only
+        (0 gives noise-free copies; a certificate needs ``sigma > 0``).
       generator: seeded :class:`torch.Generator` on ``clean.device`` (:func:`noise_generator`).
 
     Returns:
@@ -315,9 +247,8 @@ def add_gaussian_noise(
       >>> bool(torch.equal(again, noisy))
       True
     """
-    sigma = check_sigma(sigma)
-    if isinstance(num, bool) or not isinstance(num, int) or num < 1:
-        raise ValueError(f"num must be an int >= 1, got {num!r}")
+    sigma = check_sigma(sigma, allow_zero=True)
+    num = check_count(num, name="num")
     if not isinstance(clean, torch.Tensor) or not clean.is_floating_point():
         raise ValueError("clean must be a floating torch.Tensor")
     if not isinstance(generator, torch.Generator):

@@ -23,7 +23,7 @@ References:
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import NamedTuple, Protocol, runtime_checkable
 
 import jax.numpy as jnp
@@ -31,6 +31,7 @@ import numpy as np
 import torch
 
 import rstheory
+from sampler._validation import check_alpha, check_texts
 
 __all__ = ["Oracle", "OracleErrorRates", "error_rates"]
 
@@ -50,53 +51,6 @@ class Oracle(Protocol):
     def num_classes(self) -> int: ...
 
     def __call__(self, texts: Sequence[str]) -> torch.Tensor: ...
-
-
-# ---------------------------------------------------------------------------------------
-# Validation shared by the oracles.
-
-
-def check_texts(texts, *, name: str = "texts") -> list[str]:
-    """``texts`` as a list of strings; a bare string (iterable over characters) is refused."""
-    if isinstance(texts, str | bytes) or not isinstance(texts, Iterable):
-        raise ValueError(f"{name} must be a sequence of strings, got {type(texts).__name__}")
-    out = list(texts)
-    for i, t in enumerate(out):
-        if not isinstance(t, str):
-            raise ValueError(f"{name} must hold only strings, got {type(t).__name__} at index {i}")
-    return out
-
-
-def check_batch_size(batch_size) -> int:
-    bad = isinstance(batch_size, bool) or not isinstance(batch_size, int | np.integer)
-    if bad or batch_size < 1:
-        raise ValueError(f"batch_size must be an int >= 1, got {batch_size!r}")
-    return int(batch_size)
-
-
-def check_label_names(labels, *, name: str = "labels") -> tuple[str, ...]:
-    """Non-empty, distinct, non-blank strings."""
-    if isinstance(labels, str | bytes) or not isinstance(labels, Iterable):
-        raise ValueError(f"{name} must be a sequence of strings, got {type(labels).__name__}")
-    out = tuple(labels)
-    if not out:
-        raise ValueError(f"{name} must hold at least one entry, got an empty sequence")
-    for lab in out:
-        if not isinstance(lab, str) or not lab.strip():
-            raise ValueError(f"{name} must hold non-blank strings, got {lab!r}")
-    if len(set(out)) != len(out):
-        raise ValueError(f"{name} must be distinct, got {out!r}")
-    return out
-
-
-def resolve_device(device) -> torch.device:
-    """``"auto"``: CUDA when available, else CPU; anything else goes to :class:`torch.device`."""
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        return torch.device(device)
-    except (RuntimeError, TypeError) as err:
-        raise ValueError(f"device must be 'auto' or a torch device, got {device!r}") from err
 
 
 # ---------------------------------------------------------------------------------------
@@ -265,8 +219,7 @@ def error_rates(
     if int(true.min()) < 0 or int(true.max()) >= k:
         bad = int(true.min()) if int(true.min()) < 0 else int(true.max())
         raise ValueError(f"true_labels must lie in [0, num_classes) = [0, {k}), got {bad}")
-    if not 0.0 < float(alpha) < 1.0:
-        raise ValueError(f"alpha must lie in (0, 1), got {alpha!r}")
+    alpha = check_alpha(alpha)
     predicted = torch.as_tensor(oracle(texts)).to(torch.int64).reshape(-1).cpu()
     if predicted.numel() != len(texts) or int(predicted.min()) < 0 or int(predicted.max()) >= k:
         raise ValueError(f"the oracle must return {len(texts)} labels in [0, {k})")

@@ -51,8 +51,8 @@ from typing import NamedTuple
 import numpy as np
 import torch
 
-from sampler._oracle_base import check_batch_size, check_texts, resolve_device
 from sampler._oracle_llm import _load
+from sampler._validation import check_count, check_texts, resolve_device
 
 __all__ = ["ClusterOracle", "SemanticClusterer"]
 
@@ -145,7 +145,7 @@ class SemanticClusterer:
             raise ValueError(f"max_length must be an int >= 1, got {max_length!r}")
         self.method = method
         self.threshold = threshold
-        self.batch_size = check_batch_size(batch_size)
+        self.batch_size = check_count(batch_size, name="batch_size")
         self.device = resolve_device(device)
         self.max_length = max_length
         self.model = self.tokenizer = self._fn = None
@@ -363,7 +363,7 @@ class ClusterOracle:
       members: per cluster, its distinct selection texts, sorted.
       sizes: per cluster, its number of selection answers (with multiplicity).
       selection_labels: cluster ids of the selection answers, int64 ``(n0,)``; count them
-        with ``sampler.count_votes(oracle.selection_labels, oracle.num_classes)``.
+        with ``sampler.count_votes(oracle.selection_labels, num_classes=oracle.num_classes)``.
       selected: the selected class, 0 (the largest cluster).
       unmatched: ``K``.
     """

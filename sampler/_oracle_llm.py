@@ -14,13 +14,8 @@ from collections.abc import Sequence
 
 import torch
 
-from sampler._oracle_base import (
-    PhraseMatcher,
-    check_batch_size,
-    check_label_names,
-    check_texts,
-    resolve_device,
-)
+from sampler._oracle_base import PhraseMatcher
+from sampler._validation import check_count, check_label_names, check_texts, resolve_device
 
 __all__ = ["DEFAULT_JUDGE_PROMPT", "LLMJudge", "parse_judgement"]
 
@@ -170,7 +165,7 @@ class LLMJudge:
         self._matcher = PhraseMatcher({lab: i for i, lab in enumerate(names)}, name="labels")
         self.prompt = prompt
         self.uses_request = "request" in fields
-        self.batch_size = check_batch_size(batch_size)
+        self.batch_size = check_count(batch_size, name="batch_size")
         self.max_new_tokens = max_new_tokens
         self.device = resolve_device(device)
         self.model, self.tokenizer = _load(

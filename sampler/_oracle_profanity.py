@@ -23,7 +23,7 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
-from sampler._oracle_base import check_texts
+from sampler._validation import check_texts
 
 __all__ = ["ProfanityJudge"]
 

@@ -35,6 +35,7 @@ from typing import Any
 
 import torch
 
+from sampler._config import CertifyConfig, config_from_keywords
 from sampler._models import DecodingConfig
 from sampler._run import (
     Input,
@@ -47,6 +48,7 @@ from sampler._run import (
     _summary,
     _Writer,
 )
+from sampler._validation import check_ray_args, resolve_device
 
 __all__ = ["VLMLoader", "run_ray", "start_local_cluster"]
 
@@ -90,7 +92,6 @@ class VLMLoader:
 
     def __call__(self):
         from sampler._models_vlm import VLM
-        from sampler._noise import resolve_device
 
         device = resolve_device(self.device)
         model = VLM.from_pretrained(
@@ -154,16 +155,6 @@ def _import_ray():
             "install 'ray>=2.9')"
         ) from err
     return ray
-
-
-def _check_ray_args(workers, max_in_flight, max_restarts) -> None:
-    """``workers`` None or an int >= 1, ``max_in_flight`` >= 1, ``max_restarts`` >= 0."""
-    checks = [("max_in_flight", max_in_flight, 1), ("max_restarts", max_restarts, 0)]
-    if workers is not None:
-        checks.append(("workers", workers, 1))
-    for name, v, lo in checks:
-        if isinstance(v, bool) or not isinstance(v, int) or v < lo:
-            raise ValueError(f"{name} must be an int >= {lo}, got {v!r}")
 
 
 _LOOPBACK_ENV = "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"
@@ -299,16 +290,8 @@ def run_ray(
     data,
     out,
     *,
+    config: CertifyConfig | None = None,
     oracle_name: str | None = None,
-    n0: int,
-    n: int,
-    sigma: float,
-    alpha: float = 0.001,
-    seed: int,
-    batch_size: int = 32,
-    oracle_eps=None,
-    oracle_rates=None,
-    keep_texts: bool = False,
     prompt: str | None = None,
     limit: int | None = None,
     allow_config_change: bool = False,
@@ -316,16 +299,18 @@ def run_ray(
     parquet=None,
     progress: bool | None = None,
     model_name: str | None = None,
-    num_classes: int | None = None,
     workers: int | None = None,
     address: str | None = None,
     max_in_flight: int = 2,
     max_restarts: int = 3,
+    **legacy,
 ) -> RunSummary:
     """:func:`sampler.run.run` on Ray actors: same rows, same hash, same resume.
 
     See the module docstring. Arguments other than the ones below are those of
-    :func:`sampler.run.run`; the model and oracle come from ``load`` instead.
+    :func:`sampler.run.run` (``config``, a :class:`sampler.CertifyConfig`, and the
+    deprecated flat keywords of 0.1 in its place); the model and oracle come from ``load``
+    instead.
 
     Args:
       load: picklable zero-argument callable returning ``(model, oracle)``, run once in each
@@ -348,35 +333,24 @@ def run_ray(
       RuntimeError: the workers disagree on the hash, or every worker died.
       KeyboardInterrupt: re-raised after the rows so far are safely written.
     """
-    _check_args(n0, n, batch_size, limit, parquet)
-    _check_ray_args(workers, max_in_flight, max_restarts)
+    cfg = config_from_keywords(config, legacy, func="run_ray")
+    limit = _check_args(limit, parquet)
+    check_ray_args(workers=workers, max_in_flight=max_in_flight, max_restarts=max_restarts)
     inputs = _inputs(data, prompt, limit)
     ray = _import_ray()
     started = _connect(ray, address, workers)
     actors = []
     try:
         count, resources = _actor_resources(ray, workers)
-        job_args = dict(
-            oracle_name=oracle_name,
-            n0=n0,
-            n=n,
-            sigma=sigma,
-            alpha=alpha,
-            seed=seed,
-            batch_size=batch_size,
-            oracle_eps=oracle_eps,
-            oracle_rates=oracle_rates,
-            keep_texts=keep_texts,
-            num_classes=num_classes,
-            model_name=model_name,
-        )
+        # Picklable: the frozen configuration travels to the workers as is.
+        job_args = dict(config=cfg, oracle_name=oracle_name, model_name=model_name)
         actors = _start_actors(ray, load, job_args, count, resources, max_restarts)
         chash = _agreed_hash(ray, actors)
         out = pathlib.Path(out)
         todo, repaired = _resume(
             out, chash, inputs, allow_config_change=allow_config_change, retry_errors=retry_errors
         )
-        with _Writer(out, len(todo), n0 + n, progress) as writer:
+        with _Writer(out, len(todo), cfg.samples_per_input, progress) as writer:
             _stream(ray, actors, todo, chash, writer, max_in_flight)
         return _summary(out, chash, len(inputs), len(todo), writer, repaired, parquet)
     finally:

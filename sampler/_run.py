@@ -69,7 +69,6 @@ import hashlib
 import importlib.metadata
 import io
 import json
-import math
 import os
 import pathlib
 import platform
@@ -85,6 +84,8 @@ import rstheory
 from rstheory import rows as _rows
 from rstheory.rows import ConfigMismatchError
 from sampler._certify import certify, derive_seed
+from sampler._config import CertifyConfig, config_from_keywords, jsonable
+from sampler._validation import check_int
 
 __all__ = [
     "IMAGE_SUFFIXES",
@@ -303,20 +304,7 @@ def load_image(data: bytes) -> torch.Tensor:
 # Configuration and its hash.
 
 
-def _jsonable(x):
-    if isinstance(x, dict):
-        return {str(k): _jsonable(v) for k, v in x.items()}
-    if isinstance(x, list | tuple):
-        return [_jsonable(v) for v in x]
-    if isinstance(x, bool | int | str) or x is None:
-        return x
-    if isinstance(x, float):
-        return x if math.isfinite(x) else repr(x)
-    if isinstance(x, os.PathLike):
-        return os.fspath(x)
-    if isinstance(x, np.generic | np.ndarray) or hasattr(x, "__array__"):
-        return _jsonable(np.asarray(x).tolist())
-    return repr(x)
+_jsonable = jsonable  # one JSON form of rows and hashes (sampler._config)
 
 
 _ORACLE_FIELDS = (
@@ -361,35 +349,26 @@ def _model_config(model, model_name: str | None) -> dict[str, Any]:
 def run_config(
     model,
     *,
+    config: CertifyConfig | None = None,
     oracle=None,
     oracle_name: str | None = None,
-    n0: int,
-    n: int,
-    sigma: float,
-    alpha: float,
-    seed: int,
-    batch_size: int,
-    oracle_eps=None,
-    oracle_rates=None,
-    num_classes: int | None = None,
     model_name: str | None = None,
+    **legacy,
 ) -> dict[str, Any]:
-    """The configuration of a campaign that :func:`config_hash` hashes (module docstring)."""
-    rates = None
-    if oracle_rates is not None:
-        rates = {"class": type(oracle_rates).__name__}
-        rates.update({k: _jsonable(v) for k, v in oracle_rates._asdict().items()})
+    """The configuration of a campaign that :func:`config_hash` hashes (module docstring).
+
+    The model's and the oracle's settings, and the :class:`sampler.CertifyConfig`'s own
+    dict form (:meth:`~sampler.CertifyConfig.to_dict`); a ``decoding`` of the configuration
+    is recorded in the model's settings, where the model's own decoding is. Release 0.1's
+    flat keywords (``n0=``, ``n=``, ``sigma=``, ...) instead of ``config`` are deprecated.
+    """
+    cfg = config_from_keywords(config, legacy, func="run_config", sequential=None)
+    if cfg.decoding is not None and callable(getattr(model, "with_decoding", None)):
+        model = model.with_decoding(cfg.decoding)
     return {
         "model": _model_config(model, model_name),
         "oracle": _oracle_config(oracle, oracle_name),
-        "oracle_correction": {"oracle_eps": _jsonable(oracle_eps), "oracle_rates": rates},
-        "sigma": float(sigma),
-        "n0": int(n0),
-        "n": int(n),
-        "alpha": float(alpha),
-        "seed": int(seed),
-        "batch_size": int(batch_size),
-        "num_classes": num_classes,
+        **cfg.to_dict(),
     }
 
 
@@ -563,15 +542,14 @@ def _row(inp: Input, *, chash, config, seed, versions) -> dict[str, Any]:
     }
 
 
-def _check_args(n0, n, batch_size, limit, parquet) -> None:
-    """The checks of :func:`run`'s own arguments, before any work (shared by the backends)."""
-    for name, v in (("n0", n0), ("n", n), ("batch_size", batch_size)):
-        if isinstance(v, bool) or not isinstance(v, int) or v < 1:
-            raise ValueError(f"{name} must be an int >= 1, got {v!r}")
-    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 0):
-        raise ValueError(f"limit must be None or an int >= 0, got {limit!r}")
+def _check_args(limit, parquet) -> int | None:
+    """The checks of :func:`run`'s own arguments, before any work (shared by the backends);
+    ``limit`` normalised."""
+    if limit is not None:
+        limit = check_int(limit, name="limit", low=0)
     if parquet is not None:
         _require_pyarrow()
+    return limit
 
 
 def _inputs(data, prompt: str | None, limit: int | None) -> list[Input]:
@@ -594,56 +572,18 @@ class _Job(NamedTuple):
     chash: str
     config: dict[str, Any]
     versions: dict[str, str | None]
-    seed: int
-    certify_kwargs: dict[str, Any]
+    certify_config: CertifyConfig
+    oracle: Any
 
 
 def _make_job(
-    model,
-    *,
-    oracle,
-    oracle_name,
-    n0,
-    n,
-    sigma,
-    alpha,
-    seed,
-    batch_size,
-    oracle_eps,
-    oracle_rates,
-    keep_texts,
-    num_classes,
-    model_name,
+    model, *, config: CertifyConfig, oracle, oracle_name: str | None, model_name: str | None
 ) -> _Job:
     """The :class:`_Job` of a campaign: configuration, its hash, versions, certify arguments."""
-    config = run_config(
-        model,
-        oracle=oracle,
-        oracle_name=oracle_name,
-        n0=n0,
-        n=n,
-        sigma=sigma,
-        alpha=alpha,
-        seed=seed,
-        batch_size=batch_size,
-        oracle_eps=oracle_eps,
-        oracle_rates=oracle_rates,
-        num_classes=num_classes,
-        model_name=model_name,
+    hashed = run_config(
+        model, config=config, oracle=oracle, oracle_name=oracle_name, model_name=model_name
     )
-    kwargs = dict(
-        oracle=oracle,
-        n0=n0,
-        n=n,
-        sigma=sigma,
-        alpha=alpha,
-        batch_size=batch_size,
-        oracle_eps=oracle_eps,
-        oracle_rates=oracle_rates,
-        keep_texts=keep_texts,
-        num_classes=num_classes,
-    )
-    return _Job(config_hash(config), _jsonable(config), _versions(), seed, kwargs)
+    return _Job(config_hash(hashed), _jsonable(hashed), _versions(), config, oracle)
 
 
 def _certify_row(model, inp: Input, job: _Job) -> dict[str, Any]:
@@ -652,7 +592,7 @@ def _certify_row(model, inp: Input, job: _Job) -> dict[str, Any]:
     The one per-input code path of every backend. ``timings["finished_at"]`` is set by
     :meth:`_Writer.write`, when the row is written.
     """
-    input_seed = derive_seed(job.seed, "input", inp.id)
+    input_seed = derive_seed(job.certify_config.seed, "input", inp.id)
     row = _row(inp, chash=job.chash, config=job.config, seed=input_seed, versions=job.versions)
     t0 = time.perf_counter()
     t_load = 0.0
@@ -663,7 +603,8 @@ def _certify_row(model, inp: Input, job: _Job) -> dict[str, Any]:
         row["input_sha256"] = digest.hexdigest()
         image = load_image(data_bytes)
         t_load = time.perf_counter() - t0
-        res = certify(model, image, inp.prompt, seed=input_seed, **job.certify_kwargs)
+        cfg = job.certify_config.replace(seed=input_seed)
+        res = certify(model, image, inp.prompt, config=cfg, oracle=job.oracle)
     except Exception as err:  # one bad input never stops the run
         row.update(status="error", error={"type": type(err).__name__, "message": str(err)})
         row["timings"] = {"load_image": t_load, "total": time.perf_counter() - t0}
@@ -801,17 +742,9 @@ def run(
     data,
     out,
     *,
+    config: CertifyConfig | None = None,
     oracle=None,
     oracle_name: str | None = None,
-    n0: int,
-    n: int,
-    sigma: float,
-    alpha: float = 0.001,
-    seed: int,
-    batch_size: int = 32,
-    oracle_eps=None,
-    oracle_rates=None,
-    keep_texts: bool = False,
     prompt: str | None = None,
     limit: int | None = None,
     allow_config_change: bool = False,
@@ -819,7 +752,7 @@ def run(
     parquet=None,
     progress: bool | None = None,
     model_name: str | None = None,
-    num_classes: int | None = None,
+    **legacy,
 ) -> RunSummary:
     """Certify every input of ``data`` with :func:`sampler.certify.certify`, one row each.
 
@@ -833,10 +766,11 @@ def run(
       model: a :class:`sampler.models.Model` (VLM or classifier).
       data: a dataset path (see :func:`read_dataset`) or a sequence of :class:`Input`.
       out: the JSONL file, created or appended to.
-      oracle, n0, n, sigma, alpha, batch_size, oracle_eps, oracle_rates, keep_texts: as in
-        :func:`sampler.certify.certify`.
+      config: the :class:`sampler.CertifyConfig` of every input (as in
+        :func:`sampler.certify.certify`); its ``seed`` is the campaign seed: input ``id`` is
+        certified with ``derive_seed(seed, "input", id)``.
+      oracle: as in :func:`sampler.certify.certify`.
       oracle_name: the oracle's name in the configuration (e.g. ``"refusal"``).
-      seed: the campaign seed; input ``id`` is certified with ``derive_seed(seed, "input", id)``.
       prompt: the prompt of a folder of images.
       limit: certify only the first ``limit`` inputs of the dataset.
       allow_config_change: append rows of this configuration to a file that holds rows of
@@ -848,8 +782,10 @@ def run(
         when stderr is a terminal.
       model_name: the model's name in the configuration (default: its ``name_or_path``; give
         one for a classifier, whose module has none).
-      num_classes: for a classifier, the length of the counts (see
-        :func:`sampler.certify.certify`).
+      legacy: release 0.1's flat keywords (``n0=``, ``n=``, ``sigma=``, ``alpha=``,
+        ``seed=``, ``batch_size=``, ``oracle_eps=``, ``oracle_rates=``, ``keep_texts=``,
+        ``num_classes=``) instead of ``config``: deprecated, they build the configuration
+        with a :class:`DeprecationWarning`.
 
     Returns:
       :class:`RunSummary`.
@@ -861,29 +797,17 @@ def run(
       RuntimeError: ``parquet`` asked for without pyarrow (checked before any work).
       KeyboardInterrupt: re-raised after the rows so far are safely written.
     """
-    _check_args(n0, n, batch_size, limit, parquet)
+    cfg = config_from_keywords(config, legacy, func="run")
+    limit = _check_args(limit, parquet)
     inputs = _inputs(data, prompt, limit)
     job = _make_job(
-        model,
-        oracle=oracle,
-        oracle_name=oracle_name,
-        n0=n0,
-        n=n,
-        sigma=sigma,
-        alpha=alpha,
-        seed=seed,
-        batch_size=batch_size,
-        oracle_eps=oracle_eps,
-        oracle_rates=oracle_rates,
-        keep_texts=keep_texts,
-        num_classes=num_classes,
-        model_name=model_name,
+        model, config=cfg, oracle=oracle, oracle_name=oracle_name, model_name=model_name
     )
     out = pathlib.Path(out)
     todo, repaired = _resume(
         out, job.chash, inputs, allow_config_change=allow_config_change, retry_errors=retry_errors
     )
-    with _Writer(out, len(todo), n0 + n, progress) as writer:
+    with _Writer(out, len(todo), cfg.samples_per_input, progress) as writer:
         for inp in todo:
             writer.write(_certify_row(model, inp, job))
     return _summary(out, job.chash, len(inputs), len(todo), writer, repaired, parquet)

@@ -25,16 +25,14 @@ run equal the first ``n`` draws of ``certify(..., n=n_fixed, batch_size=batch_si
 the same seed, for any ``n_fixed >= n``: the two rules see the same data and differ only
 in when they stop.
 
-Oracle-error corrections (``oracle_eps``, ``oracle_rates`` of ``certify``) are not offered:
-they change the bound on ``p_A`` and hence the boundaries.
+Oracle-error corrections (``oracle_error`` of the configuration) are not offered: they
+change the bound on ``p_A`` and hence the boundaries.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import time
-from typing import Any
 
 import numpy as np
 import torch
@@ -42,8 +40,9 @@ import torch
 import rstheory
 from rstheory import sequential as _seq
 from rstheory._confseq import betabinomial_cs
-from sampler._certify import Timings, _check_call, _check_count, _Selection, _streams
-from sampler._models import NoiseSpec
+from sampler._certify import _check_call, _Selection, _streams
+from sampler._config import CertifyConfig, config_from_keywords
+from sampler._results import SequentialResult, Timings
 from sampler._votes import count_votes
 
 __all__ = ["CERTIFIED", "FUTILITY", "N_MAX", "SequentialResult", "certify_sequential"]
@@ -73,119 +72,31 @@ def _cached_boundaries(radius, sigma, alpha, batch_size, n_max, prior):
     )
 
 
-@dataclasses.dataclass(frozen=True)
-class SequentialResult:
-    """Result of :func:`certify_sequential` for one input.
-
-    Attributes:
-      stop_reason: ``"certified"`` (radius ``>= radius_target`` certified), ``"futility"``
-        (the upper bound fell below ``p*``: abstain at the target) or ``"n_max"`` (neither
-        by ``n_max``: abstain at the target).
-      certified: ``stop_reason == "certified"``.
-      radius_target: the target radius ``r``; ``p_star = Phi(r / sigma)``.
-      p_lower, p_upper: the anytime-valid confidence sequence ``(low, high)`` at the stop,
-        level ``alpha`` (:func:`rstheory._confseq.betabinomial_cs` with ``prior``).
-      radius: ``sigma Phi^-1(p_lower)`` where ``p_lower > 1/2``, else 0; valid whatever the
-        stop reason (``>= radius_target`` exactly when certified, up to float rounding).
-      top_class: the class selected from the ``n0`` selection samples (ties to the lower id).
-      k: estimation votes for ``top_class`` among the ``n`` drawn.
-      n: estimation samples drawn (a checkpoint, ``<= n_max``); ``n0``: selection samples;
-        ``samples = n0 + n``.
-      looks: checkpoints evaluated.
-      selection_counts, estimation_counts: int64 tensors ``(num_classes,)``.
-      selection_labels, estimation_labels: int64 tensors ``(n0,)`` and ``(n,)``, draw order.
-      selection_texts, estimation_texts: the answers when ``keep_texts`` (VLMs), else None.
-      num_classes, class_names: as :class:`sampler.certify.CertifyResult`.
-      boundaries: the :class:`rstheory.sequential.Boundaries` of the rule.
-      prior: the mixture prior ``(a, b)`` used; ``alpha``, ``sigma``, ``batch_size``,
-        ``n_max``: the configuration.
-      noise: the :class:`sampler.models.NoiseSpec`; ``timings``: :class:`sampler.certify.Timings`;
-      seeds: the derived seeds (as ``certify``).
-    """
-
-    stop_reason: str
-    certified: bool
-    radius_target: float
-    p_star: float
-    p_lower: float
-    p_upper: float
-    radius: float
-    top_class: int
-    k: int
-    n: int
-    n0: int
-    samples: int
-    looks: int
-    selection_counts: torch.Tensor
-    estimation_counts: torch.Tensor
-    selection_labels: torch.Tensor
-    estimation_labels: torch.Tensor
-    selection_texts: tuple[str, ...] | None
-    estimation_texts: tuple[str, ...] | None
-    num_classes: int
-    class_names: tuple[str, ...] | None
-    boundaries: Any
-    prior: tuple[float, float]
-    alpha: float
-    sigma: float
-    batch_size: int
-    n_max: int
-    noise: NoiseSpec
-    timings: Timings
-    seeds: dict[str, int]
-
-    def summary(self) -> dict[str, Any]:
-        """Plain, JSON-ready numbers."""
-        return {
-            "stop_reason": self.stop_reason,
-            "certified": self.certified,
-            "radius_target": self.radius_target,
-            "radius": self.radius,
-            "p_lower": self.p_lower,
-            "p_upper": self.p_upper,
-            "top_class": self.top_class,
-            "k": self.k,
-            "n": self.n,
-            "n0": self.n0,
-            "samples": self.samples,
-            "looks": self.looks,
-            "selection_counts": self.selection_counts.tolist(),
-            "estimation_counts": self.estimation_counts.tolist(),
-            "n_max": self.n_max,
-            "batch_size": self.batch_size,
-        }
-
-
 def certify_sequential(
     model,
     image: torch.Tensor,
     prompt: str | None = None,
     *,
+    config: CertifyConfig | None = None,
     oracle=None,
-    n0: int,
-    radius: float,
-    sigma: float,
-    alpha: float,
-    n_max: int,
-    seed: int,
-    batch_size: int = 32,
-    prior=None,
-    keep_texts: bool = False,
-    num_classes: int | None = None,
     device: str | torch.device | None = None,
+    **legacy,
 ) -> SequentialResult:
-    """Certify radius ``radius`` of one input, stopping the estimation as early as the data allow.
+    """Certify radius ``config.sequential.radius`` of one input, stopping the estimation as
+    early as the data allow.
 
     See the module docstring for the rule, its guarantee and the prefix property.
 
     Args:
-      model, image, prompt, oracle, n0, sigma, alpha, seed, keep_texts, num_classes,
-        device: as :func:`sampler.certify.certify`.
-      radius: the target radius ``> 0`` (``p* = Phi(radius / sigma)`` must be below 1).
-      n_max: largest number of estimation samples, an int ``>= 1``.
-      batch_size: copies per forward pass and between two looks, an int ``>= 1``.
-      prior: ``(a, b)`` of the confidence sequence's beta mixture; default
-        :func:`rstheory.sequential.default_prior` ``(p*)``.
+      model, image, prompt, oracle, device: as :func:`sampler.certify.certify`.
+      config: a :class:`sampler.certify.CertifyConfig` with a
+        :class:`sampler.certify.SequentialRule` (``radius``, ``n_max``, ``prior``) as its
+        ``sequential`` field, ``n`` and ``oracle_error`` None; ``batch_size`` is also the
+        number of copies between two looks.
+      legacy: release 0.1's flat keywords (``n0=``, ``radius=``, ``sigma=``, ``alpha=``,
+        ``n_max=``, ``seed=``, ``batch_size=``, ``prior=``, ``keep_texts=``,
+        ``num_classes=``) instead of ``config``: deprecated, they build the configuration
+        with a :class:`DeprecationWarning`.
 
     Returns:
       :class:`SequentialResult`.
@@ -196,33 +107,25 @@ def certify_sequential(
 
     Example (a classifier that always answers class 2):
       >>> import torch
-      >>> from sampler.certify import certify_sequential
+      >>> from sampler.certify import CertifyConfig, SequentialRule, certify_sequential
       >>> from sampler.models import ImageClassifier
       >>> class Two(torch.nn.Module):
       ...     def forward(self, x):
       ...         return torch.nn.functional.one_hot(torch.full((len(x),), 2), 3).float()
-      >>> res = certify_sequential(ImageClassifier(Two()), torch.rand(3, 4, 4), n0=10,
-      ...     radius=0.25, sigma=0.25, alpha=0.001, n_max=1000, batch_size=20, seed=0,
-      ...     num_classes=3)
+      >>> cfg = CertifyConfig(n0=10, sigma=0.25, alpha=0.001, batch_size=20, seed=0,
+      ...     num_classes=3, sequential=SequentialRule(radius=0.25, n_max=1000))
+      >>> res = certify_sequential(ImageClassifier(Two()), torch.rand(3, 4, 4), config=cfg)
       >>> res.stop_reason, res.top_class, res.n, res.k, round(res.radius, 4)
       ('certified', 2, 80, 80, 0.254)
     """
     start = time.perf_counter()
-    n0, batch_size, seed, sigma, dev = _check_call(
-        model,
-        n0=n0,
-        batch_size=batch_size,
-        seed=seed,
-        sigma=sigma,
-        alpha=alpha,
-        oracle=oracle,
-        num_classes=num_classes,
-        device=device,
-    )
-    n_max = _check_count("n_max", n_max)
-    bounds = _boundaries(radius, sigma, alpha, batch_size, n_max, prior)
+    cfg = config_from_keywords(config, legacy, func="certify_sequential", sequential=True)
+    model, dev = _check_call(model, cfg, oracle=oracle, device=device)
+    rule = cfg.sequential
+    n0, batch_size, sigma, alpha, n_max = cfg.n0, cfg.batch_size, cfg.sigma, cfg.alpha, rule.n_max
+    bounds = _boundaries(rule.radius, sigma, alpha, batch_size, n_max, rule.prior)
     seeds, selection, estimation = _streams(
-        model, image, prompt, sigma=sigma, batch_size=batch_size, seed=seed, device=dev
+        model, image, prompt, sigma=sigma, batch_size=batch_size, seed=cfg.seed, device=dev
     )
     sel_preds, t_sel = selection.draw(n0)
     t = time.perf_counter()
@@ -256,17 +159,17 @@ def certify_sequential(
             break
 
     est = torch.cat(labels)
-    num_classes = sel.resolve_num_classes(model, num_classes, est)
-    sel_counts = count_votes(sel.labels, num_classes)
-    est_counts = count_votes(est, num_classes)
+    num_classes = sel.resolve_num_classes(model, cfg.num_classes, est)
+    sel_counts = count_votes(sel.labels, num_classes=num_classes)
+    est_counts = count_votes(est, num_classes=num_classes)
     ci = betabinomial_cs(k, n, alpha=alpha, prior=bounds.prior)
     low, high = float(ci.low), float(ci.high)
     radius_cert = float(rstheory.certified_radius(np.float64(low), sigma=sigma))
-    keep = bool(keep_texts) and sel.texts is not None
+    keep = cfg.keep_texts and sel.texts is not None
     return SequentialResult(
         stop_reason=reason,
         certified=reason == CERTIFIED,
-        radius_target=float(radius),
+        radius_target=rule.radius,
         p_star=bounds.p_star,
         p_lower=low,
         p_upper=high,
@@ -287,7 +190,7 @@ def certify_sequential(
         class_names=sel.class_names,
         boundaries=bounds,
         prior=bounds.prior,
-        alpha=float(alpha),
+        alpha=alpha,
         sigma=sigma,
         batch_size=batch_size,
         n_max=n_max,

@@ -16,14 +16,17 @@ References:
 from __future__ import annotations
 
 import math
+import warnings
 from typing import NamedTuple
 
-import numpy as np
 import torch
 
 import rstheory
+from rstheory._deprecation import REMOVED_IN, keyword_only
+from sampler._results import CertifyResult
+from sampler._validation import check_count, check_integer_tensor
 
-__all__ = ["TopTwo", "VoteCertificate", "certificate_from_counts", "count_votes", "top_two"]
+__all__ = ["TopTwo", "certificate_from_counts", "count_votes", "select_class", "top_two"]
 
 
 class TopTwo(NamedTuple):
@@ -35,32 +38,8 @@ class TopTwo(NamedTuple):
     n_b: torch.Tensor
 
 
-class VoteCertificate(NamedTuple):
-    """Result of :func:`certificate_from_counts`.
-
-    Attributes:
-      top_class: class chosen from the selection counts (``cAHat`` in Cohen et al.), ``(*batch)``.
-      k: estimation votes for ``top_class`` (``nA``), ``(*batch)``.
-      n: estimation samples, the sum of the estimation counts, ``(*batch)``.
-      certificate: :class:`rstheory.Certificate` (``p_lower``, ``radius``, ``abstained``)
-        computed from ``(k, n)``, float64 JAX arrays of shape ``(*batch)``.
-    """
-
-    top_class: torch.Tensor
-    k: torch.Tensor
-    n: torch.Tensor
-    certificate: rstheory.Certificate
-
-
-def _check_integer_tensor(name: str, x) -> torch.Tensor:
-    if not isinstance(x, torch.Tensor):
-        x = torch.as_tensor(x)
-    if x.dtype == torch.bool or x.is_floating_point() or x.is_complex():
-        raise ValueError(f"{name} must be an integer tensor, got dtype {x.dtype}")
-    return x
-
-
-def count_votes(labels, num_classes: int) -> torch.Tensor:
+@keyword_only("num_classes")
+def count_votes(labels, *, num_classes: int) -> torch.Tensor:
     """Counts per class of the class ids of noisy samples.
 
     ``counts[..., c] = #{i : labels[..., i] == c}``, computed with one
@@ -69,7 +48,8 @@ def count_votes(labels, num_classes: int) -> torch.Tensor:
     Args:
       labels: integer class ids, shape ``(*batch, samples)``, each in ``[0, num_classes)``;
         a tensor or anything :func:`torch.as_tensor` accepts. ``samples`` may be 0.
-      num_classes: number of classes, an int ``>= 1``.
+      num_classes: number of classes, an integer ``>= 1``, keyword-only (positional in 0.1:
+        still accepted with a :class:`DeprecationWarning`).
 
     Returns:
       int64 tensor of shape ``(*batch, num_classes)`` on the device of ``labels``;
@@ -81,18 +61,14 @@ def count_votes(labels, num_classes: int) -> torch.Tensor:
 
     Example:
       >>> import torch, sampler
-      >>> sampler.count_votes(torch.tensor([0, 2, 2, 1, 2]), 4)
+      >>> sampler.count_votes(torch.tensor([0, 2, 2, 1, 2]), num_classes=4)
       tensor([1, 1, 3, 0])
-      >>> sampler.count_votes(torch.tensor([[0, 0, 1], [1, 1, 1]]), 2)
+      >>> sampler.count_votes(torch.tensor([[0, 0, 1], [1, 1, 1]]), num_classes=2)
       tensor([[2, 1],
               [0, 3]])
     """
-    if isinstance(num_classes, bool) or not isinstance(num_classes, int | np.integer):
-        raise ValueError(f"num_classes must be an int >= 1, got {num_classes!r}")
-    num_classes = int(num_classes)
-    if num_classes < 1:
-        raise ValueError(f"num_classes must be an int >= 1, got {num_classes}")
-    labels = _check_integer_tensor("labels", labels)
+    num_classes = check_count(num_classes, name="num_classes")
+    labels = check_integer_tensor(labels, name="labels")
     if labels.ndim == 0:
         raise ValueError("labels must have a trailing samples axis, got a 0-d tensor")
     if labels.numel() > 0:
@@ -128,7 +104,7 @@ def top_two(counts) -> TopTwo:
       >>> sampler.top_two(torch.tensor([3, 9, 9, 1]))
       TopTwo(class_a=tensor(1), n_a=tensor(9), class_b=tensor(2), n_b=tensor(9))
     """
-    counts = _check_integer_tensor("counts", counts).to(torch.int64)
+    counts = check_integer_tensor(counts, name="counts").to(torch.int64)
     if counts.ndim == 0 or counts.shape[-1] < 2:
         raise ValueError(
             f"counts needs a trailing classes axis of length >= 2, got shape {tuple(counts.shape)}"
@@ -143,9 +119,34 @@ def top_two(counts) -> TopTwo:
     return TopTwo(class_a, n_a, class_b, n_b)
 
 
+def select_class(selection_counts) -> torch.Tensor:
+    """The selection step of CERTIFY (Cohen, Rosenfeld & Kolter 2019): the most voted class.
+
+    ``argmax`` over the last axis of the selection counts, ties to the lower class id, so
+    the choice is deterministic. The one selection step of :mod:`sampler`: used by
+    :func:`certificate_from_counts`, :func:`sampler.certify.certify` and
+    :func:`~sampler.certify.certify_sequential`.
+
+    Args:
+      selection_counts: integer counts ``(*batch, classes)`` of the selection samples.
+
+    Returns:
+      int64 tensor ``(*batch)``.
+
+    Example:
+      >>> import torch, sampler
+      >>> sampler.select_class(torch.tensor([3, 9, 9, 1]))
+      tensor(1)
+    """
+    counts = check_integer_tensor(selection_counts, name="selection_counts")
+    if counts.ndim == 0:
+        raise ValueError("selection_counts need a trailing classes axis, got a 0-d tensor")
+    return counts.argmax(dim=-1)
+
+
 def certificate_from_counts(
-    selection_counts, estimation_counts, *, alpha: float, sigma: float
-) -> VoteCertificate:
+    selection_counts, estimation_counts, *, alpha: float = 0.001, sigma: float
+) -> CertifyResult:
     """Cohen et al. (2019) CERTIFY from the counts of two independent sample sets.
 
     The class is chosen from the ``n0`` *selection* samples only,
@@ -160,12 +161,13 @@ def certificate_from_counts(
         at least one vote per input. Ties go to the lower class index.
       estimation_counts: integer counts of the estimation samples, same shape, at least
         one vote per input.
-      alpha: significance level in ``(0, 1)``, keyword-only.
+      alpha: significance level in ``(0, 1)``, keyword-only; default 0.001.
       sigma: noise standard deviation ``> 0``, keyword-only.
 
     Returns:
-      :class:`VoteCertificate` with ``top_class``, ``k``, ``n`` (int64 tensors, ``(*batch)``)
-      and the :class:`rstheory.Certificate`.
+      :class:`sampler.certify.CertifyResult` with ``top_class``, ``k``, ``n``, ``n0``
+      (int64 tensors, ``(*batch)``), the counts and the :class:`rstheory.Certificate`; the
+      per-sample fields (labels, texts, noise, timings, seeds) are None.
 
     Raises:
       ValueError: mismatched shapes, non-integer or negative counts, an input without
@@ -181,10 +183,10 @@ def certificate_from_counts(
       >>> round(float(vc.certificate.radius), 4), bool(vc.certificate.abstained)
       (0.4945, False)
     """
-    selection_counts = _check_integer_tensor("selection_counts", selection_counts).to(torch.int64)
-    estimation_counts = _check_integer_tensor("estimation_counts", estimation_counts).to(
-        torch.int64
-    )
+    selection_counts = check_integer_tensor(selection_counts, name="selection_counts")
+    estimation_counts = check_integer_tensor(estimation_counts, name="estimation_counts")
+    selection_counts = selection_counts.to(torch.int64)
+    estimation_counts = estimation_counts.to(torch.int64)
     if selection_counts.shape != estimation_counts.shape:
         raise ValueError(
             "selection_counts and estimation_counts must have the same shape (*batch, classes), "
@@ -200,8 +202,30 @@ def certificate_from_counts(
             raise ValueError(f"{name} must be >= 0, got {int(c.min())}")
         if c.numel() and int(c.sum(-1).min()) < 1:
             raise ValueError(f"{name} must hold at least one vote per input")
-    top_class = selection_counts.argmax(dim=-1)
+    top_class = select_class(selection_counts)
     k = estimation_counts.gather(-1, top_class.unsqueeze(-1)).squeeze(-1)
     n = estimation_counts.sum(dim=-1)
     cert = rstheory.certify(k.cpu().numpy(), n.cpu().numpy(), alpha=alpha, sigma=sigma)
-    return VoteCertificate(top_class, k, n, cert)
+    return CertifyResult(
+        top_class=top_class,
+        k=k,
+        n=n,
+        n0=selection_counts.sum(dim=-1),
+        num_classes=int(selection_counts.shape[-1]),
+        selection_counts=selection_counts,
+        estimation_counts=estimation_counts,
+        certificate=cert,
+    )
+
+
+def __getattr__(name: str):
+    # VoteCertificate, 0.1's result of certificate_from_counts, is now CertifyResult.
+    if name == "VoteCertificate":
+        warnings.warn(
+            "sampler._votes.VoteCertificate is renamed CertifyResult "
+            f"(deprecated in 0.2, removed in {REMOVED_IN})",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return CertifyResult
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 import rstheory
-from sampler.certify import CertifyResult, certify, derive_seed
+from sampler.certify import CertifyConfig, CertifyResult, certify, derive_seed
 from sampler.models import VLM, DecodingConfig, ImageClassifier
 from sampler.noise import add_gaussian_noise, noise_generator
 from sampler.oracles import RefusalJudge, SemanticClusterer, error_rates
@@ -62,13 +62,9 @@ def test_vlm_certificate_equals_rstheory_on_the_returned_counts(vlm15):
         _image(),
         PROMPT,
         oracle=FirstWord(),
-        n0=6,
-        n=10,
-        sigma=0.5,
-        alpha=0.01,
-        seed=3,
-        batch_size=4,
-        keep_texts=True,
+        config=CertifyConfig(
+            n0=6, n=10, sigma=0.5, alpha=0.01, seed=3, batch_size=4, keep_texts=True
+        ),
     )
     assert isinstance(res, CertifyResult)
     # Labels recomputed from the kept texts by the oracle; counts by numpy.
@@ -92,12 +88,7 @@ def test_vlm_certificate_equals_rstheory_on_the_returned_counts(vlm15):
         _image(),
         PROMPT,
         oracle=FirstWord(),
-        n0=6,
-        n=10,
-        sigma=0.5,
-        alpha=0.01,
-        seed=3,
-        batch_size=4,
+        config=CertifyConfig(n0=6, n=10, sigma=0.5, alpha=0.01, seed=3, batch_size=4),
     )
     assert again.selection_texts is None and again.estimation_texts is None
     assert again.estimation_labels.tolist() == res.estimation_labels.tolist()
@@ -109,13 +100,9 @@ def test_selection_and_estimation_noise_come_from_separate_seeded_streams():
     res = certify(
         ImageClassifier(net),
         clean,
-        n0=5,
-        n=11,
-        sigma=0.3,
-        alpha=0.001,
-        seed=7,
-        batch_size=4,
-        num_classes=2,
+        config=CertifyConfig(
+            n0=5, n=11, sigma=0.3, alpha=0.001, seed=7, batch_size=4, num_classes=2
+        ),
     )
     seen = torch.cat(net.seen)
     assert seen.shape == (16, 3, 4, 4)
@@ -156,13 +143,9 @@ def test_same_seed_same_result_and_another_seed_other_noise():
         res = certify(
             ImageClassifier(net),
             clean,
-            n0=4,
-            n=8,
-            sigma=0.5,
-            alpha=0.01,
-            seed=seed,
-            batch_size=3,
-            num_classes=2,
+            config=CertifyConfig(
+                n0=4, n=8, sigma=0.5, alpha=0.01, seed=seed, batch_size=3, num_classes=2
+            ),
         )
         runs.setdefault(seed, []).append((torch.cat(net.seen), res))
     (a, ra), (b, rb) = runs[0]
@@ -178,10 +161,10 @@ def test_sampled_decoding_is_reproducible_from_the_seed(tiny_llava_15_path):
     vlm = VLM.from_pretrained(
         tiny_llava_15_path, device="cpu", decoding=DecodingConfig(do_sample=True, max_new_tokens=4)
     )
-    kw = dict(oracle=FirstWord(), n0=3, n=6, sigma=0.25, alpha=0.01, batch_size=3, keep_texts=True)
-    a = certify(vlm, _image(), PROMPT, seed=5, **kw)
-    b = certify(vlm, _image(), PROMPT, seed=5, **kw)
-    c = certify(vlm, _image(), PROMPT, seed=6, **kw)
+    kw = dict(n0=3, n=6, sigma=0.25, alpha=0.01, batch_size=3, keep_texts=True)
+    a = certify(vlm, _image(), PROMPT, oracle=FirstWord(), config=CertifyConfig(seed=5, **kw))
+    b = certify(vlm, _image(), PROMPT, oracle=FirstWord(), config=CertifyConfig(seed=5, **kw))
+    c = certify(vlm, _image(), PROMPT, oracle=FirstWord(), config=CertifyConfig(seed=6, **kw))
     assert a.estimation_texts == b.estimation_texts and a.selection_texts == b.selection_texts
     assert (a.selection_texts, a.estimation_texts) != (c.selection_texts, c.estimation_texts)
     assert len(set(a.seeds.values())) == 4
@@ -197,13 +180,9 @@ def test_semantic_clusterer_selection_defines_the_clusters(vlm15):
         _image(3),
         PROMPT,
         oracle=clusterer,
-        n0=6,
-        n=10,
-        sigma=0.5,
-        alpha=0.01,
-        seed=0,
-        batch_size=5,
-        keep_texts=True,
+        config=CertifyConfig(
+            n0=6, n=10, sigma=0.5, alpha=0.01, seed=0, batch_size=5, keep_texts=True
+        ),
     )
     selected = clusterer.select(list(res.selection_texts))
     assert res.selection_labels.tolist() == selected.selection_labels.tolist()
@@ -215,28 +194,25 @@ def test_semantic_clusterer_selection_defines_the_clusters(vlm15):
 
 
 def test_oracle_correction_is_passed_to_rstheory(vlm15):
-    kw = dict(oracle=FirstWord(), n0=4, n=8, sigma=0.5, alpha=0.01, seed=1, batch_size=4)
-    res = certify(vlm15, _image(), PROMPT, oracle_eps=0.1, **kw)
+    kw = dict(n0=4, n=8, sigma=0.5, alpha=0.01, seed=1, batch_size=4)
+
+    def cfg(oracle_error):
+        return CertifyConfig(oracle_error=oracle_error, **kw)
+
+    res = certify(vlm15, _image(), PROMPT, oracle=FirstWord(), config=cfg(0.1))
     _assert_certificate_matches(res, alpha=0.01, sigma=0.5, oracle_error=0.1, num_classes=3)
     assert res.certificate.correction == "symmetric"
-    res = certify(vlm15, _image(), PROMPT, oracle_eps="unknown", **kw)
+    res = certify(vlm15, _image(), PROMPT, oracle=FirstWord(), config=cfg("unknown"))
     _assert_certificate_matches(res, alpha=0.01, sigma=0.5, oracle_error="unknown", num_classes=3)
     bound = rstheory.oracle.estimate_error(1, 50, alpha=0.01)
-    res = certify(vlm15, _image(), PROMPT, oracle_rates=bound, **kw)
+    res = certify(vlm15, _image(), PROMPT, oracle=FirstWord(), config=cfg(bound))
     _assert_certificate_matches(res, alpha=0.01, sigma=0.5, oracle_error=bound, num_classes=3)
     assert float(res.certificate.alpha_spent) == pytest.approx(0.02)
     # OracleErrorRates: the per-class rates of the selected class.
     judge = RefusalJudge()
     texts = ["I'm sorry, no.", "Sure.", "I cannot.", "Here you go.", "Step 1", "As an AI, no."]
     rates = error_rates(judge, texts, [0, 1, 0, 1, 1, 0], alpha=0.05)
-    res = certify(
-        vlm15,
-        _image(),
-        PROMPT,
-        oracle=judge,
-        oracle_rates=rates,
-        **{k: v for k, v in kw.items() if k != "oracle"},
-    )
+    res = certify(vlm15, _image(), PROMPT, oracle=judge, config=cfg(rates))
     _assert_certificate_matches(
         res, alpha=0.01, sigma=0.5, oracle_error=rates.rates_for(res.top_class)
     )
@@ -246,19 +222,32 @@ def test_oracle_correction_is_passed_to_rstheory(vlm15):
 @pytest.mark.parametrize(
     ("kwargs", "match"),
     [
-        (dict(n0=0), "n0 must be an int >= 1"),
-        (dict(n=2.0), "n must be an int >= 1"),
-        (dict(sigma=0.0), "sigma must be > 0"),
-        (dict(alpha=1.0), "alpha must be a number in"),
-        (dict(seed=-1), "seed must be an int"),
+        (dict(n0=0), "n0 must be an integer >= 1"),
+        (dict(n=2.5), "n must be an integer >= 1"),
+        (dict(sigma=0.0), r"sigma must lie in \(0, inf\)"),
+        (dict(alpha=1.0), r"alpha must lie in \(0, 1\)"),
+        (dict(seed=-1), "seed must be an integer"),
         (dict(oracle=None), "oracle is required"),
+        (dict(oracle_error="bad"), "oracle_error must be"),
+    ],
+)
+def test_bad_arguments_are_refused(vlm15, kwargs, match):
+    kw = {**dict(n0=2, n=2, sigma=0.25, alpha=0.01, seed=0, batch_size=2), **kwargs}
+    oracle = kw.pop("oracle", FirstWord())
+    with pytest.raises(ValueError, match=match):
+        certify(vlm15, _image(), PROMPT, oracle=oracle, config=CertifyConfig(**kw))
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
         (dict(oracle_eps=0.1, oracle_rates=rstheory.oracle.ErrorBound(0.1, 0.0)), "at most one"),
         (dict(oracle_rates="bad"), "oracle_rates must be"),
     ],
 )
-def test_bad_arguments_are_refused(vlm15, kwargs, match):
+def test_the_01_oracle_keywords_are_checked_too(vlm15, kwargs, match):
     base = dict(oracle=FirstWord(), n0=2, n=2, sigma=0.25, alpha=0.01, seed=0, batch_size=2)
-    with pytest.raises(ValueError, match=match):
+    with pytest.warns(DeprecationWarning), pytest.raises(ValueError, match=match):
         certify(vlm15, _image(), PROMPT, **{**base, **kwargs})
 
 
@@ -266,7 +255,10 @@ def test_a_classifier_takes_no_oracle():
     clf = ImageClassifier(Recorder())
     with pytest.raises(ValueError, match="oracle must be None"):
         certify(
-            clf, _image(0, (4, 4)), oracle=FirstWord(), n0=2, n=2, sigma=0.25, alpha=0.01, seed=0
+            clf,
+            _image(0, (4, 4)),
+            oracle=FirstWord(),
+            config=CertifyConfig(n0=2, n=2, sigma=0.25, alpha=0.01, seed=0),
         )
 
 

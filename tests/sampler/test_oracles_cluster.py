@@ -218,8 +218,8 @@ def test_selection_then_estimation_votes():
     assert labels.tolist() == [0, 1, 3, 2, 0, 0]
     # Each answer is labelled on its own: the label of one answer ignores the others.
     assert labels.tolist() == [int(oracle([t])[0]) for t in estimation]
-    sel_counts = sampler.count_votes(oracle.selection_labels, oracle.num_classes)
-    est_counts = sampler.count_votes(labels, oracle.num_classes)
+    sel_counts = sampler.count_votes(oracle.selection_labels, num_classes=oracle.num_classes)
+    est_counts = sampler.count_votes(labels, num_classes=oracle.num_classes)
     vc = sampler.certificate_from_counts(sel_counts, est_counts, alpha=0.05, sigma=0.5)
     assert int(vc.top_class) == oracle.selected == 0 and int(vc.k) == 3 and int(vc.n) == 6
 
@@ -251,7 +251,7 @@ def test_estimation_answer_related_to_two_clusters_takes_the_most_similar_member
         ({"threshold": float("nan")}, r"threshold must be a number in \[-1, 1\]"),
         ({"method": "entailment", "threshold": 0.5}, "threshold must be None"),
         ({"method": "kmeans"}, "method must be one of"),
-        ({"batch_size": 0}, r"batch_size must be an int >= 1, got 0"),
+        ({"batch_size": 0}, r"batch_size must be an integer >= 1, got 0"),
         ({"max_length": 0}, "max_length must be an int >= 1"),
     ],
 )

@@ -95,7 +95,7 @@ def test_error_rates_are_what_rstheory_certify_takes():
     r = error_rates(judge, texts, true, alpha=0.001)
     assert r.confusion.tolist() == [[40, 0], [5, 55]]
     for oracle in (r.bound, r.interval, r.rates_for(1)):
-        cert = rstheory.certify(950, 1000, alpha=0.001, sigma=0.5, oracle=oracle)
+        cert = rstheory.certify(950, 1000, alpha=0.001, sigma=0.5, oracle_error=oracle)
         assert float(cert.alpha_spent) == pytest.approx(0.002)
         assert 0.0 <= float(cert.p_lower) <= 1.0
     # False positives of "compliance": 0 of 40, so the asymmetric bound is CP(0, 40, alpha/2).

@@ -161,14 +161,17 @@ def test_loaded_model_and_tokenizer_objects(lm_path):
 @pytest.mark.parametrize(
     ("kwargs", "match"),
     [
-        ({"batch_size": 0}, r"batch_size must be an int >= 1, got 0"),
+        ({"batch_size": 0}, r"batch_size must be an integer >= 1, got 0"),
         ({"labels": ()}, "labels must hold at least one entry"),
         ({"labels": ("yes", "unparseable")}, "reserved name 'unparseable'"),
         ({"prompt": "no field"}, r"must contain the field \{response\}"),
         ({"prompt": "{response} {other}"}, r"no field other than"),
         ({"prompt": "{response"}, "not a valid format string"),
         ({"max_new_tokens": 0}, "max_new_tokens must be an int >= 1"),
-        ({"device": "nonsense"}, "device must be 'auto' or a torch device"),
+        (
+            {"device": "nonsense"},
+            "device must be .auto., .cpu., .cuda., .cuda:N. or a torch.device",
+        ),
     ],
 )
 def test_judge_rejects_bad_arguments(lm_path, kwargs, match):

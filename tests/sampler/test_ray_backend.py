@@ -12,6 +12,7 @@ import sys
 
 import pytest
 
+from sampler import CertifyConfig
 from sampler.__main__ import main
 from sampler._ray_backend import _Writer
 from sampler.models import DecodingConfig
@@ -31,12 +32,7 @@ pytestmark = [
 
 PROMPT = local_tests.PROMPT
 KW = dict(
-    n0=4,
-    n=16,
-    sigma=0.5,
-    alpha=0.01,
-    batch_size=8,
-    seed=0,
+    config=CertifyConfig(n0=4, n=16, sigma=0.5, alpha=0.01, batch_size=8, seed=0),
     prompt=PROMPT,
     progress=False,
     oracle_name="first-word",
@@ -243,10 +239,13 @@ def test_cli_backend_ray_end_to_end_equals_local(
     ("extra", "message"),
     [
         (["--backend", "spark"], "argument --backend: invalid choice: 'spark'"),
-        (["--backend", "ray", "--workers", "0"], "argument --workers: must be an int >= 1, got 0"),
+        (
+            ["--backend", "ray", "--workers", "0"],
+            "argument --workers: must be an integer >= 1, got 0",
+        ),
         (
             ["--backend", "ray", "--max-in-flight", "x"],
-            "argument --max-in-flight: must be an int >= 1, got 'x'",
+            "argument --max-in-flight: must be an integer >= 1, got 'x'",
         ),
         (["--workers", "2"], "--workers applies to --backend ray only"),
         (["--address", "auto"], "--address applies to --backend ray only"),
@@ -277,9 +276,9 @@ def test_run_ray_argument_errors_and_missing_ray(
 ):
     load = _loader(tiny_llava_15_path)
     for kw, message in (
-        (dict(max_in_flight=0), "max_in_flight must be an int >= 1, got 0"),
-        (dict(workers=True), "workers must be an int >= 1, got True"),
-        (dict(max_restarts=-1), "max_restarts must be an int >= 0, got -1"),
+        (dict(max_in_flight=0), "max_in_flight must be an integer >= 1, got 0"),
+        (dict(workers=True), "workers must be an integer >= 1, got True"),
+        (dict(max_restarts=-1), "max_restarts must be an integer >= 0, got -1"),
     ):
         with pytest.raises(ValueError, match=message):
             run_ray(load, images, tmp_path / "o.jsonl", **kw, **KW)

@@ -16,7 +16,7 @@ import pytest
 import torch
 
 import rstheory
-from sampler.certify import certify
+from sampler.certify import CertifyConfig, certify
 from sampler.models import ImageClassifier
 from sampler.oracles import ProfanityJudge, SemanticClusterer, error_rates
 from sampler.real_models import (
@@ -237,7 +237,7 @@ def test_profanity_error_rates_give_rstheorys_counts(profanity):
     want = rstheory.oracle.estimate_rates(1, 5, 1, 5, alpha=0.05)
     assert float(rates.eps_fp_upper) == float(want.eps_fp_upper)
     assert float(rates.eps_fn_upper) == float(want.eps_fn_upper)
-    cert = rstheory.certify(95, 100, alpha=0.001, sigma=0.25, oracle=rates)
+    cert = rstheory.certify(95, 100, alpha=0.001, sigma=0.25, oracle_error=rates)
     assert cert.correction == "asymmetric_estimated"
     assert float(cert.p_lower) < float(cert.q_lower)
 
@@ -295,13 +295,9 @@ def _certify(lite0, hopper, sigma, n0, n, batch_size):
         hopper,
         None,
         oracle=None,
-        n0=n0,
-        n=n,
-        sigma=sigma,
-        alpha=0.001,
-        seed=0,
-        batch_size=batch_size,
-        num_classes=1000,
+        config=CertifyConfig(
+            n0=n0, n=n, sigma=sigma, alpha=0.001, seed=0, batch_size=batch_size, num_classes=1000
+        ),
     )
     assert res.num_classes == 1000
     assert int(res.selection_counts.sum()) == n0 and int(res.estimation_counts.sum()) == n

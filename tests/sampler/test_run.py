@@ -17,7 +17,7 @@ from PIL import Image
 import rstheory
 import sampler._run as run_module
 from sampler.__main__ import main
-from sampler.certify import certify, derive_seed
+from sampler.certify import CertifyConfig, certify, derive_seed
 from sampler.run import (
     ConfigMismatchError,
     Input,
@@ -57,7 +57,12 @@ def images(tmp_path):
     return root
 
 
+_CONFIG_FIELDS = {"n0", "n", "sigma", "alpha", "seed", "batch_size", "keep_texts", "num_classes"}
+
+
 def _run(vlm, data, out, **kwargs):
+    """``run`` with this file's settings; ``kwargs`` mix the configuration's fields and
+    ``run``'s own arguments."""
     kw = {
         **KW,
         "oracle": FirstWord(),
@@ -67,7 +72,8 @@ def _run(vlm, data, out, **kwargs):
         "progress": False,
         **kwargs,
     }
-    return run(vlm, data, out, **kw)
+    config = CertifyConfig(**{k: kw.pop(k) for k in list(kw) if k in _CONFIG_FIELDS})
+    return run(vlm, data, out, config=config, **kw)
 
 
 def _strip(rows):
@@ -94,7 +100,11 @@ def test_one_row_per_input_matching_certify_and_loading_into_rstheory(vlm15, ima
     r = rows[1]
     img = torch.from_numpy(np.asarray(Image.open(images / r["id"]).convert("RGB")).copy())
     res = certify(
-        vlm15, img.permute(2, 0, 1).float() / 255, PROMPT, oracle=FirstWord(), seed=r["seed"], **KW
+        vlm15,
+        img.permute(2, 0, 1).float() / 255,
+        PROMPT,
+        oracle=FirstWord(),
+        config=CertifyConfig(seed=r["seed"], **KW),
     )
     assert res.estimation_labels.tolist() == r["estimation_labels"]
     assert res.selection_counts.tolist() == r["selection_counts"]
@@ -186,7 +196,7 @@ def test_a_failing_generation_gives_an_error_row(vlm15, images, tmp_path, monkey
     real = run_module.certify
 
     def failing(model, image, prompt, **kw):
-        if kw["seed"] == derive_seed(0, "input", "d.png"):
+        if kw["config"].seed == derive_seed(0, "input", "d.png"):
             raise RuntimeError("CUDA out of memory (simulated)")
         return real(model, image, prompt, **kw)
 
@@ -326,14 +336,14 @@ def test_progress_bar_shows_samples_per_second(vlm15, images, tmp_path, capsys):
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--n", "0"], "argument --n: must be an int >= 1, got 0"),
-        (["--n0", "x"], "argument --n0: must be an int >= 1, got 'x'"),
-        (["--sigma", "-1"], "argument --sigma: must be a number in (0, inf)"),
-        (["--alpha", "1"], "argument --alpha: must be a number in (0, 1)"),
+        (["--n", "0"], "argument --n: must be an integer >= 1, got 0"),
+        (["--n0", "x"], "argument --n0: must be an integer >= 1, got 'x'"),
+        (["--sigma", "-1"], "argument --sigma: must lie in (0, inf)"),
+        (["--alpha", "1"], "argument --alpha: must lie in (0, 1)"),
         (["--oracle", "magic"], "argument --oracle: invalid choice"),
         (["--oracle-eps", "2"], "argument --oracle-eps: must be 'unknown' or a number"),
         (["--oracle", "llm-judge"], "--oracle-model is required"),
-        (["--seed", "-3"], "argument --seed: must be an int in [0, 2**63)"),
+        (["--seed", "-3"], "argument --seed: must be an integer in [0, "),
         (["--prompt", None], "is a folder of images: give --prompt or --prompt-file"),
         (["--data", "/nonexistent/path"], "--data: data path /nonexistent/path does not exist"),
     ],
@@ -480,15 +490,11 @@ def test_a_classifier_campaign_uses_its_class_ids(images, tmp_path):
         clf,
         images,
         out,
-        n0=5,
-        n=20,
-        sigma=0.5,
-        alpha=0.01,
-        seed=0,
-        batch_size=8,
-        num_classes=3,
         model_name="linear-8x8",
         progress=False,
+        config=CertifyConfig(
+            n0=5, n=20, sigma=0.5, alpha=0.01, seed=0, batch_size=8, num_classes=3
+        ),
     )
     rows = read_rows(out)
     assert summary.ok == 4 and all(r["num_classes"] == 3 and r["class_names"] is None for r in rows)

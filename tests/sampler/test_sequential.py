@@ -10,7 +10,15 @@ import torch
 import rstheory
 from rstheory._confseq import betabinomial_cs
 from rstheory.sequential import boundaries
-from sampler.certify import CERTIFIED, FUTILITY, N_MAX, certify, certify_sequential
+from sampler.certify import (
+    CERTIFIED,
+    FUTILITY,
+    N_MAX,
+    CertifyConfig,
+    SequentialRule,
+    certify,
+    certify_sequential,
+)
 from sampler.models import ImageClassifier
 
 PROMPT = "what is in the picture?"
@@ -47,15 +55,16 @@ class NoiseSign(torch.nn.Module):
 KW = dict(n0=10, sigma=0.5, alpha=0.001, seed=3)
 
 
+def _rule(*, radius, n_max, prior=None, **kw):
+    """A configuration with the sequential rule ``(radius, n_max, prior)``."""
+    return CertifyConfig(sequential=SequentialRule(radius=radius, n_max=n_max, prior=prior), **kw)
+
+
 def test_unanimous_votes_stop_at_the_first_checkpoint_that_can_certify():
     res = certify_sequential(
         ImageClassifier(Constant()),
         _image(),
-        radius=0.25,
-        n_max=2000,
-        batch_size=25,
-        num_classes=3,
-        **KW,
+        config=_rule(radius=0.25, n_max=2000, batch_size=25, num_classes=3, **KW),
     )
     b = boundaries(radius=0.25, sigma=0.5, alpha=0.001, batch_size=25, n_max=2000)
     first = int(np.argmax(b.checkpoints >= b.k_certify))  # k = n reaches k_certify here
@@ -79,7 +88,7 @@ def test_unanimous_votes_stop_at_the_first_checkpoint_that_can_certify():
 def test_split_votes_stop_for_futility():
     img = _image()
     model = ImageClassifier(NoiseSign(float(img.mean())), input_size=(8, 8))
-    res = certify_sequential(model, img, radius=0.25, n_max=5000, batch_size=50, **KW)
+    res = certify_sequential(model, img, config=_rule(radius=0.25, n_max=5000, batch_size=50, **KW))
     assert res.stop_reason == FUTILITY and not res.certified
     assert res.n < 5000
     assert res.p_upper < res.p_star
@@ -93,11 +102,9 @@ def test_n_max_is_respected(n_max, checkpoints):
     res = certify_sequential(
         ImageClassifier(Constant()),
         _image(),
-        radius=0.5,
-        n_max=n_max,
-        batch_size=20,
-        num_classes=3,
-        **(KW | {"sigma": 0.25}),
+        config=_rule(
+            radius=0.5, n_max=n_max, batch_size=20, num_classes=3, **(KW | {"sigma": 0.25})
+        ),
     )
     assert res.stop_reason == N_MAX and not res.certified
     assert res.n == n_max and res.looks == len(checkpoints)
@@ -109,13 +116,13 @@ def test_n_max_is_respected(n_max, checkpoints):
 def test_sequential_draws_are_a_prefix_of_the_fixed_n_draws(shift):
     img = _image(1)
     model = ImageClassifier(NoiseSign(float(img.mean()), shift), input_size=(8, 8))
-    seq = certify_sequential(model, img, radius=0.1, n_max=3000, batch_size=30, **KW)
+    seq = certify_sequential(model, img, config=_rule(radius=0.1, n_max=3000, batch_size=30, **KW))
     assert seq.n < 3000
-    fixed = certify(model, img, n=seq.n + 90, batch_size=30, **KW)
+    fixed = certify(model, img, config=CertifyConfig(n=seq.n + 90, batch_size=30, **KW))
     assert torch.equal(seq.selection_labels, fixed.selection_labels)
     assert torch.equal(seq.estimation_labels, fixed.estimation_labels[: seq.n])
     assert seq.top_class == fixed.top_class
-    same = certify(model, img, n=seq.n, batch_size=30, **KW)
+    same = certify(model, img, config=CertifyConfig(n=seq.n, batch_size=30, **KW))
     assert torch.equal(same.estimation_counts, seq.estimation_counts)
     assert same.k == seq.k
     assert seq.seeds == same.seeds
@@ -129,14 +136,20 @@ def test_tiny_llava_sequential_matches_certify_counts(vlm15):
         def __call__(self, texts):
             return torch.tensor([len((t.split() or [""])[0]) % 3 for t in texts], dtype=torch.int64)
 
-    kw = dict(oracle=FirstWord(), n0=4, sigma=0.5, alpha=0.05, seed=0, batch_size=4)
+    kw = dict(n0=4, sigma=0.5, alpha=0.05, seed=0, batch_size=4, keep_texts=True)
     seq = certify_sequential(
-        vlm15, _image(0, (32, 32)), PROMPT, radius=0.05, n_max=12, keep_texts=True, **kw
+        vlm15,
+        _image(0, (32, 32)),
+        PROMPT,
+        oracle=FirstWord(),
+        config=_rule(radius=0.05, n_max=12, **kw),
     )
     assert seq.stop_reason in (CERTIFIED, FUTILITY, N_MAX)
     assert seq.n in (4, 8, 12) and len(seq.estimation_texts) == seq.n
     assert seq.class_names == ("zero", "one", "two")
-    fixed = certify(vlm15, _image(0, (32, 32)), PROMPT, n=seq.n, keep_texts=True, **kw)
+    fixed = certify(
+        vlm15, _image(0, (32, 32)), PROMPT, oracle=FirstWord(), config=CertifyConfig(n=seq.n, **kw)
+    )
     assert fixed.estimation_texts == seq.estimation_texts
     assert fixed.selection_texts == seq.selection_texts
     assert torch.equal(fixed.estimation_counts, seq.estimation_counts)
@@ -161,5 +174,8 @@ def test_bad_arguments_are_refused(kwargs, match):
     args = (
         dict(n0=5, radius=0.25, sigma=0.5, alpha=0.001, n_max=100, seed=0, batch_size=10) | kwargs
     )
+    oracle = args.pop("oracle", None)
     with pytest.raises(ValueError, match=match):
-        certify_sequential(ImageClassifier(Constant()), _image(), **args)
+        certify_sequential(
+            ImageClassifier(Constant()), _image(), oracle=oracle, config=_rule(**args)
+        )

@@ -23,7 +23,7 @@ labels_and_classes = st.integers(1, 7).flatmap(
 def test_count_votes_matches_numpy_bincount(case):
     """count_votes(labels, C) == numpy.bincount(labels, minlength=C), for any labels in [0, C)."""
     labels, num_classes = case
-    counts = sampler.count_votes(torch.tensor(labels, dtype=torch.int64), num_classes)
+    counts = sampler.count_votes(torch.tensor(labels, dtype=torch.int64), num_classes=num_classes)
     expected = np.bincount(np.asarray(labels, dtype=np.int64), minlength=num_classes)
     assert counts.dtype == torch.int64
     np.testing.assert_array_equal(counts.numpy(), expected)
@@ -32,7 +32,7 @@ def test_count_votes_matches_numpy_bincount(case):
 @given(st.lists(st.lists(st.integers(0, 4), min_size=9, max_size=9), min_size=1, max_size=6))
 def test_count_votes_batched_matches_counter_per_row(rows):
     """A (batch, samples) tensor is counted row by row, as collections.Counter counts each row."""
-    counts = sampler.count_votes(torch.tensor(rows), 5)
+    counts = sampler.count_votes(torch.tensor(rows), num_classes=5)
     assert counts.shape == (len(rows), 5)
     for row, got in zip(rows, counts.tolist(), strict=True):
         c = collections.Counter(row)
@@ -41,7 +41,7 @@ def test_count_votes_batched_matches_counter_per_row(rows):
 
 def test_count_votes_keeps_leading_batch_axes_and_empty_samples():
     labels = torch.zeros((2, 3, 0), dtype=torch.int32)
-    counts = sampler.count_votes(labels, 4)
+    counts = sampler.count_votes(labels, num_classes=4)
     assert counts.shape == (2, 3, 4)
     assert int(counts.sum()) == 0
 
@@ -55,12 +55,12 @@ def test_count_votes_keeps_leading_batch_axes_and_empty_samples():
         (torch.tensor([True, False]), 3, "integer tensor"),
         (torch.tensor(1), 3, "0-d"),
         (torch.tensor([0]), 0, "num_classes"),
-        (torch.tensor([0]), 2.0, "num_classes"),
+        (torch.tensor([0]), 2.5, "num_classes"),
     ],
 )
 def test_count_votes_rejects_bad_input_with_clear_message(labels, num_classes, match):
     with pytest.raises(ValueError, match=match):
-        sampler.count_votes(labels, num_classes)
+        sampler.count_votes(labels, num_classes=num_classes)
 
 
 @given(st.lists(st.integers(0, 20), min_size=2, max_size=8))
@@ -160,7 +160,7 @@ def test_toy_classifier_certificate_is_sound_and_matches_rstheory():
 
     def votes(num):
         noise = sigma * torch.randn(num, dim, generator=gen, dtype=torch.float64)
-        return sampler.count_votes(_linear_classifier(x + noise, w, b), 3)
+        return sampler.count_votes(_linear_classifier(x + noise, w, b), num_classes=3)
 
     vc = sampler.certificate_from_counts(votes(n0), votes(n), alpha=alpha, sigma=sigma)
 
