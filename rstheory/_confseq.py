@@ -35,13 +35,12 @@ from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 
 from rstheory._batching import call_bucketed
 from rstheory._beta_quantile import _HALF_LOG_2PI, _stirling_delta
 from rstheory._clopper_pearson import ConfidenceInterval
 from rstheory._deprecation import keyword_only
-from rstheory._validation import check_alpha, check_counts
+from rstheory._validation import check_alpha, check_counts, check_prior
 
 __all__ = ["betabinomial_cs", "log_beta", "log_mixture"]
 
@@ -108,16 +107,6 @@ _ends_jit = jax.jit(_ends)
 _FILLS = (1.0, 2.0, 0.5, 1.0, 1.0)
 
 
-def _check_prior(prior) -> tuple[float, float]:
-    try:
-        a, b = (float(v) for v in prior)
-    except (TypeError, ValueError) as err:
-        raise ValueError(f"prior must be a pair (a, b) of positive numbers, got {prior!r}") from err
-    if not (np.isfinite(a) and np.isfinite(b) and a > 0 and b > 0):
-        raise ValueError(f"prior must be a pair (a, b) of finite numbers > 0, got {prior!r}")
-    return a, b
-
-
 @keyword_only("alpha")
 def betabinomial_cs(k, n, *, alpha=0.001, prior=(1.0, 1.0)) -> ConfidenceInterval:
     r"""Anytime-valid ``(1 - alpha)`` confidence sequence ``C_n`` for a binomial proportion.
@@ -143,6 +132,6 @@ def betabinomial_cs(k, n, *, alpha=0.001, prior=(1.0, 1.0)) -> ConfidenceInterva
     """
     check_counts(k, n)
     check_alpha(alpha)
-    a, b = _check_prior(prior)
+    a, b = check_prior(prior)
     low, high = call_bucketed(_ends_jit, (k, n, alpha, a, b), _FILLS)
     return ConfidenceInterval(low, high)

@@ -42,7 +42,9 @@ from rstheory._validation import (
     as_f64,
     check_choice,
     check_counts,
+    check_int,
     check_probability,
+    check_real,
 )
 
 __all__ = [
@@ -67,34 +69,9 @@ _OLD_FIT_MODELS = {"beta-atoms": "beta_atoms"}  # the 0.1 spelling, until 0.3
 # --------------------------------------------------------------------------- validation
 
 
-def _check_real(
-    name: str, x, *, low=-np.inf, high=np.inf, low_open=False, high_open=False
-) -> float:
-    arr = _as_numpy(name, x)
-    if arr.ndim != 0:
-        raise ValueError(f"{name} must be a scalar, got shape {arr.shape}")
-    v = float(arr)
-    lo_b, hi_b = ("(" if low_open else "["), (")" if high_open else "]")
-    rng = f"{lo_b}{low:g}, {high:g}{hi_b}"
-    if np.isnan(v):
-        raise ValueError(f"{name} must not be NaN; allowed range is {rng}")
-    bad_lo = v <= low if low_open else v < low
-    bad_hi = v >= high if high_open else v > high
-    if bad_lo or bad_hi or not np.isfinite(v):
-        raise ValueError(f"{name} must lie in {rng}, got {_show(v)}")
-    return v
-
-
 def _check_interval(low: float, high: float) -> None:
     if not low < high:
         raise ValueError(f"high must be > low, got low={low!r}, high={high!r}")
-
-
-def _check_num(num) -> int:
-    arr = np.asarray(num)
-    if arr.ndim != 0 or not np.issubdtype(arr.dtype, np.integer) or int(arr) < 1:
-        raise ValueError(f"num must be an integer >= 1, got {num!r}")
-    return int(arr)
 
 
 def _shape(shape) -> tuple[int, ...]:
@@ -180,11 +157,11 @@ class PointMass(_Base):
     p: float
 
     def __post_init__(self):
-        object.__setattr__(self, "p", _check_real("p", self.p, low=0.0, high=1.0))
+        object.__setattr__(self, "p", check_real(self.p, name="p", low=0.0, high=1.0))
 
     def quadrature(self, num: int = 64):
         """One node at ``p`` with weight 1 (exact for every ``f``); ``num`` is checked, unused."""
-        _check_num(num)
+        check_int(num, name="num")
         return np.array([self.p]), np.array([1.0])
 
     def atoms(self):
@@ -236,8 +213,8 @@ class Uniform(_Base):
     high: float = 1.0
 
     def __post_init__(self):
-        object.__setattr__(self, "low", _check_real("low", self.low, low=0.0, high=1.0))
-        object.__setattr__(self, "high", _check_real("high", self.high, low=0.0, high=1.0))
+        object.__setattr__(self, "low", check_real(self.low, name="low", low=0.0, high=1.0))
+        object.__setattr__(self, "high", check_real(self.high, name="high", low=0.0, high=1.0))
         _check_interval(self.low, self.high)
 
     def quadrature(self, num: int = 64):
@@ -248,7 +225,7 @@ class Uniform(_Base):
         Returns:
           ``(nodes, weights)``, float64 arrays of shape ``(num,)``; weights sum to 1.
         """
-        num = _check_num(num)
+        num = check_int(num, name="num")
         x, w = np.polynomial.legendre.leggauss(num)
         nodes = self.low + (self.high - self.low) * (x + 1.0) / 2.0
         return np.clip(nodes, self.low, self.high), w / w.sum()
@@ -308,10 +285,10 @@ class Beta(_Base):
     high: float = dataclasses.field(default=1.0, kw_only=True)
 
     def __post_init__(self):
-        object.__setattr__(self, "a", _check_real("a", self.a, low=0.0, low_open=True))
-        object.__setattr__(self, "b", _check_real("b", self.b, low=0.0, low_open=True))
-        object.__setattr__(self, "low", _check_real("low", self.low, low=0.0, high=1.0))
-        object.__setattr__(self, "high", _check_real("high", self.high, low=0.0, high=1.0))
+        object.__setattr__(self, "a", check_real(self.a, name="a", low=0.0, low_open=True))
+        object.__setattr__(self, "b", check_real(self.b, name="b", low=0.0, low_open=True))
+        object.__setattr__(self, "low", check_real(self.low, name="low", low=0.0, high=1.0))
+        object.__setattr__(self, "high", check_real(self.high, name="high", low=0.0, high=1.0))
         _check_interval(self.low, self.high)
 
     def quadrature(self, num: int = 64):
@@ -325,7 +302,7 @@ class Beta(_Base):
         Returns:
           ``(nodes, weights)``, float64 arrays of shape ``(num,)``; weights sum to 1.
         """
-        num = _check_num(num)
+        num = check_int(num, name="num")
         x, w = _gauss_jacobi(num, self.b - 1.0, self.a - 1.0)
         nodes = self.low + (self.high - self.low) * (x + 1.0) / 2.0
         return np.clip(nodes, self.low, self.high), w
@@ -416,7 +393,7 @@ class Mixture(_Base):
         Returns:
           ``(nodes, weights)``, float64 arrays of equal length; weights sum to 1.
         """
-        num = _check_num(num)
+        num = check_int(num, name="num")
         xs, ws = [], []
         for c, wc in zip(self.components, self.weights):
             x, w = c.quadrature(num)
@@ -509,7 +486,7 @@ class Empirical(_Base):
 
     def quadrature(self, num: int = 64):
         """Distinct values as nodes, their frequencies as weights (exact); ``num`` unused."""
-        _check_num(num)
+        check_int(num, name="num")
         x, m = self.atoms()
         return np.array(x), np.array(m)
 
@@ -625,10 +602,10 @@ def beta_atoms_log_likelihood(k, n, *, a, b, w0, w1) -> float:
       -2.772589
     """
     ka, na = _check_pilot(k, n, min_inputs=1)
-    a = _check_real("a", a, low=0.0, low_open=True)
-    b = _check_real("b", b, low=0.0, low_open=True)
-    w0 = _check_real("w0", w0, low=0.0, high=1.0)
-    w1 = _check_real("w1", w1, low=0.0, high=1.0)
+    a = check_real(a, name="a", low=0.0, low_open=True)
+    b = check_real(b, name="b", low=0.0, low_open=True)
+    w0 = check_real(w0, name="w0", low=0.0, high=1.0)
+    w1 = check_real(w1, name="w1", low=0.0, high=1.0)
     if w0 + w1 > 1.0:
         raise ValueError(f"w0 + w1 must be <= 1, got {w0 + w1!r}")
     with np.errstate(divide="ignore"):

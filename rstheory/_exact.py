@@ -47,7 +47,15 @@ import scipy.stats
 from rstheory._clopper_pearson import cp_lower
 from rstheory._deprecation import keyword_only
 from rstheory._radius import certified_radius
-from rstheory._validation import as_f64, check_alpha, check_counts, check_probability, check_sigma
+from rstheory._validation import (
+    as_f64,
+    check_alpha,
+    check_counts,
+    check_probability,
+    check_real,
+    check_sample_sizes,
+    check_sigma,
+)
 
 __all__ = [
     "RadiusMoments",
@@ -73,32 +81,13 @@ _CHUNK = 2048
 _WEIGHT_SUM_TOL = 1e-9
 
 
-# --------------------------------------------------------------------------- validation
-
-
-def _check_n(n, name: str = "n") -> np.ndarray:
-    """Validate sample sizes (integers >= 1) and return them as a 1-D int64 array."""
-    check_counts(0, n, n_name=name)
-    arr = np.asarray(n)
-    if arr.ndim > 1:
-        raise ValueError(f"{name} must be a scalar or a 1-D array, got shape {arr.shape}")
-    return np.atleast_1d(arr).astype(np.float64).astype(np.int64)
-
-
-def _check_scalar(name: str, x) -> float:
-    arr = np.asarray(x)
-    if arr.ndim != 0:
-        raise ValueError(f"{name} must be a scalar, got shape {arr.shape}")
-    return float(arr)
-
-
 def _exact_for(dist, n, alpha, sigma=1.0, radii=(0.0,)):
     """Validate the common arguments once and run the exact sums for one distribution."""
     nodes_weights = _quadrature(dist)
-    ns = _check_n(n)
+    ns = check_sample_sizes(n)
     check_alpha(alpha)
     check_sigma(sigma)
-    alpha, sigma = _check_scalar("alpha", alpha), _check_scalar("sigma", sigma)
+    alpha, sigma = check_real(alpha, name="alpha"), check_real(sigma, name="sigma")
     return _exact(
         [nodes_weights], ns, alpha, sigma, np.atleast_1d(np.asarray(radii, dtype=np.float64))
     )
@@ -300,10 +289,10 @@ def radius_moments(p, n, *, alpha=0.001, sigma) -> RadiusMoments:
     if p.ndim != 1:
         raise ValueError(f"p must be a scalar or a 1-D array, got shape {p.shape}")
     check_probability(p, name="p")
-    ns = _check_n(n)
+    ns = check_sample_sizes(n)
     check_alpha(alpha)
     check_sigma(sigma)
-    alpha, sigma = _check_scalar("alpha", alpha), _check_scalar("sigma", sigma)
+    alpha, sigma = check_real(alpha, name="alpha"), check_real(sigma, name="sigma")
     windows, ks, tables = _prepare([(p, None)], ns, alpha, sigma)
     mean, var = np.empty((ns.size, p.size)), np.empty((ns.size, p.size))
     for j, n_j in enumerate(ns):

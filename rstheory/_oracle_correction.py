@@ -45,11 +45,12 @@ from rstheory._clopper_pearson import cp_interval, cp_upper
 from rstheory._deprecation import keyword_only
 from rstheory._validation import (
     _as_numpy,
-    _check_integer,
     _show,
     as_f64,
     check_alpha,
     check_counts,
+    check_in_range,
+    check_integers,
     check_probability,
     is_traced,
 )
@@ -173,15 +174,6 @@ def _call(fn, *args):
 # Validation.
 
 
-def check_num_classes(num_classes, *, name: str = "num_classes") -> None:
-    """Validate a class count: integer-valued, ``>= 2``."""
-    if is_traced(num_classes):
-        return
-    a = _check_integer(name, _as_numpy(name, num_classes))
-    if (a < 2).any():
-        raise ValueError(f"{name} must be an integer >= 2, got {_show(a[a < 2].ravel()[0])}")
-
-
 def check_eps(eps, num_classes, *, name: str = "eps") -> None:
     """Validate a symmetric error rate: ``0 <= eps < (K - 1)/K`` for ``K = num_classes``."""
     if is_traced(eps, num_classes):
@@ -206,18 +198,6 @@ def check_eps(eps, num_classes, *, name: str = "eps") -> None:
         )
 
 
-def _check_rate(x, *, name: str, closed: bool) -> None:
-    if is_traced(x):
-        return
-    a = _as_numpy(name, x).astype(np.float64)
-    rng = "[0, 1]" if closed else "[0, 1)"
-    if np.isnan(a).any():
-        raise ValueError(f"{name} must not be NaN; allowed range is {rng}")
-    bad = (a < 0) | ((a > 1) if closed else (a >= 1))
-    if bad.any():
-        raise ValueError(f"{name} must lie in {rng}, got {_show(a[bad].ravel()[0])}")
-
-
 def _check_rate_sum(fp, fn, *, names: str) -> None:
     if is_traced(fp, fn):
         return
@@ -229,23 +209,13 @@ def _check_rate_sum(fp, fn, *, names: str) -> None:
         )
 
 
-def _check_level(alpha, *, name: str) -> None:
-    """A significance level of an error-rate estimate: ``0 <= alpha < 1`` (0: known rates)."""
-    if is_traced(alpha):
-        return
-    a = _as_numpy(name, alpha).astype(np.float64)
-    if np.isnan(a).any() or ((a < 0) | (a >= 1)).any():
-        bad = a[np.isnan(a) | (a < 0) | (a >= 1)].ravel()[0]
-        raise ValueError(f"{name} must lie in [0, 1), got {_show(bad)}")
-
-
 def check_oracle(oracle, *, name: str = "oracle_error") -> None:
     """Validate an :class:`ErrorBound`, :class:`ErrorInterval` or :class:`RateBounds`."""
     if isinstance(oracle, ErrorBound):
-        _check_rate(oracle.eps_upper, name=f"{name}.eps_upper", closed=True)
+        check_in_range(oracle.eps_upper, name=f"{name}.eps_upper", low=0.0, high=1.0)
     elif isinstance(oracle, ErrorInterval):
-        _check_rate(oracle.eps_lower, name=f"{name}.eps_lower", closed=True)
-        _check_rate(oracle.eps_upper, name=f"{name}.eps_upper", closed=True)
+        check_in_range(oracle.eps_lower, name=f"{name}.eps_lower", low=0.0, high=1.0)
+        check_in_range(oracle.eps_upper, name=f"{name}.eps_upper", low=0.0, high=1.0)
         if (
             not is_traced(oracle.eps_lower, oracle.eps_upper)
             and (
@@ -255,14 +225,16 @@ def check_oracle(oracle, *, name: str = "oracle_error") -> None:
         ):
             raise ValueError(f"{name}.eps_lower must be <= {name}.eps_upper")
     elif isinstance(oracle, RateBounds):
-        _check_rate(oracle.eps_fp_upper, name=f"{name}.eps_fp_upper", closed=False)
-        _check_rate(oracle.eps_fn_upper, name=f"{name}.eps_fn_upper", closed=True)
+        check_in_range(
+            oracle.eps_fp_upper, name=f"{name}.eps_fp_upper", low=0.0, high=1.0, high_open=True
+        )
+        check_in_range(oracle.eps_fn_upper, name=f"{name}.eps_fn_upper", low=0.0, high=1.0)
     else:
         raise ValueError(
             f"{name} must be an rstheory.oracle.ErrorBound, ErrorInterval or "
             f"RateBounds, got {type(oracle).__name__}"
         )
-    _check_level(oracle.alpha, name=f"{name}.alpha")
+    check_in_range(oracle.alpha, name=f"{name}.alpha", low=0.0, high=1.0, high_open=True)
 
 
 # ---------------------------------------------------------------------------------------
@@ -291,7 +263,7 @@ def observed_probability(p, *, eps, num_classes=2):
       0.74
     """
     check_probability(p, name="p")
-    check_num_classes(num_classes)
+    check_integers(num_classes, name="num_classes", low=2)
     check_eps(eps, num_classes)
     return _call(_observed_jit, p, eps, num_classes)
 
@@ -326,7 +298,7 @@ def corrected_probability(q, *, eps, num_classes=2):
       0.875
     """
     check_probability(q, name="q")
-    check_num_classes(num_classes)
+    check_integers(num_classes, name="num_classes", low=2)
     check_eps(eps, num_classes)
     return _call(_corrected_jit, q, eps, num_classes)
 
@@ -352,7 +324,7 @@ def correction_derivative(q, *, eps, num_classes=2):
       0.9375
     """
     check_probability(q, name="q")
-    check_num_classes(num_classes)
+    check_integers(num_classes, name="num_classes", low=2)
     check_eps(eps, num_classes)
     return _call(_derivative_jit, q, eps, num_classes)
 
@@ -377,8 +349,8 @@ def observed_probability_asymmetric(p, *, eps_fp, eps_fn):
       0.64
     """
     check_probability(p, name="p")
-    _check_rate(eps_fp, name="eps_fp", closed=False)
-    _check_rate(eps_fn, name="eps_fn", closed=False)
+    check_in_range(eps_fp, name="eps_fp", low=0.0, high=1.0, high_open=True)
+    check_in_range(eps_fn, name="eps_fn", low=0.0, high=1.0, high_open=True)
     _check_rate_sum(eps_fp, eps_fn, names="eps_fp + eps_fn")
     return _call(_observed_asym_jit, p, eps_fp, eps_fn)
 
@@ -416,11 +388,11 @@ def corrected_lower_bound(q_lower, *, eps_fp, eps_fn=None):
       0.55
     """
     check_probability(q_lower, name="q_lower")
-    _check_rate(eps_fp, name="eps_fp", closed=False)
+    check_in_range(eps_fp, name="eps_fp", low=0.0, high=1.0, high_open=True)
     if eps_fn is None:
         eps_fn = 0.0
     else:
-        _check_rate(eps_fn, name="eps_fn", closed=False)
+        check_in_range(eps_fn, name="eps_fn", low=0.0, high=1.0, high_open=True)
         _check_rate_sum(eps_fp, eps_fn, names="eps_fp + eps_fn")
     return _call(_lower_asym_jit, q_lower, eps_fp, eps_fn)
 

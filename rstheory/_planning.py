@@ -30,7 +30,7 @@ import scipy.special
 import scipy.stats
 
 from rstheory import _scaling
-from rstheory._validation import check_alpha, check_sigma
+from rstheory._validation import check_alpha, check_int, check_real, check_sigma
 
 __all__ = [
     "Budget",
@@ -81,39 +81,6 @@ class Budget(NamedTuple):
 
 
 # ------------------------------------------------------------------------ validation
-
-
-def _check_pos_int(name: str, x) -> int:
-    if isinstance(x, (bool, np.bool_)):
-        raise ValueError(f"{name} must be an integer >= 1, got {x!r}")
-    try:
-        f = float(x)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be an integer >= 1, got {x!r}") from None
-    if np.ndim(x) != 0 or not math.isfinite(f) or f != math.floor(f) or f < 1:
-        raise ValueError(f"{name} must be an integer >= 1, got {x!r}")
-    return int(f)
-
-
-def _check_pos_real(name: str, x, *, allow_zero: bool = False) -> float:
-    try:
-        f = float(x)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a finite real number, got {x!r}") from None
-    if np.ndim(x) != 0 or not math.isfinite(f) or f < 0 or (f == 0 and not allow_zero):
-        rng = ">= 0" if allow_zero else "> 0"
-        raise ValueError(f"{name} must be finite and {rng}, got {x!r}")
-    return f
-
-
-def _check_open_unit(name: str, x) -> float:
-    try:
-        f = float(x)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must lie in the open interval (0, 1), got {x!r}") from None
-    if np.ndim(x) != 0 or not (0.0 < f < 1.0):
-        raise ValueError(f"{name} must lie in the open interval (0, 1), got {x!r}")
-    return f
 
 
 # ------------------------------------------------------------------------ search
@@ -284,9 +251,9 @@ def required_samples(
     nodes, weights = _scaling._quadrature(dist)
     check_alpha(alpha)
     check_sigma(sigma)
-    alpha = _scaling._check_scalar("alpha", alpha)
-    sigma = _scaling._check_scalar("sigma", sigma)
-    n_max = _check_pos_int("n_max", n_max)
+    alpha = check_real(alpha, name="alpha")
+    sigma = check_real(sigma, name="sigma")
+    n_max = check_int(n_max, name="n_max")
 
     given = [
         k
@@ -323,7 +290,7 @@ def required_samples(
             raise ValueError(f"target_accuracy must lie in (0, 1], got {target_accuracy!r}")
         if at_radius is None:
             raise ValueError("at_radius must be given with target_accuracy")
-        r0 = _check_pos_real("at_radius", at_radius, allow_zero=True)
+        r0 = check_real(at_radius, name="at_radius", low=0.0)
         acc_inf = _infinite_accuracy(nodes, weights, r0, sigma)
         if a > acc_inf:
             raise ValueError(
@@ -340,7 +307,7 @@ def required_samples(
         return Plan(n, got, a, float("nan"))
 
     if target_radius is not None:
-        r = _check_pos_real("target_radius", target_radius)
+        r = check_real(target_radius, name="target_radius", low=0.0, low_open=True)
         cap = float(_scaling.radius_cap(n_max, alpha=alpha, sigma=sigma))
         if r > cap:
             raise ValueError(
@@ -354,7 +321,9 @@ def required_samples(
         n, got = _search(mean_radius, r, n_max, estimate)
         return Plan(n, got, r, estimate)
 
-    t = _check_open_unit("target_ratio", target_ratio)
+    t = check_real(
+        target_ratio, name="target_ratio", low=0.0, high=1.0, low_open=True, high_open=True
+    )
     if reference_n is None:
         if not math.isfinite(r_inf):
             raise ValueError(
@@ -364,7 +333,7 @@ def required_samples(
         ref = r_inf
         rho = t
     else:
-        reference_n = _check_pos_int("reference_n", reference_n)
+        reference_n = check_int(reference_n, name="reference_n")
         ref = float(mean_radius(reference_n))
         rho = t * (1.0 - c * z / math.sqrt(reference_n)) if math.isfinite(c) else float("nan")
     if not ref > 0:
@@ -391,8 +360,10 @@ def _seconds_per_batch(seconds_per_batch, samples_per_second, batch_size: int) -
             f"seconds_per_batch={seconds_per_batch!r}, samples_per_second={samples_per_second!r}"
         )
     if seconds_per_batch is not None:
-        return _check_pos_real("seconds_per_batch", seconds_per_batch)
-    return batch_size / _check_pos_real("samples_per_second", samples_per_second)
+        return check_real(seconds_per_batch, name="seconds_per_batch", low=0.0, low_open=True)
+    return batch_size / check_real(
+        samples_per_second, name="samples_per_second", low=0.0, low_open=True
+    )
 
 
 def budget(
@@ -449,9 +420,9 @@ def budget(
       >>> round(b.device_seconds, 6), round(b.wall_seconds, 6)
       (12500.0, 6250.0)
     """
-    n = _check_pos_int("n", n)
-    inputs = _check_pos_int("inputs", inputs)
-    batch_size = _check_pos_int("batch_size", batch_size)
+    n = check_int(n, name="n")
+    inputs = check_int(inputs, name="inputs")
+    batch_size = check_int(batch_size, name="batch_size")
     return _cost(
         inputs * (-(-n // batch_size)),
         batch_size,
@@ -465,11 +436,9 @@ def budget(
 def _cost(batches, batch_size, seconds_per_batch, samples_per_second, devices, price) -> Budget:
     """The :class:`Budget` of ``batches`` batches (validating the time, devices and price)."""
     spb = _seconds_per_batch(seconds_per_batch, samples_per_second, batch_size)
-    devices = _check_pos_int("devices", devices)
+    devices = check_int(devices, name="devices")
     price = (
-        float("nan")
-        if price is None
-        else _check_pos_real("price_per_device_hour", price, allow_zero=True)
+        float("nan") if price is None else check_real(price, name="price_per_device_hour", low=0.0)
     )
     device_seconds = batches * spb
     device_hours = device_seconds / 3600.0
@@ -511,9 +480,9 @@ def expected_budget(
       >>> b.batches, round(b.device_seconds, 6), round(b.wall_seconds, 6)
       (1250.0, 3500.0, 875.0)
     """
-    mean = _check_pos_real("expected_samples", expected_samples)
-    inputs = _check_pos_int("inputs", inputs)
-    batch_size = _check_pos_int("batch_size", batch_size)
+    mean = check_real(expected_samples, name="expected_samples", low=0.0, low_open=True)
+    inputs = check_int(inputs, name="inputs")
+    batch_size = check_int(batch_size, name="batch_size")
     return _cost(
         inputs * mean / batch_size,
         batch_size,
@@ -567,11 +536,11 @@ def samples_within_budget(
       ...                                devices=2)
       500
     """
-    wall = _check_pos_real("wall_seconds", wall_seconds, allow_zero=True)
-    inputs = _check_pos_int("inputs", inputs)
-    batch_size = _check_pos_int("batch_size", batch_size)
+    wall = check_real(wall_seconds, name="wall_seconds", low=0.0)
+    inputs = check_int(inputs, name="inputs")
+    batch_size = check_int(batch_size, name="batch_size")
     spb = _seconds_per_batch(seconds_per_batch, samples_per_second, batch_size)
-    devices = _check_pos_int("devices", devices)
+    devices = check_int(devices, name="devices")
     limit = wall * (1.0 + 1e-12)
 
     def fits(k: int) -> bool:

@@ -27,13 +27,13 @@ from rstheory._oracle_correction import (
     ErrorInterval,
     RateBounds,
     check_eps,
-    check_num_classes,
     check_oracle,
 )
 from rstheory._validation import (
     as_f64,
     check_alpha,
     check_counts,
+    check_integers,
     check_probability,
     check_sigma,
     is_traced,
@@ -274,7 +274,7 @@ def certify(
     check_counts(k, n)
     check_alpha(alpha)
     check_sigma(sigma)
-    check_num_classes(num_classes)
+    check_integers(num_classes, name="num_classes", low=2)
     eps_lo = eps_hi = oracle_alpha = 0.0
     if oracle_error is None:
         correction = NONE

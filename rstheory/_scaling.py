@@ -26,8 +26,6 @@ from jax.scipy.special import ndtri
 from rstheory._deprecation import renamed
 from rstheory._exact import (
     RadiusMoments,
-    _check_n,
-    _check_scalar,
     _exact,
     _quadrature,
     abstain_rate,
@@ -38,7 +36,15 @@ from rstheory._exact import (
     radius_moments,
 )
 from rstheory._radius import certified_radius
-from rstheory._validation import as_f64, check_alpha, check_counts, check_probability, check_sigma
+from rstheory._validation import (
+    as_f64,
+    check_alpha,
+    check_counts,
+    check_probability,
+    check_real,
+    check_sample_sizes,
+    check_sigma,
+)
 
 __all__ = [
     "P2_EQ2_CONSTANT",
@@ -329,8 +335,8 @@ def distribution_free_ratio(n, *, alpha=0.001, beta, p_max, two_sided=False):
     """
     check_counts(0, n)
     check_alpha(alpha)
-    b = _check_scalar("beta", beta)
-    pm = _check_scalar("p_max", p_max)
+    b = check_real(beta, name="beta")
+    pm = check_real(p_max, name="p_max")
     if not 0.5 < b < 1.0:
         raise ValueError(f"beta must lie in the open interval (0.5, 1), got {b!r}")
     if not b <= pm < 1.0:
@@ -392,10 +398,10 @@ def compare_closed_form(dists, ns, *, alpha=0.001, sigma) -> list[ScalingCompari
     if not dists:
         raise ValueError("dists must hold at least one distribution")
     quads = [_quadrature(d, name=f"dists[{i}]") for i, d in enumerate(dists)]
-    n_arr = _check_n(ns, name="ns")
+    n_arr = check_sample_sizes(ns, name="ns")
     check_alpha(alpha)
     check_sigma(sigma)
-    a, s = _check_scalar("alpha", alpha), _check_scalar("sigma", sigma)
+    a, s = check_real(alpha, name="alpha"), check_real(sigma, name="sigma")
     res = _exact(quads, n_arr, a, s, np.zeros(1))
     sqrt_n = np.sqrt(n_arr.astype(np.float64))
     eq2 = 1.0 - P2_EQ2_CONSTANT * _z_two_sided(a) / sqrt_n

@@ -78,11 +78,15 @@ import scipy.stats
 
 from rstheory import _exact, _planning
 from rstheory._clopper_pearson import cp_lower, cp_upper
-from rstheory._confseq import _check_prior, betabinomial_cs
+from rstheory._confseq import betabinomial_cs
 from rstheory._deprecation import keyword_only, renamed_choice
-from rstheory._distributions import _check_real
-from rstheory._planning import _check_pos_int
-from rstheory._validation import check_choice
+from rstheory._validation import (
+    check_choice,
+    check_int,
+    check_prior,
+    check_probability,
+    check_real,
+)
 
 __all__ = [
     "DEFAULT_PRIOR_SIZE",
@@ -138,8 +142,8 @@ def target_probability(*, radius, sigma) -> float:
       >>> round(target_probability(radius=0.5, sigma=0.5), 6)
       0.841345
     """
-    r = _check_real("radius", radius, low=0.0, low_open=True)
-    s = _check_real("sigma", sigma, low=0.0, low_open=True)
+    r = check_real(radius, name="radius", low=0.0, low_open=True)
+    s = check_real(sigma, name="sigma", low=0.0, low_open=True)
     return float(scipy.special.ndtr(r / s))
 
 
@@ -159,8 +163,8 @@ def default_prior(p_star, *, size: float = DEFAULT_PRIOR_SIZE) -> BetaPrior:
       >>> default_prior(0.75, size=10)
       BetaPrior(a=7.5, b=2.5)
     """
-    p = _check_real("p_star", p_star, low=0.0, high=1.0, low_open=True, high_open=True)
-    s = _check_real("size", size, low=0.0, low_open=True)
+    p = check_real(p_star, name="p_star", low=0.0, high=1.0, low_open=True, high_open=True)
+    s = check_real(size, name="size", low=0.0, low_open=True)
     return BetaPrior(s * p, s * (1.0 - p))
 
 
@@ -176,8 +180,8 @@ def checkpoints(*, batch_size=32, n_max) -> np.ndarray:
       >>> checkpoints(batch_size=100, n_max=350).tolist()
       [100, 200, 300, 350]
     """
-    batch_size = _check_pos_int("batch_size", batch_size)
-    n_max = _check_pos_int("n_max", n_max)
+    batch_size = check_int(batch_size, name="batch_size")
+    n_max = check_int(n_max, name="n_max")
     ns = np.arange(batch_size, n_max + 1, batch_size, dtype=np.int64)
     if ns.size == 0 or ns[-1] != n_max:
         ns = np.append(ns, np.int64(n_max))
@@ -285,11 +289,11 @@ def boundaries(
         raise ValueError(
             f"radius / sigma = {radius / sigma!r} is too large: p* = Phi(radius / sigma) is 1"
         )
-    alpha = _check_real("alpha", alpha, low=0.0, high=1.0, low_open=True, high_open=True)
+    alpha = check_real(alpha, name="alpha", low=0.0, high=1.0, low_open=True, high_open=True)
     method = _check_method(method)
     ns = checkpoints(batch_size=batch_size, n_max=n_max)
     if method == BETABINOMIAL:
-        prior = default_prior(p_star) if prior is None else _check_prior(prior)
+        prior = default_prior(p_star) if prior is None else check_prior(prior)
     else:
         prior = None
     k_cert, k_fut = _boundaries_at(ns, p_star, alpha, prior, method)
@@ -391,13 +395,6 @@ class OperatingCharacteristics(NamedTuple):
     boundaries: Boundaries
 
 
-def _check_p(p) -> np.ndarray:
-    arr = np.asarray(p, dtype=np.float64)
-    if np.isnan(arr).any() or (arr < 0).any() or (arr > 1).any():
-        raise ValueError("p must lie in [0, 1] (and not NaN)")
-    return arr
-
-
 @keyword_only("bounds")
 def operating_characteristics(p, *, bounds: Boundaries) -> OperatingCharacteristics:
     r"""Exact stopping law of the sequential rule when the true probability is ``p``.
@@ -430,7 +427,8 @@ def operating_characteristics(p, *, bounds: Boundaries) -> OperatingCharacterist
       >>> [round(float(x), 4) for x in oc.certify]
       [0.0, 1.0]
     """
-    arr = _check_p(p)
+    check_probability(p, name="p")
+    arr = np.asarray(p, dtype=np.float64)
     if not isinstance(bounds, Boundaries):
         raise ValueError(
             "bounds must be a Boundaries from rstheory.sequential.boundaries, got "
@@ -547,8 +545,8 @@ def sequential_plan(
       (580, 0.738)
     """
     nodes, weights = _exact._quadrature(dist)
-    sigma_f = _check_real("sigma", sigma, low=0.0, low_open=True)
-    radius_f = _check_real("radius", radius, low=0.0, low_open=True)
+    sigma_f = check_real(sigma, name="sigma", low=0.0, low_open=True)
+    radius_f = check_real(radius, name="radius", low=0.0, low_open=True)
     b = boundaries(
         radius=radius_f, sigma=sigma_f, alpha=alpha, batch_size=batch_size, n_max=n_max, prior=prior
     )
@@ -640,21 +638,21 @@ def compare_fixed(
       (1800, 550, True)
     """
     nodes, weights = _exact._quadrature(dist)
-    sigma_f = _check_real("sigma", sigma, low=0.0, low_open=True)
-    radius_f = _check_real("radius", radius, low=0.0, low_open=True)
-    alpha_f = _check_real("alpha", alpha, low=0.0, high=1.0, low_open=True, high_open=True)
-    batch_size = _check_pos_int("batch_size", batch_size)
-    factor = _check_real("max_factor", max_factor, low=1.0)
-    tol = _check_real("tolerance", tolerance, low=0.0)
+    sigma_f = check_real(sigma, name="sigma", low=0.0, low_open=True)
+    radius_f = check_real(radius, name="radius", low=0.0, low_open=True)
+    alpha_f = check_real(alpha, name="alpha", low=0.0, high=1.0, low_open=True, high_open=True)
+    batch_size = check_int(batch_size, name="batch_size")
+    factor = check_real(max_factor, name="max_factor", low=1.0)
+    tol = check_real(tolerance, name="tolerance", low=0.0)
     if (n is None) == (target_accuracy is None):
         raise ValueError("exactly one of n and target_accuracy must be given")
     if n is None:
         n = _planning.required_samples(
             dist, alpha=alpha_f, sigma=sigma_f, target_accuracy=target_accuracy, at_radius=radius_f
         ).n
-    n = _check_pos_int("n", n)
+    n = check_int(n, name="n")
     fixed = float(_exact.certified_accuracy(dist, n, radius=radius_f, alpha=alpha_f, sigma=sigma_f))
-    prior_used = None if prior is None else _check_prior(prior)
+    prior_used = None if prior is None else check_prior(prior)
 
     def ceil_batch(x: float) -> int:
         return max(batch_size, int(math.ceil(x / batch_size)) * batch_size)

@@ -22,9 +22,13 @@ __all__ = [
     "check_alpha",
     "check_choice",
     "check_counts",
+    "check_in_range",
     "check_int",
+    "check_integers",
+    "check_prior",
     "check_probability",
     "check_real",
+    "check_sample_sizes",
     "check_sigma",
     "is_traced",
 ]
@@ -119,16 +123,54 @@ def check_sigma(sigma, *, name: str = "sigma") -> None:
         raise ValueError(f"{name} must be finite and > 0, got {_show(s[bad].ravel()[0])}")
 
 
+def _range(low: float, high: float, low_open: bool, high_open: bool) -> str:
+    left = "(" if low_open or np.isinf(low) else "["
+    right = ")" if high_open or np.isinf(high) else "]"
+    return f"{left}{low:g}, {high:g}{right}"
+
+
+def check_in_range(
+    x,
+    *,
+    name: str,
+    low: float = -np.inf,
+    high: float = np.inf,
+    low_open: bool = False,
+    high_open: bool = False,
+) -> None:
+    """Validate an array of reals: no NaN, every entry in the range (each end open or not)."""
+    if is_traced(x):
+        return
+    a = _as_numpy(name, x).astype(np.float64)
+    rng = _range(low, high, low_open, high_open)
+    if np.isnan(a).any():
+        raise ValueError(f"{name} must not be NaN; allowed range is {rng}")
+    bad = ((a <= low) if low_open else (a < low)) | ((a >= high) if high_open else (a > high))
+    if bad.any():
+        raise ValueError(f"{name} must lie in {rng}, got {_show(a[bad].ravel()[0])}")
+
+
 def check_probability(p, *, name: str) -> None:
     """Validate a probability: not NaN, in the closed interval [0, 1]."""
-    if is_traced(p):
-        return
-    a = _as_numpy(name, p)
-    if np.isnan(a).any():
-        raise ValueError(f"{name} must not be NaN; allowed range is [0, 1]")
-    bad = (a < 0) | (a > 1)
-    if bad.any():
-        raise ValueError(f"{name} must lie in [0, 1], got {_show(a[bad].ravel()[0])}")
+    check_in_range(p, name=name, low=0.0, high=1.0)
+
+
+def check_integers(x, *, name: str, low: int = 1) -> np.ndarray:
+    """Validate an array of integer-valued numbers ``>= low``; returns it as numpy."""
+    if is_traced(x):
+        return x
+    a = _check_integer(name, _as_numpy(name, x))
+    if (a < low).any():
+        raise ValueError(f"{name} must be an integer >= {low}, got {_show(a[a < low].ravel()[0])}")
+    return a
+
+
+def check_sample_sizes(n, *, name: str = "n") -> np.ndarray:
+    """Validate sample sizes (integers ``>= 1``, a scalar or 1-D); a 1-D int64 array."""
+    arr = check_integers(n, name=name, low=1)
+    if arr.ndim > 1:
+        raise ValueError(f"{name} must be a scalar or a 1-D array, got shape {arr.shape}")
+    return np.atleast_1d(arr).astype(np.float64).astype(np.int64)
 
 
 def as_f64(x) -> jax.Array:
@@ -206,9 +248,7 @@ def check_real(
       ...
       ValueError: sigma must lie in (0, inf), got 0.0
     """
-    left = "(" if low_open or np.isinf(low) else "["
-    right = ")" if high_open or np.isinf(high) else "]"
-    rng = f"{left}{low:g}, {high:g}{right}"
+    rng = _range(low, high, low_open, high_open)
     v = _scalar(name, x)
     if np.isnan(v):
         raise ValueError(f"{name} must not be NaN; allowed range is {rng}")
@@ -232,3 +272,16 @@ def check_choice(x, *, name: str, choices) -> str:
     if not isinstance(x, str) or x not in choices:
         raise ValueError(f"{name} must be one of {choices}, got {x!r}")
     return x
+
+
+def check_prior(prior, *, name: str = "prior") -> tuple[float, float]:
+    """A beta prior ``(a, b)``: a pair of finite numbers ``> 0``, returned as floats."""
+    try:
+        a, b = (float(v) for v in prior)
+    except (TypeError, ValueError) as err:
+        raise ValueError(
+            f"{name} must be a pair (a, b) of positive numbers, got {prior!r}"
+        ) from err
+    if not (np.isfinite(a) and np.isfinite(b) and a > 0 and b > 0):
+        raise ValueError(f"{name} must be a pair (a, b) of finite numbers > 0, got {prior!r}")
+    return a, b

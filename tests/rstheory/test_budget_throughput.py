@@ -73,9 +73,9 @@ def test_devices_divide_the_wall_time_of_a_measured_throughput():
     [
         ({}, "exactly one of seconds_per_batch"),
         (dict(seconds_per_batch=1.0, samples_per_second=10.0), "exactly one of seconds_per_batch"),
-        (dict(samples_per_second=0.0), "samples_per_second must be finite and > 0"),
-        (dict(samples_per_second=float("inf")), "samples_per_second must be finite and > 0"),
-        (dict(samples_per_second="fast"), "samples_per_second must be a finite real number"),
+        (dict(samples_per_second=0.0), r"samples_per_second must lie in \(0, inf\)"),
+        (dict(samples_per_second=float("inf")), r"samples_per_second must lie in \(0, inf\)"),
+        (dict(samples_per_second="fast"), "samples_per_second must be numeric"),
     ],
 )
 def test_exactly_one_positive_rate(func, kw, message):
