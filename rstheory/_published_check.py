@@ -38,7 +38,8 @@ import numpy as np
 
 from rstheory import _exact, _scaling
 from rstheory._deprecation import keyword_only
-from rstheory._distributions import Empirical, FitResult, fit
+from rstheory._distributions import Empirical
+from rstheory._fit import FitResult, fit
 from rstheory._planning import required_samples
 from rstheory._published import Certifications, load, recover_counts, sizes
 

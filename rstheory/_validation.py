@@ -25,6 +25,7 @@ __all__ = [
     "check_in_range",
     "check_int",
     "check_integers",
+    "check_pilot_counts",
     "check_prior",
     "check_probability",
     "check_real",
@@ -285,3 +286,22 @@ def check_prior(prior, *, name: str = "prior") -> tuple[float, float]:
     if not (np.isfinite(a) and np.isfinite(b) and a > 0 and b > 0):
         raise ValueError(f"{name} must be a pair (a, b) of finite numbers > 0, got {prior!r}")
     return a, b
+
+
+def check_pilot_counts(k, n, *, min_inputs: int) -> tuple[np.ndarray, np.ndarray]:
+    """Pilot vote counts: integer arrays, ``k`` 1-D with ``min_inputs`` entries or more, ``n``
+    a scalar or of ``k``'s shape, ``0 <= k <= n``; returned as int64 arrays of one shape."""
+    ka, na = _as_numpy("k", k), _as_numpy("n", n)
+    for name, arr in (("k", ka), ("n", na)):
+        if not (np.issubdtype(arr.dtype, np.integer)):
+            raise ValueError(f"{name} must be an integer array, got dtype {arr.dtype}")
+    if ka.ndim != 1:
+        raise ValueError(f"k must be a 1-D array (one count per input), got shape {ka.shape}")
+    if na.ndim == 0:
+        na = np.full(ka.shape, na)
+    if na.shape != ka.shape:
+        raise ValueError(f"n must be a scalar or have the shape of k {ka.shape}, got {na.shape}")
+    if ka.size < min_inputs:
+        raise ValueError(f"k must hold at least {min_inputs} inputs, got {ka.size}")
+    check_counts(ka, na)
+    return ka.astype(np.int64), na.astype(np.int64)

@@ -6,4 +6,8 @@ Public names of :mod:`rstheory._distributions`. Every model offers ``quadrature(
 """
 
 from rstheory._distributions import *  # noqa: F403  (the names of its __all__)
-from rstheory._distributions import __all__  # noqa: F401
+from rstheory._distributions import __all__ as _models_all
+from rstheory._fit import *  # noqa: F403
+from rstheory._fit import __all__ as _fit_all
+
+__all__ = [*_models_all, *_fit_all]

@@ -17,7 +17,7 @@ import scipy.integrate
 import scipy.stats
 
 import rstheory
-from rstheory import _distributions
+from rstheory import _gauss_jacobi
 from rstheory.distributions import (
     Beta,
     Empirical,
@@ -117,7 +117,7 @@ def test_beta_quadrature_large_parameters_falls_back_to_golub_welsch():
 
 def test_golub_welsch_matches_roots_jacobi_at_moderate_parameters():
     """The fallback rule equals scipy.special.roots_jacobi (normalized) where the latter is finite."""
-    x_gw, w_gw = _distributions._gauss_jacobi_golub_welsch(20, 1.0, 7.0)
+    x_gw, w_gw = _gauss_jacobi.gauss_jacobi_golub_welsch(20, 1.0, 7.0)
     x_sp, w_sp = scipy.special.roots_jacobi(20, 1.0, 7.0)
     np.testing.assert_allclose(x_gw, x_sp, rtol=0, atol=RTOL_QUADRATURE_EXACT)
     np.testing.assert_allclose(w_gw, w_sp / w_sp.sum(), rtol=0, atol=RTOL_QUADRATURE_EXACT)
