@@ -241,7 +241,7 @@ def main(argv=None) -> int:
             f"{len(set(texts[name])):15d}{note}"
         )
     print()
-    for bs, name in batched.items():
+    for name in batched.values():
         print(f"ratio {name} vs one-at-a-time: {times[one] / times[name]:.1f}x")
         print(f"ratio {name} vs naive per-sample: {times[naive] / times[name]:.1f}x")
     print(f"(one-at-a-time vs naive per-sample: {times[naive] / times[one]:.2f}x)")
@@ -253,13 +253,15 @@ def main(argv=None) -> int:
         f"vs one-at-a-time, {args.n} each)"
     )
     for bs in mismatched:
-        diffs = [i for i, (a, b) in enumerate(zip(texts[batched[bs]], texts[one])) if a != b]
+        diffs = [
+            i for i, (a, b) in enumerate(zip(texts[batched[bs]], texts[one], strict=True)) if a != b
+        ]
         i = diffs[0]
         print(
             f"  bs={bs}: {len(diffs)} of {args.n} differ; first at sample {i}: "
             f"{texts[batched[bs]][i]!r} vs {texts[one][i]!r}"
         )
-    agree = sum(a == b for a, b in zip(texts[naive], texts[one]))
+    agree = sum(a == b for a, b in zip(texts[naive], texts[one], strict=True))
     print(
         f"naive per-sample texts equal to one-at-a-time: {agree}/{args.n} (not required: its "
         "noise is added before the processor's geometry and clipped)"

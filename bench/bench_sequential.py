@@ -167,8 +167,9 @@ def tiny_part(args) -> None:
         pilot_s = time.perf_counter() - t
         p_hat = np.array(ks) / args.pilot_n
         print(
-            f"\n(b) tiny LLaVA 1.5: {args.images} images x {args.pilot_n} samples in {pilot_s:.1f} s "
-            f"({args.images * args.pilot_n / pilot_s:.0f} samples/s); sigma {args.tiny_sigma}, "
+            f"\n(b) tiny LLaVA 1.5: {args.images} images x {args.pilot_n} samples in "
+            f"{pilot_s:.1f} s ({args.images * args.pilot_n / pilot_s:.0f} samples/s); "
+            f"sigma {args.tiny_sigma}, "
             f"alpha {ALPHA}; top-class fractions {np.round(np.sort(p_hat), 3).tolist()}"
         )
         dist = distributions.Empirical.from_counts(ks, args.pilot_n)
@@ -190,8 +191,8 @@ def tiny_part(args) -> None:
             f"certify_sequential(n_max={c.n_max}, batch {args.batch_size}), n0 = {args.n0}"
         )
         print(
-            f"{'image':>5} {'fixed N':>7} {'fixed':>9} {'seq N':>6} {'seq stop':>10} {'seq radius':>10} "
-            f"{'fixed s':>8} {'seq s':>7}"
+            f"{'image':>5} {'fixed N':>7} {'fixed':>9} {'seq N':>6} {'seq stop':>10} "
+            f"{'seq radius':>10} {'fixed s':>8} {'seq s':>7}"
         )
         used_fixed, used_seq = [], []
         cert_fixed = cert_seq = 0
@@ -225,15 +226,15 @@ def tiny_part(args) -> None:
             used_fixed.append(args.n0 + n_fixed)
             used_seq.append(seq.samples)
             print(
-                f"{i:>5} {args.n0 + n_fixed:>7} {'cert' if f_ok else 'abstain':>9} {seq.samples:>6} "
-                f"{seq.stop_reason:>10} {seq.radius:>10.4f} {fixed.timings.total:>8.2f} "
-                f"{seq.timings.total:>7.2f}"
+                f"{i:>5} {args.n0 + n_fixed:>7} {'cert' if f_ok else 'abstain':>9} "
+                f"{seq.samples:>6} {seq.stop_reason:>10} {seq.radius:>10.4f} "
+                f"{fixed.timings.total:>8.2f} {seq.timings.total:>7.2f}"
             )
         mean_f, mean_s = float(np.mean(used_fixed)), float(np.mean(used_seq))
         print(
             f"real runs: mean samples fixed {mean_f:.1f}, sequential {mean_s:.1f}, "
-            f"ratio {mean_f / mean_s:.2f}x; certified at {r:g}: fixed {cert_fixed}/{len(used_fixed)}, "
-            f"sequential {cert_seq}/{len(used_seq)}"
+            f"ratio {mean_f / mean_s:.2f}x; certified at {r:g}: fixed "
+            f"{cert_fixed}/{len(used_fixed)}, sequential {cert_seq}/{len(used_seq)}"
         )
 
 

@@ -25,13 +25,11 @@ def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m rsvlm", description=__doc__.split("\n\n")[0])
     sub = p.add_subparsers(dest="command", required=True)
     a = sub.add_parser("demo", help="run the end-to-end demonstration and write a report")
-    add = (
-        lambda flag, typ, help: a.add_argument(
-            flag,
-            type=typ,
-            default=getattr(d, flag[2:].replace("-", "_")),
-            help=f"{help} (default %(default)s)",
-        )
+    add = lambda flag, typ, help: a.add_argument(
+        flag,
+        type=typ,
+        default=getattr(d, flag[2:].replace("-", "_")),
+        help=f"{help} (default %(default)s)",
     )
     add("--out-dir", str, "folder of the report, figures, inputs and rows")
     add("--model", str, "model folder or hub id; the tiny random LLaVA is built there when missing")

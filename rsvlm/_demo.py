@@ -75,7 +75,7 @@ def size_grid(n: int) -> list[int]:
     >>> size_grid(64)
     [8, 10, 13, 16, 20, 25, 32, 40, 51, 64]
     """
-    return sorted({int(round(x)) for x in np.geomspace(min(8, n), n, 10)})
+    return sorted({round(float(x)) for x in np.geomspace(min(8, n), n, 10)})
 
 
 def versions() -> dict[str, str | None]:

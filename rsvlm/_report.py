@@ -1,9 +1,9 @@
 """The demo's report: ``report.md`` (Markdown with PNG figures beside it) and ``report.json``.
 
 ``report.json`` holds every number the Markdown shows, unrounded, under the step's name
-(``certificates``, ``fit``, ``curves``, ``plan``, ``sequential``, ``published``, ``theorems``), with the
-configuration, the versions and each step's status. Numbers in the Markdown are rounded
-by :func:`num` (4 significant decimals unless said otherwise).
+(``certificates``, ``fit``, ``curves``, ``plan``, ``sequential``, ``published``,
+``theorems``), with the configuration, the versions and each step's status. Numbers in the
+Markdown are rounded by :func:`num` (4 significant decimals unless said otherwise).
 
 Example:
   >>> from rsvlm._report import num, table

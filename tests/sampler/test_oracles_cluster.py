@@ -4,6 +4,7 @@ batch size, the selection / estimation labelling, and the tiny real encoder and 
 
 import collections
 import itertools
+import typing
 
 import numpy as np
 import pytest
@@ -49,7 +50,8 @@ def _stub_embedding(dim=4, seed=0):
 def _word_set_entails(premises, hypotheses):
     """Stub NLI: p entails h iff every word of h is a word of p."""
     return torch.tensor(
-        [set(h.split()) <= set(p.split()) for p, h in zip(premises, hypotheses)], dtype=torch.bool
+        [set(h.split()) <= set(p.split()) for p, h in zip(premises, hypotheses, strict=True)],
+        dtype=torch.bool,
     )
 
 
@@ -118,7 +120,9 @@ def test_entailment_in_one_direction_does_not_merge_and_chains_do():
     chain = {frozenset({"x", "y"}), frozenset({"y", "z"})}  # x~y, y~z, not x~z
 
     def entails(premises, hypotheses):
-        return torch.tensor([frozenset({p, h}) in chain for p, h in zip(premises, hypotheses)])
+        return torch.tensor(
+            [frozenset({p, h}) in chain for p, h in zip(premises, hypotheses, strict=True)]
+        )
 
     non_transitive = SemanticClusterer(entails, method="entailment")
     assert non_transitive(["x", "z", "y", "w"]).tolist() == [0, 0, 0, 1]
@@ -140,7 +144,7 @@ def test_cluster_ids_permute_with_the_answers(texts, rnd):
 
 
 def test_real_encoder_clusters_are_order_and_batch_size_independent(encoder_path):
-    texts = WORDS + ["yes", "stop", "a cup"]
+    texts = [*WORDS, "yes", "stop", "a cup"]
     ids = {}
     for bs in (1, 4, 64):
         clusterer = SemanticClusterer(encoder_path, threshold=0.9, batch_size=bs, device="cpu")
@@ -158,7 +162,7 @@ def test_real_encoder_clusters_are_order_and_batch_size_independent(encoder_path
 
 
 def test_real_encoder_threshold_extremes(encoder_path):
-    texts = WORDS + ["yes", "yes", "stop"]
+    texts = [*WORDS, "yes", "yes", "stop"]
     one = SemanticClusterer(encoder_path, threshold=-1.0, device="cpu")(texts)
     assert one.tolist() == [0] * len(texts)
     separate = SemanticClusterer(encoder_path, threshold=1.0, device="cpu")(texts)
@@ -169,7 +173,7 @@ def test_real_encoder_threshold_extremes(encoder_path):
 
 
 def test_real_nli_entailment_is_deterministic_and_order_independent(nli_path):
-    texts = WORDS[:8] + ["yes", "stop"]
+    texts = [*WORDS[:8], "yes", "stop"]
     pairs = list(itertools.permutations(sorted(set(texts)), 2))
     tok = transformers.AutoTokenizer.from_pretrained(nli_path)
     model = transformers.AutoModelForSequenceClassification.from_pretrained(
@@ -198,7 +202,7 @@ def test_real_nli_entailment_is_deterministic_and_order_independent(nli_path):
     e = clusterer.entails([a for a, _ in pairs], [b for _, b in pairs]).tolist()
     assert 0 < sum(e) < len(e)  # both outcomes occur, so the comparisons below can fail
     assert single.entails([a for a, _ in pairs], [b for _, b in pairs]).tolist() == e
-    ent_of = dict(zip(pairs, e))
+    ent_of = dict(zip(pairs, e, strict=True))
     expected = _reference_clusters(texts, lambda a, b: ent_of[(a, b)] and ent_of[(b, a)])
     assert ids.tolist() == expected
 
@@ -281,8 +285,8 @@ def test_clusterer_rejects_bad_texts_and_callables():
 
 def test_entailment_id_is_read_from_the_config():
     class Config:
-        id2label = {0: "ENTAILMENT", 1: "NEUTRAL", 2: "CONTRADICTION"}
-        label2id = {"ENTAILMENT": 0, "NEUTRAL": 1, "CONTRADICTION": 2}
+        id2label: typing.ClassVar = {0: "ENTAILMENT", 1: "NEUTRAL", 2: "CONTRADICTION"}
+        label2id: typing.ClassVar = {"ENTAILMENT": 0, "NEUTRAL": 1, "CONTRADICTION": 2}
 
     assert _entailment_id(Config()) == 0
     Config.id2label = {0: "LABEL_0", 1: "LABEL_1"}

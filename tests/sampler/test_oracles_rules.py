@@ -183,7 +183,7 @@ def test_action_parser_agrees_with_a_token_scan(parts):
 
 
 def test_rule_oracles_are_batch_and_order_independent():
-    texts = ANSWERS + ["turn right", "stop now", "grab"]
+    texts = [*ANSWERS, "turn right", "stop now", "grab"]
     for oracle in (RefusalJudge(), ActionParser()):
         full = oracle(texts)
         assert full.tolist() == [int(oracle([t])[0]) for t in texts]

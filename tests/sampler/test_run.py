@@ -256,7 +256,7 @@ def test_jsonl_dataset_with_relative_paths_and_a_missing_image(vlm15, images, tm
     with pytest.raises(ValueError, match="duplicate id '1'"):
         read_dataset(data)
     data.write_text(json.dumps({"id": 1, "image": "x.png"}) + "\n")
-    with pytest.raises(ValueError, match="data.jsonl:1: each line must be an object"):
+    with pytest.raises(ValueError, match=r"data\.jsonl:1: each line must be an object"):
         read_dataset(data)
 
 
