@@ -8,4 +8,10 @@ rule at the same certified fraction).
 """
 
 from rstheory._sequential import *  # noqa: F403  (the names of its __all__)
-from rstheory._sequential import __all__  # noqa: F401
+from rstheory._sequential import __all__ as _rule_all
+from rstheory._sequential_oc import *  # noqa: F403
+from rstheory._sequential_oc import __all__ as _oc_all
+from rstheory._sequential_plan import *  # noqa: F403
+from rstheory._sequential_plan import __all__ as _plan_all
+
+__all__ = [*_rule_all, *_oc_all, *_plan_all]
