@@ -63,13 +63,13 @@ N_ASYM = 14  # terms of the expansion (even); 2.4e-13 worst logit error at min(a
 J_SUM = 96  # terms of the binomial sum below M_ASYM
 N_STEPS = 3  # Halley steps
 
-_HALF_LOG_2PI = 0.5 * math.log(2.0 * math.pi)
+HALF_LOG_2PI = 0.5 * math.log(2.0 * math.pi)
 _E0 = 2.0 / math.sqrt(math.pi)
 _E1 = 2.0**-1.5
 
 
 # --------------------------------------------------------------------------- helpers
-def _stirling_delta(z):
+def stirling_delta(z):
     """delta(z) = lgamma(z) - [(z - 1/2) log z - z + log(2 pi)/2], z > 0."""
     big = z >= 10.0
     zb = jnp.where(big, z, 10.0)
@@ -84,13 +84,13 @@ def _stirling_delta(z):
         )
     ) / zb
     zs = jnp.where(big, 1.0, z)
-    direct = gammaln(zs) - ((zs - 0.5) * jnp.log(zs) - zs + _HALF_LOG_2PI)
+    direct = gammaln(zs) - ((zs - 0.5) * jnp.log(zs) - zs + HALF_LOG_2PI)
     return jnp.where(big, series, direct)
 
 
 def _bcorr(a, b):
     """log B(a, b) minus its Stirling main part: delta(a) + delta(b) - delta(a + b)."""
-    return _stirling_delta(a) + _stirling_delta(b) - _stirling_delta(a + b)
+    return stirling_delta(a) + stirling_delta(b) - stirling_delta(a + b)
 
 
 def _rlog1(t):
@@ -269,7 +269,7 @@ def _params(k, n):
     b = n - k + 1.0
     s = a + b
     bcorr = _bcorr(a, b)
-    log_norm = 0.5 * jnp.log(a * b / s) - _HALF_LOG_2PI - bcorr
+    log_norm = 0.5 * jnp.log(a * b / s) - HALF_LOG_2PI - bcorr
     return _Params(a, b, n, jnp.log(a), jnp.log(a / s), jnp.log(b / s), bcorr, log_norm)
 
 

@@ -37,7 +37,7 @@ import jax
 import jax.numpy as jnp
 
 from rstheory._batching import call_bucketed
-from rstheory._beta_quantile import _HALF_LOG_2PI, _stirling_delta
+from rstheory._beta_quantile import HALF_LOG_2PI, stirling_delta
 from rstheory._clopper_pearson import ConfidenceInterval
 from rstheory._deprecation import keyword_only
 from rstheory._validation import check_alpha, check_counts, check_prior
@@ -57,7 +57,7 @@ def log_beta(x, y):
     """
     s = x + y
     main = (x - 0.5) * jnp.log(x / s) + (y - 0.5) * jnp.log(y / s) - 0.5 * jnp.log(s)
-    return main + _HALF_LOG_2PI + _stirling_delta(x) + _stirling_delta(y) - _stirling_delta(s)
+    return main + HALF_LOG_2PI + stirling_delta(x) + stirling_delta(y) - stirling_delta(s)
 
 
 def log_mixture(p0, k, n, a, b):

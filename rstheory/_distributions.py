@@ -33,13 +33,13 @@ from jax.scipy.special import betainc
 from rstheory._deprecation import keyword_only
 from rstheory._gauss_jacobi import gauss_jacobi
 from rstheory._validation import (
-    _as_numpy,
-    _show,
     as_f64,
+    as_numpy,
     check_int,
     check_pilot_counts,
     check_probability,
     check_real,
+    show_value,
 )
 
 __all__ = [
@@ -317,14 +317,14 @@ class Mixture(_Base):
                 raise ValueError(
                     f"components must be distributions of rstheory.distributions, got {type(c).__name__}"
                 )
-        w = _as_numpy("weights", self.weights).astype(np.float64)
+        w = as_numpy("weights", self.weights).astype(np.float64)
         if w.shape != (len(comps),):
             raise ValueError(
                 f"weights must have shape ({len(comps)},) like components, got {w.shape}"
             )
         if np.isnan(w).any() or (w < 0).any() or (w > 1).any():
             bad = w[np.isnan(w) | (w < 0) | (w > 1)][0]
-            raise ValueError(f"weights must each lie in [0, 1], got {_show(bad)}")
+            raise ValueError(f"weights must each lie in [0, 1], got {show_value(bad)}")
         if abs(w.sum() - 1.0) > 1e-9:
             raise ValueError(f"weights must sum to 1, got sum {w.sum()!r}")
         w = w / w.sum()
@@ -414,7 +414,7 @@ class Empirical(_Base):
     p: np.ndarray
 
     def __post_init__(self):
-        arr = _as_numpy("p", self.p).astype(np.float64)
+        arr = as_numpy("p", self.p).astype(np.float64)
         if arr.ndim != 1 or arr.size == 0:
             raise ValueError(f"p must be a non-empty 1-D array, got shape {arr.shape}")
         check_probability(arr, name="p")

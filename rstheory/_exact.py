@@ -83,17 +83,17 @@ _WEIGHT_SUM_TOL = 1e-9
 
 def _exact_for(dist, n, alpha, sigma=1.0, radii=(0.0,)):
     """Validate the common arguments once and run the exact sums for one distribution."""
-    nodes_weights = _quadrature(dist)
+    nodes_weights = dist_quadrature(dist)
     ns = check_sample_sizes(n)
     check_alpha(alpha)
     check_sigma(sigma)
     alpha, sigma = check_real(alpha, name="alpha"), check_real(sigma, name="sigma")
-    return _exact(
+    return exact_sums(
         [nodes_weights], ns, alpha, sigma, np.atleast_1d(np.asarray(radii, dtype=np.float64))
     )
 
 
-def _quadrature(dist, name: str = "dist") -> tuple[np.ndarray, np.ndarray]:
+def dist_quadrature(dist, name: str = "dist") -> tuple[np.ndarray, np.ndarray]:
     """Nodes and weights of ``dist.quadrature()``, validated; zero-weight nodes dropped."""
     if not callable(getattr(dist, "quadrature", None)):
         raise ValueError(f"{name} must have a quadrature() method, got {type(dist).__name__}")
@@ -302,7 +302,7 @@ def radius_moments(p, n, *, alpha=0.001, sigma) -> RadiusMoments:
     return RadiusMoments(mean[0], var[0]) if np.ndim(n) == 0 else RadiusMoments(mean, var)
 
 
-def _exact(quads, ns: np.ndarray, alpha: float, sigma: float, radii: np.ndarray) -> _Exact:
+def exact_sums(quads, ns: np.ndarray, alpha: float, sigma: float, radii: np.ndarray) -> _Exact:
     """Exact expectations for every (distribution, n); one table per n shared by all.
 
     Args:

@@ -44,15 +44,15 @@ import numpy as np
 from rstheory._clopper_pearson import cp_interval, cp_upper
 from rstheory._deprecation import keyword_only
 from rstheory._validation import (
-    _as_numpy,
-    _show,
     as_f64,
+    as_numpy,
     check_alpha,
     check_counts,
     check_in_range,
     check_integers,
     check_probability,
     is_traced,
+    show_value,
 )
 
 __all__ = [
@@ -144,7 +144,7 @@ def _lower_asym(q, fp, fn):
     return jnp.where(ok, jnp.clip((q - fp) / (1 - fn - fp), 0.0, 1.0), jnp.nan)
 
 
-def _worst_case_symmetric(q_lower, eps_lo, eps_hi, k):
+def worst_case_symmetric(q_lower, eps_lo, eps_hi, k):
     """``min h(q_lower, eps)`` over ``eps in [eps_lo, eps_hi]``, clipped to [0, 1].
 
     ``h`` is monotone in ``eps`` on ``[0, (K-1)/K)``, so the minimum sits at an end. An
@@ -178,7 +178,7 @@ def check_eps(eps, num_classes, *, name: str = "eps") -> None:
     """Validate a symmetric error rate: ``0 <= eps < (K - 1)/K`` for ``K = num_classes``."""
     if is_traced(eps, num_classes):
         return
-    e = _as_numpy(name, eps).astype(np.float64)
+    e = as_numpy(name, eps).astype(np.float64)
     if np.isnan(e).any():
         raise ValueError(f"{name} must not be NaN; allowed range is [0, (K - 1)/K)")
     try:
@@ -194,7 +194,7 @@ def check_eps(eps, num_classes, *, name: str = "eps") -> None:
         k = kb.ravel()[i]
         raise ValueError(
             f"{name} must lie in [0, (K - 1)/K) = [0, {(k - 1) / k:g}) for "
-            f"num_classes={_show(k.astype(np.int64))}, got {_show(eb.ravel()[i])}"
+            f"num_classes={show_value(k.astype(np.int64))}, got {show_value(eb.ravel()[i])}"
         )
 
 
@@ -205,7 +205,7 @@ def _check_rate_sum(fp, fn, *, names: str) -> None:
     if (s >= 1).any():
         raise ValueError(
             f"{names} must be < 1 (an oracle no better than chance carries no "
-            f"information), got {_show(s[s >= 1].ravel()[0])}"
+            f"information), got {show_value(s[s >= 1].ravel()[0])}"
         )
 
 

@@ -248,7 +248,7 @@ def required_samples(
       >>> plan.n, plan.achieved >= plan.target, round(plan.closed_form_n)
       (342, True, 352)
     """
-    nodes, weights = _scaling._quadrature(dist)
+    nodes, weights = _scaling.dist_quadrature(dist)
     check_alpha(alpha)
     check_sigma(sigma)
     alpha = check_real(alpha, name="alpha")
@@ -274,12 +274,12 @@ def required_samples(
     if at_radius is not None and target_accuracy is None:
         raise ValueError("at_radius is only used with target_accuracy")
 
-    z = _scaling._z_one_sided(alpha)
+    z = _scaling.z_one_sided(alpha)
     c = float(_scaling.first_order_constant(dist))
     r_inf = _infinite_mean_radius(nodes, weights, sigma)
 
     def closed(rho: float) -> float:
-        return _scaling._n_for_ratio(c, z, rho)
+        return _scaling.n_for_ratio(c, z, rho)
 
     def mean_radius(n):
         return np.asarray(_scaling.expected_radius(dist, n, alpha=alpha, sigma=sigma))

@@ -233,7 +233,7 @@ def check_published(
         for j, n in enumerate(ns)
     ]
 
-    z = _scaling._z_two_sided(alpha)
+    z = _scaling.z_two_sided(alpha)
 
     def plan_row(t: float) -> PlanComparison:
         def planned(dist) -> int:
@@ -248,7 +248,7 @@ def check_published(
             measured=measured_samples_for_ratio(ns, measured, target=t),
             planner=planned(dist_ref),
             planner_from_pilot=planned(pilot_fit.distribution),
-            eq2=_scaling._n_for_ratio(_scaling.P2_EQ2_CONSTANT, z, t * float(r[-1])),
+            eq2=_scaling.n_for_ratio(_scaling.P2_EQ2_CONSTANT, z, t * float(r[-1])),
         )
 
     plan = [plan_row(t) for t in target_ratios]

@@ -156,11 +156,11 @@ def _certificate(
     if correction == NONE:
         p_lower = q_lower
     elif correction == SYMMETRIC:  # eps_lo = eps_hi = eps, known
-        p_lower = jnp.minimum(_oc._worst_case_symmetric(q_lower, eps_lo, eps_hi, num_classes), cap)
+        p_lower = jnp.minimum(_oc.worst_case_symmetric(q_lower, eps_lo, eps_hi, num_classes), cap)
     elif correction == SYMMETRIC_UNKNOWN:
         p_lower = jnp.where(q_lower >= 1 / num_classes, q_lower, 0.0)
     elif correction == SYMMETRIC_ESTIMATED:
-        p_lower = jnp.minimum(_oc._worst_case_symmetric(q_lower, eps_lo, eps_hi, num_classes), cap)
+        p_lower = jnp.minimum(_oc.worst_case_symmetric(q_lower, eps_lo, eps_hi, num_classes), cap)
     elif correction == ASYMMETRIC_ESTIMATED:  # eps_hi = upper bound on the false-positive rate
         p_lower = jnp.clip((q_lower - eps_hi) / (1 - eps_hi), 0.0, 1.0)
     else:  # pragma: no cover - certify only passes the labels above

@@ -26,10 +26,10 @@ from jax.scipy.special import ndtri
 from rstheory._deprecation import renamed
 from rstheory._exact import (
     RadiusMoments,
-    _exact,
-    _quadrature,
     abstain_rate,
     certified_accuracy,
+    dist_quadrature,
+    exact_sums,
     expected_p_lower,
     expected_radius,
     radius_cap,
@@ -78,15 +78,15 @@ SHORE_EXPONENT_PRINTED = -0.135
 P2_EQ2_CONSTANT = 1.64
 
 
-def _z_one_sided(alpha: float) -> float:
+def z_one_sided(alpha: float) -> float:
     return float(scipy.stats.norm.isf(alpha))
 
 
-def _z_two_sided(alpha: float) -> float:
+def z_two_sided(alpha: float) -> float:
     return float(scipy.stats.norm.isf(alpha / 2.0))
 
 
-def _n_for_ratio(constant: float, z: float, rho: float) -> float:
+def n_for_ratio(constant: float, z: float, rho: float) -> float:
     """Solve the first-order law ``1 - constant z / sqrt(n) = rho`` for ``n``.
 
     ``(constant z / (1 - rho))^2``; ``nan`` when ``rho`` is outside ``(0, 1)`` or the constant
@@ -142,7 +142,7 @@ def shore_radius(p, n, *, alpha=0.001, sigma, exponent=SHORE_EXPONENT_CORRECTED)
     p = as_f64(p)
     n = as_f64(n)
     c = _SHORE_POWER
-    z = _z_two_sided(float(alpha))
+    z = z_two_sided(float(alpha))
     g = p ** (c - 1.0 + 0.5) * (1.0 - p) ** 0.5 + p**0.5 * (1.0 - p) ** as_f64(exponent)
     h = p**c - (1.0 - p) ** c
     return _SHORE_SCALE * as_f64(sigma) * (h - c * (z / jnp.sqrt(n)) * g)
@@ -176,7 +176,7 @@ def average_radius_ratio(n, *, alpha=0.001):
     """
     check_counts(0, n)
     check_alpha(alpha)
-    return 1.0 - P2_EQ2_CONSTANT * _z_two_sided(float(alpha)) / jnp.sqrt(as_f64(n))
+    return 1.0 - P2_EQ2_CONSTANT * z_two_sided(float(alpha)) / jnp.sqrt(as_f64(n))
 
 
 def accuracy_drop_bound(n, *, alpha=0.001):
@@ -205,11 +205,11 @@ def accuracy_drop_bound(n, *, alpha=0.001):
     """
     check_counts(0, n)
     check_alpha(alpha)
-    return _z_two_sided(float(alpha)) / jnp.sqrt(as_f64(n))
+    return z_two_sided(float(alpha)) / jnp.sqrt(as_f64(n))
 
 
 def _z(alpha: float, two_sided: bool) -> float:
-    return _z_two_sided(alpha) if two_sided else _z_one_sided(alpha)
+    return z_two_sided(alpha) if two_sided else z_one_sided(alpha)
 
 
 def _k_pointwise(p):
@@ -291,7 +291,7 @@ def first_order_constant(dist):
     References:
       Theory digest section 3.4 (K = 2.024 for U[0.5, 1], 1.589 for U[0.7, 1]).
     """
-    nodes, weights = _quadrature(dist)
+    nodes, weights = dist_quadrature(dist)
     keep = nodes > 0.5
     p, w = nodes[keep], weights[keep]
     if p.size == 0:
@@ -397,19 +397,19 @@ def compare_closed_form(dists, ns, *, alpha=0.001, sigma) -> list[ScalingCompari
     dists = list(dists)
     if not dists:
         raise ValueError("dists must hold at least one distribution")
-    quads = [_quadrature(d, name=f"dists[{i}]") for i, d in enumerate(dists)]
+    quads = [dist_quadrature(d, name=f"dists[{i}]") for i, d in enumerate(dists)]
     n_arr = check_sample_sizes(ns, name="ns")
     check_alpha(alpha)
     check_sigma(sigma)
     a, s = check_real(alpha, name="alpha"), check_real(sigma, name="sigma")
-    res = _exact(quads, n_arr, a, s, np.zeros(1))
+    res = exact_sums(quads, n_arr, a, s, np.zeros(1))
     sqrt_n = np.sqrt(n_arr.astype(np.float64))
-    eq2 = 1.0 - P2_EQ2_CONSTANT * _z_two_sided(a) / sqrt_n
+    eq2 = 1.0 - P2_EQ2_CONSTANT * z_two_sided(a) / sqrt_n
     rows = []
     for d, (nodes, weights) in enumerate(quads):
         r_inf = float(weights @ np.asarray(certified_radius(nodes, sigma=s)))
         k = float(first_order_constant(dists[d]))
-        fo = 1.0 - k * _z_one_sided(a) / sqrt_n
+        fo = 1.0 - k * z_one_sided(a) / sqrt_n
         for j, n in enumerate(n_arr):
             exact = float(res.radius[d, j]) / r_inf
             rows.append(

@@ -130,7 +130,7 @@ def sequential_plan(
       >>> round(plan.expected_samples), round(plan.certified_fraction, 3)
       (580, 0.738)
     """
-    nodes, weights = _exact._quadrature(dist)
+    nodes, weights = _exact.dist_quadrature(dist)
     sigma_f = check_real(sigma, name="sigma", low=0.0, low_open=True)
     radius_f = check_real(radius, name="radius", low=0.0, low_open=True)
     b = boundaries(
@@ -223,7 +223,7 @@ def compare_fixed(
       >>> c.n_max, round(c.expected_samples), c.certified_fraction >= c.fixed_certified_fraction
       (1800, 550, True)
     """
-    nodes, weights = _exact._quadrature(dist)
+    nodes, weights = _exact.dist_quadrature(dist)
     sigma_f = check_real(sigma, name="sigma", low=0.0, low_open=True)
     radius_f = check_real(radius, name="radius", low=0.0, low_open=True)
     alpha_f = check_real(alpha, name="alpha", low=0.0, high=1.0, low_open=True, high_open=True)

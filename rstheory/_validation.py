@@ -40,12 +40,12 @@ def is_traced(*xs) -> bool:
     return any(isinstance(x, jax.core.Tracer) for x in xs)
 
 
-def _show(v) -> str:
+def show_value(v) -> str:
     """A value as Python prints it (``990``, not numpy 2's ``np.int64(990)``)."""
     return repr(np.asarray(v).item())
 
 
-def _as_numpy(name: str, x) -> np.ndarray:
+def as_numpy(name: str, x) -> np.ndarray:
     try:
         arr = np.asarray(x)
     except Exception as err:  # pragma: no cover - numpy raises many kinds
@@ -57,13 +57,13 @@ def _as_numpy(name: str, x) -> np.ndarray:
     return arr
 
 
-def _check_integer(name: str, arr: np.ndarray) -> np.ndarray:
+def check_integer_valued(name: str, arr: np.ndarray) -> np.ndarray:
     if np.issubdtype(arr.dtype, np.floating):
         if np.isnan(arr).any():
             raise ValueError(f"{name} must not be NaN")
         if not np.isfinite(arr).all() or (arr != np.round(arr)).any():
             bad = arr[(~np.isfinite(arr)) | (arr != np.round(arr))].ravel()[0]
-            raise ValueError(f"{name} must be integer-valued, got {_show(bad)}")
+            raise ValueError(f"{name} must be integer-valued, got {show_value(bad)}")
     return arr
 
 
@@ -75,13 +75,15 @@ def check_counts(k, n, *, k_name: str = "k", n_name: str = "n") -> None:
     """
     if is_traced(k, n):
         return
-    ka = _check_integer(k_name, _as_numpy(k_name, k))
-    na = _check_integer(n_name, _as_numpy(n_name, n))
+    ka = check_integer_valued(k_name, as_numpy(k_name, k))
+    na = check_integer_valued(n_name, as_numpy(n_name, n))
     if (na < 1).any():
-        raise ValueError(f"{n_name} must be an integer >= 1, got {_show(na[na < 1].ravel()[0])}")
+        raise ValueError(
+            f"{n_name} must be an integer >= 1, got {show_value(na[na < 1].ravel()[0])}"
+        )
     if (ka < 0).any():
         raise ValueError(
-            f"{k_name} must be an integer in [0, {n_name}], got {_show(ka[ka < 0].ravel()[0])}"
+            f"{k_name} must be an integer in [0, {n_name}], got {show_value(ka[ka < 0].ravel()[0])}"
         )
     try:
         over = ka > na
@@ -93,8 +95,8 @@ def check_counts(k, n, *, k_name: str = "k", n_name: str = "n") -> None:
         kb, nb = np.broadcast_arrays(ka, na)
         i = np.flatnonzero(over)[0]  # over has the broadcast shape of kb, nb
         raise ValueError(
-            f"{k_name} must be an integer in [0, {n_name}], got {k_name}={_show(kb.ravel()[i])} "
-            f"> {n_name}={_show(nb.ravel()[i])}"
+            f"{k_name} must be an integer in [0, {n_name}], got {k_name}={show_value(kb.ravel()[i])} "
+            f"> {n_name}={show_value(nb.ravel()[i])}"
         )
 
 
@@ -102,13 +104,13 @@ def check_alpha(alpha, *, name: str = "alpha", high: float = 1.0) -> None:
     """Validate a significance level: real, not NaN, ``0 < alpha < high``."""
     if is_traced(alpha):
         return
-    a = _as_numpy(name, alpha)
+    a = as_numpy(name, alpha)
     if np.isnan(a).any():
         raise ValueError(f"{name} must not be NaN; allowed range is (0, {high:g})")
     bad = (a <= 0) | (a >= high)
     if bad.any():
         raise ValueError(
-            f"{name} must lie in the open interval (0, {high:g}), got {_show(a[bad].ravel()[0])}"
+            f"{name} must lie in the open interval (0, {high:g}), got {show_value(a[bad].ravel()[0])}"
         )
 
 
@@ -116,12 +118,12 @@ def check_sigma(sigma, *, name: str = "sigma") -> None:
     """Validate a noise level: finite and ``> 0``."""
     if is_traced(sigma):
         return
-    s = _as_numpy(name, sigma)
+    s = as_numpy(name, sigma)
     if np.isnan(s).any():
         raise ValueError(f"{name} must not be NaN; allowed range is (0, inf)")
     bad = (s <= 0) | ~np.isfinite(s)
     if bad.any():
-        raise ValueError(f"{name} must be finite and > 0, got {_show(s[bad].ravel()[0])}")
+        raise ValueError(f"{name} must be finite and > 0, got {show_value(s[bad].ravel()[0])}")
 
 
 def _range(low: float, high: float, low_open: bool, high_open: bool) -> str:
@@ -142,13 +144,13 @@ def check_in_range(
     """Validate an array of reals: no NaN, every entry in the range (each end open or not)."""
     if is_traced(x):
         return
-    a = _as_numpy(name, x).astype(np.float64)
+    a = as_numpy(name, x).astype(np.float64)
     rng = _range(low, high, low_open, high_open)
     if np.isnan(a).any():
         raise ValueError(f"{name} must not be NaN; allowed range is {rng}")
     bad = ((a <= low) if low_open else (a < low)) | ((a >= high) if high_open else (a > high))
     if bad.any():
-        raise ValueError(f"{name} must lie in {rng}, got {_show(a[bad].ravel()[0])}")
+        raise ValueError(f"{name} must lie in {rng}, got {show_value(a[bad].ravel()[0])}")
 
 
 def check_probability(p, *, name: str) -> None:
@@ -160,9 +162,11 @@ def check_integers(x, *, name: str, low: int = 1) -> np.ndarray:
     """Validate an array of integer-valued numbers ``>= low``; returns it as numpy."""
     if is_traced(x):
         return x
-    a = _check_integer(name, _as_numpy(name, x))
+    a = check_integer_valued(name, as_numpy(name, x))
     if (a < low).any():
-        raise ValueError(f"{name} must be an integer >= {low}, got {_show(a[a < low].ravel()[0])}")
+        raise ValueError(
+            f"{name} must be an integer >= {low}, got {show_value(a[a < low].ravel()[0])}"
+        )
     return a
 
 
@@ -190,7 +194,7 @@ def as_f64(x) -> jax.Array:
 def _scalar(name: str, x) -> float:
     if isinstance(x, (bool, np.bool_)):
         raise ValueError(f"{name} must be a number, got {x!r}")
-    arr = _as_numpy(name, x)
+    arr = as_numpy(name, x)
     if arr.ndim != 0:
         raise ValueError(f"{name} must be a scalar, got shape {arr.shape}")
     return float(arr)
@@ -214,15 +218,21 @@ def check_int(x, *, name: str, low: int | None = 1, high: int | None = None) -> 
       Traceback (most recent call last):
       ...
       ValueError: n must be an integer >= 1, got 0
+
+    Integers are taken exactly (a seed such as ``2**63 - 1`` is not rounded through a
+    float); only float inputs go through ``float``.
     """
     want = _int_range(low, high)
-    try:
-        v = _scalar(name, x)
-    except ValueError:
-        raise ValueError(f"{name} must be {want}, got {x!r}") from None
-    if not np.isfinite(v) or v != np.floor(v):
-        raise ValueError(f"{name} must be {want}, got {x!r}")
-    i = int(v)
+    if isinstance(x, (int, np.integer)) and not isinstance(x, (bool, np.bool_)):
+        i = int(x)
+    else:
+        try:
+            v = _scalar(name, x)
+        except ValueError:
+            raise ValueError(f"{name} must be {want}, got {x!r}") from None
+        if not np.isfinite(v) or v != np.floor(v):
+            raise ValueError(f"{name} must be {want}, got {x!r}")
+        i = int(v)
     if (low is not None and i < low) or (high is not None and i > high):
         raise ValueError(f"{name} must be {want}, got {i}")
     return i
@@ -256,7 +266,7 @@ def check_real(
     bad_lo = v <= low if low_open else v < low
     bad_hi = v >= high if high_open else v > high
     if bad_lo or bad_hi or not np.isfinite(v):
-        raise ValueError(f"{name} must lie in {rng}, got {_show(v)}")
+        raise ValueError(f"{name} must lie in {rng}, got {show_value(v)}")
     return v
 
 
@@ -291,7 +301,7 @@ def check_prior(prior, *, name: str = "prior") -> tuple[float, float]:
 def check_pilot_counts(k, n, *, min_inputs: int) -> tuple[np.ndarray, np.ndarray]:
     """Pilot vote counts: integer arrays, ``k`` 1-D with ``min_inputs`` entries or more, ``n``
     a scalar or of ``k``'s shape, ``0 <= k <= n``; returned as int64 arrays of one shape."""
-    ka, na = _as_numpy("k", k), _as_numpy("n", n)
+    ka, na = as_numpy("k", k), as_numpy("n", n)
     for name, arr in (("k", ka), ("n", na)):
         if not (np.issubdtype(arr.dtype, np.integer)):
             raise ValueError(f"{name} must be an integer array, got dtype {arr.dtype}")
