@@ -18,11 +18,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-import numpy as np
 import torch
 
-from rstheory._validation import check_choice, check_real
-from rstheory._validation import check_int as _check_int_via_float
+from rstheory._validation import check_choice, check_int, check_real
 
 __all__ = [
     "SEED_LIMIT",
@@ -48,31 +46,6 @@ SEED_LIMIT = 2**63
 
 
 # --------------------------------------------------------------------------- scalars
-
-
-def check_int(x, *, name: str, low: int | None = 1, high: int | None = None) -> int:
-    """:func:`rstheory._validation.check_int`, exact for Python and numpy integers.
-
-    rstheory's check reads the value as a float, which rounds integers above ``2**53``;
-    seeds go up to ``2**63 - 1`` and must stay exact, so an integer is checked as is and
-    only other values (an integer-valued float such as ``1000.0``) go through rstheory's.
-
-    Example:
-      >>> check_int(2**63 - 1, name="seed", low=0)
-      9223372036854775807
-    """
-    if isinstance(x, int | np.integer) and not isinstance(x, bool | np.bool_):
-        i = int(x)
-        if (low is not None and i < low) or (high is not None and i > high):
-            if high is None:
-                want = f"an integer >= {low}"
-            elif low is None:
-                want = f"an integer <= {high}"
-            else:
-                want = f"an integer in [{low}, {high}]"
-            raise ValueError(f"{name} must be {want}, got {i}")
-        return i
-    return _check_int_via_float(x, name=name, low=low, high=high)
 
 
 def check_count(value, *, name: str, low: int = 1) -> int:
