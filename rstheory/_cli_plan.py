@@ -205,7 +205,7 @@ def compute_plan(args) -> dict:
     import numpy as np
 
     from rstheory import distributions, planning, scaling
-    from rstheory._exact import _exact_for
+    from rstheory._exact import exact_for
 
     dist = args.dist
     if args.atom0 or args.atom1:
@@ -229,7 +229,7 @@ def compute_plan(args) -> dict:
     plan = planning.required_samples(dist, alpha=args.alpha, sigma=args.sigma, **targets)
     grid = np.unique(np.array([*PLAN_GRID, int(plan.n)]))
     at = args.at_radius if args.at_radius is not None else 0.0
-    exact = _exact_for(
+    exact = exact_for(
         dist, grid, alpha=args.alpha, sigma=args.sigma, radii=(at,)
     )  # one pass for both
     radius, accuracy = exact.radius[0], exact.accuracy[0, :, 0]

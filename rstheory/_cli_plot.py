@@ -14,10 +14,10 @@ def plot_plan(dist, args, result) -> None:
     import numpy as np
 
     from rstheory import scaling
-    from rstheory._exact import _exact_for
+    from rstheory._exact import exact_for
 
     ns = np.unique(np.round(np.logspace(1, 5, 17)).astype(int))
-    exact = _exact_for(
+    exact = exact_for(
         dist,
         np.append(ns, 10**6),
         alpha=args.alpha,

@@ -81,7 +81,7 @@ _CHUNK = 2048
 _WEIGHT_SUM_TOL = 1e-9
 
 
-def _exact_for(dist, n, alpha, sigma=1.0, radii=(0.0,)):
+def exact_for(dist, n, alpha, sigma=1.0, radii=(0.0,)):
     """Validate the common arguments once and run the exact sums for one distribution."""
     nodes_weights = dist_quadrature(dist)
     ns = check_sample_sizes(n)
@@ -414,7 +414,7 @@ def expected_radius(dist, n, *, alpha=0.001, sigma):
     References:
       Cohen, Rosenfeld, Kolter (2019), Theorem 1 and CERTIFY.
     """
-    return _shape_out(_exact_for(dist, n, alpha, sigma).radius[0], n)
+    return _shape_out(exact_for(dist, n, alpha, sigma).radius[0], n)
 
 
 @keyword_only("radius")
@@ -455,7 +455,7 @@ def certified_accuracy(dist, n, *, radius, alpha=0.001, sigma):
         raise ValueError(f"radius must be a scalar or a 1-D array, got shape {r.shape}")
     if np.isnan(r).any() or (r < 0).any():
         raise ValueError("radius must be >= 0 (and not NaN)")
-    acc = _exact_for(dist, n, alpha, sigma, r).accuracy[0]  # (m, r)
+    acc = exact_for(dist, n, alpha, sigma, r).accuracy[0]  # (m, r)
     acc = acc[:, 0] if r.ndim == 0 else acc
     return _shape_out(acc, n)
 
@@ -482,7 +482,7 @@ def abstain_rate(dist, n, *, alpha=0.001):
     References:
       Cohen, Rosenfeld, Kolter (2019), CERTIFY (abstention).
     """
-    return _shape_out(_exact_for(dist, n, alpha).abstain[0], n)
+    return _shape_out(exact_for(dist, n, alpha).abstain[0], n)
 
 
 def expected_p_lower(dist, n, *, alpha=0.001):
@@ -507,4 +507,4 @@ def expected_p_lower(dist, n, *, alpha=0.001):
     References:
       C. J. Clopper, E. S. Pearson (1934), Biometrika 26(4), 404-413.
     """
-    return _shape_out(_exact_for(dist, n, alpha).p_lower[0], n)
+    return _shape_out(exact_for(dist, n, alpha).p_lower[0], n)
