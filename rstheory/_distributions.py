@@ -1,7 +1,7 @@
 """Models of Pr(p_A): the distribution of the top-class probability over a dataset.
 
-The average-radius and certified-accuracy laws (theory digest, sections 3.4 and 4.5) are
-expectations over the data distribution of ``p_A``:
+The average-radius and certified-accuracy laws (Seferis, Kollias & Cheng 2024, ECAI,
+Eqs. 2 and 3, and their exact versions in :mod:`rstheory.scaling`) are expectations over the data distribution of ``p_A``:
 
     E[f(p_A)] = sum_j m_j f(x_j) + integral f(p) rho(p) dp,
 
@@ -141,7 +141,9 @@ class PointMass(_Base):
 class Uniform(_Base):
     """Uniform distribution on ``[low, high]``, density ``1 / (high - low)``.
 
-    P2's average-radius constant is read as ``p_A ~ U[0.5, 1]`` (theory digest, section 3.4).
+    The average-radius constant 1.64 of Seferis, Kollias & Cheng (2024), Eq. (2), is read
+    as ``p_A ~ U[0.5, 1]`` (derived for this project; verified by the proofs_check entry
+    ``scaling.first_order_constant``).
 
     Args:
       low: lower end, in [0, 1).

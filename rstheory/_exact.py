@@ -367,7 +367,8 @@ def radius_cap(n, *, alpha=0.001, sigma):
       1.5005
 
     References:
-      Theory digest, section 1.7.
+      Derived for this project (all ``n`` votes on one class give the Clopper-Pearson bound
+      ``alpha ** (1/n)``); verified by the proofs_check entry ``scaling.radius_cap``.
     """
     check_counts(0, n)
     check_alpha(alpha)

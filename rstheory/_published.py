@@ -115,7 +115,7 @@ class Certifications(NamedTuple):
         return self.y_pred == self.y_real
 
     def acr(self) -> float:
-        """Average certified radius over all inputs, counting only correct ones (P2's ACR)."""
+        """Average certified radius over all inputs, counting only correct ones (Seferis et al.'s (2024) ACR)."""
         return float(np.mean(self.radius * self.correct))
 
 

@@ -1,12 +1,15 @@
 r"""Closed-form scaling laws: how the certified radius and accuracy depend on ``n``.
 
-The closed forms of the ECAI 2024 "100x sample efficiency" paper (P2), exactly as
-printed (Eqs. 1-3), the first-order exact-quantile law beside them with its constants,
+The closed forms of Seferis, Kollias & Cheng (2024), exactly as printed
+(Eqs. 1-3), the first-order exact-quantile law beside them with its constants,
 and :func:`compare_closed_form`, which puts them against the exact expectations of
 :mod:`rstheory._exact` (re-exported here, so :mod:`rstheory.scaling` holds both).
 
 References:
-  P2: "100x sample efficiency" of randomized smoothing, ECAI 2024 (Eqs. 1-3).
+  E. Seferis, S. Kollias, C.-H. Cheng (2024), "Estimating the Robustness Radius for
+  Randomized Smoothing with 100x Sample Efficiency", ECAI 2024, arXiv 2404.17371
+  (Eq. 1: Shore-approximated point radius; Eq. 2: average-radius ratio
+  ``1 - 1.64 z / sqrt(n)``; Eq. 3: accuracy-drop bound ``z / sqrt(n)``).
   H. Shore (1982), "Simple approximations for the inverse cumulative function, the
   density function and the loss integral of the normal distribution", Applied
   Statistics 31(2), 108-114.
@@ -101,7 +104,7 @@ def n_for_ratio(constant: float, z: float, rho: float) -> float:
 
 
 def shore_radius(p, n, *, alpha=0.001, sigma, exponent=SHORE_EXPONENT_CORRECTED):
-    r"""P2's Eq. (1): point radius with Shore's approximation of ``Phi^-1``.
+    r"""Seferis et al.'s (2024) Eq. (1): point radius with Shore's approximation of ``Phi^-1``.
 
     .. math::
         R \approx 5.063\,\sigma\Big[p^{0.135} - (1-p)^{0.135}
@@ -133,7 +136,8 @@ def shore_radius(p, n, *, alpha=0.001, sigma, exponent=SHORE_EXPONENT_CORRECTED)
       1.1015
 
     References:
-      P2, Eq. (1); H. Shore (1982); theory digest sections 2.2, 3.3, 3.4.
+      Seferis, Kollias & Cheng (2024), Eq. (1); H. Shore (1982). Checked by the
+      proofs_check entry ``scaling.p2_eq1_shore``.
     """
     check_probability(p, name="p")
     check_counts(0, n)
@@ -149,7 +153,7 @@ def shore_radius(p, n, *, alpha=0.001, sigma, exponent=SHORE_EXPONENT_CORRECTED)
 
 
 def average_radius_ratio(n, *, alpha=0.001):
-    r"""P2's Eq. (2): average-radius ratio ``1 - 1.64 z / sqrt(n)``, ``z = Phi^-1(1 - alpha/2)``.
+    r"""Seferis et al.'s (2024) Eq. (2): average-radius ratio ``1 - 1.64 z / sqrt(n)``, ``z = Phi^-1(1 - alpha/2)``.
 
     .. math::
         r_\sigma(\alpha, n) = \bar R_\sigma(\alpha, n) / \bar R^\infty_\sigma
@@ -172,7 +176,8 @@ def average_radius_ratio(n, *, alpha=0.001):
       0.829
 
     References:
-      P2, Eq. (2); theory digest sections 3.3, 3.4, 7 (claims 4-5).
+      Seferis, Kollias & Cheng (2024), Eq. (2); checked by the proofs_check entry
+      ``scaling.p2_eq2_eq3``.
     """
     check_counts(0, n)
     check_alpha(alpha)
@@ -180,7 +185,7 @@ def average_radius_ratio(n, *, alpha=0.001):
 
 
 def accuracy_drop_bound(n, *, alpha=0.001):
-    r"""P2's Eq. (3): bound on the certified-accuracy drop at any radius, ``z / sqrt(n)``.
+    r"""Seferis et al.'s (2024) Eq. (3): bound on the certified-accuracy drop at any radius, ``z / sqrt(n)``.
 
     .. math::
         \Delta\mathrm{acc}_{R_0} \le \frac{z}{\sqrt n},\qquad z = \Phi^{-1}(1 - \alpha/2).
@@ -201,7 +206,8 @@ def accuracy_drop_bound(n, *, alpha=0.001):
       0.329
 
     References:
-      P2, Eq. (3); theory digest sections 3.4 and 4.5.
+      Seferis, Kollias & Cheng (2024), Eq. (3); checked by the proofs_check entry
+      ``scaling.p2_eq2_eq3``.
     """
     check_counts(0, n)
     check_alpha(alpha)
@@ -229,7 +235,7 @@ def first_order_radius(p, n, *, alpha=0.001, sigma, two_sided=False):
     The one-sided quantile is the right one: :func:`rstheory.cp_lower` is a one-sided
     level-``alpha`` bound, whose normal analogue is ``p - z sqrt(p(1-p)/n)`` with
     ``z = Phi^-1(1 - alpha)``; with it the error against the exact expectation decays
-    like ``1/n`` (tested), while P2's two-sided ``Phi^-1(1 - alpha/2)``
+    like ``1/n`` (tested), while Seferis et al.'s (2024) two-sided ``Phi^-1(1 - alpha/2)``
     (``two_sided=True``) leaves an ``O(1/sqrt(n))`` bias (3.29 vs 3.09 at
     ``alpha = 0.001``). Valid for ``p`` away from 1/2 and 1 and large ``n``.
 
@@ -239,7 +245,7 @@ def first_order_radius(p, n, *, alpha=0.001, sigma, two_sided=False):
       n: sample sizes, integers ``>= 1``; broadcasts with ``p``.
       alpha: significance level in ``(0, 1)``.
       sigma: noise level ``> 0``.
-      two_sided: use P2's ``z = Phi^-1(1 - alpha/2)`` instead.
+      two_sided: use Seferis et al.'s (2024) ``z = Phi^-1(1 - alpha/2)`` instead.
 
     Returns:
       float64 of the broadcast shape (not clipped at 0: no abstention).
@@ -250,7 +256,8 @@ def first_order_radius(p, n, *, alpha=0.001, sigma, two_sided=False):
       1.1145
 
     References:
-      Theory digest sections 2.1 and 3.4 (exact-quantile analogue of Eq. 1).
+      The exact-quantile analogue of Eq. (1) of Seferis, Kollias & Cheng (2024), derived
+      for this project; verified by the proofs_check entry ``scaling.first_order_law``.
     """
     check_probability(p, name="p")
     check_counts(0, n)
@@ -289,7 +296,8 @@ def first_order_constant(dist):
       1.33
 
     References:
-      Theory digest section 3.4 (K = 2.024 for U[0.5, 1], 1.589 for U[0.7, 1]).
+      Derived for this project (K = 2.024 for U[0.5, 1], 1.589 for U[0.7, 1]); verified by
+      the proofs_check entry ``scaling.first_order_constant``.
     """
     nodes, weights = dist_quadrature(dist)
     keep = nodes > 0.5
@@ -319,7 +327,7 @@ def distribution_free_ratio(n, *, alpha=0.001, beta, p_max, two_sided=False):
       alpha: significance level in ``(0, 1)``.
       beta: lower end of the support, ``1/2 < beta <= p_max``.
       p_max: upper end, ``p_max < 1``.
-      two_sided: use P2's ``z = Phi^-1(1 - alpha/2)`` instead of ``Phi^-1(1 - alpha)``.
+      two_sided: use Seferis et al.'s (2024) ``z = Phi^-1(1 - alpha/2)`` instead of ``Phi^-1(1 - alpha)``.
 
     Returns:
       float64 of shape ``(*batch)``.
@@ -331,7 +339,8 @@ def distribution_free_ratio(n, *, alpha=0.001, beta, p_max, two_sided=False):
       0.738
 
     References:
-      Theory digest section 4.5 and claim 26.
+      Derived for this project; verified by the proofs_check entries
+      ``scaling.distribution_free_bound`` and ``scaling.distribution_free_exact``.
     """
     check_counts(0, n)
     check_alpha(alpha)
@@ -355,14 +364,14 @@ class ScalingComparison(NamedTuple):
     dist_index: int
     n: int
     exact_ratio: float  # E[R_n] / E[R_inf], exact binomial / Clopper-Pearson expectation
-    eq2_ratio: float  # P2's Eq. (2), 1 - 1.64 z_2s / sqrt(n)
+    eq2_ratio: float  # Seferis et al.'s (2024) Eq. (2), 1 - 1.64 z_2s / sqrt(n)
     first_order_ratio: float  # 1 - K z_1s / sqrt(n), K = first_order_constant(dist)
     eq2_error: float  # eq2_ratio - exact_ratio
     first_order_error: float  # first_order_ratio - exact_ratio
 
 
 def compare_closed_form(dists, ns, *, alpha=0.001, sigma) -> list[ScalingComparison]:
-    r"""Exact mean-radius ratios against P2's Eq. (2) and the first-order law.
+    r"""Exact mean-radius ratios against Seferis et al.'s (2024) Eq. (2) and the first-order law.
 
     For every distribution and ``n``: the exact ratio ``E[R_n] / E[R_inf]``, where
     ``E[R_inf] = E[sigma Phi^-1(p) 1{p > 1/2}]`` is the infinite-sample radius with the
@@ -390,7 +399,9 @@ def compare_closed_form(dists, ns, *, alpha=0.001, sigma) -> list[ScalingCompari
       (0.959, 0.959)
 
     References:
-      P2, Eq. (2); theory digest sections 3.4 and 7 (claims 5 and 27).
+      Seferis, Kollias & Cheng (2024), Eq. (2); the first-order law is derived for this
+      project and verified by the proofs_check entries ``scaling.first_order_law`` and
+      ``scaling.exact_expectation``.
     """
     if callable(getattr(dists, "quadrature", None)):
         dists = [dists]

@@ -2,7 +2,7 @@
 
 Public names of :mod:`rstheory._scaling`: exact expectations over a distribution of the
 true top-class probability (radius, certified accuracy, abstention, lower bound), the
-radius cap, the closed forms of P2 (ECAI 2024, Eqs. 1-3) and the first-order
+radius cap, the closed forms of Seferis, Kollias & Cheng (2024), ECAI (Eqs. 1-3) and the first-order
 exact-quantile law with its constants.
 """
 

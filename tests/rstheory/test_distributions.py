@@ -157,7 +157,7 @@ def test_quadrature_of_normal_quantile_matches_scipy_quad(dist, pdf, lo, hi):
 
 
 def test_uniform_half_to_one_normal_quantile_mean_is_2_phi0():
-    """Theory claim 6: E[Phi^-1(p)] = 2 phi(0) = 0.79788 under U[0.5, 1]; the p = 1 singularity
+    """E[Phi^-1(p)] = 2 phi(0) = 0.79788 under U[0.5, 1] (derived for this project); the p = 1 singularity
     limits the 64-node rule to ATOL_QUADRATURE_ENDPOINT_SINGULAR, and more nodes do better."""
     f = scipy.stats.norm.ppf
     exact = 2 * scipy.stats.norm.pdf(0.0)

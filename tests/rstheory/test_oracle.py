@@ -1,7 +1,8 @@
 """Tests of rstheory._oracle_correction (public as rstheory.oracle) and certify's oracle models.
 
-Independent routes: plain Python float arithmetic for the closed forms and theory.md section 7
-items 16-22; statistics.NormalDist for Phi^-1; scipy.stats.beta for the Clopper-Pearson error
+Independent routes: plain Python float arithmetic for the closed forms and the worked examples
+(Eq. 5 of Seferis, Wu, Kollias, Bensalem & Cheng 2025, EMNLP, and the corrections derived for
+this project, verified by the proofs_check entries ``oracle.*``); statistics.NormalDist for Phi^-1; scipy.stats.beta for the Clopper-Pearson error
 bounds; jax.grad for the derivative; and a Monte Carlo simulation of a noisy oracle (true labels
 drawn first, then flipped) for the coverage of the certificates.
 """
@@ -136,7 +137,8 @@ def test_sound_asymmetric_bound_is_below_p_and_q_for_every_false_negative_rate(p
 
 
 # ---------------------------------------------------------------------------------------------
-# theory.md section 7, items 16-22, recomputed with plain Python floats.
+# Worked examples of the oracle corrections (Eq. 5 of Seferis et al. 2025, EMNLP, and the
+# corrections derived for this project), recomputed with plain Python floats.
 
 
 def test_item_16_eq5_examples():

@@ -1,5 +1,5 @@
 """Tests of rstheory.scaling: exact expectations against brute force, closed forms against
-the theory digest's numbers and against the exact expectations."""
+the numbers of Seferis, Kollias & Cheng (2024), ECAI, and against the exact expectations."""
 
 import math
 
@@ -21,7 +21,8 @@ from tests.tolerances import (
 )
 
 ALPHA = 1e-3
-# The sample sizes of P2's experiments plus its CIFAR reference (theory digest 3.5).
+# The sample sizes of the experiments of Seferis, Kollias & Cheng (2024) plus their CIFAR
+# reference run.
 PAPER_NS = [25, 50, 100, 250, 500, 1000, 10_000]
 
 
@@ -102,7 +103,7 @@ def test_windowed_sum_equals_full_sum_for_a_mixture():
 @settings(max_examples=10)
 @given(p=st.floats(0.6, 0.999))
 def test_expected_radius_is_nondecreasing_on_the_paper_grid(p):
-    """For a point mass with p in [0.6, 0.999], E[R_n] is non-decreasing over P2's grid of n
+    """For a point mass with p in [0.6, 0.999], E[R_n] is non-decreasing over Seferis et al.'s (2024) grid of n
     (25, 50, 100, 250, 500, 1000, 1e4); between neighbouring integers it may wiggle."""
     r = np.asarray(scaling.expected_radius(Discrete(p), PAPER_NS, alpha=ALPHA, sigma=1.0))
     assert np.all(np.diff(r) >= 0)
@@ -134,7 +135,7 @@ def test_radius_cap_equals_scipy():
 
 
 def test_radius_cap_theory_table():
-    """Theory digest 1.7 / claim 2: R_max / sigma at alpha = 0.001."""
+    """R_max / sigma = Phi^-1(alpha^(1/n)) at alpha = 0.001 (proofs_check ``scaling.radius_cap``)."""
     ns = [25, 100, 1000, 10**4, 10**5]
     want = [0.7017, 1.5005, 2.4633, 3.1986, 3.8115]
     got = np.asarray(scaling.radius_cap(np.array(ns), alpha=ALPHA, sigma=1.0))
@@ -142,7 +143,7 @@ def test_radius_cap_theory_table():
 
 
 def test_eq2_reproduces_theory_claim_4():
-    """Eq. (2) at alpha = 0.001, with independent arithmetic: theory digest claim 4."""
+    """Eq. (2) of Seferis, Kollias & Cheng (2024) at alpha = 0.001, with independent arithmetic."""
     z = 3.2905267314918945  # Phi^-1(1 - 0.0005), from scipy.stats.norm.isf(5e-4)
     assert z == pytest.approx(scipy.stats.norm.isf(5e-4), rel=RTOL_F64_CLOSED_FORM)
     for n, printed in [
@@ -224,7 +225,7 @@ def test_exact_ratios_theory_claims_5_27():
 @pytest.mark.parametrize("two_sided, slope", [(False, -1.0), (True, -0.5)])
 def test_first_order_error_rate(two_sided, slope):
     """|E[R_n] - first-order R_n| at p = 0.9 decays like 1/n with the one-sided z (the
-    right one for a one-sided bound) and like 1/sqrt(n) with P2's two-sided z.
+    right one for a one-sided bound) and like 1/sqrt(n) with Seferis et al.'s (2024) two-sided z.
     Window: n = 2e3 .. 2e5 (p = 0.9 is 40 sd from 1 from n ~ 1e4 on; below, the cap
     alpha^(1/n) is felt)."""
     ns = np.unique(np.round(np.logspace(np.log10(2e3), np.log10(2e5), 7)).astype(int))
