@@ -111,6 +111,67 @@ ATOL_ONE_ROUNDING = 1e-16
 
 # --- rstheory
 
+# Float64 special functions (ndtri, betainc, log-gamma) composed into a formula and compared
+# with scipy or statistics.NormalDist: each side is accurate to ~1e-14 relative, and the
+# compositions tested amplify that by at most ~100.
+RTOL_F64_LIBRARY = 1e-12
+
+# One float64 computation reached by two routes (a point mass against a one-node plan, a
+# batched against a looped call, a recomputed plan): only the summation order of some
+# thousands of terms differs, a few ulps (2.2e-16 each) per term.
+RTOL_SAME_COMPUTATION = 1e-12
+
+# The same float64 function reached two ways (scipy.special.ndtr against scipy.stats.norm.cdf,
+# a float written with 17 significant digits and read back): at most one rounding.
+RTOL_ONE_ROUNDING = 1e-15
+
+# Absolute floor for results at or next to 0, where a relative tolerance means nothing: a few
+# ulps of the O(1) terms that cancelled (2.2e-16 each).
+ATOL_F64_NEAR_ZERO = 1e-15
+
+# An absolute floor only so that exact zeros compare equal under pytest.approx: far below any
+# nonzero float64 result of the formulas tested.
+ATOL_EXACT_ZERO = 1e-300
+
+# The oracle derivative (Kq - 1)/(K - 1) / (1 - eps K/(K - 1))^2 next to q = 1/K: the
+# cancellation leaves a few ulps of 1 in the numerator, amplified by the squared denominator
+# (at most ~1e3 at the eps the tests draw).
+ATOL_ORACLE_DERIVATIVE = 1e-13
+
+# d cp_lower / d alpha by jax.grad (implicit function theorem through the 1e-10-accurate
+# root) against 1 / Beta.pdf from scipy: the root's relative error, times the pdf's
+# conditioning (~10 at the cases tested).
+RTOL_CP_GRADIENT = 1e-9
+
+# Values the planner takes from the exact expectation sums (windowed binomial sums of bounds
+# each accurate to RTOL_CP_REFERENCE), recomputed by the test: ~10 times that target.
+RTOL_EXACT_EXPECTATION = 1e-9
+
+# The first-order law's closed-form n against the exact n: the next-order term in 1/sqrt(n)
+# makes the closed form a few percent off at the tested targets (observed < 3%).
+RTOL_FIRST_ORDER_N = 0.05
+
+# The sequential rule's stopping law from its recursion against an explicit enumeration of
+# every vote path over two looks: a few ulps per path probability, summed over 16 paths.
+ATOL_SEQUENTIAL_VS_ENUMERATION = 1e-15
+RTOL_SEQUENTIAL_VS_ENUMERATION = 1e-14
+
+# A plan under a point mass against the operating characteristics at that point: the same
+# recursion with the plan's extra normalisation of the weights (a few ulps of 1).
+ATOL_SEQUENTIAL_POINT_PLAN = 1e-14
+
+# The tabulated Chebyshev coefficients of the beta-quantile expansion against its recursion:
+# the tables were fitted to float64 precision of values of order 1 (a few tens of ulps).
+ATOL_CHEBYSHEV_TABLE = 1e-14
+
+# Fitted atom masses w0, w1 from 500 inputs: their binomial standard errors are at most
+# sqrt(0.3 * 0.7 / 500) = 0.020, so 0.06 is three of them.
+ATOL_FIT_ATOM_MASS = 0.06
+
+# A sample mean compared with its target when every draw is equal (sd 0): float64 sums of a
+# few thousand equal values, far below the Monte Carlo resolution of the test.
+ATOL_CONSTANT_SAMPLE_MEAN = 1e-9
+
 # The command line's JSON against the library function it calls with the same arguments: the
 # same float64 computation, and JSON keeps a float exactly (shortest repr), so only a
 # different summation order between two compilations (a few ulps, 2.2e-16 each) is allowed.

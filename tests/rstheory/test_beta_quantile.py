@@ -15,7 +15,11 @@ import scipy.stats as st
 
 import rstheory
 from rstheory import _beta_quantile as bq
-from tests.tolerances import RTOL_CP_REFERENCE
+from tests.tolerances import (
+    ATOL_CHEBYSHEV_TABLE,
+    RTOL_CP_GRADIENT,
+    RTOL_CP_REFERENCE,
+)
 
 
 def _grid(ns, alphas):
@@ -108,7 +112,7 @@ def test_chebyshev_tables_match_the_recursion():
     for sign, table in ((1.0, bq._CHEB_A_LT_B), (-1.0, bq._CHEB_A_GE_B)):
         exact = bq.basym_coefficients_exact(h, sign * (1.0 - h))
         approx = np.polynomial.chebyshev.chebval(2 * h - 1, table)
-        np.testing.assert_allclose(approx, exact, rtol=0, atol=1e-14)
+        np.testing.assert_allclose(approx, exact, rtol=0, atol=ATOL_CHEBYSHEV_TABLE)
 
 
 def test_regime_switch_is_seamless():
@@ -126,7 +130,9 @@ def test_gradient_in_alpha_is_the_inverse_density():
     for k, n, alpha in [(3.0, 10.0, 0.01), (900.0, 1000.0, 0.001), (40.0, 10**6, 0.2)]:
         grad = jax.grad(lambda a, k=k, n=n: rstheory.cp_lower(k, n, alpha=a))(alpha)
         x = float(rstheory.cp_lower(k, n, alpha=alpha))
-        np.testing.assert_allclose(float(grad), 1.0 / st.beta.pdf(x, k, n - k + 1), rtol=1e-9)
+        np.testing.assert_allclose(
+            float(grad), 1.0 / st.beta.pdf(x, k, n - k + 1), rtol=RTOL_CP_GRADIENT
+        )
 
 
 def test_vmap_matches_batched_call():

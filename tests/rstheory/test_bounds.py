@@ -18,7 +18,12 @@ from scipy import stats
 from statsmodels.stats.proportion import proportion_confint
 
 from rstheory import bounds
-from tests.tolerances import MC_FALSE_FAILURE_RATE, RTOL_CP_VS_SCIPY
+from tests.tolerances import (
+    MC_FALSE_FAILURE_RATE,
+    RTOL_CP_REFERENCE,
+    RTOL_CP_VS_SCIPY,
+    RTOL_F64_CLOSED_FORM,
+)
 
 VALID_FIXED_N = ("clopper_pearson", "hoeffding", "empirical_bernstein")
 NS = (1, 2, 5, 10, 30, 100)
@@ -148,10 +153,10 @@ def test_randomized_bound_solves_its_defining_equation():
     u = np.linspace(0.01, 0.99, k.size)
     p = _bound("lower", k, n, alpha, "randomized_clopper_pearson", u=u)
     g = stats.binom.sf(k, n, p) + u * stats.binom.pmf(k, n, p)
-    np.testing.assert_allclose(g, alpha, rtol=1e-10)
+    np.testing.assert_allclose(g, alpha, rtol=RTOL_CP_REFERENCE)
     q = _bound("upper", k, n, alpha, "randomized_clopper_pearson", u=u)
     g = stats.binom.cdf(k - 1, n, q) + u * stats.binom.pmf(k, n, q)
-    np.testing.assert_allclose(g, alpha, rtol=1e-10)
+    np.testing.assert_allclose(g, alpha, rtol=RTOL_CP_REFERENCE)
 
 
 def test_randomized_bound_lies_between_neighbouring_clopper_pearson_bounds():
@@ -162,8 +167,8 @@ def test_randomized_bound_lies_between_neighbouring_clopper_pearson_bounds():
     cp_next = np.append(cp[1:], 1.0)
     at_one = _bound("lower", k, n, alpha, "randomized_clopper_pearson", u=1.0)
     at_zero = _bound("lower", k, n, alpha, "randomized_clopper_pearson", u=0.0)
-    np.testing.assert_allclose(at_one, cp, rtol=1e-10)
-    np.testing.assert_allclose(at_zero, cp_next, rtol=1e-10)
+    np.testing.assert_allclose(at_one, cp, rtol=RTOL_CP_REFERENCE)
+    np.testing.assert_allclose(at_zero, cp_next, rtol=RTOL_CP_REFERENCE)
 
 
 # ------------------------------------------------------------------ Monte Carlo coverage
@@ -233,12 +238,14 @@ def test_hoeffding_and_empirical_bernstein_closed_forms():
     np.testing.assert_allclose(
         _bound("lower", k, n, alpha, "hoeffding"),
         np.clip(p_hat - np.sqrt(np.log(1 / alpha) / (2 * n)), 0, 1),
-        rtol=1e-13,
+        rtol=RTOL_F64_CLOSED_FORM,
     )
     var = k * (n - k) / (n * (n - 1))
     eb = p_hat - np.sqrt(2 * var * np.log(2 / alpha) / n) - 7 * np.log(2 / alpha) / (3 * (n - 1))
     np.testing.assert_allclose(
-        _bound("lower", k, n, alpha, "empirical_bernstein"), np.clip(eb, 0, 1), rtol=1e-13
+        _bound("lower", k, n, alpha, "empirical_bernstein"),
+        np.clip(eb, 0, 1),
+        rtol=RTOL_F64_CLOSED_FORM,
     )
     assert float(bounds.lower_bound(1, 1, alpha=0.05, method="empirical_bernstein")) == 0.0
 

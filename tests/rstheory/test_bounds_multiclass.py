@@ -16,7 +16,11 @@ from scipy.special import ndtri
 
 import rstheory
 from rstheory import bounds
-from tests.tolerances import MC_FALSE_FAILURE_RATE, RTOL_F64_CLOSED_FORM
+from tests.tolerances import (
+    MC_FALSE_FAILURE_RATE,
+    RTOL_F64_CLOSED_FORM,
+    RTOL_F64_LIBRARY,
+)
 
 ROWS = 1024  # every call is padded to this many rows: one compiled program
 ALPHA = 0.1
@@ -131,7 +135,7 @@ def test_with_two_classes_the_radius_is_the_one_class_radius_at_half_alpha():
     half = np.asarray(rstheory.cp_lower(k_a, 100, alpha=ALPHA / 2))
     full = np.asarray(rstheory.cp_lower(k_a, 100, alpha=ALPHA))
     np.testing.assert_allclose(
-        r2, np.where(half > 0.5, sigma * ndtri(np.maximum(half, 0.5)), 0.0), rtol=1e-12
+        r2, np.where(half > 0.5, sigma * ndtri(np.maximum(half, 0.5)), 0.0), rtol=RTOL_F64_LIBRARY
     )
     positive = r2 > 0
     assert positive.any()

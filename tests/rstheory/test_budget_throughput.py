@@ -10,6 +10,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from rstheory import planning
+from tests.tolerances import (
+    RTOL_SAME_COMPUTATION,
+)
 
 
 @settings(max_examples=60, deadline=None)
@@ -110,7 +113,7 @@ def test_expected_budget_of_whole_batches_equals_budget(n, inputs, batch_size, d
         devices=devices,
         price_per_device_hour=3.0,
     )
-    assert got.batches == pytest.approx(want.batches, rel=1e-12)
+    assert got.batches == pytest.approx(want.batches, rel=RTOL_SAME_COMPUTATION)
     for a, b in zip(got[1:], want[1:], strict=True):
         assert math.isclose(a, b, rel_tol=1e-12)
 

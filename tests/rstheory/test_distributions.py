@@ -29,11 +29,14 @@ from rstheory.distributions import (
     fit,
 )
 from tests.tolerances import (
+    ATOL_F64_NEAR_ZERO,
+    ATOL_FIT_ATOM_MASS,
     ATOL_FIT_MEAN,
     ATOL_QUADRATURE_ENDPOINT_SINGULAR,
     ATOL_SAMPLE_MOMENT,
     FIT_NOISE_VARIANCE_RATIO,
     RTOL_F64_CLOSED_FORM,
+    RTOL_F64_LIBRARY,
     RTOL_QUADRATURE_EXACT,
     RTOL_QUADRATURE_SMOOTH,
 )
@@ -187,8 +190,12 @@ def test_mixture_merges_atoms_and_weighs_mean_cdf_density():
     p = jnp.linspace(-0.1, 1.1, 25)
     ref_cdf = sum(w * np.asarray(c.cdf(p)) for c, w in zip(comps, wts))
     ref_den = sum(w * np.asarray(c.density(p)) for c, w in zip(comps, wts))
-    np.testing.assert_allclose(d.cdf(p), ref_cdf, rtol=RTOL_F64_CLOSED_FORM, atol=1e-15)
-    np.testing.assert_allclose(d.density(p), ref_den, rtol=RTOL_F64_CLOSED_FORM, atol=1e-15)
+    np.testing.assert_allclose(
+        d.cdf(p), ref_cdf, rtol=RTOL_F64_CLOSED_FORM, atol=ATOL_F64_NEAR_ZERO
+    )
+    np.testing.assert_allclose(
+        d.density(p), ref_den, rtol=RTOL_F64_CLOSED_FORM, atol=ATOL_F64_NEAR_ZERO
+    )
     ref_mean = sum(w * float(c.mean()) for c, w in zip(comps, wts))
     np.testing.assert_allclose(float(d.mean()), ref_mean, rtol=RTOL_F64_CLOSED_FORM)
     x, w = d.quadrature(32)
@@ -208,10 +215,13 @@ def test_cdf_and_density_against_scipy():
     cdf = b.cdf(p)
     assert cdf.dtype == jnp.float64 and cdf.shape == p.shape
     np.testing.assert_allclose(
-        cdf, scipy.stats.beta.cdf(p, 3.0, 1.5, loc=0.5, scale=0.49), rtol=1e-12, atol=1e-15
+        cdf,
+        scipy.stats.beta.cdf(p, 3.0, 1.5, loc=0.5, scale=0.49),
+        rtol=RTOL_F64_LIBRARY,
+        atol=ATOL_F64_NEAR_ZERO,
     )
     np.testing.assert_allclose(
-        b.density(p), scipy.stats.beta.pdf(p, 3.0, 1.5, loc=0.5, scale=0.49), rtol=1e-12
+        b.density(p), scipy.stats.beta.pdf(p, 3.0, 1.5, loc=0.5, scale=0.49), rtol=RTOL_F64_LIBRARY
     )
     u = Uniform(0.5)
     np.testing.assert_allclose(
@@ -293,7 +303,7 @@ def test_fit_reaches_at_least_the_true_likelihood_and_recovers_the_mean():
         float(res.distribution.mean()), 0.3 + 0.6 * 0.8, rtol=0, atol=ATOL_FIT_MEAN
     )
     # masses of the atoms: binomial standard errors sqrt(w(1-w)/500) are 0.013 and 0.020
-    np.testing.assert_allclose([res.w0, res.w1], [0.1, 0.3], rtol=0, atol=0.06)
+    np.testing.assert_allclose([res.w0, res.w1], [0.1, 0.3], rtol=0, atol=ATOL_FIT_ATOM_MASS)
     _check_rule(*res.distribution.quadrature(32))
 
 
@@ -330,10 +340,12 @@ def test_beta_atoms_log_likelihood_matches_scipy_betabinom():
     """Without atoms the likelihood is the beta-binomial pmf (scipy.stats.betabinom)."""
     k, n = np.array([0, 3, 7, 10]), np.array([10, 10, 10, 12])
     got = beta_atoms_log_likelihood(k, n, a=2.5, b=0.7, w0=0.0, w1=0.0)
-    np.testing.assert_allclose(got, scipy.stats.betabinom.logpmf(k, n, 2.5, 0.7).sum(), rtol=1e-12)
+    np.testing.assert_allclose(
+        got, scipy.stats.betabinom.logpmf(k, n, 2.5, 0.7).sum(), rtol=RTOL_F64_LIBRARY
+    )
     mix = beta_atoms_log_likelihood(k, n, a=2.5, b=0.7, w0=0.1, w1=0.2)
     pmf = 0.7 * scipy.stats.betabinom.pmf(k, n, 2.5, 0.7) + 0.1 * (k == 0) + 0.2 * (k == n)
-    np.testing.assert_allclose(mix, np.log(pmf).sum(), rtol=1e-12)
+    np.testing.assert_allclose(mix, np.log(pmf).sum(), rtol=RTOL_F64_LIBRARY)
 
 
 @pytest.mark.parametrize(

@@ -24,7 +24,16 @@ from hypothesis import strategies as st
 import rstheory
 from rstheory import oracle
 from rstheory._oracle_correction import _corrected_unclipped
-from tests.tolerances import ATOL_ORACLE_INVERSION, MC_FALSE_FAILURE_RATE, RTOL_F64_CLOSED_FORM
+from tests.tolerances import (
+    ATOL_EXACT_ZERO,
+    ATOL_F64_NEAR_ZERO,
+    ATOL_ORACLE_DERIVATIVE,
+    ATOL_ORACLE_INVERSION,
+    MC_FALSE_FAILURE_RATE,
+    RTOL_CP_VS_SCIPY,
+    RTOL_F64_CLOSED_FORM,
+    RTOL_F64_LIBRARY,
+)
 
 PROB = st.floats(0.0, 1.0)
 NUM_CLASSES = st.sampled_from([2, 3, 5, 10])
@@ -51,7 +60,7 @@ def test_correction_round_trips_p_to_q_to_p(p, fraction, k):
     eps = _eps(fraction, k)
     q = _f(oracle.observed_probability(p, eps=eps, num_classes=k))
     assert q == pytest.approx(
-        p * (1 - eps) + (1 - p) * eps / (k - 1), rel=RTOL_F64_CLOSED_FORM, abs=1e-300
+        p * (1 - eps) + (1 - p) * eps / (k - 1), rel=RTOL_F64_CLOSED_FORM, abs=ATOL_EXACT_ZERO
     )
     back = _f(oracle.corrected_probability(q, eps=eps, num_classes=k))
     assert abs(back - p) <= ATOL_ORACLE_INVERSION
@@ -61,15 +70,15 @@ def test_correction_round_trips_p_to_q_to_p(p, fraction, k):
 def test_k_class_formulas_reduce_to_binary_at_two_classes(p, q, eps):
     """K = 2: q = eps + p(1 - 2 eps) (Eq. 5), h = (q - eps)/(1 - 2 eps), h' = (2q - 1)/(1 - 2 eps)^2."""
     assert _f(oracle.observed_probability(p, eps=eps)) == pytest.approx(
-        eps + p * (1 - 2 * eps), rel=RTOL_F64_CLOSED_FORM, abs=1e-300
+        eps + p * (1 - 2 * eps), rel=RTOL_F64_CLOSED_FORM, abs=ATOL_EXACT_ZERO
     )
     h = min(1.0, max(0.0, (q - eps) / (1 - 2 * eps)))
     assert _f(oracle.corrected_probability(q, eps=eps)) == pytest.approx(
-        h, rel=RTOL_F64_CLOSED_FORM, abs=1e-15
+        h, rel=RTOL_F64_CLOSED_FORM, abs=ATOL_F64_NEAR_ZERO
     )
     d = (2 * q - 1) / (1 - 2 * eps) ** 2
     assert _f(oracle.correction_derivative(q, eps=eps)) == pytest.approx(
-        d, rel=RTOL_F64_CLOSED_FORM, abs=1e-13
+        d, rel=RTOL_F64_CLOSED_FORM, abs=ATOL_ORACLE_DERIVATIVE
     )
 
 
@@ -118,11 +127,15 @@ def test_asymmetric_reduces_to_symmetric_at_equal_rates(p, q, eps):
     """eps_fp = eps_fn = eps gives the symmetric q, and the known-rate correction gives h(q, eps)."""
     asym = _f(oracle.observed_probability_asymmetric(p, eps_fp=eps, eps_fn=eps))
     assert asym == pytest.approx(
-        _f(oracle.observed_probability(p, eps=eps)), rel=RTOL_F64_CLOSED_FORM, abs=1e-15
+        _f(oracle.observed_probability(p, eps=eps)),
+        rel=RTOL_F64_CLOSED_FORM,
+        abs=ATOL_F64_NEAR_ZERO,
     )
     low = _f(oracle.corrected_lower_bound(q, eps_fp=eps, eps_fn=eps))
     assert low == pytest.approx(
-        _f(oracle.corrected_probability(q, eps=eps)), rel=RTOL_F64_CLOSED_FORM, abs=1e-15
+        _f(oracle.corrected_probability(q, eps=eps)),
+        rel=RTOL_F64_CLOSED_FORM,
+        abs=ATOL_F64_NEAR_ZERO,
     )
 
 
@@ -179,8 +192,8 @@ def test_item_19_radii_corrected_vs_uncorrected():
     """sigma Phi^-1(0.875) = 1.1503 sigma vs sigma Phi^-1(0.8) = 0.8416 sigma (NormalDist route)."""
     corrected = _f(rstheory.certified_radius(oracle.corrected_probability(0.8, eps=0.1), sigma=1.0))
     uncorrected = _f(rstheory.certified_radius(0.8, sigma=1.0))
-    assert corrected == pytest.approx(NormalDist().inv_cdf(0.875), rel=1e-12)
-    assert uncorrected == pytest.approx(NormalDist().inv_cdf(0.8), rel=1e-12)
+    assert corrected == pytest.approx(NormalDist().inv_cdf(0.875), rel=RTOL_F64_LIBRARY)
+    assert uncorrected == pytest.approx(NormalDist().inv_cdf(0.8), rel=RTOL_F64_LIBRARY)
     assert (round(corrected, 4), round(uncorrected, 4)) == (1.1503, 0.8416)
     assert uncorrected <= corrected
 
@@ -248,7 +261,7 @@ def test_estimate_error_is_one_sided_cp_upper_bound():
         eb = oracle.estimate_error(e, m, alpha=alpha)
         assert isinstance(eb, oracle.ErrorBound) and _f(eb.alpha) == alpha
         want = [_beta_upper(a, b, alpha) for a, b in ERROR_CASES]
-        np.testing.assert_allclose(np.asarray(eb.eps_upper), want, rtol=1e-10, atol=0)
+        np.testing.assert_allclose(np.asarray(eb.eps_upper), want, rtol=RTOL_CP_VS_SCIPY, atol=0)
 
 
 def test_estimate_error_interval_is_two_sided_cp_interval():
@@ -258,13 +271,13 @@ def test_estimate_error_interval_is_two_sided_cp_interval():
     np.testing.assert_allclose(
         np.asarray(ei.eps_lower),
         [_beta_lower(a, b, 0.005) for a, b in ERROR_CASES],
-        rtol=1e-10,
+        rtol=RTOL_CP_VS_SCIPY,
         atol=0,
     )
     np.testing.assert_allclose(
         np.asarray(ei.eps_upper),
         [_beta_upper(a, b, 0.005) for a, b in ERROR_CASES],
-        rtol=1e-10,
+        rtol=RTOL_CP_VS_SCIPY,
         atol=0,
     )
 
@@ -278,13 +291,13 @@ def test_estimate_rates_splits_alpha_bonferroni():
     np.testing.assert_allclose(
         np.asarray(rb.eps_fp_upper),
         [_beta_upper(a, b, 0.001) for a, b in zip(fp, neg)],
-        rtol=1e-10,
+        rtol=RTOL_CP_VS_SCIPY,
         atol=0,
     )
     np.testing.assert_allclose(
         np.asarray(rb.eps_fn_upper),
         [_beta_upper(a, b, 0.001) for a, b in zip(fn, pos)],
-        rtol=1e-10,
+        rtol=RTOL_CP_VS_SCIPY,
         atol=0,
     )
 
@@ -328,7 +341,7 @@ def test_certify_known_symmetric_eps_is_capped_correction():
     # k = n with eps = 0.1: h = (cap - 0.1)/0.8 > 1 would be an infinite radius; the cap gives R_max(n).
     top = rstheory.certify(N_VOTES, N_VOTES, alpha=ALPHA, sigma=SIGMA, oracle_error=0.1)
     assert _f(top.p_lower) == pytest.approx(cap, rel=RTOL_F64_CLOSED_FORM)
-    assert _f(top.radius) == pytest.approx(SIGMA * NormalDist().inv_cdf(cap), rel=1e-12)
+    assert _f(top.radius) == pytest.approx(SIGMA * NormalDist().inv_cdf(cap), rel=RTOL_F64_LIBRARY)
 
 
 def test_certify_unknown_eps_keeps_uncorrected_bound_above_one_over_k():

@@ -10,6 +10,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from rstheory import distributions, planning, scaling
+from tests.tolerances import (
+    RTOL_EXACT_EXPECTATION,
+    RTOL_FIRST_ORDER_N,
+    RTOL_SAME_COMPUTATION,
+)
 
 ALPHA = 1e-3
 SIGMA = 1.0
@@ -40,13 +45,13 @@ def test_ratio_round_trip(dist, kw):
         ref = SIGMA * sum(
             float(wi) * float(scipy.special.ndtri(xi)) for xi, wi in zip(x, w) if xi > 0.5
         )
-    assert plan.target == pytest.approx(0.9 * ref, rel=1e-9)
+    assert plan.target == pytest.approx(0.9 * ref, rel=RTOL_EXACT_EXPECTATION)
     assert plan.n > 1
     assert _radius(dist, plan.n) >= plan.target
     assert _radius(dist, plan.n - 1) < plan.target
-    assert plan.achieved == pytest.approx(_radius(dist, plan.n), rel=1e-12)
+    assert plan.achieved == pytest.approx(_radius(dist, plan.n), rel=RTOL_SAME_COMPUTATION)
     # The first-order estimate is within a few percent of the exact answer here.
-    assert plan.closed_form_n == pytest.approx(plan.n, rel=0.05)
+    assert plan.closed_form_n == pytest.approx(plan.n, rel=RTOL_FIRST_ORDER_N)
 
 
 def test_radius_round_trip_pointmass():
@@ -54,7 +59,7 @@ def test_radius_round_trip_pointmass():
     plan = planning.required_samples(d, alpha=ALPHA, sigma=SIGMA, target_radius=1.0)
     assert plan.target == 1.0
     assert _radius(d, plan.n) >= 1.0 > _radius(d, plan.n - 1)
-    assert plan.closed_form_n == pytest.approx(plan.n, rel=0.05)
+    assert plan.closed_form_n == pytest.approx(plan.n, rel=RTOL_FIRST_ORDER_N)
 
 
 @pytest.mark.parametrize("dist", DISTS, ids=IDS)
@@ -71,7 +76,7 @@ def test_closed_form_matches_formula():
     plan = planning.required_samples(d, alpha=ALPHA, sigma=SIGMA, target_ratio=0.9)
     c = float(scaling.first_order_constant(d))
     z = 3.090232306167813  # Phi^-1(1 - 1e-3)
-    assert plan.closed_form_n == pytest.approx((c * z / 0.1) ** 2, rel=1e-9)
+    assert plan.closed_form_n == pytest.approx((c * z / 0.1) ** 2, rel=RTOL_EXACT_EXPECTATION)
 
 
 def test_target_met_at_n_one():

@@ -27,6 +27,15 @@ from rstheory.sequential import (
     sequential_plan,
     target_probability,
 )
+from tests.tolerances import (
+    ATOL_CONSTANT_SAMPLE_MEAN,
+    ATOL_SEQUENTIAL_FRACTIONS_TOTAL,
+    ATOL_SEQUENTIAL_POINT_PLAN,
+    ATOL_SEQUENTIAL_VS_ENUMERATION,
+    RTOL_ONE_ROUNDING,
+    RTOL_SAME_COMPUTATION,
+    RTOL_SEQUENTIAL_VS_ENUMERATION,
+)
 
 PAD = 1024  # every bound evaluation below has this length: one compiled program each
 
@@ -89,7 +98,7 @@ def simulate_cs(p, *, radius, sigma, alpha, batch_size, n_max, prior, paths, see
 def z_mean(x, mu):
     sd = x.std(ddof=1)
     if sd == 0:
-        return 0.0 if np.isclose(x.mean(), mu, rtol=0, atol=1e-9) else math.inf
+        return 0.0 if np.isclose(x.mean(), mu, rtol=0, atol=ATOL_CONSTANT_SAMPLE_MEAN) else math.inf
     return abs(x.mean() - mu) / (sd / math.sqrt(x.size))
 
 
@@ -129,19 +138,25 @@ def test_probabilities_sum_to_one_and_match_a_point_mass_plan():
     p = np.linspace(0.0, 1.0, 41)
     oc = operating_characteristics(p, bounds=b)
     total = oc.certify + oc.futility + oc.undecided
-    np.testing.assert_allclose(total, 1.0, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(total, 1.0, rtol=0, atol=ATOL_SEQUENTIAL_FRACTIONS_TOTAL)
     assert oc.certify.shape == p.shape
     assert ((oc.expected_samples >= 50 - 1e-9) & (oc.expected_samples <= 3000 + 1e-9)).all()
     plan = sequential_plan(
         distributions.PointMass(0.93), radius=0.5, sigma=0.5, alpha=0.001, batch_size=50, n_max=3000
     )
     one = operating_characteristics(0.93, bounds=b)
-    assert plan.certified_fraction == pytest.approx(float(one.certify), abs=1e-14)
-    assert plan.expected_samples == pytest.approx(float(one.expected_samples), rel=1e-12)
-    assert plan.certified_fraction + plan.futility_fraction + plan.max_fraction == pytest.approx(
-        1.0, abs=1e-12
+    assert plan.certified_fraction == pytest.approx(
+        float(one.certify), abs=ATOL_SEQUENTIAL_POINT_PLAN
     )
-    assert plan.certify_by_checkpoint.sum() == pytest.approx(plan.certified_fraction, abs=1e-12)
+    assert plan.expected_samples == pytest.approx(
+        float(one.expected_samples), rel=RTOL_SAME_COMPUTATION
+    )
+    assert plan.certified_fraction + plan.futility_fraction + plan.max_fraction == pytest.approx(
+        1.0, abs=ATOL_SEQUENTIAL_FRACTIONS_TOTAL
+    )
+    assert plan.certify_by_checkpoint.sum() == pytest.approx(
+        plan.certified_fraction, abs=ATOL_SEQUENTIAL_FRACTIONS_TOTAL
+    )
 
 
 def test_short_rules_are_exact_against_enumeration():
@@ -164,9 +179,9 @@ def test_short_rules_are_exact_against_enumeration():
             fut += p2 * (k <= b.k_futile[1])
             expected += 6 * p2
     oc = operating_characteristics(p, bounds=b)
-    assert float(oc.certify) == pytest.approx(cert, abs=1e-15)
-    assert float(oc.futility) == pytest.approx(fut, abs=1e-15)
-    assert float(oc.expected_samples) == pytest.approx(expected, rel=1e-14)
+    assert float(oc.certify) == pytest.approx(cert, abs=ATOL_SEQUENTIAL_VS_ENUMERATION)
+    assert float(oc.futility) == pytest.approx(fut, abs=ATOL_SEQUENTIAL_VS_ENUMERATION)
+    assert float(oc.expected_samples) == pytest.approx(expected, rel=RTOL_SEQUENTIAL_VS_ENUMERATION)
 
 
 # ------------------------------------------------------------------------ type-I error
@@ -270,7 +285,7 @@ def test_checkpoints_and_target():
     assert checkpoints(batch_size=100, n_max=300).tolist() == [100, 200, 300]
     assert checkpoints(batch_size=500, n_max=30).tolist() == [30]
     assert target_probability(radius=0.5, sigma=0.5) == pytest.approx(
-        scipy.stats.norm.cdf(1.0), rel=1e-15
+        scipy.stats.norm.cdf(1.0), rel=RTOL_ONE_ROUNDING
     )
     a, b = default_prior(0.9, size=20)
     assert (a, b) == pytest.approx((18.0, 2.0))
@@ -291,13 +306,13 @@ def test_certified_fraction_grows_with_n_max_and_matches_fixed():
         rstheory.scaling.certified_accuracy(dist, 1000, radius=0.25, alpha=0.001, sigma=0.5)
     )
     assert c.matched and c.fixed_n == 1000
-    assert c.fixed_certified_fraction == pytest.approx(fixed, rel=1e-12)
+    assert c.fixed_certified_fraction == pytest.approx(fixed, rel=RTOL_SAME_COMPUTATION)
     assert c.certified_fraction >= fixed - 1e-12
     assert c.n_max % 100 == 0
     prev = sequential_plan(dist, **kw, n_max=c.n_max - 100)
     assert prev.certified_fraction < fixed  # smallest such n_max
     again = sequential_plan(dist, **kw, n_max=c.n_max)
-    assert again.expected_samples == pytest.approx(c.expected_samples, rel=1e-12)
+    assert again.expected_samples == pytest.approx(c.expected_samples, rel=RTOL_SAME_COMPUTATION)
     assert c.ratio == pytest.approx(1000 / c.expected_samples)
     assert c.ratio > 1.5
 
