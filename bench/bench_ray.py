@@ -49,7 +49,7 @@ import torch
 from PIL import Image
 
 from rstheory import planning
-from sampler import CertifyConfig, _run
+from sampler import CertifyConfig, _campaign
 from sampler.models import VLM, DecodingConfig
 from sampler.oracles import RefusalJudge
 from sampler.run import VLMLoader, read_rows, run, run_ray, start_local_cluster
@@ -68,7 +68,7 @@ class ArrivalClock:
         self.rows: list[tuple[float, float]] = []
 
     def __enter__(self):
-        real = self._real = _run._Writer.write
+        real = self._real = _campaign.Writer.write
         clock = self
 
         def write(writer, row):
@@ -76,11 +76,11 @@ class ArrivalClock:
             clock.rows.append((time.perf_counter(), row["timings"]["total"]))
             return done
 
-        _run._Writer.write = write
+        _campaign.Writer.write = write
         return self
 
     def __exit__(self, *exc):
-        _run._Writer.write = self._real
+        _campaign.Writer.write = self._real
 
 
 def steady_throughput(rows: list[tuple[float, float]], samples_per_row: int) -> float:

@@ -161,9 +161,10 @@ def _run_collect(args: argparse.Namespace) -> int:
     import pathlib
 
     from sampler._config import CertifyConfig
+    from sampler._datasets import mmsb_questions_dir, read_dataset
     from sampler._models import DecodingConfig
     from sampler._models_vlm import VLM
-    from sampler._run import ConfigMismatchError, _mmsb_questions_dir, read_dataset, run
+    from sampler._run import ConfigMismatchError, run
     from sampler._validation import resolve_device
 
     def bad(message: str) -> int:
@@ -191,7 +192,7 @@ def _run_collect(args: argparse.Namespace) -> int:
         except OSError as err:
             return bad(f"--prompt-file: cannot read {args.prompt_file}: {err}")
     data = pathlib.Path(args.data)
-    if data.is_dir() and _mmsb_questions_dir(data) is None and prompt is None:
+    if data.is_dir() and mmsb_questions_dir(data) is None and prompt is None:
         return bad(f"--data {data} is a folder of images: give --prompt or --prompt-file")
     try:
         inputs = read_dataset(data, prompt=prompt)

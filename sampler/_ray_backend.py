@@ -3,13 +3,13 @@
 The inputs are spread over Ray actors, one per GPU when the cluster has GPUs, else one per
 CPU (``workers`` of them). Each actor loads the model once, through a picklable ``load``
 callable (the model itself never travels), and certifies inputs with the local backend's
-own per-input code (:func:`sampler._run._certify_row`: the same seed
+own per-input code (:func:`sampler._campaign.certify_row`: the same seed
 ``derive_seed(seed, "input", id)``, the same row). Each finished row goes back to the
-driver, which is the only writer of the JSONL file and writes, flushes and fsyncs it with
-the local backend's writer as it arrives. Rows and the configuration hash are therefore
-those of :func:`sampler.run.run` (the backend is not hashed): a campaign started with one
-backend can be finished with the other. Rows are written in completion order, not dataset
-order.
+driver, which runs the one campaign loop (:func:`sampler._campaign.run_campaign`): it is
+the only writer of the JSONL file and writes, flushes and fsyncs each row as it arrives.
+Rows and the configuration hash are therefore those of :func:`sampler.run.run` (the
+backend is not hashed): a campaign started with one backend can be finished with the
+other. Rows are written in completion order, not dataset order.
 
 **Resume and idempotence** work by ``(input id, configuration hash)`` as for the local
 backend (the same resume code): inputs with a row are skipped, a cut last line is
@@ -28,26 +28,23 @@ from __future__ import annotations
 import collections
 import dataclasses
 import os
-import pathlib
 import warnings
 from collections.abc import Callable
 from typing import Any
 
 import torch
 
-from sampler._config import CertifyConfig, config_from_keywords
-from sampler._models import DecodingConfig
-from sampler._run import (
-    Input,
+from sampler._campaign import (
+    CampaignOptions,
     RunSummary,
-    _certify_row,
-    _check_args,
-    _inputs,
-    _make_job,
-    _resume,
-    _summary,
-    _Writer,
+    Writer,
+    certify_row,
+    make_job,
+    run_campaign,
 )
+from sampler._config import CertifyConfig, config_from_keywords
+from sampler._datasets import Input
+from sampler._models import DecodingConfig
 from sampler._validation import check_ray_args, resolve_device
 
 __all__ = ["VLMLoader", "run_ray", "start_local_cluster"]
@@ -119,7 +116,7 @@ class _Certifier:
             if not ray.get_gpu_ids():
                 torch.set_num_threads(1)
             model, oracle = self._load()
-            self._job = _make_job(model, oracle=oracle, **self._job_args)
+            self._job = make_job(model, oracle=oracle, **self._job_args)
             self._model = model
         return self._job
 
@@ -132,14 +129,14 @@ class _Certifier:
         return os.getpid()
 
     def certify(self, inp: Input, chash: str) -> dict[str, Any]:
-        """The row of ``inp`` (:func:`sampler._run._certify_row`), under hash ``chash``."""
+        """The row of ``inp`` (:func:`sampler._campaign.certify_row`), under hash ``chash``."""
         job = self._ready()
         if job.chash != chash:
             raise RuntimeError(
                 f"worker pid {os.getpid()} computes configuration hash "
                 f"{job.chash[:12]}..., the campaign's is {chash[:12]}..."
             )
-        return _certify_row(self._model, inp, job)
+        return certify_row(self._model, inp, job)
 
 
 # ---------------------------------------------------------------------------------------
@@ -245,7 +242,7 @@ def _agreed_hash(ray, actors) -> str:
     return hashes[0]
 
 
-def _stream(ray, actors, todo, chash, writer: _Writer, max_in_flight: int) -> None:
+def _stream(ray, actors, todo, chash, writer: Writer, max_in_flight: int) -> None:
     """Submit ``todo`` to ``actors`` (``max_in_flight`` each) and write each row as it comes.
 
     An input whose actor died for good (no restarts left) goes back to the queue for the
@@ -285,36 +282,57 @@ def _stream(ray, actors, todo, chash, writer: _Writer, max_in_flight: int) -> No
         fill(i)
 
 
+class RayBackend:
+    """The backend of :func:`run_ray`: Ray actors that each load the model once."""
+
+    def __init__(self, load, *, workers, address, max_in_flight, max_restarts):
+        self.load, self.workers, self.address = load, workers, address
+        self.max_in_flight, self.max_restarts = max_in_flight, max_restarts
+        self.ray, self.started, self.actors, self.chash = None, False, [], None
+
+    def open(self, **job_args) -> str:
+        """Connect to Ray, start the actors (loading the models); their agreed hash."""
+        ray = self.ray = _import_ray()
+        self.started = _connect(ray, self.address, self.workers)
+        count, resources = _actor_resources(ray, self.workers)
+        # Picklable: the frozen configuration travels to the workers as is.
+        self.actors = _start_actors(ray, self.load, job_args, count, resources, self.max_restarts)
+        self.chash = _agreed_hash(ray, self.actors)
+        return self.chash
+
+    def certify(self, todo, writer: Writer) -> None:
+        """Stream ``todo`` over the actors, writing each row as it arrives."""
+        _stream(self.ray, self.actors, todo, self.chash, writer, self.max_in_flight)
+
+    def close(self) -> None:
+        """Kill the actors; shut down a cluster that :meth:`open` started."""
+        for actor in self.actors:
+            self.ray.kill(actor, no_restart=True)
+        if self.started:
+            self.ray.shutdown()
+
+
 def run_ray(
     load: Callable[[], tuple[Any, Any]],
     data,
     out,
     *,
     config: CertifyConfig | None = None,
-    oracle_name: str | None = None,
-    prompt: str | None = None,
-    limit: int | None = None,
-    allow_config_change: bool = False,
-    retry_errors: bool = False,
-    parquet=None,
-    progress: bool | None = None,
-    model_name: str | None = None,
     workers: int | None = None,
     address: str | None = None,
     max_in_flight: int = 2,
     max_restarts: int = 3,
-    **legacy,
+    **options,
 ) -> RunSummary:
     """:func:`sampler.run.run` on Ray actors: same rows, same hash, same resume.
 
-    See the module docstring. Arguments other than the ones below are those of
-    :func:`sampler.run.run` (``config``, a :class:`sampler.CertifyConfig`, and the
-    deprecated flat keywords of 0.1 in its place); the model and oracle come from ``load``
-    instead.
+    See the module docstring. The model and oracle come from ``load`` instead of
+    ``model`` and ``oracle=``; everything else is as in :func:`sampler.run.run`.
 
     Args:
       load: picklable zero-argument callable returning ``(model, oracle)``, run once in each
         worker (e.g. :class:`VLMLoader`); the model never leaves the worker.
+      data, out, config: as in :func:`sampler.run.run`.
       workers: actors to start; None: one per GPU of the cluster, or one per CPU when it
         has none. Must fit the cluster (``[1, GPUs]`` or ``[1, CPUs]``).
       address: a running Ray cluster's address; None: an already initialised Ray, else a
@@ -322,39 +340,32 @@ def run_ray(
         (:func:`start_local_cluster`), started and shut down by this call.
       max_in_flight: inputs queued on one actor at a time, ``>= 1``.
       max_restarts: restarts of a dead worker (and retries of its in-flight inputs), ``>= 0``.
+      options: the campaign keywords, as in :func:`sampler.run.run`: ``oracle_name``,
+        ``prompt``, ``limit``, ``allow_config_change``, ``retry_errors``, ``parquet``,
+        ``progress``, ``model_name`` (:class:`sampler._campaign.CampaignOptions`); and,
+        deprecated, 0.1's flat keywords instead of ``config``. Any other keyword raises
+        TypeError naming it.
 
     Returns:
       :class:`sampler.run.RunSummary`.
 
     Raises:
       ImportError: ray is not installed (``pip install .[ray]``).
+      TypeError: an unknown keyword.
       ValueError: a bad argument (``workers`` beyond the cluster, ...); as for ``run``.
       ConfigMismatchError: the file holds rows of another configuration.
       RuntimeError: the workers disagree on the hash, or every worker died.
       KeyboardInterrupt: re-raised after the rows so far are safely written.
     """
+    campaign, legacy = CampaignOptions.split(options)
     cfg = config_from_keywords(config, legacy, func="run_ray")
-    limit = _check_args(limit, parquet)
+    campaign = CampaignOptions(**campaign)
     check_ray_args(workers=workers, max_in_flight=max_in_flight, max_restarts=max_restarts)
-    inputs = _inputs(data, prompt, limit)
-    ray = _import_ray()
-    started = _connect(ray, address, workers)
-    actors = []
-    try:
-        count, resources = _actor_resources(ray, workers)
-        # Picklable: the frozen configuration travels to the workers as is.
-        job_args = dict(config=cfg, oracle_name=oracle_name, model_name=model_name)
-        actors = _start_actors(ray, load, job_args, count, resources, max_restarts)
-        chash = _agreed_hash(ray, actors)
-        out = pathlib.Path(out)
-        todo, repaired = _resume(
-            out, chash, inputs, allow_config_change=allow_config_change, retry_errors=retry_errors
-        )
-        with _Writer(out, len(todo), cfg.samples_per_input, progress) as writer:
-            _stream(ray, actors, todo, chash, writer, max_in_flight)
-        return _summary(out, chash, len(inputs), len(todo), writer, repaired, parquet)
-    finally:
-        for actor in actors:
-            ray.kill(actor, no_restart=True)
-        if started:
-            ray.shutdown()
+    backend = RayBackend(
+        load,
+        workers=workers,
+        address=address,
+        max_in_flight=max_in_flight,
+        max_restarts=max_restarts,
+    )
+    return run_campaign(backend, data, out, config=cfg, options=campaign)

@@ -14,7 +14,7 @@ import pytest
 
 from sampler import CertifyConfig
 from sampler.__main__ import main
-from sampler._ray_backend import _Writer
+from sampler._campaign import Writer
 from sampler.models import DecodingConfig
 from sampler.run import VLMLoader, read_rows, run, run_ray, start_local_cluster
 from tests.sampler import test_run as local_tests
@@ -144,7 +144,7 @@ def test_an_interrupted_driver_resumes_and_backends_finish_each_others_files(
     _local(vlm15, images, tmp_path / "full.jsonl")
     out = tmp_path / "rows.jsonl"
     assert _local(vlm15, images, out, limit=1).ok == 1  # started locally
-    real, written = _Writer.write, []
+    real, written = Writer.write, []
 
     def interrupting(self, row):
         done = real(self, row)
@@ -153,7 +153,7 @@ def test_an_interrupted_driver_resumes_and_backends_finish_each_others_files(
             raise KeyboardInterrupt  # Ctrl-C in the driver after its second row
         return done
 
-    monkeypatch.setattr(_Writer, "write", interrupting)
+    monkeypatch.setattr(Writer, "write", interrupting)
     with pytest.raises(KeyboardInterrupt):
         run_ray(_loader(tiny_llava_15_path), images, out, workers=1, **KW)
     monkeypatch.undo()
@@ -289,6 +289,18 @@ def test_run_ray_argument_errors_and_missing_ray(
         run_ray(load, images, tmp_path / "o.jsonl", **KW)
     assert main(_argv(tiny_llava_15_path, images, tmp_path / "o.jsonl", "--backend", "ray")) == 2
     assert "--backend ray: the Ray backend needs ray" in capsys.readouterr().err
+    assert not (tmp_path / "o.jsonl").exists()
+
+
+def test_run_ray_takes_runs_campaign_keywords_and_refuses_others(tmp_path):
+    """run_ray's options are run's campaign keywords: any other keyword, the oracle among
+    them (it comes from load), is a TypeError naming it, raised before Ray is touched."""
+    for kw in (dict(KW, colour="red"), dict(colour="red"), dict(KW, oracle=None)):
+        name = next(k for k in ("colour", "oracle") if k in kw)
+        with pytest.raises(TypeError, match=repr(name)):
+            run_ray(lambda: None, [], tmp_path / "o.jsonl", **kw)
+    with pytest.raises(ValueError, match="limit must be an integer >= 0, got -1"):
+        run_ray(lambda: None, [], tmp_path / "o.jsonl", **dict(KW, limit=-1))
     assert not (tmp_path / "o.jsonl").exists()
 
 

@@ -1,4 +1,4 @@
-"""Tests of sampler._run and ``python -m sampler collect``: one row per input, rows
+"""Tests of sampler.run and ``python -m sampler collect``: one row per input, rows
 reproducible from the seed, resume after an interrupt or a cut last line, error rows for
 corrupt images, refusal of a configuration change, the three dataset layouts (a fake
 MM-SafetyBench tree), counts that load into rstheory, and the command line end to end."""
@@ -15,7 +15,7 @@ import torch
 from PIL import Image
 
 import rstheory
-import sampler._run as run_module
+import sampler._campaign as campaign_module
 from sampler.__main__ import main
 from sampler.certify import CertifyConfig, certify, derive_seed
 from sampler.run import (
@@ -193,14 +193,14 @@ def test_a_corrupt_image_gives_an_error_row_and_the_run_goes_on(vlm15, images, t
 
 
 def test_a_failing_generation_gives_an_error_row(vlm15, images, tmp_path, monkeypatch):
-    real = run_module.certify
+    real = campaign_module.certify
 
     def failing(model, image, prompt, **kw):
         if kw["config"].seed == derive_seed(0, "input", "d.png"):
             raise RuntimeError("CUDA out of memory (simulated)")
         return real(model, image, prompt, **kw)
 
-    monkeypatch.setattr(run_module, "certify", failing)
+    monkeypatch.setattr(campaign_module, "certify", failing)
     out = tmp_path / "rows.jsonl"
     _run(vlm15, images, out)
     rows = {r["id"]: r for r in read_rows(out)}
@@ -379,7 +379,7 @@ def test_cli_bad_arguments_exit_2_naming_the_option(
 def test_cli_interrupt_exits_130_and_keeps_rows(
     tiny_llava_15_path, images, tmp_path, monkeypatch, capsys
 ):
-    real, calls = run_module.certify, {"n": 0}
+    real, calls = campaign_module.certify, {"n": 0}
 
     def interrupting(*args, **kw):
         calls["n"] += 1
@@ -387,7 +387,7 @@ def test_cli_interrupt_exits_130_and_keeps_rows(
             raise KeyboardInterrupt
         return real(*args, **kw)
 
-    monkeypatch.setattr(run_module, "certify", interrupting)
+    monkeypatch.setattr(campaign_module, "certify", interrupting)
     out = tmp_path / "rows.jsonl"
     argv = [
         "collect",

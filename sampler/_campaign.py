@@ -1,0 +1,317 @@
+"""One campaign, whatever the backend: the options, the per-input row and the writer.
+
+:func:`run_campaign` is the one campaign loop: it reads the inputs, asks the backend for
+the configuration hash, resumes the file (:func:`sampler._run_rows.resume`), has the
+backend certify the inputs still to do and writes their rows with the one
+:class:`Writer`, then returns the :class:`RunSummary`. A backend is an object with
+``open(**job_args) -> config hash``, ``certify(todo, writer)`` and ``close()``: the local
+one of :func:`sampler.run.run` and the Ray one of :func:`sampler.run.run_ray`.
+
+**Rows.** :func:`run` appends one JSON object per input to the output file, written,
+flushed and ``os.fsync``-ed as soon as the input is done. Fields: ``id``, ``config_hash``,
+``seed`` (the input's own seed, ``derive_seed(seed, "input", id)``: independent of the
+order and of which machine runs the input), ``status`` (``"ok"`` or ``"error"``),
+``error`` (``{"type", "message"}`` or None), ``prompt``, ``image``, ``input_sha256``
+(SHA-256 of the image file's bytes and the prompt), ``top_class``, ``class_names``,
+``num_classes``, ``n0``, ``selection_counts``, ``estimation_counts``, ``k``, ``n``,
+``p_lower``, ``q_lower``, ``radius``, ``abstained``, ``alpha_spent``, ``correction``,
+``selection_labels``, ``estimation_labels`` (per sample, in draw order), ``texts``
+(``{"selection": [...], "estimation": [...]}`` when asked, else None), ``noise`` (the
+:class:`sampler.models.NoiseSpec`), ``config`` (the hashed configuration), ``versions``
+(Python and library versions) and ``timings`` (seconds of image loading, selection,
+estimation, oracle and the whole input, and the UTC time the row was written). An error
+row has the same keys with None for the results.
+
+**Backends.** Every backend builds each row with :func:`certify_row` (where the model
+lives: this process or a Ray actor) from the :class:`Job` of :func:`make_job`, and the
+calling process alone writes the rows, so the rows and the configuration hash of the
+local and the Ray backend are the same (the backend is not hashed) and a file started by
+one is finished by the other.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import hashlib
+import json
+import os
+import pathlib
+import sys
+import time
+from typing import Any, NamedTuple
+
+from sampler._certify import certify, derive_seed
+from sampler._config import CertifyConfig, jsonable
+from sampler._datasets import Input, load_image, read_inputs
+from sampler._run_config import config_hash, run_config, versions
+from sampler._run_rows import read_rows, require_pyarrow, resume, write_parquet
+from sampler._validation import check_int
+
+__all__ = ["RunSummary"]
+
+
+class RunSummary(NamedTuple):
+    """Result of a completed campaign (:func:`sampler.run.run`, :func:`sampler.run.run_ray`).
+
+    Attributes:
+      out: the JSONL file.
+      config_hash: the hash of this run's configuration.
+      inputs: inputs in the dataset (after ``limit``).
+      skipped: inputs that already had a row.
+      ok, errors: rows written by this call, by status.
+      repaired: whether a truncated last line was dropped on start.
+      parquet: the Parquet copy, or None.
+    """
+
+    out: pathlib.Path
+    config_hash: str
+    inputs: int
+    skipped: int
+    ok: int
+    errors: int
+    repaired: bool
+    parquet: pathlib.Path | None
+
+
+@dataclasses.dataclass(frozen=True)
+class CampaignOptions:
+    """The campaign keywords of :func:`sampler.run.run` (and so of ``run_ray``), checked.
+
+    Attributes:
+      oracle_name: the oracle's name in the configuration (e.g. ``"refusal"``).
+      prompt: the prompt of a folder of images.
+      limit: certify only the first ``limit`` inputs of the dataset (an int ``>= 0``).
+      allow_config_change: append rows of this configuration to a file that holds rows of
+        another one.
+      retry_errors: remove this configuration's error rows from the file and run those
+        inputs again.
+      parquet: a path for a Parquet copy of the file's rows at the end (needs pyarrow,
+        checked here, before any work).
+      progress: show a tqdm bar; None: only when stderr is a terminal.
+      model_name: the model's name in the configuration.
+    """
+
+    oracle_name: str | None = None
+    prompt: str | None = None
+    limit: int | None = None
+    allow_config_change: bool = False
+    retry_errors: bool = False
+    parquet: str | os.PathLike | None = None
+    progress: bool | None = None
+    model_name: str | None = None
+
+    def __post_init__(self):
+        if self.limit is not None:
+            object.__setattr__(self, "limit", check_int(self.limit, name="limit", low=0))
+        if self.parquet is not None:
+            require_pyarrow()
+
+    @classmethod
+    def split(cls, keywords: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+        """``keywords`` cut in two: the options (to build one from) and the others (0.1's flat
+        keywords, for :func:`sampler._config.config_from_keywords`, which refuses unknown
+        names with a TypeError naming them)."""
+        names = {f.name for f in dataclasses.fields(cls)}
+        options = {k: v for k, v in keywords.items() if k in names}
+        return options, {k: v for k, v in keywords.items() if k not in names}
+
+
+def _progress_bar(total: int, enabled: bool | None):
+    from tqdm import tqdm
+
+    disable = (not sys.stderr.isatty()) if enabled is None else not enabled
+    return tqdm(total=total, unit="input", desc="collect", disable=disable, dynamic_ncols=True)
+
+
+def _row(inp: Input, *, chash, config, seed, versions) -> dict[str, Any]:
+    return {
+        "id": inp.id,
+        "config_hash": chash,
+        "seed": seed,
+        "status": None,
+        "error": None,
+        "prompt": inp.prompt,
+        "image": os.fspath(inp.image),
+        "input_sha256": None,
+        "top_class": None,
+        "class_names": None,
+        "num_classes": None,
+        "n0": config["n0"],
+        "selection_counts": None,
+        "estimation_counts": None,
+        "k": None,
+        "n": config["n"],
+        "p_lower": None,
+        "q_lower": None,
+        "radius": None,
+        "abstained": None,
+        "alpha_spent": None,
+        "correction": None,
+        "selection_labels": None,
+        "estimation_labels": None,
+        "texts": None,
+        "noise": None,
+        "config": config,
+        "versions": versions,
+        "timings": None,
+    }
+
+
+class Job(NamedTuple):
+    """What every input of a campaign shares: the row header and the certify arguments.
+
+    Built by :func:`make_job` wherever the model lives (the local process or a Ray
+    actor), so every backend hashes and certifies alike.
+    """
+
+    chash: str
+    config: dict[str, Any]
+    versions: dict[str, str | None]
+    certify_config: CertifyConfig
+    oracle: Any
+
+
+def make_job(
+    model, *, config: CertifyConfig, oracle, oracle_name: str | None, model_name: str | None
+) -> Job:
+    """The :class:`Job` of a campaign: configuration, its hash, versions, certify arguments."""
+    hashed = run_config(
+        model, config=config, oracle=oracle, oracle_name=oracle_name, model_name=model_name
+    )
+    return Job(config_hash(hashed), jsonable(hashed), versions(), config, oracle)
+
+
+def certify_row(model, inp: Input, job: Job) -> dict[str, Any]:
+    """Certify one input and build its row (status ``"ok"``, or ``"error"`` on any exception).
+
+    The one per-input code path of every backend. ``timings["finished_at"]`` is set by
+    :meth:`Writer.write`, when the row is written.
+    """
+    input_seed = derive_seed(job.certify_config.seed, "input", inp.id)
+    row = _row(inp, chash=job.chash, config=job.config, seed=input_seed, versions=job.versions)
+    t0 = time.perf_counter()
+    t_load = 0.0
+    try:
+        data_bytes = pathlib.Path(inp.image).read_bytes()
+        digest = hashlib.sha256(data_bytes)
+        digest.update(b"\0" + (inp.prompt or "").encode())
+        row["input_sha256"] = digest.hexdigest()
+        image = load_image(data_bytes)
+        t_load = time.perf_counter() - t0
+        cfg = job.certify_config.replace(seed=input_seed)
+        res = certify(model, image, inp.prompt, config=cfg, oracle=job.oracle)
+    except Exception as err:  # one bad input never stops the run
+        row.update(status="error", error={"type": type(err).__name__, "message": str(err)})
+        row["timings"] = {"load_image": t_load, "total": time.perf_counter() - t0}
+        return row
+    row.update(res.summary())
+    row.update(
+        status="ok",
+        class_names=None if res.class_names is None else list(res.class_names),
+        selection_labels=res.selection_labels.tolist(),
+        estimation_labels=res.estimation_labels.tolist(),
+        noise=res.noise.to_dict(),
+        timings={"load_image": t_load, **res.timings._asdict(), "total": time.perf_counter() - t0},
+    )
+    if res.selection_texts is not None:
+        row["texts"] = {
+            "selection": list(res.selection_texts),
+            "estimation": list(res.estimation_texts),
+        }
+    return row
+
+
+class Writer:
+    """The only writer of a campaign's file: appends, flushes and fsyncs one row at a time.
+
+    A row whose id was already written by this writer is dropped (a retried input arriving
+    twice), so each input has exactly one row. Keeps the progress bar (inputs, samples per
+    second, errors) and the counts of the :class:`RunSummary`.
+
+    Use as a context manager: ``with Writer(out, total, n0 + n, progress) as w: w.write(row)``.
+    """
+
+    def __init__(
+        self, out: pathlib.Path, total: int, samples_per_input: int, progress: bool | None
+    ):
+        self.out, self.total, self.progress = out, total, progress
+        self.per_input = samples_per_input
+        self.ok = self.errors = self.samples = 0
+        self.written: set[str] = set()
+
+    def __enter__(self) -> Writer:
+        self._bar = _progress_bar(self.total, self.progress)
+        self._start = time.perf_counter()
+        try:
+            self._f = open(self.out, "a", encoding="utf-8")
+        except BaseException:
+            self._bar.close()
+            raise
+        return self
+
+    def __exit__(self, *exc) -> None:
+        try:
+            self._f.close()
+        finally:
+            self._bar.close()
+
+    def write(self, row: dict[str, Any]) -> bool:
+        """Write ``row`` (stamping ``timings["finished_at"]``); False if its id was written."""
+        if row["id"] in self.written:
+            return False
+        row["timings"]["finished_at"] = datetime.datetime.now(datetime.UTC).isoformat(
+            timespec="seconds"
+        )
+        self._f.write(json.dumps(jsonable(row), ensure_ascii=False) + "\n")
+        self._f.flush()
+        os.fsync(self._f.fileno())
+        self.written.add(row["id"])
+        if row["status"] == "ok":
+            self.ok += 1
+            self.samples += self.per_input
+        else:
+            self.errors += 1
+        self._bar.update(1)
+        elapsed = max(time.perf_counter() - self._start, 1e-9)
+        self._bar.set_postfix(
+            samples_per_s=f"{self.samples / elapsed:.1f}", errors=self.errors, refresh=False
+        )
+        return True
+
+
+def run_campaign(backend, data, out, *, config: CertifyConfig, options: CampaignOptions):
+    """Certify the inputs of ``data`` still to do in ``out`` with ``backend``; the summary.
+
+    See the module docstring. ``backend.close()`` runs however the campaign ends; a
+    ``KeyboardInterrupt`` keeps the rows written so far and is raised again.
+    """
+    inputs = read_inputs(data, prompt=options.prompt, limit=options.limit)
+    out = pathlib.Path(out)
+    try:
+        chash = backend.open(
+            config=config, oracle_name=options.oracle_name, model_name=options.model_name
+        )
+        todo, repaired = resume(
+            out,
+            chash,
+            inputs,
+            allow_config_change=options.allow_config_change,
+            retry_errors=options.retry_errors,
+        )
+        with Writer(out, len(todo), config.samples_per_input, options.progress) as writer:
+            backend.certify(todo, writer)
+    finally:
+        backend.close()
+    parquet = options.parquet
+    parquet_path = None if parquet is None else write_parquet(read_rows(out), parquet)
+    return RunSummary(
+        out,
+        chash,
+        len(inputs),
+        len(inputs) - len(todo),
+        writer.ok,
+        writer.errors,
+        repaired,
+        parquet_path,
+    )
