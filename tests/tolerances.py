@@ -172,6 +172,31 @@ ATOL_FIT_ATOM_MASS = 0.06
 # few thousand equal values, far below the Monte Carlo resolution of the test.
 ATOL_CONSTANT_SAMPLE_MEAN = 1e-9
 
+# Exact coverage as a sum of float64 binomial or multinomial pmf terms (scipy, each good to
+# about 1e-15 relative), at most a few hundred of them: rounding is below 1e-13.
+ATOL_PMF_SUM = 1e-12
+RTOL_PMF_SUM = 1e-12
+
+# Randomized Clopper-Pearson: the u-threshold of each count is found by 40 bisection steps
+# (2^-40 ~ 9e-13 each; the pmf weights add to 1) on top of the bound's ~1e-12 accuracy.
+ATOL_RANDOMIZED_COVERAGE = 1e-9
+
+# Wilson against statsmodels: the same closed form, a few roundings apart.
+ATOL_WILSON_VS_STATSMODELS = 1e-12
+
+# The confidence sequence's crossing probability by dynamic programming: float64 sums over
+# at most a few hundred states per step, rounding < 1e-12.
+ATOL_CONFSEQ_DP = 1e-12
+
+# Ends of the confidence sequence against mpmath: they are the outer ends of 110-step
+# bisection brackets, and the float64 log M carries an absolute error ~1e-13, moving a root
+# by ~1e-13 / |d log M / d log p0| relative.
+RTOL_ENDS_VS_MPMATH = 1e-9
+
+# How far inside C_n an outer bracket end may sit: the float64 log M is ~1e-13 off, which
+# moves a root by ~1e-13 / |d log M / d log p0| (>= 1 at these ends) relative.
+RTOL_OUTER_END = 1e-12
+
 # The command line's JSON against the library function it calls with the same arguments: the
 # same float64 computation, and JSON keeps a float exactly (shortest repr), so only a
 # different summation order between two compilations (a few ulps, 2.2e-16 each) is allowed.

@@ -19,6 +19,9 @@ from statsmodels.stats.proportion import proportion_confint
 
 from rstheory import bounds
 from tests.tolerances import (
+    ATOL_PMF_SUM,
+    ATOL_RANDOMIZED_COVERAGE,
+    ATOL_WILSON_VS_STATSMODELS,
     MC_FALSE_FAILURE_RATE,
     RTOL_CP_REFERENCE,
     RTOL_CP_VS_SCIPY,
@@ -29,16 +32,9 @@ VALID_FIXED_N = ("clopper_pearson", "hoeffding", "empirical_bernstein")
 NS = (1, 2, 5, 10, 30, 100)
 ALPHAS = (0.05, 0.2)
 
-# Exact coverage is a sum of at most 101 float64 pmf terms (scipy): rounding is below 1e-13.
-ATOL_PMF_SUM = 1e-12
 # Offset of the probe points from a jump of the coverage: far above the bounds' own
 # accuracy (1e-10 relative), so the probe lies on the intended side of the jump.
 JUMP_OFFSET = 1e-8
-# Randomized Clopper-Pearson: the u-threshold of each count is found by 40 bisection steps
-# (2^-40 ~ 9e-13 each; the pmf weights add to 1) on top of the bound's ~1e-12 accuracy.
-ATOL_RANDOMIZED_COVERAGE = 1e-9
-# Wilson vs statsmodels: the same closed form, a few roundings apart.
-ATOL_WILSON_VS_STATSMODELS = 1e-12
 
 
 # Every call goes through chunks of this fixed length: XLA compiles one program per input

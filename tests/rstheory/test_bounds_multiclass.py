@@ -17,6 +17,7 @@ from scipy.special import ndtri
 import rstheory
 from rstheory import bounds
 from tests.tolerances import (
+    ATOL_PMF_SUM,
     MC_FALSE_FAILURE_RATE,
     RTOL_F64_CLOSED_FORM,
     RTOL_F64_LIBRARY,
@@ -24,7 +25,6 @@ from tests.tolerances import (
 
 ROWS = 1024  # every call is padded to this many rows: one compiled program
 ALPHA = 0.1
-ATOL_PMF_SUM = 1e-12  # a sum of <= 351 float64 multinomial pmf terms
 
 
 def _padded(fn, counts, *args, **kwargs):

@@ -30,6 +30,7 @@ from tests.tolerances import (
     RTOL_CP_REFERENCE,
     RTOL_CP_VS_SCIPY,
     RTOL_F64_CLOSED_FORM,
+    RTOL_PMF_SUM,
 )
 
 REFERENCE = Path(__file__).parents[1] / "reference" / "cp_reference.json"
@@ -366,11 +367,6 @@ def _exact_miss_probabilities(p, n: int, miss) -> np.ndarray:
 COVERAGE_P = [0.001, 0.01, 0.1, 0.3, 0.5, 0.7, 0.9, 0.99, 0.999]
 COVERAGE_N = [1, 7, 50, 400]
 COVERAGE_ALPHA = [0.001, 0.05, 0.25]
-
-
-# Relative rounding of a sum of at most 401 scipy binomial pmf values (each good to about
-# 1e-15 relative): 1e-12 is a wide margin and still far below any coverage defect of interest.
-RTOL_PMF_SUM = 1e-12
 
 
 @pytest.mark.parametrize("alpha", COVERAGE_ALPHA)

@@ -18,19 +18,16 @@ from scipy import stats
 
 import rstheory
 from rstheory._confseq import betabinomial_cs
-from tests.tolerances import MC_FALSE_FAILURE_RATE
+from tests.tolerances import (
+    ATOL_CONFSEQ_DP,
+    MC_FALSE_FAILURE_RATE,
+    RTOL_ENDS_VS_MPMATH,
+    RTOL_OUTER_END,
+)
 
 CHUNK = 1024  # every call uses chunks of this length: one compiled program per function
 ALPHA = 0.1
 PS = (0.1, 0.5, 0.85)
-# The DP sums float64 probabilities over <= N_DP + 1 states per step: rounding < 1e-12.
-ATOL_DP = 1e-12
-# The ends are the outer ends of 110-step bisection brackets; the float64 log M carries an
-# absolute error ~1e-13, moving a root by ~1e-13 / |d log M / d log p0| relative.
-RTOL_ENDS_VS_MPMATH = 1e-9
-# How far inside C_n an outer bracket end may sit: the float64 log M is ~1e-13 off, which
-# moves a root by ~1e-13 / |d log M / d log p0| (>= 1 at these ends) relative.
-RTOL_OUTER_END = 1e-12
 
 
 def _chunked(fn, k, n, alpha, **kwargs):
@@ -97,8 +94,8 @@ def test_exact_crossing_probability_is_at_most_alpha(dp_table, p):
     """Ville: the chance that the lower end ever exceeds p (n <= 300), or that the
     interval ever misses p, computed exactly by DP, is <= alpha."""
     _, _, low, high, _ = dp_table
-    assert crossing_probability(low > p, N_DP, p) <= ALPHA + ATOL_DP
-    assert crossing_probability((low > p) | (high < p), N_DP, p) <= ALPHA + ATOL_DP
+    assert crossing_probability(low > p, N_DP, p) <= ALPHA + ATOL_CONFSEQ_DP
+    assert crossing_probability((low > p) | (high < p), N_DP, p) <= ALPHA + ATOL_CONFSEQ_DP
 
 
 @pytest.mark.parametrize("p", PS)
@@ -156,7 +153,7 @@ def test_exact_crossing_probability_to_n_2000():
     k, n = triangle(2000)
     low, high = cs_ends(k, n, ALPHA)
     for p in PS:
-        assert crossing_probability((low > p) | (high < p), 2000, p) <= ALPHA + ATOL_DP
+        assert crossing_probability((low > p) | (high < p), 2000, p) <= ALPHA + ATOL_CONFSEQ_DP
 
 
 # ------------------------------------------------------------------ the ends
