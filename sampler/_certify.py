@@ -41,7 +41,7 @@ import dataclasses
 import hashlib
 import json
 import time
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import torch
@@ -145,7 +145,7 @@ def _check_call(model, config: CertifyConfig, *, oracle, device):
     return model, dev
 
 
-class _Stream:
+class Stream:
     """One seeded stream of noisy predictions (``"selection"`` or ``"estimation"``).
 
     The input is prepared once; :meth:`draw` ``(count)`` continues the stream with forward
@@ -186,27 +186,43 @@ class _Stream:
         return (torch.cat(ids) if ids else texts), time.perf_counter() - t
 
 
-def _streams(model, image, prompt, *, sigma, batch_size, seed, device):
-    """``(seeds, selection stream, estimation stream)`` of one call, from its ``seed``."""
-    seeds = _derive_seeds(seed)
-    return seeds, *(
-        _Stream(
+class Call(NamedTuple):
+    """One call of :func:`certify` or :func:`sampler.certify.certify_sequential`, checked
+    and set up by :func:`begin_call`: the model (with the configuration's decoding), the
+    derived seeds and the two streams, nothing drawn yet."""
+
+    model: Any
+    seeds: dict[str, int]
+    selection: Stream
+    estimation: Stream
+
+
+def begin_call(model, image, prompt, *, config: CertifyConfig, oracle, device) -> Call:
+    """The set-up shared by both certification rules: the call checked against its model
+    (the oracle, ``num_classes``, the device, the decoding) and its selection and estimation
+    streams seeded from ``config.seed`` (module docstring)."""
+    model, dev = _check_call(model, config, oracle=oracle, device=device)
+    seeds = _derive_seeds(config.seed)
+    selection, estimation = (
+        Stream(
             model,
             image,
             prompt,
-            sigma=sigma,
-            batch_size=batch_size,
+            sigma=config.sigma,
+            batch_size=config.batch_size,
             seeds=seeds,
             name=name,
-            device=device,
+            device=dev,
         )
         for name in ("selection", "estimation")
     )
+    return Call(model, seeds, selection, estimation)
 
 
 @dataclasses.dataclass
-class _Selection:
-    """The selection step's labels and the labeller that labels every later prediction."""
+class Selection:
+    """The selection step's labels and the labeller that labels every later prediction
+    (shared by both certification rules)."""
 
     labels: torch.Tensor
     labeller: Any  # None for a classifier
@@ -214,7 +230,7 @@ class _Selection:
     class_names: tuple[str, ...] | None
 
     @classmethod
-    def label(cls, preds, *, oracle, prompt, n0: int) -> _Selection:
+    def label(cls, preds, *, oracle, prompt, n0: int) -> Selection:
         if isinstance(preds, torch.Tensor):  # a classifier: class ids are the labels
             if oracle is not None:
                 raise ValueError("oracle must be None for a model that returns class ids")
@@ -323,16 +339,15 @@ def certify(
     """
     start = time.perf_counter()
     cfg = config_from_keywords(config, legacy, func="certify")
-    model, dev = _check_call(model, cfg, oracle=oracle, device=device)
-    n0, n = cfg.n0, cfg.n
-    seeds, selection, estimation = _streams(
-        model, image, prompt, sigma=cfg.sigma, batch_size=cfg.batch_size, seed=cfg.seed, device=dev
+    model, seeds, selection, estimation = begin_call(
+        model, image, prompt, config=cfg, oracle=oracle, device=device
     )
+    n0, n = cfg.n0, cfg.n
     sel_preds, t_sel = selection.draw(n0)
     est_preds, t_est = estimation.draw(n)
 
     t = time.perf_counter()
-    sel = _Selection.label(sel_preds, oracle=oracle, prompt=prompt, n0=n0)
+    sel = Selection.label(sel_preds, oracle=oracle, prompt=prompt, n0=n0)
     est = sel.label_more(est_preds, prompt=prompt, name="estimation", expected=n)
     num_classes = sel.resolve_num_classes(model, cfg.num_classes, est)
     t_oracle = time.perf_counter() - t

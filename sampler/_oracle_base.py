@@ -22,6 +22,7 @@ References:
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Sequence
 from typing import NamedTuple, Protocol, runtime_checkable
@@ -255,3 +256,33 @@ def error_rates(
         rates=rates,
         alpha=float(alpha),
     )
+
+
+def load_pretrained(model, tokenizer, auto_name: str, *, trust_remote_code: bool, dtype):
+    """``(model, tokenizer)`` from a path or hub id, or passed through when already loaded;
+    ``auto_name`` is the transformers auto class of the model (the oracles that run a
+    model, :class:`sampler.oracles.LLMJudge` and :class:`sampler.oracles.SemanticClusterer`,
+    load it with this)."""
+    import transformers
+
+    if isinstance(model, str | os.PathLike):
+        auto = getattr(transformers, auto_name)
+        kwargs = {"use_safetensors": True, "trust_remote_code": trust_remote_code}
+        if dtype is not None:
+            kwargs["dtype"] = dtype
+        source = model
+        model = auto.from_pretrained(model, **kwargs)
+        if tokenizer is None:
+            tokenizer = source
+    elif not isinstance(model, torch.nn.Module):
+        raise ValueError(
+            f"model must be a path, a hub id or a loaded transformers model, got "
+            f"{type(model).__name__}"
+        )
+    if tokenizer is None:
+        raise ValueError("tokenizer is required when model is a loaded model")
+    if isinstance(tokenizer, str | os.PathLike):
+        tokenizer = transformers.AutoTokenizer.from_pretrained(
+            tokenizer, trust_remote_code=trust_remote_code
+        )
+    return model, tokenizer

@@ -51,7 +51,7 @@ from typing import NamedTuple
 import numpy as np
 import torch
 
-from sampler._oracle_llm import _load
+from sampler._oracle_base import load_pretrained
 from sampler._validation import check_count, check_texts, resolve_device
 
 __all__ = ["ClusterOracle", "SemanticClusterer"]
@@ -151,7 +151,7 @@ class SemanticClusterer:
         self.model = self.tokenizer = self._fn = None
         if isinstance(model, str | os.PathLike | torch.nn.Module):
             auto = "AutoModel" if method == "embedding" else "AutoModelForSequenceClassification"
-            self.model, self.tokenizer = _load(
+            self.model, self.tokenizer = load_pretrained(
                 model, tokenizer, auto, trust_remote_code=trust_remote_code, dtype=None
             )
             self.model.to(self.device).eval()

@@ -8,13 +8,12 @@ lowers the votes of every real class instead of silently shrinking ``n``.
 
 from __future__ import annotations
 
-import os
 import string
 from collections.abc import Sequence
 
 import torch
 
-from sampler._oracle_base import PhraseMatcher
+from sampler._oracle_base import PhraseMatcher, load_pretrained
 from sampler._validation import check_count, check_label_names, check_texts, resolve_device
 
 __all__ = ["DEFAULT_JUDGE_PROMPT", "LLMJudge", "parse_judgement"]
@@ -54,33 +53,6 @@ def parse_judgement(output: str, labels: Sequence[str]) -> int:
     labels = check_label_names(labels)
     cls = PhraseMatcher({lab: i for i, lab in enumerate(labels)}, name="labels").first(output)
     return len(labels) if cls is None else cls
-
-
-def _load(model, tokenizer, auto_name: str, *, trust_remote_code: bool, dtype):
-    """``(model, tokenizer)`` from a path or hub id, or passed through when already loaded."""
-    import transformers
-
-    if isinstance(model, str | os.PathLike):
-        auto = getattr(transformers, auto_name)
-        kwargs = {"use_safetensors": True, "trust_remote_code": trust_remote_code}
-        if dtype is not None:
-            kwargs["dtype"] = dtype
-        source = model
-        model = auto.from_pretrained(model, **kwargs)
-        if tokenizer is None:
-            tokenizer = source
-    elif not isinstance(model, torch.nn.Module):
-        raise ValueError(
-            f"model must be a path, a hub id or a loaded transformers model, got "
-            f"{type(model).__name__}"
-        )
-    if tokenizer is None:
-        raise ValueError("tokenizer is required when model is a loaded model")
-    if isinstance(tokenizer, str | os.PathLike):
-        tokenizer = transformers.AutoTokenizer.from_pretrained(
-            tokenizer, trust_remote_code=trust_remote_code
-        )
-    return model, tokenizer
 
 
 class LLMJudge:
@@ -168,7 +140,7 @@ class LLMJudge:
         self.batch_size = check_count(batch_size, name="batch_size")
         self.max_new_tokens = max_new_tokens
         self.device = resolve_device(device)
-        self.model, self.tokenizer = _load(
+        self.model, self.tokenizer = load_pretrained(
             model,
             tokenizer,
             "AutoModelForCausalLM",

@@ -19,11 +19,11 @@ the stop was reached, so the reported radius ``sigma Phi^-1(p_lower)`` is valid;
 particular ``P[certify radius >= r while p_A < p*] <= alpha``.
 
 **Prefix property.** The estimation noise and decoding seeds are those of
-:func:`~sampler.certify.certify` (the same :class:`sampler._certify._Stream`), and forward
-batches have ``batch_size`` copies in both, so the ``n`` estimation draws of a sequential
-run equal the first ``n`` draws of ``certify(..., n=n_fixed, batch_size=batch_size)`` with
-the same seed, for any ``n_fixed >= n``: the two rules see the same data and differ only
-in when they stop.
+:func:`~sampler.certify.certify` (the same :class:`sampler._certify.Stream`, set up by the
+same :func:`sampler._certify.begin_call`), and forward batches have ``batch_size`` copies
+in both, so the ``n`` estimation draws of a sequential run equal the first ``n`` draws of
+``certify(..., n=n_fixed, batch_size=batch_size)`` with the same seed, for any
+``n_fixed >= n``: the two rules see the same data and differ only in when they stop.
 
 Oracle-error corrections (``oracle_error`` of the configuration) are not offered: they
 change the bound on ``p_A`` and hence the boundaries.
@@ -39,8 +39,8 @@ import torch
 
 import rstheory
 from rstheory import sequential as _seq
-from rstheory._confseq import betabinomial_cs
-from sampler._certify import _check_call, _Selection, _streams
+from rstheory.bounds import betabinomial_cs
+from sampler._certify import Selection, begin_call
 from sampler._config import CertifyConfig, config_from_keywords
 from sampler._results import SequentialResult, Timings
 from sampler._votes import count_votes
@@ -120,16 +120,15 @@ def certify_sequential(
     """
     start = time.perf_counter()
     cfg = config_from_keywords(config, legacy, func="certify_sequential", sequential=True)
-    model, dev = _check_call(model, cfg, oracle=oracle, device=device)
+    model, seeds, selection, estimation = begin_call(
+        model, image, prompt, config=cfg, oracle=oracle, device=device
+    )
     rule = cfg.sequential
     n0, batch_size, sigma, alpha, n_max = cfg.n0, cfg.batch_size, cfg.sigma, cfg.alpha, rule.n_max
     bounds = _boundaries(rule.radius, sigma, alpha, batch_size, n_max, rule.prior)
-    seeds, selection, estimation = _streams(
-        model, image, prompt, sigma=sigma, batch_size=batch_size, seed=cfg.seed, device=dev
-    )
     sel_preds, t_sel = selection.draw(n0)
     t = time.perf_counter()
-    sel = _Selection.label(sel_preds, oracle=oracle, prompt=prompt, n0=n0)
+    sel = Selection.label(sel_preds, oracle=oracle, prompt=prompt, n0=n0)
     t_oracle = time.perf_counter() - t
     top_class = sel.top_class()
 
