@@ -95,7 +95,7 @@ def max_rel_error(values, refs):
 
     worst = 0.0
     with mpmath.workdps(make_reference.DPS):
-        for v, r in zip(values, refs):
+        for v, r in zip(values, refs, strict=True):
             if r == 0:
                 err = 0.0 if v == 0 else float("inf")
             elif not np.isfinite(v):
@@ -170,7 +170,8 @@ def main(argv=None):
     )
     print(
         f"jax {jax.__version__} (backend {jax.default_backend()}, devices {jax.devices()}), "
-        f"scipy {scipy.__version__}, numpy {np.__version__}, statsmodels {statsmodels.__version__}, "
+        f"scipy {scipy.__version__}, numpy {np.__version__}, statsmodels "
+        f"{statsmodels.__version__}, "
         f"rstheory {rstheory.__version__}"
     )
     print(f"args: {vars(args)}")

@@ -20,7 +20,8 @@
 #
 # 1. the planner: the smallest `n` whose exact expected mean radius reaches a fraction of
 #    the infinite-sample radius, with the first-order closed-form estimate beside it;
-# 2. closed forms against exact: Seferis et al.'s (2024) Eq. (2), `1 - 1.64 z / sqrt(n)`, and the first-order
+# 2. closed forms against exact: Seferis et al.'s (2024) Eq. (2), `1 - 1.64 z / sqrt(n)`, and the
+# first-order
 #    law `1 - K z / sqrt(n)` against the exact ratio `E[R_n] / E[R_inf]`;
 # 3. the cap: `n` samples never certify more than `sigma * Phi^-1(alpha ** (1/n))`;
 # 4. where the approximations fail: small `n`, `p` near 1/2 and `p` near 1.
@@ -50,7 +51,8 @@ print(f"size: {'small' if SMALL else 'full'}; alpha = {ALPHA}, sigma = {SIGMA}")
 # ## Models of Pr(p_A)
 #
 # The answer depends on how the top-class probabilities `p_A` are spread over the
-# dataset. Three models: `Beta(8, 2)` (mean 0.8), `U[0.5, 1]` (Seferis et al.'s (2024) reading of its
+# dataset. Three models: `Beta(8, 2)` (mean 0.8), `U[0.5, 1]` (Seferis et al.'s (2024) reading of
+# its
 # constant) and a mixture with 20% of the inputs at `p_A = 1` (inputs the model never
 # gets wrong under noise, common for VLM refusals).
 

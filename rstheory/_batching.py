@@ -38,7 +38,7 @@ def call_bucketed(fn, args, fills):
     size = int(np.prod(shape, dtype=np.int64))
     bucket = 1 << max(0, (size - 1).bit_length())
     padded = []
-    for a, fill in zip(host, fills):
+    for a, fill in zip(host, fills, strict=True):
         flat = np.full(bucket, fill, dtype=np.float64)
         flat[:size] = np.broadcast_to(a, shape).ravel()
         padded.append(flat)

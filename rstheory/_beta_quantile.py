@@ -297,7 +297,10 @@ def _log_tail(u, prm, coeffs):
 
 
 def _initial_logit(a, b, n, log_alpha):
-    """Initial guess (AS 109, Majumder & Bhattacharjee 1973) for the alpha-quantile of Beta(a, b)."""
+    """Initial guess for the alpha-quantile of Beta(a, b).
+
+    AS 109 (Majumder & Bhattacharjee 1973).
+    """
     alpha = jnp.exp(log_alpha)
     yq = -ndtri(alpha)  # upper normal deviate, >= 0 for alpha <= 1/2
     # a, b > 1: Carter's (1947) normal approximation, directly in the logit.
@@ -395,7 +398,8 @@ def _solve_logit_jvp(primals, tangents):
 
 
 def binomial_bound(k, n, alpha, upper):
-    """Clopper-Pearson bound: lower (P[Bin(n, p) >= k] = alpha) or upper (P[Bin(n, p) <= k] = alpha).
+    """Clopper-Pearson bound: lower (P[Bin(n, p) >= k] = alpha) or upper (P[Bin(n, p) <= k] =
+    alpha).
 
     Every case is reduced to one canonical root, ``P[Bin(n, x) >= c] = beta`` with
     ``1 <= c <= n - 1`` and ``beta <= 1/2``, returned as ``x`` or, mirrored, as ``1 - x``:

@@ -232,7 +232,8 @@ def lower_bound(k, n, *, alpha=0.001, method: BoundMethod = "clopper_pearson", *
       >>> [round(float(lower_bound(90, 100, alpha=0.05, method=m)), 4)
       ...  for m in ("clopper_pearson", "hoeffding", "wilson")]
       [0.8363, 0.7776, 0.8396]
-      >>> round(float(lower_bound(90, 100, alpha=0.05, method="randomized_clopper_pearson", u=0.5)), 4)
+      >>> m = "randomized_clopper_pearson"
+      >>> round(float(lower_bound(90, 100, alpha=0.05, method=m, u=0.5)), 4)
       0.8415
     """
     return _bound(k, n, alpha, False, method, options)

@@ -217,7 +217,9 @@ def samples_within_budget(
 
     Example:
       >>> from rstheory import planning
-      >>> planning.samples_within_budget(3500.0, 500, batch_size=100, seconds_per_batch=2.8, devices=4)
+      >>> planning.samples_within_budget(
+      ...     3500.0, 500, batch_size=100, seconds_per_batch=2.8, devices=4
+      ... )
       1000
       >>> planning.samples_within_budget(3600.0, 500, batch_size=100, samples_per_second=40.0,
       ...                                devices=2)
@@ -243,7 +245,7 @@ def samples_within_budget(
             <= limit
         )
 
-    k = int(math.floor(wall * devices / (inputs * spb)))
+    k = math.floor(wall * devices / (inputs * spb))
     while k > 0 and not fits(k):
         k -= 1
     while fits(k + 1):

@@ -54,7 +54,8 @@ def cp_lower(k, n, *, alpha=0.001):
     r"""One-sided ``(1 - alpha)`` lower Clopper-Pearson bound on a binomial proportion.
 
     .. math::
-        \underline{p}(k, n, \alpha) = \text{the } p \text{ with } P[\mathrm{Bin}(n, p) \ge k] = \alpha
+        \underline{p}(k, n, \alpha) = \text{the } p \text{ with }
+        P[\mathrm{Bin}(n, p) \ge k] = \alpha
         = \mathrm{Beta}^{-1}(\alpha;\, k,\, n - k + 1).
 
     Args:
@@ -90,7 +91,8 @@ def cp_upper(k, n, *, alpha=0.001):
     r"""One-sided ``(1 - alpha)`` upper Clopper-Pearson bound on a binomial proportion.
 
     .. math::
-        \overline{p}(k, n, \alpha) = \text{the } p \text{ with } P[\mathrm{Bin}(n, p) \le k] = \alpha
+        \overline{p}(k, n, \alpha) = \text{the } p \text{ with }
+        P[\mathrm{Bin}(n, p) \le k] = \alpha
         = \mathrm{Beta}^{-1}(1 - \alpha;\, k + 1,\, n - k).
 
     Args and shapes as :func:`cp_lower`.

@@ -1,7 +1,8 @@
 """Models of Pr(p_A): the distribution of the top-class probability over a dataset.
 
 The average-radius and certified-accuracy laws (Seferis, Kollias & Cheng 2024, ECAI,
-Eqs. 2 and 3, and their exact versions in :mod:`rstheory.scaling`) are expectations over the data distribution of ``p_A``:
+Eqs. 2 and 3, and their exact versions in :mod:`rstheory.scaling`) are expectations over the data
+distribution of ``p_A``:
 
     E[f(p_A)] = sum_j m_j f(x_j) + integral f(p) rho(p) dp,
 
@@ -241,7 +242,8 @@ class Beta(_Base):
         _check_interval(self.low, self.high)
 
     def quadrature(self, num: int = 64):
-        """Gauss-Jacobi with ``num`` nodes for the weight ``u^(a-1) (1-u)^(b-1)``, mapped to ``[low, high]``.
+        """Gauss-Jacobi with ``num`` nodes for the weight ``u^(a-1) (1-u)^(b-1)``, mapped to
+        ``[low, high]``.
 
         Exact for polynomials of degree ``<= 2 num - 1``. Nodes come from
         ``scipy.special.roots_jacobi(num, b - 1, a - 1)``; where its weights overflow
@@ -317,7 +319,8 @@ class Mixture(_Base):
         for c in comps:
             if not isinstance(c, _Base):
                 raise ValueError(
-                    f"components must be distributions of rstheory.distributions, got {type(c).__name__}"
+                    f"components must be distributions of rstheory.distributions, got "
+                    f"{type(c).__name__}"
                 )
         w = as_numpy("weights", self.weights).astype(np.float64)
         if w.shape != (len(comps),):
@@ -344,7 +347,7 @@ class Mixture(_Base):
         """
         num = check_int(num, name="num")
         xs, ws = [], []
-        for c, wc in zip(self.components, self.weights):
+        for c, wc in zip(self.components, self.weights, strict=True):
             x, w = c.quadrature(num)
             xs.append(x)
             ws.append(wc * w)
@@ -357,7 +360,7 @@ class Mixture(_Base):
           ``(locations, masses)``, sorted float64 arrays of equal length; zero masses dropped.
         """
         locs, masses = [], []
-        for c, wc in zip(self.components, self.weights):
+        for c, wc in zip(self.components, self.weights, strict=True):
             x, m = c.atoms()
             locs.append(x)
             masses.append(wc * m)
@@ -369,32 +372,34 @@ class Mixture(_Base):
 
     def mean(self) -> jax.Array:
         """``sum_i w_i mean_i``."""
-        return as_f64(sum(w * float(c.mean()) for c, w in zip(self.components, self.weights)))
+        return as_f64(
+            sum(w * float(c.mean()) for c, w in zip(self.components, self.weights, strict=True))
+        )
 
     def variance(self) -> jax.Array:
         """``sum_i w_i (var_i + mean_i^2) - mean^2``."""
         m2 = sum(
             w * (float(c.variance()) + float(c.mean()) ** 2)
-            for c, w in zip(self.components, self.weights)
+            for c, w in zip(self.components, self.weights, strict=True)
         )
         return as_f64(max(m2 - float(self.mean()) ** 2, 0.0))
 
     def cdf(self, p) -> jax.Array:
         """``sum_i w_i cdf_i(p)``, same shape as ``p``."""
         p = as_f64(p)
-        return sum(w * c.cdf(p) for c, w in zip(self.components, self.weights))
+        return sum(w * c.cdf(p) for c, w in zip(self.components, self.weights, strict=True))
 
     def density(self, p) -> jax.Array:
         """``sum_i w_i density_i(p)`` (continuous parts only), same shape as ``p``."""
         p = as_f64(p)
-        return sum(w * c.density(p) for c, w in zip(self.components, self.weights))
+        return sum(w * c.density(p) for c, w in zip(self.components, self.weights, strict=True))
 
     def sample(self, key, shape=()) -> jax.Array:
         """Draws of shape ``shape``: a component index per draw, then that component's draw."""
         shape = _shape(shape)
         kc, *ks = jax.random.split(key, len(self.components) + 1)
         idx = jax.random.choice(kc, len(self.components), shape, p=as_f64(self.weights))
-        draws = jnp.stack([c.sample(k, shape) for c, k in zip(self.components, ks)])
+        draws = jnp.stack([c.sample(k, shape) for c, k in zip(self.components, ks, strict=True)])
         return jnp.take_along_axis(draws, idx[None, ...], axis=0)[0]
 
 

@@ -444,7 +444,9 @@ def certified_accuracy(dist, n, *, radius, alpha=0.001, sigma):
       >>> class PointMass:
       ...     def quadrature(self):
       ...         return [1.0], [1.0]
-      >>> acc = scaling.certified_accuracy(PointMass(), 100, radius=[1.5, 1.6], alpha=0.001, sigma=1.0)
+      >>> acc = scaling.certified_accuracy(
+      ...     PointMass(), 100, radius=[1.5, 1.6], alpha=0.001, sigma=1.0
+      ... )
       >>> [float(a) for a in acc]
       [1.0, 0.0]
 

@@ -32,7 +32,8 @@ class FitResult(NamedTuple):
     """Result of :func:`fit`.
 
     Attributes:
-      distribution: the fitted ``Mixture([PointMass(0), PointMass(1), Beta(a, b)], [w0, w1, 1 - w0 - w1])``.
+      distribution: the fitted
+        ``Mixture([PointMass(0), PointMass(1), Beta(a, b)], [w0, w1, 1 - w0 - w1])``.
       a, b: fitted Beta shape parameters.
       w0, w1: fitted masses of the atoms at 0 and at 1 (both 0 for ``model="beta"``).
       log_likelihood: maximized log-likelihood (binomial coefficients included).
@@ -133,7 +134,8 @@ def fit(k, n, *, model: FitModel = "beta_atoms") -> FitResult:
     The model is ``w0 delta_0 + w1 delta_1 + (1 - w0 - w1) Beta(a, b)``; given ``p_i``, the
     pilot count is ``k_i ~ Binomial(n_i, p_i)``, so input ``i`` has likelihood
 
-        w0 [k_i = 0] + w1 [k_i = n_i] + (1 - w0 - w1) C(n_i, k_i) B(k_i + a, n_i - k_i + b) / B(a, b)
+        w0 [k_i = 0] + w1 [k_i = n_i]
+          + (1 - w0 - w1) C(n_i, k_i) B(k_i + a, n_i - k_i + b) / B(a, b)
 
     (beta-binomial for the continuous part). Because the binomial noise is modelled, inputs
     that all share one ``p`` give a concentrated Beta part, not the spread of ``k_i / n_i``.

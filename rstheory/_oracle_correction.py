@@ -11,7 +11,8 @@ paper on smoothing vision-language models):
 .. math::
     q = p(1 - \epsilon) + (1 - p)\frac{\epsilon}{K - 1},\qquad
     p = h_q(\epsilon) = \frac{q - \epsilon/(K - 1)}{1 - \epsilon K/(K - 1)},\qquad
-    \frac{\partial h_q}{\partial \epsilon} = \frac{Kq/(K - 1) - 1/(K - 1)}{(1 - \epsilon K/(K - 1))^2},
+    \frac{\partial h_q}{\partial \epsilon}
+    = \frac{Kq/(K - 1) - 1/(K - 1)}{(1 - \epsilon K/(K - 1))^2},
 
 valid for ``0 <= eps < (K - 1)/K``. ``h`` increases in ``q`` (slope ``> 0``) and in
 ``eps`` iff ``q > 1/K``; ``h_q(0) = q``.
@@ -224,10 +225,12 @@ def observed_probability(p, *, eps, num_classes=2):
 
 @keyword_only("eps")
 def corrected_probability(q, *, eps, num_classes=2):
-    r"""True-label probability from the oracle-labelled one (inverse of :func:`observed_probability`).
+    r"""True-label probability from the oracle-labelled one (inverse of
+    :func:`observed_probability`).
 
     .. math::
-        p = h_q(\epsilon) = \mathrm{clip}_{[0,1]}\Big(\frac{q - \epsilon/(K - 1)}{1 - \epsilon K/(K - 1)}\Big).
+        p = h_q(\epsilon)
+        = \mathrm{clip}_{[0,1]}\Big(\frac{q - \epsilon/(K - 1)}{1 - \epsilon K/(K - 1)}\Big).
 
     ``h`` increases in ``q``, so a lower confidence bound on ``q`` maps to one on ``p``
     at the same level when ``eps`` is known.

@@ -282,11 +282,13 @@ def required_samples(
         cap = float(_scaling.radius_cap(n_max, alpha=alpha, sigma=sigma))
         if r > cap:
             raise ValueError(
-                f"target_radius={r!r} is unreachable: above the radius cap {cap!r} of n_max={n_max} samples"
+                f"target_radius={r!r} is unreachable: above the radius cap {cap!r} of "
+                f"n_max={n_max} samples"
             )
         if r >= r_inf:
             raise ValueError(
-                f"target_radius={r!r} is unreachable: not below the infinite-sample mean radius {r_inf!r}"
+                f"target_radius={r!r} is unreachable: not below the infinite-sample mean radius "
+                f"{r_inf!r}"
             )
         estimate = closed(r / r_inf) if math.isfinite(r_inf) and r_inf > 0 else float("nan")
         n, got = _search(mean_radius, r, n_max, estimate)
@@ -309,7 +311,8 @@ def required_samples(
         rho = t * (1.0 - c * z / math.sqrt(reference_n)) if math.isfinite(c) else float("nan")
     if not ref > 0:
         raise ValueError(
-            f"target_ratio is unreachable: the reference mean radius is {ref!r} (nothing is certified)"
+            f"target_ratio is unreachable: the reference mean radius is {ref!r} (nothing is "
+            f"certified)"
         )
     n, got = _search(mean_radius, t * ref, n_max, closed(rho))
     return Plan(n, got, t * ref, closed(rho))

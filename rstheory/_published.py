@@ -62,7 +62,8 @@ _BISECT_STEPS = 40
 
 
 def data_dir(path=None) -> Path:
-    """The folder holding ``p2-certifications/``: ``path``, ``$RSVLM_DATA_DIR`` or the checkout's ``data/``.
+    """The folder holding ``p2-certifications/``: ``path``, ``$RSVLM_DATA_DIR`` or the checkout's
+    ``data/``.
 
     Existence is not checked (see :func:`available`).
 
@@ -115,7 +116,8 @@ class Certifications(NamedTuple):
         return self.y_pred == self.y_real
 
     def acr(self) -> float:
-        """Average certified radius over all inputs, counting only correct ones (Seferis et al.'s (2024) ACR)."""
+        """Average certified radius over all inputs, counting only correct ones (Seferis et al.'s
+        (2024) ACR)."""
         return float(np.mean(self.radius * self.correct))
 
 
@@ -261,7 +263,8 @@ def recover_counts(p_lower, n, *, alpha=0.001) -> RecoveredCounts:
       alpha: the run's significance level in ``(0, 1)``.
 
     Returns:
-      :class:`RecoveredCounts` ``(k, mismatch)``: int64 counts and ``|cp_lower(k, n, alpha) - p_lower|`` (float64),
+      :class:`RecoveredCounts` ``(k, mismatch)``: int64 counts and
+      ``|cp_lower(k, n, alpha) - p_lower|`` (float64),
       both of shape ``(m,)``; a mismatch far above float64 rounding says the bound was not a
       Clopper-Pearson bound at these ``n`` and ``alpha`` (or was published rounded).
 

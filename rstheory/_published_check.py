@@ -6,7 +6,8 @@ Two directions, both on the per-input results of :mod:`rstheory._published`:
   class is estimated as ``p_i = k_i / n_ref`` from its recovered count when it was
   certified correctly, and 0 otherwise (wrong or abstained: it contributes no radius at
   any smaller ``n`` either, up to a negligible chance). The exact prediction at ``n`` is
-  :func:`rstheory.scaling.expected_radius` of ``Empirical(p)``; Seferis et al.'s (2024) Eq. (2) predicts
+  :func:`rstheory.scaling.expected_radius` of ``Empirical(p)``; Seferis et al.'s (2024) Eq. (2)
+  predicts
   ``ACR_ref * r(n) / r(n_ref)`` with ``r(n) = 1 - 1.64 z / sqrt(n)``.
 * **From a small pilot up** (the ``n = 100`` run, the one users can afford): the counts
   ``k_i`` of correctly certified inputs (0 for the others: the true class's count is not

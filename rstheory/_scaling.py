@@ -153,7 +153,8 @@ def shore_radius(p, n, *, alpha=0.001, sigma, exponent=SHORE_EXPONENT_CORRECTED)
 
 
 def average_radius_ratio(n, *, alpha=0.001):
-    r"""Seferis et al.'s (2024) Eq. (2): average-radius ratio ``1 - 1.64 z / sqrt(n)``, ``z = Phi^-1(1 - alpha/2)``.
+    r"""Seferis et al.'s (2024) Eq. (2): average-radius ratio ``1 - 1.64 z / sqrt(n)``,
+    ``z = Phi^-1(1 - alpha/2)``.
 
     .. math::
         r_\sigma(\alpha, n) = \bar R_\sigma(\alpha, n) / \bar R^\infty_\sigma
@@ -185,7 +186,8 @@ def average_radius_ratio(n, *, alpha=0.001):
 
 
 def accuracy_drop_bound(n, *, alpha=0.001):
-    r"""Seferis et al.'s (2024) Eq. (3): bound on the certified-accuracy drop at any radius, ``z / sqrt(n)``.
+    r"""Seferis et al.'s (2024) Eq. (3): bound on the certified-accuracy drop at any radius,
+    ``z / sqrt(n)``.
 
     .. math::
         \Delta\mathrm{acc}_{R_0} \le \frac{z}{\sqrt n},\qquad z = \Phi^{-1}(1 - \alpha/2).
@@ -327,14 +329,17 @@ def distribution_free_ratio(n, *, alpha=0.001, beta, p_max, two_sided=False):
       alpha: significance level in ``(0, 1)``.
       beta: lower end of the support, ``1/2 < beta <= p_max``.
       p_max: upper end, ``p_max < 1``.
-      two_sided: use Seferis et al.'s (2024) ``z = Phi^-1(1 - alpha/2)`` instead of ``Phi^-1(1 - alpha)``.
+      two_sided: use Seferis et al.'s (2024) ``z = Phi^-1(1 - alpha/2)`` instead of
+        ``Phi^-1(1 - alpha)``.
 
     Returns:
       float64 of shape ``(*batch)``.
 
     Example:
       >>> from rstheory import scaling
-      >>> r = scaling.distribution_free_ratio(1000, alpha=0.001, beta=0.7, p_max=0.99, two_sided=True)
+      >>> r = scaling.distribution_free_ratio(
+      ...     1000, alpha=0.001, beta=0.7, p_max=0.99, two_sided=True
+      ... )
       >>> round(float(r), 3)
       0.738
 

@@ -241,7 +241,7 @@ def compare_fixed(
     prior_used = None if prior is None else check_prior(prior)
 
     def ceil_batch(x: float) -> int:
-        return max(batch_size, int(math.ceil(x / batch_size)) * batch_size)
+        return max(batch_size, math.ceil(x / batch_size) * batch_size)
 
     limit = ceil_batch(factor * n)
     trial = min(ceil_batch(2 * n), limit)

@@ -95,7 +95,8 @@ def check_counts(k, n, *, k_name: str = "k", n_name: str = "n") -> None:
         kb, nb = np.broadcast_arrays(ka, na)
         i = np.flatnonzero(over)[0]  # over has the broadcast shape of kb, nb
         raise ValueError(
-            f"{k_name} must be an integer in [0, {n_name}], got {k_name}={show_value(kb.ravel()[i])} "
+            f"{k_name} must be an integer in [0, {n_name}], got "
+            f"{k_name}={show_value(kb.ravel()[i])} "
             f"> {n_name}={show_value(nb.ravel()[i])}"
         )
 
@@ -110,7 +111,8 @@ def check_alpha(alpha, *, name: str = "alpha", high: float = 1.0) -> None:
     bad = (a <= 0) | (a >= high)
     if bad.any():
         raise ValueError(
-            f"{name} must lie in the open interval (0, {high:g}), got {show_value(a[bad].ravel()[0])}"
+            f"{name} must lie in the open interval (0, {high:g}), got "
+            f"{show_value(a[bad].ravel()[0])}"
         )
 
 

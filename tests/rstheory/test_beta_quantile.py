@@ -40,7 +40,7 @@ def _grid(ns, alphas):
         }
         ks |= {int(n - j) for j in (1, 2, 3, 10, 79, 80, 81, 100)}
         rows += [(k, n, a) for k in ks if 1 <= k <= n - 1 for a in alphas]
-    k, n, a = (np.array(c, dtype=np.float64) for c in zip(*rows))
+    k, n, a = (np.array(c, dtype=np.float64) for c in zip(*rows, strict=True))
     return k, n, a
 
 

@@ -184,7 +184,7 @@ def _mc_failures(method, alpha, side, sample_rng, **options):
 
 
 @pytest.mark.parametrize("side", ["lower", "upper"])
-@pytest.mark.parametrize("method", VALID_FIXED_N + ("randomized_clopper_pearson",))
+@pytest.mark.parametrize("method", (*VALID_FIXED_N, "randomized_clopper_pearson"))
 def test_monte_carlo_failure_rate_is_at_most_alpha(method, side):
     """Failures among 4 x 10,000 simulated datasets stay below the binomial
     ``1 - MC_FALSE_FAILURE_RATE`` quantile of Bin(40,000, alpha).
@@ -286,7 +286,7 @@ def test_bounds_are_monotone_in_k_and_alpha(kn, alpha, u):
     """lower/upper nondecreasing in k; lower nondecreasing, upper nonincreasing in alpha."""
     k, n = kn
     k2 = min(k + 1, n)
-    for method in DETERMINISTIC + ("randomized_clopper_pearson",):
+    for method in (*DETERMINISTIC, "randomized_clopper_pearson"):
         opts = {"u": u} if method == "randomized_clopper_pearson" else {}
         lo = _bound("lower", [k, k2, k], n, [alpha, alpha, 2 * alpha], method, **opts)
         hi = _bound("upper", [k, k2, k], n, [alpha, alpha, 2 * alpha], method, **opts)

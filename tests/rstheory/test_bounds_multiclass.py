@@ -41,7 +41,7 @@ def _padded(fn, counts, *args, **kwargs):
 def outcomes(n, num_classes):
     """Every count vector of n votes over num_classes classes."""
     rows = [c for c in itertools.product(range(n + 1), repeat=num_classes - 1) if sum(c) <= n]
-    return np.array([list(c) + [n - sum(c)] for c in rows])
+    return np.array([[*list(c), n - sum(c)] for c in rows])
 
 
 def exact_coverage(n, p, top=None):
@@ -95,7 +95,7 @@ def _example_counts():
     rng = np.random.default_rng(2)
     n = rng.integers(1, 500, size=ROWS)
     p = rng.dirichlet([3.0, 1.0, 0.5], size=ROWS)
-    return np.array([rng.multinomial(m, q) for m, q in zip(n, p)])
+    return np.array([rng.multinomial(m, q) for m, q in zip(n, p, strict=True)])
 
 
 def test_bounds_are_bonferroni_clopper_pearson():

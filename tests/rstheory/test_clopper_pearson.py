@@ -210,7 +210,8 @@ def test_cp_ends_are_closed_forms(n, alpha):
 
 @given(st.integers(2, N_MAX), alphas)
 def test_cp_next_to_ends_are_closed_forms(n, alpha):
-    """k = 1: L = 1 - (1 - alpha)**(1/n); k = n - 1: U = (1 - alpha)**(1/n) (interior: target rtol)."""
+    """k = 1: L = 1 - (1 - alpha)**(1/n); k = n - 1: U = (1 - alpha)**(1/n) (interior: target
+    rtol)."""
     x = math.log1p(-alpha) / n
     np.testing.assert_allclose(
         _f(rstheory.cp_lower(1, n, alpha=alpha)), -math.expm1(x), rtol=RTOL_CP_REFERENCE, atol=0
@@ -359,7 +360,8 @@ def test_cp_interval_agrees_with_statsmodels_beta_method():
 
 
 def _exact_miss_probabilities(p, n: int, miss) -> np.ndarray:
-    """P_{p_i}[miss_i(X)] for X ~ Bin(n, p_i), summed exactly over x = 0..n; miss has shape (len(p), n + 1)."""
+    """P_{p_i}[miss_i(X)] for X ~ Bin(n, p_i), summed exactly over x = 0..n; miss has shape (len(p),
+    n + 1)."""
     pmf = scipy.stats.binom.pmf(np.arange(n + 1)[None, :], n, np.asarray(p)[:, None])
     return np.sum(pmf * miss, axis=1)
 
@@ -449,7 +451,8 @@ def test_cp_coverage_at_least_1_minus_alpha_monte_carlo():
     for n in MC_N:
         for p in MC_P:
             x = rng.binomial(n, p, size=MC_DRAWS)
-            # The bounds depend on x only: compute them once for each possible count (one shape per n).
+            # The bounds depend on x only: compute them once for each possible count (one shape per
+            # n).
             xs = np.arange(n + 1)
             for alpha in MC_ALPHA:
                 lo = np.asarray(rstheory.cp_lower(xs, n, alpha=alpha))[x]
@@ -506,7 +509,8 @@ def test_cp_broadcasts_shapes():
 
 
 def test_cp_jit_matches_eager():
-    """Calling the public functions inside a user's jax.jit (tracer inputs) gives the eager values."""
+    """Calling the public functions inside a user's jax.jit (tracer inputs) gives the eager
+    values."""
     k, n, alpha = _random_batch(seed=5, size=64, n_max=10**7)
     kj, nj, aj = (
         jnp.asarray(k, dtype=jnp.float64),

@@ -168,7 +168,7 @@ def test_results_are_named_tuples_that_still_unpack():
     assert var is moments.variance
     p = rstheory.cp_lower([0, 37, 100], 100)
     rec = published.recover_counts(p, 100)
-    k, mismatch = rec
+    k, _ = rec
     assert isinstance(rec, published.RecoveredCounts) and k.tolist() == rec.k.tolist() == [
         0,
         37,

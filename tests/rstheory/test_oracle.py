@@ -2,7 +2,8 @@
 
 Independent routes: plain Python float arithmetic for the closed forms and the worked examples
 (Eq. 5 of Seferis, Wu, Kollias, Bensalem & Cheng 2025, EMNLP, and the corrections derived for
-this project, verified by the proofs_check entries ``oracle.*``); statistics.NormalDist for Phi^-1; scipy.stats.beta for the Clopper-Pearson error
+this project, verified by the proofs_check entries ``oracle.*``); statistics.NormalDist for Phi^-1;
+scipy.stats.beta for the Clopper-Pearson error
 bounds; jax.grad for the derivative; and a Monte Carlo simulation of a noisy oracle (true labels
 drawn first, then flipped) for the coverage of the certificates.
 """
@@ -68,7 +69,8 @@ def test_correction_round_trips_p_to_q_to_p(p, fraction, k):
 
 @given(p=PROB, q=PROB, eps=st.floats(0.0, 0.499))
 def test_k_class_formulas_reduce_to_binary_at_two_classes(p, q, eps):
-    """K = 2: q = eps + p(1 - 2 eps) (Eq. 5), h = (q - eps)/(1 - 2 eps), h' = (2q - 1)/(1 - 2 eps)^2."""
+    """K = 2: q = eps + p(1 - 2 eps) (Eq. 5), h = (q - eps)/(1 - 2 eps), h' = (2q - 1)/(1 - 2
+    eps)^2."""
     assert _f(oracle.observed_probability(p, eps=eps)) == pytest.approx(
         eps + p * (1 - 2 * eps), rel=RTOL_F64_CLOSED_FORM, abs=ATOL_EXACT_ZERO
     )
@@ -124,7 +126,8 @@ def test_grad_of_unclipped_correction_equals_closed_form(q, fraction, k):
 
 @given(p=PROB, q=PROB, eps=st.floats(0.0, 0.499))
 def test_asymmetric_reduces_to_symmetric_at_equal_rates(p, q, eps):
-    """eps_fp = eps_fn = eps gives the symmetric q, and the known-rate correction gives h(q, eps)."""
+    """eps_fp = eps_fn = eps gives the symmetric q, and the known-rate correction gives h(q,
+    eps)."""
     asym = _f(oracle.observed_probability_asymmetric(p, eps_fp=eps, eps_fn=eps))
     assert asym == pytest.approx(
         _f(oracle.observed_probability(p, eps=eps)),
@@ -216,7 +219,8 @@ def test_item_21_clipping_is_needed():
 
 
 def test_item_22_asymmetric_counterexample():
-    """p = 0.55, FP = 0.2, FN = 0: q = 0.64 > p with overall error 0.09; sound bound at q is 0.55."""
+    """p = 0.55, FP = 0.2, FN = 0: q = 0.64 > p with overall error 0.09; sound bound at q is
+    0.55."""
     p, fp, fn = 0.55, 0.2, 0.0
     q_plain = p * (1 - fn) + (1 - p) * fp
     assert round(q_plain, 12) == 0.64 and round((1 - p) * fp + p * fn, 12) == 0.09
@@ -290,13 +294,13 @@ def test_estimate_rates_splits_alpha_bonferroni():
     assert _f(rb.alpha) == 0.002
     np.testing.assert_allclose(
         np.asarray(rb.eps_fp_upper),
-        [_beta_upper(a, b, 0.001) for a, b in zip(fp, neg)],
+        [_beta_upper(a, b, 0.001) for a, b in zip(fp, neg, strict=True)],
         rtol=RTOL_CP_VS_SCIPY,
         atol=0,
     )
     np.testing.assert_allclose(
         np.asarray(rb.eps_fn_upper),
-        [_beta_upper(a, b, 0.001) for a, b in zip(fn, pos)],
+        [_beta_upper(a, b, 0.001) for a, b in zip(fn, pos, strict=True)],
         rtol=RTOL_CP_VS_SCIPY,
         atol=0,
     )
@@ -338,7 +342,8 @@ def test_certify_known_symmetric_eps_is_capped_correction():
         assert np.isfinite(np.asarray(cert.radius)).all()
     zero = rstheory.certify(K_VOTES, N_VOTES, alpha=ALPHA, sigma=SIGMA, oracle_error=0.0)
     np.testing.assert_array_equal(np.asarray(zero.p_lower), np.asarray(plain.p_lower))
-    # k = n with eps = 0.1: h = (cap - 0.1)/0.8 > 1 would be an infinite radius; the cap gives R_max(n).
+    # k = n with eps = 0.1: h = (cap - 0.1)/0.8 > 1 would be an infinite radius; the cap gives
+    # R_max(n).
     top = rstheory.certify(N_VOTES, N_VOTES, alpha=ALPHA, sigma=SIGMA, oracle_error=0.1)
     assert _f(top.p_lower) == pytest.approx(cap, rel=RTOL_F64_CLOSED_FORM)
     assert _f(top.radius) == pytest.approx(SIGMA * NormalDist().inv_cdf(cap), rel=RTOL_F64_LIBRARY)
@@ -354,7 +359,8 @@ def test_certify_unknown_eps_keeps_uncorrected_bound_above_one_over_k():
 
 
 def test_certify_estimated_symmetric_eps_uses_the_worst_case_end():
-    """ErrorBound: [0, eps_upper] -> q_lower above 1/2, h(q, eps_upper) below; ErrorInterval: h(q, eps_lower) above."""
+    """ErrorBound: [0, eps_upper] -> q_lower above 1/2, h(q, eps_upper) below; ErrorInterval: h(q,
+    eps_lower) above."""
     plain = rstheory.certify(K_VOTES, N_VOTES, alpha=ALPHA, sigma=SIGMA)
     q = np.asarray(plain.q_lower)
     eb = oracle.ErrorBound(jnp.float64(0.15), jnp.float64(0.01))
@@ -474,7 +480,7 @@ def test_observed_probability_matches_simulated_oracle(k_classes):
     wrong_is_a = rng.integers(0, k_classes - 1, true.shape) == 0  # one of the K - 1 other labels
     says_a = np.where(true, ~flip, flip & wrong_is_a)
     q = np.asarray(oracle.observed_probability(p, eps=eps, num_classes=k_classes))
-    for count, qi in zip(says_a.sum(-1).ravel(), q.ravel()):
+    for count, qi in zip(says_a.sum(-1).ravel(), q.ravel(), strict=True):
         assert scipy.stats.binomtest(int(count), n, float(qi)).pvalue >= MC_FALSE_FAILURE_RATE
 
 

@@ -43,7 +43,9 @@ def test_ratio_round_trip(dist, kw):
     else:
         x, w = dist.quadrature()
         ref = SIGMA * sum(
-            float(wi) * float(scipy.special.ndtri(xi)) for xi, wi in zip(x, w) if xi > 0.5
+            float(wi) * float(scipy.special.ndtri(xi))
+            for xi, wi in zip(x, w, strict=True)
+            if xi > 0.5
         )
     assert plan.target == pytest.approx(0.9 * ref, rel=RTOL_EXACT_EXPECTATION)
     assert plan.n > 1

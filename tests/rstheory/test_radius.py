@@ -38,7 +38,8 @@ SIGMAS = np.array([0.12, 0.25, 0.5, 1.0, 2.0])
 
 
 def test_radius_is_sigma_times_normal_quantile():
-    """R = sigma * Phi^-1(p) for p > 1/2, against scipy.stats.norm.ppf, incl. p = 1 - 1e-12 and 1/2 + 1e-12."""
+    """R = sigma * Phi^-1(p) for p > 1/2, against scipy.stats.norm.ppf, incl. p = 1 - 1e-12 and 1/2
+    + 1e-12."""
     p, sigma = P_ABOVE_HALF[:, None], SIGMAS[None, :]
     got = np.asarray(rstheory.certified_radius(p, sigma=sigma))
     np.testing.assert_allclose(

@@ -78,7 +78,7 @@ def test_expectations_match_brute_force_small_n(p):
         ),
     )
     want = np.array([brute_force(p, int(n), ALPHA, sigma, 0.4) for n in ns]).T
-    for g, w in zip(got, want):
+    for g, w in zip(got, want, strict=True):
         np.testing.assert_allclose(g, w, rtol=0, atol=ATOL_EXPECTED_RADIUS_VS_SCIPY)
 
 
@@ -91,19 +91,23 @@ def test_expected_radius_matches_brute_force_n1000(p):
 
 
 def test_windowed_sum_equals_full_sum_for_a_mixture():
-    """A mixture's expectation is the weighted sum of full brute-force sums (window drops nothing)."""
+    """A mixture's expectation is the weighted sum of full brute-force sums (window drops
+    nothing)."""
     values, weights = [0.0, 1e-4, 0.6, 0.97, 1.0 - 1e-5, 1.0], [0.1, 0.1, 0.2, 0.3, 0.2, 0.1]
     dist = Discrete(values, weights)
     n = 2000
     got = float(scaling.expected_radius(dist, n, alpha=ALPHA, sigma=1.0))
-    want = sum(w * brute_force(v, n, ALPHA, 1.0)[0] for v, w in zip(dist.values, dist.weights))
+    want = sum(
+        w * brute_force(v, n, ALPHA, 1.0)[0] for v, w in zip(dist.values, dist.weights, strict=True)
+    )
     assert got == pytest.approx(want, abs=ATOL_EXPECTED_RADIUS_VS_SCIPY)
 
 
 @settings(max_examples=10)
 @given(p=st.floats(0.6, 0.999))
 def test_expected_radius_is_nondecreasing_on_the_paper_grid(p):
-    """For a point mass with p in [0.6, 0.999], E[R_n] is non-decreasing over Seferis et al.'s (2024) grid of n
+    """For a point mass with p in [0.6, 0.999], E[R_n] is non-decreasing over Seferis et al.'s
+    (2024) grid of n
     (25, 50, 100, 250, 500, 1000, 1e4); between neighbouring integers it may wiggle."""
     r = np.asarray(scaling.expected_radius(Discrete(p), PAPER_NS, alpha=ALPHA, sigma=1.0))
     assert np.all(np.diff(r) >= 0)
@@ -135,7 +139,8 @@ def test_radius_cap_equals_scipy():
 
 
 def test_radius_cap_theory_table():
-    """R_max / sigma = Phi^-1(alpha^(1/n)) at alpha = 0.001 (proofs_check ``scaling.radius_cap``)."""
+    """R_max / sigma = Phi^-1(alpha^(1/n)) at alpha = 0.001 (proofs_check
+    ``scaling.radius_cap``)."""
     ns = [25, 100, 1000, 10**4, 10**5]
     want = [0.7017, 1.5005, 2.4633, 3.1986, 3.8115]
     got = np.asarray(scaling.radius_cap(np.array(ns), alpha=ALPHA, sigma=1.0))
