@@ -217,7 +217,7 @@ def main(argv=None) -> int:
         )
         rows["local"] = read_rows(tmp / "local.jsonl")
 
-        start_local_cluster(max(workers), log_to_driver=False, logging_level="ERROR")
+        start_local_cluster(num_cpus=max(workers), log_to_driver=False, logging_level="ERROR")
         try:
             loader = VLMLoader(path, device="cpu", decoding=decoding, oracle=RefusalJudge())
             for w in workers:

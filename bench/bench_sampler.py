@@ -86,7 +86,7 @@ def run_sample_predictions(vlm, image, prompt, *, n, sigma, seed, batch_size):
         prompt,
         n=n,
         sigma=sigma,
-        generator=noise_generator(seed, vlm.device),
+        generator=noise_generator(seed=seed, device=vlm.device),
         batch_size=batch_size,
     )
     return out.predictions

@@ -159,7 +159,7 @@ def tiny_part(args) -> None:
                 prompt,
                 n=args.pilot_n,
                 sigma=args.tiny_sigma,
-                generator=noise_generator(i),
+                generator=noise_generator(seed=i),
                 batch_size=args.batch_size,
             )
             counts = torch.bincount(oracle(out.predictions), minlength=3)

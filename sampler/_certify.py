@@ -162,7 +162,7 @@ class Stream:
         self.batch_size = batch_size
         self.prepared = model.prepare(image, prompt)
         self.noise = NoiseSpec.of(sigma, self.prepared, model.normalization)
-        self.generator = noise_generator(seeds[f"{name}/noise"], device)
+        self.generator = noise_generator(seed=seeds[f"{name}/noise"], device=device)
         self.decoding_seed = seeds[f"{name}/decoding"]
         self.batches = 0
 
@@ -174,7 +174,7 @@ class Stream:
         for start in range(0, count, self.batch_size):
             num = min(self.batch_size, count - start)
             pixels = add_gaussian_noise(
-                self.prepared.pixels, num, sigma=self.sigma, generator=self.generator
+                self.prepared.pixels, num=num, sigma=self.sigma, generator=self.generator
             )
             seed = batch_seed(self.decoding_seed, self.batches)
             out = self.model.predict(self.prepared, pixels, seed=seed)

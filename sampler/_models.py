@@ -224,7 +224,7 @@ def sample_predictions(
       >>> net = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(3 * 4 * 4, 5))
       >>> clf = ImageClassifier(net, input_size=(4, 4))
       >>> out = sample_predictions(clf, torch.rand(3, 8, 8), n=10, sigma=0.25,
-      ...                          generator=noise_generator(0), batch_size=4)
+      ...                          generator=noise_generator(seed=0), batch_size=4)
       >>> out.predictions.shape, out.predictions.dtype, out.noise.effective_sigma
       (torch.Size([10]), torch.int64, (0.25, 0.25, 0.25))
     """
@@ -240,7 +240,7 @@ def sample_predictions(
     ids: list[torch.Tensor] = []
     for b, start in enumerate(range(0, n, batch_size)):
         num = min(batch_size, n - start)
-        pixels = add_gaussian_noise(prepared.pixels, num, sigma=sigma, generator=generator)
+        pixels = add_gaussian_noise(prepared.pixels, num=num, sigma=sigma, generator=generator)
         out = model.predict(prepared, pixels, seed=batch_seed(seed, b))
         if isinstance(out, torch.Tensor):
             ids.append(out)

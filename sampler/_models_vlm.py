@@ -23,6 +23,7 @@ from typing import Any
 
 import torch
 
+from rstheory._deprecation import keyword_only
 from sampler._models import DecodingConfig, Prepared
 from sampler._noise import pixel_normalization
 from sampler._validation import check_images, resolve_device
@@ -37,7 +38,8 @@ _MODEL_CLASSES = {
 _DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
 
 
-def resolve_dtype(dtype: str | torch.dtype, device: torch.device) -> torch.dtype:
+@keyword_only("device")
+def resolve_dtype(dtype: str | torch.dtype, *, device: torch.device) -> torch.dtype:
     """``"auto"``: bf16 on a CUDA device that supports it, else fp16 there; float32 elsewhere.
 
     Raises:
@@ -82,7 +84,7 @@ class VLM:
       >>> path = build_tiny_llava(tempfile.mkdtemp(), version="1.5")
       >>> vlm = VLM.from_pretrained(path, device="cpu", decoding=DecodingConfig(max_new_tokens=4))
       >>> out = sample_predictions(vlm, torch.rand(3, 32, 32), "what is this?", n=3,
-      ...                          sigma=0.25, generator=noise_generator(0, vlm.device))
+      ...                          sigma=0.25, generator=noise_generator(seed=0, device=vlm.device))
       >>> len(out.predictions), all(isinstance(t, str) for t in out.predictions)
       (3, True)
       >>> out.noise.input_shape
@@ -148,7 +150,7 @@ class VLM:
         import transformers
 
         dev = resolve_device(device)
-        torch_dtype = resolve_dtype(dtype, dev)
+        torch_dtype = resolve_dtype(dtype, device=dev)
         common: dict[str, Any] = {"trust_remote_code": bool(trust_remote_code)}
         if revision is not None:
             common["revision"] = revision

@@ -37,6 +37,7 @@ import math
 
 import torch
 
+from rstheory._deprecation import keyword_only
 from sampler._validation import (
     check_count,
     check_images,
@@ -63,7 +64,8 @@ _RESCALE_FACTOR = 1 / 255
 _REFUSED_FLAGS = ("do_rescale_offset", "rescale_offset", "do_map_to_minus_one_one")
 
 
-def noise_generator(seed: int, device: str | torch.device = "cpu") -> torch.Generator:
+@keyword_only("seed", "device")
+def noise_generator(*, seed: int, device: str | torch.device = "cpu") -> torch.Generator:
     """A :class:`torch.Generator` on ``device`` seeded with ``seed``.
 
     The same ``(seed, device type)`` gives the same noise; CPU and CUDA generators give
@@ -78,7 +80,7 @@ def noise_generator(seed: int, device: str | torch.device = "cpu") -> torch.Gene
 
     Example:
       >>> from sampler.noise import noise_generator
-      >>> noise_generator(0).initial_seed()
+      >>> noise_generator(seed=0).initial_seed()
       0
     """
     seed = check_seed(seed)
@@ -214,8 +216,9 @@ def pixel_normalization(image_processor) -> PixelNormalization:
         ) from err
 
 
+@keyword_only("num")
 def add_gaussian_noise(
-    clean: torch.Tensor, num: int, *, sigma: float, generator: torch.Generator
+    clean: torch.Tensor, *, num: int, sigma: float, generator: torch.Generator
 ) -> torch.Tensor:
     """``num`` noisy copies ``clean + sigma * eps`` with ``eps ~ N(0, I)``, drawn in one call.
 
@@ -240,10 +243,10 @@ def add_gaussian_noise(
       >>> import torch
       >>> from sampler.noise import add_gaussian_noise, noise_generator
       >>> x = torch.full((3, 2, 2), 0.5)
-      >>> noisy = add_gaussian_noise(x, 4, sigma=0.25, generator=noise_generator(0))
+      >>> noisy = add_gaussian_noise(x, num=4, sigma=0.25, generator=noise_generator(seed=0))
       >>> tuple(noisy.shape)
       (4, 3, 2, 2)
-      >>> again = add_gaussian_noise(x, 4, sigma=0.25, generator=noise_generator(0))
+      >>> again = add_gaussian_noise(x, num=4, sigma=0.25, generator=noise_generator(seed=0))
       >>> bool(torch.equal(again, noisy))
       True
     """
@@ -256,7 +259,7 @@ def add_gaussian_noise(
     if generator.device.type != clean.device.type:
         raise ValueError(
             f"generator is on {generator.device} but clean is on {clean.device}: draw the noise "
-            "where the model runs (noise_generator(seed, device))"
+            "where the model runs (noise_generator(seed=seed, device=device))"
         )
     dtype = torch.promote_types(clean.dtype, torch.float32)
     eps = torch.randn((num, *clean.shape), generator=generator, device=clean.device, dtype=dtype)

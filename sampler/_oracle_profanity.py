@@ -23,6 +23,7 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
+from rstheory._deprecation import keyword_only
 from sampler._validation import check_texts
 
 __all__ = ["ProfanityJudge"]
@@ -91,7 +92,8 @@ class ProfanityJudge:
 
     labels = ("inoffensive", "offensive")
 
-    def __init__(self, threshold: float = 0.5):
+    @keyword_only("threshold")
+    def __init__(self, *, threshold: float = 0.5):
         if (
             isinstance(threshold, bool)
             or not isinstance(threshold, int | float | np.floating)

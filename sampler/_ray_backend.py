@@ -34,6 +34,7 @@ from typing import Any
 
 import torch
 
+from rstheory._deprecation import keyword_only
 from sampler._campaign import (
     CampaignOptions,
     RunSummary,
@@ -157,7 +158,8 @@ def _import_ray():
 _LOOPBACK_ENV = "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"
 
 
-def start_local_cluster(num_cpus: int | None = None, **init_kwargs) -> None:
+@keyword_only("num_cpus")
+def start_local_cluster(*, num_cpus: int | None = None, **init_kwargs) -> None:
     """Start a Ray cluster on this machine that listens on the loopback interface only.
 
     ``ray.init(num_cpus=num_cpus, include_dashboard=False, **init_kwargs)`` with Ray's
@@ -168,7 +170,7 @@ def start_local_cluster(num_cpus: int | None = None, **init_kwargs) -> None:
     Example (not run here: it starts processes)::
 
         from sampler.run import start_local_cluster
-        start_local_cluster(2)
+        start_local_cluster(num_cpus=2)
     """
     ray = _import_ray()
     from ray._private import ray_constants
@@ -205,7 +207,7 @@ def _connect(ray, address: str | None, workers: int | None) -> bool:
     if address is not None:
         ray.init(address=address)
     else:
-        start_local_cluster(workers)
+        start_local_cluster(num_cpus=workers)
     return True
 
 

@@ -112,10 +112,10 @@ def test_selection_and_estimation_noise_come_from_separate_seeded_streams():
         (selection, "selection/noise", 5),
         (estimation, "estimation/noise", 11),
     ):
-        gen = noise_generator(derive_seed(7, stream))
+        gen = noise_generator(seed=derive_seed(7, stream))
         want = torch.cat(
             [
-                add_gaussian_noise(clean, min(4, count - s), sigma=0.3, generator=gen)
+                add_gaussian_noise(clean, num=min(4, count - s), sigma=0.3, generator=gen)
                 for s in range(0, count, 4)
             ]
         )
@@ -124,9 +124,9 @@ def test_selection_and_estimation_noise_come_from_separate_seeded_streams():
     dist = torch.cdist(selection.flatten(1), estimation.flatten(1))
     assert float(dist.min()) > 0.1
     # ... nor are the estimation draws the continuation of the selection stream.
-    gen = noise_generator(derive_seed(7, "selection/noise"))
-    add_gaussian_noise(clean, 5, sigma=0.3, generator=gen)
-    continued = add_gaussian_noise(clean, 11, sigma=0.3, generator=gen)
+    gen = noise_generator(seed=derive_seed(7, "selection/noise"))
+    add_gaussian_noise(clean, num=5, sigma=0.3, generator=gen)
+    continued = add_gaussian_noise(clean, num=11, sigma=0.3, generator=gen)
     assert not torch.allclose(continued, estimation)
     # Labels are the classifier's own ids (sign of the mean noise), recomputed here.
     want_labels = ((seen - 0.5).flatten(1).mean(1) > 0).long()

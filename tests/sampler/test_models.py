@@ -52,7 +52,7 @@ def test_from_pretrained_loads_the_tiny_llava_from_disk(request, fixture, cls, p
 
 def test_generates_one_text_per_noisy_image(vlm):
     out = sample_predictions(
-        vlm, _image(), PROMPT, n=6, sigma=0.5, generator=noise_generator(1), batch_size=4
+        vlm, _image(), PROMPT, n=6, sigma=0.5, generator=noise_generator(seed=1), batch_size=4
     )
     assert len(out.predictions) == 6
     assert all(isinstance(t, str) and t for t in out.predictions)
@@ -67,7 +67,7 @@ def test_greedy_batched_generation_equals_one_image_at_a_time(vlm):
     """The key check of the batching: for greedy decoding, the texts of a batch of N noisy
     images are the texts of the N images generated one by one, in the same order."""
     prepared = vlm.prepare(_image(2), PROMPT)
-    noisy = add_gaussian_noise(prepared.pixels, 5, sigma=0.5, generator=noise_generator(2))
+    noisy = add_gaussian_noise(prepared.pixels, num=5, sigma=0.5, generator=noise_generator(seed=2))
     batched = vlm.predict(prepared, noisy)
     single = [vlm.predict(prepared, noisy[i : i + 1])[0] for i in range(5)]
     assert batched == single
@@ -95,7 +95,7 @@ def test_greedy_batched_generation_equals_generate_on_the_processor_output(vlm):
 def test_greedy_decoding_is_deterministic(vlm):
     run = lambda: (
         sample_predictions(
-            vlm, _image(), PROMPT, n=4, sigma=0.25, generator=noise_generator(3), batch_size=2
+            vlm, _image(), PROMPT, n=4, sigma=0.25, generator=noise_generator(seed=3), batch_size=2
         ).predictions
     )
     assert run() == run()
@@ -109,7 +109,7 @@ def test_sampled_decoding_is_reproducible_from_its_seed(tiny_llava_15_path):
             decoding=DecodingConfig(do_sample=True, max_new_tokens=6, seed=seed, temperature=2.0),
         )
         return sample_predictions(
-            vlm, _image(), PROMPT, n=4, sigma=0.0, generator=noise_generator(0), batch_size=2
+            vlm, _image(), PROMPT, n=4, sigma=0.0, generator=noise_generator(seed=0), batch_size=2
         ).predictions
 
     before = torch.random.get_rng_state()
@@ -136,7 +136,7 @@ def test_the_prompt_is_tokenized_once_per_input(vlm, monkeypatch):
         type(vlm.processor.tokenizer), "__call__", count("tokenizer", tokenizer_call)
     )
     out = sample_predictions(
-        vlm, _image(), PROMPT, n=6, sigma=0.25, generator=noise_generator(0), batch_size=2
+        vlm, _image(), PROMPT, n=6, sigma=0.25, generator=noise_generator(seed=0), batch_size=2
     )
     assert len(out.predictions) == 6
     assert calls == {"processor": 1, "tokenizer": 1}
@@ -160,7 +160,7 @@ def test_auto_class_route_loads_and_generates_the_same(tiny_llava_15_path, vlm15
 
 def test_bad_inputs_raise_value_errors_naming_the_argument(vlm15):
     prepared = vlm15.prepare(_image(), PROMPT)
-    gen = noise_generator(0)
+    gen = noise_generator(seed=0)
     with pytest.raises(ValueError, match="image must lie in"):
         vlm15.prepare(_image() + 1.0, PROMPT)
     with pytest.raises(ValueError, match="image must have shape"):
@@ -243,7 +243,9 @@ def test_classifier_returns_the_argmax_of_the_logits():
     clf = ImageClassifier(_FixedLinear(weight), normalization=norm)
     image = torch.rand(3, 4, 4, generator=torch.Generator().manual_seed(1))
     prepared = clf.prepare(image)
-    pixels = add_gaussian_noise(prepared.pixels, 64, sigma=0.5, generator=noise_generator(5))
+    pixels = add_gaussian_noise(
+        prepared.pixels, num=64, sigma=0.5, generator=noise_generator(seed=5)
+    )
     ids = clf.predict(prepared, pixels)
     mean = torch.tensor(norm.mean).view(3, 1, 1)
     std = torch.tensor(norm.std).view(3, 1, 1)
@@ -270,12 +272,12 @@ def test_classifier_resizes_the_clean_image_once_and_samples_in_batches():
     prepared = clf.prepare(torch.rand(3, 9, 7))
     assert prepared.pixels.shape == (3, 4, 4)
     out = sample_predictions(
-        clf, torch.rand(3, 9, 7), n=10, sigma=0.2, generator=noise_generator(0), batch_size=3
+        clf, torch.rand(3, 9, 7), n=10, sigma=0.2, generator=noise_generator(seed=0), batch_size=3
     )
     assert out.predictions.shape == (10,) and out.noise.input_shape == (3, 4, 4)
     # n = 10 in batches of 3 draws the same noise as one batch of 10: one stream, in order.
     whole = sample_predictions(
-        clf, torch.rand(3, 9, 7), n=10, sigma=0.2, generator=noise_generator(0), batch_size=10
+        clf, torch.rand(3, 9, 7), n=10, sigma=0.2, generator=noise_generator(seed=0), batch_size=10
     )
     assert isinstance(whole.noise, NoiseSpec) and whole.noise == out.noise
 
@@ -307,6 +309,15 @@ def test_tiny_llava_on_gpu_runs_in_half_precision_and_matches_singles(tiny_llava
     assert vlm.device.type == "cuda" and vlm.dtype in (torch.bfloat16, torch.float16)
     prepared = vlm.prepare(_image(), PROMPT)
     assert prepared.pixels.device.type == "cuda"
-    noisy = add_gaussian_noise(prepared.pixels, 4, sigma=0.5, generator=noise_generator(0, "cuda"))
+    noisy = add_gaussian_noise(
+        prepared.pixels, num=4, sigma=0.5, generator=noise_generator(seed=0, device="cuda")
+    )
     batched = vlm.predict(prepared, noisy)
     assert batched == [vlm.predict(prepared, noisy[i : i + 1])[0] for i in range(4)]
+
+
+def test_resolve_dtype_takes_the_0_1_positional_device_with_a_warning():
+    cpu = torch.device("cpu")
+    with pytest.warns(DeprecationWarning, match=r"pass device as a keyword, device=\.\.\."):
+        old = models_vlm.resolve_dtype("auto", cpu)
+    assert old == models_vlm.resolve_dtype("auto", device=cpu) == torch.float32

@@ -51,7 +51,7 @@ def test_noise_is_gaussian_with_mean_zero_and_std_sigma():
     level = MC_FALSE_FAILURE_RATE / 3
     sigma = 0.3
     clean = torch.rand(3, 16, 16, generator=torch.Generator().manual_seed(1))
-    noisy = add_gaussian_noise(clean, 1000, sigma=sigma, generator=noise_generator(7))
+    noisy = add_gaussian_noise(clean, num=1000, sigma=sigma, generator=noise_generator(seed=7))
     assert noisy.shape == (1000, 3, 16, 16)
     assert noisy.dtype == torch.float32
     z = ((noisy - clean) / sigma).numpy().ravel()  # 768,000 draws
@@ -67,7 +67,7 @@ def test_noise_is_independent_across_batch_elements_and_pixels():
     two-sided quantile at MC_FALSE_FAILURE_RATE / 2 per test."""
     bound = scipy.stats.norm.isf(MC_FALSE_FAILURE_RATE / 4)
     clean = torch.zeros(3, 64, 64)
-    noise = add_gaussian_noise(clean, 2, sigma=1.0, generator=noise_generator(3))
+    noise = add_gaussian_noise(clean, num=2, sigma=1.0, generator=noise_generator(seed=3))
     a, b = noise[0].ravel().numpy(), noise[1].ravel().numpy()
     assert not np.array_equal(a, b)
     assert abs(np.corrcoef(a, b)[0, 1]) * math.sqrt(a.size) < bound
@@ -76,13 +76,15 @@ def test_noise_is_independent_across_batch_elements_and_pixels():
 
 def test_noise_is_reproducible_from_the_seed_and_differs_across_seeds():
     clean = torch.rand(2, 3, 8, 8, generator=torch.Generator().manual_seed(0))
-    draw = lambda seed: add_gaussian_noise(clean, 5, sigma=0.5, generator=noise_generator(seed))
+    draw = lambda seed: add_gaussian_noise(
+        clean, num=5, sigma=0.5, generator=noise_generator(seed=seed)
+    )
     assert torch.equal(draw(11), draw(11))
     assert not torch.equal(draw(11), draw(12))
     # One generator, two calls: the second batch continues the stream, it does not repeat it.
-    gen = noise_generator(11)
-    first = add_gaussian_noise(clean, 5, sigma=0.5, generator=gen)
-    second = add_gaussian_noise(clean, 5, sigma=0.5, generator=gen)
+    gen = noise_generator(seed=11)
+    first = add_gaussian_noise(clean, num=5, sigma=0.5, generator=gen)
+    second = add_gaussian_noise(clean, num=5, sigma=0.5, generator=gen)
     assert torch.equal(first, draw(11))
     assert not torch.equal(first, second)
 
@@ -90,21 +92,23 @@ def test_noise_is_reproducible_from_the_seed_and_differs_across_seeds():
 def test_noise_matches_an_independent_torch_randn_with_the_same_seed():
     """The noise is exactly clean + sigma * randn from a generator with the same seed."""
     clean = torch.rand(3, 5, 7, generator=torch.Generator().manual_seed(2))
-    noisy = add_gaussian_noise(clean, 4, sigma=0.125, generator=noise_generator(99))
+    noisy = add_gaussian_noise(clean, num=4, sigma=0.125, generator=noise_generator(seed=99))
     eps = torch.randn(4, 3, 5, 7, generator=torch.Generator().manual_seed(99))
     torch.testing.assert_close(noisy, clean + 0.125 * eps, rtol=0, atol=ATOL_F32_AFFINE)
 
 
 def test_sigma_zero_gives_the_clean_image_and_noise_is_not_clipped():
     clean = torch.rand(3, 4, 4, generator=torch.Generator().manual_seed(5))
-    same = add_gaussian_noise(clean, 3, sigma=0.0, generator=noise_generator(0))
+    same = add_gaussian_noise(clean, num=3, sigma=0.0, generator=noise_generator(seed=0))
     assert torch.equal(same, clean.expand(3, 3, 4, 4))
-    noisy = add_gaussian_noise(clean, 50, sigma=1.0, generator=noise_generator(0))
+    noisy = add_gaussian_noise(clean, num=50, sigma=1.0, generator=noise_generator(seed=0))
     assert float(noisy.min()) < 0.0 and float(noisy.max()) > 1.0
 
 
 def test_noise_lands_on_the_generator_device_cpu():
-    noisy = add_gaussian_noise(torch.zeros(3, 2, 2), 2, sigma=1.0, generator=noise_generator(0))
+    noisy = add_gaussian_noise(
+        torch.zeros(3, 2, 2), num=2, sigma=1.0, generator=noise_generator(seed=0)
+    )
     assert noisy.device.type == "cpu"
 
 
@@ -112,8 +116,12 @@ def test_noise_lands_on_the_generator_device_cpu():
 def test_noise_lands_on_the_model_device_cuda():
     """[GPU] Noise drawn on the CUDA device from a CUDA generator, reproducible there."""
     clean = torch.rand(3, 8, 8, device="cuda")
-    a = add_gaussian_noise(clean, 4, sigma=0.5, generator=noise_generator(1, "cuda"))
-    b = add_gaussian_noise(clean, 4, sigma=0.5, generator=noise_generator(1, "cuda"))
+    a = add_gaussian_noise(
+        clean, num=4, sigma=0.5, generator=noise_generator(seed=1, device="cuda")
+    )
+    b = add_gaussian_noise(
+        clean, num=4, sigma=0.5, generator=noise_generator(seed=1, device="cuda")
+    )
     assert a.device.type == "cuda"
     assert torch.equal(a, b)
 
@@ -125,7 +133,7 @@ def test_effective_sigma_after_normalization_is_sigma_over_std_per_channel():
     sigma = 0.25
     assert norm.effective_sigma(sigma) == tuple(sigma / s for s in CLIP_STD)
     clean = torch.rand(3, 32, 32, generator=torch.Generator().manual_seed(0))
-    noisy = add_gaussian_noise(clean, 200, sigma=sigma, generator=noise_generator(4))
+    noisy = add_gaussian_noise(clean, num=200, sigma=sigma, generator=noise_generator(seed=4))
     got = norm(noisy) - norm(clean)
     std = torch.tensor(CLIP_STD).view(3, 1, 1)
     mean = torch.tensor(CLIP_MEAN).view(3, 1, 1)
@@ -216,13 +224,17 @@ def test_bad_sigma_is_refused(sigma):
     with pytest.raises(ValueError, match="sigma"):
         check_sigma(sigma)
     with pytest.raises(ValueError, match="sigma"):
-        add_gaussian_noise(torch.zeros(3, 2, 2), 1, sigma=sigma, generator=noise_generator(0))
+        add_gaussian_noise(
+            torch.zeros(3, 2, 2), num=1, sigma=sigma, generator=noise_generator(seed=0)
+        )
 
 
 @pytest.mark.parametrize("num", [0, -1, 2.5])
 def test_bad_num_is_refused(num):
     with pytest.raises(ValueError, match="num"):
-        add_gaussian_noise(torch.zeros(3, 2, 2), num, sigma=0.1, generator=noise_generator(0))
+        add_gaussian_noise(
+            torch.zeros(3, 2, 2), num=num, sigma=0.1, generator=noise_generator(seed=0)
+        )
 
 
 @pytest.mark.parametrize(
@@ -261,7 +273,7 @@ def test_auto_device_and_cuda_without_cuda():
 @pytest.mark.parametrize("seed", [-1, 2**63, 1.5, None])
 def test_bad_seed_is_refused(seed):
     with pytest.raises(ValueError, match="seed"):
-        noise_generator(seed)
+        noise_generator(seed=seed)
 
 
 @pytest.mark.parametrize(
@@ -271,3 +283,13 @@ def test_bad_seed_is_refused(seed):
 def test_pixel_normalization_validates_its_fields(mean, std, match):
     with pytest.raises(ValueError, match=match):
         PixelNormalization(mean, std)
+
+
+def test_the_0_1_positional_calls_warn_and_draw_the_same_noise():
+    clean = torch.rand(3, 4, 4, generator=torch.Generator().manual_seed(0))
+    new = add_gaussian_noise(clean, num=3, sigma=0.5, generator=noise_generator(seed=5))
+    with pytest.warns(DeprecationWarning, match=r"pass seed, device as a keyword"):
+        gen = noise_generator(5, "cpu")
+    with pytest.warns(DeprecationWarning, match=r"pass num as a keyword, num=\.\.\."):
+        old = add_gaussian_noise(clean, 3, sigma=0.5, generator=gen)
+    assert torch.equal(old, new)

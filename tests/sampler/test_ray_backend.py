@@ -63,7 +63,7 @@ def cluster():
     # test modules by name).
     ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])
     ray.cloudpickle.register_pickle_by_value(local_tests)
-    start_local_cluster(2, log_to_driver=False, logging_level="ERROR")
+    start_local_cluster(num_cpus=2, log_to_driver=False, logging_level="ERROR")
     yield
     ray.shutdown()
 

@@ -188,6 +188,9 @@ def test_profanity_judge_threshold(profanity):
     for bad in (-0.1, 1.5, True, "0.5"):
         with pytest.raises(ValueError, match="threshold"):
             ProfanityJudge(threshold=bad)
+    with pytest.warns(DeprecationWarning, match=r"pass threshold as a keyword"):
+        old = ProfanityJudge(float(p[0]))
+    assert old.threshold == ProfanityJudge(threshold=float(p[0])).threshold
 
 
 def test_profanity_model_of_another_scikit_learn_is_refused(profanity, monkeypatch):
