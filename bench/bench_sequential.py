@@ -44,9 +44,8 @@ import numpy as np
 
 import rstheory
 from rstheory import distributions, planning, published, sequential
-from rstheory._confseq import betabinomial_cs
-from rstheory._planning import _infinite_accuracy
-from rstheory._published_check import reference_probabilities
+from rstheory._planning import infinite_accuracy  # the n = infinity limit the planner uses
+from rstheory.bounds import betabinomial_cs
 
 SIGMA, ALPHA = 0.5, 0.001
 HEADER = (
@@ -69,7 +68,7 @@ def _compare(dist, name, radii, fixed_ns, *, sigma, accuracy_share, batch_for):
     nodes, weights = dist.quadrature()
     for r in radii:
         ns = list(fixed_ns)
-        acc_inf = _infinite_accuracy(np.asarray(nodes), np.asarray(weights), r, sigma)
+        acc_inf = infinite_accuracy(np.asarray(nodes), np.asarray(weights), r, sigma)
         if accuracy_share and acc_inf > 0:
             plan = planning.required_samples(
                 dist,
@@ -100,7 +99,7 @@ def published_part(args) -> None:
     for dataset in sorted({d for d, _ in found}):
         n_ref = max(published.sizes(dataset, data_dir=args.data_dir))
         cert = published.load(dataset, n_ref, data_dir=args.data_dir)
-        p, _ = reference_probabilities(cert)
+        p, _ = published.reference_probabilities(cert)
         dist = distributions.Empirical(p)
         _compare(
             dist,

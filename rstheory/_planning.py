@@ -65,9 +65,12 @@ def _infinite_mean_radius(nodes: np.ndarray, weights: np.ndarray, sigma: float) 
         return float(sigma * (weights[keep] @ scipy.special.ndtri(nodes[keep])))
 
 
-def _infinite_accuracy(
-    nodes: np.ndarray, weights: np.ndarray, radius: float, sigma: float
-) -> float:
+def infinite_accuracy(nodes: np.ndarray, weights: np.ndarray, radius: float, sigma: float) -> float:
+    """Certified accuracy at radius ``radius`` in the limit ``n -> infinity``.
+
+    ``sum_i w_i [p_i > 1/2 and sigma Phi^-1(p_i) >= radius]`` over a quadrature rule
+    ``(nodes, weights)`` of Pr(p_A); the level the planner's accuracy targets are shares of.
+    """
     with np.errstate(divide="ignore"):
         r = sigma * scipy.special.ndtri(nodes)
     ok = (nodes > 0.5) & (r >= max(radius, np.finfo(np.float64).tiny))
@@ -262,7 +265,7 @@ def required_samples(
         if at_radius is None:
             raise ValueError("at_radius must be given with target_accuracy")
         r0 = check_real(at_radius, name="at_radius", low=0.0)
-        acc_inf = _infinite_accuracy(nodes, weights, r0, sigma)
+        acc_inf = infinite_accuracy(nodes, weights, r0, sigma)
         if a > acc_inf:
             raise ValueError(
                 f"target_accuracy={a!r} is unreachable: the infinite-sample certified accuracy "

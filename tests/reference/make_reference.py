@@ -20,7 +20,8 @@ Methods (field ``method``):
     20 guard digits absorb cancellation in ``loggamma(n + 1) ~ 1.7e9`` at ``n = 1e8``). The
     tail is the sum of binomial pmf terms, started next to ``j = k`` from the log-space pmf
     (``loggamma``) and continued by the term ratio away from the mode until a term falls
-    below ``10**-(working digits + 10)`` of the running sum (the far side of the mode as a complement; ``proofs_check._binomial_mp``). Newton's method on ``log tail - log alpha``
+    below ``10**-(working digits + 10)`` of the running sum (the far side of the mode as a
+    complement; ``proofs_check._binomial_mp``). Newton's method on ``log tail - log alpha``
     (derivative ``k pmf(k) / p`` resp. ``-(n - k) pmf(k) / (1 - p)``) is iterated until a
     step changes ``p`` by less than ``10**-45`` relative, and the residual is recorded.
     ``mpmath.betainc`` is not used for this because its hypergeometric series stops
@@ -32,7 +33,8 @@ Methods (field ``method``):
     ``lower``: ``k = 0`` gives ``0``, ``k = n`` gives ``alpha**(1/n)``, ``k = 1`` gives
     ``1 - (1 - alpha)**(1/n)``. ``upper``: ``k = n`` gives ``1``, ``k = 0`` gives
     ``1 - alpha**(1/n)``, ``k = n - 1`` gives ``(1 - alpha)**(1/n)``. Evaluated in mpmath
-    at 50 + 20 digits in expm1/log1p form (no cancellation); for ``n <= 1e4`` each is also checked against the root solver.
+    at 50 + 20 digits in expm1/log1p form (no cancellation); for ``n <= 1e4`` each is also
+    checked against the root solver.
 ``scipy-boost``
     ``scipy.stats.beta.ppf`` / ``isf`` (Boost). Used only for a case whose mpmath root
     fails; none did when this file was last generated (the header counts them).
