@@ -58,16 +58,17 @@ SLOPE_WINDOW_SCALING = 0.15
 # n = 1000, alpha = 1e-3) and summed with weights adding to 1.
 ATOL_EXPECTED_RADIUS_VS_SCIPY = 1e-8
 
-# Agreement with the numbers printed in theory.md, which are rounded to the last digit shown.
+# Agreement with reference numbers printed to 3 or 4 digits (in Seferis, Kollias & Cheng 2024,
+# or worked out for this project's docs), which are rounded to the last digit shown.
 ATOL_THEORY_3_DIGITS = 5e-4
 ATOL_THEORY_4_DIGITS = 5e-5
 
-# Theory-digest numbers that average over U[a, 1]: the integrands are singular at p = 1
+# Printed reference numbers that average over U[a, 1]: the integrands are singular at p = 1
 # (Phi^-1 and 1/phi(Phi^-1)), so a 200-node Gauss-Legendre rule is off by up to ~1e-3 there.
 ATOL_THEORY_QUADRATURE = 2e-3
 
-# Two-decimal numbers of the theory digest's K(p) table: half a unit of the last digit plus the
-# digest's own rounding of intermediate values (K(0.99) = 1.6048 is printed as 1.61).
+# A two-decimal table of K(p): half a unit of the last digit plus the table's own rounding of
+# intermediate values (K(0.99) = 1.6048 is printed as 1.61).
 ATOL_THEORY_2_DIGITS = 1e-2
 
 # Published Clopper-Pearson bounds (statsmodels, i.e. scipy's beta.ppf) against rstheory's:

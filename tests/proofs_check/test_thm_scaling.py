@@ -81,7 +81,7 @@ def test_cap_numeric_rejects_a_lower_bound_above_the_cap():
     assert "L(k, n) > alpha^(1/n)" in result.detail
 
 
-def test_cap_detail_prints_the_theory_values_without_checking_them():
+def test_cap_detail_prints_the_reference_values_without_checking_them():
     result = thm_scaling.check_cap_numeric(30, ns=(25,), ns_large=(), k_ns=())
     for value in thm_scaling.THEORY_CAP.values():
         assert f"({value})" in result.detail

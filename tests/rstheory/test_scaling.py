@@ -138,7 +138,7 @@ def test_radius_cap_equals_scipy():
     np.testing.assert_allclose(got, want, rtol=RTOL_F64_CLOSED_FORM)
 
 
-def test_radius_cap_theory_table():
+def test_radius_cap_table():
     """R_max / sigma = Phi^-1(alpha^(1/n)) at alpha = 0.001 (proofs_check
     ``scaling.radius_cap``)."""
     ns = [25, 100, 1000, 10**4, 10**5]
@@ -147,7 +147,7 @@ def test_radius_cap_theory_table():
     np.testing.assert_allclose(got, want, atol=ATOL_THEORY_4_DIGITS)
 
 
-def test_eq2_reproduces_theory_claim_4():
+def test_eq2_reproduces_its_values_at_alpha_0001():
     """Eq. (2) of Seferis, Kollias & Cheng (2024) at alpha = 0.001, with independent arithmetic."""
     z = 3.2905267314918945  # Phi^-1(1 - 0.0005), from scipy.stats.norm.isf(5e-4)
     assert z == pytest.approx(scipy.stats.norm.isf(5e-4), rel=RTOL_F64_CLOSED_FORM)
@@ -166,13 +166,13 @@ def test_eq2_reproduces_theory_claim_4():
         assert got == pytest.approx(printed, abs=ATOL_THEORY_3_DIGITS)
 
 
-def test_eq3_reproduces_theory_claim_10():
+def test_eq3_reproduces_its_values_at_alpha_0001():
     """Eq. (3): z_2s / sqrt(n) = 0.329 (n = 100), 0.104 (n = 1000)."""
     got = np.asarray(scaling.accuracy_drop_bound(np.array([100, 1000]), alpha=ALPHA))
     np.testing.assert_allclose(got, [0.329, 0.104], atol=ATOL_THEORY_3_DIGITS)
 
 
-def test_eq1_both_exponents_theory_claim_9():
+def test_eq1_with_both_exponents():
     """Eq. (1) at p = 0.9, n = 1000: 1.1015 (exponent -0.365), 1.1658 (printed -0.135)."""
     kw = dict(alpha=ALPHA, sigma=1.0)
     assert float(scaling.shore_radius(0.9, 1000, **kw)) == pytest.approx(
@@ -182,7 +182,7 @@ def test_eq1_both_exponents_theory_claim_9():
     assert float(printed) == pytest.approx(1.1658, abs=ATOL_THEORY_4_DIGITS)
 
 
-def test_first_order_constants_theory_claims_7_8():
+def test_first_order_constants_of_uniform_and_point_laws():
     """K = 2.024 under U[0.5, 1], 1.589 under U[0.7, 1]; K(p) = 2.51, 1.70, 1.33, 1.61."""
     assert float(scaling.first_order_constant(Uniform(0.5, 1.0))) == pytest.approx(
         2.024, abs=ATOL_THEORY_QUADRATURE
@@ -196,7 +196,7 @@ def test_first_order_constants_theory_claims_7_8():
         )
 
 
-def test_distribution_free_ratio_theory_claim_26():
+def test_distribution_free_ratio_on_07_099():
     """On [0.7, 0.99] the bound with z_2s is >= 0.738 at n = 1000 and >= 0.917 at n = 1e4."""
     got = scaling.distribution_free_ratio(
         np.array([1000, 10**4]), alpha=ALPHA, beta=0.7, p_max=0.99, two_sided=True
@@ -212,7 +212,7 @@ def test_distribution_free_ratio_bounds_first_order_ratio():
     assert np.all(bound <= 1 - k * scipy.stats.norm.isf(ALPHA) / np.sqrt(n))
 
 
-def test_exact_ratios_theory_claims_5_27():
+def test_exact_ratios_of_uniform_laws_against_eq2():
     """Exact E[R_n] / E[R_inf]: U[0.5,1] 0.486/0.815/0.939; U[0.7,1] 0.544/0.850/0.952;
     U[0.9,1] 0.605/0.864/0.955 at n = 1e2/1e3/1e4; Eq. (2) within 0.03 for n >= 100."""
     rows = scaling.compare_closed_form(
