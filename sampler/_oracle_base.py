@@ -155,7 +155,7 @@ class OracleErrorRates(NamedTuple):
 
 
 def error_rates(
-    oracle: Oracle, texts: Sequence[str], true_labels, *, alpha: float
+    oracle: Oracle, texts: Sequence[str], true_labels, *, alpha: float = 0.001
 ) -> OracleErrorRates:
     r"""Runs ``oracle`` on labelled answers and bounds its error rates with :mod:`rstheory`.
 
@@ -172,7 +172,7 @@ def error_rates(
     in :func:`rstheory.certify`); ``(FP_c, N_c, FN_c, P_c)`` feed
     :func:`~rstheory.oracle.estimate_rates` for each class ``c`` as the certified class.
     Pass *one* of ``bound``, ``interval`` or ``rates_for(top_class)`` to
-    ``rstheory.certify(..., oracle=...)``; each holds at level ``alpha`` on its own, and
+    ``rstheory.certify(..., oracle_error=...)``; each holds at level ``alpha`` on its own, and
     certify adds ``alpha`` to the level it spends. The guarantee is about the population
     the labelled answers are drawn from: they should be answers of the same model under
     the same noise, labelled independently of the oracle.
@@ -182,7 +182,7 @@ def error_rates(
       texts: ``m >= 1`` answers, a sequence of strings.
       true_labels: their true class ids, integers in ``[0, K)``, shape ``(m,)`` (tensor,
         array or list); ``K = oracle.num_classes``.
-      alpha: significance level in ``(0, 1)``.
+      alpha: significance level in ``(0, 1)``; default 0.001, as everywhere.
 
     Returns:
       :class:`OracleErrorRates`.

@@ -24,6 +24,7 @@ import pathlib
 
 import torch
 
+from rstheory._deprecation import keyword_only
 from sampler._models_classifier import ImageClassifier
 from sampler._noise import PixelNormalization
 
@@ -82,7 +83,8 @@ def minilm_path() -> pathlib.Path:
     return path
 
 
-def efficientnet_lite0(pretrained: bool = True) -> torch.nn.Module:
+@keyword_only("pretrained")
+def efficientnet_lite0(*, pretrained: bool = True) -> torch.nn.Module:
     """EfficientNet-Lite0 (efficientnet-lite-pytorch) in eval mode, on the CPU, float32.
 
     It maps normalized images ``(batch, 3, 224, 224)`` (:data:`EFFICIENTNET_LITE_NORMALIZATION`)

@@ -150,3 +150,16 @@ def test_rule_oracles_satisfy_the_protocol():
     for oracle in (RefusalJudge(), ActionParser(), DigitOracle()):
         assert isinstance(oracle, Oracle)
         assert oracle.num_classes == len(oracle.labels)
+
+
+def test_error_rates_defaults_to_the_project_alpha():
+    parser = ActionParser(["stop", "go"])
+    texts, true = ["stop", "go", "go now", "stop"], [0, 1, 1, 0]
+    default, explicit = (
+        error_rates(parser, texts, true),
+        error_rates(parser, texts, true, alpha=1e-3),
+    )
+    assert default.alpha == explicit.alpha == 1e-3
+    np.testing.assert_array_equal(
+        np.asarray(default.rates.eps_fp_upper), np.asarray(explicit.rates.eps_fp_upper)
+    )

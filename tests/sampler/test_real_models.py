@@ -354,3 +354,11 @@ def test_efficientnet_lite0_certify_sweep(lite0, hopper, sigma):
         assert int(est[MILITARY_UNIFORM]) > 150 and not bool(res.certificate.abstained)
     else:
         assert bool(res.certificate.abstained) and int(est[MILITARY_UNIFORM]) < 50
+
+
+def test_efficientnet_lite0_takes_pretrained_positionally_with_a_warning():
+    with pytest.warns(DeprecationWarning, match=r"pass pretrained as a keyword"):
+        old = efficientnet_lite0(True).state_dict()
+    new = efficientnet_lite0(pretrained=True).state_dict()
+    assert set(old) == set(new)
+    assert all(torch.equal(old[k], new[k]) for k in old)  # the same published weights
