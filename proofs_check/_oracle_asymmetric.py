@@ -160,7 +160,7 @@ def check_asymmetric_numeric(
             )
             for (a, b, c), g in zip(pts, q_got, strict=True)
         ]
-        forward = max_relative_error(cases, rtol, what="asymmetric q vs mpmath, relative")
+        forward = max_relative_error(cases, tolerance=rtol, what="asymmetric q vs mpmath, relative")
         cases = []
         for (q, a, b), g in zip(bound_pts, lb, strict=True):
             if b is None:
@@ -169,5 +169,7 @@ def check_asymmetric_numeric(
                 ref, scale = condition_scale(_asym_lower_mp, (q, a, b))
             label = f"lower(q={q!r}, FP={a!r}, FN={b!r}) = {float(g)!r}"
             cases.append((label, g, clip01(ref), scale))
-        lower = _max_scaled_error(cases, rtol, what="sound lower bound vs mpmath, condition-scaled")
-    return _combine([forward, lower], rtol)
+        lower = _max_scaled_error(
+            cases, tolerance=rtol, what="sound lower bound vs mpmath, condition-scaled"
+        )
+    return _combine([forward, lower], tolerance=rtol)

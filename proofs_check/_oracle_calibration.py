@@ -132,4 +132,4 @@ def check_calibration_numeric(
         rtol,
         what="ErrorBound.alpha is the alpha passed",
     )
-    return _combine([tail, same_alpha], rtol)
+    return _combine([tail, same_alpha], tolerance=rtol)

@@ -187,13 +187,15 @@ def check_k_class_numeric(
                 )
     with mpmath.workdps(dps):
         parts = [
-            max_relative_error(forward, rtol, what="q_K vs mpmath, relative"),
-            _max_scaled_error(inverse, rtol, what="h_K vs mpmath, condition-scaled"),
-            _max_scaled_error(deriv, rtol, what="dh_K/deps vs mpmath.diff, condition-scaled"),
+            max_relative_error(forward, tolerance=rtol, what="q_K vs mpmath, relative"),
+            _max_scaled_error(inverse, tolerance=rtol, what="h_K vs mpmath, condition-scaled"),
+            _max_scaled_error(
+                deriv, tolerance=rtol, what="dh_K/deps vs mpmath.diff, condition-scaled"
+            ),
         ]
     parts += [
         exact_cases(signs, rtol, what="sign(dh_K/deps) = sign(q - 1/K)"),
         exact_cases(same, rtol, what="num_classes=2 equals the default"),
         exact_cases(rejects, rtol, what="eps >= (K-1)/K raises ValueError"),
     ]
-    return _combine(parts, rtol)
+    return _combine(parts, tolerance=rtol)

@@ -129,7 +129,7 @@ def check_identity_numeric(
             (f"p={p!r}, eps={e!r}", g, observed_mp(p, e))
             for (p, e), g in zip(pts, got, strict=True)
         ]
-        return max_relative_error(cases, rtol, what="q vs mpmath, relative")
+        return max_relative_error(cases, tolerance=rtol, what="q vs mpmath, relative")
 
 
 def check_inverse_symbolic(inverse: Callable | None = None) -> CheckResult:
@@ -205,15 +205,17 @@ def check_inverse_numeric(
         for (q, e), g in zip(qe, got, strict=True):
             _, scale = condition_scale(inverse_mp, (q, e))
             cases.append((f"h({q!r}, {e!r}) = {float(g)!r}", g, corrected_mp(q, e), scale))
-        inverse = _max_scaled_error(cases, rtol, what="h vs mpmath, condition-scaled")
+        inverse = _max_scaled_error(cases, tolerance=rtol, what="h vs mpmath, condition-scaled")
         cases = []
         for (p, e), g in zip(pe, back, strict=True):
             _, scale = condition_scale(lambda p_, e_: inverse_mp(observed_mp(p_, e_), e_), (p, e))
             # the rounding of q itself, amplified by dh/dq = 1/(1 - 2 eps)
             scale += abs(observed_mp(p, e) / (1 - 2 * mpmath.mpf(e)))
             cases.append((f"round trip p={p!r}, eps={e!r}", g, mpmath.mpf(p), scale))
-        round_trip = _max_scaled_error(cases, rtol, what="h(q(p, eps), eps) vs p, condition-scaled")
-    return _combine([inverse, round_trip], rtol)
+        round_trip = _max_scaled_error(
+            cases, tolerance=rtol, what="h(q(p, eps), eps) vs p, condition-scaled"
+        )
+    return _combine([inverse, round_trip], tolerance=rtol)
 
 
 def check_derivative_symbolic(derivative: Callable | None = None) -> CheckResult:
@@ -281,7 +283,9 @@ def check_derivative_numeric(
         for (q, e), g in zip(qe, got, strict=True):
             ref, scale = condition_scale(dh, (q, e))
             cases.append((f"dh/deps({q!r}, {e!r}) = {float(g)!r}", g, ref, scale))
-        values = _max_scaled_error(cases, rtol, what="dh/deps vs mpmath.diff, condition-scaled")
+        values = _max_scaled_error(
+            cases, tolerance=rtol, what="dh/deps vs mpmath.diff, condition-scaled"
+        )
     signs = exact_cases(
         (
             (f"q={q!r}, eps={e!r}: {float(g)!r}", np.sign(g) == np.sign(q - 0.5))
@@ -290,7 +294,7 @@ def check_derivative_numeric(
         rtol,
         what="sign(dh/deps) = sign(q - 1/2)",
     )
-    return _combine([values, signs], rtol)
+    return _combine([values, signs], tolerance=rtol)
 
 
 def check_abstain_symbolic(inverse: Callable | None = None) -> CheckResult:

@@ -16,6 +16,8 @@ from collections.abc import Callable, Iterable
 
 import mpmath
 
+from rstheory._deprecation import keyword_only
+
 __all__ = [
     "CheckResult",
     "Report",
@@ -126,8 +128,9 @@ def theorems() -> tuple[Theorem, ...]:
     return tuple(_THEOREMS.values())
 
 
+@keyword_only("tolerance")
 def max_relative_error(
-    cases: Iterable[tuple[str, float, mpmath.mpf]], tolerance: float, *, what: str
+    cases: Iterable[tuple[str, float, mpmath.mpf]], *, tolerance: float, what: str
 ) -> CheckResult:
     """Compare float64 values with high-precision references.
 
@@ -142,7 +145,7 @@ def max_relative_error(
 
     Example:
       >>> import mpmath
-      >>> r = max_relative_error([("x", 0.1, mpmath.mpf(1) / 10)], 1e-15, what="0.1")
+      >>> r = max_relative_error([("x", 0.1, mpmath.mpf(1) / 10)], tolerance=1e-15, what="0.1")
       >>> r.passed, r.max_error < 1e-16
       (True, True)
     """
@@ -161,7 +164,8 @@ def max_relative_error(
     return CheckResult(passed, worst, tolerance, detail)
 
 
-def max_scaled_error(cases, tolerance: float, *, what: str) -> CheckResult:
+@keyword_only("tolerance")
+def max_scaled_error(cases, *, tolerance: float, what: str) -> CheckResult:
     """Largest ``|value - reference| / scale`` over ``(label, value, reference, scale)``.
 
     ``scale`` is the size the error is measured against (a condition-number scale where a
@@ -184,7 +188,8 @@ def max_scaled_error(cases, tolerance: float, *, what: str) -> CheckResult:
     return CheckResult(worst <= tolerance, worst, tolerance, detail)
 
 
-def combine(parts: list[CheckResult], tolerance: float) -> CheckResult:
+@keyword_only("tolerance")
+def combine(parts: list[CheckResult], *, tolerance: float) -> CheckResult:
     """One result for several checks: passes when all pass, with the worst error."""
     worst = max(r.max_error for r in parts)
     return CheckResult(

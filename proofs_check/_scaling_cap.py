@@ -157,9 +157,11 @@ def check_cap_numeric(
                 scaled.append((label, g, ref, mpmath.mpf(s) * (abs(x) + q / phi_mp(x))))
             else:
                 rel.append((label, g, ref))
-        parts = [max_relative_error(rel, rtol, what="radius_cap vs mpmath, relative")]
+        parts = [max_relative_error(rel, tolerance=rtol, what="radius_cap vs mpmath, relative")]
         if scaled:
-            parts.append(_max_scaled_error(scaled, rtol, what="large n, condition-scaled"))
+            parts.append(
+                _max_scaled_error(scaled, tolerance=rtol, what="large n, condition-scaled")
+            )
         bad, count = [], 0
         kn = [(k, n) for n in k_ns for k in range(n + 1)]
         # calls of exactly _CP_CALL_LENGTH entries, padded with (k, n) = (1, 2): the batch
@@ -194,7 +196,7 @@ def check_cap_numeric(
             f"{n}: {float(phi_inverse_mp(mpmath.exp(mpmath.log(mpmath.mpf(ALPHA)) / n))):.4f} ({v})"
             for n, v in THEORY_CAP.items()
         )
-    result = _combine(parts, rtol)
+    result = _combine(parts, tolerance=rtol)
     return CheckResult(
         result.passed,
         result.max_error,

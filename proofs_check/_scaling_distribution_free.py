@@ -143,7 +143,7 @@ def check_distribution_free_numeric(
                                 1 + shift,
                             )
                         )
-        result = _max_scaled_error(cases, rtol, what="bound vs mpmath sup, scaled")
+        result = _max_scaled_error(cases, tolerance=rtol, what="bound vs mpmath sup, scaled")
         theory = []
         for key, want in THEORY_K.items():
             if key == "U[0.5,1]":

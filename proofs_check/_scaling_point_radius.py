@@ -253,7 +253,9 @@ def check_shore_numeric(
                     ok,
                 )
             )
-        result = _max_scaled_error(cases, rtol, what="Eq. (1) vs mpmath, scaled by the terms")
+        result = _max_scaled_error(
+            cases, tolerance=rtol, what="Eq. (1) vs mpmath, scaled by the terms"
+        )
     bad = [label for label, ok in derived if not ok]
     detail = result.detail + "; " + "; ".join(label for label, _ in derived)
     if bad:

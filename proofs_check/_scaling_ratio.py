@@ -150,14 +150,16 @@ def check_eq2_eq3_numeric(
             if not (abs(ref - want) <= 5e-4 and abs(g - want) <= 5e-4):
                 bad.append(f"n={n}: mpmath {float(ref):.4f}, rstheory {g:.4f}, stated {want}")
         parts = [
-            _max_scaled_error(eq2, rtol, what="Eq. (2) vs mpmath, scaled by 1 + 1.64 z/sqrt n"),
-            max_relative_error(eq3, rtol, what="Eq. (3) vs mpmath, relative"),
+            _max_scaled_error(
+                eq2, tolerance=rtol, what="Eq. (2) vs mpmath, scaled by 1 + 1.64 z/sqrt n"
+            ),
+            max_relative_error(eq3, tolerance=rtol, what="Eq. (3) vs mpmath, relative"),
         ]
     detail = f"Eq. (2) values ({len(THEORY_EQ2)} values at 3 decimals) " + (
         "holds" if not bad else "FAILS: " + "; ".join(bad)
     )
     parts.append(CheckResult(not bad, math.inf if bad else 0.0, rtol, detail))
-    return _combine(parts, rtol)
+    return _combine(parts, tolerance=rtol)
 
 
 def check_constant_symbolic() -> CheckResult:
@@ -240,12 +242,14 @@ def check_constant_numeric(
             (name, float(first_order_constant(d)), constant_mp(law))
             for name, d, law in _smooth_constant_cases()
         ]
-        part1 = max_relative_error(smooth, rtol_smooth, what="K on analytic laws vs mpmath.quad")
+        part1 = max_relative_error(
+            smooth, tolerance=rtol_smooth, what="K on analytic laws vs mpmath.quad"
+        )
         ref = constant_mp((0.5, 1))
         got = float(first_order_constant(Uniform(0.5)))
         part2 = max_relative_error(
             [("U[0.5,1]", got, ref)],
-            rtol_singular,
+            tolerance=rtol_singular,
             what=f"K(U[0.5,1]) = {got:.5f} vs mpmath.quad {float(ref):.5f} "
             f"(stated {THEORY_K['U[0.5,1]']}; not Eq. (2)'s 1.64)",
         )

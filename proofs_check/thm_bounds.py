@@ -235,7 +235,9 @@ def check_randomized_exact_size(dps: int = 50, *, ns=(1, 7, 40), alpha=0.1) -> C
                     _pmf(j, n, p) * (1 - _u_threshold(j, n, p, a)) for j in range(n + 1)
                 )
                 cov_err = max(cov_err, abs(cov - (1 - a)))
-        roots = max_relative_error(cases, RTOL_RANDOMIZED, what="root of P[X>k] + u P[X=k] = alpha")
+        roots = max_relative_error(
+            cases, tolerance=RTOL_RANDOMIZED, what="root of P[X>k] + u P[X=k] = alpha"
+        )
         tol = mpmath.mpf(10) ** (5 - dps)
         size = CheckResult(
             cov_err < tol,
@@ -243,7 +245,7 @@ def check_randomized_exact_size(dps: int = 50, *, ns=(1, 7, 40), alpha=0.1) -> C
             float(tol),
             f"|coverage - (1 - alpha)| = {float(cov_err):.2e}",
         )
-    return combine([roots, size], RTOL_RANDOMIZED)
+    return combine([roots, size], tolerance=RTOL_RANDOMIZED)
 
 
 @theorem(
@@ -405,7 +407,7 @@ def check_cs_ends(
                 out.append((f"low(k={ki}, n={ni})", low[i], _bisect(f, far, mle)))
             if ki < ni:
                 out.append((f"high(k={ki}, n={ni})", high[i], _bisect(f, 1 - far, mle)))
-        return max_relative_error(out, RTOL_CS_ENDS, what="CS ends vs mpmath roots")
+        return max_relative_error(out, tolerance=RTOL_CS_ENDS, what="CS ends vs mpmath roots")
 
 
 # --------------------------------------------------------------------------- multiclass

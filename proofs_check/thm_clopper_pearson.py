@@ -285,4 +285,4 @@ def check_end_values_numeric(
             ref = _end_references(ni, ai)
             for key, values in got.items():
                 cases.append((f"{key} at n={ni}, alpha={ai:g}", float(values[i]), ref[key]))
-        return max_relative_error(cases, rtol, what="closed-form ends")
+        return max_relative_error(cases, tolerance=rtol, what="closed-form ends")

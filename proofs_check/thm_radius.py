@@ -145,4 +145,4 @@ def check_radius_numeric(
             cases.append((f"two-class pA={float(pai)!r}, pB={float(pbi)!r}", ri, ref))
         for pi, ri in zip(ABSTAIN_GRID, abstain, strict=True):
             cases.append((f"abstain at p={pi!r}", ri, mpmath.mpf(0)))
-        return max_relative_error(cases, rtol, what="radius vs mpmath")
+        return max_relative_error(cases, tolerance=rtol, what="radius vs mpmath")

@@ -80,10 +80,12 @@ def test_theorem_decorator_refuses_a_taken_name(isolated_registry):
 def test_max_relative_error_flags_wrong_values_nan_and_inexact_zero():
     with mpmath.workdps(30):
         third = mpmath.mpf(1) / 3
-        ok = proofs_check.max_relative_error([("a", 1 / 3, third)], 1e-15, what="x")
-        off = proofs_check.max_relative_error([("b", 0.3333, third)], 1e-15, what="x")
-        nan = proofs_check.max_relative_error([("c", math.nan, third)], 1e-15, what="x")
-        zero = proofs_check.max_relative_error([("d", 1e-300, mpmath.mpf(0))], 1e-15, what="x")
+        ok = proofs_check.max_relative_error([("a", 1 / 3, third)], tolerance=1e-15, what="x")
+        off = proofs_check.max_relative_error([("b", 0.3333, third)], tolerance=1e-15, what="x")
+        nan = proofs_check.max_relative_error([("c", math.nan, third)], tolerance=1e-15, what="x")
+        zero = proofs_check.max_relative_error(
+            [("d", 1e-300, mpmath.mpf(0))], tolerance=1e-15, what="x"
+        )
     assert ok.passed and ok.max_error < ATOL_ONE_ROUNDING
     assert not off.passed and off.max_error == pytest.approx(1e-4, rel=RTOL_REPORTED_ERROR_DIGITS)
     assert "b" in off.detail
@@ -124,3 +126,15 @@ def test_cli_json_for_a_passing_theorem(capsys):
     assert row["name"] == "radius.cohen2019_thm1"
     assert row["passed"] and row["symbolic"]["passed"] and row["numeric"]["passed"]
     assert row["numeric"]["max_error"] <= row["numeric"]["tolerance"]
+
+
+def test_tolerance_is_keyword_only_with_the_01_positional_form_kept():
+    with mpmath.workdps(30):
+        case = [("a", 1 / 3, mpmath.mpf(1) / 3)]
+        new = proofs_check.max_relative_error(case, tolerance=1e-15, what="x")
+        with pytest.warns(DeprecationWarning, match=r"pass tolerance as a keyword"):
+            old = proofs_check.max_relative_error(case, 1e-15, what="x")
+        with pytest.warns(DeprecationWarning, match=r"pass tolerance as a keyword"):
+            both = proofs_check.combine([new, old], 1e-15)
+    assert old == new
+    assert both.passed and both.tolerance == new.tolerance

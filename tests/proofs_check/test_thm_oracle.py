@@ -189,10 +189,14 @@ def test_checks_leave_global_mpmath_precision_alone():
 
 def test_condition_scaled_error_demands_exactness_at_zero_scale_and_rejects_nan():
     with mpmath.workdps(30):
-        exact = proofs_check.max_scaled_error([("a", 0.0, mpmath.mpf(0), 0)], 1e-13, what="x")
-        off = proofs_check.max_scaled_error([("b", 1e-300, mpmath.mpf(0), 0)], 1e-13, what="x")
+        exact = proofs_check.max_scaled_error(
+            [("a", 0.0, mpmath.mpf(0), 0)], tolerance=1e-13, what="x"
+        )
+        off = proofs_check.max_scaled_error(
+            [("b", 1e-300, mpmath.mpf(0), 0)], tolerance=1e-13, what="x"
+        )
         nan = proofs_check.max_scaled_error(
-            [("c", float("nan"), mpmath.mpf(1), 1)], 1e-13, what="x"
+            [("c", float("nan"), mpmath.mpf(1), 1)], tolerance=1e-13, what="x"
         )
     assert exact.passed and not off.passed and not nan.passed
     assert nan.max_error == float("inf") and "c" in nan.detail
