@@ -14,6 +14,15 @@ import sys
 import numpy as np
 import pytest
 
+from tests.tolerances import (
+    ATOL_FIT_REFIT,
+    ATOL_PUBLISHED_RECOMPUTED,
+    ATOL_REPORT_RECOMPUTED,
+    RTOL_FIT_REFIT,
+    RTOL_PUBLISHED_RECOMPUTED,
+    RTOL_REPORT_RECOMPUTED,
+)
+
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 THEOREM = "radius.cohen2019_thm1"
 DATASET = "imagenet"  # the published dataset the tests compare (the quicker of the two)
@@ -71,7 +80,7 @@ def demo(tmp_path_factory):
     return proc, report, res, md
 
 
-def _close(a, b, rtol=1e-9, atol=1e-12):
+def _close(a, b, rtol=RTOL_REPORT_RECOMPUTED, atol=ATOL_REPORT_RECOMPUTED):
     np.testing.assert_allclose(
         np.asarray(a, dtype=float), np.asarray(b, dtype=float), rtol=rtol, atol=atol
     )
@@ -154,8 +163,8 @@ def test_fit_curves_and_plan_match_the_library(demo):
     _close(
         [fit["a"], fit["b"], fit["w0"], fit["w1"], fit["log_likelihood"]],
         [again.a, again.b, again.w0, again.w1, again.log_likelihood],
-        rtol=1e-6,
-        atol=1e-9,
+        rtol=RTOL_FIT_REFIT,
+        atol=ATOL_FIT_REFIT,
     )
     for v in (fit["a"], fit["b"], fit["log_likelihood"]):
         assert num(v) in md
@@ -259,7 +268,12 @@ def test_published_numbers_match_check_published(demo):
         assert len(got) == len(want)
         for g, w in zip(got, want, strict=True):
             assert list(g) == list(w._fields)
-            _close([g[f] for f in w._fields], list(w), rtol=1e-7, atol=1e-10)
+            _close(
+                [g[f] for f in w._fields],
+                list(w),
+                rtol=RTOL_PUBLISHED_RECOMPUTED,
+                atol=ATOL_PUBLISHED_RECOMPUTED,
+            )
     for r in c.reference:
         assert f"| {r.n} | {num(r.measured)} | {num(r.predicted)} |" in md
     for p in c.plan:
