@@ -249,16 +249,14 @@ def main(argv=None) -> int:
     per_device = rate["ray", 1]
     print(
         f"\nplanner: rstheory.planning.budget(n={args.plan_n}, inputs={args.plan_inputs}, "
-        f"batch_size={args.batch_size}, samples_per_second={per_device:.1f}, devices=D)"
+        f"throughput=Throughput(batch_size={args.batch_size}, "
+        f"samples_per_second={per_device:.1f}, devices=D))"
     )
     for devices in (1, 2):
-        b = planning.budget(
-            args.plan_n,
-            inputs=args.plan_inputs,
-            batch_size=args.batch_size,
-            samples_per_second=per_device,
-            devices=devices,
+        hardware = planning.Throughput(
+            batch_size=args.batch_size, samples_per_second=per_device, devices=devices
         )
+        b = planning.budget(args.plan_n, args.plan_inputs, throughput=hardware)
         print(
             f"  devices={devices}: batches {b.batches}, device hours {b.device_hours:.2f}, "
             f"wall {b.wall_seconds / 3600:.2f} h"

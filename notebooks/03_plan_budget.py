@@ -65,15 +65,11 @@ print(
 )
 plans = {}
 for label, spb in CALIBRATIONS.items():
+    hardware = planning.Throughput(
+        batch_size=BATCH, seconds_per_batch=spb, devices=GPUS, price_per_device_hour=PRICE
+    )
     for n in NS:
-        b = planning.budget(
-            n,
-            INPUTS,
-            batch_size=BATCH,
-            seconds_per_batch=spb,
-            devices=GPUS,
-            price_per_device_hour=PRICE,
-        )
+        b = planning.budget(n, INPUTS, throughput=hardware)
         plans[label, n] = b
         wall = (
             f"{b.wall_seconds / 3600:.2f} h"
@@ -96,7 +92,9 @@ print(f"{'wall-clock budget':>18s} " + " ".join(f"{label:>28s}" for label in CAL
 for h in deadlines_h:
     fits = [
         planning.samples_within_budget(
-            h * 3600.0, INPUTS, batch_size=BATCH, seconds_per_batch=spb, devices=GPUS
+            h * 3600.0,
+            INPUTS,
+            throughput=planning.Throughput(batch_size=BATCH, seconds_per_batch=spb, devices=GPUS),
         )
         for spb in CALIBRATIONS.values()
     ]
@@ -142,14 +140,13 @@ for sigma in (0.25, 0.5):
     plan = planning.required_samples(
         law, alpha=alpha, sigma=sigma, target_ratio=0.9, reference_n=10**4
     )
-    b = planning.budget(
-        plan.n,
-        INPUTS,
+    hardware = planning.Throughput(
         batch_size=BATCH,
         seconds_per_batch=CALIBRATIONS["from n = 1000 (38 s/input)"],
         devices=GPUS,
         price_per_device_hour=PRICE,
     )
+    b = planning.budget(plan.n, INPUTS, throughput=hardware)
     print(
         f"sigma = {sigma}: n = {plan.n} (E[R_n] = {plan.achieved:.4f} >= {plan.target:.4f}); "
         f"{b.wall_seconds / 3600:.2f} h wall, {b.device_hours:.1f} GPU-hours, ${b.cost:.0f}"
@@ -159,12 +156,9 @@ for sigma in (0.25, 0.5):
 n_grid = np.unique(np.round(np.logspace(2, 4, 9 if SMALL else 41)).astype(int))
 fig, (ax0, ax1) = plt.subplots(1, 2, figsize=(11, 4))
 for label, spb in CALIBRATIONS.items():
+    hardware = planning.Throughput(batch_size=BATCH, seconds_per_batch=spb, devices=GPUS)
     wall = [
-        planning.budget(
-            int(n), INPUTS, batch_size=BATCH, seconds_per_batch=spb, devices=GPUS
-        ).wall_seconds
-        / 3600
-        for n in n_grid
+        planning.budget(int(n), INPUTS, throughput=hardware).wall_seconds / 3600 for n in n_grid
     ]
     ax0.plot(n_grid, wall, "-", label=label)
 ax0.plot(

@@ -7,10 +7,14 @@ pilot counts with :func:`rstheory.rows.read_counts`."""
 from __future__ import annotations
 
 import argparse
-from typing import NamedTuple
+import dataclasses
+from typing import TYPE_CHECKING, NamedTuple
 
 from rstheory._cli_options import ALPHA
 from rstheory._cli_plot import plot_plan
+
+if TYPE_CHECKING:  # imported when the plan is computed, not when the parser is built
+    from rstheory.planning import Throughput
 
 __all__ = [
     "PLAN_GRID",
@@ -262,13 +266,9 @@ def compute_plan(args) -> dict:
         "accuracy_radius": at,
     }
     if args.inputs is not None:
+        hardware = _throughput(args)
         cost = planning.budget(
-            int(plan.n),
-            args.inputs,
-            batch_size=args.batch_size,
-            devices=args.devices,
-            price_per_device_hour=args.price,
-            **_timing(args, args.batch_size),
+            int(plan.n), args.inputs, throughput=_at_batch_size(hardware, args.batch_size)
         )
         result["budget"] = {k: float(v) for k, v in cost._asdict().items()}
     if args.sequential:
@@ -278,10 +278,7 @@ def compute_plan(args) -> dict:
             cost = planning.expected_budget(
                 q["expected_samples"],
                 args.inputs,
-                batch_size=q["batch_size"],
-                devices=args.devices,
-                price_per_device_hour=args.price,
-                **_timing(args, q["batch_size"]),
+                throughput=_at_batch_size(hardware, q["batch_size"]),
             )
             q["budget"] = {k: float(v) for k, v in cost._asdict().items()}
     if args.plot:
@@ -290,13 +287,32 @@ def compute_plan(args) -> dict:
     return result
 
 
-def _timing(args, batch_size: int) -> dict:
-    """The batch time for ``planning.budget``: the measured throughput when given, else the
-    seconds per batch of ``--batch-size`` (0.28 by default), scaled to ``batch_size``."""
+def _throughput(args) -> Throughput:
+    """The hardware of the options: ``--batch-size``, the measured ``--samples-per-second``
+    when given, else ``--seconds-per-batch`` (0.28 by default), ``--devices`` and
+    ``--price``."""
     if args.samples_per_second is not None:
-        return {"samples_per_second": args.samples_per_second}
-    spb = 0.28 if args.seconds_per_batch is None else args.seconds_per_batch
-    return {"seconds_per_batch": spb * batch_size / args.batch_size}
+        timing = {"samples_per_second": args.samples_per_second}
+    else:
+        spb = 0.28 if args.seconds_per_batch is None else args.seconds_per_batch
+        timing = {"seconds_per_batch": spb}
+    from rstheory.planning import Throughput
+
+    return Throughput(
+        batch_size=args.batch_size,
+        devices=args.devices,
+        price_per_device_hour=args.price,
+        **timing,
+    )
+
+
+def _at_batch_size(hardware: Throughput, batch_size: int) -> Throughput:
+    """``hardware`` with batches of ``batch_size``: the same samples per second, or the
+    seconds per batch scaled in proportion to the batch size."""
+    if hardware.seconds_per_batch is None:
+        return dataclasses.replace(hardware, batch_size=batch_size)
+    spb = hardware.seconds_per_batch * batch_size / hardware.batch_size
+    return dataclasses.replace(hardware, batch_size=batch_size, seconds_per_batch=spb)
 
 
 def _sequential(dist, args, n: int) -> dict:

@@ -10,6 +10,9 @@ spelling; they are removed in 0.3 (:data:`REMOVED_IN`).
   them positionally, in their old order.
 * :func:`renamed` keeps an old function name as an alias of the new one.
 * :func:`renamed_choice` maps an old spelling of a string choice to the new one.
+* :func:`renamed_keywords` accepts the 0.1 names of renamed keyword parameters.
+* :func:`grouped_keywords` builds a configuration object from the 0.1 flat keywords it
+  replaced.
 
 Everything here is plain Python at the boundary: nothing is traced or jitted.
 """
@@ -22,7 +25,14 @@ import warnings
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
-__all__ = ["REMOVED_IN", "keyword_only", "renamed", "renamed_choice"]
+__all__ = [
+    "REMOVED_IN",
+    "grouped_keywords",
+    "keyword_only",
+    "renamed",
+    "renamed_choice",
+    "renamed_keywords",
+]
 
 REMOVED_IN = "0.3"
 
@@ -182,6 +192,58 @@ def renamed_keywords(**old_to_new: str) -> Callable[[F], F]:
                         f"{func.__qualname__}() got {new!r} twice, as {first}= and {old}="
                     )
                 kwargs[new], given[new] = value, old
+            return func(*args, **kwargs)
+
+        return wrapper  # type: ignore[return-value]
+
+    return decorate
+
+
+def grouped_keywords(param: str, cls: type, names: tuple[str, ...]) -> Callable[[F], F]:
+    """Accept 0.1's flat keywords of parameters that became fields of one object ``cls``.
+
+    ``@grouped_keywords("throughput", Throughput, ("batch_size", "devices"))`` on
+    ``f(n, *, throughput)`` lets a call ``f(n, batch_size=100, devices=2)`` warn and run as
+    ``f(n, throughput=Throughput(batch_size=100, devices=2))``: the keywords given build the
+    object (which validates them; the others keep its defaults). A call that passes both
+    ``param`` and flat keywords raises :class:`TypeError`; a keyword outside ``names``
+    stays an unexpected keyword.
+
+    Example:
+      >>> import dataclasses, warnings
+      >>> @dataclasses.dataclass(frozen=True)
+      ... class Speed:
+      ...     rate: float = 1.0
+      >>> @grouped_keywords("speed", Speed, ("rate",))
+      ... def f(n, *, speed):
+      ...     return n / speed.rate
+      >>> with warnings.catch_warnings(record=True) as w:
+      ...     warnings.simplefilter("always")
+      ...     f(10, rate=4.0), str(w[0].message).split(" (")[0]
+      (2.5, 'f(): pass speed=Speed(rate=...) instead of the keywords rate=')
+    """
+
+    def decorate(func: F) -> F:
+        params = inspect.signature(func).parameters
+        if param not in params or any(name in params for name in names):
+            raise TypeError(f"{func.__qualname__}: cannot group {names} into {param!r}")
+
+        @functools.wraps(func)
+        def wrapper(*args, **kwargs):
+            flat = {name: kwargs.pop(name) for name in names if name in kwargs}
+            if flat:
+                if param in kwargs:
+                    raise TypeError(
+                        f"{func.__qualname__}(): pass {param}= or the 0.1 keywords "
+                        f"{', '.join(f'{k}=' for k in flat)}, not both"
+                    )
+                shown = ", ".join(f"{k}=..." for k in flat)
+                _warn(
+                    f"{func.__qualname__}(): pass {param}={cls.__name__}({shown}) instead of "
+                    f"the keywords {', '.join(f'{k}=' for k in flat)}",
+                    2,
+                )
+                kwargs[param] = cls(**flat)
             return func(*args, **kwargs)
 
         return wrapper  # type: ignore[return-value]

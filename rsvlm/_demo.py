@@ -311,7 +311,9 @@ def step_plan(fit: dict, rows: list[dict], cfg: DemoConfig) -> dict:
     )
     spb = seconds_per_batch(rows, cfg.batch_size)
     measured = planning.budget(
-        plan.n, inputs=cfg.campaign_inputs, batch_size=cfg.batch_size, seconds_per_batch=spb
+        plan.n,
+        cfg.campaign_inputs,
+        throughput=planning.Throughput(batch_size=cfg.batch_size, seconds_per_batch=spb),
     )
     out = {
         "target_ratio": cfg.target_ratio,
@@ -331,10 +333,12 @@ def step_plan(fit: dict, rows: list[dict], cfg: DemoConfig) -> dict:
     if cfg.example_seconds_per_batch > 0:
         ex = planning.budget(
             plan.n,
-            inputs=cfg.campaign_inputs,
-            batch_size=cfg.example_batch_size,
-            seconds_per_batch=cfg.example_seconds_per_batch,
-            devices=cfg.example_devices,
+            cfg.campaign_inputs,
+            throughput=planning.Throughput(
+                batch_size=cfg.example_batch_size,
+                seconds_per_batch=cfg.example_seconds_per_batch,
+                devices=cfg.example_devices,
+            ),
         )
         out["budgets"].append(
             {

@@ -39,7 +39,7 @@ def test_bench_ray_quick_prints_throughputs_ratios_and_budget():
     assert re.search(r"^ratio ray 2 workers vs 1 worker: \d+\.\d\dx$", out, re.MULTILINE), out
     assert re.search(r"^ratio ray 1 worker vs local: \d+\.\d\dx$", out, re.MULTILINE), out
     assert re.search(r"^rows identical: True\b", out, re.MULTILINE), out
-    assert re.search(r"samples_per_second=\d+\.\d, devices=D\)$", out, re.MULTILINE), out
+    assert re.search(r"samples_per_second=\d+\.\d, devices=D\)\)$", out, re.MULTILINE), out
     one = re.search(r"^  devices=1: batches (\d+), .* wall (\d+\.\d\d) h$", out, re.MULTILINE)
     two = re.search(r"^  devices=2: batches (\d+), .* wall (\d+\.\d\d) h$", out, re.MULTILINE)
     assert one and two and one.group(1) == two.group(1), out

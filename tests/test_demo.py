@@ -194,7 +194,9 @@ def test_fit_curves_and_plan_match_the_library(demo):
     _close([plan["achieved"], plan["target"]], [expect.achieved, expect.target])
     spb = seconds_per_batch(read_rows(res["collect"]["rows"]), cfg["batch_size"])
     b = planning.budget(
-        expect.n, inputs=cfg["campaign_inputs"], batch_size=cfg["batch_size"], seconds_per_batch=spb
+        expect.n,
+        cfg["campaign_inputs"],
+        throughput=planning.Throughput(batch_size=cfg["batch_size"], seconds_per_batch=spb),
     )
     _close(
         [plan["budgets"][0]["device_seconds"], plan["budgets"][0]["batches"]],

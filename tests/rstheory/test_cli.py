@@ -73,7 +73,9 @@ def test_plan_json_equals_required_samples_and_writes_a_png(capsys, tmp_path):
         scaling.expected_radius(distributions.PointMass(0.9), grid, alpha=0.001, sigma=1.0)
     )
     np.testing.assert_array_equal([r["mean_radius"] for r in out["grid"]], radius)
-    budget = planning.budget(plan.n, 10, batch_size=50, seconds_per_batch=0.5)
+    budget = planning.budget(
+        plan.n, 10, throughput=planning.Throughput(batch_size=50, seconds_per_batch=0.5)
+    )
     assert out["budget"]["wall_seconds"] == float(budget.wall_seconds)
     data = png.read_bytes()
     assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 10_000

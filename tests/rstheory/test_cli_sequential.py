@@ -121,19 +121,13 @@ def test_plan_budget_from_a_measured_throughput_and_the_sequential_budget(capsys
             ],
         )
     )
-    fixed = planning.budget(
-        out["n"], 500, batch_size=50, samples_per_second=40.0, devices=2, price_per_device_hour=2.0
+    hardware = planning.Throughput(
+        batch_size=50, samples_per_second=40.0, devices=2, price_per_device_hour=2.0
     )
+    fixed = planning.budget(out["n"], 500, throughput=hardware)
     assert out["budget"] == pytest.approx({k: float(v) for k, v in fixed._asdict().items()})
     q = out["sequential"]
-    want = planning.expected_budget(
-        q["expected_samples"],
-        500,
-        batch_size=50,
-        samples_per_second=40.0,
-        devices=2,
-        price_per_device_hour=2.0,
-    )
+    want = planning.expected_budget(q["expected_samples"], 500, throughput=hardware)
     assert q["budget"] == pytest.approx({k: float(v) for k, v in want._asdict().items()})
     # the two campaigns differ exactly by the ratio of samples (whole batches for fixed n)
     assert q["budget"]["device_seconds"] == pytest.approx(

@@ -148,9 +148,10 @@ def test_bad_alpha_sigma_dist():
 
 def test_budget_hand_computed():
     # 500 inputs, n = 1000, batches of 100 at 0.28 s each: 10 batches = 2.8 s per input.
-    b = planning.budget(
-        1000, 500, batch_size=100, seconds_per_batch=0.28, devices=2, price_per_device_hour=3.0
+    hardware = planning.Throughput(
+        batch_size=100, seconds_per_batch=0.28, devices=2, price_per_device_hour=3.0
     )
+    b = planning.budget(1000, 500, throughput=hardware)
     assert b.batches == 5000
     assert b.device_seconds == pytest.approx(1400.0)
     assert b.wall_seconds == pytest.approx(700.0)
@@ -159,7 +160,9 @@ def test_budget_hand_computed():
 
 
 def test_budget_partial_batch_and_no_price():
-    b = planning.budget(101, 3, batch_size=50, seconds_per_batch=2.0)
+    b = planning.budget(
+        101, 3, throughput=planning.Throughput(batch_size=50, seconds_per_batch=2.0)
+    )
     assert b.batches == 9  # ceil(101 / 50) = 3 per input
     assert b.device_seconds == 18.0 and b.wall_seconds == 18.0
     assert b.device_hours == pytest.approx(0.005)
@@ -176,25 +179,21 @@ def test_budget_partial_batch_and_no_price():
     ],
 )
 def test_samples_within_budget_inverts_budget(n, inputs, bs, spb, dev):
-    wall = planning.budget(
-        n, inputs, batch_size=bs, seconds_per_batch=spb, devices=dev
-    ).wall_seconds
-    m = planning.samples_within_budget(
-        wall, inputs, batch_size=bs, seconds_per_batch=spb, devices=dev
-    )
+    hardware = planning.Throughput(batch_size=bs, seconds_per_batch=spb, devices=dev)
+    wall = planning.budget(n, inputs, throughput=hardware).wall_seconds
+    m = planning.samples_within_budget(wall, inputs, throughput=hardware)
     assert m % bs == 0
     assert m == bs * math.ceil(n / bs)
     # Just below the wall time one batch per input fewer fits.
-    m2 = planning.samples_within_budget(
-        wall * (1 - 1e-6), inputs, batch_size=bs, seconds_per_batch=spb, devices=dev
-    )
+    m2 = planning.samples_within_budget(wall * (1 - 1e-6), inputs, throughput=hardware)
     assert m2 == m - bs
 
 
 def test_samples_within_budget_zero():
-    assert planning.samples_within_budget(0.0, 10, batch_size=100, seconds_per_batch=1.0) == 0
-    assert planning.samples_within_budget(9.99, 10, batch_size=100, seconds_per_batch=1.0) == 0
-    assert planning.samples_within_budget(10.0, 10, batch_size=100, seconds_per_batch=1.0) == 100
+    hardware = planning.Throughput(batch_size=100, seconds_per_batch=1.0)
+    assert planning.samples_within_budget(0.0, 10, throughput=hardware) == 0
+    assert planning.samples_within_budget(9.99, 10, throughput=hardware) == 0
+    assert planning.samples_within_budget(10.0, 10, throughput=hardware) == 100
 
 
 @pytest.mark.parametrize(
@@ -216,16 +215,21 @@ def test_samples_within_budget_zero():
 )
 def test_budget_bad_arguments(args, kw, match):
     with pytest.raises(ValueError, match=match):
-        planning.budget(*args, **kw)
+        planning.budget(*args, throughput=planning.Throughput(**kw))
 
 
 def test_samples_within_budget_bad_arguments():
+    hardware = planning.Throughput(batch_size=10, seconds_per_batch=1.0)
     with pytest.raises(ValueError, match="wall_seconds"):
-        planning.samples_within_budget(-1.0, 10, batch_size=10, seconds_per_batch=1.0)
+        planning.samples_within_budget(-1.0, 10, throughput=hardware)
     with pytest.raises(ValueError, match="inputs"):
-        planning.samples_within_budget(10.0, 0, batch_size=10, seconds_per_batch=1.0)
+        planning.samples_within_budget(10.0, 0, throughput=hardware)
     with pytest.raises(ValueError, match="devices"):
-        planning.samples_within_budget(10.0, 1, batch_size=10, seconds_per_batch=1.0, devices=1.5)
+        planning.samples_within_budget(
+            10.0,
+            1,
+            throughput=planning.Throughput(batch_size=10, seconds_per_batch=1.0, devices=1.5),
+        )
 
 
 def test_public_names():
