@@ -20,8 +20,8 @@ Two parts, both printed as one table row per setting:
     answers ``--images`` synthetic images (``--pilot-n`` noisy copies each, sigma
     ``--tiny-sigma``); a stub oracle maps each answer to ``len(first word) mod 3``; the
     top-class fractions ``k / n`` give an empirical ``Pr(p_A)`` for the same exact
-    comparison, and on ``--runs`` of the images :func:`sampler.certify.certify_sequential`
-    and :func:`sampler.certify.certify` are run for real (same seeds: the sequential draws
+    comparison, and on ``--runs`` of the images :func:`sampler.certify.certify` is run for
+    real with a fixed ``n`` and with the sequential rule (same seeds: the sequential draws
     are a prefix of the fixed ones; images spread over the contrast range) to count the
     samples each actually used, with the wall time of each call.
 
@@ -127,7 +127,7 @@ class FirstWordMod3:
 def tiny_part(args) -> None:
     import torch
 
-    from sampler.certify import CertifyConfig, SequentialRule, certify, certify_sequential
+    from sampler.certify import CertifyConfig, SequentialRule, certify
     from sampler.models import VLM, DecodingConfig, sample_predictions
     from sampler.noise import noise_generator
     from sampler.tiny import build_tiny_llava
@@ -187,7 +187,7 @@ def tiny_part(args) -> None:
         r, n_fixed, c = rows[0]
         print(
             f"\nreal runs at radius {r:g}: certify(n={n_fixed}) against "
-            f"certify_sequential(n_max={c.n_max}, batch {args.batch_size}), n0 = {args.n0}"
+            f"certify(SequentialRule(n_max={c.n_max}), batch {args.batch_size}), n0 = {args.n0}"
         )
         print(
             f"{'image':>5} {'fixed N':>7} {'fixed':>9} {'seq N':>6} {'seq stop':>10} "
@@ -216,7 +216,7 @@ def tiny_part(args) -> None:
             )
             rule = SequentialRule(radius=r, n_max=c.n_max)
             fixed = certify(vlm, images[i], prompt, oracle=oracle, config=cfg)
-            seq = certify_sequential(
+            seq = certify(
                 vlm, images[i], prompt, oracle=oracle, config=cfg.replace(n=None, sequential=rule)
             )
             f_ok = float(fixed.certificate.radius) >= r

@@ -4,8 +4,8 @@ its exact plan under the fitted Pr(p_A).
 **Replay.** The rule of :mod:`rstheory.sequential` at radius ``at_radius``, looking every
 ``batch_size`` samples up to ``n_max = n`` (the collected ``n``), is run on each row's
 estimation labels in draw order (:func:`replay`). The draws of
-:func:`sampler.certify.certify_sequential` are a prefix of those of
-:func:`sampler.certify.certify` with the same seed and batch size, and the demo's oracle
+:func:`sampler.certify.certify` with a sequential rule are a prefix of those with a fixed
+``n``, the same seed and batch size, and the demo's oracle
 labels each answer on its own, so the replay is what the sequential call would have
 returned, without drawing again. The fixed rule certifies ``at_radius`` when the row's
 certificate radius reaches it.

@@ -324,7 +324,7 @@ def _sequential(res: dict) -> list[str]:
         f"sequence decides, looking every {q['batch_size']} samples "
         f"(`rstheory.sequential`, prior Beta({num(q['prior'][0])}, {num(q['prior'][1])})). "
         "Replayed on the collected estimation labels in draw order, which is what "
-        "`sampler.certify.certify_sequential` returns with the same seed:",
+        "`sampler.certify.certify` returns with the same seed and a `SequentialRule`:",
         "",
         table(
             ["rule", "samples per input (mean)", f"certified at {num(q['radius'])}"],

@@ -172,10 +172,34 @@ class Job(NamedTuple):
     oracle: Any
 
 
+def check_campaign_config(config: CertifyConfig, *, func: str) -> CertifyConfig:
+    """``config`` if a campaign can run it: campaigns certify with a fixed ``n`` only.
+
+    A row holds a fixed-``n`` certificate (the fields of the module docstring), so a
+    configuration with a sequential rule is refused here, before any work, rather than
+    written as rows of another shape.
+
+    Raises:
+      ValueError: ``config.sequential`` is set.
+    """
+    if config.sequential is not None:
+        raise ValueError(
+            f"{func}(): campaigns with a sequential rule are not supported yet (a campaign "
+            "row holds a fixed-n certificate): give a config with n and no sequential rule, "
+            "or certify each input with sampler.certify.certify(..., config=config)"
+        )
+    return config
+
+
 def make_job(
     model, *, config: CertifyConfig, oracle, oracle_name: str | None, model_name: str | None
 ) -> Job:
-    """The :class:`Job` of a campaign: configuration, its hash, versions, certify arguments."""
+    """The :class:`Job` of a campaign: configuration, its hash, versions, certify arguments.
+
+    Raises:
+      ValueError: a configuration with a sequential rule (:func:`check_campaign_config`).
+    """
+    check_campaign_config(config, func="make_job")
     hashed = run_config(
         model, config=config, oracle=oracle, oracle_name=oracle_name, model_name=model_name
     )

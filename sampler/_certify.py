@@ -1,8 +1,10 @@
 """Certify one input: selection and estimation samples, oracle labels, votes, certificate.
 
-:func:`certify` is Cohen et al.'s CERTIFY for any :class:`sampler.models.Model`, with an
-oracle between the texts of a VLM and the votes (Seferis, Wu, Kollias, Bensalem & Cheng
-2025, "Randomized Smoothing Meets Vision-Language Models", EMNLP 2025):
+:func:`certify` runs the rule its configuration names: the anytime-valid sequential rule
+of :mod:`sampler._sequential` when ``config.sequential`` is set, else, with a fixed ``n``,
+Cohen et al.'s CERTIFY for any :class:`sampler.models.Model`, with an oracle between the
+texts of a VLM and the votes (Seferis, Wu, Kollias, Bensalem & Cheng 2025, "Randomized
+Smoothing Meets Vision-Language Models", EMNLP 2025):
 
 1. *selection*: ``n0`` noisy copies of the input, their predictions labelled, counted;
    the selected class is ``argmax`` of these counts (ties to the lower id);
@@ -12,18 +14,19 @@ oracle between the texts of a VLM and the votes (Seferis, Wu, Kollias, Bensalem 
    certificate, with the oracle correction when an error rate is given. No statistics
    are computed here.
 
-**Seeding: two independent, reproducible sub-streams.** Everything random in one call
-derives from ``seed`` through :func:`derive_seed`, a SHA-256 of the JSON text
-``[seed, tag]`` cut to 63 bits. The noise of the selection copies comes from a
-:func:`sampler.noise.noise_generator` seeded with ``derive_seed(seed, "selection/noise")``,
-that of the estimation copies from one seeded with ``derive_seed(seed, "estimation/noise")``;
-sampled decoding (``DecodingConfig(do_sample=True)``) uses the base seeds
-``derive_seed(seed, "selection/decoding")`` and ``derive_seed(seed, "estimation/decoding")``
-(batch ``b`` then decodes under :func:`sampler.models.batch_seed` of it). The two sets are
-therefore drawn from different generators, never from one stream cut in two, so the
-estimation noise does not reuse the selection noise whatever ``n0``, ``n`` and
-``batch_size`` are; the same ``seed`` (on the same device type) gives the same noise and
-the same answers. The model's own ``decoding.seed`` is not used: ``seed`` governs the call.
+**Seeding: two independent, reproducible sub-streams** (:mod:`sampler._draws`, shared by
+both rules). Everything random in one call derives from ``seed`` through
+:func:`derive_seed`, a SHA-256 of the JSON text ``[seed, tag]`` cut to 63 bits. The noise
+of the selection copies comes from a :func:`sampler.noise.noise_generator` seeded with
+``derive_seed(seed, "selection/noise")``, that of the estimation copies from one seeded
+with ``derive_seed(seed, "estimation/noise")``; sampled decoding
+(``DecodingConfig(do_sample=True)``) uses the base seeds ``derive_seed(seed,
+"selection/decoding")`` and ``derive_seed(seed, "estimation/decoding")`` (batch ``b`` then
+decodes under :func:`sampler.models.batch_seed` of it). The two sets are therefore drawn
+from different generators, never from one stream cut in two, so the estimation noise does
+not reuse the selection noise whatever ``n0``, ``n`` and ``batch_size`` are; the same
+``seed`` (on the same device type) gives the same noise and the same answers. The model's
+own ``decoding.seed`` is not used: ``seed`` governs the call.
 
 **Labels.** A classifier's predictions are its class ids (``oracle=None``). A VLM's texts
 go through ``oracle`` (any :class:`sampler.oracles.Oracle`), the selection texts in one
@@ -37,23 +40,19 @@ the ``n`` estimation labels are independent given the selection.
 
 from __future__ import annotations
 
-import dataclasses
-import hashlib
-import json
 import time
-from typing import Any, NamedTuple
+import warnings
 
 import numpy as np
 import torch
 
 import rstheory
+from rstheory._deprecation import REMOVED_IN
 from sampler._config import CertifyConfig, SequentialRule, config_from_keywords
-from sampler._models import NoiseSpec, batch_seed
-from sampler._noise import add_gaussian_noise, noise_generator
+from sampler._draws import Selection, begin_call, derive_seed
 from sampler._oracle_base import OracleErrorRates
-from sampler._oracle_cluster import SemanticClusterer
-from sampler._results import CertifyResult, Timings
-from sampler._validation import check_labels, check_seed, resolve_device
+from sampler._results import CertifyResult, SequentialResult, Timings
+from sampler._sequential import run_sequential
 from sampler._votes import count_votes, select_class
 
 __all__ = [
@@ -62,42 +61,9 @@ __all__ = [
     "SequentialRule",
     "Timings",
     "certify",
+    "certify_sequential",
     "derive_seed",
 ]
-
-
-def derive_seed(seed: int, *tags: str | int) -> int:
-    """A seed in ``[0, 2**63)`` derived from ``seed`` and ``tags``: a deterministic sub-stream.
-
-    ``int(sha256(json.dumps([seed, *tags])).digest()[:8]) >> 1``. Different tags give
-    unrelated seeds (a cryptographic hash), so generators seeded with them draw
-    independent-looking streams; the same arguments always give the same seed, on every
-    platform and Python version.
-
-    Args:
-      seed: an int in ``[0, 2**63)``.
-      tags: strings or ints naming the sub-stream, e.g. ``"selection/noise"``.
-
-    Example:
-      >>> from sampler.certify import derive_seed
-      >>> derive_seed(0, "selection/noise") == derive_seed(0, "selection/noise")
-      True
-      >>> derive_seed(0, "selection/noise") != derive_seed(0, "estimation/noise")
-      True
-    """
-    seed = check_seed(seed)
-    for t in tags:
-        if isinstance(t, bool) or not isinstance(t, str | int):
-            raise ValueError(f"tags must be strings or ints, got {t!r}")
-    text = json.dumps([int(seed), *tags], ensure_ascii=True, separators=(",", ":"))
-    return int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "big") >> 1
-
-
-def _call_oracle(oracle, texts: list[str], prompt) -> torch.Tensor:
-    # An LLM judge whose template uses {request} needs the prompt next to each answer.
-    if getattr(oracle, "uses_request", False):
-        return oracle(texts, [prompt or ""] * len(texts))
-    return oracle(texts)
 
 
 def _oracle_error_for(oracle_error, top_class: int):
@@ -119,168 +85,6 @@ def _oracle_error_for(oracle_error, top_class: int):
     return oracle_error
 
 
-SEED_STREAMS = ("selection/noise", "selection/decoding", "estimation/noise", "estimation/decoding")
-
-
-def _derive_seeds(seed: int) -> dict[str, int]:
-    """The four derived seeds of one call (module docstring)."""
-    return {stream: derive_seed(seed, stream) for stream in SEED_STREAMS}
-
-
-def _check_call(model, config: CertifyConfig, *, oracle, device):
-    """Check the call against its model: the oracle, ``num_classes``, the device, the
-    decoding. Returns ``(model, device)``: the model with the configuration's decoding."""
-    if oracle is not None and config.num_classes is not None:
-        raise ValueError("num_classes must be None when an oracle labels the answers")
-    if config.decoding is not None:
-        if not callable(getattr(model, "with_decoding", None)):
-            raise ValueError(
-                f"decoding applies to a VLM only, not to a {type(model).__name__}: leave it None"
-            )
-        model = model.with_decoding(config.decoding)
-    model_device = getattr(model, "device", torch.device("cpu"))
-    dev = model_device if device is None else resolve_device(device)
-    if dev.type != torch.device(model_device).type:
-        raise ValueError(f"device {dev} must be of the model's device type ({model_device})")
-    return model, dev
-
-
-class Stream:
-    """One seeded stream of noisy predictions (``"selection"`` or ``"estimation"``).
-
-    The input is prepared once; :meth:`draw` ``(count)`` continues the stream with forward
-    batches of ``batch_size`` copies (the last one partial), batch ``b`` (counted from the
-    start of the stream) decoding under :func:`sampler.models.batch_seed` ``(seed, b)``, the
-    noise from one generator that is never reseeded. Drawing ``n`` copies at once and
-    drawing them ``batch_size`` at a time therefore give the same predictions: the draws
-    of a sequential run are a prefix of a fixed-``n`` run with the same seed.
-    """
-
-    def __init__(self, model, image, prompt, *, sigma, batch_size, seeds, name, device):
-        self.model = model
-        self.sigma = sigma
-        self.batch_size = batch_size
-        self.prepared = model.prepare(image, prompt)
-        self.noise = NoiseSpec.of(sigma, self.prepared, model.normalization)
-        self.generator = noise_generator(seed=seeds[f"{name}/noise"], device=device)
-        self.decoding_seed = seeds[f"{name}/decoding"]
-        self.batches = 0
-
-    def draw(self, count: int):
-        """The next ``count`` predictions (``list[str]`` or int64 CPU tensor), and seconds spent."""
-        t = time.perf_counter()
-        texts: list[str] = []
-        ids: list[torch.Tensor] = []
-        for start in range(0, count, self.batch_size):
-            num = min(self.batch_size, count - start)
-            pixels = add_gaussian_noise(
-                self.prepared.pixels, num=num, sigma=self.sigma, generator=self.generator
-            )
-            seed = batch_seed(self.decoding_seed, self.batches)
-            out = self.model.predict(self.prepared, pixels, seed=seed)
-            self.batches += 1
-            if isinstance(out, torch.Tensor):
-                ids.append(out.cpu())  # host copy inside the timing (synchronises a GPU)
-            else:
-                texts.extend(out)
-        return (torch.cat(ids) if ids else texts), time.perf_counter() - t
-
-
-class Call(NamedTuple):
-    """One call of :func:`certify` or :func:`sampler.certify.certify_sequential`, checked
-    and set up by :func:`begin_call`: the model (with the configuration's decoding), the
-    derived seeds and the two streams, nothing drawn yet."""
-
-    model: Any
-    seeds: dict[str, int]
-    selection: Stream
-    estimation: Stream
-
-
-def begin_call(model, image, prompt, *, config: CertifyConfig, oracle, device) -> Call:
-    """The set-up shared by both certification rules: the call checked against its model
-    (the oracle, ``num_classes``, the device, the decoding) and its selection and estimation
-    streams seeded from ``config.seed`` (module docstring)."""
-    model, dev = _check_call(model, config, oracle=oracle, device=device)
-    seeds = _derive_seeds(config.seed)
-    selection, estimation = (
-        Stream(
-            model,
-            image,
-            prompt,
-            sigma=config.sigma,
-            batch_size=config.batch_size,
-            seeds=seeds,
-            name=name,
-            device=dev,
-        )
-        for name in ("selection", "estimation")
-    )
-    return Call(model, seeds, selection, estimation)
-
-
-@dataclasses.dataclass
-class Selection:
-    """The selection step's labels and the labeller that labels every later prediction
-    (shared by both certification rules)."""
-
-    labels: torch.Tensor
-    labeller: Any  # None for a classifier
-    texts: tuple[str, ...] | None
-    class_names: tuple[str, ...] | None
-
-    @classmethod
-    def label(cls, preds, *, oracle, prompt, n0: int) -> Selection:
-        if isinstance(preds, torch.Tensor):  # a classifier: class ids are the labels
-            if oracle is not None:
-                raise ValueError("oracle must be None for a model that returns class ids")
-            labels = check_labels(preds, name="selection predictions", expected=n0)
-            return cls(labels, None, None, None)
-        if oracle is None:
-            raise ValueError(
-                "oracle is required for a model that returns texts (a VLM): pass e.g. "
-                "sampler.oracles.RefusalJudge() or a SemanticClusterer"
-            )
-        texts = tuple(preds)
-        if isinstance(oracle, SemanticClusterer) or callable(getattr(oracle, "select", None)):
-            # The selection fixes the clusters; each estimation text is labelled on its own.
-            labeller = oracle.select(list(texts))
-            labels = check_labels(labeller.selection_labels, name="selection labels", expected=n0)
-        else:
-            labeller = oracle
-            labels = check_labels(
-                _call_oracle(oracle, list(texts), prompt), name="selection labels", expected=n0
-            )
-        return cls(labels, labeller, texts, tuple(str(x) for x in labeller.labels))
-
-    def label_more(self, preds, *, prompt, name: str, expected: int) -> torch.Tensor:
-        """Labels of later predictions (each labelled on its own given the selection)."""
-        if self.labeller is None:
-            return check_labels(preds, name=f"{name} predictions", expected=expected)
-        return check_labels(
-            _call_oracle(self.labeller, list(preds), prompt),
-            name=f"{name} labels",
-            expected=expected,
-        )
-
-    def resolve_num_classes(self, model, num_classes, *more: torch.Tensor) -> int:
-        """The length of the counts: the oracle's classes, or for a classifier ``num_classes``,
-        the model's ``num_classes``, else ``max(label) + 1`` (at least 2)."""
-        if self.labeller is not None:
-            return int(self.labeller.num_classes)
-        if num_classes is None:
-            num_classes = getattr(model, "num_classes", None)
-        if num_classes is None:
-            num_classes = max(2, int(torch.cat([self.labels, *more]).max()) + 1)
-        return int(num_classes)
-
-    def top_class(self) -> int:
-        """The selected class (:func:`sampler.select_class` of the selection counts)."""
-        # max(label) + 1 classes suffice for the argmax; count_votes checks labels >= 0.
-        counts = count_votes(self.labels, num_classes=max(1, int(self.labels.max()) + 1))
-        return int(select_class(counts))
-
-
 def certify(
     model,
     image: torch.Tensor,
@@ -290,10 +94,19 @@ def certify(
     oracle=None,
     device: str | torch.device | None = None,
     **legacy,
-) -> CertifyResult:
-    """Cohen et al. CERTIFY of one input with separate selection and estimation samples.
+) -> CertifyResult | SequentialResult:
+    """Certify one input with the rule its configuration names.
 
-    See the module docstring for the algorithm, the seeding and the labelling.
+    * ``config.sequential is None``: Cohen et al.'s CERTIFY with a fixed ``n``, separate
+      selection and estimation samples (the module docstring gives the algorithm, the
+      seeding and the labelling); returns a :class:`CertifyResult`.
+    * ``config.sequential`` a :class:`SequentialRule`: the anytime-valid sequential rule at
+      the target radius ``config.sequential.radius``, which stops the estimation as soon as
+      the radius is certified or out of reach (:mod:`sampler._sequential` gives the rule,
+      its guarantee and the prefix property); returns a
+      :class:`sampler.certify.SequentialResult`.
+
+    Both rules draw the same selection and estimation streams from ``config.seed``.
 
     Args:
       model: a :class:`sampler.models.Model`: a :class:`sampler.models.VLM` (texts) or an
@@ -301,10 +114,12 @@ def certify(
       image: the clean image, ``(3, H, W)`` float in ``[0, 1]``.
       prompt: the question for a VLM; None for a classifier.
       config: the :class:`CertifyConfig` (``n0``, ``n``, ``sigma``, ``alpha``, ``seed``,
-        ``batch_size``, ``oracle_error``, ``decoding``, ``num_classes``, ``keep_texts``),
-        without a sequential rule. ``oracle_error`` goes to :func:`rstheory.certify` (with
+        ``batch_size``, ``oracle_error``, ``decoding``, ``num_classes``, ``keep_texts``,
+        ``sequential``). ``oracle_error`` goes to :func:`rstheory.certify` (with
         ``num_classes`` of this input for a symmetric rate); a per-class ``RateBounds`` or a
         :class:`sampler.oracles.OracleErrorRates` gives the rates of the selected class.
+        With a sequential rule, ``n`` and ``oracle_error`` are None and ``batch_size`` is
+        also the number of copies between two looks.
       oracle: for a VLM, an oracle mapping texts to class ids (``RefusalJudge``,
         ``ActionParser``, ``LLMJudge``, any :class:`sampler.oracles.Oracle`) or a
         :class:`sampler.oracles.SemanticClusterer` (or any object with its ``select``
@@ -313,19 +128,22 @@ def certify(
         the model's device type; CPU and CUDA generators give different streams.
       legacy: release 0.1's flat keywords (``n0=``, ``n=``, ``sigma=``, ``alpha=``,
         ``seed=``, ``batch_size=``, ``oracle_eps=``, ``oracle_rates=``, ``keep_texts=``,
-        ``num_classes=``) instead of ``config``: deprecated, they build the configuration
-        with a :class:`DeprecationWarning`.
+        ``num_classes=``, and for the sequential rule ``radius=``, ``n_max=``, ``prior=``)
+        instead of ``config``: deprecated, they build the configuration with a
+        :class:`DeprecationWarning` (a sequential one when they name ``radius``, ``n_max``
+        or ``prior``).
 
     Returns:
-      :class:`CertifyResult`; its counts load into :mod:`rstheory` directly.
+      :class:`CertifyResult` for a fixed ``n`` (its counts load into :mod:`rstheory`
+      directly), :class:`sampler.certify.SequentialResult` for a sequential rule.
 
     Raises:
       ValueError: a bad argument (the message names it), a VLM without an oracle, a
         classifier with one, or labels outside ``[0, num_classes)``.
 
-    Example (a classifier that always answers class 2):
+    Example (a classifier that always answers class 2), with a fixed ``n``:
       >>> import torch
-      >>> from sampler.certify import CertifyConfig, certify
+      >>> from sampler.certify import CertifyConfig, SequentialRule, certify
       >>> from sampler.models import ImageClassifier
       >>> class Two(torch.nn.Module):
       ...     def forward(self, x):
@@ -336,9 +154,20 @@ def certify(
       (2, [0, 0, 10], [0, 0, 100])
       >>> round(float(res.certificate.radius), 4), bool(res.certificate.abstained)
       (0.3751, False)
+
+    and with the sequential rule at radius 0.25 (it stops after 80 of at most 1000):
+      >>> cfg = CertifyConfig(n0=10, sigma=0.25, alpha=0.001, batch_size=20, seed=0,
+      ...     num_classes=3, sequential=SequentialRule(radius=0.25, n_max=1000))
+      >>> res = certify(ImageClassifier(Two()), torch.rand(3, 4, 4), config=cfg)
+      >>> res.stop_reason, res.top_class, res.n, res.k, round(res.radius, 4)
+      ('certified', 2, 80, 80, 0.254)
     """
     start = time.perf_counter()
-    cfg = config_from_keywords(config, legacy, func="certify")
+    cfg = config_from_keywords(config, legacy, func="certify", sequential=None)
+    if cfg.sequential is not None:
+        return run_sequential(
+            model, image, prompt, config=cfg, oracle=oracle, device=device, start=start
+        )
     model, seeds, selection, estimation = begin_call(
         model, image, prompt, config=cfg, oracle=oracle, device=device
     )
@@ -383,3 +212,22 @@ def certify(
         timings=Timings(t_sel, t_est, t_oracle, time.perf_counter() - start),
         seeds=seeds,
     )
+
+
+def certify_sequential(model, image, prompt=None, *, config=None, **keywords) -> SequentialResult:
+    """Deprecated alias of :func:`certify` for a sequential configuration (removed in 0.3).
+
+    ``oracle=`` and ``device=`` are :func:`certify`'s. As in release 0.1, the configuration
+    (``config`` or the 0.1 flat keywords ``n0=``, ``radius=``, ``sigma=``, ``alpha=``,
+    ``n_max=``, ``seed=``, ``batch_size=``, ``prior=``, ``keep_texts=``, ``num_classes=``)
+    must have a sequential rule; the result is what :func:`certify` returns for it.
+    """
+    warnings.warn(
+        f"certify_sequential is renamed certify, which runs the rule of its configuration "
+        f"(deprecated in 0.2, removed in {REMOVED_IN})",
+        DeprecationWarning,
+        stacklevel=2,
+    )
+    oracle, device = keywords.pop("oracle", None), keywords.pop("device", None)
+    cfg = config_from_keywords(config, keywords, func="certify_sequential", sequential=True)
+    return certify(model, image, prompt, config=cfg, oracle=oracle, device=device)

@@ -1,12 +1,11 @@
 """The certification parameters of one input or of a campaign: :class:`CertifyConfig`.
 
-One frozen object holds what :func:`sampler.certify.certify`,
-:func:`~sampler.certify.certify_sequential`, the campaign runner :func:`sampler.run.run`,
-its Ray backend :func:`sampler.run.run_ray`, the configuration hash
-(:func:`sampler.run.run_config`) and ``python -m sampler collect`` share, validated once,
-when it is made. The sequential rule is a second small object, :class:`SequentialRule`,
-held by the configuration's ``sequential`` field, so that a campaign of sequential
-certificates is the same runner with another configuration, hashed with its rule.
+One frozen object holds what :func:`sampler.certify.certify`, the campaign runner
+:func:`sampler.run.run`, its Ray backend :func:`sampler.run.run_ray`, the configuration
+hash (:func:`sampler.run.run_config`) and ``python -m sampler collect`` share, validated
+once, when it is made. The sequential rule is a second small object,
+:class:`SequentialRule`, held by the configuration's ``sequential`` field: ``certify``
+runs the rule its configuration names, and the configuration is hashed with its rule.
 """
 
 from __future__ import annotations
@@ -92,7 +91,8 @@ def _check_oracle_error(value) -> OracleError:
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class SequentialRule:
-    """The anytime-valid sequential rule of :func:`sampler.certify.certify_sequential`.
+    """The anytime-valid sequential rule that :func:`sampler.certify.certify` runs when a
+    :class:`CertifyConfig` holds one (its ``sequential`` field).
 
     Attributes:
       radius: the target radius, ``> 0`` (``p* = Phi(radius / sigma)`` must be below 1).
@@ -159,9 +159,9 @@ class CertifyConfig:
         be None with an oracle (the oracle decides). Hashed: it changes the counts.
       keep_texts: keep the decoded answers in the results and rows (VLMs only). Not
         hashed: it changes what is recorded, not the results.
-      sequential: a :class:`SequentialRule` for :func:`~sampler.certify.certify_sequential`
-        (then ``n`` is None and ``oracle_error`` None: a correction would change the
-        boundaries); None: a fixed-``n`` certificate.
+      sequential: a :class:`SequentialRule`: :func:`~sampler.certify.certify` then runs
+        the sequential rule (``n`` is None and ``oracle_error`` None: a correction would
+        change the boundaries); None: a fixed-``n`` certificate.
 
     Example:
       >>> from sampler import CertifyConfig
@@ -279,7 +279,8 @@ def config_from_keywords(
     ``keep_texts=``, ``num_classes=``; for the sequential rule ``radius=``, ``n_max=``,
     ``prior=``); they build the configuration with a :class:`DeprecationWarning` (removed
     in 0.3). ``sequential``: whether the caller needs a sequential rule (True), a fixed
-    ``n`` (False), or takes either (None; flat keywords then build a fixed-``n`` one).
+    ``n`` (False), or takes either (None; flat keywords then build a sequential one when
+    they name ``radius``, ``n_max`` or ``prior``, else a fixed-``n`` one).
 
     Raises:
       TypeError: both ``config`` and flat keywords, neither, or an unknown keyword.
@@ -295,11 +296,13 @@ def config_from_keywords(
         if sequential is False and config.sequential is not None:
             raise ValueError(
                 f"{func}() certifies with a fixed n: its config must have no sequential rule "
-                "(use certify_sequential)"
+                "(sampler.certify.certify runs the sequential rule on one input)"
             )
         return config
     if config is not None:
         raise TypeError(f"{func}(): pass config= or the 0.1 keywords {sorted(legacy)}, not both")
+    if sequential is None:
+        sequential = any(k in legacy for k in _SEQUENTIAL)
     allowed = (*_FLAT, "oracle_eps", "oracle_rates", *(_SEQUENTIAL if sequential else ()))
     unknown = sorted(set(legacy) - set(allowed))
     if unknown:

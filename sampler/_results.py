@@ -5,8 +5,8 @@
 * :class:`CertifyResult` (:func:`sampler.certify.certify`,
   :func:`sampler.certificate_from_counts`): the votes and their
   :class:`rstheory.Certificate`;
-* :class:`SequentialResult` (:func:`sampler.certify.certify_sequential`): the votes and
-  the sequential rule's stop.
+* :class:`SequentialResult` (:func:`sampler.certify.certify` with a sequential rule): the
+  votes and the sequential rule's stop.
 
 A field has one name in all of them.
 """
@@ -118,7 +118,7 @@ class CertifyResult(Votes):
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class SequentialResult(Votes):
-    """Result of :func:`sampler.certify.certify_sequential` for one input.
+    """Result of :func:`sampler.certify.certify` with a sequential rule, for one input.
 
     Attributes:
       stop_reason: ``"certified"`` (radius ``>= radius_target`` certified), ``"futility"``

@@ -26,6 +26,7 @@ from sampler._campaign import (
     Job,
     RunSummary,
     certify_row,
+    check_campaign_config,
     make_job,
     run_campaign,
 )
@@ -130,12 +131,15 @@ def run(
 
     Raises:
       ConfigMismatchError: the file holds rows of another configuration.
-      ValueError: a bad argument, a dataset that cannot be read, a done input whose prompt
-        changed, a corrupt line in the middle of the file.
+      ValueError: a bad argument, a config with a sequential rule (campaigns certify with
+        a fixed n only, for now; checked before any work), a dataset that cannot be read, a
+        done input whose prompt changed, a corrupt line in the middle of the file.
       RuntimeError: ``parquet`` asked for without pyarrow (checked before any work).
       KeyboardInterrupt: re-raised after the rows so far are safely written.
     """
-    cfg = config_from_keywords(config, legacy, func="run")
+    cfg = check_campaign_config(
+        config_from_keywords(config, legacy, func="run", sequential=None), func="run"
+    )
     options = CampaignOptions(
         oracle_name=oracle_name,
         prompt=prompt,

@@ -1,11 +1,13 @@
 """Sequential certification of one input: stop the estimation as soon as the answer is clear.
 
-:func:`certify_sequential` is :func:`sampler.certify.certify` with the fixed ``n`` replaced
-by the anytime-valid rule of :mod:`rstheory.sequential` at a target radius ``r``:
+:func:`sampler.certify.certify` with a configuration whose ``sequential`` field is a
+:class:`sampler.certify.SequentialRule` runs :func:`run_sequential`: the fixed-``n`` rule
+with its fixed ``n`` replaced by the anytime-valid rule of :mod:`rstheory.sequential` at a
+target radius ``r``:
 
 1. *selection*: ``n0`` noisy copies, labelled; the selected class is ``argmax`` of their
    counts (ties to the lower id), exactly as in :func:`~sampler.certify.certify` (same
-   seeds, same code);
+   seeds, same code: :mod:`sampler._draws`);
 2. *estimation*, batch by batch: after each batch of ``batch_size`` copies (the
    checkpoints ``batch_size, 2 batch_size, ..., n_max``), with ``k`` votes for the selected
    class among the ``n`` so far, stop and **certify** when ``k >= k_certify(n)`` (the
@@ -19,11 +21,12 @@ the stop was reached, so the reported radius ``sigma Phi^-1(p_lower)`` is valid;
 particular ``P[certify radius >= r while p_A < p*] <= alpha``.
 
 **Prefix property.** The estimation noise and decoding seeds are those of
-:func:`~sampler.certify.certify` (the same :class:`sampler._certify.Stream`, set up by the
-same :func:`sampler._certify.begin_call`), and forward batches have ``batch_size`` copies
-in both, so the ``n`` estimation draws of a sequential run equal the first ``n`` draws of
-``certify(..., n=n_fixed, batch_size=batch_size)`` with the same seed, for any
-``n_fixed >= n``: the two rules see the same data and differ only in when they stop.
+:func:`~sampler.certify.certify` with a fixed ``n`` (the same
+:class:`sampler._draws.Stream`, set up by the same :func:`sampler._draws.begin_call`), and
+forward batches have ``batch_size`` copies in both, so the ``n`` estimation draws of a
+sequential run equal the first ``n`` draws of ``certify`` with ``CertifyConfig(n=n_fixed,
+batch_size=batch_size, ...)`` and the same seed, for any ``n_fixed >= n``: the two rules
+see the same data and differ only in when they stop.
 
 Oracle-error corrections (``oracle_error`` of the configuration) are not offered: they
 change the bound on ``p_A`` and hence the boundaries.
@@ -40,12 +43,12 @@ import torch
 import rstheory
 from rstheory import sequential as _seq
 from rstheory.bounds import betabinomial_cs
-from sampler._certify import Selection, begin_call
-from sampler._config import CertifyConfig, config_from_keywords
+from sampler._config import CertifyConfig
+from sampler._draws import Selection, begin_call
 from sampler._results import SequentialResult, Timings
 from sampler._votes import count_votes
 
-__all__ = ["CERTIFIED", "FUTILITY", "N_MAX", "SequentialResult", "certify_sequential"]
+__all__ = ["CERTIFIED", "FUTILITY", "N_MAX", "SequentialResult"]
 
 CERTIFIED = "certified"
 FUTILITY = "futility"
@@ -72,54 +75,29 @@ def _cached_boundaries(radius, sigma, alpha, batch_size, n_max, prior):
     )
 
 
-def certify_sequential(
+def run_sequential(
     model,
     image: torch.Tensor,
-    prompt: str | None = None,
+    prompt: str | None,
     *,
-    config: CertifyConfig | None = None,
-    oracle=None,
-    device: str | torch.device | None = None,
-    **legacy,
+    config: CertifyConfig,
+    oracle,
+    device: str | torch.device | None,
+    start: float | None = None,
 ) -> SequentialResult:
-    """Certify radius ``config.sequential.radius`` of one input, stopping the estimation as
-    early as the data allow.
+    """The sequential rule on one input, for :func:`sampler.certify.certify` with a
+    configuration that has a sequential rule (checked there): what ``certify`` returns.
 
-    See the module docstring for the rule, its guarantee and the prefix property.
-
-    Args:
-      model, image, prompt, oracle, device: as :func:`sampler.certify.certify`.
-      config: a :class:`sampler.certify.CertifyConfig` with a
-        :class:`sampler.certify.SequentialRule` (``radius``, ``n_max``, ``prior``) as its
-        ``sequential`` field, ``n`` and ``oracle_error`` None; ``batch_size`` is also the
-        number of copies between two looks.
-      legacy: release 0.1's flat keywords (``n0=``, ``radius=``, ``sigma=``, ``alpha=``,
-        ``n_max=``, ``seed=``, ``batch_size=``, ``prior=``, ``keep_texts=``,
-        ``num_classes=``) instead of ``config``: deprecated, they build the configuration
-        with a :class:`DeprecationWarning`.
-
-    Returns:
-      :class:`SequentialResult`.
-
-    Raises:
-      ValueError: a bad argument (the message names it), a VLM without an oracle, a
-        classifier with one.
-
-    Example (a classifier that always answers class 2):
-      >>> import torch
-      >>> from sampler.certify import CertifyConfig, SequentialRule, certify_sequential
-      >>> from sampler.models import ImageClassifier
-      >>> class Two(torch.nn.Module):
-      ...     def forward(self, x):
-      ...         return torch.nn.functional.one_hot(torch.full((len(x),), 2), 3).float()
-      >>> cfg = CertifyConfig(n0=10, sigma=0.25, alpha=0.001, batch_size=20, seed=0,
-      ...     num_classes=3, sequential=SequentialRule(radius=0.25, n_max=1000))
-      >>> res = certify_sequential(ImageClassifier(Two()), torch.rand(3, 4, 4), config=cfg)
-      >>> res.stop_reason, res.top_class, res.n, res.k, round(res.radius, 4)
-      ('certified', 2, 80, 80, 0.254)
+    See the module docstring for the rule, its guarantee and the prefix property; the
+    arguments are :func:`sampler.certify.certify`'s, ``config.sequential`` the
+    :class:`sampler.certify.SequentialRule` (``radius``, ``n_max``, ``prior``) and
+    ``config.batch_size`` also the number of copies between two looks. ``start``: the
+    ``time.perf_counter()`` at which the call began (default now), for the total time.
     """
-    start = time.perf_counter()
-    cfg = config_from_keywords(config, legacy, func="certify_sequential", sequential=True)
+    start = time.perf_counter() if start is None else start
+    cfg = config
+    if cfg.sequential is None:
+        raise ValueError("run_sequential needs a config with a sequential rule (sequential=...)")
     model, seeds, selection, estimation = begin_call(
         model, image, prompt, config=cfg, oracle=oracle, device=device
     )

@@ -124,8 +124,7 @@ def select_class(selection_counts) -> torch.Tensor:
 
     ``argmax`` over the last axis of the selection counts, ties to the lower class id, so
     the choice is deterministic. The one selection step of :mod:`sampler`: used by
-    :func:`certificate_from_counts`, :func:`sampler.certify.certify` and
-    :func:`~sampler.certify.certify_sequential`.
+    :func:`certificate_from_counts` and :func:`sampler.certify.certify` (both rules).
 
     Args:
       selection_counts: integer counts ``(*batch, classes)`` of the selection samples.

@@ -206,7 +206,7 @@ def test_fit_curves_and_plan_match_the_library(demo):
 
 
 def test_sequential_replay_and_plan_match_the_library(demo):
-    """The replay equals certify_sequential's stop on the same labels (recomputed here from
+    """The replay equals certify's sequential stop on the same labels (recomputed here from
     the rows, independently of rsvlm), and the plan equals compare_fixed."""
     from rstheory import sequential
     from rsvlm._demo import fitted_distribution

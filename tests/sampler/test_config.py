@@ -120,18 +120,27 @@ def test_certify_takes_the_01_flat_keywords_with_a_warning_and_the_same_result()
         certify(clf, image)
 
 
-def test_certify_sequential_takes_the_01_flat_keywords_with_a_warning():
+def test_the_sequential_rule_takes_the_01_flat_keywords_with_a_warning():
     clf, image = ImageClassifier(Two()), torch.rand(3, 4, 4)
     rule = SequentialRule(radius=0.25, n_max=200)
     kw = dict(n0=10, sigma=0.25, alpha=0.001, batch_size=20, seed=0, num_classes=3)
-    new = certify_sequential(clf, image, config=CertifyConfig(**kw, sequential=rule))
+    new = certify(clf, image, config=CertifyConfig(**kw, sequential=rule))
     with pytest.warns(DeprecationWarning):
         old = certify_sequential(clf, image, **kw, radius=0.25, n_max=200)
     assert old.summary() == new.summary()
-    with pytest.raises(ValueError, match="sequential rule"):
+    # certify's flat keywords name the sequential rule with radius= and n_max=
+    with pytest.warns(DeprecationWarning, match="config=CertifyConfig"):
+        flat = certify(clf, image, **kw, radius=0.25, n_max=200)
+    assert flat.summary() == new.summary()
+    with (
+        pytest.warns(DeprecationWarning, match="certify_sequential is renamed certify"),
+        pytest.raises(ValueError, match="sequential rule"),
+    ):
         certify_sequential(clf, image, config=CertifyConfig(**BASE))
-    with pytest.raises(ValueError, match="certify_sequential"):
-        certify(clf, image, config=CertifyConfig(**kw, sequential=rule))
+    # certify runs the rule its configuration names (it used to refuse a sequential one)
+    assert isinstance(certify(clf, image, config=CertifyConfig(**kw, sequential=rule)), type(new))
+    assert isinstance(certify(clf, image, config=CertifyConfig(**BASE)), sampler.CertifyResult)
+    assert isinstance(new, sampler.SequentialResult)
 
 
 def test_oracle_eps_and_oracle_rates_map_to_oracle_error():

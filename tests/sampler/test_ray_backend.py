@@ -304,6 +304,15 @@ def test_run_ray_takes_runs_campaign_keywords_and_refuses_others(tmp_path):
     assert not (tmp_path / "o.jsonl").exists()
 
 
+def test_run_ray_refuses_a_sequential_config_before_ray_is_touched(tmp_path):
+    from sampler import SequentialRule
+
+    cfg = CertifyConfig(n0=4, sigma=0.5, seed=0, sequential=SequentialRule(radius=0.25, n_max=8))
+    with pytest.raises(ValueError, match="campaigns with a sequential rule are not supported"):
+        run_ray(lambda: None, [], tmp_path / "o.jsonl", config=cfg)
+    assert not (tmp_path / "o.jsonl").exists()
+
+
 def test_the_local_cluster_listens_on_the_loopback_interface_only(cluster):
     """start_local_cluster: the node and its control store are on 127.0.0.1, not on the
     machine's network address, and the process environment is left as it was."""

@@ -1,7 +1,8 @@
 """Tests of sampler.run and ``python -m sampler collect``: one row per input, rows
 reproducible from the seed, resume after an interrupt or a cut last line, error rows for
-corrupt images, refusal of a configuration change, the three dataset layouts (a fake
-MM-SafetyBench tree), counts that load into rstheory, and the command line end to end."""
+corrupt images, refusal of a configuration change and of a sequential rule, the three
+dataset layouts (a fake MM-SafetyBench tree), counts that load into rstheory, and the
+command line end to end."""
 
 import json
 import os
@@ -477,6 +478,31 @@ def test_cli_end_to_end_in_a_subprocess(tmp_path, images):
     assert main([*cmd[3:-2], "--quiet"]) == 0
     rows = read_rows(out)
     assert [r["id"] for r in rows] == ["a.png", "b.png", "d.png", "sub/c.png"]
+
+
+def test_a_sequential_config_is_refused_before_any_work(tmp_path):
+    """Campaign rows hold fixed-n certificates: a config with a sequential rule is refused
+    with a ValueError naming the limitation before the dataset is read or the model used,
+    and make_job (behind every backend's rows) refuses it too."""
+    from sampler import SequentialRule
+
+    cfg = CertifyConfig(
+        n0=5, sigma=0.5, seed=0, batch_size=8, sequential=SequentialRule(radius=0.25, n_max=20)
+    )
+    out, missing = tmp_path / "rows.jsonl", tmp_path / "no-such-dataset"
+    message = "campaigns with a sequential rule are not supported yet"
+    with pytest.raises(ValueError, match=message):
+        run(object(), missing, out, config=cfg, progress=False)
+    with (
+        pytest.warns(DeprecationWarning, match="config=CertifyConfig"),
+        pytest.raises(ValueError, match=message),
+    ):
+        run(object(), missing, out, n0=5, sigma=0.5, seed=0, radius=0.25, n_max=20)
+    with pytest.raises(ValueError, match=message):
+        campaign_module.make_job(
+            object(), config=cfg, oracle=None, oracle_name=None, model_name=None
+        )
+    assert not out.exists()
 
 
 def test_a_classifier_campaign_uses_its_class_ids(images, tmp_path):

@@ -1,7 +1,9 @@
-"""Tests of sampler._sequential: the sequential rule on deterministic fake classifiers
-(unanimous votes stop at the first look that can certify, split votes stop for futility,
-n_max is respected), the prefix property against sampler.certify.certify (same seed, same
-draws), and the tiny LLaVA with a stub oracle. No test here is random beyond fixed seeds."""
+"""Tests of sampler._sequential, the rule sampler.certify.certify runs for a configuration
+with a SequentialRule: the sequential rule on deterministic fake classifiers (unanimous
+votes stop at the first look that can certify, split votes stop for futility, n_max is
+respected), the prefix property against certify with a fixed n (same seed, same draws),
+the tiny LLaVA with a stub oracle, and the deprecated alias certify_sequential. No test
+here is random beyond fixed seeds."""
 
 import numpy as np
 import pytest
@@ -15,6 +17,8 @@ from sampler.certify import (
     FUTILITY,
     N_MAX,
     CertifyConfig,
+    CertifyResult,
+    SequentialResult,
     SequentialRule,
     certify,
     certify_sequential,
@@ -61,7 +65,7 @@ def _rule(*, radius, n_max, prior=None, **kw):
 
 
 def test_unanimous_votes_stop_at_the_first_checkpoint_that_can_certify():
-    res = certify_sequential(
+    res = certify(
         ImageClassifier(Constant()),
         _image(),
         config=_rule(radius=0.25, n_max=2000, batch_size=25, num_classes=3, **KW),
@@ -88,7 +92,7 @@ def test_unanimous_votes_stop_at_the_first_checkpoint_that_can_certify():
 def test_split_votes_stop_for_futility():
     img = _image()
     model = ImageClassifier(NoiseSign(float(img.mean())), input_size=(8, 8))
-    res = certify_sequential(model, img, config=_rule(radius=0.25, n_max=5000, batch_size=50, **KW))
+    res = certify(model, img, config=_rule(radius=0.25, n_max=5000, batch_size=50, **KW))
     assert res.stop_reason == FUTILITY and not res.certified
     assert res.n < 5000
     assert res.p_upper < res.p_star
@@ -99,7 +103,7 @@ def test_split_votes_stop_for_futility():
 @pytest.mark.parametrize(("n_max", "checkpoints"), [(40, [20, 40]), (50, [20, 40, 50])])
 def test_n_max_is_respected(n_max, checkpoints):
     # radius 0.5 at sigma 0.25 needs p* = 0.977: 50 unanimous votes are not enough.
-    res = certify_sequential(
+    res = certify(
         ImageClassifier(Constant()),
         _image(),
         config=_rule(
@@ -116,7 +120,7 @@ def test_n_max_is_respected(n_max, checkpoints):
 def test_sequential_draws_are_a_prefix_of_the_fixed_n_draws(shift):
     img = _image(1)
     model = ImageClassifier(NoiseSign(float(img.mean()), shift), input_size=(8, 8))
-    seq = certify_sequential(model, img, config=_rule(radius=0.1, n_max=3000, batch_size=30, **KW))
+    seq = certify(model, img, config=_rule(radius=0.1, n_max=3000, batch_size=30, **KW))
     assert seq.n < 3000
     fixed = certify(model, img, config=CertifyConfig(n=seq.n + 90, batch_size=30, **KW))
     assert torch.equal(seq.selection_labels, fixed.selection_labels)
@@ -137,7 +141,7 @@ def test_tiny_llava_sequential_matches_certify_counts(vlm15):
             return torch.tensor([len((t.split() or [""])[0]) % 3 for t in texts], dtype=torch.int64)
 
     kw = dict(n0=4, sigma=0.5, alpha=0.05, seed=0, batch_size=4, keep_texts=True)
-    seq = certify_sequential(
+    seq = certify(
         vlm15,
         _image(0, (32, 32)),
         PROMPT,
@@ -176,6 +180,28 @@ def test_bad_arguments_are_refused(kwargs, match):
     )
     oracle = args.pop("oracle", None)
     with pytest.raises(ValueError, match=match):
-        certify_sequential(
-            ImageClassifier(Constant()), _image(), oracle=oracle, config=_rule(**args)
-        )
+        certify(ImageClassifier(Constant()), _image(), oracle=oracle, config=_rule(**args))
+
+
+def test_certify_dispatches_on_the_configuration():
+    clf, img = ImageClassifier(Constant()), _image()
+    seq = certify(
+        clf, img, config=_rule(radius=0.25, n_max=200, batch_size=25, num_classes=3, **KW)
+    )
+    fixed = certify(clf, img, config=CertifyConfig(n=200, batch_size=25, num_classes=3, **KW))
+    assert isinstance(seq, SequentialResult) and not isinstance(seq, CertifyResult)
+    assert isinstance(fixed, CertifyResult) and not isinstance(fixed, SequentialResult)
+    assert seq.stop_reason == CERTIFIED and seq.n < 200
+
+
+def test_certify_sequential_is_a_deprecated_alias_with_the_same_result():
+    clf, img = ImageClassifier(Constant()), _image()
+    cfg = _rule(radius=0.25, n_max=200, batch_size=25, num_classes=3, **KW)
+    new = certify(clf, img, config=cfg)
+    with pytest.warns(DeprecationWarning, match="certify_sequential is renamed certify"):
+        old = certify_sequential(clf, img, config=cfg)
+    assert isinstance(old, SequentialResult)
+    assert old.summary() == new.summary() and old.seeds == new.seeds
+    assert (old.p_lower, old.p_upper, old.radius) == (new.p_lower, new.p_upper, new.radius)
+    assert torch.equal(old.selection_labels, new.selection_labels)
+    assert torch.equal(old.estimation_labels, new.estimation_labels)
