@@ -50,7 +50,7 @@ def test_throughput_route_equals_seconds_per_batch(n, inputs, batch_size, rate, 
     )
     assert got.batches == want.batches
     for a, b in zip(got[1:], want[1:], strict=True):
-        assert math.isclose(a, b, rel_tol=1e-12)
+        assert math.isclose(a, b, rel_tol=RTOL_SAME_COMPUTATION)
 
 
 @settings(max_examples=40, deadline=None)
@@ -126,7 +126,7 @@ def test_expected_budget_of_whole_batches_equals_budget(n, inputs, batch_size, d
     want = planning.budget(n, inputs, throughput=hardware)
     assert got.batches == pytest.approx(want.batches, rel=RTOL_SAME_COMPUTATION)
     for a, b in zip(got[1:], want[1:], strict=True):
-        assert math.isclose(a, b, rel_tol=1e-12)
+        assert math.isclose(a, b, rel_tol=RTOL_SAME_COMPUTATION)
 
 
 @pytest.mark.parametrize(
