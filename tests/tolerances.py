@@ -210,6 +210,10 @@ ATOL_SEQUENTIAL_FRACTIONS_TOTAL = 1e-12
 
 # --- sampler
 
+# sigma Phi^-1(p) at p = Phi(r / sigma) gives back r to a few ulps of the normal quantile and
+# its inverse (about 1e-16 relative each); 1e-12 leaves a wide margin.
+ATOL_RADIUS_ROUND_TRIP = 1e-12
+
 # --- demo (tests/test_demo.py: numbers of report.json recomputed in the test process)
 
 # The same code on the same inputs in another process: JSON keeps float64 exactly, so only a
