@@ -18,11 +18,14 @@ setup: $(STAMP)
 $(PY):
 	$(PYTHON) -m venv $(VENV)
 
-# torch first and pinned exactly: the CPU wheel; an unpinned resolve would fetch CUDA builds.
-$(STAMP): pyproject.toml | $(PY)
+# torch first, under this machine's constraints (constraints-cpu.txt: the CPU wheel on disk);
+# the package itself only states a range, so it installs beside a user's CUDA torch.
+CONSTRAINTS := constraints-cpu.txt
+
+$(STAMP): pyproject.toml $(CONSTRAINTS) | $(PY)
 	$(PY) -m pip install --upgrade pip
-	$(PY) -m pip install torch==2.13.0
-	$(PY) -m pip install -e '.[test,ray]'
+	$(PY) -m pip install -c $(CONSTRAINTS) torch
+	$(PY) -m pip install -c $(CONSTRAINTS) -e '.[test,ray]'
 	touch $@
 
 demo: $(STAMP)
