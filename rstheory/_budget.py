@@ -71,18 +71,8 @@ class Throughput:
                 "samples_per_second (measured throughput per device), got "
                 f"seconds_per_batch={spb!r}, samples_per_second={rate!r}"
             )
-        if spb is not None:
-            put(
-                self,
-                "seconds_per_batch",
-                check_real(spb, name="seconds_per_batch", low=0.0, low_open=True),
-            )
-        else:
-            put(
-                self,
-                "samples_per_second",
-                check_real(rate, name="samples_per_second", low=0.0, low_open=True),
-            )
+        timing = "seconds_per_batch" if spb is not None else "samples_per_second"
+        put(self, timing, check_real(getattr(self, timing), name=timing, low=0.0, low_open=True))
         put(self, "devices", check_int(self.devices, name="devices"))
         if self.price_per_device_hour is not None:
             price = check_real(self.price_per_device_hour, name="price_per_device_hour", low=0.0)

@@ -164,14 +164,13 @@ def pilot_dist(spec: PilotCounts, config_hash: str | None):
         and ``--config-hash`` chose none.
     """
     from rstheory import distributions, rows
+    from rstheory._rows import mixed_configurations
 
     try:
         k, n = rows.read_counts(spec.path, config_hash=config_hash)
     except rows.ConfigMismatchError as err:
-        shown = ", ".join("(none)" if h is None else h for h in err.hashes)
         raise ValueError(
-            f"--dist {spec.text!r}: {spec.path} holds rows of {len(err.hashes)} "
-            f"configurations (config_hash {shown}): mixing them would mix distributions; "
+            f"--dist {spec.text!r}: {mixed_configurations(spec.path, err.hashes)}; "
             "choose one with --config-hash HASH"
         ) from None
     except ValueError as err:
@@ -267,9 +266,7 @@ def compute_plan(args) -> dict:
     }
     if args.inputs is not None:
         hardware = _throughput(args)
-        cost = planning.budget(
-            int(plan.n), args.inputs, throughput=_at_batch_size(hardware, args.batch_size)
-        )
+        cost = planning.budget(int(plan.n), args.inputs, throughput=hardware)
         result["budget"] = {k: float(v) for k, v in cost._asdict().items()}
     if args.sequential:
         result["sequential"] = _sequential(dist, args, int(plan.n))
@@ -344,6 +341,15 @@ def _sequential(dist, args, n: int) -> dict:
     }
 
 
+def _budget_line(b: dict) -> str:
+    """A budget of :func:`compute_plan` in one line; the cost only when a price was given."""
+    cost = "" if b["cost"] != b["cost"] else f", cost {b['cost']:.4g}"
+    return (
+        f"{b['batches']:.0f} batches, {b['wall_seconds'] / 3600:.3g} h wall, "
+        f"{b['device_hours']:.3g} device hours{cost}"
+    )
+
+
 def print_plan(result: dict) -> None:
     print(
         f"Plan: alpha = {result['alpha']:g}, sigma = {result['sigma']:g}, "
@@ -378,18 +384,8 @@ def print_plan(result: dict) -> None:
         )
         print(f"    ratio fixed n / E[samples] = {q['ratio']:.3g}")
         if "budget" in q:
-            b = q["budget"]
-            print(
-                f"    expected campaign: {b['batches']:.0f} batches, "
-                f"{b['wall_seconds'] / 3600:.3g} h wall, {b['device_hours']:.3g} device hours"
-                + ("" if b["cost"] != b["cost"] else f", cost {b['cost']:.4g}")
-            )
+            print(f"    expected campaign: {_budget_line(q['budget'])}")
     if "budget" in result:
-        b = result["budget"]
-        print(
-            f"  campaign: {b['batches']:.0f} batches, {b['wall_seconds'] / 3600:.3g} h wall, "
-            f"{b['device_hours']:.3g} device hours"
-            + ("" if b["cost"] != b["cost"] else f", cost {b['cost']:.4g}")
-        )
+        print(f"  campaign: {_budget_line(result['budget'])}")
     if "plot" in result:
         print(f"  figure: {result['plot']}")

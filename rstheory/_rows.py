@@ -167,11 +167,18 @@ def _check_pair(k: int, n: int, where: str) -> None:
         raise ValueError(f"{where}: field 'k' must be an integer in [0, n] = [0, {n}], got {k}")
 
 
-def _mixed(path, hashes: list[str | None]) -> ConfigMismatchError:
+def mixed_configurations(path, hashes: Sequence[str | None]) -> str:
+    """The message of a file holding rows of several configurations (without the remedy)."""
     shown = ", ".join("(none)" if h is None else h for h in hashes)
-    return ConfigMismatchError(
+    return (
         f"{path} holds rows of {len(hashes)} configurations (config_hash {shown}): mixing "
-        "them would mix distributions; pass config_hash= to choose one",
+        "them would mix distributions"
+    )
+
+
+def _mixed(path, hashes: list[str | None]) -> ConfigMismatchError:
+    return ConfigMismatchError(
+        f"{mixed_configurations(path, hashes)}; pass config_hash= to choose one",
         path=path,
         hashes=hashes,
     )

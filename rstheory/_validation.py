@@ -134,6 +134,11 @@ def _range(low: float, high: float, low_open: bool, high_open: bool) -> str:
     return f"{left}{low:g}, {high:g}{right}"
 
 
+def _outside(a, low: float, high: float, low_open: bool, high_open: bool):
+    """Where ``a`` (an array or a float, no NaN) lies outside the range."""
+    return ((a <= low) if low_open else (a < low)) | ((a >= high) if high_open else (a > high))
+
+
 def check_in_range(
     x,
     *,
@@ -150,7 +155,7 @@ def check_in_range(
     rng = _range(low, high, low_open, high_open)
     if np.isnan(a).any():
         raise ValueError(f"{name} must not be NaN; allowed range is {rng}")
-    bad = ((a <= low) if low_open else (a < low)) | ((a >= high) if high_open else (a > high))
+    bad = _outside(a, low, high, low_open, high_open)
     if bad.any():
         raise ValueError(f"{name} must lie in {rng}, got {show_value(a[bad].ravel()[0])}")
 
@@ -265,9 +270,7 @@ def check_real(
     v = _scalar(name, x)
     if np.isnan(v):
         raise ValueError(f"{name} must not be NaN; allowed range is {rng}")
-    bad_lo = v <= low if low_open else v < low
-    bad_hi = v >= high if high_open else v > high
-    if bad_lo or bad_hi or not np.isfinite(v):
+    if _outside(v, low, high, low_open, high_open) or not np.isfinite(v):
         raise ValueError(f"{name} must lie in {rng}, got {show_value(v)}")
     return v
 
