@@ -20,6 +20,7 @@ import numpy as np
 
 import rstheory
 from rstheory._deprecation import REMOVED_IN
+from rstheory._validation import check_prior
 from sampler._models import DecodingConfig
 from sampler._oracle_base import OracleErrorRates
 from sampler._validation import (
@@ -115,14 +116,7 @@ class SequentialRule:
         )
         object.__setattr__(self, "n_max", check_count(self.n_max, name="n_max"))
         if self.prior is not None:
-            prior = tuple(self.prior)
-            if len(prior) != 2:
-                raise ValueError(f"prior must be two numbers (a, b), got {self.prior!r}")
-            prior = tuple(
-                check_real(v, name=f"prior[{i}]", low=0.0, low_open=True)
-                for i, v in enumerate(prior)
-            )
-            object.__setattr__(self, "prior", prior)
+            object.__setattr__(self, "prior", check_prior(self.prior))
 
     def to_dict(self) -> dict[str, Any]:
         """Plain, JSON-ready fields."""

@@ -24,7 +24,6 @@ import torch
 from sampler._config import CertifyConfig
 from sampler._models import NoiseSpec, batch_seed
 from sampler._noise import add_gaussian_noise, noise_generator
-from sampler._oracle_cluster import SemanticClusterer
 from sampler._validation import check_labels, check_seed, resolve_device
 from sampler._votes import count_votes, select_class
 
@@ -188,7 +187,7 @@ class Selection:
                 "sampler.oracles.RefusalJudge() or a SemanticClusterer"
             )
         texts = tuple(preds)
-        if isinstance(oracle, SemanticClusterer) or callable(getattr(oracle, "select", None)):
+        if callable(getattr(oracle, "select", None)):  # a SemanticClusterer or alike
             # The selection fixes the clusters; each estimation text is labelled on its own.
             labeller = oracle.select(list(texts))
             labels = check_labels(labeller.selection_labels, name="selection labels", expected=n0)

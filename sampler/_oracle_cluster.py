@@ -187,16 +187,7 @@ class SemanticClusterer:
                 )
         else:
             parts = []
-            for i in range(0, len(texts), self.batch_size):
-                # Right padding: encoders with absolute positions (BERT) would shift under left.
-                enc = self.tokenizer(
-                    texts[i : i + self.batch_size],
-                    return_tensors="pt",
-                    padding=True,
-                    padding_side="right",
-                    truncation=True,
-                    max_length=self.max_length,
-                ).to(self.device)
+            for enc in self._batches(texts):
                 with torch.inference_mode():
                     hidden = self.model(**enc).last_hidden_state
                 mask = enc["attention_mask"].unsqueeze(-1).to(hidden.dtype)
@@ -204,6 +195,20 @@ class SemanticClusterer:
                 parts.append(pooled.to("cpu", torch.float64))
             e = torch.cat(parts)
         return torch.nn.functional.normalize(e, dim=-1)
+
+    def _batches(self, *columns: list[str]):
+        """The tokenized batches of ``columns`` (one text list, or premises and hypotheses),
+        ``batch_size`` rows each, on the model's device."""
+        for i in range(0, len(columns[0]), self.batch_size):
+            # Right padding: encoders with absolute positions (BERT) would shift under left.
+            yield self.tokenizer(
+                *(c[i : i + self.batch_size] for c in columns),
+                return_tensors="pt",
+                padding=True,
+                padding_side="right",
+                truncation=True,
+                max_length=self.max_length,
+            ).to(self.device)
 
     def entails(self, premises: Sequence[str], hypotheses: Sequence[str]) -> torch.Tensor:
         """Whether each premise entails its hypothesis, bool ``(N,)`` (``"entailment"`` only).
@@ -230,16 +235,7 @@ class SemanticClusterer:
                 )
             return out
         parts = []
-        for i in range(0, len(premises), self.batch_size):
-            enc = self.tokenizer(
-                premises[i : i + self.batch_size],
-                hypotheses[i : i + self.batch_size],
-                return_tensors="pt",
-                padding=True,
-                padding_side="right",
-                truncation=True,
-                max_length=self.max_length,
-            ).to(self.device)
+        for enc in self._batches(premises, hypotheses):
             with torch.inference_mode():
                 logits = self.model(**enc).logits
             parts.append(logits.argmax(-1).cpu() == self._entail_id)

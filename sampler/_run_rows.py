@@ -25,12 +25,6 @@ from sampler._datasets import Input
 __all__ = ["ConfigMismatchError", "load_counts", "read_rows", "write_parquet"]
 
 
-def _scan(path: pathlib.Path) -> tuple[list[dict], bytes, bool]:
-    """Rows, the bytes of the complete lines, and whether a cut last line was dropped."""
-    scan = _rows.scan_rows(path)
-    return scan.rows, scan.clean, scan.truncated
-
-
 def _rewrite(path: pathlib.Path, data: bytes) -> None:
     tmp = path.with_name(path.name + ".tmp")
     with open(tmp, "wb") as f:
@@ -138,7 +132,8 @@ def resume(
     out.parent.mkdir(parents=True, exist_ok=True)
     rows, repaired = [], False
     if out.exists():
-        rows, clean, repaired = _scan(out)
+        scan = _rows.scan_rows(out)
+        rows, clean, repaired = scan.rows, scan.clean, scan.truncated
         others = sorted({r["config_hash"] for r in rows} - {chash})
         if others and not allow_config_change:
             raise ConfigMismatchError(

@@ -55,21 +55,11 @@ FUTILITY = "futility"
 N_MAX = "n_max"
 
 
+@functools.lru_cache(maxsize=64)
 def _boundaries(radius, sigma, alpha, batch_size, n_max, prior):
     """:func:`rstheory.sequential.boundaries`, computed once per rule in a process (a
-    campaign certifies many inputs with the same rule)."""
-    return _cached_boundaries(
-        float(radius),
-        float(sigma),
-        float(alpha),
-        batch_size,
-        n_max,
-        None if prior is None else tuple(float(x) for x in prior),
-    )
-
-
-@functools.lru_cache(maxsize=64)
-def _cached_boundaries(radius, sigma, alpha, batch_size, n_max, prior):
+    campaign certifies many inputs with the same rule). The arguments come from a
+    validated :class:`CertifyConfig` (floats, ints, a tuple prior), so they hash as is."""
     return _seq.boundaries(
         radius=radius, sigma=sigma, alpha=alpha, batch_size=batch_size, n_max=n_max, prior=prior
     )

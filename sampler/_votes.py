@@ -16,13 +16,12 @@ References:
 from __future__ import annotations
 
 import math
-import warnings
 from typing import NamedTuple
 
 import torch
 
 import rstheory
-from rstheory._deprecation import REMOVED_IN, keyword_only
+from rstheory._deprecation import keyword_only
 from sampler._results import CertifyResult
 from sampler._validation import check_count, check_integer_tensor
 
@@ -215,16 +214,3 @@ def certificate_from_counts(
         estimation_counts=estimation_counts,
         certificate=cert,
     )
-
-
-def __getattr__(name: str):
-    # VoteCertificate, 0.1's result of certificate_from_counts, is now CertifyResult.
-    if name == "VoteCertificate":
-        warnings.warn(
-            "sampler._votes.VoteCertificate is renamed CertifyResult "
-            f"(deprecated in 0.2, removed in {REMOVED_IN})",
-            DeprecationWarning,
-            stacklevel=2,
-        )
-        return CertifyResult
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
