@@ -78,7 +78,6 @@ from proofs_check._oracle_k_class import (
 )
 from proofs_check._oracle_calibration import (
     CALIBRATION_GRID,
-    SYMBOLIC_MAX_M,
     check_calibration_numeric,
     check_calibration_symbolic,
 )
@@ -93,7 +92,6 @@ __all__ = [
     "P_GRID",
     "Q_GRID",
     "RTOL_ORACLE",
-    "SYMBOLIC_MAX_M",
     "check_abstain_numeric",
     "check_abstain_symbolic",
     "check_asymmetric_numeric",

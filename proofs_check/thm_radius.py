@@ -23,7 +23,7 @@ import numpy as np
 import sympy as sp
 
 import rstheory
-from proofs_check._normal_mp import phi_inverse_mp
+from proofs_check._normal_mp import phi_inv_sym, phi_inverse_mp
 from proofs_check._registry import CheckResult, max_relative_error, theorem
 
 __all__ = [
@@ -76,21 +76,18 @@ def derive(radius=None) -> CheckResult:
     def phi(z):
         return (1 + sp.erf(z / sp.sqrt(2))) / 2
 
-    def phi_inv(q):
-        return sp.sqrt(2) * sp.erfinv(2 * q - 1)
-
     steps = []
     # 1. Phi(Phi^-1(p)) = p: the erfinv form is the inverse of the normal CDF.
-    steps.append(("Phi(sqrt2 erfinv(2p-1)) = p", sp.simplify(phi(phi_inv(p_a)) - p_a) == 0))
+    steps.append(("Phi(sqrt2 erfinv(2p-1)) = p", sp.simplify(phi(phi_inv_sym(p_a)) - p_a) == 0))
     # 2. erf is odd, so erf(-erfinv(y)) = -y; erf being injective, erfinv(-y) = -erfinv(y)
     #    and Phi^-1(1 - p) = sqrt2 erfinv(-(2p - 1)) = -Phi^-1(p).
     steps.append(("erf(-erfinv(y)) = -y", sp.simplify(sp.erf(-sp.erfinv(y)) + y) == 0))
     steps.append(("Phi(-x) = 1 - Phi(x)", sp.simplify(phi(-x) - (1 - phi(x))) == 0))
     odd = {sp.erfinv(1 - 2 * p_a): -sp.erfinv(2 * p_a - 1)}
     # 3. The two-class radius with pB = 1 - pA, the oddness substituted.
-    two_class = sigma / 2 * (phi_inv(p_a) - phi_inv(sp.expand(1 - p_a)))
+    two_class = sigma / 2 * (phi_inv_sym(p_a) - phi_inv_sym(sp.expand(1 - p_a)))
     two_class = two_class.subs(odd)
-    one_class = (radius or (lambda p, s, f: s * f(p)))(p_a, sigma, phi_inv)
+    one_class = (radius or (lambda p, s, f: s * f(p)))(p_a, sigma, phi_inv_sym)
     steps.append(
         (
             "sigma/2 (Phi^-1(pA) - Phi^-1(1 - pA)) = sigma Phi^-1(pA)",

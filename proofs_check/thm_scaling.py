@@ -58,9 +58,7 @@ they compare with is ``_scaling_mp``, beside ``_binomial_mp`` and ``_normal_mp``
 # isort: off
 from proofs_check._scaling_common import (
     ALPHA,
-    ALPHAS,
     RTOL_CLOSED_FORM,
-    SIGMAS,
     THEORY_K,
 )
 from proofs_check._normal_mp import (
@@ -79,7 +77,6 @@ from proofs_check._scaling_mp import (
     sup_k_mp,
 )
 from proofs_check._scaling_cap import (
-    CAP_K_NS,
     CAP_NS,
     CAP_NS_LARGE,
     CAP_SYMBOLS,
@@ -90,34 +87,26 @@ from proofs_check._scaling_cap import (
 from proofs_check._scaling_expectation import (
     ATOL_EXPECTATION,
     EXPECTATION_NS,
-    EXPECTATION_SIGMA,
     check_expectation_numeric,
 )
 from proofs_check._scaling_point_radius import (
     FIRST_ORDER_NS,
     FIRST_ORDER_PS,
-    SHORE_NS,
-    SHORE_PS,
     SLOPE_WINDOW,
-    THEORY_EQ1,
     check_first_order_numeric,
     check_first_order_symbolic,
     check_shore_numeric,
     check_shore_symbolic,
 )
 from proofs_check._scaling_ratio import (
-    EQ2_NS,
     RTOL_K_SINGULAR,
     RTOL_K_SMOOTH,
-    THEORY_EQ2,
     check_constant_numeric,
     check_constant_symbolic,
     check_eq2_eq3_numeric,
     check_eq3_symbolic,
 )
 from proofs_check._scaling_distribution_free import (
-    DIST_FREE_EXACT_NS,
-    DIST_FREE_NS,
     INTERVALS,
     SECOND_ORDER_ALLOWANCE,
     check_distribution_free_exact,
@@ -128,17 +117,11 @@ from proofs_check._scaling_distribution_free import (
 
 __all__ = [
     "ALPHA",
-    "ALPHAS",
     "ATOL_EXPECTATION",
-    "CAP_K_NS",
     "CAP_NS",
     "CAP_NS_LARGE",
     "CAP_SYMBOLS",
-    "DIST_FREE_EXACT_NS",
-    "DIST_FREE_NS",
-    "EQ2_NS",
     "EXPECTATION_NS",
-    "EXPECTATION_SIGMA",
     "FIRST_ORDER_NS",
     "FIRST_ORDER_PS",
     "INTERVALS",
@@ -146,13 +129,8 @@ __all__ = [
     "RTOL_K_SINGULAR",
     "RTOL_K_SMOOTH",
     "SECOND_ORDER_ALLOWANCE",
-    "SHORE_NS",
-    "SHORE_PS",
-    "SIGMAS",
     "SLOPE_WINDOW",
     "THEORY_CAP",
-    "THEORY_EQ1",
-    "THEORY_EQ2",
     "THEORY_K",
     "MpDist",
     "check_cap_numeric",

@@ -110,6 +110,11 @@ RTOL_REPORTED_ERROR_DIGITS = 1e-2
 # A value exact in float64 (1/3 rounded once) against 30-digit mpmath: half an ulp, 5.6e-17.
 ATOL_ONE_ROUNDING = 1e-16
 
+# A worked example of the oracle correction (two or three float64 operations on short
+# decimals, e.g. 0.8 (1 - 0.1) + 0.2 0.1) against the decimal it should give: observed at
+# most one ulp (2.2e-16), so 1e-15 leaves a few ulps of room.
+RTOL_WORKED_EXAMPLE = 1e-15
+
 # --- rstheory
 
 # Float64 special functions (ndtri, betainc, log-gamma) composed into a formula and compared

@@ -11,7 +11,7 @@ from scipy import stats
 
 import proofs_check
 from proofs_check import thm_oracle as orc
-from tests.tolerances import RTOL_CP_REFERENCE, RTOL_F64_CLOSED_FORM
+from tests.tolerances import RTOL_CP_REFERENCE, RTOL_F64_CLOSED_FORM, RTOL_WORKED_EXAMPLE
 
 ORACLE_THEOREMS = (
     "oracle.symmetric_identity",
@@ -157,19 +157,19 @@ def test_rstheory_reproduces_the_worked_examples():
     from rstheory import oracle
 
     assert float(oracle.observed_probability(0.8, eps=0.1)) == pytest.approx(
-        0.74, rel=RTOL_F64_CLOSED_FORM
+        0.74, rel=RTOL_WORKED_EXAMPLE
     )
     assert float(oracle.corrected_probability(0.8, eps=0.1)) == pytest.approx(
-        0.875, rel=RTOL_F64_CLOSED_FORM
+        0.875, rel=RTOL_WORKED_EXAMPLE
     )
     assert float(oracle.correction_derivative(0.8, eps=0.1)) == pytest.approx(
-        0.9375, rel=RTOL_F64_CLOSED_FORM
+        0.9375, rel=RTOL_WORKED_EXAMPLE
     )
     assert float(oracle.corrected_probability(0.95, eps=0.1)) == 1.0  # 1.0625 clipped
     q = float(oracle.observed_probability_asymmetric(0.55, eps_fp=0.2, eps_fn=0.0))
-    assert q == pytest.approx(0.64, rel=RTOL_F64_CLOSED_FORM) and q > 0.55
+    assert q == pytest.approx(0.64, rel=RTOL_WORKED_EXAMPLE) and q > 0.55
     assert float(oracle.corrected_lower_bound(q, eps_fp=0.2)) == pytest.approx(
-        0.55, rel=RTOL_F64_CLOSED_FORM
+        0.55, rel=RTOL_WORKED_EXAMPLE
     )
 
 
