@@ -203,10 +203,6 @@ RTOL_ENDS_VS_MPMATH = 1e-9
 # moves a root by ~1e-13 / |d log M / d log p0| (>= 1 at these ends) relative.
 RTOL_OUTER_END = 1e-12
 
-# The command line's JSON against the library function it calls with the same arguments: the
-# same float64 computation, and JSON keeps a float exactly (shortest repr), so only a
-# different summation order between two compilations (a few ulps, 2.2e-16 each) is allowed.
-RTOL_CLI_SAME_COMPUTATION = 1e-12
 
 # Certified, futility and n_max fractions of the sequential rule: three float64 sums of the
 # same recursion's probabilities, whose total is 1 up to the roundoff of some hundreds of

@@ -7,7 +7,7 @@ import pytest
 
 from rstheory import distributions, planning, sequential
 from rstheory._cli import main
-from tests.tolerances import ATOL_SEQUENTIAL_FRACTIONS_TOTAL, RTOL_CLI_SAME_COMPUTATION
+from tests.tolerances import ATOL_SEQUENTIAL_FRACTIONS_TOTAL, RTOL_SAME_COMPUTATION
 
 ARGS = [
     "plan",
@@ -42,14 +42,12 @@ def test_plan_sequential_json_equals_compare_fixed(capsys):
     q = out["sequential"]
     assert out["n"] == n == q["fixed_n"]
     assert q["n_max"] == c.n_max and q["matched"] is True
-    assert q["expected_samples"] == pytest.approx(c.expected_samples, rel=RTOL_CLI_SAME_COMPUTATION)
-    assert q["certified_fraction"] == pytest.approx(
-        c.certified_fraction, rel=RTOL_CLI_SAME_COMPUTATION
-    )
+    assert q["expected_samples"] == pytest.approx(c.expected_samples, rel=RTOL_SAME_COMPUTATION)
+    assert q["certified_fraction"] == pytest.approx(c.certified_fraction, rel=RTOL_SAME_COMPUTATION)
     assert q["fixed_certified_fraction"] == pytest.approx(
-        c.fixed_certified_fraction, rel=RTOL_CLI_SAME_COMPUTATION
+        c.fixed_certified_fraction, rel=RTOL_SAME_COMPUTATION
     )
-    assert q["ratio"] == pytest.approx(n / c.expected_samples, rel=RTOL_CLI_SAME_COMPUTATION)
+    assert q["ratio"] == pytest.approx(n / c.expected_samples, rel=RTOL_SAME_COMPUTATION)
     assert q["certified_fraction"] + q["futility_fraction"] + q["max_fraction"] == pytest.approx(
         1.0, abs=ATOL_SEQUENTIAL_FRACTIONS_TOTAL
     )
