@@ -19,9 +19,14 @@ numpy (nothing here imports sampler or torch):
   JSONL with keys ``k`` and ``n`` (``id``, ``config_hash`` and ``status`` optional; a row
   without ``status`` counts as ``"ok"``), or a CSV with columns ``k`` and ``n``.
 
-Counts are measurements and are never coerced: in a successful row ``k`` and ``n`` must be
-JSON integers (not ``95.5``, ``95.0``, ``"90"``, ``true`` or ``null``) with ``n >= 1`` and
-``0 <= k <= n``; anything else is an error naming the file, the line and the field.
+**The row schema** (:func:`check_row`), checked on every line that every reader reads,
+and so on resume: ``status``, when present, is ``"ok"`` or ``"error"``. Counts are
+measurements and are never coerced: in a successful row ``k`` and ``n`` must be JSON
+integers (not ``95.5``, ``95.0``, ``"90"``, ``true`` or ``null``) with ``n >= 1`` and
+``0 <= k <= n``. A row of a run also has string ``id`` and ``config_hash``, a string or null
+``prompt``, and an ``error`` that is an object (``type``, ``message``) or null.
+Anything else is an error naming the file, the line and the field. In a CSV, ``k`` and
+``n`` are decimal digits only.
 """
 
 from __future__ import annotations
@@ -41,6 +46,7 @@ __all__ = [
     "ConfigMismatchError",
     "Counts",
     "RowScan",
+    "check_row",
     "load_counts",
     "read_counts",
     "read_rows",
@@ -112,6 +118,7 @@ def _scan_bytes(data: bytes, path, required: Sequence[str]) -> RowScan:
             keys = " / ".join(repr(key) for key in required)
             what = f"no {keys}" if required else "not a JSON object"
             raise ValueError(f"{path}:{i + 1}: not a row of a run ({what})")
+        check_row(row, where=f"{path}:{i + 1}", run=bool(required))
         rows.append(row)
         numbers.append(i + 1)
         good.append(line)
@@ -167,6 +174,49 @@ def _check_pair(k: int, n: int, where: str) -> None:
         raise ValueError(f"{where}: field 'k' must be an integer in [0, n] = [0, {n}], got {k}")
 
 
+def _check_text(row: dict[str, Any], name: str, where: str, *, optional: bool) -> None:
+    value = row.get(name)
+    if (value is None and optional) or (isinstance(value, str) and value):
+        return
+    allowed = "a non-empty string" + (" or null" if optional else "")
+    raise ValueError(f"{where}: field {name!r} must be {allowed}, got {value!r}")
+
+
+def check_row(row: dict[str, Any], *, where: str, run: bool = True) -> None:
+    """Check one row against the schema of the module docstring; ``where`` starts the message.
+
+    Every row: ``status``, when present, is ``"ok"`` or ``"error"`` (a row without one counts
+    as ``"ok"``), and an ok row holds JSON-integer counts with ``n >= 1`` and
+    ``0 <= k <= n``. A row of a run (``run=True``) also has non-empty string ``id`` and
+    ``config_hash``, a ``prompt`` that is a string or null, and an ``error`` that is an
+    object or null.
+
+    Raises:
+      ValueError: ``"{where}: field 'NAME' ..."``, the first field that breaks the schema.
+
+    Example:
+      >>> check_row({"id": "a", "config_hash": "h", "status": "ok", "k": 9, "n": 10},
+      ...           where="rows.jsonl:1")
+      >>> check_row({"id": "a", "config_hash": "h", "status": 5}, where="rows.jsonl:2")
+      Traceback (most recent call last):
+      ...
+      ValueError: rows.jsonl:2: field 'status' must be "ok" or "error", got 5
+    """
+    status = row.get("status", "ok")
+    if status not in ("ok", "error") or type(status) is not str:
+        raise ValueError(f'{where}: field \'status\' must be "ok" or "error", got {status!r}')
+    if run:
+        _check_text(row, "id", where, optional=False)
+        _check_text(row, "config_hash", where, optional=False)
+        prompt = row.get("prompt")
+        if prompt is not None and not isinstance(prompt, str):
+            raise ValueError(f"{where}: field 'prompt' must be a string or null, got {prompt!r}")
+    if status == "ok":
+        _check_pair(_count(row, "k", where), _count(row, "n", where), where)
+    elif run and not (row.get("error") is None or isinstance(row["error"], dict)):
+        raise ValueError(f"{where}: field 'error' must be an object or null, got {row['error']!r}")
+
+
 def mixed_configurations(path, hashes: Sequence[str | None]) -> str:
     """The message of a file holding rows of several configurations (without the remedy)."""
     shown = ", ".join("(none)" if h is None else h for h in hashes)
@@ -193,16 +243,13 @@ def _select(scan: RowScan, path, config_hash: str | None) -> Counts:
     if config_hash is not None and scan.rows and config_hash not in found:
         raise ValueError(f"config_hash {config_hash!r} not in {path} (it holds {hashes})")
     k, n = [], []
-    for row, line in zip(scan.rows, scan.line_numbers, strict=True):
+    for row in scan.rows:
         if row.get("status", "ok") != "ok":
             continue
         if config_hash is not None and row.get("config_hash") != config_hash:
             continue
-        where = f"{path}:{line}"
-        kk, nn = _count(row, "k", where), _count(row, "n", where)
-        _check_pair(kk, nn, where)
-        k.append(kk)
-        n.append(nn)
+        k.append(row["k"])  # checked by the scan (check_row)
+        n.append(row["n"])
     return Counts(np.asarray(k, dtype=np.int64), np.asarray(n, dtype=np.int64))
 
 
@@ -247,12 +294,13 @@ def _read_csv(text: str, path) -> Counts:
         where = f"{path}:{reader.line_num}"
         pair = []
         for name in ("k", "n"):
-            try:
-                pair.append(int(row[name]))
-            except (TypeError, ValueError):
+            text = row[name]
+            if text is None or not text.strip().isascii() or not text.strip().isdigit():
                 raise ValueError(
-                    f"{where}: field {name!r}: k and n must be integers, got {row[name]!r}"
-                ) from None
+                    f"{where}: field {name!r}: k and n must be integers (decimal digits), "
+                    f"got {text!r}"
+                )
+            pair.append(int(text))
         _check_pair(*pair, where)
         k.append(pair[0])
         n.append(pair[1])
