@@ -3,9 +3,13 @@
 :func:`run_campaign` is the one campaign loop: it reads the inputs, asks the backend for
 the configuration hash, resumes the file (:func:`sampler._run_rows.resume`), has the
 backend certify the inputs still to do and writes their rows with the one
-:class:`Writer`, then returns the :class:`RunSummary`. A backend is an object with
-``open(**job_args) -> config hash``, ``certify(todo, writer)`` and ``close()``: the local
-one of :func:`sampler.run.run` and the Ray one of :func:`sampler.run.run_ray`.
+:class:`Writer`, then returns the :class:`RunSummary`. From before it reads the output
+until its last row and the Parquet copy are written it holds the output's lock
+(:func:`sampler._lock.output_lock`): one campaign writes one file at a time, and a second
+one on the same file is refused (:class:`sampler._lock.OutputLockedError`). A backend is
+an object with ``open(**job_args) -> config hash``, ``certify(todo, writer)`` and
+``close()``: the local one of :func:`sampler.run.run` and the Ray one of
+:func:`sampler.run.run_ray`.
 
 **Rows.** :func:`run` appends one JSON object per input to the output file, written,
 flushed and ``os.fsync``-ed as soon as the input is done. Fields: ``id``, ``config_hash``,
@@ -44,8 +48,9 @@ from typing import Any, NamedTuple
 from sampler._certify import certify, derive_seed
 from sampler._config import CertifyConfig, jsonable
 from sampler._datasets import Input, load_image, read_inputs
+from sampler._lock import output_lock
 from sampler._run_config import config_hash, run_config, versions
-from sampler._run_rows import read_rows, require_pyarrow, resume, write_parquet
+from sampler._run_rows import check_output, read_rows, require_pyarrow, resume, write_parquet
 from sampler._validation import check_int
 
 __all__ = ["RunSummary"]
@@ -81,7 +86,8 @@ class CampaignOptions:
     Attributes:
       oracle_name: the oracle's name in the configuration (e.g. ``"refusal"``).
       prompt: the prompt of a folder of images.
-      limit: certify only the first ``limit`` inputs of the dataset (an int ``>= 0``).
+      limit: certify only the first ``limit`` inputs of the dataset (an int ``>= 1``), or
+        None for all.
       allow_config_change: append rows of this configuration to a file that holds rows of
         another one.
       retry_errors: remove this configuration's error rows from the file and run those
@@ -103,7 +109,7 @@ class CampaignOptions:
 
     def __post_init__(self):
         if self.limit is not None:
-            object.__setattr__(self, "limit", check_int(self.limit, name="limit", low=0))
+            object.__setattr__(self, "limit", check_int(self.limit, name="limit", low=1))
         if self.parquet is not None:
             require_pyarrow()
 
@@ -304,31 +310,54 @@ class Writer:
         return True
 
 
+def _no_inputs(data) -> ValueError:
+    where = os.fspath(data) if isinstance(data, str | os.PathLike) else "the given inputs"
+    return ValueError(
+        f"data: no inputs in {where} (a folder needs image files, a JSONL file rows): "
+        "a campaign needs at least one"
+    )
+
+
 def run_campaign(backend, data, out, *, config: CertifyConfig, options: CampaignOptions):
     """Certify the inputs of ``data`` still to do in ``out`` with ``backend``; the summary.
 
-    See the module docstring. ``backend.close()`` runs however the campaign ends; a
-    ``KeyboardInterrupt`` keeps the rows written so far and is raised again.
+    See the module docstring. In order: the inputs are read (a dataset without any is
+    refused); the output's lock is taken (:func:`sampler._lock.output_lock`) and held to
+    the end; the output and the Parquet path are checked
+    (:func:`sampler._run_rows.check_output`); then ``backend.open`` (which loads the
+    models, or starts the Ray workers), the resume, the rows and the Parquet copy.
+    ``backend.close()`` runs however the campaign ends; a ``KeyboardInterrupt`` keeps the
+    rows written so far and is raised again.
+
+    Raises:
+      ValueError: ``"data: no inputs in ..."``; a bad output or Parquet path
+        (``"out: ..."``, ``"parquet: ..."``); and those of the resume.
+      sampler._lock.OutputLockedError: another run writes ``out`` (a ValueError).
+      sampler._lock.OutputLockUnavailableError: ``out``'s filesystem cannot lock.
     """
     inputs = read_inputs(data, prompt=options.prompt, limit=options.limit)
+    if not inputs:
+        raise _no_inputs(data)
     out = pathlib.Path(out)
-    try:
-        chash = backend.open(
-            config=config, oracle_name=options.oracle_name, model_name=options.model_name
-        )
-        todo, repaired = resume(
-            out,
-            chash,
-            inputs,
-            allow_config_change=options.allow_config_change,
-            retry_errors=options.retry_errors,
-        )
-        with Writer(out, len(todo), config.samples_per_input, options.progress) as writer:
-            backend.certify(todo, writer)
-    finally:
-        backend.close()
-    parquet = options.parquet
-    parquet_path = None if parquet is None else write_parquet(read_rows(out), parquet)
+    with output_lock(out):
+        check_output(out, parquet=options.parquet)
+        try:
+            chash = backend.open(
+                config=config, oracle_name=options.oracle_name, model_name=options.model_name
+            )
+            todo, repaired = resume(
+                out,
+                chash,
+                inputs,
+                allow_config_change=options.allow_config_change,
+                retry_errors=options.retry_errors,
+            )
+            with Writer(out, len(todo), config.samples_per_input, options.progress) as writer:
+                backend.certify(todo, writer)
+        finally:
+            backend.close()
+        parquet = options.parquet
+        parquet_path = None if parquet is None else write_parquet(read_rows(out), parquet)
     return RunSummary(
         out,
         chash,

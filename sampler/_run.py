@@ -16,7 +16,9 @@ the module that owns it:
   :mod:`sampler._campaign`.
 
 Rows are written, flushed and ``os.fsync``-ed as soon as their input is done; an
-interrupted run run again loses and duplicates nothing.
+interrupted run run again loses and duplicates nothing. One campaign writes a given output
+file at a time: each holds the file's lock (:func:`sampler._lock.output_lock`, on
+``<out>.lock``) for the whole run, and a second one is refused.
 """
 
 from __future__ import annotations
@@ -97,26 +99,37 @@ def run(
     (:class:`sampler._campaign.CampaignOptions`; :func:`sampler.run.run_ray` takes them as
     they are here).
     A corrupt or missing image, or any exception while certifying one input, becomes an
-    error row and the run goes on. A ``KeyboardInterrupt`` stops the run: the rows written
-    so far are kept (each one is on disk when its input is done) and the interrupt is
-    raised again; run the same call again to resume.
+    error row and the run goes on: a run where some inputs, or every one, became error
+    rows returns normally, with ``errors > 0`` in its summary (the command line turns that
+    into its exit statuses 3 and 4; see :mod:`sampler.__main__`). A ``KeyboardInterrupt``
+    stops the run: the rows written so far are kept (each one is on disk when its input is
+    done) and the interrupt is raised again; run the same call again to resume.
+
+    The output's lock (:func:`sampler._lock.output_lock`) is held from before the file is
+    read until the Parquet copy is written; a run on a file that another run (another
+    process, or another thread) writes is refused at once. The call may be made while this
+    thread already holds that lock (the command line takes it before loading the model).
 
     Args:
       model: a :class:`sampler.models.Model` (VLM or classifier).
-      data: a dataset path (see :func:`read_dataset`) or a sequence of :class:`Input`.
-      out: the JSONL file, created or appended to.
+      data: a dataset path (see :func:`read_dataset`) or a sequence of :class:`Input`,
+        with at least one input.
+      out: the JSONL file, created or appended to; its folder must exist (it is not
+        created). The lock file ``<out>.lock`` is made beside it and left there (harmless).
       config: the :class:`sampler.CertifyConfig` of every input (as in
         :func:`sampler.certify.certify`); its ``seed`` is the campaign seed: input ``id`` is
         certified with ``derive_seed(seed, "input", id)``.
       oracle: as in :func:`sampler.certify.certify`.
       oracle_name: the oracle's name in the configuration (e.g. ``"refusal"``).
       prompt: the prompt of a folder of images.
-      limit: certify only the first ``limit`` inputs of the dataset.
+      limit: certify only the first ``limit`` inputs of the dataset (an integer ``>= 1``);
+        None: all of them.
       allow_config_change: append rows of this configuration to a file that holds rows of
         another one.
       retry_errors: remove this configuration's error rows from the file and run those
         inputs again.
-      parquet: a path for a Parquet copy of the file's rows at the end (needs pyarrow).
+      parquet: a path for a Parquet copy of the file's rows at the end (needs pyarrow); its
+        folder must exist and be writable (checked before any work).
       progress: show a tqdm bar (inputs done, samples per second, time left); None: only
         when stderr is a terminal.
       model_name: the model's name in the configuration (default: its ``name_or_path``; give
@@ -127,13 +140,21 @@ def run(
         with a :class:`DeprecationWarning`.
 
     Returns:
-      :class:`RunSummary`.
+      :class:`RunSummary`; ``errors`` counts the inputs of this call that became error rows.
 
     Raises:
       ConfigMismatchError: the file holds rows of another configuration.
-      ValueError: a bad argument, a config with a sequential rule (campaigns certify with
-        a fixed n only, for now; checked before any work), a dataset that cannot be read, a
-        done input whose prompt changed, a corrupt line in the middle of the file.
+      sampler._lock.OutputLockedError: another run writes ``out`` (a ValueError naming
+        its pid, host and start time).
+      sampler._lock.OutputLockUnavailableError: ``out``'s filesystem cannot take a POSIX
+        lock (a ValueError); campaigns do not write without one.
+      ValueError: a bad argument (``limit`` below 1, ...), a config with a sequential rule
+        (campaigns certify with a fixed n only, for now; checked before any work), a
+        dataset that cannot be read or holds no input (``"data: no inputs in ..."``), an
+        output or Parquet path that cannot be written (``"out: ..."``, ``"parquet: ..."``),
+        a done input whose prompt changed, a bad line in the file (``"FILE:LINE: ..."``,
+        naming the field of a row that breaks the schema; checked before the model is
+        used and before anything is written).
       RuntimeError: ``parquet`` asked for without pyarrow (checked before any work).
       KeyboardInterrupt: re-raised after the rows so far are safely written.
     """

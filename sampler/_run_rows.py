@@ -1,13 +1,23 @@
-"""The row file of a campaign: reading it (:func:`read_rows`, :func:`load_counts`),
-repairing and resuming it (:func:`resume`), and its Parquet copy (:func:`write_parquet`).
+"""The row file of a campaign: checking it before a run (:func:`check_output`), reading it
+(:func:`read_rows`, :func:`load_counts`), repairing and resuming it (:func:`resume`), and
+its Parquet copy (:func:`write_parquet`).
 
-**Resume.** On start the output file is read; a last line cut short by a crash (no
-newline, or not valid JSON) is dropped and the file rewritten cleanly (atomically). Inputs
-whose ``(id, config hash)`` already have a row are skipped, so an interrupted run run again
-loses and duplicates nothing; error rows count as done unless ``retry_errors``, which
-removes them first. Rows of a different configuration hash in the file are refused
+**Resume.** On start the output file is read with :func:`rstheory.rows.scan_rows`, which
+checks every line against the row schema (:func:`rstheory.rows.check_row`): a bad line
+anywhere but at the end (not JSON, not an object, a ``k`` that is not a JSON integer, a
+``status`` other than ``"ok"``/``"error"``, ...) is a ValueError naming the file, the line
+and the field, raised before anything is written, so a resume never counts a bad row as
+done and never coerces one. A last line cut short by a crash (no newline, or not valid
+JSON) is dropped and the file rewritten cleanly (atomically). Inputs whose ``(id, config
+hash)`` already have a row are skipped, so an interrupted run run again loses and
+duplicates nothing; error rows count as done unless ``retry_errors``, which removes them
+first. Rows of a different configuration hash in the file are refused
 (:class:`ConfigMismatchError`) unless ``allow_config_change``; a done input whose prompt
-changed is refused too.
+changed is refused too. A repair keeps every other line byte for byte.
+
+**One writer.** A campaign holds :func:`sampler._lock.output_lock` on its output from
+before the resume until its last row and its Parquet copy are written, so nothing else
+appends to the file while it is read, repaired and written.
 """
 
 from __future__ import annotations
@@ -16,13 +26,16 @@ import json
 import os
 import pathlib
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rstheory import rows as _rows
 from rstheory.rows import ConfigMismatchError
-from sampler._datasets import Input
+from sampler._lock import check_folder
 
-__all__ = ["ConfigMismatchError", "load_counts", "read_rows", "write_parquet"]
+if TYPE_CHECKING:
+    from sampler._datasets import Input
+
+__all__ = ["ConfigMismatchError", "check_output", "load_counts", "read_rows", "write_parquet"]
 
 
 def _rewrite(path: pathlib.Path, data: bytes) -> None:
@@ -115,6 +128,56 @@ def write_parquet(rows: Sequence[dict[str, Any]], path) -> pathlib.Path:
     return path
 
 
+def check_output(out, *, parquet=None) -> None:
+    """Check, before a campaign loads anything, that it can write ``out`` (and ``parquet``).
+
+    Fast (stat calls and one read of ``out``; nothing heavy is imported). Folders are not
+    created. Checks: ``out`` is not a directory; its folder exists and is writable; if
+    ``out`` exists, it is a readable and writable file and every line passes
+    :func:`rstheory.rows.scan_rows` (the row schema; a cut last line is allowed: the run
+    repairs it); ``parquet``, when given, is not a directory and its folder exists and is
+    writable.
+
+    Args:
+      out: the campaign's JSONL file.
+      parquet: the path of its Parquet copy, or None.
+
+    Raises:
+      ValueError: ``"out: ..."`` or ``"parquet: ..."`` saying what is wrong; a bad line is
+        ``"out: FILE:LINE: ..."`` (naming the field when a row breaks the schema).
+
+    Example:
+      >>> import pathlib, tempfile
+      >>> folder = pathlib.Path(tempfile.mkdtemp())
+      >>> check_output(folder / "rows.jsonl", parquet=folder / "rows.parquet")
+      >>> _ = (folder / "rows.jsonl").write_text("[1, 2]\\n")
+      >>> check_output(folder / "rows.jsonl")  # doctest: +ELLIPSIS
+      Traceback (most recent call last):
+      ...
+      ValueError: out: .../rows.jsonl:1: not a row of a run (no 'id' / 'config_hash')
+    """
+    out = pathlib.Path(out)
+    if out.is_dir():
+        raise ValueError(f"out: {out} is a directory; give the path of a JSONL file")
+    check_folder(out, name="out")
+    if out.exists():
+        if not out.is_file():
+            raise ValueError(f"out: {out} is not a regular file")
+        if not os.access(out, os.R_OK | os.W_OK):
+            raise ValueError(f"out: {out} is not readable and writable")
+        try:
+            _rows.scan_rows(out)
+        except OSError as err:
+            raise ValueError(f"out: cannot read {out}: {err.strerror}") from err
+        except ValueError as err:
+            raise ValueError(f"out: {err}") from err
+    if parquet is not None:
+        parquet = pathlib.Path(parquet)
+        if parquet.is_dir():
+            raise ValueError(f"parquet: {parquet} is a directory; give the path of a file")
+        check_folder(parquet, name="parquet")
+
+
 def resume(
     out: pathlib.Path,
     chash: str,
@@ -125,11 +188,21 @@ def resume(
 ) -> tuple[list[Input], bool]:
     """Read (and repair) ``out``; the inputs still to do, and whether the file was rewritten.
 
+    See the module docstring. Every line is checked (:func:`rstheory.rows.scan_rows`)
+    before anything is written: a bad row is an error, never a done input, and the file is
+    left as it was. A repair (a cut last line dropped, error rows removed for
+    ``retry_errors``) writes the kept lines, byte for byte, to ``<out>.tmp`` and
+    ``os.replace``-s the file with it, so a crash leaves either the old file or the new one.
+    That replacement is safe because the caller holds :func:`sampler._lock.output_lock` on
+    ``out``: no other campaign appends to the old file meanwhile (its rows would be lost
+    with the replaced file), and the lock itself is on ``<out>.lock``, which is never
+    replaced. The folder of ``out`` is not created.
+
     Raises:
       ConfigMismatchError: rows of another hash without ``allow_config_change``.
-      ValueError: a done input whose prompt changed; a corrupt line mid-file.
+      ValueError: a done input whose prompt changed; a bad line that is not the last
+        (``"FILE:LINE: ..."``, naming the field when a row breaks the schema).
     """
-    out.parent.mkdir(parents=True, exist_ok=True)
     rows, repaired = [], False
     if out.exists():
         scan = _rows.scan_rows(out)
@@ -142,10 +215,11 @@ def resume(
                 "allow_config_change=True (--allow-config-change) to append to it"
             )
         if retry_errors:
-            keep = [r for r in rows if not (r["config_hash"] == chash and r["status"] != "ok")]
-            if len(keep) != len(rows):
-                rows = keep
-                clean = b"".join(json.dumps(r).encode() + b"\n" for r in rows)
+            lines = clean.split(b"\n")[:-1]  # the rows' own lines, in order (RowScan.clean)
+            keep = [r["config_hash"] != chash or r.get("status", "ok") == "ok" for r in rows]
+            if not all(keep):
+                rows = [r for r, k in zip(rows, keep, strict=True) if k]
+                clean = b"".join(x + b"\n" for x, k in zip(lines, keep, strict=True) if k)
                 repaired = True
         if repaired:
             _rewrite(out, clean)

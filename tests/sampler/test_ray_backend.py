@@ -299,7 +299,7 @@ def test_run_ray_takes_runs_campaign_keywords_and_refuses_others(tmp_path):
         name = next(k for k in ("colour", "oracle") if k in kw)
         with pytest.raises(TypeError, match=repr(name)):
             run_ray(lambda: None, [], tmp_path / "o.jsonl", **kw)
-    with pytest.raises(ValueError, match="limit must be an integer >= 0, got -1"):
+    with pytest.raises(ValueError, match="limit must be an integer >= 1, got -1"):
         run_ray(lambda: None, [], tmp_path / "o.jsonl", **dict(KW, limit=-1))
     assert not (tmp_path / "o.jsonl").exists()
 
