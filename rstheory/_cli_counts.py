@@ -5,6 +5,7 @@ formatted here."""
 from __future__ import annotations
 
 import argparse
+import math
 
 from rstheory._cli_options import ALPHA
 
@@ -15,7 +16,8 @@ __all__ = [
     "add_demo",
     "compute_bound",
     "compute_demo",
-    "number",
+    "count_k",
+    "count_n",
     "print_bound",
     "print_demo",
 ]
@@ -69,8 +71,15 @@ def add_bound(sub) -> argparse.ArgumentParser:
         description="One-sided lower and upper Clopper-Pearson bounds at confidence 1 - alpha, "
         "and the two-sided interval with alpha split evenly between the sides.",
     )
-    bound.add_argument("k", type=number, metavar="K", help="successes (top-class votes)")
-    bound.add_argument("n", type=number, metavar="N", help="trials (estimation samples)")
+    bound.add_argument(
+        "k", type=count_k, metavar="K", help="successes (top-class votes), an integer in [0, N]"
+    )
+    bound.add_argument(
+        "n",
+        type=count_n,
+        metavar="N",
+        help="trials (estimation samples), an integer in [1, 2**53 - 1]",
+    )
     bound.add_argument(
         "--alpha", type=float, default=ALPHA, help=f"significance level (default {ALPHA})"
     )
@@ -78,18 +87,32 @@ def add_bound(sub) -> argparse.ArgumentParser:
     return bound
 
 
-def number(text: str) -> int | float:
-    """An int where the text is a whole number (``990``, ``1e5``), else a float (rstheory
-    rejects it with its own message)."""
+def _count(text: str, *, low: int, allowed: str) -> int:
+    """A count written as a whole number (``990``, ``1e5``) in ``[low, MAX_COUNT]``."""
+    from rstheory._validation import MAX_COUNT, MAX_COUNT_NOTE
+
     try:
-        return int(text)
+        value = int(text)
     except ValueError:
-        pass
-    try:
-        x = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    return int(x) if x.is_integer() else x
+        try:
+            x = float(text)
+        except ValueError:
+            x = math.nan
+        value = int(x) if x.is_integer() else None
+    if value is None or not low <= value <= MAX_COUNT:
+        note = MAX_COUNT_NOTE if value is not None and value > MAX_COUNT else ""
+        raise argparse.ArgumentTypeError(f"must be {allowed}{note}, got {text!r}")
+    return value
+
+
+def count_k(text: str) -> int:
+    """``K`` of ``rstheory bound``: an integer ``>= 0`` (``<= N`` is checked with ``N``)."""
+    return _count(text, low=0, allowed="an integer in [0, N]")
+
+
+def count_n(text: str) -> int:
+    """``N`` of ``rstheory bound``: an integer in ``[1, 2**53 - 1]``."""
+    return _count(text, low=1, allowed="an integer >= 1")
 
 
 def compute_demo(args) -> dict:
@@ -161,6 +184,8 @@ def print_demo(result: dict) -> None:
 def compute_bound(args) -> dict:
     import rstheory
 
+    if args.k > args.n:
+        raise ValueError(f"argument K: must be an integer in [0, N] = [0, {args.n}], got {args.k}")
     low = rstheory.cp_lower(args.k, args.n, alpha=args.alpha)
     high = rstheory.cp_upper(args.k, args.n, alpha=args.alpha)
     ci = rstheory.cp_interval(args.k, args.n, alpha=args.alpha)

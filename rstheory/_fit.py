@@ -91,7 +91,7 @@ def beta_atoms_log_likelihood(k, n, *, a, b, w0, w1) -> float:
       >>> round(beta_atoms_log_likelihood([0, 3], [3, 3], a=1.0, b=1.0, w0=0.0, w1=0.0), 6)
       -2.772589
     """
-    ka, na = check_pilot_counts(k, n, min_inputs=1)
+    ka, na = check_pilot_counts(k, n, min_inputs=1, caller="beta_atoms_log_likelihood")
     a = check_real(a, name="a", low=0.0, low_open=True)
     b = check_real(b, name="b", low=0.0, low_open=True)
     w0 = check_real(w0, name="w0", low=0.0, high=1.0)
@@ -166,7 +166,7 @@ def fit(k, n, *, model: FitModel = "beta_atoms") -> FitResult:
     """
     model = renamed_choice("model", model, _OLD_FIT_MODELS)
     check_choice(model, name="model", choices=FIT_MODELS)
-    ka, na = check_pilot_counts(k, n, min_inputs=2)
+    ka, na = check_pilot_counts(k, n, min_inputs=2, caller="fit")
     with_atoms = model == "beta_atoms"
     kf, nf = as_f64(ka), as_f64(na)
 

@@ -32,6 +32,7 @@ from rstheory._oracle_correction import (
 from rstheory._validation import (
     as_f64,
     check_alpha,
+    check_broadcast,
     check_counts,
     check_integers,
     check_probability,
@@ -139,6 +140,7 @@ def certified_radius(p_lower, *, sigma, p_b_upper=None):
     References:
       J. Cohen, E. Rosenfeld, J. Z. Kolter (2019), ICML, Theorem 1.
     """
+    check_broadcast(p_lower=p_lower, sigma=sigma, p_b_upper=p_b_upper)
     check_probability(p_lower, name="p_lower")
     check_sigma(sigma)
     if p_b_upper is None:
@@ -173,6 +175,15 @@ def _certificate(
         alpha_spent=alpha + oracle_alpha,
         correction=correction,
     )
+
+
+def _oracle_arrays(oracle_error) -> dict:
+    """The array arguments of ``oracle_error=`` by name, for :func:`check_broadcast`."""
+    if isinstance(oracle_error, (ErrorBound, ErrorInterval, RateBounds)):
+        return {f"oracle_error.{f}": v for f, v in oracle_error._asdict().items()}
+    if oracle_error is None or isinstance(oracle_error, (str, tuple)):
+        return {}  # a plain tuple is refused by the oracle checks, with their message
+    return {"oracle_error": oracle_error}
 
 
 @renamed_keywords(oracle_eps="oracle_error", oracle="oracle_error")
@@ -271,6 +282,9 @@ def certify(
       >>> round(float(c.q_lower), 4), round(float(c.p_lower), 4), c.correction
       (0.7585, 0.8231, 'symmetric')
     """
+    check_broadcast(
+        k=k, n=n, sigma=sigma, alpha=alpha, num_classes=num_classes, **_oracle_arrays(oracle_error)
+    )
     check_counts(k, n)
     check_alpha(alpha)
     check_sigma(sigma)

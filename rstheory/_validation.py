@@ -18,8 +18,11 @@ import jax.numpy as jnp
 import numpy as np
 
 __all__ = [
+    "MAX_COUNT",
+    "MAX_COUNT_NOTE",
     "as_f64",
     "check_alpha",
+    "check_broadcast",
     "check_choice",
     "check_counts",
     "check_in_range",
@@ -33,6 +36,12 @@ __all__ = [
     "check_sigma",
     "is_traced",
 ]
+
+
+# The largest count (``k`` or ``n``) the bounds take: the solver holds counts in float64 and
+# forms ``n - k + 1`` and ``n + 1``, exact integers up to 2**53, so n + 1 <= 2**53.
+MAX_COUNT = 2**53 - 1
+MAX_COUNT_NOTE = f" (at most 2**53 - 1 = {MAX_COUNT}, the largest count float64 holds exactly)"
 
 
 def is_traced(*xs) -> bool:
@@ -67,30 +76,48 @@ def check_integer_valued(name: str, arr: np.ndarray) -> np.ndarray:
     return arr
 
 
+def _as_counts(name: str, x, allowed: str) -> np.ndarray:
+    """``x`` as a numpy array of integer-valued numbers; ``allowed`` is the message's range."""
+    arr = np.asarray(x)
+    if arr.dtype == object and all(type(v) is int for v in arr.ravel()):
+        # Python integers beyond int64 (10**20): numpy keeps them as objects
+        bad = [v for v in arr.ravel() if not 0 <= v <= MAX_COUNT]
+        if bad:
+            raise ValueError(f"{name} must be {allowed}{MAX_COUNT_NOTE}, got {bad[0]}")
+        return arr.astype(np.int64)
+    return check_integer_valued(name, as_numpy(name, x))
+
+
 def check_counts(k, n, *, k_name: str = "k", n_name: str = "n") -> None:
-    """Validate vote counts: integers with ``0 <= k <= n`` and ``n >= 1``.
+    """Validate vote counts: integers with ``0 <= k <= n`` and ``1 <= n <= MAX_COUNT``.
+
+    :data:`MAX_COUNT` is ``2**53 - 1``: the bounds hold counts in float64, where
+    ``n - k + 1`` and ``n + 1`` are exact up to there.
 
     Raises:
       ValueError: naming the argument and its allowed range.
+
+    Example:
+      >>> check_counts(10, 10**20)  # doctest: +ELLIPSIS
+      Traceback (most recent call last):
+      ...
+      ValueError: n must be an integer >= 1 (at most 2**53 - 1 = 9007199254740991, ...), got 10...0
     """
     if is_traced(k, n):
+        check_broadcast(**{k_name: k, n_name: n})
         return
-    ka = check_integer_valued(k_name, as_numpy(k_name, k))
-    na = check_integer_valued(n_name, as_numpy(n_name, n))
-    if (na < 1).any():
-        raise ValueError(
-            f"{n_name} must be an integer >= 1, got {show_value(na[na < 1].ravel()[0])}"
-        )
+    ka = _as_counts(k_name, k, f"an integer in [0, {n_name}]")
+    na = _as_counts(n_name, n, "an integer >= 1")
+    check_broadcast(**{k_name: ka, n_name: na})
+    if (na < 1).any() or (na > MAX_COUNT).any():
+        bad = na[(na < 1) | (na > MAX_COUNT)].ravel()[0]
+        note = MAX_COUNT_NOTE if bad > MAX_COUNT else ""
+        raise ValueError(f"{n_name} must be an integer >= 1{note}, got {show_value(bad)}")
     if (ka < 0).any():
         raise ValueError(
             f"{k_name} must be an integer in [0, {n_name}], got {show_value(ka[ka < 0].ravel()[0])}"
         )
-    try:
-        over = ka > na
-    except ValueError as err:
-        raise ValueError(
-            f"{k_name} and {n_name} must broadcast, got shapes {ka.shape} and {na.shape}"
-        ) from err
+    over = ka > na
     if over.any():
         kb, nb = np.broadcast_arrays(ka, na)
         i = np.flatnonzero(over)[0]  # over has the broadcast shape of kb, nb
@@ -99,6 +126,35 @@ def check_counts(k, n, *, k_name: str = "k", n_name: str = "n") -> None:
             f"{k_name}={show_value(kb.ravel()[i])} "
             f"> {n_name}={show_value(nb.ravel()[i])}"
         )
+
+
+def check_broadcast(**arrays) -> tuple[int, ...]:
+    """The broadcast shape of the named arrays (``None`` skipped), or a ValueError naming them.
+
+    Shapes are known under ``jax.jit`` too, so this check runs on tracers as well.
+
+    Example:
+      >>> check_broadcast(k=[1, 2], n=10, sigma=[0.25, 0.5, 1.0])  # doctest: +ELLIPSIS
+      Traceback (most recent call last):
+      ...
+      ValueError: sigma of shape (3,) does not broadcast with k (2,) (k, n and sigma must ...)
+    """
+    shapes = {name: np.shape(x) for name, x in arrays.items() if x is not None}
+    so_far: tuple[int, ...] = ()
+    for i, (name, shape) in enumerate(shapes.items()):
+        try:
+            so_far = np.broadcast_shapes(so_far, shape)
+        except ValueError:
+            before = [f"{m} {s}" for m, s in list(shapes.items())[:i] if s != ()]
+            raise ValueError(
+                f"{name} of shape {shape} does not broadcast with {_and(before)} "
+                f"({_and(list(shapes))} must broadcast together)"
+            ) from None
+    return so_far
+
+
+def _and(words: list[str]) -> str:
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
 
 
 def check_alpha(alpha, *, name: str = "alpha", high: float = 1.0) -> None:
@@ -303,20 +359,38 @@ def check_prior(prior, *, name: str = "prior") -> tuple[float, float]:
     return a, b
 
 
-def check_pilot_counts(k, n, *, min_inputs: int) -> tuple[np.ndarray, np.ndarray]:
+def check_pilot_counts(
+    k, n, *, min_inputs: int, caller: str | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """Pilot vote counts: integer arrays, ``k`` 1-D with ``min_inputs`` entries or more, ``n``
-    a scalar or of ``k``'s shape, ``0 <= k <= n``; returned as int64 arrays of one shape."""
+    a scalar or of ``k``'s shape, ``0 <= k <= n``; returned as int64 arrays of one shape.
+
+    Shapes and sizes are checked before dtypes: numpy reads an empty list as an empty float
+    array, so ``[]`` is reported as no counts, not as a float dtype. ``caller`` (a function
+    name) is named in the message about too few counts.
+
+    Example:
+      >>> check_pilot_counts([], [], min_inputs=2, caller="fit")
+      Traceback (most recent call last):
+      ...
+      ValueError: k and n must hold at least 2 count pairs (k_i, n_i) for fit, one per input; got 0
+    """
     ka, na = as_numpy("k", k), as_numpy("n", n)
+    if ka.ndim != 1:
+        raise ValueError(f"k must be a 1-D array (one count per input), got shape {ka.shape}")
+    if ka.size < min_inputs:
+        pairs = "count pair" if min_inputs == 1 else "count pairs"
+        used = f" for {caller}" if caller else ""
+        raise ValueError(
+            f"k and n must hold at least {min_inputs} {pairs} (k_i, n_i){used}, one per input; "
+            f"got {ka.size}"
+        )
+    if na.ndim != 0 and na.shape != ka.shape:
+        raise ValueError(f"n must be a scalar or have the shape of k {ka.shape}, got {na.shape}")
     for name, arr in (("k", ka), ("n", na)):
         if not (np.issubdtype(arr.dtype, np.integer)):
             raise ValueError(f"{name} must be an integer array, got dtype {arr.dtype}")
-    if ka.ndim != 1:
-        raise ValueError(f"k must be a 1-D array (one count per input), got shape {ka.shape}")
     if na.ndim == 0:
         na = np.full(ka.shape, na)
-    if na.shape != ka.shape:
-        raise ValueError(f"n must be a scalar or have the shape of k {ka.shape}, got {na.shape}")
-    if ka.size < min_inputs:
-        raise ValueError(f"k must hold at least {min_inputs} inputs, got {ka.size}")
     check_counts(ka, na)
     return ka.astype(np.int64), na.astype(np.int64)

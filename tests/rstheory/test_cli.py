@@ -191,3 +191,42 @@ def test_plan_refuses_counts_that_are_not_integers(capsys, tmp_path, count):
     with pytest.raises(SystemExit):
         main(["plan", "--dist", f"empirical:{f}"])
     assert "pilot.jsonl:2: field 'k'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("k", "n", "want"),
+    [
+        (
+            "10",
+            "1e20",
+            "argument N: must be an integer >= 1 (at most 2**53 - 1 = 9007199254740991, the "
+            "largest count float64 holds exactly), got '1e20'",
+        ),
+        (
+            "10",
+            "9007199254740992",
+            "argument N: must be an integer >= 1 (at most 2**53 - 1 = 9007199254740991, the "
+            "largest count float64 holds exactly), got '9007199254740992'",
+        ),
+        ("10", "0", "argument N: must be an integer >= 1, got '0'"),
+        ("10", "ten", "argument N: must be an integer >= 1, got 'ten'"),
+        ("1.5", "10", "argument K: must be an integer in [0, N], got '1.5'"),
+        ("-1", "10", "argument K: must be an integer in [0, N], got '-1'"),
+        ("11", "10", "argument K: must be an integer in [0, N] = [0, 10], got 11"),
+    ],
+)
+def test_bound_refuses_bad_counts_naming_the_argument_and_its_range(capsys, k, n, want):
+    try:
+        code = main(["bound", k, n])
+    except SystemExit as stop:  # argparse's own exit, after its usage line
+        code = stop.code
+    assert code == 2
+    assert capsys.readouterr().err.strip().endswith(f"rstheory bound: error: {want}")
+
+
+def test_bound_takes_the_largest_count_exactly(capsys):
+    """n = 2**53 - 1 is taken as that integer (not rounded through a float) and bounded."""
+    out = _json(capsys, ["bound", "10", str(2**53 - 1), "--json"])
+    assert out["n"] == 2**53 - 1
+    assert out["cp_lower"] == float(rstheory.cp_lower(10, 2**53 - 1, alpha=0.001))
+    assert _json(capsys, ["bound", "5", "1e5", "--json"])["n"] == 100_000

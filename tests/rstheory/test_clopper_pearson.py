@@ -623,3 +623,47 @@ def test_cp_float32_input_gives_float64_result_of_the_upcast_value():
     assert out.dtype == jnp.float64
     want = _f(rstheory.cp_lower(900, 1000, alpha=float(np.float32(1e-6))))
     np.testing.assert_allclose(_f(out), want, rtol=RTOL_F64_CLOSED_FORM, atol=0)
+
+
+# ------------------------------------------------------------------ (j) the largest count
+
+MAX_COUNT = 2**53 - 1  # written out here: n - k + 1 and n + 1 are exact float64 integers
+
+
+@pytest.mark.parametrize("k", [1, 10, 1000])
+def test_bounds_at_the_largest_count_match_the_poisson_limit(k):
+    """At n = 2**53 - 1 the binomial tail is Poisson to O(k / n) ~ 1e-13 relative, so the
+    bounds are gamma quantiles over n (scipy.stats.gamma, an independent route)."""
+    low = _f(rstheory.cp_lower(k, MAX_COUNT, alpha=0.001))
+    high = _f(rstheory.cp_upper(k, MAX_COUNT, alpha=0.001))
+    assert low == pytest.approx(scipy.stats.gamma.ppf(0.001, k) / MAX_COUNT, rel=RTOL_CP_VS_SCIPY)
+    assert high == pytest.approx(
+        scipy.stats.gamma.ppf(0.999, k + 1) / MAX_COUNT, rel=RTOL_CP_VS_SCIPY
+    )
+
+
+@pytest.mark.parametrize(
+    ("k", "n", "name", "shown"),
+    [
+        (10, 10**20, "n", "100000000000000000000"),  # a Python int beyond int64
+        (10, 1e20, "n", "1e+20"),
+        (10, MAX_COUNT + 1, "n", str(MAX_COUNT + 1)),
+        (0, np.int64(MAX_COUNT + 1), "n", str(MAX_COUNT + 1)),
+        (10**20, 10, "k", "100000000000000000000"),
+    ],
+)
+def test_counts_beyond_float64_integers_are_refused_with_the_range(k, n, name, shown):
+    """Not 'n must be numeric, got dtype object': the argument, its range and the value."""
+    allowed = "an integer >= 1" if name == "n" else "an integer in [0, n]"
+    want = f"{name} must be {allowed} (at most 2**53 - 1 = {MAX_COUNT}, "
+    for fn in (rstheory.cp_lower, rstheory.cp_upper, rstheory.cp_interval):
+        with pytest.raises(ValueError) as err:
+            fn(k, n, alpha=0.001)
+        assert str(err.value).startswith(want) and str(err.value).endswith(f"got {shown}")
+
+
+def test_counts_of_shapes_that_do_not_broadcast_are_named_with_their_shapes():
+    with pytest.raises(
+        ValueError, match=re.escape("n of shape (3,) does not broadcast with k (2,)")
+    ):
+        rstheory.cp_lower([1, 2], [3, 4, 5], alpha=0.001)

@@ -394,3 +394,40 @@ def test_bad_input_raises_value_error_naming_the_argument(make, name):
 def test_public_names():
     assert rstheory.distributions.fit is fit
     assert "distributions" in rstheory.__all__
+
+
+@pytest.mark.parametrize(
+    ("make", "want"),
+    [
+        (
+            lambda: fit([], []),
+            "k and n must hold at least 2 count pairs (k_i, n_i) for fit, one per input; got 0",
+        ),
+        (
+            lambda: fit([], 10),
+            "k and n must hold at least 2 count pairs (k_i, n_i) for fit, one per input; got 0",
+        ),
+        (
+            lambda: fit([5], [10]),
+            "k and n must hold at least 2 count pairs (k_i, n_i) for fit, one per input; got 1",
+        ),
+        (
+            lambda: beta_atoms_log_likelihood([], [], a=1.0, b=1.0, w0=0.0, w1=0.0),
+            "k and n must hold at least 1 count pair (k_i, n_i) for beta_atoms_log_likelihood, "
+            "one per input; got 0",
+        ),
+        (
+            lambda: Empirical.from_counts([], []),
+            "k and n must hold at least 1 count pair (k_i, n_i), one per input; got 0",
+        ),
+        (lambda: fit([5, 3], []), "n must be a scalar or have the shape of k (2,), got (0,)"),
+        # a real dtype error keeps its message
+        (lambda: fit([5.0, 3.0], [10, 10]), "k must be an integer array, got dtype float64"),
+        (lambda: fit([5, 3], [10.0, 10.0]), "n must be an integer array, got dtype float64"),
+    ],
+)
+def test_empty_pilot_counts_are_reported_as_empty_not_as_a_float_dtype(make, want):
+    """numpy reads [] as an empty float64 array: the emptiness is what is wrong."""
+    with pytest.raises(ValueError) as err:
+        make()
+    assert str(err.value) == want

@@ -15,7 +15,7 @@ import pytest
 import scipy.stats
 
 import rstheory
-from tests.tolerances import RTOL_F64_CLOSED_FORM
+from tests.tolerances import RTOL_F64_CLOSED_FORM, RTOL_SAME_COMPUTATION
 
 # p_lower values above 1/2, from just above 1/2 to 1 - 1e-12.
 P_ABOVE_HALF = np.array(
@@ -182,3 +182,55 @@ def test_certify_options_are_keyword_only():
         rstheory.certify(900, 1000, 0.001, 0.25)  # type: ignore[misc]
     with pytest.raises(TypeError):
         rstheory.certified_radius(0.9, 0.25, 0.1)  # type: ignore[misc]
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "bad", "others"),
+    [
+        (dict(sigma=[0.25, 0.5, 1.0]), "sigma (3,)", "k (2,) and n (2,)"),
+        (dict(sigma=0.5, alpha=[0.1, 0.01, 0.001]), "alpha (3,)", "k (2,) and n (2,)"),
+        (dict(sigma=0.5, num_classes=[2, 3, 4]), "num_classes (3,)", "k (2,) and n (2,)"),
+        (dict(sigma=0.5, oracle_error=[0.1, 0.2, 0.3]), "oracle_error (3,)", "k (2,) and n (2,)"),
+        (
+            dict(sigma=0.5, oracle_error=rstheory.oracle.ErrorBound(np.full(3, 0.1), 0.001)),
+            "oracle_error.eps_upper (3,)",
+            "k (2,) and n (2,)",
+        ),
+    ],
+)
+def test_certify_arrays_that_do_not_broadcast_are_named_with_their_shapes(kwargs, bad, others):
+    """Not jax's 'Incompatible shapes for broadcasting: shapes=[(2,), (2,), (), (3,), ...]'."""
+    name, shape = bad.split(" ")
+    want = f"{name} of shape {shape} does not broadcast with {others} (k, n, sigma, alpha"
+    with pytest.raises(ValueError) as err:
+        rstheory.certify([9, 10], [10, 10], **kwargs)
+    assert str(err.value).startswith(want), str(err.value)
+    with pytest.raises(ValueError) as err:  # shapes are known under jit too
+        jax.jit(lambda k: rstheory.certify(k, [10, 10], **kwargs))(jnp.array([9.0, 10.0]))
+    assert str(err.value).startswith(want), str(err.value)
+
+
+def test_certify_broadcasts_arrays_that_do():
+    """A column of sigmas against a row of counts: the outer table, entry by entry as scalars."""
+    sigma = np.array([[0.25], [0.5]])
+    cert = rstheory.certify([990, 600, 400], 1000, sigma=sigma)
+    assert cert.radius.shape == (2, 3)
+    for i, s in enumerate(sigma[:, 0]):
+        for j, k in enumerate([990, 600, 400]):
+            one = float(rstheory.certify(k, 1000, sigma=s).radius)
+            assert float(cert.radius[i, j]) == pytest.approx(one, rel=RTOL_SAME_COMPUTATION)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "want"),
+    [
+        (dict(sigma=[1.0, 2.0, 3.0]), "sigma of shape (3,) does not broadcast with p_lower (2,)"),
+        (
+            dict(sigma=1.0, p_b_upper=[0.1, 0.2, 0.3]),
+            "p_b_upper of shape (3,) does not broadcast with p_lower (2,)",
+        ),
+    ],
+)
+def test_certified_radius_arrays_that_do_not_broadcast_are_named(kwargs, want):
+    with pytest.raises(ValueError, match=re.escape(want)):
+        rstheory.certified_radius([0.6, 0.7], **kwargs)
