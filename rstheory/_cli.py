@@ -99,7 +99,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     _enable_compilation_cache()
     if args.command == "plan":
-        _cli_plan.resolve_dist(args, commands["plan"])  # exits with status 2 on a bad file
+        _cli_plan.resolve_options(args, commands["plan"])  # exits with status 2 on a bad file
     _, compute, show = _COMMANDS[args.command]
     try:
         result = compute(args)

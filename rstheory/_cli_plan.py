@@ -2,7 +2,8 @@
 around it, the campaign's cost and the sequential rule beside it, computed by
 :func:`rstheory.planning.required_samples`, :func:`rstheory.planning.budget` and
 :func:`rstheory.sequential.compare_fixed` and formatted here. ``--dist fit:FILE`` reads its
-pilot counts with :func:`rstheory.rows.read_counts`."""
+pilot counts with :func:`rstheory.rows.read_counts`, and the rows' sigma and alpha with
+:func:`rstheory.rows.read_settings`."""
 
 from __future__ import annotations
 
@@ -18,17 +19,22 @@ if TYPE_CHECKING:  # imported when the plan is computed, not when the parser is 
 
 __all__ = [
     "PLAN_GRID",
+    "SIGMA",
     "PilotCounts",
     "add_plan",
     "compute_plan",
     "parse_dist",
     "parse_prior",
     "pilot_dist",
+    "pilot_settings",
     "print_plan",
-    "resolve_dist",
+    "resolve_options",
 ]
 
 PLAN_GRID = (25, 100, 1000, 10_000, 100_000)
+
+# The noise level of a plan without --sigma and without rows that record theirs.
+SIGMA = 0.5
 
 
 def add_plan(sub) -> argparse.ArgumentParser:
@@ -59,8 +65,20 @@ def add_plan(sub) -> argparse.ArgumentParser:
     )
     plan.add_argument("--atom1", type=float, default=0.0, help="mass at p = 1 (default 0)")
     plan.add_argument("--atom0", type=float, default=0.0, help="mass at p = 0 (default 0)")
-    plan.add_argument("--alpha", type=float, default=ALPHA, help=f"default {ALPHA}")
-    plan.add_argument("--sigma", type=float, default=0.5, help="noise level (default 0.5)")
+    plan.add_argument(
+        "--alpha",
+        type=float,
+        help="significance level (default: that of the rows of --dist fit:FILE or "
+        f"empirical:FILE when they record one in config.alpha, else {ALPHA}); a value that "
+        "conflicts with the rows' is refused",
+    )
+    plan.add_argument(
+        "--sigma",
+        type=float,
+        help="noise level (default: that of the rows of --dist fit:FILE or empirical:FILE "
+        f"when they record one in config.sigma, else {SIGMA}); a value that conflicts with "
+        "the rows' is refused",
+    )
     target = plan.add_mutually_exclusive_group()
     target.add_argument("--target-ratio", type=float, help="mean radius / reference (default 0.9)")
     target.add_argument("--target-radius", type=float, help="absolute mean radius")
@@ -68,7 +86,12 @@ def add_plan(sub) -> argparse.ArgumentParser:
     plan.add_argument(
         "--reference-n", type=int, help="reference n for --target-ratio (default: infinity)"
     )
-    plan.add_argument("--at-radius", type=float, help="radius for --target-accuracy")
+    plan.add_argument(
+        "--at-radius",
+        type=float,
+        help="radius of --target-accuracy, of the printed accuracy column (default 0) and of "
+        "--sequential (unless --sequential-radius)",
+    )
     plan.add_argument("--inputs", type=int, help="inputs in the campaign (enables the budget)")
     plan.add_argument("--batch-size", type=int, default=100, help="samples per batch (default 100)")
     timing = plan.add_mutually_exclusive_group()
@@ -180,17 +203,56 @@ def pilot_dist(spec: PilotCounts, config_hash: str | None):
     return distributions.fit(k, n).distribution
 
 
-def resolve_dist(args, parser: argparse.ArgumentParser) -> None:
-    """Replace ``args.dist`` of ``fit:FILE`` / ``empirical:FILE`` by its distribution, once
-    ``--config-hash`` is known; a bad file or option exits through ``parser.error`` (status 2).
+def pilot_settings(spec: PilotCounts, config_hash: str | None) -> dict[str, float]:
+    """The ``sigma`` and ``alpha`` that the rows of ``--dist fit:FILE`` / ``empirical:FILE``
+    record (:func:`rstheory.rows.read_settings`); those they do not record are left out.
+
+    Raises:
+      ValueError: as :func:`pilot_dist`, or the selected rows disagree on a value.
     """
+    from rstheory import rows
+
+    try:
+        return rows.read_settings(spec.path, config_hash=config_hash)
+    except ValueError as err:
+        raise ValueError(f"--dist {spec.text!r}: {err}") from None
+
+
+def resolve_options(args, parser: argparse.ArgumentParser) -> None:
+    """Replace ``args.dist`` of ``fit:FILE`` / ``empirical:FILE`` by its distribution, once
+    ``--config-hash`` is known, and settle ``args.sigma`` and ``args.alpha``: the rows' values
+    when they record them, else the options, else the defaults; ``args.sources`` says which
+    (a file, ``--sigma`` / ``--alpha``, or ``default``). A bad file, rows that disagree, an
+    option that conflicts with the rows, or a misplaced option exits through
+    ``parser.error`` (status 2).
+    """
+    recorded, path = {}, None
     if isinstance(args.dist, PilotCounts):
+        spec = args.dist
         try:
-            args.dist = pilot_dist(args.dist, args.config_hash)
+            args.dist = pilot_dist(spec, args.config_hash)
+            recorded, path = pilot_settings(spec, args.config_hash), spec.path
         except ValueError as err:
             parser.error(f"argument --dist: {err}")
     elif args.config_hash is not None:
         parser.error("argument --config-hash: applies to --dist fit:FILE or empirical:FILE only")
+    args.sources = {}
+    for name, default in (("sigma", SIGMA), ("alpha", ALPHA)):
+        given = getattr(args, name)
+        if name in recorded:
+            value = recorded[name]
+            if given is not None and given != value:
+                parser.error(
+                    f"argument --{name}: {given!r} conflicts with {name} = {value!r} of the rows "
+                    f"in {path} (their config.{name}); leave --{name} out to plan at {value!r}"
+                )
+            setattr(args, name, value)
+            args.sources[name] = path
+        elif given is not None:
+            args.sources[name] = f"--{name}"
+        else:
+            setattr(args, name, default)
+            args.sources[name] = "default"
 
 
 def parse_prior(text: str) -> tuple[float, float]:
@@ -209,6 +271,7 @@ def compute_plan(args) -> dict:
 
     from rstheory import distributions, planning, scaling
     from rstheory._exact import exact_for
+    from rstheory._planning import closed_form_reason
 
     dist = args.dist
     if args.atom0 or args.atom1:
@@ -227,24 +290,28 @@ def compute_plan(args) -> dict:
     targets = {k: v for k, v in kinds.items() if v is not None}
     if args.reference_n is not None:
         targets["reference_n"] = args.reference_n
-    if args.at_radius is not None:
-        targets["at_radius"] = args.at_radius
+    if args.at_radius is not None and "target_accuracy" in targets:
+        targets["at_radius"] = args.at_radius  # else the radius of the accuracy column only
     plan = planning.required_samples(dist, alpha=args.alpha, sigma=args.sigma, **targets)
+    closed_reason = closed_form_reason(dist, alpha=args.alpha, sigma=args.sigma, **targets)
     grid = np.unique(np.array([*PLAN_GRID, int(plan.n)]))
     at = args.at_radius if args.at_radius is not None else 0.0
     exact = exact_for(
         dist, grid, alpha=args.alpha, sigma=args.sigma, radii=(at,)
     )  # one pass for both
     radius, accuracy = exact.radius[0], exact.accuracy[0, :, 0]
+    closed = float(plan.closed_form_n)
     result = {
         "alpha": args.alpha,
         "sigma": args.sigma,
+        "sources": dict(getattr(args, "sources", {})),
         "distribution": repr(dist),
         "targets": targets,
         "n": int(plan.n),
         "achieved": float(plan.achieved),
         "target": float(plan.target),
-        "closed_form_n": float(plan.closed_form_n),
+        "closed_form_n": None if closed != closed else closed,
+        "closed_form_reason": closed_reason,
         "grid": [
             {
                 "n": int(n),
@@ -350,9 +417,18 @@ def _budget_line(b: dict) -> str:
     )
 
 
+def _source(result: dict, name: str) -> str:
+    """`` (from FILE)``, `` (--sigma)`` or `` (default)``: where a setting of the plan came from."""
+    source = result.get("sources", {}).get(name)
+    if source is None:
+        return ""
+    return f" ({source})" if source == "default" or source.startswith("--") else f" (from {source})"
+
+
 def print_plan(result: dict) -> None:
     print(
-        f"Plan: alpha = {result['alpha']:g}, sigma = {result['sigma']:g}, "
+        f"Plan: alpha = {result['alpha']:g}{_source(result, 'alpha')}, "
+        f"sigma = {result['sigma']:g}{_source(result, 'sigma')}, "
         f"Pr(p_A) = {result['distribution']}"
     )
     print(f"  targets: {result['targets']}")
@@ -360,7 +436,11 @@ def print_plan(result: dict) -> None:
         f"  required n (exact search): {result['n']}   achieved {result['achieved']:.6g} "
         f"(target {result['target']:.6g})"
     )
-    print(f"  closed-form estimate of n: {result['closed_form_n']:.6g}")
+    if result["closed_form_n"] is None:
+        print(f"  closed-form estimate of n: not available ({result['closed_form_reason']})")
+    else:
+        print(f"  closed-form estimate of n: {result['closed_form_n']:.6g}")
+    print(f"  accuracy: certified accuracy at radius {result['accuracy_radius']:g}")
     print(f"{'n':>8} {'E[R_n]':>10} {'cap':>8} {'accuracy':>9} {'Eq.2':>7}")
     for r in result["grid"]:
         print(

@@ -143,6 +143,92 @@ def _search(values, target: float, n_max: int, guess: float = math.nan) -> tuple
     return hi, cache[hi]
 
 
+# ------------------------------------------------------------------------ closed form
+
+
+def _closed_form(
+    nodes, weights, c: float, z: float, r_inf: float, *, kind: str, value: float, reference_n
+) -> tuple[float, str | None]:
+    """The first-order estimate of ``n`` for a target and, when it is ``nan``, why.
+
+    ``kind`` is ``"ratio"``, ``"radius"`` or ``"accuracy"``; ``value`` the target; ``c`` the
+    first-order constant; ``r_inf`` the infinite-sample mean radius.
+    """
+    if kind == "accuracy":
+        return (
+            math.nan,
+            "an accuracy target has no first-order law (it is a law of the mean radius)",
+        )
+    if not math.isfinite(c):
+        at_one = float(weights[nodes >= 1.0].sum())
+        if at_one > 0:
+            return math.nan, (
+                f"Pr(p_A) has mass {at_one:.4g} at p = 1, where Phi^-1(p) is infinite and the "
+                "first-order law has no constant"
+            )
+        return math.nan, "Pr(p_A) has no mass above p = 1/2: the first-order law has no constant"
+    if kind == "radius":
+        rho = value / r_inf
+    elif reference_n is None:
+        rho = value
+    else:
+        shrink = c * z / math.sqrt(reference_n)
+        rho = value * (1.0 - shrink)
+        if not 0.0 < rho < 1.0:
+            return math.nan, (
+                f"the first-order law gives no positive radius at reference_n={reference_n} "
+                f"(1 - c z / sqrt(reference_n) = {1.0 - shrink:.4g} with c = {c:.4g}, z = {z:.4g})"
+            )
+    return _scaling.n_for_ratio(c, z, rho), None
+
+
+def closed_form_reason(
+    dist,
+    *,
+    alpha=0.001,
+    sigma,
+    target_ratio=None,
+    reference_n=None,
+    target_radius=None,
+    target_accuracy=None,
+    at_radius=None,
+) -> str | None:
+    """Why :func:`required_samples` gives ``closed_form_n = nan`` for these arguments, or None.
+
+    Used by ``rstheory plan`` to print the reason beside a missing estimate.
+
+    Takes the arguments of :func:`required_samples` (valid ones: call it first) and returns
+    the reason its closed-form estimate is ``nan`` (an accuracy target; a law with mass at
+    ``p = 1`` or none above 1/2, where the first-order constant is ``nan``; a
+    ``reference_n`` too small for the law), computed the way the estimate is, or None when
+    the estimate is a number.
+
+    Example:
+      >>> from rstheory import distributions
+      >>> law = distributions.Mixture(
+      ...     [distributions.PointMass(1.0), distributions.Beta(8.0, 2.0)], [0.2, 0.8])
+      >>> why = closed_form_reason(law, sigma=0.5, target_ratio=0.9, reference_n=10**5)
+      >>> why.startswith("Pr(p_A) has mass 0.2 at p = 1, where Phi^-1(p) is infinite")
+      True
+    """
+    del at_radius  # the accuracy target's radius changes nothing here
+    nodes, weights = _scaling.dist_quadrature(dist)
+    alpha = check_real(alpha, name="alpha")
+    sigma = check_real(sigma, name="sigma")
+    if target_accuracy is not None:
+        kind, value = "accuracy", target_accuracy
+    elif target_radius is not None:
+        kind, value = "radius", target_radius
+    else:
+        kind, value = "ratio", target_ratio
+    c = float(_scaling.first_order_constant(dist))
+    r_inf = _infinite_mean_radius(nodes, weights, sigma)
+    z = _scaling.z_one_sided(alpha)
+    return _closed_form(
+        nodes, weights, c, z, r_inf, kind=kind, value=value, reference_n=reference_n
+    )[1]
+
+
 def required_samples(
     dist,
     *,
@@ -252,8 +338,10 @@ def required_samples(
     c = float(_scaling.first_order_constant(dist))
     r_inf = _infinite_mean_radius(nodes, weights, sigma)
 
-    def closed(rho: float) -> float:
-        return _scaling.n_for_ratio(c, z, rho)
+    def closed(kind: str, value: float, reference_n=None) -> float:
+        return _closed_form(
+            nodes, weights, c, z, r_inf, kind=kind, value=value, reference_n=reference_n
+        )[0]
 
     def mean_radius(n):
         return np.asarray(_scaling.expected_radius(dist, n, alpha=alpha, sigma=sigma))
@@ -278,7 +366,7 @@ def required_samples(
             a,
             n_max,
         )
-        return Plan(n, got, a, float("nan"))
+        return Plan(n, got, a, closed("accuracy", a))
 
     if target_radius is not None:
         r = check_real(target_radius, name="target_radius", low=0.0, low_open=True)
@@ -293,7 +381,7 @@ def required_samples(
                 f"target_radius={r!r} is unreachable: not below the infinite-sample mean radius "
                 f"{r_inf!r}"
             )
-        estimate = closed(r / r_inf) if math.isfinite(r_inf) and r_inf > 0 else float("nan")
+        estimate = closed("radius", r)
         n, got = _search(mean_radius, r, n_max, estimate)
         return Plan(n, got, r, estimate)
 
@@ -307,15 +395,14 @@ def required_samples(
                 "infinite (a node at p = 1); give reference_n"
             )
         ref = r_inf
-        rho = t
     else:
         reference_n = check_int(reference_n, name="reference_n")
         ref = float(mean_radius(reference_n))
-        rho = t * (1.0 - c * z / math.sqrt(reference_n)) if math.isfinite(c) else float("nan")
     if not ref > 0:
         raise ValueError(
             f"target_ratio is unreachable: the reference mean radius is {ref!r} (nothing is "
             f"certified)"
         )
-    n, got = _search(mean_radius, t * ref, n_max, closed(rho))
-    return Plan(n, got, t * ref, closed(rho))
+    estimate = closed("ratio", t, reference_n)
+    n, got = _search(mean_radius, t * ref, n_max, estimate)
+    return Plan(n, got, t * ref, estimate)

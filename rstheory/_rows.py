@@ -18,6 +18,9 @@ numpy (nothing here imports sampler or torch):
 * :func:`read_counts` reads pilot counts for planning: such a file of rows, or hand-written
   JSONL with keys ``k`` and ``n`` (``id``, ``config_hash`` and ``status`` optional; a row
   without ``status`` counts as ``"ok"``), or a CSV with columns ``k`` and ``n``.
+* :func:`read_settings` reads the configuration values (``config.sigma``, ``config.alpha``)
+  that the rows :func:`read_counts` selects were collected with, so that a plan made from
+  them uses the same noise level and significance level.
 
 **The row schema** (:func:`check_row`), checked on every line that every reader reads,
 and so on resume: ``status``, when present, is ``"ok"`` or ``"error"``. Counts are
@@ -50,11 +53,16 @@ __all__ = [
     "load_counts",
     "read_counts",
     "read_rows",
+    "read_settings",
     "scan_rows",
 ]
 
 # The keys every row of a run has (sampler's writer sets both on every row).
 RUN_KEYS = ("id", "config_hash")
+
+# The settings of a row's ``config`` (sampler's CertifyConfig.to_dict) that a plan made from
+# its counts must share: the noise level and the significance level.
+SETTING_KEYS = ("sigma", "alpha")
 
 
 class ConfigMismatchError(ValueError):
@@ -234,22 +242,27 @@ def _mixed(path, hashes: list[str | None]) -> ConfigMismatchError:
     )
 
 
-def _select(scan: RowScan, path, config_hash: str | None) -> Counts:
-    """The counts of the ``ok`` rows of one configuration (module docstring)."""
+def _selected(scan: RowScan, path, config_hash: str | None) -> list[tuple[int, dict[str, Any]]]:
+    """``(line, row)`` of the ``ok`` rows of one configuration (module docstring)."""
     found = {row.get("config_hash") for row in scan.rows}
     hashes = sorted(found, key=lambda h: (h is not None, h or ""))
     if config_hash is None and len(hashes) > 1:
         raise _mixed(path, hashes)
     if config_hash is not None and scan.rows and config_hash not in found:
         raise ValueError(f"config_hash {config_hash!r} not in {path} (it holds {hashes})")
-    k, n = [], []
-    for row in scan.rows:
-        if row.get("status", "ok") != "ok":
-            continue
-        if config_hash is not None and row.get("config_hash") != config_hash:
-            continue
-        k.append(row["k"])  # checked by the scan (check_row)
-        n.append(row["n"])
+    return [
+        (line, row)
+        for line, row in zip(scan.line_numbers, scan.rows, strict=True)
+        if row.get("status", "ok") == "ok"
+        and (config_hash is None or row.get("config_hash") == config_hash)
+    ]
+
+
+def _select(scan: RowScan, path, config_hash: str | None) -> Counts:
+    """The counts of the ``ok`` rows of one configuration (module docstring)."""
+    chosen = [row for _, row in _selected(scan, path, config_hash)]
+    k = [row["k"] for row in chosen]  # checked by the scan (check_row)
+    n = [row["n"] for row in chosen]
     return Counts(np.asarray(k, dtype=np.int64), np.asarray(n, dtype=np.int64))
 
 
@@ -307,6 +320,23 @@ def _read_csv(text: str, path) -> Counts:
     return Counts(np.asarray(k, dtype=np.int64), np.asarray(n, dtype=np.int64))
 
 
+def _pilot_scan(path, data: bytes) -> RowScan:
+    if data and not data.endswith(b"\n"):
+        data += b"\n"  # written by hand: the last line is whole unless it does not parse
+    return _scan_bytes(data, path, ())
+
+
+def _read_bytes(path: pathlib.Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as err:
+        raise ValueError(f"cannot read pilot counts from {os.fspath(path)}: {err}") from None
+
+
+def _is_rows(path: pathlib.Path) -> bool:
+    return path.suffix in (".jsonl", ".json")
+
+
 def read_counts(path, *, config_hash: str | None = None) -> Counts:
     """Pilot counts ``(k, n)`` from JSONL rows or a CSV with columns ``k`` and ``n``.
 
@@ -329,14 +359,9 @@ def read_counts(path, *, config_hash: str | None = None) -> Counts:
       [48, 50]
     """
     path = pathlib.Path(path)
-    try:
-        data = path.read_bytes()
-    except OSError as err:
-        raise ValueError(f"cannot read pilot counts from {os.fspath(path)}: {err}") from None
-    if path.suffix in (".jsonl", ".json"):
-        if data and not data.endswith(b"\n"):
-            data += b"\n"  # written by hand: the last line is whole unless it does not parse
-        counts = _select(_scan_bytes(data, path, ()), path, config_hash)
+    data = _read_bytes(path)
+    if _is_rows(path):
+        counts = _select(_pilot_scan(path, data), path, config_hash)
     elif config_hash is not None:
         raise ValueError(f"{path}: a CSV file holds no configuration hash to choose from")
     else:
@@ -348,3 +373,66 @@ def read_counts(path, *, config_hash: str | None = None) -> Counts:
     if not len(counts.k):
         raise ValueError(f"{path}: no pilot counts found")
     return counts
+
+
+def _setting(row: dict[str, Any], key: str, where: str):
+    config = row.get("config")
+    if config is None:
+        return None
+    if not isinstance(config, dict):
+        raise ValueError(f"{where}: field 'config' must be an object or null, got {config!r}")
+    value = config.get(key)
+    if value is not None and (type(value) not in (int, float) or not np.isfinite(value)):
+        raise ValueError(f"{where}: field 'config.{key}' must be a number, got {value!r}")
+    return value
+
+
+def read_settings(
+    path, *, config_hash: str | None = None, keys: Sequence[str] = SETTING_KEYS
+) -> dict[str, float]:
+    """The configuration values the rows of :func:`read_counts` were collected with.
+
+    ``python -m sampler collect`` writes its configuration in every row (``config``, with
+    ``sigma`` and ``alpha`` among its keys; every row of one configuration hash holds the
+    same). For each of ``keys`` this returns ``config[key]`` of the rows whose counts
+    :func:`read_counts` reads (the ``ok`` rows of the chosen configuration), when they all
+    hold it; a key no row holds is left out (hand-written rows, a CSV: an empty dict).
+
+    Raises:
+      ConfigMismatchError, ValueError: as :func:`read_counts`; also when the selected rows
+        disagree on a key, or some hold it and others do not (naming the file, the lines
+        and both values), or a value is not a number.
+
+    Example:
+      >>> import json, pathlib, tempfile
+      >>> f = pathlib.Path(tempfile.mkdtemp()) / "rows.jsonl"
+      >>> cfg = {"sigma": 0.25, "alpha": 0.001, "n": 100}
+      >>> rows = [{"id": str(i), "config_hash": "h", "status": "ok", "k": 90 + i, "n": 100,
+      ...          "config": cfg} for i in range(2)]
+      >>> _ = f.write_text("".join(json.dumps(r) + "\\n" for r in rows))
+      >>> read_settings(f)
+      {'sigma': 0.25, 'alpha': 0.001}
+    """
+    path = pathlib.Path(path)
+    data = _read_bytes(path)
+    if not _is_rows(path):
+        if config_hash is not None:
+            raise ValueError(f"{path}: a CSV file holds no configuration hash to choose from")
+        return {}
+    chosen = _selected(_pilot_scan(path, data), path, config_hash)
+    out = {}
+    for key in keys:
+        seen: dict[Any, int] = {}  # value -> first line holding it
+        for line, row in chosen:
+            value = _setting(row, key, f"{path}:{line}")
+            seen.setdefault(value, line)
+        if len(seen) > 1:
+            (a, line_a), (b, line_b) = list(seen.items())[:2]
+            shown = ["none" if v is None else repr(v) for v in (a, b)]
+            raise ValueError(
+                f"{path}: the selected rows disagree on config.{key}: {shown[0]} (line {line_a}) "
+                f"and {shown[1]} (line {line_b}); a plan needs one {key}"
+            )
+        if seen and None not in seen:
+            out[key] = next(iter(seen))
+    return out

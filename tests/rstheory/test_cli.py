@@ -8,6 +8,7 @@ import pytest
 import rstheory
 from rstheory import distributions, planning, scaling
 from rstheory._cli import main
+from tests.tolerances import RTOL_SAME_COMPUTATION
 
 
 def _json(capsys, argv):
@@ -230,3 +231,104 @@ def test_bound_takes_the_largest_count_exactly(capsys):
     assert out["n"] == 2**53 - 1
     assert out["cp_lower"] == float(rstheory.cp_lower(10, 2**53 - 1, alpha=0.001))
     assert _json(capsys, ["bound", "5", "1e5", "--json"])["n"] == 100_000
+
+
+def test_plan_sequential_with_at_radius_alone(capsys):
+    """--at-radius without --target-accuracy is the radius of the sequential rule and of the
+    accuracy column, not a target: the plan is the default ratio target's, as without it."""
+    out = _json(capsys, ["plan", "--sequential", "--at-radius", "0.25", "--json"])
+    assert out["targets"] == {"target_ratio": 0.9}
+    assert out["sequential"]["radius"] == 0.25 and out["accuracy_radius"] == 0.25
+    law = distributions.Beta(8.0, 2.0)
+    want = planning.required_samples(law, alpha=0.001, sigma=0.5, target_ratio=0.9)
+    assert out["n"] == want.n and out["sequential"]["fixed_n"] == want.n
+    accuracy = {r["n"]: r["accuracy"] for r in out["grid"]}[1000]
+    want_accuracy = scaling.certified_accuracy(law, 1000, radius=0.25, alpha=0.001, sigma=0.5)
+    assert accuracy == pytest.approx(float(want_accuracy), rel=RTOL_SAME_COMPUTATION)
+    assert main(["plan", "--sequential", "--at-radius", "0.25"]) == 0
+    text = capsys.readouterr().out
+    assert "sequential rule at radius 0.25 (p* = 0.691462)" in text
+    assert "accuracy: certified accuracy at radius 0.25" in text
+
+
+def test_plan_says_why_the_closed_form_is_not_available(capsys):
+    """The README's plan: an atom at p = 1 leaves the first-order law without its constant."""
+    argv = ["plan", "--dist", "beta:8,2", "--atom1", "0.2", "--target-ratio", "0.9"]
+    argv += ["--reference-n", "100000"]
+    out = _json(capsys, [*argv, "--json"])
+    assert out["closed_form_n"] is None
+    assert out["closed_form_reason"].startswith("Pr(p_A) has mass 0.2 at p = 1")
+    assert main(argv) == 0
+    text = capsys.readouterr().out
+    assert f"closed-form estimate of n: not available ({out['closed_form_reason']})" in text
+    assert "nan" not in text
+    out = _json(capsys, ["plan", "--dist", "beta:8,2", "--target-ratio", "0.9", "--json"])
+    assert out["closed_form_reason"] is None
+    assert (
+        out["closed_form_n"]
+        == planning.required_samples(
+            distributions.Beta(8.0, 2.0), alpha=0.001, sigma=0.5, target_ratio=0.9
+        ).closed_form_n
+    )
+
+
+def _collected(path, k, n, *, sigma, alpha, config_hash="h1"):
+    """Rows as python -m sampler collect writes them: config holds sigma and alpha."""
+    config = {"sigma": sigma, "alpha": alpha, "n0": 16, "n": int(n[0]), "seed": 0}
+    with path.open("a") as f:
+        for i, (a, b) in enumerate(zip(k, n, strict=True)):
+            row = {"id": f"{config_hash}{i}", "config_hash": config_hash, "status": "ok"}
+            f.write(json.dumps({**row, "k": int(a), "n": int(b), "config": config}) + "\n")
+    return path
+
+
+def test_plan_from_rows_takes_their_sigma_and_alpha(capsys, tmp_path):
+    """Rows collected at sigma 0.25 and alpha 0.01 are planned at those values (not 0.5 and
+    0.001), the source is printed, and a conflicting --sigma or --alpha is refused."""
+    k, n = _pilot(np.random.default_rng(5))
+    f = _collected(tmp_path / "rows.jsonl", k, n, sigma=0.25, alpha=0.01)
+    common = ["plan", "--dist", f"fit:{f}", "--target-ratio", "0.8", "--reference-n", "1000"]
+    out = _json(capsys, [*common, "--json"])
+    assert (out["sigma"], out["alpha"]) == (0.25, 0.01)
+    assert out["sources"] == {"sigma": str(f), "alpha": str(f)}
+    want = planning.required_samples(
+        distributions.fit(k, n).distribution,
+        alpha=0.01,
+        sigma=0.25,
+        target_ratio=0.8,
+        reference_n=1000,
+    )
+    assert out["n"] == want.n
+    assert main(common) == 0
+    assert f"Plan: alpha = 0.01 (from {f}), sigma = 0.25 (from {f})," in capsys.readouterr().out
+    assert _json(capsys, [*common, "--sigma", "0.25", "--json"])["n"] == want.n  # agrees
+    for option, value, recorded in (("--sigma", "0.5", "0.25"), ("--alpha", "0.001", "0.01")):
+        with pytest.raises(SystemExit) as info:
+            main([*common, option, value])
+        assert info.value.code == 2
+        err = capsys.readouterr().err
+        assert f"argument {option}: {value} conflicts with {option[2:]} = {recorded}" in err
+        assert str(f) in err
+
+
+def test_plan_refuses_rows_that_disagree_on_sigma(capsys, tmp_path):
+    k, n = _pilot(np.random.default_rng(6))
+    f = _collected(tmp_path / "rows.jsonl", k[:30], n[:30], sigma=0.25, alpha=0.001)
+    _collected(f, k[30:], n[30:], sigma=0.5, alpha=0.001)  # same hash, another sigma
+    with pytest.raises(SystemExit) as info:
+        main(["plan", "--dist", f"fit:{f}"])
+    assert info.value.code == 2
+    err = capsys.readouterr().err
+    assert "disagree on config.sigma: 0.25 (line 1) and 0.5 (line 31)" in err
+
+
+def test_plan_without_recorded_settings_keeps_the_defaults(capsys, tmp_path):
+    k, n = _pilot(np.random.default_rng(7))
+    csv_file = tmp_path / "pilot.csv"
+    csv_file.write_text("k,n\n" + "".join(f"{a},{b}\n" for a, b in zip(k, n, strict=True)))
+    argv = ["plan", "--dist", f"fit:{csv_file}", "--target-ratio", "0.8", "--reference-n", "1000"]
+    out = _json(capsys, [*argv, "--json"])
+    assert (out["sigma"], out["alpha"]) == (0.5, 0.001)
+    assert out["sources"] == {"sigma": "default", "alpha": "default"}
+    out = _json(capsys, [*argv, "--sigma", "0.12", "--json"])
+    assert out["sigma"] == 0.12 and out["sources"]["sigma"] == "--sigma"

@@ -283,3 +283,41 @@ def test_ratio_tends_to_one_within_the_first_order_bound(low, width):
     assert np.all(np.diff(ratio) > 0) and ratio[-1] < 1.0
     gap = 1.0 - np.asarray(scaling.distribution_free_ratio(ns, alpha=ALPHA, beta=low, p_max=high))
     assert np.all(1.0 - ratio <= 2.0 * gap)
+
+
+_WITH_ATOM = distributions.Mixture(
+    [distributions.PointMass(1.0), distributions.Beta(8.0, 2.0)], [0.2, 0.8]
+)
+
+
+@pytest.mark.parametrize(
+    ("dist", "kw"),
+    [
+        (distributions.Beta(8.0, 2.0), dict(target_ratio=0.9)),
+        (distributions.Beta(8.0, 2.0), dict(target_ratio=0.9, reference_n=1000)),
+        (distributions.Beta(8.0, 2.0), dict(target_radius=0.3)),
+        (distributions.Beta(8.0, 2.0), dict(target_ratio=0.9, reference_n=20)),
+        (distributions.Beta(8.0, 2.0), dict(target_accuracy=0.6, at_radius=0.25)),
+        (_WITH_ATOM, dict(target_ratio=0.9, reference_n=10**5)),
+        (_WITH_ATOM, dict(target_radius=0.5)),
+    ],
+    ids=["ratio-inf", "ratio-ref", "radius", "ref-too-small", "accuracy", "atom-ref", "atom-rad"],
+)
+def test_closed_form_reason_is_given_exactly_when_the_estimate_is_nan(dist, kw):
+    """The reason is recomputed from the law, not guessed: the atom's mass is that of the law,
+    and a too-small reference_n is the one where 1 - c z / sqrt(reference_n) <= 0."""
+    from rstheory._planning import closed_form_reason
+
+    plan = planning.required_samples(dist, alpha=ALPHA, sigma=SIGMA, **kw)
+    why = closed_form_reason(dist, alpha=ALPHA, sigma=SIGMA, **kw)
+    assert (why is None) == math.isfinite(plan.closed_form_n), why
+    c = float(scaling.first_order_constant(dist))
+    z = float(scipy.special.ndtri(1.0 - ALPHA))
+    if "target_accuracy" in kw:
+        assert why.startswith("an accuracy target has no first-order law")
+    elif dist is _WITH_ATOM:
+        assert why.startswith("Pr(p_A) has mass 0.2 at p = 1, where Phi^-1(p) is infinite")
+    elif kw.get("reference_n") == 20:
+        assert 1.0 - c * z / math.sqrt(20) <= 0  # the law's own verdict, from scipy's z
+        assert why.startswith("the first-order law gives no positive radius at reference_n=20")
+        assert f"= {1.0 - c * z / math.sqrt(20):.4g} with c = {c:.4g}" in why

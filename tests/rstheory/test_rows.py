@@ -127,3 +127,59 @@ def test_sampler_reads_through_this_reader(tmp_path):
         run.load_counts(f)
     got = run.load_counts(f, config_hash="h2")
     assert isinstance(got, Counts) and got.k.tolist() == [3]
+
+
+def _run_row(i, config, k=9, status="ok", config_hash="h1"):
+    return {**_row(i, k=k, status=status, config_hash=config_hash), "config": config}
+
+
+CONFIG = {"sigma": 0.25, "alpha": 0.01, "n0": 16, "n": 10, "seed": 0}
+
+
+def test_settings_of_the_selected_rows(tmp_path):
+    """config.sigma and config.alpha of the ok rows of the chosen configuration; keys that no
+    row records are left out; a CSV records none."""
+    other = {**CONFIG, "sigma": 0.5}
+    f = _write(
+        tmp_path / "rows.jsonl",
+        [_run_row(0, CONFIG), _run_row(1, CONFIG, k=8), _run_row(2, other, config_hash="h2")],
+    )
+    assert rows.read_settings(f, config_hash="h1") == {"sigma": 0.25, "alpha": 0.01}
+    assert rows.read_settings(f, config_hash="h2") == {"sigma": 0.5, "alpha": 0.01}
+    with pytest.raises(ConfigMismatchError):
+        rows.read_settings(f)
+    hand = _write(tmp_path / "hand.jsonl", [{"k": 9, "n": 10}, {"k": 8, "n": 10}])
+    assert rows.read_settings(hand) == {}
+    only_sigma = _write(tmp_path / "s.jsonl", [_run_row(0, {"sigma": 0.12})])
+    assert rows.read_settings(only_sigma) == {"sigma": 0.12}
+    csv = tmp_path / "pilot.csv"
+    csv.write_text("k,n\n9,10\n")
+    assert rows.read_settings(csv) == {}
+
+
+@pytest.mark.parametrize(
+    ("second", "match"),
+    [
+        (
+            {**CONFIG, "sigma": 0.5},
+            r"disagree on config\.sigma: 0\.25 \(line 1\) and 0\.5 \(line 2\)",
+        ),
+        (None, r"disagree on config\.sigma: 0\.25 \(line 1\) and none \(line 2\)"),
+        ({**CONFIG, "alpha": "0.01"}, r"rows\.jsonl:2: field 'config\.alpha' must be a number"),
+        ({**CONFIG, "sigma": True}, r"rows\.jsonl:2: field 'config\.sigma' must be a number"),
+        ([0.25], r"rows\.jsonl:2: field 'config' must be an object or null"),
+    ],
+)
+def test_settings_that_disagree_or_are_not_numbers_are_refused(tmp_path, second, match):
+    f = _write(tmp_path / "rows.jsonl", [_run_row(0, CONFIG), _run_row(1, second)])
+    with pytest.raises(ValueError, match=match):
+        rows.read_settings(f)
+
+
+def test_settings_of_error_rows_are_not_read(tmp_path):
+    """Only the rows whose counts are read: an error row of another sigma does not count."""
+    f = _write(
+        tmp_path / "rows.jsonl",
+        [_run_row(0, CONFIG), _run_row(1, {**CONFIG, "sigma": 1.0}, k=None, status="error")],
+    )
+    assert rows.read_settings(f)["sigma"] == 0.25
