@@ -115,6 +115,9 @@ class VLM:
         self.device = next(model.parameters()).device
         self.dtype = next(model.parameters()).dtype
         self.name_or_path = str(getattr(model.config, "_name_or_path", "") or "")
+        # Set by from_pretrained (sampler._model_identity.model_identity): what the
+        # configuration hash holds instead of the name as typed; None for a model built here.
+        self.identity: dict[str, Any] | None = None
         self._generation_config = self._make_generation_config()
 
     @classmethod
@@ -144,13 +147,23 @@ class VLM:
           revision: hub revision (branch, tag or commit) to pin.
           chat_template: see :class:`VLM`.
 
+        The model's :attr:`identity` (what a campaign's configuration hash holds instead of
+        ``name_or_path`` as typed) is that of :func:`sampler._model_identity.model_identity`:
+        the SHA-256 of the weight files and ``config.json`` of a directory, or the id,
+        commit and blob names of a hub id in the local cache.
+
         Raises:
-          ValueError: a bad ``device`` or ``dtype``, or a processor this package refuses.
+          ValueError: a bad ``device`` or ``dtype``, a processor this package refuses, or a
+            ``name_or_path`` that is no directory and no hub id of the local cache
+            (:func:`sampler._model_identity.resolve_model`, checked before loading).
         """
         import transformers
 
+        from sampler._model_identity import model_identity, resolve_model
+
         dev = resolve_device(device)
         torch_dtype = resolve_dtype(dtype, device=dev)
+        resolved = resolve_model(name_or_path, revision=revision)
         common: dict[str, Any] = {"trust_remote_code": bool(trust_remote_code)}
         if revision is not None:
             common["revision"] = revision
@@ -167,7 +180,11 @@ class VLM:
         # accelerate (device_map) is not a dependency: load on the host, then move once.
         model = model.to(dev)
         processor = transformers.AutoProcessor.from_pretrained(name_or_path, **common)
-        return cls(model, processor, decoding=decoding, chat_template=chat_template)
+        vlm = cls(model, processor, decoding=decoding, chat_template=chat_template)
+        if resolved is None:  # a hub id downloaded just now: in the local cache from here on
+            resolved = resolve_model(name_or_path, revision=revision)
+        vlm.identity = None if resolved is None else model_identity(resolved)
+        return vlm
 
     def _make_generation_config(self):
         import transformers
@@ -201,9 +218,15 @@ class VLM:
         return other
 
     def config_dict(self) -> dict[str, Any]:
-        """The recorded configuration: model, class, device, dtype, decoding, normalization."""
+        """The recorded configuration: model, class, device, dtype, decoding, normalization.
+
+        ``model`` is the :attr:`identity` (its name or path when it has none: a model built
+        in memory); ``path_as_given`` is the name or path it was loaded from, as typed,
+        which a campaign records but does not hash (:func:`sampler.run.config_hash`).
+        """
         return {
-            "model": self.name_or_path,
+            "model": self.name_or_path if self.identity is None else self.identity,
+            "path_as_given": self.name_or_path,
             "model_class": type(self.model).__name__,
             "device": str(self.device),
             "dtype": str(self.dtype).removeprefix("torch."),
