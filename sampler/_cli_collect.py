@@ -1,0 +1,589 @@
+"""``python -m sampler collect``: certify every input of a dataset, one JSONL row each.
+
+The subcommand of :mod:`sampler.__main__` (which registers :func:`add_collect`); the work
+is :func:`sampler.run.run` (``--backend local``) or :func:`sampler.run.run_ray`
+(``--backend ray``).
+
+**Fail fast.** Every argument and path is checked before the model is loaded, so a
+mistake is a one-line ``python -m sampler collect: error: ...`` naming the option, within
+a second: the dataset is read (an empty one is refused), ``--model`` is resolved to a
+directory or a hub id of the local cache (:func:`sampler._model_identity.resolve_model`),
+``--out`` and ``--parquet`` are checked (:func:`sampler._run_rows.check_output`: not a
+directory, an existing folder, a readable file of rows), the output's lock is taken
+(:func:`sampler._lock.output_lock`, held from before the model is loaded to the end of
+the run) and ``--oracle-eps`` is checked against the oracle's number of classes.
+
+**Exit codes** (:data:`EXIT_CODES`, also in ``collect --help``):
+
+* 0: every input has an ok row (a resume with nothing left to do too: it says ``nothing to
+  do: all N inputs already have rows`` on stderr);
+* 1: an unexpected error (a bug: a traceback);
+* 2: bad arguments or files, nothing run;
+* 3: partial failure: some inputs have error rows (a one-line summary on stderr, with the
+  most common error; ``--retry-errors`` runs them again);
+* 4: every input this run certified failed (nothing produced; the same summary), or, with
+  nothing left to run, no input has an ok row;
+* 130: interrupted (the rows written so far are kept: run the same command again to
+  resume).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import math
+import sys
+
+__all__ = ["EXIT_CODES", "add_collect"]
+
+PROG = "python -m sampler collect"
+
+EXIT_CODES = """\
+exit codes:
+  0    every input has an ok row (also a resume with nothing left to do)
+  1    an unexpected error (a bug: a traceback)
+  2    bad arguments or files (the message names the option); nothing run
+  3    partial failure: some inputs have error rows (--retry-errors runs them again)
+  4    every input this run certified failed: nothing produced
+  130  interrupted: the rows so far are kept; run the same command again to resume"""
+
+# -- collect -------------------------------------------------------------------------------
+
+_ORACLES = ("refusal", "actions", "llm-judge", "cluster-embedding", "cluster-entailment")
+
+
+def _number(text: str):
+    """The command-line text as an int, else a float, else itself (refused by the check)."""
+    for cast in (int, float):
+        try:
+            return cast(text)
+        except ValueError:
+            pass
+    return text
+
+
+def _checked(check_name: str, **kwargs):
+    """An argparse type: the text parsed by :func:`_number`, then checked by
+    ``sampler._validation.<check_name>`` (imported when an argument is parsed); its
+    message, without the argument's name, becomes argparse's."""
+
+    def parse(text: str):
+        from sampler import _validation
+
+        try:
+            return getattr(_validation, check_name)(_number(text), name="value", **kwargs)
+        except ValueError as err:
+            raise argparse.ArgumentTypeError(str(err).removeprefix("value ")) from None
+
+    return parse
+
+
+def _int_at_least(lo: int):
+    return _checked("check_int", low=lo)
+
+
+def _float_in(lo: float, hi: float, *, lo_open: bool, hi_open: bool):
+    return _checked("check_real", low=lo, high=hi, low_open=lo_open, high_open=hi_open)
+
+
+_seed = _checked("check_seed")
+
+
+def _oracle_eps(text: str):
+    if text == "unknown":
+        return text
+    try:
+        return _float_in(0, 1, lo_open=False, hi_open=True)(text)
+    except argparse.ArgumentTypeError:
+        raise argparse.ArgumentTypeError(
+            f"must be 'unknown' or a number in [0, 1), got {text!r}"
+        ) from None
+
+
+def _make_oracle(args, device):
+    from sampler.oracles import ActionParser, LLMJudge, RefusalJudge, SemanticClusterer
+
+    name = args.oracle
+    if name == "refusal":
+        return RefusalJudge()
+    if name == "actions":
+        return ActionParser()
+    _check_oracle(args)
+    if name == "llm-judge":
+        return LLMJudge(args.oracle_model, device=device)
+    method = name.removeprefix("cluster-")
+    threshold = args.cluster_threshold if method == "embedding" else None
+    return SemanticClusterer(args.oracle_model, method=method, threshold=threshold, device=device)
+
+
+def _check_oracle(args) -> None:
+    if args.oracle not in ("refusal", "actions") and args.oracle_model is None:
+        raise ValueError(f"--oracle-model is required for --oracle {args.oracle}")
+
+
+def _ray_loader(args):
+    """The picklable :class:`sampler.run.VLMLoader` of the workers of ``--backend ray``."""
+    import functools
+
+    from sampler._ray_backend import VLMLoader
+
+    # `_make_oracle` lives in this module (not `__main__`), so the workers find it by
+    # reference, also when the command runs as `python -m sampler`.
+    oracle_args = argparse.Namespace(
+        oracle=args.oracle, oracle_model=args.oracle_model, cluster_threshold=args.cluster_threshold
+    )
+    return VLMLoader(
+        args.model,
+        device=args.device,
+        dtype=args.dtype,
+        make_oracle=functools.partial(_make_oracle, oracle_args),
+    )
+
+
+def _check_backend(args) -> str | None:
+    """The message of a Ray option given with ``--backend local``, else None."""
+    if args.backend == "local":
+        for flag, value in (
+            ("--address", args.address),
+            ("--workers", args.workers),
+            ("--max-in-flight", args.max_in_flight),
+        ):
+            if value is not None:
+                return f"{flag} applies to --backend ray only"
+    return None
+
+
+class _Refused(Exception):
+    """A bad argument or file: its one-line message; exit 2, nothing run."""
+
+
+def _bad(message: str) -> int:
+    print(f"{PROG}: error: {message}", file=sys.stderr)
+    return 2
+
+
+def _read_inputs(args, data, prompt):
+    """The inputs of ``--data`` (cut to ``--limit``); refused when there are none."""
+    from sampler._datasets import IMAGE_SUFFIXES, mmsb_questions_dir, read_dataset
+
+    try:
+        inputs = read_dataset(data, prompt=prompt)
+    except ValueError as err:
+        raise _Refused(f"--data: {err}") from None
+    if args.limit is not None:
+        inputs = inputs[: args.limit]
+    if not inputs:
+        if data.is_file():
+            what = "the file has no lines"
+        elif mmsb_questions_dir(data) is not None:
+            what = "no scenario has a folder of images of its variants"
+        else:
+            what = f"no image files ({' '.join(IMAGE_SUFFIXES)}) in it or its subfolders"
+        raise _Refused(f"--data: no inputs in {data} ({what})")
+    return inputs
+
+
+def _check_eps(args, oracle) -> None:
+    """``--oracle-eps`` against the oracle's number of classes (rstheory.certify's rule)."""
+    from sampler._run_config import check_oracle_error, fixed_num_classes
+
+    k = fixed_num_classes(oracle)
+    try:
+        check_oracle_error(args.oracle_eps, k, name="--oracle-eps")
+    except ValueError as err:
+        labels = ", ".join(map(str, getattr(oracle, "labels", ()) or ()))
+        raise _Refused(f"{err} (--oracle {args.oracle} has {k} classes: {labels})") from None
+
+
+def _file_message(err: ValueError, args) -> str | None:
+    """The one-line message of an error of the output files (``--out``, ``--parquet``,
+    ``--data``), or None for another error."""
+    from sampler._run_rows import ConfigMismatchError
+
+    text = str(err)
+    for prefix, flag in (("out: ", "--out"), ("parquet: ", "--parquet"), ("data: ", "--data")):
+        if text.startswith(prefix):
+            return f"{flag}: {text.removeprefix(prefix)}"
+    if (
+        isinstance(err, ConfigMismatchError)
+        or "was collected with prompt" in text
+        or text.startswith(str(args.out))
+    ):
+        return f"--out: {text}"
+    return None
+
+
+def _run_collect(args: argparse.Namespace) -> int:
+    try:
+        return _collect(args)
+    except _Refused as refused:
+        return _bad(str(refused))
+    except KeyboardInterrupt:
+        return _interrupted(args.out)
+
+
+def _collect(args: argparse.Namespace) -> int:
+    import pathlib
+
+    from sampler._config import CertifyConfig
+    from sampler._datasets import mmsb_questions_dir
+    from sampler._lock import output_lock
+    from sampler._model_identity import resolve_model
+    from sampler._models import DecodingConfig
+    from sampler._run_rows import check_output
+
+    message = _check_backend(args)
+    if message is not None:
+        raise _Refused(message)
+    if args.parquet is not None:
+        try:
+            import pyarrow
+            import pyarrow.parquet  # noqa: F401
+        except ImportError:
+            raise _Refused(
+                "--parquet needs pyarrow, which is not installed (pip install pyarrow)"
+            ) from None
+    if args.cluster_threshold is not None and args.oracle != "cluster-embedding":
+        raise _Refused("--cluster-threshold applies to --oracle cluster-embedding only")
+    prompt = args.prompt
+    if args.prompt_file is not None:
+        if prompt is not None:
+            raise _Refused("give at most one of --prompt and --prompt-file")
+        try:
+            prompt = pathlib.Path(args.prompt_file).read_text(encoding="utf-8").strip()
+        except OSError as err:
+            raise _Refused(f"--prompt-file: cannot read {args.prompt_file}: {err}") from None
+    data = pathlib.Path(args.data)
+    if data.is_dir() and mmsb_questions_dir(data) is None and prompt is None:
+        raise _Refused(f"--data {data} is a folder of images: give --prompt or --prompt-file")
+    inputs = _read_inputs(args, data, prompt)
+    try:
+        _check_oracle(args)
+    except ValueError as err:
+        raise _Refused(str(err)) from None
+    if args.oracle in ("refusal", "actions"):  # known classes, no model: checked now
+        _check_eps(args, _make_oracle(args, None))
+    if args.backend == "local":  # Ray workers resolve it, maybe on other machines
+        try:
+            resolve_model(args.model)
+        except ValueError as err:
+            raise _Refused(f"--model: {err}") from None
+    try:
+        check_output(args.out, parquet=args.parquet)
+    except ValueError as err:
+        raise _Refused(_file_message(err, args) or f"--out: {err}") from None
+    config = CertifyConfig(
+        n0=args.n0,
+        n=args.n,
+        sigma=args.sigma,
+        alpha=args.alpha,
+        seed=args.seed,
+        batch_size=args.batch_size,
+        oracle_error=args.oracle_eps,
+        decoding=DecodingConfig(
+            do_sample=args.sample,
+            max_new_tokens=args.max_new_tokens,
+            temperature=args.temperature,
+            top_p=args.top_p,
+        ),
+        keep_texts=args.keep_texts,
+    )
+    # The model's identity names it in the configuration (sampler._run_config), not the
+    # spelling of --model: no model_name.
+    common = dict(
+        config=config,
+        oracle_name=args.oracle,
+        limit=args.limit,
+        allow_config_change=args.allow_config_change,
+        retry_errors=args.retry_errors,
+        parquet=args.parquet,
+        progress=False if args.quiet else None,
+    )
+    with contextlib.ExitStack() as stack:
+        try:  # held from before the model is loaded to the end (run takes it again)
+            stack.enter_context(output_lock(args.out))
+        except ValueError as err:
+            raise _Refused(_file_message(err, args) or f"--out: {err}") from None
+        run_it = _run_ray if args.backend == "ray" else _run_local
+        try:
+            summary = run_it(args, inputs, common)
+        except ValueError as err:
+            message = _file_message(err, args)
+            if message is None:
+                raise
+            raise _Refused(message) from None
+        return _finish(summary, inputs)
+
+
+def _run_ray(args, inputs, common):
+    from sampler._ray_backend import run_ray
+
+    try:
+        return run_ray(
+            _ray_loader(args),
+            inputs,
+            args.out,
+            workers=args.workers,
+            address=args.address,
+            max_in_flight=args.max_in_flight or 2,
+            **common,
+        )
+    except ImportError as err:
+        raise _Refused(f"--backend ray: {err}") from None
+    except (OSError, ValueError) as err:
+        if str(err).startswith("workers "):
+            raise _Refused(f"--workers: {err}") from None
+        cause = getattr(err, "cause", None)  # a RayTaskError: raised in a worker
+        if cause is not None:
+            raise _Refused(
+                f"--model / --oracle: a worker cannot load {args.model!r}: "
+                f"{type(cause).__name__}: {cause}"
+            ) from None
+        raise
+
+
+@contextlib.contextmanager
+def _loading_bar(enabled: bool):
+    """transformers' weight-loading bar on (as it was) or off (``--quiet``) for the block."""
+    from transformers.utils import logging
+
+    was = logging.is_progress_bar_enabled()
+    if not enabled:
+        logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        if was and not enabled:
+            logging.enable_progress_bar()
+
+
+def _run_local(args, inputs, common):
+    from sampler._models_vlm import VLM
+    from sampler._run import run
+    from sampler._validation import resolve_device
+
+    try:
+        device = resolve_device(args.device)
+    except ValueError as err:
+        raise _Refused(f"--device: {err}") from None
+    try:  # before the VLM: the oracle's own model, if any, fails fast
+        oracle = _make_oracle(args, device)
+    except (OSError, ValueError) as err:
+        raise _Refused(f"--oracle {args.oracle}: {err}") from None
+    _check_eps(args, oracle)
+    try:
+        with _loading_bar(not args.quiet):
+            model = VLM.from_pretrained(args.model, device=device, dtype=args.dtype)
+    except (OSError, ValueError) as err:
+        raise _Refused(f"--model: cannot load {args.model!r}: {err}") from None
+    return run(model, inputs, args.out, oracle=oracle, **common)
+
+
+def _interrupted(out) -> int:
+    print(
+        f"interrupted: the rows written so far are kept in {out}; run the same "
+        "command again to resume",
+        file=sys.stderr,
+    )
+    return 130
+
+
+def _one_line(text: str, width: int = 160) -> str:
+    line = " ".join(str(text).split())
+    return line if len(line) <= width else line[: width - 3] + "..."
+
+
+def _finish(summary, inputs) -> int:
+    """Print the summary (JSON on stdout); the exit code of the module docstring, with its
+    one line on stderr."""
+    import collections
+    import json
+    import pathlib
+
+    from sampler._run_rows import read_rows
+
+    print(
+        json.dumps(
+            {
+                k: (str(v) if isinstance(v, pathlib.Path) else v)
+                for k, v in summary._asdict().items()
+            }
+        )
+    )
+    ids = {x.id for x in inputs}
+    last = {
+        r["id"]: r
+        for r in read_rows(summary.out)
+        if r["config_hash"] == summary.config_hash and r["id"] in ids
+    }
+    failed = [r for r in last.values() if r["status"] != "ok"]
+    ran = summary.ok + summary.errors
+    if not failed:
+        if ran == 0:
+            print(f"nothing to do: all {len(ids)} inputs already have rows", file=sys.stderr)
+        return 0
+    errors = [r.get("error") or {} for r in failed]
+    kind, count = collections.Counter(str(e.get("type")) for e in errors).most_common(1)[0]
+    example = collections.Counter(
+        str(e.get("message")) for e in errors if str(e.get("type")) == kind
+    ).most_common(1)[0][0]
+    print(
+        f"collect: {len(failed)} of {len(ids)} inputs failed (error rows in {summary.out}; "
+        f"--retry-errors runs them again); most common: {kind} ({count} of {len(failed)}), "
+        f"e.g. {_one_line(example)}",
+        file=sys.stderr,
+    )
+    none_ok = summary.ok == 0 and (ran > 0 or len(failed) == len(ids))
+    return 4 if none_ok else 3
+
+
+def add_collect(sub) -> None:
+    p = sub.add_parser(
+        "collect",
+        help="certify every input of a dataset and write one JSONL row per input (resumable)",
+        description=(
+            "Run sampler.certify.certify over a dataset (a folder of images, a JSONL of\n"
+            "{id, image, prompt}, or MM-SafetyBench's layout) and append one row per input\n"
+            "to --out as it goes. Running the same command again resumes: inputs that\n"
+            "already have a row for this configuration are skipped. See sampler.run for\n"
+            "the rows. Arguments and files are checked before the model is loaded."
+        ),
+        epilog=EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    req = p.add_argument_group("required")
+    req.add_argument(
+        "--model",
+        required=True,
+        metavar="DIR_OR_ID",
+        help="VLM directory or hub id (transformers, safetensors)",
+    )
+    req.add_argument(
+        "--data",
+        required=True,
+        metavar="PATH",
+        help="folder of images, JSONL file, or MM-SafetyBench root",
+    )
+    req.add_argument("--out", required=True, metavar="FILE", help="JSONL file to append rows to")
+    req.add_argument("--n", required=True, type=_int_at_least(1), help="estimation samples (>= 1)")
+    req.add_argument("--n0", required=True, type=_int_at_least(1), help="selection samples (>= 1)")
+    req.add_argument(
+        "--sigma",
+        required=True,
+        type=_float_in(0, math.inf, lo_open=True, hi_open=True),
+        help="noise standard deviation in [0, 1]-pixel units (> 0)",
+    )
+    req.add_argument("--oracle", required=True, choices=_ORACLES, help="texts -> classes")
+    req.add_argument("--seed", required=True, type=_seed, help="campaign seed, in [0, 2**63)")
+    p.add_argument(
+        "--alpha",
+        type=_float_in(0, 1, lo_open=True, hi_open=True),
+        default=0.001,
+        help="significance level in (0, 1) (default 0.001)",
+    )
+    p.add_argument(
+        "--batch-size",
+        type=_int_at_least(1),
+        default=32,
+        help="noisy copies per generate call (default 32; part of the configuration)",
+    )
+    p.add_argument("--prompt", help="prompt for every image of a folder")
+    p.add_argument("--prompt-file", metavar="FILE", help="file holding that prompt")
+    p.add_argument(
+        "--max-new-tokens", type=_int_at_least(1), default=32, help="tokens per answer (default 32)"
+    )
+    dec = p.add_mutually_exclusive_group()
+    dec.add_argument(
+        "--sample", dest="sample", action="store_true", help="sampled decoding (seeded from --seed)"
+    )
+    dec.add_argument(
+        "--greedy", dest="sample", action="store_false", help="greedy decoding (default)"
+    )
+    p.set_defaults(sample=False)
+    p.add_argument(
+        "--temperature",
+        type=_float_in(0, math.inf, lo_open=True, hi_open=True),
+        default=1.0,
+        help="sampling temperature (> 0, default 1)",
+    )
+    p.add_argument(
+        "--top-p",
+        type=_float_in(0, 1, lo_open=True, hi_open=False),
+        default=1.0,
+        help="nucleus mass in (0, 1] (default 1)",
+    )
+    p.add_argument("--keep-texts", action="store_true", help="store the answers in the rows")
+    p.add_argument("--device", default="auto", help="auto (default), cpu, cuda, cuda:N")
+    p.add_argument(
+        "--dtype",
+        default="auto",
+        choices=("auto", "float32", "bfloat16", "float16"),
+        help="model dtype (default auto: bf16/fp16 on GPU, float32 on CPU)",
+    )
+    p.add_argument(
+        "--limit",
+        type=_int_at_least(1),
+        default=None,
+        help="only the first LIMIT inputs of the dataset (>= 1)",
+    )
+    p.add_argument(
+        "--parquet",
+        metavar="FILE",
+        default=None,
+        help="also write a Parquet copy at the end (needs pyarrow)",
+    )
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument(
+        "--oracle-model",
+        metavar="PATH",
+        help="model of llm-judge / cluster-embedding / cluster-entailment",
+    )
+    p.add_argument(
+        "--oracle-eps",
+        type=_oracle_eps,
+        default=None,
+        help="known symmetric oracle error rate, or 'unknown' (rstheory.certify)",
+    )
+    p.add_argument(
+        "--cluster-threshold",
+        type=_float_in(-1, 1, lo_open=False, hi_open=False),
+        default=None,
+        help="cosine threshold of cluster-embedding (default 0.9)",
+    )
+    p.add_argument(
+        "--allow-config-change",
+        action="store_true",
+        help="append to a file that holds rows of another configuration",
+    )
+    p.add_argument(
+        "--retry-errors",
+        action="store_true",
+        help="run the inputs with error rows again (their rows are replaced)",
+    )
+    ray = p.add_argument_group("scale-out (--backend ray, needs pip install .[ray])")
+    ray.add_argument(
+        "--backend",
+        choices=("local", "ray"),
+        default="local",
+        help="local: this process (default); ray: Ray workers, one per GPU (or "
+        "CPU), each loading the model once; same rows and configuration hash",
+    )
+    ray.add_argument(
+        "--address",
+        default=None,
+        metavar="ADDR",
+        help="a running Ray cluster (default: start a local one)",
+    )
+    ray.add_argument(
+        "--workers",
+        type=_int_at_least(1),
+        default=None,
+        help="Ray workers (>= 1; default one per GPU of the cluster, else per CPU)",
+    )
+    ray.add_argument(
+        "--max-in-flight",
+        type=_int_at_least(1),
+        default=None,
+        help="inputs queued on one worker at a time (>= 1, default 2)",
+    )
+    p.set_defaults(run=_run_collect)

@@ -1,0 +1,439 @@
+"""Tests of ``python -m sampler collect``'s failures: exit codes that tell the truth (0 all
+ok, 2 bad arguments or files, 3 partial failure, 4 nothing produced), one-line errors for
+bad files, models and oracle error rates, all found before the model is loaded; and the
+model's identity in the configuration hash (its contents, not the spelling of its path)."""
+
+import json
+import os
+import pathlib
+import re
+import threading
+
+import numpy as np
+import pytest
+from PIL import Image
+
+import sampler._campaign as campaign_module
+import sampler._model_identity as identity_module
+from sampler.__main__ import main
+from sampler.certify import CertifyConfig
+from sampler.models import VLM
+from sampler.oracles import RefusalJudge
+from sampler.run import config_hash, read_rows, run, run_config
+from sampler.tiny import build_tiny_llava
+
+PROMPT = "what is in the picture?"
+PREFIX = "python -m sampler collect: error: "
+
+
+@pytest.fixture(autouse=True)
+def digest_cache(tmp_path, monkeypatch):
+    """Each test has its own digest cache (sampler._model_identity), not the user's."""
+    cache = tmp_path / "user-cache"
+    monkeypatch.setenv("XDG_CACHE_HOME", str(cache))
+    return cache / "rsvlm" / "sha256.json"
+
+
+@pytest.fixture
+def hub_cache(tmp_path, monkeypatch):
+    """An empty local hub cache of this test, offline."""
+    import huggingface_hub.constants
+
+    hub = tmp_path / "hub"
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(hub))
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", True)
+    return hub
+
+
+@pytest.fixture
+def no_model_load(monkeypatch):
+    """Fail the test if the VLM is loaded."""
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("the model was loaded before the arguments were refused")
+
+    monkeypatch.setattr(VLM, "from_pretrained", refuse)
+
+
+def _save_png(path, seed, size=32):
+    rng = np.random.default_rng(seed)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(rng.integers(0, 256, (size, size, 3), dtype=np.uint8)).save(path)
+
+
+@pytest.fixture
+def images(tmp_path):
+    root = tmp_path / "images"
+    for i, name in enumerate(("a.png", "b.png")):
+        _save_png(root / name, i)
+    return root
+
+
+def _argv(model, data, out, *extra, prompt=PROMPT):
+    argv = [
+        "collect",
+        "--model",
+        str(model),
+        "--data",
+        str(data),
+        "--out",
+        str(out),
+        "--n",
+        "2",
+        "--n0",
+        "1",
+        "--sigma",
+        "0.5",
+        "--oracle",
+        "refusal",
+        "--seed",
+        "0",
+        "--max-new-tokens",
+        "2",
+        "--batch-size",
+        "2",
+        "--device",
+        "cpu",
+        "--quiet",
+    ]
+    return [*argv, *(["--prompt", prompt] if prompt is not None else []), *extra]
+
+
+def _main(argv):
+    try:
+        return main(argv)
+    except SystemExit as stop:  # argparse's own errors
+        return stop.code
+
+
+def _one_error_line(capsys) -> str:
+    """The one error line on stderr, its last line (transformers' loading bar may come
+    before it), without the program's prefix."""
+    err = capsys.readouterr().err
+    lines = [line for line in err.strip().splitlines() if not line.startswith("Loading")]
+    assert len(lines) == 1, err
+    assert lines[0].startswith(PREFIX), err
+    return lines[0].removeprefix(PREFIX)
+
+
+# -- exit codes ----------------------------------------------------------------------------
+
+
+def test_every_input_an_error_row_exits_4_with_a_summary(
+    tiny_llava_15_path, images, tmp_path, capsys
+):
+    for name in ("a.png", "b.png"):
+        (images / name).write_bytes(b"not a png")
+    out = tmp_path / "rows.jsonl"
+    assert main(_argv(tiny_llava_15_path, images, out)) == 4
+    captured = capsys.readouterr()
+    assert json.loads(captured.out)["errors"] == 2
+    assert captured.err.strip() == (
+        f"collect: 2 of 2 inputs failed (error rows in {out}; --retry-errors runs them "
+        "again); most common: UnidentifiedImageError (2 of 2), e.g. cannot identify image "
+        "file " + captured.err.split("e.g. cannot identify image file ")[1].strip()
+    )
+    # Run again: nothing to run, and still no input has an ok row.
+    assert main(_argv(tiny_llava_15_path, images, out)) == 4
+    assert "2 of 2 inputs failed" in capsys.readouterr().err
+
+
+def test_some_error_rows_exit_3_and_a_clean_resume_exits_0(
+    tiny_llava_15_path, images, tmp_path, capsys
+):
+    (images / "b.png").write_bytes(b"not a png")
+    out = tmp_path / "rows.jsonl"
+    assert main(_argv(tiny_llava_15_path, images, out)) == 3
+    err = capsys.readouterr().err
+    assert f"collect: 1 of 2 inputs failed (error rows in {out}; --retry-errors" in err
+    assert "most common: UnidentifiedImageError (1 of 1), e.g. cannot identify image" in err
+    # A resume that runs nothing still has the error row: 3.
+    assert main(_argv(tiny_llava_15_path, images, out)) == 3
+    capsys.readouterr()
+    _save_png(images / "b.png", 1)
+    assert main(_argv(tiny_llava_15_path, images, out, "--retry-errors")) == 0
+    assert capsys.readouterr().err == ""
+    assert main(_argv(tiny_llava_15_path, images, out)) == 0
+    assert capsys.readouterr().err.strip() == "nothing to do: all 2 inputs already have rows"
+    assert [r["status"] for r in read_rows(out)] == ["ok", "ok"]
+
+
+def test_a_failed_generation_after_ok_rows_exits_4(
+    tiny_llava_15_path, images, tmp_path, monkeypatch, capsys
+):
+    """Every input this run certified failed: 4, even though an earlier run left ok rows."""
+    out = tmp_path / "rows.jsonl"
+    assert main(_argv(tiny_llava_15_path, images, out, "--limit", "1")) == 0
+
+    def failing(*args, **kwargs):
+        raise RuntimeError("CUDA out of memory (simulated)")
+
+    monkeypatch.setattr(campaign_module, "certify", failing)
+    capsys.readouterr()
+    assert main(_argv(tiny_llava_15_path, images, out)) == 4
+    err = capsys.readouterr().err
+    assert "1 of 2 inputs failed" in err
+    assert "most common: RuntimeError (1 of 1), e.g. CUDA out of memory (simulated)" in err
+
+
+@pytest.mark.parametrize("layout", ["empty folder", "no images", "empty jsonl"])
+def test_an_empty_dataset_exits_2_before_the_model_loads(
+    layout, tmp_path, capsys, no_model_load, tiny_llava_15_path
+):
+    data = tmp_path / "data"
+    data.mkdir()
+    prompt = PROMPT
+    if layout == "no images":
+        (data / "notes.txt").write_text("no images here")
+    elif layout == "empty jsonl":
+        data = data / "data.jsonl"
+        data.write_text("\n")
+        prompt = None
+    code = _main(_argv(tiny_llava_15_path, data, tmp_path / "rows.jsonl", prompt=prompt))
+    assert code == 2
+    assert _one_error_line(capsys).startswith(f"--data: no inputs in {data} (")
+    assert not (tmp_path / "rows.jsonl").exists()
+
+
+def test_limit_must_be_at_least_1(images, tmp_path, capsys, no_model_load, tiny_llava_15_path):
+    argv = _argv(tiny_llava_15_path, images, tmp_path / "rows.jsonl", "--limit", "0")
+    assert _main(argv) == 2
+    assert "argument --limit: must be an integer >= 1, got 0" in capsys.readouterr().err
+
+
+def test_help_lists_the_exit_codes(capsys):
+    assert _main(["collect", "--help"]) == 0
+    out = capsys.readouterr().out
+    for line in ("0    every input has an ok row", "2    bad arguments", "3    partial failure"):
+        assert line in out
+    assert "4    every input this run certified failed" in out and "130  interrupted" in out
+
+
+# -- bad files, found before the model loads -----------------------------------------------
+
+
+def _row_line(row_id):
+    return json.dumps({"id": row_id, "config_hash": "h", "status": "error", "prompt": "p"})
+
+
+@pytest.mark.parametrize(
+    ("case", "message"),
+    [
+        ("garbage mid-file", r"--out: .*rows\.jsonl:2: not valid JSON"),
+        ("json list row", r"--out: .*rows\.jsonl:1: not a row"),
+        ("out is a directory", r"--out: .* is a directory"),
+        ("out in a missing folder", r"--out: the folder .*missing does not exist"),
+        ("parquet in a missing folder", r"--parquet: the folder .*missing does not exist"),
+    ],
+)
+def test_a_bad_out_or_parquet_exits_2_without_loading_the_model(
+    case, message, tiny_llava_15_path, images, tmp_path, capsys, no_model_load
+):
+    out, extra = tmp_path / "rows.jsonl", []
+    if case == "garbage mid-file":
+        out.write_text(_row_line("a.png") + "\n{oops\n" + _row_line("b.png") + "\n")
+    elif case == "json list row":
+        out.write_text("[1, 2]\n")
+    elif case == "out is a directory":
+        out.mkdir()
+    elif case == "out in a missing folder":
+        out = tmp_path / "missing" / "rows.jsonl"
+    else:
+        extra = ["--parquet", str(tmp_path / "missing" / "rows.parquet")]
+    before = out.read_bytes() if out.is_file() else None
+    assert _main(_argv(tiny_llava_15_path, images, out, *extra)) == 2
+    assert re.match(message, _one_error_line(capsys))
+    assert (out.read_bytes() if out.is_file() else None) == before
+
+
+def test_an_output_locked_by_another_run_exits_2(
+    tiny_llava_15_path, images, tmp_path, capsys, no_model_load
+):
+    from sampler._lock import output_lock
+
+    out = tmp_path / "rows.jsonl"
+    locked, release = threading.Event(), threading.Event()
+
+    def hold():
+        with output_lock(out):
+            locked.set()
+            release.wait(60)
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    try:
+        assert locked.wait(60)
+        assert _main(_argv(tiny_llava_15_path, images, out)) == 2
+    finally:
+        release.set()
+        holder.join()
+    assert _one_error_line(capsys).startswith(f"--out: {out} is being written by another")
+
+
+def test_a_configuration_change_exits_2_naming_out(tiny_llava_15_path, images, tmp_path, capsys):
+    out = tmp_path / "rows.jsonl"
+    assert main(_argv(tiny_llava_15_path, images, out, "--limit", "1")) == 0
+    capsys.readouterr()
+    argv = _argv(tiny_llava_15_path, images, out)
+    argv[argv.index("--sigma") + 1] = "0.25"
+    assert main(argv) == 2
+    message = _one_error_line(capsys)
+    assert message.startswith(f"--out: {out} holds rows of another configuration")
+    assert "--allow-config-change" in message
+    assert len(read_rows(out)) == 1
+
+
+# -- the oracle's error rate ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("oracle", "eps", "message"),
+    [
+        (
+            "refusal",
+            "0.7",
+            "--oracle-eps must lie in [0, (K - 1)/K) = [0, 0.5) for num_classes=2, got 0.7 "
+            "(--oracle refusal has 2 classes: refusal, compliance)",
+        ),
+        (
+            "actions",
+            "0.9",
+            "--oracle-eps must lie in [0, (K - 1)/K) = [0, 0.857143) for num_classes=7, got "
+            "0.9 (--oracle actions has 7 classes: move forward, turn left, turn right, stop, "
+            "pick up, place, unparseable)",
+        ),
+    ],
+)
+def test_an_oracle_eps_out_of_range_exits_2_before_the_model_loads(
+    oracle, eps, message, tiny_llava_15_path, images, tmp_path, capsys, no_model_load
+):
+    argv = _argv(tiny_llava_15_path, images, tmp_path / "rows.jsonl", "--oracle-eps", eps)
+    argv[argv.index("--oracle") + 1] = oracle
+    assert _main(argv) == 2
+    assert _one_error_line(capsys) == message
+
+
+def test_run_refuses_an_oracle_eps_out_of_range_before_any_input(vlm15, images, tmp_path):
+    out = tmp_path / "rows.jsonl"
+    config = CertifyConfig(n0=1, n=2, sigma=0.5, seed=0, batch_size=2, oracle_error=0.7)
+    with pytest.raises(ValueError, match=r"oracle_error must lie in \[0, \(K - 1\)/K\)"):
+        run(vlm15, images, out, config=config, oracle=RefusalJudge(), prompt=PROMPT)
+    assert not out.exists() or read_rows(out) == []
+    # In range for the oracle's classes, and 'unknown': accepted.
+    run_config(vlm15, config=config.replace(oracle_error=0.3), oracle=RefusalJudge())
+    run_config(vlm15, config=config.replace(oracle_error="unknown"), oracle=RefusalJudge())
+
+
+# -- the model: its resolution and its identity in the hash -------------------------------
+
+
+@pytest.mark.parametrize(
+    ("model", "message"),
+    [
+        ("./no-such-model", "--model: no such directory ./no-such-model, and not a model id"),
+        ("a/b/c", "--model: no such directory a/b/c, and not a model id in the local cache"),
+        ("~/no-such-model", "--model: no such directory ~/no-such-model, and not a model id"),
+        ("no-org/no-such-model", "--model: no such directory no-org/no-such-model, and not a "),
+    ],
+)
+def test_a_missing_model_exits_2_before_anything_heavy(
+    model, message, images, tmp_path, capsys, monkeypatch, no_model_load, hub_cache
+):
+    monkeypatch.chdir(tmp_path)
+    assert _main(_argv(model, images, tmp_path / "rows.jsonl")) == 2
+    line = _one_error_line(capsys)
+    assert line.startswith(message), line
+    assert "Repo id must be" not in line
+
+
+def test_the_path_as_typed_does_not_change_the_hash(
+    tiny_llava_15_path, images, tmp_path, capsys, monkeypatch
+):
+    out = tmp_path / "rows.jsonl"
+    monkeypatch.chdir(tiny_llava_15_path.parent)
+    name = tiny_llava_15_path.name
+    spellings = [name, f"./{name}", str(tiny_llava_15_path.resolve())]
+    assert main(_argv(spellings[0], images, out)) == 0
+    for spelling in spellings[1:]:
+        assert main(_argv(spelling, images, out)) == 0
+    summaries = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [(s["skipped"], s["ok"]) for s in summaries] == [(0, 2), (2, 0), (2, 0)]
+    rows = read_rows(out)
+    assert rows[0]["config"]["model"]["path_as_given"] == name
+    assert config_hash(rows[0]["config"]) == rows[0]["config_hash"]
+    assert rows[0]["config"]["model"]["model"]["source"] == "directory"
+    assert set(rows[0]["config"]["model"]["model"]["files"]) == {
+        "config.json",
+        "model.safetensors",
+    }
+
+
+def test_other_weights_give_another_hash(tiny_llava_15_path, tmp_path):
+    other = build_tiny_llava(tmp_path / "seed1", version="1.5", seed=1)
+    config = CertifyConfig(n0=1, n=2, sigma=0.5, seed=0, batch_size=2)
+    hashes = []
+    for path in (tiny_llava_15_path, other):
+        vlm = VLM.from_pretrained(path, device="cpu")
+        hashes.append(config_hash(run_config(vlm, config=config, oracle=RefusalJudge())))
+        assert vlm.config_dict()["path_as_given"] == str(path)
+    assert hashes[0] != hashes[1]
+    ids = [
+        identity_module.model_identity(identity_module.resolve_model(p))
+        for p in (
+            tiny_llava_15_path,
+            other,
+        )
+    ]
+    assert ids[0]["files"]["config.json"] == ids[1]["files"]["config.json"]
+    assert ids[0]["files"]["model.safetensors"] != ids[1]["files"]["model.safetensors"]
+
+
+def test_weight_digests_are_cached_by_path_size_and_mtime(tmp_path, monkeypatch, digest_cache):
+    model = tmp_path / "model"
+    model.mkdir()
+    (model / "config.json").write_text("{}")
+    weights = model / "model.safetensors"
+    weights.write_bytes(b"weights " * 1000)
+    hashed = []
+    real = identity_module._sha256
+    monkeypatch.setattr(identity_module, "_sha256", lambda p: hashed.append(p.name) or real(p))
+    first = identity_module.model_identity(identity_module.resolve_model(model))
+    assert first["files"]["model.safetensors"] == real(weights)
+    assert sorted(hashed) == ["config.json", "model.safetensors"]
+    cache = json.loads(digest_cache.read_text())
+    assert cache[os.path.realpath(weights)]["sha256"] == real(weights)
+    hashed.clear()
+    assert identity_module.model_identity(identity_module.resolve_model(model)) == first
+    assert hashed == ["config.json"]  # the weights come from the cache
+    weights.write_bytes(b"other weights " * 1000)
+    second = identity_module.model_identity(identity_module.resolve_model(model))
+    assert "model.safetensors" in hashed and second != first
+    # An unwritable cache is no cache, not an error.
+    monkeypatch.setenv("XDG_CACHE_HOME", str(weights))  # a file: its "subfolder" cannot exist
+    assert identity_module.model_identity(identity_module.resolve_model(model)) == second
+
+
+def test_a_hub_id_resolves_to_its_cached_commit_and_blobs(hub_cache):
+    repo = hub_cache / "models--org--tiny"
+    commit = "0123456789abcdef0123456789abcdef01234567"
+    snapshot = repo / "snapshots" / commit
+    snapshot.mkdir(parents=True)
+    (repo / "blobs").mkdir()
+    (repo / "refs").mkdir()
+    (repo / "refs" / "main").write_text(commit)
+    blobs = {"config.json": "a" * 40, "model.safetensors": "b" * 64}
+    for name, blob in blobs.items():
+        (repo / "blobs" / blob).write_text(name)
+        (snapshot / name).symlink_to(pathlib.Path("..", "..", "blobs", blob))
+    resolved = identity_module.resolve_model("org/tiny")
+    assert (resolved.kind, resolved.repo_id, resolved.revision) == ("hub", "org/tiny", commit)
+    assert resolved.path == snapshot
+    assert identity_module.resolve_model("org/tiny", revision=commit) == resolved
+    assert identity_module.model_identity(resolved) == {
+        "source": "hub",
+        "id": "org/tiny",
+        "revision": commit,
+        "files": blobs,
+    }
+    with pytest.raises(ValueError, match="not a model id in the local cache at revision 'v2'"):
+        identity_module.resolve_model("org/tiny", revision="v2")
