@@ -157,7 +157,7 @@ def _closed_form(
     if kind == "accuracy":
         return (
             math.nan,
-            "an accuracy target has no first-order law (it is a law of the mean radius)",
+            "an accuracy target has no first-order law: the law is one of the mean radius",
         )
     if not math.isfinite(c):
         at_one = float(weights[nodes >= 1.0].sum())

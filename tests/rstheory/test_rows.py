@@ -183,3 +183,13 @@ def test_settings_of_error_rows_are_not_read(tmp_path):
         [_run_row(0, CONFIG), _run_row(1, {**CONFIG, "sigma": 1.0}, k=None, status="error")],
     )
     assert rows.read_settings(f)["sigma"] == 0.25
+
+
+def test_settings_of_rows_with_the_samplers_configuration(tmp_path):
+    """The config of a collection row is sampler's CertifyConfig.to_dict (with the model's and
+    the oracle's settings beside it): its sigma and alpha are what read_settings returns."""
+    sampler = pytest.importorskip("sampler")
+    cfg = sampler.CertifyConfig(n0=16, n=10, sigma=0.12, seed=3, alpha=0.005)
+    config = {"model": {"name": "tiny"}, "oracle": {"name": "refusal"}, **cfg.to_dict()}
+    f = _write(tmp_path / "rows.jsonl", [_run_row(0, config), _run_row(1, config, k=7)])
+    assert rows.read_settings(f) == {"sigma": 0.12, "alpha": 0.005}
