@@ -188,11 +188,12 @@ def resume(
 ) -> tuple[list[Input], bool]:
     """Read (and repair) ``out``; the inputs still to do, and whether the file was rewritten.
 
-    See the module docstring. Every line is checked (:func:`rstheory.rows.scan_rows`)
-    before anything is written: a bad row is an error, never a done input, and the file is
-    left as it was. A repair (a cut last line dropped, error rows removed for
-    ``retry_errors``) writes the kept lines, byte for byte, to ``<out>.tmp`` and
-    ``os.replace``-s the file with it, so a crash leaves either the old file or the new one.
+    See the module docstring. Every line is checked (:func:`rstheory.rows.scan_rows`), and
+    the configuration and the prompts, before anything is written: a bad row is an error,
+    never a done input, and a refused resume leaves the file as it was. A repair (a cut last
+    line dropped, error rows removed for ``retry_errors``) writes the kept lines, byte for
+    byte, to ``<out>.tmp`` and ``os.replace``-s the file with it, so a crash leaves either
+    the old file or the new one.
     That replacement is safe because the caller holds :func:`sampler._lock.output_lock` on
     ``out``: no other campaign appends to the old file meanwhile (its rows would be lost
     with the replaced file), and the lock itself is on ``<out>.lock``, which is never
@@ -221,8 +222,6 @@ def resume(
                 rows = [r for r, k in zip(rows, keep, strict=True) if k]
                 clean = b"".join(x + b"\n" for x, k in zip(lines, keep, strict=True) if k)
                 repaired = True
-        if repaired:
-            _rewrite(out, clean)
     done = {r["id"]: r for r in rows if r["config_hash"] == chash}
     for x in inputs:
         if x.id in done and done[x.id].get("prompt") != x.prompt:
@@ -230,4 +229,6 @@ def resume(
                 f"input {x.id!r} was collected with prompt {done[x.id].get('prompt')!r} under "
                 f"the same configuration, now {x.prompt!r}: write to another file"
             )
+    if repaired:  # every check passed: a refused resume writes nothing
+        _rewrite(out, clean)
     return [x for x in inputs if x.id not in done], repaired
