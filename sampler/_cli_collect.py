@@ -542,7 +542,8 @@ def add_collect(sub) -> None:
         "--oracle-eps",
         type=_oracle_eps,
         default=None,
-        help="known symmetric oracle error rate, or 'unknown' (rstheory.certify)",
+        help="known symmetric oracle error rate in [0, (K-1)/K) for an oracle of K classes "
+        "(refusal: [0, 0.5)), or 'unknown' (rstheory.certify)",
     )
     p.add_argument(
         "--cluster-threshold",

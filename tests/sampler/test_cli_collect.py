@@ -7,6 +7,7 @@ import json
 import os
 import pathlib
 import re
+import sys
 import threading
 
 import numpy as np
@@ -244,6 +245,16 @@ def test_a_bad_out_or_parquet_exits_2_without_loading_the_model(
     assert _main(_argv(tiny_llava_15_path, images, out, *extra)) == 2
     assert re.match(message, _one_error_line(capsys))
     assert (out.read_bytes() if out.is_file() else None) == before
+
+
+def test_the_ray_backend_checks_the_output_before_ray_starts(
+    tiny_llava_15_path, images, tmp_path, capsys, monkeypatch
+):
+    monkeypatch.setitem(sys.modules, "ray", None)  # `import ray` would raise ImportError
+    out = tmp_path / "rows.jsonl"
+    out.write_text("[1, 2]\n")
+    assert _main(_argv(tiny_llava_15_path, images, out, "--backend", "ray")) == 2
+    assert re.match(r"--out: .*rows\.jsonl:1: not a row", _one_error_line(capsys))
 
 
 def test_an_output_locked_by_another_run_exits_2(
