@@ -214,6 +214,8 @@ def _refused(out, lock, holder: dict[str, Any] | None, who: str) -> OutputLocked
 
 
 def _acquire(out: pathlib.Path, lock: pathlib.Path) -> _Held:
+    if out.is_dir():  # no lock file beside a folder
+        raise ValueError(f"out: {out} is a directory; give the path of a JSONL file")
     check_folder(lock, name="out")
     try:
         fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o666)
@@ -268,7 +270,8 @@ def output_lock(out) -> Iterator[pathlib.Path]:
         (a ValueError): ``"out: OUT is being written by another run (pid PID on HOST, since
         TIME; lock file LOCK): wait for it to finish, or write to another file"``.
       OutputLockUnavailableError: the filesystem cannot lock (a ValueError).
-      ValueError: the output's folder does not exist, or the lock file cannot be opened.
+      ValueError: ``out`` is a directory, its folder does not exist, or the lock file
+        cannot be opened (``"out: ..."``).
 
     Example:
       >>> import pathlib, tempfile

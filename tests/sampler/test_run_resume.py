@@ -285,5 +285,8 @@ def test_run_refuses_missing_folders_and_bad_parquet_paths_before_the_campaign(i
     with pytest.raises(ValueError, match=re.escape(f"parquet: the folder {missing} does not")):
         _classifier_run(images, out, parquet=missing / "rows.parquet")
     assert not out.exists() and not missing.exists()
+    with pytest.raises(ValueError, match=re.escape(f"out: {tmp_path} is a directory")):
+        _classifier_run(images, tmp_path)
+    assert not tmp_path.with_name(tmp_path.name + ".lock").exists()
     assert _classifier_run(images, out, parquet=tmp_path / "rows.parquet").ok == 3
     assert len(read_rows(out)) == 3
