@@ -25,9 +25,11 @@ numpy (nothing here imports sampler or torch):
 **The row schema** (:func:`check_row`), checked on every line that every reader reads,
 and so on resume: ``status``, when present, is ``"ok"`` or ``"error"``. Counts are
 measurements and are never coerced: in a successful row ``k`` and ``n`` must be JSON
-integers (not ``95.5``, ``95.0``, ``"90"``, ``true`` or ``null``) with ``n >= 1`` and
-``0 <= k <= n``. A row of a run also has string ``id`` and ``config_hash``, a string or null
-``prompt``, and an ``error`` that is an object (``type``, ``message``) or null.
+integers (not ``95.5``, ``95.0``, ``"90"``, ``true`` or ``null``) with ``1 <= n <= 2**53 - 1``
+(the largest count rstheory's bounds take) and ``0 <= k <= n``. A row of a run also has
+string ``id`` and ``config_hash``, a string or null ``prompt``, and an ``error`` that is an
+object (``type``, ``message``) or null; in any other row a ``config_hash``, when present, is
+a non-empty string or null.
 Anything else is an error naming the file, the line and the field. In a CSV, ``k`` and
 ``n`` are decimal digits only.
 """
@@ -175,9 +177,15 @@ def _count(row: dict[str, Any], name: str, where: str) -> int:
     return value
 
 
+# rstheory._validation.MAX_COUNT, written out so that reading rows does not import jax.
+MAX_COUNT = 2**53 - 1
+
+
 def _check_pair(k: int, n: int, where: str) -> None:
-    if n < 1:
-        raise ValueError(f"{where}: field 'n' must be an integer >= 1, got {n}")
+    if not 1 <= n <= MAX_COUNT:
+        raise ValueError(
+            f"{where}: field 'n' must be an integer in [1, 2**53 - 1] = [1, {MAX_COUNT}], got {n}"
+        )
     if not 0 <= k <= n:
         raise ValueError(f"{where}: field 'k' must be an integer in [0, n] = [0, {n}], got {k}")
 
@@ -195,9 +203,9 @@ def check_row(row: dict[str, Any], *, where: str, run: bool = True) -> None:
 
     Every row: ``status``, when present, is ``"ok"`` or ``"error"`` (a row without one counts
     as ``"ok"``), and an ok row holds JSON-integer counts with ``n >= 1`` and
-    ``0 <= k <= n``. A row of a run (``run=True``) also has non-empty string ``id`` and
-    ``config_hash``, a ``prompt`` that is a string or null, and an ``error`` that is an
-    object or null.
+    ``0 <= k <= n <= 2**53 - 1``. A row of a run (``run=True``) also has non-empty string
+    ``id`` and ``config_hash``, a ``prompt`` that is a string or null, and an ``error`` that
+    is an object or null; in other rows ``config_hash`` is a non-empty string or null.
 
     Raises:
       ValueError: ``"{where}: field 'NAME' ..."``, the first field that breaks the schema.
@@ -215,7 +223,8 @@ def check_row(row: dict[str, Any], *, where: str, run: bool = True) -> None:
         raise ValueError(f'{where}: field \'status\' must be "ok" or "error", got {status!r}')
     if run:
         _check_text(row, "id", where, optional=False)
-        _check_text(row, "config_hash", where, optional=False)
+    _check_text(row, "config_hash", where, optional=not run)
+    if run:
         prompt = row.get("prompt")
         if prompt is not None and not isinstance(prompt, str):
             raise ValueError(f"{where}: field 'prompt' must be a string or null, got {prompt!r}")
