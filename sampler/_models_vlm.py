@@ -293,7 +293,9 @@ class VLM:
                 "cannot be added before its normalization"
             )
         # Bicubic resampling can overshoot [0, 1] slightly; the clean image stays in range.
-        pixels = pixels[0].clamp_(0.0, 1.0).float()
+        # A PIL-backed processor returns uint8 for an image whose values are all whole
+        # numbers (e.g. all black): cast before clamping.
+        pixels = pixels[0].float().clamp_(0.0, 1.0)
         non_blocking = self.device.type == "cuda"
         if non_blocking:
             pixels = pixels.pin_memory()

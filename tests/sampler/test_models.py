@@ -321,3 +321,12 @@ def test_resolve_dtype_takes_the_0_1_positional_device_with_a_warning():
     with pytest.warns(DeprecationWarning, match=r"pass device as a keyword, device=\.\.\."):
         old = models_vlm.resolve_dtype("auto", cpu)
     assert old == models_vlm.resolve_dtype("auto", device=cpu) == torch.float32
+
+
+@pytest.mark.parametrize("value", [0.0, 1.0])
+def test_prepare_takes_an_image_of_whole_numbers(vlm, value):
+    # A PIL-backed image processor returns uint8 pixel values for an image whose values are
+    # all whole numbers (all black, all white); prepare casts them before clamping.
+    prepared = vlm.prepare(torch.full((3, 20, 20), value), "What is shown?")
+    assert prepared.pixels.dtype == torch.float32
+    assert torch.equal(prepared.pixels, torch.full_like(prepared.pixels, value))
