@@ -16,7 +16,7 @@ model:
 
 **The digest cache.** Hashing a 26 GB checkpoint takes minutes, so the digest of a weight
 file is kept in ``rsvlm/sha256.json`` under the user's cache directory
-(``$XDG_CACHE_HOME``, else ``~/.cache``), keyed by the file's real path, size and
+(``$XDG_CACHE_HOME``, else ``~/.cache``; or in ``$RSVLM_CACHE_DIR`` when it is set), keyed by the file's real path, size and
 modification time in nanoseconds: a file is hashed again only when one of them changes.
 The cache is rewritten atomically, entries of files that no longer exist are dropped, and
 an unreadable or unwritable cache is ignored (the digest is then computed each time).
@@ -132,6 +132,9 @@ def resolve_model(name_or_path, *, revision: str | None = None) -> ResolvedModel
 
 
 def _cache_file() -> pathlib.Path:
+    own = os.environ.get("RSVLM_CACHE_DIR")
+    if own:
+        return pathlib.Path(own) / "sha256.json"
     root = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     return pathlib.Path(root) / "rsvlm" / "sha256.json"
 

@@ -37,6 +37,8 @@ def pytest_configure(config):
         path = str(cache.mkdir("jax-compilation"))
         jax.config.update("jax_compilation_cache_dir", path)
         os.environ.setdefault("RSTHEORY_CACHE_DIR", path)
+        # The digests of model weights (sampler._model_identity) go there too.
+        os.environ.setdefault("RSVLM_CACHE_DIR", str(cache.mkdir("rsvlm")))
     else:
         os.environ.setdefault("RSTHEORY_CACHE_DIR", "off")
 

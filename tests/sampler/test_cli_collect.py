@@ -31,6 +31,7 @@ PREFIX = "python -m sampler collect: error: "
 def digest_cache(tmp_path, monkeypatch):
     """Each test has its own digest cache (sampler._model_identity), not the user's."""
     cache = tmp_path / "user-cache"
+    monkeypatch.delenv("RSVLM_CACHE_DIR", raising=False)  # the test run's own cache
     monkeypatch.setenv("XDG_CACHE_HOME", str(cache))
     return cache / "rsvlm" / "sha256.json"
 
@@ -448,3 +449,8 @@ def test_a_hub_id_resolves_to_its_cached_commit_and_blobs(hub_cache):
     }
     with pytest.raises(ValueError, match="not a model id in the local cache at revision 'v2'"):
         identity_module.resolve_model("org/tiny", revision="v2")
+
+
+def test_rsvlm_cache_dir_takes_the_digest_cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("RSVLM_CACHE_DIR", str(tmp_path / "own"))
+    assert identity_module._cache_file() == tmp_path / "own" / "sha256.json"
