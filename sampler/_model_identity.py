@@ -16,8 +16,9 @@ model:
 
 **The digest cache.** Hashing a 26 GB checkpoint takes minutes, so the digest of a weight
 file is kept in ``rsvlm/sha256.json`` under the user's cache directory
-(``$XDG_CACHE_HOME``, else ``~/.cache``; or in ``$RSVLM_CACHE_DIR`` when it is set), keyed by the file's real path, size and
-modification time in nanoseconds: a file is hashed again only when one of them changes.
+(``$XDG_CACHE_HOME``, else ``~/.cache``; ``$RSVLM_CACHE_DIR/sha256.json`` when that is
+set), keyed by the file's real path, size and modification time in nanoseconds: a file
+is hashed again only when one of them changes.
 The cache is rewritten atomically, entries of files that no longer exist are dropped, and
 an unreadable or unwritable cache is ignored (the digest is then computed each time).
 """
