@@ -19,7 +19,7 @@ import numpy as np
 from rstheory import _beta_quantile
 from rstheory._batching import call_bucketed
 from rstheory._deprecation import keyword_only
-from rstheory._validation import check_alpha, check_counts, is_traced
+from rstheory._validation import check_alpha, check_broadcast, check_counts, is_traced
 
 __all__ = ["ConfidenceInterval", "cp_interval", "cp_lower", "cp_upper"]
 
@@ -46,6 +46,7 @@ def bound_unchecked(k, n, alpha, upper: bool):
 def _call(k, n, alpha, upper: bool):
     check_counts(k, n)
     check_alpha(alpha)
+    check_broadcast(k=k, n=n, alpha=alpha)
     return bound_unchecked(k, n, alpha, upper)
 
 
@@ -135,5 +136,6 @@ def cp_interval(k, n, *, alpha=0.001) -> ConfidenceInterval:
     """
     check_counts(k, n)
     check_alpha(alpha)
+    check_broadcast(k=k, n=n, alpha=alpha)
     half = 0.5 * (alpha if is_traced(alpha) else np.asarray(alpha, dtype=np.float64))
     return ConfidenceInterval(bound_unchecked(k, n, half, False), bound_unchecked(k, n, half, True))

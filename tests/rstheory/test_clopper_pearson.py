@@ -667,3 +667,10 @@ def test_counts_of_shapes_that_do_not_broadcast_are_named_with_their_shapes():
         ValueError, match=re.escape("n of shape (3,) does not broadcast with k (2,)")
     ):
         rstheory.cp_lower([1, 2], [3, 4, 5], alpha=0.001)
+
+
+@pytest.mark.parametrize("name", ["cp_lower", "cp_upper", "cp_interval"])
+def test_an_alpha_that_does_not_broadcast_is_named_with_its_shape(name):
+    func = getattr(rstheory, name)
+    with pytest.raises(ValueError, match=r"alpha of shape \(3,\) does not broadcast with k \(2,\)"):
+        func(np.array([1, 2]), np.array([10, 10]), alpha=np.array([0.01, 0.02, 0.03]))
