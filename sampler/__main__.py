@@ -9,7 +9,8 @@ Subcommands (each registered by one ``_add_<name>`` or ``add_<name>`` function i
     python -m sampler collect ... --backend ray [--address ADDR] [--workers N] \
         [--max-in-flight M]
 
-``collect`` lives in :mod:`sampler._cli_collect`. ``--backend ray`` spreads the inputs
+``collect`` lives in :mod:`sampler._cli_collect` (its parser in
+:mod:`sampler._cli_collect_parser`). ``--backend ray`` spreads the inputs
 over Ray workers (:func:`sampler.run.run_ray`), each loading the model once; the rows and
 the configuration hash are those of the local backend, so a campaign started with one
 backend can be resumed with the other. ``collect`` checks every argument and path before
@@ -40,7 +41,7 @@ import argparse
 import json
 import sys
 
-from sampler._cli_collect import add_collect
+from sampler._cli_collect_parser import add_collect
 
 
 def _run_build_tiny(args: argparse.Namespace) -> int:
