@@ -12,7 +12,10 @@ numerics) and the oracle correction (``oracle_eps`` or the error rates; they cha
 ``p_lower`` and the radius, not the counts). Not hashed: ``keep_texts``, ``limit``, the
 output format, the progress bar, library versions (recorded per row instead, so a
 library upgrade does not block a resume) and the model's name or path as typed
-(``config["model"]["path_as_given"]``, recorded in each row's configuration).
+(``config["model"]["path_as_given"]``, recorded in each row's configuration), and
+likewise the name or path of an oracle's own model (``config["oracle"]["model_as_given"]``):
+an oracle's model (an LLM judge, an embedding or entailment model) is hashed by the same
+identity as the campaign's model.
 
 **The model's identity** (a :class:`sampler.models.VLM` loaded with ``from_pretrained``)
 is that of :func:`sampler._model_identity.model_identity`, not the spelling of its path:
@@ -51,7 +54,7 @@ from sampler._config import CertifyConfig, config_from_keywords, jsonable
 __all__ = ["check_oracle_error", "config_hash", "fixed_num_classes", "run_config"]
 
 # Recorded in the configuration of every row, left out of its hash: (section, key).
-UNHASHED = (("model", "path_as_given"),)
+UNHASHED = (("model", "path_as_given"), ("oracle", "model_as_given"))
 
 
 _ORACLE_FIELDS = (
@@ -79,8 +82,22 @@ def _oracle_config(oracle, name: str | None) -> dict[str, Any] | None:
     model = getattr(oracle, "model", None)
     if model is not None:
         config = getattr(model, "config", None)
-        cfg["model"] = str(getattr(config, "_name_or_path", "") or type(model).__name__)
+        name = str(getattr(config, "_name_or_path", "") or type(model).__name__)
+        cfg["model"] = _identity_or_name(name)
+        cfg["model_as_given"] = name
     return cfg
+
+
+def _identity_or_name(name: str):
+    """The identity of the model ``name`` names (as for the campaign's model), or ``name``
+    itself when it names no directory and no cached hub id (a model built in memory)."""
+    from sampler._model_identity import model_identity, resolve_model
+
+    try:
+        resolved = resolve_model(name)
+    except ValueError:
+        return name
+    return name if resolved is None else model_identity(resolved)
 
 
 def _model_config(model, model_name: str | None) -> dict[str, Any]:

@@ -454,3 +454,30 @@ def test_a_hub_id_resolves_to_its_cached_commit_and_blobs(hub_cache):
 def test_rsvlm_cache_dir_takes_the_digest_cache(tmp_path, monkeypatch):
     monkeypatch.setenv("RSVLM_CACHE_DIR", str(tmp_path / "own"))
     assert identity_module._cache_file() == tmp_path / "own" / "sha256.json"
+
+
+def test_an_oracle_model_is_hashed_by_its_identity_not_its_spelling(
+    tiny_text_encoder_path, tmp_path, monkeypatch
+):
+    from sampler._run_config import _oracle_config, config_hash
+
+    class Encoder:  # what the oracles hold: a model whose config names its path
+        def __init__(self, name):
+            self.config = type("Config", (), {"_name_or_path": name})()
+
+    class Oracle:
+        labels = ("a", "b")
+
+        def __init__(self, name):
+            self.model = Encoder(name)
+
+    folder = pathlib.Path(tiny_text_encoder_path)
+    monkeypatch.chdir(folder.parent)
+    spellings = [str(folder), f"./{folder.name}", folder.name]
+    configs = [{"oracle": _oracle_config(Oracle(s), "cluster-embedding")} for s in spellings]
+    assert all(c["oracle"]["model_as_given"] == s for c, s in zip(configs, spellings, strict=True))
+    assert isinstance(configs[0]["oracle"]["model"], dict)  # the identity, not the spelling
+    assert len({config_hash(c) for c in configs}) == 1
+    other = {"oracle": _oracle_config(Oracle("built-in-memory"), "cluster-embedding")}
+    assert other["oracle"]["model"] == "built-in-memory"
+    assert config_hash(other) != config_hash(configs[0])
