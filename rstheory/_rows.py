@@ -46,6 +46,8 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from rstheory._validation import MAX_COUNT
+
 __all__ = [
     "RUN_KEYS",
     "ConfigMismatchError",
@@ -175,10 +177,6 @@ def _count(row: dict[str, Any], name: str, where: str) -> int:
             "coerced; an ok row needs integer k and n)"
         )
     return value
-
-
-# rstheory._validation.MAX_COUNT, written out so that reading rows does not import jax.
-MAX_COUNT = 2**53 - 1
 
 
 def _check_pair(k: int, n: int, where: str) -> None:

@@ -340,7 +340,7 @@ def run_campaign(backend, data, out, *, config: CertifyConfig, options: Campaign
         raise _no_inputs(data)
     out = pathlib.Path(out)
     with output_lock(out):
-        check_output(out, parquet=options.parquet)
+        scan = check_output(out, parquet=options.parquet)
         try:
             chash = backend.open(
                 config=config, oracle_name=options.oracle_name, model_name=options.model_name
@@ -351,6 +351,7 @@ def run_campaign(backend, data, out, *, config: CertifyConfig, options: Campaign
                 inputs,
                 allow_config_change=options.allow_config_change,
                 retry_errors=options.retry_errors,
+                scan=scan,
             )
             with Writer(out, len(todo), config.samples_per_input, options.progress) as writer:
                 backend.certify(todo, writer)

@@ -128,7 +128,7 @@ def write_parquet(rows: Sequence[dict[str, Any]], path) -> pathlib.Path:
     return path
 
 
-def check_output(out, *, parquet=None) -> None:
+def check_output(out, *, parquet=None) -> _rows.RowScan | None:
     """Check, before a campaign loads anything, that it can write ``out`` (and ``parquet``).
 
     Fast (stat calls and one read of ``out``; nothing heavy is imported). Folders are not
@@ -141,6 +141,10 @@ def check_output(out, *, parquet=None) -> None:
     Args:
       out: the campaign's JSONL file.
       parquet: the path of its Parquet copy, or None.
+
+    Returns:
+      the :class:`rstheory.rows.RowScan` of ``out``, or None when it does not exist yet
+      (:func:`resume` takes it, so a campaign reads its file once).
 
     Raises:
       ValueError: ``"out: ..."`` or ``"parquet: ..."`` saying what is wrong; a bad line is
@@ -166,16 +170,19 @@ def check_output(out, *, parquet=None) -> None:
         if not os.access(out, os.R_OK | os.W_OK):
             raise ValueError(f"out: {out} is not readable and writable")
         try:
-            _rows.scan_rows(out)
+            scan = _rows.scan_rows(out)
         except OSError as err:
             raise ValueError(f"out: cannot read {out}: {err.strerror}") from err
         except ValueError as err:
             raise ValueError(f"out: {err}") from err
+    else:
+        scan = None
     if parquet is not None:
         parquet = pathlib.Path(parquet)
         if parquet.is_dir():
             raise ValueError(f"parquet: {parquet} is a directory; give the path of a file")
         check_folder(parquet, name="parquet")
+    return scan
 
 
 def resume(
@@ -185,8 +192,12 @@ def resume(
     *,
     allow_config_change: bool,
     retry_errors: bool,
+    scan: _rows.RowScan | None = None,
 ) -> tuple[list[Input], bool]:
     """Read (and repair) ``out``; the inputs still to do, and whether the file was rewritten.
+
+    ``scan``: the file as :func:`check_output` read it under the same lock (None: read it
+    here).
 
     See the module docstring. Every line is checked (:func:`rstheory.rows.scan_rows`), and
     the configuration and the prompts, before anything is written: a bad row is an error,
@@ -205,8 +216,9 @@ def resume(
         (``"FILE:LINE: ..."``, naming the field when a row breaks the schema).
     """
     rows, repaired = [], False
-    if out.exists():
+    if scan is None and out.exists():
         scan = _rows.scan_rows(out)
+    if scan is not None:
         rows, clean, repaired = scan.rows, scan.clean, scan.truncated
         others = sorted({r["config_hash"] for r in rows} - {chash})
         if others and not allow_config_change:
