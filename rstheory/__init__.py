@@ -1,29 +1,40 @@
 """rstheory: the mathematics of randomized-smoothing certificates, in JAX float64.
 
-Importing :mod:`rstheory` turns on ``jax_enable_x64``: every bound is computed in
-float64, since tail probabilities such as ``alpha = 1e-10`` at ``n = 1e6`` are
-not representable to the needed accuracy in float32. Every public submodule is
-imported with the package, so ``rstheory.bounds`` and ``rstheory.sequential``
-work after a plain ``import rstheory``.
+Every bound is computed in float64 (``jax_enable_x64`` is turned on by the first module of
+the package that uses JAX, :mod:`rstheory._jax`), since tail probabilities such as
+``alpha = 1e-10`` at ``n = 1e6`` are not representable to the needed accuracy in float32.
+
+The public names load on first use (PEP 562): ``import rstheory`` imports neither JAX nor
+SciPy, so a command that only parses its arguments, or refuses a bad one, answers at once;
+``rstheory.bounds``, ``rstheory.sequential`` or ``rstheory.cp_lower`` after a plain
+``import rstheory`` import what they need when they are first touched.
+
+Example:
+  >>> import rstheory
+  >>> float(rstheory.cp_lower(990, 1000, alpha=0.001)) > 0.97
+  True
+  >>> rstheory.cp_lower(990, 1000).dtype
+  dtype('float64')
 """
 
-import jax as _jax
+from __future__ import annotations
 
-_jax.config.update("jax_enable_x64", True)
+import importlib
+from typing import TYPE_CHECKING
 
-# ruff: noqa: E402  (the x64 switch above must come before any JAX array is made)
-from rstheory import (
-    bounds,
-    distributions,
-    oracle,
-    planning,
-    published,
-    rows,
-    scaling,
-    sequential,
-)
-from rstheory._clopper_pearson import ConfidenceInterval, cp_interval, cp_lower, cp_upper
-from rstheory._radius import Certificate, certified_radius, certify
+if TYPE_CHECKING:
+    from rstheory import (
+        bounds,
+        distributions,
+        oracle,
+        planning,
+        published,
+        rows,
+        scaling,
+        sequential,
+    )
+    from rstheory._clopper_pearson import ConfidenceInterval, cp_interval, cp_lower, cp_upper
+    from rstheory._radius import Certificate, certified_radius, certify
 
 __all__ = [
     "Certificate",
@@ -43,3 +54,32 @@ __all__ = [
     "sequential",
 ]
 __version__ = "0.1.0"
+
+_SUBMODULES = frozenset(
+    {"bounds", "distributions", "oracle", "planning", "published", "rows", "scaling", "sequential"}
+)
+# name -> the private module that defines it
+_NAMES = {
+    "ConfidenceInterval": "rstheory._clopper_pearson",
+    "cp_interval": "rstheory._clopper_pearson",
+    "cp_lower": "rstheory._clopper_pearson",
+    "cp_upper": "rstheory._clopper_pearson",
+    "Certificate": "rstheory._radius",
+    "certified_radius": "rstheory._radius",
+    "certify": "rstheory._radius",
+}
+
+
+def __getattr__(name: str):
+    if name in _SUBMODULES:
+        value = importlib.import_module(f"rstheory.{name}")
+    elif name in _NAMES:
+        value = getattr(importlib.import_module(_NAMES[name]), name)
+    else:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    globals()[name] = value  # once loaded, a plain module attribute
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

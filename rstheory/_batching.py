@@ -13,6 +13,7 @@ from __future__ import annotations
 import jax
 import numpy as np
 
+from rstheory import _jax  # noqa: F401  (float64 before any array)
 from rstheory._validation import as_f64, is_traced
 
 __all__ = ["call_bucketed"]

@@ -56,6 +56,8 @@ import numpy as np
 from jax import lax
 from jax.scipy.special import erfcx, gammaln, ndtri
 
+from rstheory import _jax  # noqa: F401  (float64 before any array)
+
 __all__ = ["basym_coefficients_exact", "binomial_bound", "solve_logit"]
 
 M_ASYM = 80.0  # min(a, b) from which the asymptotic expansion is used

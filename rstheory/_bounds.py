@@ -36,6 +36,7 @@ from typing import Literal, get_args
 import jax
 import numpy as np
 
+from rstheory import _jax  # noqa: F401  (float64 before any array)
 from rstheory._batching import call_bucketed
 from rstheory._bounds_closed import empirical_bernstein_lower, hoeffding_lower, wilson_lower
 from rstheory._bounds_randomized import randomized_bound

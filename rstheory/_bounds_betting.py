@@ -34,6 +34,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from rstheory import _jax  # noqa: F401  (float64 before any array)
 from rstheory._deprecation import keyword_only
 from rstheory._validation import check_alpha
 

@@ -28,6 +28,8 @@ from __future__ import annotations
 import jax.numpy as jnp
 from jax.scipy.special import ndtri
 
+from rstheory import _jax  # noqa: F401  (float64 before any array)
+
 __all__ = ["empirical_bernstein_lower", "hoeffding_lower", "wilson_lower"]
 
 

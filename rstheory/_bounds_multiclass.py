@@ -37,6 +37,7 @@ from typing import Literal, NamedTuple, get_args
 import jax
 import numpy as np
 
+from rstheory import _jax  # noqa: F401  (float64 before any array)
 from rstheory._clopper_pearson import bound_unchecked
 from rstheory._deprecation import keyword_only
 from rstheory._radius import certified_radius

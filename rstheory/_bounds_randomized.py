@@ -34,6 +34,8 @@ import jax
 import jax.numpy as jnp
 from jax.scipy.special import betainc, gammaln, ndtri, xlogy
 
+from rstheory import _jax  # noqa: F401  (float64 before any array)
+
 __all__ = ["randomized_bound"]
 
 T_MAX = 90.0  # |logit p| <= 90 covers p down to ~1e-39 (L(1, 1e8) at alpha = 1e-15 is 1e-23)

@@ -16,7 +16,10 @@ from typing import NamedTuple
 import jax
 import numpy as np
 
-from rstheory import _beta_quantile
+from rstheory import (
+    _beta_quantile,
+    _jax,  # noqa: F401  (float64 before any array)
+)
 from rstheory._batching import call_bucketed
 from rstheory._deprecation import keyword_only
 from rstheory._validation import check_alpha, check_broadcast, check_counts, is_traced

@@ -36,6 +36,7 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
+from rstheory import _jax  # noqa: F401  (float64 before any array)
 from rstheory._batching import call_bucketed
 from rstheory._beta_quantile import HALF_LOG_2PI, stirling_delta
 from rstheory._clopper_pearson import ConfidenceInterval

@@ -31,6 +31,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax.scipy.special import betainc
 
+from rstheory import _jax  # noqa: F401  (float64 before any array)
 from rstheory._deprecation import keyword_only
 from rstheory._gauss_jacobi import gauss_jacobi
 from rstheory._validation import (

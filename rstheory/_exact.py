@@ -44,6 +44,7 @@ import numpy as np
 import scipy.special
 import scipy.stats
 
+from rstheory import _jax  # noqa: F401  (float64 before any array)
 from rstheory._clopper_pearson import cp_lower
 from rstheory._deprecation import keyword_only
 from rstheory._radius import certified_radius

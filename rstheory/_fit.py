@@ -15,6 +15,7 @@ import numpy as np
 import scipy.optimize
 from jax.scipy.special import gammaln, logsumexp
 
+from rstheory import _jax  # noqa: F401  (float64 before any array)
 from rstheory._deprecation import renamed_choice
 from rstheory._distributions import Beta, Mixture, PointMass
 from rstheory._validation import as_f64, check_choice, check_pilot_counts, check_real

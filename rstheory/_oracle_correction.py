@@ -40,6 +40,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from rstheory import _jax  # noqa: F401  (float64 before any array)
 from rstheory._deprecation import keyword_only
 from rstheory._oracle_estimate import ErrorBound, ErrorInterval, RateBounds
 from rstheory._validation import (

@@ -13,6 +13,7 @@ from typing import NamedTuple
 import jax
 import numpy as np
 
+from rstheory import _jax  # noqa: F401  (float64 before any array)
 from rstheory._clopper_pearson import cp_interval, cp_upper
 from rstheory._validation import (
     as_f64,

@@ -19,6 +19,7 @@ import jax
 import jax.numpy as jnp
 from jax.scipy.special import ndtri
 
+from rstheory import _jax  # noqa: F401  (float64 before any array)
 from rstheory import _oracle_correction as _oc
 from rstheory._clopper_pearson import bound_unchecked
 from rstheory._deprecation import keyword_only, renamed_keywords

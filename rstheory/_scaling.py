@@ -26,6 +26,7 @@ import scipy.special
 import scipy.stats
 from jax.scipy.special import ndtri
 
+from rstheory import _jax  # noqa: F401  (float64 before any array)
 from rstheory._deprecation import renamed
 from rstheory._exact import (
     RadiusMoments,

@@ -9,13 +9,20 @@ Policy (one rule for the whole package):
   arguments are tracers), values cannot be inspected: the checks that need
   values are skipped and the numerical core returns NaN for out-of-domain
   entries. Shapes are still checked at trace time.
+
+The checks need only NumPy: this module imports no JAX (:func:`as_f64` imports it when
+called), so a command that refuses a bad argument answers before JAX loads.
 """
 
 from __future__ import annotations
 
-import jax
-import jax.numpy as jnp
+import sys
+from typing import TYPE_CHECKING
+
 import numpy as np
+
+if TYPE_CHECKING:
+    import jax
 
 __all__ = [
     "MAX_COUNT",
@@ -45,7 +52,12 @@ MAX_COUNT_NOTE = f" (at most 2**53 - 1 = {MAX_COUNT}, the largest count float64 
 
 
 def is_traced(*xs) -> bool:
-    """True when any argument is a JAX tracer (values unknown at this point)."""
+    """True when any argument is a JAX tracer (values unknown at this point).
+
+    Without JAX imported nothing can be a tracer, so this never imports it."""
+    jax = sys.modules.get("jax")
+    if jax is None:
+        return False
     return any(isinstance(x, jax.core.Tracer) for x in xs)
 
 
@@ -242,8 +254,10 @@ def check_sample_sizes(n, *, name: str = "n") -> np.ndarray:
 
 
 def as_f64(x) -> jax.Array:
-    """Convert to a float64 JAX array (requires ``jax_enable_x64``)."""
-    return jnp.asarray(x, dtype=jnp.float64)
+    """Convert to a float64 JAX array (``jax_enable_x64`` is on: :mod:`rstheory._jax`)."""
+    from rstheory._jax import jax
+
+    return jax.numpy.asarray(x, dtype=jax.numpy.float64)
 
 
 # --------------------------------------------------------------------------- scalars

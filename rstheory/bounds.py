@@ -8,18 +8,14 @@ Public names of :mod:`rstheory._bounds` (:func:`lower_bound`, :func:`upper_bound
 that takes the outcomes in order).
 """
 
-import jax as _jax
-
-_jax.config.update("jax_enable_x64", True)
-
-from rstheory._bounds import METHODS, BoundMethod, Method, lower_bound, upper_bound  # noqa: E402
-from rstheory._bounds_betting import betting_cs_lower  # noqa: E402
-from rstheory._bounds_multiclass import (  # noqa: E402
+from rstheory._bounds import METHODS, BoundMethod, Method, lower_bound, upper_bound
+from rstheory._bounds_betting import betting_cs_lower
+from rstheory._bounds_multiclass import (
     SimultaneousBounds,
     simultaneous_bounds,
     two_class_radius,
 )
-from rstheory._confseq import betabinomial_cs  # noqa: E402
+from rstheory._confseq import betabinomial_cs
 
 __all__ = [
     "METHODS",

@@ -10,26 +10,36 @@ ImageNet classifier), the one-input certificate (:mod:`sampler.certify`) with it
 configuration (:class:`CertifyConfig`) and resumable dataset campaigns (:mod:`sampler.run`,
 ``python -m sampler collect``). Statistics are computed by :mod:`rstheory` only: the vote
 counts are the one interface between measurement and theory.
+
+The public names load on first use (PEP 562): ``import sampler`` imports neither torch,
+transformers nor JAX, so ``python -m sampler collect`` refuses a bad argument before any
+of them loads; ``sampler.VLM`` or ``sampler.run`` import what they need when first touched.
 """
 
+from __future__ import annotations
+
+import importlib
 import warnings
+from typing import TYPE_CHECKING
 
 from rstheory._deprecation import REMOVED_IN
-from sampler import certify, models, noise, oracles, real_models, run, tiny
-from sampler._config import CertifyConfig, SequentialRule
-from sampler._models import DecodingConfig, NoiseSpec, Samples, sample_predictions
-from sampler._models_classifier import ImageClassifier
-from sampler._models_vlm import VLM
-from sampler._noise import add_gaussian_noise, noise_generator
-from sampler._oracles import (
-    ActionParser,
-    LLMJudge,
-    RefusalJudge,
-    SemanticClusterer,
-    error_rates,
-)
-from sampler._results import CertifyResult, SequentialResult, Votes
-from sampler._votes import TopTwo, certificate_from_counts, count_votes, select_class, top_two
+
+if TYPE_CHECKING:
+    from sampler import certify, models, noise, oracles, real_models, run, tiny
+    from sampler._config import CertifyConfig, SequentialRule
+    from sampler._models import DecodingConfig, NoiseSpec, Samples, sample_predictions
+    from sampler._models_classifier import ImageClassifier
+    from sampler._models_vlm import VLM
+    from sampler._noise import add_gaussian_noise, noise_generator
+    from sampler._oracles import (
+        ActionParser,
+        LLMJudge,
+        RefusalJudge,
+        SemanticClusterer,
+        error_rates,
+    )
+    from sampler._results import CertifyResult, SequentialResult, Votes
+    from sampler._votes import TopTwo, certificate_from_counts, count_votes, select_class, top_two
 
 __all__ = [
     "VLM",
@@ -65,6 +75,33 @@ __all__ = [
 ]
 
 
+_SUBMODULES = frozenset({"certify", "models", "noise", "oracles", "real_models", "run", "tiny"})
+# module -> the public names it defines
+_DEFINED_IN = {
+    "sampler._config": ("CertifyConfig", "SequentialRule"),
+    "sampler._models": ("DecodingConfig", "NoiseSpec", "Samples", "sample_predictions"),
+    "sampler._models_classifier": ("ImageClassifier",),
+    "sampler._models_vlm": ("VLM",),
+    "sampler._noise": ("add_gaussian_noise", "noise_generator"),
+    "sampler._oracles": (
+        "ActionParser",
+        "LLMJudge",
+        "RefusalJudge",
+        "SemanticClusterer",
+        "error_rates",
+    ),
+    "sampler._results": ("CertifyResult", "SequentialResult", "Votes"),
+    "sampler._votes": (
+        "TopTwo",
+        "certificate_from_counts",
+        "count_votes",
+        "select_class",
+        "top_two",
+    ),
+}
+_NAMES = {name: module for module, names in _DEFINED_IN.items() for name in names}
+
+
 def __getattr__(name: str):
     # VoteCertificate, 0.1's result of certificate_from_counts, is now CertifyResult.
     if name == "VoteCertificate":
@@ -74,5 +111,16 @@ def __getattr__(name: str):
             DeprecationWarning,
             stacklevel=2,
         )
-        return CertifyResult
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+        return __getattr__("CertifyResult")
+    if name in _SUBMODULES:
+        value = importlib.import_module(f"sampler.{name}")
+    elif name in _NAMES:
+        value = getattr(importlib.import_module(_NAMES[name]), name)
+    else:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    globals()[name] = value  # once loaded, a plain module attribute
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

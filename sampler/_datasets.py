@@ -28,10 +28,10 @@ import json
 import os
 import pathlib
 from collections.abc import Iterable, Sequence
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
-import numpy as np
-import torch
+if TYPE_CHECKING:
+    import torch
 
 __all__ = ["IMAGE_SUFFIXES", "MMSB_PROMPT_FIELDS", "Input", "load_image", "read_dataset"]
 
@@ -210,6 +210,8 @@ def load_image(data: bytes) -> torch.Tensor:
     Raises:
       PIL.UnidentifiedImageError / OSError: not an image, or a truncated one.
     """
+    import numpy as np
+    import torch
     from PIL import Image
 
     with Image.open(io.BytesIO(data)) as img:

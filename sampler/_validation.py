@@ -17,10 +17,12 @@ Policy, the same as :mod:`rstheory`'s (and built on its scalar checks,
 from __future__ import annotations
 
 from collections.abc import Iterable
-
-import torch
+from typing import TYPE_CHECKING
 
 from rstheory._validation import check_choice, check_int, check_real
+
+if TYPE_CHECKING:
+    import torch
 
 __all__ = [
     "SEED_LIMIT",
@@ -119,6 +121,8 @@ def resolve_device(device: str | torch.device = "auto") -> torch.device:
       >>> resolve_device("cpu")
       device(type='cpu')
     """
+    import torch
+
     if isinstance(device, str) and device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     try:
@@ -154,6 +158,8 @@ def check_images(images, *, name: str = "images", batched: bool = True) -> torch
       ValueError: not a floating tensor, wrong rank, not 3 channels, an empty axis, or a
         value outside ``[0, 1]``.
     """
+    import torch
+
     if not isinstance(images, torch.Tensor) or not images.is_floating_point():
         kind = images.dtype if isinstance(images, torch.Tensor) else type(images).__name__
         raise ValueError(f"{name} must be a floating torch.Tensor in [0, 1], got {kind}")
@@ -172,6 +178,8 @@ def check_images(images, *, name: str = "images", batched: bool = True) -> torch
 
 def check_integer_tensor(x, *, name: str) -> torch.Tensor:
     """``x`` as a tensor (:func:`torch.as_tensor`) after checking its dtype is an integer one."""
+    import torch
+
     if not isinstance(x, torch.Tensor):
         x = torch.as_tensor(x)
     if x.dtype == torch.bool or x.is_floating_point() or x.is_complex():
@@ -181,6 +189,8 @@ def check_integer_tensor(x, *, name: str) -> torch.Tensor:
 
 def check_labels(out, *, name: str, expected: int) -> torch.Tensor:
     """A model's or oracle's class ids: ``expected`` integers, as an int64 CPU tensor."""
+    import torch
+
     labels = torch.as_tensor(out)
     if labels.dtype == torch.bool or labels.is_floating_point() or labels.is_complex():
         raise ValueError(f"{name} must be integer class ids, got dtype {labels.dtype}")
