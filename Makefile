@@ -25,7 +25,7 @@ CONSTRAINTS := constraints-cpu.txt
 $(STAMP): pyproject.toml $(CONSTRAINTS) | $(PY)
 	$(PY) -m pip install --upgrade pip
 	$(PY) -m pip install -c $(CONSTRAINTS) torch
-	$(PY) -m pip install -c $(CONSTRAINTS) -e '.[test,ray]'
+	$(PY) -m pip install -c $(CONSTRAINTS) -e '.[all,test,ray]'
 	touch $@
 
 demo: $(STAMP)

@@ -23,6 +23,7 @@ import warnings
 from typing import TYPE_CHECKING
 
 from rstheory._deprecation import REMOVED_IN
+from sampler._extras import extra_hint
 
 if TYPE_CHECKING:
     from sampler import certify, models, noise, oracles, real_models, run, tiny
@@ -112,12 +113,18 @@ def __getattr__(name: str):
             stacklevel=2,
         )
         return __getattr__("CertifyResult")
-    if name in _SUBMODULES:
-        value = importlib.import_module(f"sampler.{name}")
-    elif name in _NAMES:
-        value = getattr(importlib.import_module(_NAMES[name]), name)
-    else:
+    if name not in _SUBMODULES and name not in _NAMES:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    try:
+        if name in _SUBMODULES:
+            value = importlib.import_module(f"sampler.{name}")
+        else:
+            value = getattr(importlib.import_module(_NAMES[name]), name)
+    except ModuleNotFoundError as err:
+        hint = extra_hint(err, what=f"sampler.{name}")
+        if hint is None:
+            raise
+        raise hint from err
     globals()[name] = value  # once loaded, a plain module attribute
     return value
 

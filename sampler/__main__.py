@@ -42,6 +42,7 @@ import json
 import sys
 
 from sampler._cli_collect_parser import add_collect
+from sampler._extras import extra_hint
 
 
 def _run_build_tiny(args: argparse.Namespace) -> int:
@@ -83,7 +84,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    return args.run(args)
+    try:
+        return args.run(args)
+    except ModuleNotFoundError as err:
+        hint = extra_hint(err, what=f"python -m sampler {args.command}")
+        if hint is None:
+            raise
+        print(f"python -m sampler {args.command}: error: {hint}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":
