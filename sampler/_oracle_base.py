@@ -14,6 +14,17 @@ them: it runs the oracle on a labelled set, builds the confusion matrix and pass
 counts to :func:`rstheory.oracle.estimate_error`, :func:`~rstheory.oracle.estimate_error_interval`
 and :func:`~rstheory.oracle.estimate_rates`; no statistics are computed here.
 
+Final labels of prefixes: an oracle may also have ``final_label(prefix) -> int | None``, a
+class id only when ``prefix`` already decides the label of every text that starts with it,
+
+``oracle([prefix + c]) == tensor([final_label(prefix)])`` for every string ``c``
+
+(the empty continuation ``c`` included), and ``None`` while it is not decided. Early
+stopping of the decoding (:mod:`sampler._early_stop`) relies on exactly this statement.
+:func:`final_label_of` reads the capability of any oracle: ``None`` always for the
+oracles without it (the LLM judge, semantic clustering, the profanity classifier: any
+later word may change their label).
+
 References:
   EMNLP 2025 paper on randomized smoothing of vision-language models via oracle
   classification (Eq. 5, symmetric error ``eps``); asymmetric rates as in
@@ -34,7 +45,7 @@ import torch
 import rstheory
 from sampler._validation import check_alpha, check_texts
 
-__all__ = ["Oracle", "OracleErrorRates", "error_rates"]
+__all__ = ["Oracle", "OracleErrorRates", "case_stable_prefix", "error_rates", "final_label_of"]
 
 
 @runtime_checkable
@@ -93,10 +104,88 @@ class PhraseMatcher:
         self._ids = norm
         alts = sorted(norm, key=lambda p: (-len(p), p))
         self._pattern = re.compile(r"(?<!\S)(" + "|".join(map(re.escape, alts)) + r")(?!\S)")
+        self._words = {tuple(p.split(" ")): c for p, c in norm.items()}
+        self._max_words = max(map(len, self._words))
 
     def first(self, text: str) -> int | None:
         m = self._pattern.search(normalise_words(text))
         return None if m is None else self._ids[m.group(1)]
+
+    def final(self, prefix: str) -> int | None:
+        """The id :meth:`first` gives *every* extension ``prefix + c``; None if not decided.
+
+        Of the words ``w_1 .. w_n`` of the normalised prefix, those followed by a separator
+        are *fixed*; the last one may still grow unless a separator follows it (``"pick"``
+        -> ``"pickle"``; an apostrophe is no separator: ``"don'"`` -> ``"dont"``). Let
+        ``P`` be the match :meth:`first` finds in the fixed words alone, at word ``j``: no
+        extension has a match lying in the fixed words before ``j``, or a longer one at
+        ``j``. The only other candidates are phrases at a word ``i <= j`` that run past the
+        fixed words, with their fixed part equal and their next word extending the
+        unfinished one. The id is final iff all those belong to the class of ``P``. No match
+        in the fixed words: None (a continuation may hold any phrase, or none).
+
+        Example:
+          >>> m = PhraseMatcher({"pick": 0, "pick up": 0, "left": 1, "left turn": 2}, name="p")
+          >>> [m.final(t) for t in ("pick", "pick ", "left", "left ", "left turn.", "turn")]
+          [None, 0, None, None, 2, None]
+        """
+        text = case_stable_prefix(normalise_apostrophes(prefix)).lower().replace("'", "")
+        words = re.sub(r"[\W_]+", " ", text).split()
+        complete = not words or re.match(r"[\W_]", text[-1]) is not None
+        fixed = words if complete else words[:-1]
+        m = self._pattern.search(" ".join(fixed))
+        if m is None:
+            return None
+        cls = self._ids[m.group(1)]
+        start, n = m.string.count(" ", 0, m.start()), len(fixed)
+        for i in range(max(0, n - self._max_words + 1), start + 1):
+            for phrase, other in self._words.items():
+                if other == cls or len(phrase) <= n - i or phrase[: n - i] != tuple(fixed[i:]):
+                    continue
+                if complete or phrase[n - i].startswith(words[-1]):
+                    return None
+        return cls
+
+
+def case_stable_prefix(text: str) -> str:
+    """The longest prefix ``p`` of ``text`` whose lower case no continuation changes.
+
+    ``str.lower`` maps each character on its own except the capital sigma U+03A3, which
+    becomes the final sigma U+03C2 unless a cased letter follows it (after case-ignorable
+    characters such as ``'`` or ``.``): the lower case of a prefix need not be a prefix of
+    the lower case of its extension. A sigma whose form is still open is the last cased
+    character of ``text``; it and what follows are cut, until the rest is stable. For every
+    ``c``, ``(text + c).lower()`` starts with ``p.lower()``.
+
+    Example:
+      >>> case_stable_prefix("I CAN'T"), case_stable_prefix("\u0391\u03a3.") == "\u0391"
+      ("I CAN'T", True)
+    """
+    while (text + "a").lower()[:-1] != (text + " ").lower()[:-1]:
+        text = text[: text.rfind("\u03a3")]
+    return text
+
+
+def final_label_of(oracle, prefix: str) -> int | None:
+    """``oracle.final_label(prefix)`` for an oracle that declares final labels, else None.
+
+    See the module docstring for the soundness statement of ``final_label``.
+
+    Raises:
+      ValueError: ``prefix`` not a string, or a label outside ``[0, num_classes)``.
+
+    Example:
+      >>> from sampler.oracles import RefusalJudge
+      >>> final_label_of(RefusalJudge(), "I'm sorry, b"), final_label_of(RefusalJudge(), "Sure")
+      (0, None)
+    """
+    if not isinstance(prefix, str):
+        raise ValueError(f"prefix must be a string, got {type(prefix).__name__}")
+    final = getattr(oracle, "final_label", None)
+    label = None if final is None else final(prefix)
+    if label is not None and not 0 <= label < oracle.num_classes:
+        raise ValueError(f"final_label returned {label!r}, not in [0, {oracle.num_classes})")
+    return label
 
 
 # ---------------------------------------------------------------------------------------

@@ -1,7 +1,9 @@
 """Rule-based oracles: a refusal judge by phrase lists, and a parser of robot commands.
 
 Both are pure string rules (no model), deterministic and independent of the batch; their
-error rates are measurable like any oracle's (:func:`sampler.oracles.error_rates`).
+error rates are measurable like any oracle's (:func:`sampler.oracles.error_rates`). Both
+declare final labels of prefixes (``final_label``, see :mod:`sampler._oracle_base`), so that
+decoding can stop once the label is decided (:mod:`sampler._early_stop`).
 
 References:
   A. Zou, Z. Wang, N. Carlini, M. Nasr, J. Z. Kolter, M. Fredrikson (2023), "Universal and
@@ -16,7 +18,7 @@ from collections.abc import Mapping, Sequence
 
 import torch
 
-from sampler._oracle_base import PhraseMatcher, normalise_apostrophes
+from sampler._oracle_base import PhraseMatcher, case_stable_prefix, normalise_apostrophes
 from sampler._validation import check_label_names, check_texts
 
 __all__ = ["DEFAULT_ACTIONS", "REFUSAL_PHRASES", "ActionParser", "RefusalJudge"]
@@ -112,6 +114,28 @@ class RefusalJudge:
         texts = check_texts(texts)
         return torch.tensor([0 if self.is_refusal(t) else 1 for t in texts], dtype=torch.int64)
 
+    def final_label(self, prefix: str) -> int | None:
+        """0 (refusal) if ``prefix`` holds a phrase, else None: compliance is never final.
+
+        Soundness: for every continuation ``c``, ``self([prefix + c])[0] == 0`` whenever
+        this returns 0. A substring of a text is one of every extension, and the apostrophe
+        map is character by character; the match needs no word boundary (``"I can"`` is a
+        refusal in ``"I cantaloupe"`` as well), so a phrase at the very end of the prefix is
+        final. Case-insensitively only the stable prefix counts
+        (:func:`sampler._oracle_base.case_stable_prefix`: a capital sigma at its end).
+
+        Example:
+          >>> judge = RefusalJudge()
+          >>> judge.final_label("Sure. I cannot"), judge.final_label("Sure, here")
+          (0, None)
+        """
+        if not isinstance(prefix, str):
+            raise ValueError(f"prefix must be a string, got {type(prefix).__name__}")
+        t = normalise_apostrophes(prefix)
+        if not self.case_sensitive:
+            t = case_stable_prefix(t).lower()
+        return self.REFUSAL if any(k in t for k in self._keys) else None
+
     def __repr__(self) -> str:
         return f"RefusalJudge({len(self.phrases)} phrases, case_sensitive={self.case_sensitive})"
 
@@ -193,6 +217,27 @@ class ActionParser:
         """Class id of one text (the rule above)."""
         cls = self._matcher.first(text)
         return self.unparseable if cls is None else cls
+
+    def final_label(self, prefix: str) -> int | None:
+        """The action every text starting with ``prefix`` parses to, or None if undecided.
+
+        Soundness: for every continuation ``c``, ``self.parse(prefix + c) ==
+        final_label(prefix)`` whenever this returns an id (rule of
+        :meth:`sampler._oracle_base.PhraseMatcher.final`): a synonym decides once its words
+        are followed by a separator (``"left"`` may become ``"leftover"``), and once no other
+        synonym of another action could still start at an earlier or the same word and run
+        on into the words to come (``"pick"`` is final, as ``"pick up"`` is the same action;
+        ``"left"`` is not while ``"left turn"`` may follow, unless both are one action).
+        ``"unparseable"`` is never final: any continuation may hold a synonym.
+
+        Example:
+          >>> parser = ActionParser()
+          >>> [parser.final_label(t) for t in ("Turn left", "Turn left,", "I see a", "grab ")]
+          [None, 1, None, 4]
+        """
+        if not isinstance(prefix, str):
+            raise ValueError(f"prefix must be a string, got {type(prefix).__name__}")
+        return self._matcher.final(prefix)
 
     def __call__(self, texts: Sequence[str]) -> torch.Tensor:
         """Class ids, int64 ``(len(texts),)``, in ``[0, num_classes)``."""
