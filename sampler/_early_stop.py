@@ -147,6 +147,8 @@ class OracleStop(StoppingCriteria):
       counts: :class:`EarlyStopCounts`.
       labels: int64 ``(batch,)`` of the last call: the declared label of each row, -1 where
         none was declared.
+      lengths: int64 ``(batch,)`` of the last call: the tokens each row generated until it
+        finished (its EOS included), or until the last step.
 
     Raises:
       ValueError: ``prompt_length < 1``, or (when called) ``input_ids`` shorter than the
@@ -179,12 +181,14 @@ class OracleStop(StoppingCriteria):
         self.eos = frozenset([] if eos is None else [eos] if isinstance(eos, int) else eos)
         self.counts = EarlyStopCounts()
         self.labels = torch.empty(0, dtype=torch.int64)
+        self.lengths = torch.empty(0, dtype=torch.int64)
         self._step = 0
 
     def _reset(self, batch: int) -> None:
         self.counts.calls += 1
         self.counts.rows += batch
         self.labels = torch.full((batch,), -1, dtype=torch.int64)
+        self.lengths = torch.zeros(batch, dtype=torch.int64)
         self._done = [False] * batch  # finished: by EOS, or decided when stopping
         self._ids: list[list[int]] = [[] for _ in range(batch)]
         self._text = [""] * batch  # decoded new tokens before the window
@@ -216,6 +220,7 @@ class OracleStop(StoppingCriteria):
             if self._done[r]:
                 continue
             c.generated += 1
+            self.lengths[r] += 1
             c.to_decision += int(self.labels[r] < 0)
             self._ids[r].append(token)
             if token in self.eos:

@@ -190,3 +190,17 @@ def test_rule_oracles_are_batch_and_order_independent():
         perm = torch.randperm(len(texts), generator=torch.Generator().manual_seed(0)).tolist()
         assert oracle([texts[i] for i in perm]).tolist() == full[perm].tolist()
         assert oracle([]).shape == (0,)
+
+
+def test_final_labels_of_whole_answers():
+    """A whole answer's final label is its label where one is declared: always for a refusal
+    (a phrase found stays found), never for a compliance or an unparseable instruction."""
+    judge = RefusalJudge()
+    for text in ANSWERS:
+        want = 0 if judge.is_refusal(text) else None
+        assert judge.final_label(text) == want
+        assert judge.final_label(text + " More.") == want
+    parser = ActionParser()
+    for text, final in [("Turn left, then stop.", 1), ("Grab the red cup", 4), ("I see", None)]:
+        assert parser.final_label(text) == final
+        assert parser.final_label(text + " Then put it down.") == final
