@@ -203,4 +203,4 @@ def test_final_labels_of_whole_answers():
     parser = ActionParser()
     for text, final in [("Turn left, then stop.", 1), ("Grab the red cup", 4), ("I see", None)]:
         assert parser.final_label(text) == final
-        assert parser.final_label(text + " Then put it down.") == final
+        assert parser.final_label(text + " Then it is done.") == final
