@@ -180,15 +180,23 @@ class OracleStop(StoppingCriteria):
         eos = self.tokenizer.eos_token_id if eos_token_id is None else eos_token_id
         self.eos = frozenset([] if eos is None else [eos] if isinstance(eos, int) else eos)
         self.counts = EarlyStopCounts()
-        self.labels = torch.empty(0, dtype=torch.int64)
-        self.lengths = torch.empty(0, dtype=torch.int64)
+        self._labels: list[int] = []
+        self._lengths: list[int] = []
         self._step = 0
+
+    @property
+    def labels(self) -> torch.Tensor:
+        return torch.tensor(self._labels, dtype=torch.int64)
+
+    @property
+    def lengths(self) -> torch.Tensor:
+        return torch.tensor(self._lengths, dtype=torch.int64)
 
     def _reset(self, batch: int) -> None:
         self.counts.calls += 1
         self.counts.rows += batch
-        self.labels = torch.full((batch,), -1, dtype=torch.int64)
-        self.lengths = torch.zeros(batch, dtype=torch.int64)
+        self._labels = [-1] * batch
+        self._lengths = [0] * batch
         self._done = [False] * batch  # finished: by EOS, or decided when stopping
         self._ids: list[list[int]] = [[] for _ in range(batch)]
         self._text = [""] * batch  # decoded new tokens before the window
@@ -197,7 +205,16 @@ class OracleStop(StoppingCriteria):
         self._result = torch.zeros(batch, dtype=torch.bool)
 
     def _decode(self, seqs: list[list[int]]) -> list[str]:
+        """As ``VLM.predict`` decodes: the texts that decide."""
         return self.tokenizer.batch_decode(seqs, skip_special_tokens=True)
+
+    def _decode_fast(self, seqs: list[list[int]]) -> list[str]:
+        """The windows: the fast tokenizer's own batch decoding, without the Python layer of
+        ``batch_decode`` (its clean-up included); only a filter for :meth:`_decode`."""
+        backend = getattr(self.tokenizer, "backend_tokenizer", None)
+        if backend is None:
+            return self._decode(seqs)
+        return backend.decode_batch(seqs, skip_special_tokens=True)
 
     def __call__(self, input_ids: torch.Tensor, scores=None, **kwargs) -> torch.Tensor:
         step = input_ids.shape[1] - self.prompt_length
@@ -220,12 +237,12 @@ class OracleStop(StoppingCriteria):
             if self._done[r]:
                 continue
             c.generated += 1
-            self.lengths[r] += 1
-            c.to_decision += int(self.labels[r] < 0)
+            self._lengths[r] += 1
+            c.to_decision += self._labels[r] < 0
             self._ids[r].append(token)
             if token in self.eos:
                 self._done[r] = True
-            elif self.labels[r] < 0:
+            elif self._labels[r] < 0:
                 watch.append(r)
         if watch:
             self._watch(watch)
@@ -239,14 +256,19 @@ class OracleStop(StoppingCriteria):
 
     def _watch(self, rows: list[int]) -> None:
         """Window-decode ``rows``; confirm candidates on the full decoding (module doc, 1)."""
-        before = self._decode([self._ids[r][self._start[r] : self._read[r]] for r in rows])
-        now = self._decode([self._ids[r][self._start[r] :] for r in rows])
+        texts = self._decode_fast(
+            [self._ids[r][self._start[r] : self._read[r]] for r in rows]
+            + [self._ids[r][self._start[r] :] for r in rows]
+        )
+        before, now = texts[: len(rows)], texts[len(rows) :]
         candidates = []
         for r, old, new in zip(rows, before, now, strict=True):
-            if new.startswith(old) and not new.endswith("\ufffd"):
-                self._resync(r, self._text[r] + new[len(old) :])
-            elif not new.startswith(old):  # the window disagrees: re-read the row in full
+            if not new.startswith(old):  # the window disagrees: re-read the row in full
                 self._resync(r, self._decode([self._ids[r]])[0])
+            elif len(new) > len(old) and not new.endswith("\ufffd"):
+                self._resync(r, self._text[r] + new[len(old) :])
+            else:  # nothing new to read yet
+                continue
             if final_label_of(self.oracle, stable_text(self._text[r])) is not None:
                 candidates.append(r)
         if not candidates:
@@ -258,7 +280,7 @@ class OracleStop(StoppingCriteria):
             if label is None:
                 self._resync(r, full)  # the window was wrong; go on from the full text
                 continue
-            self.labels[r] = label
+            self._labels[r] = label
             self.counts.decided += 1
             if self.stop:
                 self._done[r] = True

@@ -254,3 +254,35 @@ def test_oracle_stop_errors(vlm15):
     stop(torch.zeros(2, 4, dtype=torch.long))
     with pytest.raises(ValueError, match="prompt_length"):
         stop(torch.zeros(2, 6, dtype=torch.long))  # a step skipped
+
+
+class ByteTokenizer:
+    """Token id = one UTF-8 byte (256 = EOS); an unfinished character decodes to U+FFFD."""
+
+    eos_token_id = 256
+
+    def batch_decode(self, seqs, skip_special_tokens=True):
+        return [bytes(i for i in s if i < 256).decode("utf-8", errors="replace") for s in seqs]
+
+
+def test_oracle_stop_waits_for_whole_characters():
+    text = "Well, I can\u2019t."
+    ids = list(text.encode("utf-8"))
+    last_byte = ids.index(0x99)  # the third byte of the curly apostrophe
+    stop = OracleStop(ByteTokenizer(), RefusalJudge(["can'"]), prompt_length=2)
+    prompt = [7, 7]
+    for t in range(1, len(ids) + 1):
+        done = stop(torch.tensor([prompt + ids[:t], prompt + [256] * t]))
+        assert bool(done[0]) == (t > last_byte), t
+        assert not done[1]
+    assert stop.labels.tolist() == [0, -1] and stop.lengths.tolist() == [last_byte + 1, 1]
+    assert stop.counts.decided == 1 and stop.counts.generated == last_byte + 2
+
+
+def test_oracle_stop_does_not_read_an_unfinished_character_as_a_separator():
+    ids = list("pick\u00e9 it".encode("utf-8"))  # "pické": not the action "pick"
+    stop = OracleStop(ByteTokenizer(), ActionParser(["pick"]), prompt_length=1)
+    for t in range(1, len(ids) + 1):
+        assert not stop(torch.tensor([[7, *ids[:t]]]))[0], t
+    assert stop.labels.tolist() == [-1]
+    assert stop.tokenizer.batch_decode([ids[:5]]) == ["pick\ufffd"]  # U+FFFD is no letter
