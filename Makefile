@@ -9,9 +9,9 @@ STAMP := $(VENV)/.installed
 # One thread per process: the tests run two pytest-xdist workers on small inputs.
 TEST_ENV := OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1
 PYTEST_ARGS := -q -n 2 --dist loadgroup --doctest-modules --doctest-glob=README.md \
-	tests rstheory sampler proofs_check rsvlm README.md
+	--doctest-glob='docs/*.md' tests rstheory sampler proofs_check rsvlm README.md docs
 
-.PHONY: setup demo test lint bench proofs clean distclean
+.PHONY: setup demo test lint bench proofs docs clean distclean
 
 setup: $(STAMP)
 
@@ -25,7 +25,7 @@ CONSTRAINTS := constraints-cpu.txt
 $(STAMP): pyproject.toml $(CONSTRAINTS) | $(PY)
 	$(PY) -m pip install --upgrade pip
 	$(PY) -m pip install -c $(CONSTRAINTS) torch
-	$(PY) -m pip install -c $(CONSTRAINTS) -e '.[all,test,ray]'
+	$(PY) -m pip install -c $(CONSTRAINTS) -e '.[all,test,ray,docs]'
 	touch $@
 
 demo: $(STAMP)
@@ -50,6 +50,10 @@ bench: $(STAMP)
 
 proofs: $(STAMP)
 	$(PY) -m proofs_check
+
+# The documentation site into site/ (mkdocs.yml); every warning is an error.
+docs: $(STAMP)
+	NO_MKDOCS_2_WARNING=1 $(PY) -m mkdocs build --strict --site-dir site
 
 clean:
 	rm -rf build dist *.egg-info .pytest_cache .hypothesis .ruff_cache
