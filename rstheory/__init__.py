@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from rstheory import (
+        analyze,
         bounds,
         distributions,
         oracle,
@@ -39,6 +40,7 @@ if TYPE_CHECKING:
 __all__ = [
     "Certificate",
     "ConfidenceInterval",
+    "analyze",
     "bounds",
     "certified_radius",
     "certify",
@@ -56,7 +58,17 @@ __all__ = [
 __version__ = "0.1.0"
 
 _SUBMODULES = frozenset(
-    {"bounds", "distributions", "oracle", "planning", "published", "rows", "scaling", "sequential"}
+    {
+        "analyze",
+        "bounds",
+        "distributions",
+        "oracle",
+        "planning",
+        "published",
+        "rows",
+        "scaling",
+        "sequential",
+    }
 )
 # name -> the private module that defines it
 _NAMES = {

@@ -1,11 +1,12 @@
-"""Command-line interface: ``rstheory demo``, ``bound``, ``plan`` and ``validate``.
+"""Command-line interface: ``rstheory demo``, ``bound``, ``plan``, ``validate`` and ``analyze``.
 
 The parser is built inside :func:`main`, so importing this module does nothing. All numbers
 come from the public :mod:`rstheory` functions; the subcommands only format them, one
 module each: :mod:`rstheory._cli_counts` (``demo`` and ``bound``),
 :mod:`rstheory._cli_plan` (``plan``, its figure in :mod:`rstheory._cli_plot`) and
-:mod:`rstheory._cli_validate` (``validate``). This module holds the parser, the
-compilation cache and :func:`main`, the entry point of the ``rstheory`` command.
+:mod:`rstheory._cli_validate` (``validate``) and :mod:`rstheory._cli_analyze`
+(``analyze``). This module holds the parser, the compilation cache and :func:`main`, the
+entry point of the ``rstheory`` command.
 
 Examples (shell)::
 
@@ -18,6 +19,8 @@ Examples (shell)::
     rstheory plan --dist beta:8,2 --target-accuracy 0.6 --at-radius 0.25 --sequential
     rstheory plan --dist fit:rows.jsonl --config-hash HASH --target-ratio 0.9
     rstheory validate --data-dir data
+    rstheory analyze data/cohen2019/certify/imagenet/resnet50/noise_*/test/sigma_* \
+        --radii 0.5 1.0 1.5 2.0 2.5 3.0 --table markdown --plot imagenet.png
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ import os
 import sys
 from pathlib import Path
 
-from rstheory import _cli_counts, _cli_plan, _cli_validate
+from rstheory import _cli_analyze, _cli_counts, _cli_plan, _cli_validate
 
 __all__ = ["compilation_cache_dir", "main"]
 
@@ -42,6 +45,11 @@ _COMMANDS = {
         _cli_validate.compute_validate,
         _cli_validate.print_validate,
     ),
+    "analyze": (
+        _cli_analyze.add_analyze,
+        _cli_analyze.compute_analyze,
+        _cli_analyze.print_analyze,
+    ),
 }
 
 
@@ -52,7 +60,7 @@ def _build_parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.Argumen
         description="Randomized-smoothing certificates from vote counts "
         "(Clopper-Pearson bound, Cohen et al. 2019 radius).",
     )
-    sub = parser.add_subparsers(dest="command", metavar="{demo,bound,plan,validate}")
+    sub = parser.add_subparsers(dest="command", metavar="{demo,bound,plan,validate,analyze}")
     return parser, {name: add(sub) for name, (add, _, _) in _COMMANDS.items()}
 
 

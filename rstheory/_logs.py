@@ -1,0 +1,430 @@
+r"""Readers of per-input certification logs: Cohen et al.'s TSV, the 2024 paper's CSV, sampler rows.
+
+Three formats, told apart by the file's content (``format=None``) or chosen by name:
+
+* ``"cohen"``: the output of CERTIFY in Cohen, Rosenfeld & Kolter (2019), ICML (their
+  code, which most randomized-smoothing papers fork): tab-separated
+  ``idx label predict radius correct time``, ``predict = -1`` on abstention, ``time`` in
+  seconds or ``H:MM:SS.ffffff``. The file holds no settings; ``sigma`` is read from a
+  ``sigma_T`` part of its path when not given.
+* ``"p2"``: the per-input CSV of Seferis, Kollias & Cheng (2024), ECAI:
+  ``index, y_real, y_pred, radius[, pA][, time]`` (``y_pred = -1`` on abstention);
+  ``sigma``, ``alpha`` and ``n`` come from a file name ``..._sigma<S>_alpha<A>_n<N>.csv``.
+* ``"rows"``: the JSONL rows of ``python -m sampler collect`` (:func:`rstheory.rows.scan_rows`,
+  schema :func:`rstheory.rows.check_row`), or a Parquet copy of them (needs pyarrow). The
+  rows hold ``sigma``, ``alpha``, ``n``, ``n0`` and the counts; they hold no true label, so
+  ``correct`` means "certified" unless a row carries an integer ``label``.
+
+A setting the file does not hold comes from the keyword of the same name; one given both
+ways must agree. ``alpha`` defaults to 0.001 (Cohen et al.'s runs); ``n`` and ``n0`` are
+needed only to recover counts and predict other runs.
+
+**Count recovery.** CERTIFY's radius is ``sigma Phi^-1(p_lower)`` with
+``p_lower = cp_lower(k, n, alpha)`` increasing in ``k`` (Cohen et al. 2019, Theorem 1 and
+Section 3.2), so the printed radius ``r`` fixes ``k`` up to its rounding: Cohen et al.'s
+code prints three significant digits, hence the true radius lies within
+``h = min(half a unit of the last printed digit, half a unit of the third significant
+digit)`` of ``r`` and ``k`` within ``[k_low, k_high]``, the counts whose bound lies in
+``[Phi((r - h) / sigma), Phi((r + h) / sigma)]``. A full-precision ``pA`` (2024 CSV) gives
+one integer. Abstentions give ``[0, largest k with cp_lower <= 1/2]``.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import io
+import math
+import pathlib
+import re
+
+import numpy as np
+import scipy.special
+
+from rstheory import _jax  # noqa: F401  (float64 before any array)
+from rstheory._exact import cp_lower_fixed_shape
+from rstheory._validation import check_alpha, check_choice, check_int, check_sigma
+
+__all__ = [
+    "FORMATS",
+    "CertificationLog",
+    "count_interval",
+    "detect_format",
+    "parse_seconds",
+    "read_log",
+]
+
+FORMATS = ("cohen", "p2", "rows")
+_COHEN = ("idx", "label", "predict", "radius", "correct", "time")
+_P2 = ("index", "y_real", "y_pred", "radius")
+_P2_NAME = re.compile(r"_sigma(?P<sigma>[0-9.]+)_alpha(?P<alpha>[0-9.eE-]+)_n(?P<n>[0-9]+)\.csv$")
+_SIGMA_PATH = re.compile(r"^sigma_(?P<sigma>[0-9]*\.?[0-9]+)$")
+_HMS = re.compile(r"^(?:(?P<d>\d+) days?, )?(?P<h>\d+):(?P<m>\d\d):(?P<s>\d\d(?:\.\d*)?)$")
+# Significant digits of Cohen et al.'s printed radius (their "{:.3}").
+_RADIUS_DIGITS = 3
+_BISECT_STEPS = 60
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class CertificationLog:
+    """One certification run, per input: numpy arrays of shape ``(m,)`` and the run's settings.
+
+    Attributes:
+      path, format: the file read and its format (one of :data:`FORMATS`).
+      idx: input index (int64; the row's position for sampler rows).
+      label: true label (int64, -1 when unknown).
+      predict: certified class, -1 on abstention (int64).
+      radius: certified L2 radius, 0 on abstention (float64, as printed).
+      correct: certified with the true label (bool).
+      abstain: the run abstained (bool).
+      time: seconds per input (float64, nan when not recorded).
+      sigma, alpha: noise level and certificate level of the run.
+      n, n0: estimation and selection samples (``n0 = 0``: single-stage); None when unknown.
+      k, k_low, k_high: recovered top-class counts (int64; ``k`` the count whose bound is
+        nearest the printed one, ``[k_low, k_high]`` every count consistent with the
+        rounding); None when ``n`` is unknown.
+      p_lower: lower bound of the top class, ``nan`` when unknown (float64).
+    """
+
+    path: str
+    format: str
+    idx: np.ndarray
+    label: np.ndarray
+    predict: np.ndarray
+    radius: np.ndarray
+    correct: np.ndarray
+    abstain: np.ndarray
+    time: np.ndarray
+    sigma: float
+    alpha: float
+    n: int | None
+    n0: int | None
+    k: np.ndarray | None
+    k_low: np.ndarray | None
+    k_high: np.ndarray | None
+    p_lower: np.ndarray
+
+    @property
+    def inputs(self) -> int:
+        """Number of inputs ``m``."""
+        return int(self.idx.size)
+
+    def acr(self) -> float:
+        """Average certified radius: ``mean(radius * correct)`` over all inputs."""
+        return float(np.mean(self.radius * self.correct))
+
+    def exact_counts(self) -> np.ndarray:
+        """Whether each input's count is a single integer (``k_low == k_high``), bool ``(m,)``."""
+        if self.k is None:
+            return np.zeros(self.inputs, dtype=bool)
+        return self.k_low == self.k_high
+
+
+def parse_seconds(text: str, *, where: str = "time") -> float:
+    """Seconds of ``"15.4"`` or ``"0:02:31.238689"`` (``H:MM:SS[.ffffff]``, as Python prints a
+    ``timedelta``, ``"D days, H:MM:SS"`` included).
+
+    Example:
+      >>> parse_seconds("15.4"), parse_seconds("0:02:31.5"), parse_seconds("1 day, 0:00:01")
+      (15.4, 151.5, 86401.0)
+    """
+    s = text.strip()
+    m = _HMS.match(s)
+    if m:
+        days = int(m["d"] or 0)
+        return ((days * 24 + int(m["h"])) * 60 + int(m["m"])) * 60 + float(m["s"])
+    try:
+        v = float(s)
+    except ValueError:
+        v = math.nan
+    if not math.isfinite(v) or v < 0:
+        raise ValueError(f"{where}: field 'time': expected seconds or H:MM:SS.ffffff, got {text!r}")
+    return v
+
+
+def detect_format(path) -> str:
+    """The format of a log from its first bytes: ``"rows"``, ``"cohen"`` or ``"p2"``.
+
+    Raises:
+      ValueError: the content matches none (naming the file and the header it found).
+    """
+    path = pathlib.Path(path)
+    with open(path, "rb") as fh:
+        head = fh.read(4096)
+    if head.startswith(b"PAR1"):
+        return "rows"
+    text = head.decode("utf-8", errors="replace").lstrip()
+    if text.startswith("{"):
+        return "rows"
+    first = text.splitlines()[0] if text else ""
+    if tuple(first.split("\t")[:1]) == ("idx",) and "radius" in first.split("\t"):
+        return "cohen"
+    if set(_P2) <= {c.strip() for c in first.split(",")}:
+        return "p2"
+    if first.split("\t") == ["idx", "label", "predict", "correct", "time"]:
+        raise ValueError(f"{path}: a PREDICT log (no radius column), not a certification log")
+    raise ValueError(
+        f"{path}: line 1: not a certification log of a known format {FORMATS} "
+        f"(header {first[:80]!r})"
+    )
+
+
+def _setting(name: str, given, found, path, check):
+    """The run's ``name``: the file's value, else the keyword; both must agree."""
+    if given is not None:
+        check(given)
+        if found is not None and not math.isclose(float(given), float(found), rel_tol=1e-12):
+            raise ValueError(
+                f"{path}: {name}={given!r} conflicts with {name} = {found!r} of the file"
+            )
+        return given
+    return found
+
+
+def count_interval(radius, *, n, alpha=0.001, sigma, half_width):
+    """Counts whose bound matches a printed radius ``r +- h``: ``(k, k_low, k_high)`` int64.
+
+    ``k_low`` / ``k_high`` are the smallest / largest ``k`` with
+    ``Phi((r - h) / sigma) <= cp_lower(k, n, alpha) <= Phi((r + h) / sigma)``; ``k`` is the
+    count whose bound is nearest ``Phi(r / sigma)``. ``radius <= 0`` (abstention) gives
+    ``k = -1`` and ``[0, k_half]`` with ``k_half`` the largest ``k`` whose bound is ``<= 1/2``.
+    Shapes: ``radius`` and ``half_width`` ``(m,)``.
+
+    Example:
+      >>> import rstheory
+      >>> r = 0.5 * float(scipy.special.ndtri(rstheory.cp_lower(90, 100)))
+      >>> [int(v[0]) for v in count_interval([round(r, 3)], n=100, sigma=0.5, half_width=[5e-4])]
+      [90, 90, 90]
+    """
+    r = np.asarray(radius, dtype=np.float64)
+    h = np.asarray(half_width, dtype=np.float64)
+    cert = r > 0
+    below = _largest_at_most(np.where(cert, scipy.special.ndtr((r - h) / sigma), 0.5), n, alpha)
+    k_high = _largest_at_most(np.where(cert, scipy.special.ndtr((r + h) / sigma), 0.5), n, alpha)
+    lo_bound = np.where(cert, scipy.special.ndtr((r - h) / sigma), 0.0)
+    k_low = np.where(
+        cert & (cp_lower_fixed_shape(below, float(n), alpha) < lo_bound), below + 1, below
+    )
+    k_low = np.where(cert, np.minimum(k_low, k_high), 0)
+    centre = _largest_at_most(np.where(cert, scipy.special.ndtr(r / sigma), 0.0), n, alpha)
+    up = np.minimum(centre + 1, n)
+    target = scipy.special.ndtr(r / sigma)
+    d_lo = np.abs(cp_lower_fixed_shape(centre, float(n), alpha) - target)
+    d_up = np.abs(cp_lower_fixed_shape(up, float(n), alpha) - target)
+    k = np.clip(np.where(d_up < d_lo, up, centre), k_low, k_high)
+    return np.where(cert, k, -1), k_low, k_high
+
+
+def _largest_at_most(p, n: int, alpha: float) -> np.ndarray:
+    """Largest ``k`` in ``[0, n]`` with ``cp_lower(k, n, alpha) <= p`` (vectorized bisection)."""
+    p = np.asarray(p, dtype=np.float64)
+    lo, hi = np.zeros(p.shape, dtype=np.int64), np.full(p.shape, int(n), dtype=np.int64)
+    for _ in range(_BISECT_STEPS):
+        if (hi <= lo).all():
+            break
+        mid = (lo + hi + 1) // 2
+        ok = cp_lower_fixed_shape(mid, float(n), alpha) <= p
+        lo, hi = np.where(ok, mid, lo), np.where(ok, hi, mid - 1)
+    return lo
+
+
+def _half_width(texts: list[str]) -> np.ndarray:
+    """Rounding half-width of printed radii (module docstring)."""
+    out = np.empty(len(texts))
+    for i, t in enumerate(texts):
+        t = t.strip().lower()
+        mant = t.split("e")[0]
+        exp = int(t.split("e")[1]) if "e" in t else 0
+        decimals = len(mant.split(".")[1]) if "." in mant else 0
+        shown = 0.5 * 10.0 ** (exp - decimals)
+        v = abs(float(t))
+        sig = 0.5 * 10.0 ** (math.floor(math.log10(v)) - _RADIUS_DIGITS + 1) if v > 0 else shown
+        out[i] = min(shown, sig)
+    return out
+
+
+def _table(path, delimiter: str, need) -> tuple[list[dict], list[int]]:
+    text = pathlib.Path(path).read_text(encoding="utf-8")
+    reader = csv.DictReader(io.StringIO(text), delimiter=delimiter)
+    fields = [f.strip() for f in reader.fieldnames or []]
+    reader.fieldnames = fields
+    missing = [c for c in need if c not in fields]
+    if missing:
+        raise ValueError(f"{path}: line 1: missing columns {missing} (header {fields})")
+    rows, lines = [], []
+    for row in reader:
+        if not any((v or "").strip() for v in row.values()):
+            continue
+        rows.append(row)
+        lines.append(reader.line_num)
+    if not rows:
+        raise ValueError(f"{path}: no inputs")
+    return rows, lines
+
+
+def _column(rows, lines, path, name: str, kind: type):
+    out = []
+    for row, line in zip(rows, lines, strict=True):
+        text = (row.get(name) or "").strip()
+        try:
+            v = kind(text) if kind is not int else int(text)
+            if kind is float and not math.isfinite(v):
+                raise ValueError
+        except ValueError:
+            raise ValueError(
+                f"{path}:{line}: field {name!r}: expected "
+                f"{'an integer' if kind is int else 'a number'}, got {text!r}"
+            ) from None
+        out.append(v)
+    return np.asarray(out, dtype=np.int64 if kind is int else np.float64)
+
+
+def _read_cohen(path, opts) -> dict:
+    rows, lines = _table(path, "\t", _COHEN)
+    found = next(
+        (
+            float(m["sigma"])
+            for part in pathlib.Path(path).parts[::-1]
+            if (m := _SIGMA_PATH.match(part))
+        ),
+        None,
+    )
+    predict = _column(rows, lines, path, "predict", int)
+    correct = _column(rows, lines, path, "correct", int)
+    if not np.isin(correct, (0, 1)).all():
+        line = lines[int(np.flatnonzero(~np.isin(correct, (0, 1)))[0])]
+        raise ValueError(f"{path}:{line}: field 'correct': expected 0 or 1")
+    times = [
+        parse_seconds(r["time"] or "", where=f"{path}:{ln}")
+        for r, ln in zip(rows, lines, strict=True)
+    ]
+    return dict(
+        idx=_column(rows, lines, path, "idx", int),
+        label=_column(rows, lines, path, "label", int),
+        predict=predict,
+        radius=_column(rows, lines, path, "radius", float),
+        radius_text=[r["radius"] for r in rows],
+        correct=correct.astype(bool),
+        time=np.asarray(times),
+        found={"sigma": found},
+        p_lower=None,
+    )
+
+
+def _read_p2(path, opts) -> dict:
+    rows, lines = _table(path, ",", _P2)
+    m = _P2_NAME.search(pathlib.Path(path).name)
+    found = {"sigma": None, "alpha": None, "n": None}
+    if m:
+        found = {"sigma": float(m["sigma"]), "alpha": float(m["alpha"]), "n": int(m["n"])}
+    label = _column(rows, lines, path, "y_real", int)
+    predict = _column(rows, lines, path, "y_pred", int)
+    has = rows[0].keys()
+    return dict(
+        idx=_column(rows, lines, path, "index", int),
+        label=label,
+        predict=predict,
+        radius=_column(rows, lines, path, "radius", float),
+        radius_text=[r["radius"] for r in rows],
+        correct=(predict == label) & (predict >= 0),
+        time=_column(rows, lines, path, "time", float)
+        if "time" in has
+        else np.full(len(rows), np.nan),
+        found=found,
+        p_lower=_column(rows, lines, path, "pA", float) if "pA" in has else None,
+    )
+
+
+def read_log(
+    path, *, format=None, sigma=None, alpha=None, n=None, n0=None, config_hash=None
+) -> CertificationLog:
+    """Read one certification log (module docstring) into a :class:`CertificationLog`.
+
+    Args:
+      path: the file.
+      format: ``"cohen"``, ``"p2"``, ``"rows"`` or None (detected from the content).
+      sigma, alpha, n, n0: the run's settings where the file does not hold them (``alpha``
+        defaults to 0.001; ``n0`` to 0, single-stage, for the 2024 CSV).
+      config_hash: for sampler rows of several configurations, the one to read.
+
+    Raises:
+      ValueError: an unknown format; a bad field (naming the file, the line and the field);
+        ``sigma`` neither given nor found; a keyword that conflicts with the file.
+
+    Example:
+      >>> log = read_log("data/cohen2019/certify/cifar10/resnet110/noise_0.25/test/sigma_0.25",
+      ...                n=100_000, n0=100)
+      >>> log.format, log.sigma, log.inputs, round(log.acr(), 4)
+      ('cohen', 0.25, 500, 0.4155)
+    """
+    path = pathlib.Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such file")
+    fmt = (
+        detect_format(path)
+        if format is None
+        else check_choice(format, name="format", choices=FORMATS)
+    )
+    if fmt == "rows":
+        from rstheory._logs_rows import read_rows_log
+
+        raw = read_rows_log(path, config_hash=config_hash)
+    elif config_hash is not None:
+        raise ValueError(f"config_hash applies to sampler rows only, not to a {fmt!r} log")
+    else:
+        raw = (_read_cohen if fmt == "cohen" else _read_p2)(path, None)
+    found = raw["found"]
+    sigma = _setting("sigma", sigma, found.get("sigma"), path, check_sigma)
+    if sigma is None:
+        raise ValueError(f"{path}: the file does not hold the noise level: pass sigma= (--sigma)")
+    alpha = _setting("alpha", alpha, found.get("alpha"), path, check_alpha)
+    alpha = 0.001 if alpha is None else float(alpha)
+    n = _setting(
+        "n", None if n is None else check_int(n, name="n"), found.get("n"), path, lambda v: v
+    )
+    n0 = _setting(
+        "n0",
+        None if n0 is None else check_int(n0, name="n0", low=0),
+        found.get("n0"),
+        path,
+        lambda v: v,
+    )
+    if n0 is None and fmt == "p2":
+        n0 = 0
+    predict, radius = raw["predict"], raw["radius"]
+    abstain = predict < 0
+    k = k_low = k_high = None
+    p_lower = raw["p_lower"]
+    if raw.get("k") is not None:
+        k = k_low = k_high = raw["k"]
+    elif n is not None and p_lower is not None:
+        from rstheory._published import recover_counts
+
+        k, _ = recover_counts(p_lower, n, alpha=alpha)
+        k_low = k_high = k
+    elif n is not None:
+        h = _half_width(raw["radius_text"])
+        k, k_low, k_high = count_interval(
+            radius, n=n, alpha=alpha, sigma=float(sigma), half_width=h
+        )
+    if p_lower is None:
+        p_lower = np.where(abstain, np.nan, scipy.special.ndtr(radius / float(sigma)))
+    return CertificationLog(
+        path=str(path),
+        format=fmt,
+        idx=raw["idx"],
+        label=raw["label"],
+        predict=predict,
+        radius=radius,
+        correct=np.asarray(raw["correct"], dtype=bool),
+        abstain=abstain,
+        time=np.asarray(raw["time"], dtype=np.float64),
+        sigma=float(sigma),
+        alpha=alpha,
+        n=None if n is None else int(n),
+        n0=None if n0 is None else int(n0),
+        k=k,
+        k_low=k_low,
+        k_high=k_high,
+        p_lower=np.asarray(p_lower, dtype=np.float64),
+    )
