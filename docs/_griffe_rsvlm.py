@@ -1,5 +1,6 @@
-"""A griffe extension for the API pages: two spellings of this code base's Google-style
-docstrings that griffe's Google parser reads differently from Sphinx's napoleon.
+"""A griffe extension for the API pages: the spellings of this code base's Google-style
+docstrings that griffe's Google parser reads differently from Sphinx's napoleon, and the
+reStructuredText markup inside them, which Markdown would show as it is.
 
 * ``Example:`` (singular) opens an examples section, as napoleon reads it; griffe would
   render its ``>>>`` lines as Markdown prose (block quotes and stray reference links).
@@ -10,6 +11,9 @@ docstrings that griffe's Google parser reads differently from Sphinx's napoleon.
   allows; griffe would look for one parameter named ``k, n``. The entry is split into one
   entry per name, each with the same description, so griffe still warns about a name that
   is not in the signature.
+* Sphinx roles (``:func:`x```, ``:class:`~a.b```, ``:math:`...```) become inline code
+  (``~`` keeps the last name); a ``.. math::`` block becomes a fenced LaTeX block; a
+  paragraph's closing ``::`` (a literal block follows) becomes ``:``.
 
 The module source is never changed: only the docstring text that griffe parses.
 """
@@ -20,7 +24,10 @@ import re
 
 import griffe
 
-_EXAMPLE = re.compile(r"^(\s*)Example(?:\s*\((.*?)\)(.*?))?:\s*$")
+_EXAMPLE = re.compile(r"^(\s*)Example(?:\s*\(([^)]*)\)([^:]*))?:\s*$")
+_ROLE = re.compile(r":(?:py:)?(?:func|class|mod|data|meth|attr|exc|obj|const|math):`(~?)([^`]+)`")
+_MATH = re.compile(r"^(\s*)\.\. math::\s*$")
+_LITERAL = re.compile(r"(?<=\S)::\s*$")
 _ENTRY_SECTION = re.compile(r"^(\s*)(Args|Arguments|Parameters|Attributes|Other Parameters):\s*$")
 _NAME = r"\*{0,2}[A-Za-z_]\w*"
 _GROUPED = re.compile(rf"^(\s*)({_NAME}(?:\s*,\s*{_NAME})+)\s*:(.*)$")
@@ -35,9 +42,41 @@ def _next_text(lines: list[str], i: int) -> str | None:
     return next((line for line in lines[i + 1 :] if line.strip()), None)
 
 
+def _role(m: re.Match) -> str:
+    name = m.group(2)
+    return f"``{name.rsplit('.', 1)[-1] if m.group(1) else name}``"
+
+
+def _math_blocks(lines: list[str]) -> list[str]:
+    """``.. math::`` and its indented block as a fenced ``latex`` block at the same indent."""
+    out: list[str] = []
+    i = 0
+    while i < len(lines):
+        m = _MATH.match(lines[i])
+        if not m:
+            out.append(lines[i])
+            i += 1
+            continue
+        indent = m.group(1)
+        j = i + 1
+        while j < len(lines) and (not lines[j].strip() or _indent(lines[j]) > len(indent)):
+            j += 1
+        while j > i + 1 and not lines[j - 1].strip():
+            j -= 1
+        body = lines[i + 1 : j]
+        depth = min((_indent(line) for line in body if line.strip()), default=0)
+        out.extend(["", f"{indent}```latex"])
+        out.extend(f"{indent}{line[depth:]}" if line.strip() else "" for line in body)
+        out.extend([f"{indent}```", ""])
+        i = j
+    return out
+
+
 def rewrite(text: str) -> str:
-    """``text`` with ``Example:`` read as ``Examples:`` and grouped entries split."""
-    lines = text.splitlines()
+    """``text`` with ``Example:`` read as ``Examples:``, grouped entries split and the
+    reStructuredText markup turned into Markdown (see the module docstring)."""
+    text = _ROLE.sub(_role, text)
+    lines = _math_blocks(text.splitlines())
     out: list[str] = []
     i = 0
     section_indent = None  # indentation of the current Args/Attributes header
@@ -87,7 +126,7 @@ def rewrite(text: str) -> str:
                 out.extend(continuation)
             i = j
             continue
-        out.append(line)
+        out.append(_LITERAL.sub(":", line))
         i += 1
     return "\n".join(out)
 
