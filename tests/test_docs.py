@@ -28,6 +28,7 @@ pytestmark = pytest.mark.xdist_group("docs")
 GUIDES = ["certify", "plan", "oracles", "collect", "sequential", "ray", "analyze"]
 API_MODULES = [
     "rstheory",
+    "rstheory.analyze",
     "rstheory.bounds",
     "rstheory.distributions",
     "rstheory.oracle",
@@ -50,6 +51,7 @@ NOTEBOOKS = sorted(p.stem for p in (ROOT / "notebooks").glob("[0-9][0-9]_*.py"))
 # page -> public names that its API section must document (as heading anchors)
 KEY_NAMES = {
     "rstheory": ["cp_lower", "cp_upper", "certify", "certified_radius", "Certificate"],
+    "rstheory.analyze": ["read_log", "certified_accuracy", "summarize", "predict"],
     "rstheory.bounds": ["lower_bound", "simultaneous_bounds", "betting_cs_lower"],
     "rstheory.oracle": ["corrected_probability", "estimate_rates", "estimate_error_interval"],
     "rstheory.planning": ["required_samples", "budget", "Throughput"],
