@@ -36,7 +36,13 @@ from rstheory._distributions import Empirical
 from rstheory._exact import dist_quadrature, exact_sums
 from rstheory._fit import fit
 from rstheory._planning import required_samples
-from rstheory._validation import check_choice, check_int, check_real, check_sample_sizes
+from rstheory._validation import (
+    check_alpha,
+    check_choice,
+    check_int,
+    check_real,
+    check_sample_sizes,
+)
 
 __all__ = ["MODELS", "Prediction", "input_probabilities", "predict"]
 
@@ -53,6 +59,7 @@ class Prediction(NamedTuple):
       accuracy, accuracy_low: expected certified accuracy, ``(s, r)``.
       run_n, run_acr: the run's ``n`` and its measured ACR; run_expected: the model's
         expected ACR at ``run_n`` (same protocol).
+      alpha: the certificate level of the predicted runs.
       model: ``"empirical"`` or ``"fit"``; stages: ``"single-stage"`` or
         ``"two-stage (n0 = N0)"``; n0: the selection samples assumed.
       target_ratio, target_n: with ``target_ratio``, the smallest ``n`` whose expected ACR
@@ -68,6 +75,7 @@ class Prediction(NamedTuple):
     run_n: int
     run_acr: float
     run_expected: float
+    alpha: float
     model: str
     stages: str
     n0: int
@@ -98,7 +106,9 @@ def input_probabilities(log) -> np.ndarray:
     return np.where(ok, log.k / log.n, 0.0)
 
 
-def predict(log, n, *, model="empirical", n0=None, radii=(0.0,), target_ratio=None) -> Prediction:
+def predict(
+    log, n, *, model="empirical", n0=None, alpha=None, radii=(0.0,), target_ratio=None
+) -> Prediction:
     """Exact expected ACR and certified accuracy of the log's inputs at other ``n``.
 
     Args:
@@ -106,6 +116,7 @@ def predict(log, n, *, model="empirical", n0=None, radii=(0.0,), target_ratio=No
       n: sample sizes, integers ``>= 1``, ``(s,)``.
       model: ``"empirical"`` or ``"fit"`` (module docstring).
       n0: selection samples of the predicted runs (0: single-stage); default the run's.
+      alpha: certificate level of the predicted runs; default the run's.
       radii: radii of the certified accuracy, each ``>= 0`` (``0``: certified at all).
       target_ratio: in ``(0, 1)``: also find the smallest ``n`` reaching this fraction of
         the expected ACR at the run's ``n``.
@@ -116,7 +127,7 @@ def predict(log, n, *, model="empirical", n0=None, radii=(0.0,), target_ratio=No
       ...     "data/p2-certifications/cifar10_resnet110_sigma0.5_alpha0.001_n1000.csv")
       >>> pred = analyze.predict(log, [100, 1000])
       >>> pred.stages, [round(float(v), 3) for v in pred.acr], round(pred.run_acr, 3)
-      ('single-stage', [0.368, 0.483], 0.479)
+      ('single-stage', [0.276, 0.431], 0.43)
     """
     check_choice(model, name="model", choices=MODELS)
     ns = check_sample_sizes(n)
@@ -126,6 +137,9 @@ def predict(log, n, *, model="empirical", n0=None, radii=(0.0,), target_ratio=No
             f"{log.path}: the run's selection samples are unknown: pass n0= "
             "(--n0; 0 for single-stage)"
         )
+    alpha = log.alpha if alpha is None else alpha
+    check_alpha(alpha)
+    alpha = float(alpha)
     r = np.atleast_1d(np.asarray(radii, dtype=np.float64))
     for x in r:
         check_real(x, name="radii", low=0.0)
@@ -140,7 +154,7 @@ def predict(log, n, *, model="empirical", n0=None, radii=(0.0,), target_ratio=No
     z = float(weights @ sel)
     quads = [(nodes, weights), (nodes, weights * sel)]
     grid = np.unique(np.append(ns, log.n))
-    ex = exact_sums(quads, grid, log.alpha, log.sigma, r)
+    ex = exact_sums(quads, grid, alpha, log.sigma, r)
     at = np.searchsorted(grid, ns)
     run = int(np.searchsorted(grid, log.n))
     high_radius, low_radius = ex.radius[0], ex.radius[1]
@@ -154,7 +168,7 @@ def predict(log, n, *, model="empirical", n0=None, radii=(0.0,), target_ratio=No
         target_n = int(
             required_samples(
                 _Weighted(nodes, w),
-                alpha=log.alpha,
+                alpha=alpha,
                 sigma=log.sigma,
                 target_ratio=t,
                 reference_n=log.n,
@@ -171,6 +185,7 @@ def predict(log, n, *, model="empirical", n0=None, radii=(0.0,), target_ratio=No
         run_n=int(log.n),
         run_acr=log.acr(),
         run_expected=float(run_expected),
+        alpha=alpha,
         model=model,
         stages=f"two-stage (n0 = {n0})" if two else "single-stage",
         n0=int(n0),

@@ -70,6 +70,12 @@ def add_analyze(sub) -> argparse.ArgumentParser:
         help="selection samples of the predicted runs (0: single-stage; default: the run's --n0)",
     )
     p.add_argument(
+        "--predict-alpha",
+        type=float,
+        metavar="A",
+        help="certificate level of the predicted runs (default: the run's --alpha)",
+    )
+    p.add_argument(
         "--plot", metavar="PATH", help="write a PNG of certified accuracy against radius"
     )
     p.add_argument("--json", action="store_true", help="print JSON instead of text")
@@ -133,6 +139,7 @@ def _one(log, args, radii) -> dict:
             "recovered": int(known.sum()),
             "exact": int((width == 0).sum()),
             "max_width": int(width.max()) if width.size else 0,
+            "inconsistent": int((~log.consistent).sum()),
         }
     if args.predict_n or args.target_ratio is not None:
         pr = analyze.predict(
@@ -140,12 +147,14 @@ def _one(log, args, radii) -> dict:
             args.predict_n or [log.n],
             model=args.model,
             n0=args.predict_n0,
+            alpha=args.predict_alpha,
             radii=radii,
             target_ratio=args.target_ratio,
         )
         out["prediction"] = {
             "model": pr.model,
             "stages": pr.stages,
+            "alpha": pr.alpha,
             "run_n": pr.run_n,
             "run_acr": pr.run_acr,
             "run_expected": pr.run_expected,
@@ -222,6 +231,11 @@ def print_analyze(result: dict) -> None:
                 f"  counts recovered for {c['recovered']} inputs, exactly for {c['exact']} "
                 f"(widest interval {c['max_width']} counts: radii printed rounded)"
             )
+            if c["inconsistent"]:
+                print(
+                    f"  WARNING: {c['inconsistent']} printed values are reproduced by no count at "
+                    f"n = {r['n']}, alpha = {r['alpha']:g}: the run used other settings"
+                )
         print(f"  {'radius':>7} {'accuracy':>9}  {conf:.0%} interval     robust lower bound")
         for a in r["radii"]:
             print(
@@ -231,7 +245,8 @@ def print_analyze(result: dict) -> None:
         if "prediction" in r:
             p = r["prediction"]
             print(
-                f"  predicted ({p['model']} Pr(p_A), {p['stages']}); run: n = {p['run_n']}, "
+                f"  predicted ({p['model']} Pr(p_A), {p['stages']}, alpha = {p['alpha']:g}); "
+                f"run: n = {p['run_n']}, "
                 f"ACR {p['run_acr']:.4f} measured, {p['run_expected']:.4f} expected"
             )
             two = p["stages"] != "single-stage"

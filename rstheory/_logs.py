@@ -42,12 +42,13 @@ import numpy as np
 import scipy.special
 
 from rstheory import _jax  # noqa: F401  (float64 before any array)
-from rstheory._exact import cp_lower_fixed_shape
+from rstheory._logs_counts import CountInterval, count_interval, half_width
 from rstheory._validation import check_alpha, check_choice, check_int, check_sigma
 
 __all__ = [
     "FORMATS",
     "CertificationLog",
+    "CountInterval",
     "count_interval",
     "detect_format",
     "parse_seconds",
@@ -60,9 +61,8 @@ _P2 = ("index", "y_real", "y_pred", "radius")
 _P2_NAME = re.compile(r"_sigma(?P<sigma>[0-9.]+)_alpha(?P<alpha>[0-9.eE-]+)_n(?P<n>[0-9]+)\.csv$")
 _SIGMA_PATH = re.compile(r"^sigma_(?P<sigma>[0-9]*\.?[0-9]+)$")
 _HMS = re.compile(r"^(?:(?P<d>\d+) days?, )?(?P<h>\d+):(?P<m>\d\d):(?P<s>\d\d(?:\.\d*)?)$")
-# Significant digits of Cohen et al.'s printed radius (their "{:.3}").
-_RADIUS_DIGITS = 3
-_BISECT_STEPS = 60
+# Largest |cp_lower(k) - pA| of a full-precision pA that counts as reproduced.
+_EXACT_TOL = 1e-9
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -83,6 +83,9 @@ class CertificationLog:
       k, k_low, k_high: recovered top-class counts (int64; ``k`` the count whose bound is
         nearest the printed one, ``[k_low, k_high]`` every count consistent with the
         rounding); None when ``n`` is unknown.
+      consistent: whether some count reproduces each printed radius at ``n`` and ``alpha``
+        (bool; all True for exact counts; None when ``n`` is unknown). False entries say the
+        run used other settings than the ones given.
       p_lower: lower bound of the top class, ``nan`` when unknown (float64).
     """
 
@@ -102,6 +105,7 @@ class CertificationLog:
     k: np.ndarray | None
     k_low: np.ndarray | None
     k_high: np.ndarray | None
+    consistent: np.ndarray | None
     p_lower: np.ndarray
 
     @property
@@ -179,68 +183,6 @@ def _setting(name: str, given, found, path, check):
             )
         return given
     return found
-
-
-def count_interval(radius, *, n, alpha=0.001, sigma, half_width):
-    """Counts whose bound matches a printed radius ``r +- h``: ``(k, k_low, k_high)`` int64.
-
-    ``k_low`` / ``k_high`` are the smallest / largest ``k`` with
-    ``Phi((r - h) / sigma) <= cp_lower(k, n, alpha) <= Phi((r + h) / sigma)``; ``k`` is the
-    count whose bound is nearest ``Phi(r / sigma)``. ``radius <= 0`` (abstention) gives
-    ``k = -1`` and ``[0, k_half]`` with ``k_half`` the largest ``k`` whose bound is ``<= 1/2``.
-    Shapes: ``radius`` and ``half_width`` ``(m,)``.
-
-    Example:
-      >>> import rstheory
-      >>> r = 0.5 * float(scipy.special.ndtri(rstheory.cp_lower(90, 100)))
-      >>> [int(v[0]) for v in count_interval([round(r, 3)], n=100, sigma=0.5, half_width=[5e-4])]
-      [90, 90, 90]
-    """
-    r = np.asarray(radius, dtype=np.float64)
-    h = np.asarray(half_width, dtype=np.float64)
-    cert = r > 0
-    below = _largest_at_most(np.where(cert, scipy.special.ndtr((r - h) / sigma), 0.5), n, alpha)
-    k_high = _largest_at_most(np.where(cert, scipy.special.ndtr((r + h) / sigma), 0.5), n, alpha)
-    lo_bound = np.where(cert, scipy.special.ndtr((r - h) / sigma), 0.0)
-    k_low = np.where(
-        cert & (cp_lower_fixed_shape(below, float(n), alpha) < lo_bound), below + 1, below
-    )
-    k_low = np.where(cert, np.minimum(k_low, k_high), 0)
-    centre = _largest_at_most(np.where(cert, scipy.special.ndtr(r / sigma), 0.0), n, alpha)
-    up = np.minimum(centre + 1, n)
-    target = scipy.special.ndtr(r / sigma)
-    d_lo = np.abs(cp_lower_fixed_shape(centre, float(n), alpha) - target)
-    d_up = np.abs(cp_lower_fixed_shape(up, float(n), alpha) - target)
-    k = np.clip(np.where(d_up < d_lo, up, centre), k_low, k_high)
-    return np.where(cert, k, -1), k_low, k_high
-
-
-def _largest_at_most(p, n: int, alpha: float) -> np.ndarray:
-    """Largest ``k`` in ``[0, n]`` with ``cp_lower(k, n, alpha) <= p`` (vectorized bisection)."""
-    p = np.asarray(p, dtype=np.float64)
-    lo, hi = np.zeros(p.shape, dtype=np.int64), np.full(p.shape, int(n), dtype=np.int64)
-    for _ in range(_BISECT_STEPS):
-        if (hi <= lo).all():
-            break
-        mid = (lo + hi + 1) // 2
-        ok = cp_lower_fixed_shape(mid, float(n), alpha) <= p
-        lo, hi = np.where(ok, mid, lo), np.where(ok, hi, mid - 1)
-    return lo
-
-
-def _half_width(texts: list[str]) -> np.ndarray:
-    """Rounding half-width of printed radii (module docstring)."""
-    out = np.empty(len(texts))
-    for i, t in enumerate(texts):
-        t = t.strip().lower()
-        mant = t.split("e")[0]
-        exp = int(t.split("e")[1]) if "e" in t else 0
-        decimals = len(mant.split(".")[1]) if "." in mant else 0
-        shown = 0.5 * 10.0 ** (exp - decimals)
-        v = abs(float(t))
-        sig = 0.5 * 10.0 ** (math.floor(math.log10(v)) - _RADIUS_DIGITS + 1) if v > 0 else shown
-        out[i] = min(shown, sig)
-    return out
 
 
 def _table(path, delimiter: str, need) -> tuple[list[dict], list[int]]:
@@ -355,7 +297,7 @@ def read_log(
       >>> log = read_log("data/cohen2019/certify/cifar10/resnet110/noise_0.25/test/sigma_0.25",
       ...                n=100_000, n0=100)
       >>> log.format, log.sigma, log.inputs, round(log.acr(), 4)
-      ('cohen', 0.25, 500, 0.4155)
+      ('cohen', 0.25, 500, 0.4289)
     """
     path = pathlib.Path(path)
     if not path.is_file():
@@ -393,18 +335,20 @@ def read_log(
         n0 = 0
     predict, radius = raw["predict"], raw["radius"]
     abstain = predict < 0
-    k = k_low = k_high = None
+    k = k_low = k_high = consistent = None
     p_lower = raw["p_lower"]
     if raw.get("k") is not None:
         k = k_low = k_high = raw["k"]
+        consistent = np.ones(k.size, dtype=bool)
     elif n is not None and p_lower is not None:
         from rstheory._published import recover_counts
 
-        k, _ = recover_counts(p_lower, n, alpha=alpha)
+        k, mismatch = recover_counts(p_lower, n, alpha=alpha)
         k_low = k_high = k
+        consistent = ~(mismatch > _EXACT_TOL)
     elif n is not None:
-        h = _half_width(raw["radius_text"])
-        k, k_low, k_high = count_interval(
+        h = half_width(raw["radius_text"])
+        k, k_low, k_high, consistent = count_interval(
             radius, n=n, alpha=alpha, sigma=float(sigma), half_width=h
         )
     if p_lower is None:
@@ -426,5 +370,6 @@ def read_log(
         k=k,
         k_low=k_low,
         k_high=k_high,
+        consistent=consistent,
         p_lower=np.asarray(p_lower, dtype=np.float64),
     )
