@@ -20,6 +20,8 @@ concatenated in draw order.
 from __future__ import annotations
 
 import dataclasses
+import itertools
+from collections.abc import Sequence
 from typing import Any, NamedTuple, Protocol, runtime_checkable
 
 import numpy as np
@@ -29,14 +31,25 @@ from sampler._noise import PixelNormalization, add_gaussian_noise
 from sampler._validation import check_count, check_int, check_real, check_seed, check_sigma
 
 __all__ = [
+    "SAMPLING_SCHEME",
     "DecodingConfig",
+    "InverseCdfSampler",
     "Model",
     "NoiseSpec",
     "Prepared",
     "Samples",
     "batch_seed",
+    "check_pixels",
+    "copy_uniforms",
     "sample_predictions",
+    "sampling_processors",
+    "split_rows",
 ]
+
+#: The name of the sampled decoding's random scheme, recorded in a sampled VLM's
+#: configuration (``config_dict()["sampling"]``): rows decoded under another scheme hash
+#: differently and are not mixed with these on resume.
+SAMPLING_SCHEME = "per-copy-inverse-cdf-v1"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -51,7 +64,10 @@ class DecodingConfig:
       top_p: nucleus mass when sampling, in ``(0, 1]``; ``1.0`` disables it.
       top_k: keep the ``top_k`` most likely tokens when sampling; ``0`` disables it.
       seed: base seed of the sampled decoding; batch ``b`` of an input decodes under
-        :func:`batch_seed` ``(seed, b)``. Unused by greedy decoding.
+        :func:`batch_seed` ``(seed, b)``, and copy ``j`` of that batch draws its tokens
+        from its own uniforms (:func:`copy_uniforms`, :class:`InverseCdfSampler`), so its
+        text does not depend on the copies it shares a forward pass with. Unused by
+        greedy decoding.
 
     Example:
       >>> from sampler.models import DecodingConfig
@@ -100,6 +116,140 @@ class DecodingConfig:
 def batch_seed(seed: int, batch_index: int) -> int:
     """A seed for batch ``batch_index`` derived from ``seed`` (NumPy ``SeedSequence``)."""
     return int(np.random.SeedSequence([seed, batch_index]).generate_state(1, np.uint64)[0] >> 1)
+
+
+def copy_uniforms(
+    seeds: Sequence[int], offsets: Sequence[int], counts: Sequence[int], *, steps: int
+) -> np.ndarray:
+    """The uniforms of sampled decoding, one row of ``steps`` per copy, in ``(0, 1]``.
+
+    Part ``i`` holds ``counts[i]`` consecutive copies of a request decoded under seed
+    ``seeds[i]``, the first being copy ``offsets[i]`` of that request. Copy ``j`` of a
+    request with seed ``s`` owns the generator ``PCG64(SeedSequence([s, j]))``; its ``t``-th
+    generated token is drawn with ``u[t] = 1 - random()[t]``. A copy's draws depend on
+    ``(s, j)`` alone, not on the copies it shares a batch with, nor on how a request is split.
+
+    Returns:
+      float64 array of shape ``(sum(counts), steps)``.
+
+    Example:
+      >>> from sampler.models import copy_uniforms
+      >>> u = copy_uniforms([7, 7], [0, 2], [2, 1], steps=3)
+      >>> u.shape, bool((u > 0).all() and (u <= 1).all())
+      ((3, 3), True)
+      >>> bool((copy_uniforms([7], [0], [3], steps=3) == u).all())  # split or not: same
+      True
+    """
+    steps = check_count(steps, name="steps")
+    if not len(seeds) == len(offsets) == len(counts):
+        raise ValueError("seeds, offsets and counts must have the same length")
+    rows = [
+        1.0 - np.random.Generator(np.random.PCG64(np.random.SeedSequence([s, o + j]))).random(steps)
+        for s, o, c in zip(seeds, offsets, counts, strict=True)
+        for j in range(c)
+    ]
+    return np.stack(rows) if rows else np.zeros((0, steps))
+
+
+class InverseCdfSampler:
+    """A ``transformers`` logits processor that samples each row from its own uniforms.
+
+    Placed after the temperature / top-k / top-p warpers of a *greedy* ``generate`` call:
+    at generation step ``t`` (``input_ids`` length minus ``prompt_length``), row ``r``'s
+    processed scores give ``p = softmax(scores[r])`` and cumulative sums ``c``; the token is
+    the first ``v`` with ``c[v] >= u[r, t] c[-1]`` (inverse CDF, float64; a token of
+    probability 0 is never drawn since ``u > 0``). The scores become ``0`` at that token and
+    ``-inf`` elsewhere, so greedy's argmax picks it. Each row's token depends only on its
+    own scores and uniforms (:func:`copy_uniforms`), never on its batch mates.
+
+    Args:
+      uniforms: ``(batch, steps)`` in ``(0, 1]`` on the scores' device.
+      prompt_length: length of the prompt in ``input_ids``.
+
+    Example:
+      >>> import torch
+      >>> from sampler.models import InverseCdfSampler
+      >>> u = torch.tensor([[0.2], [0.9]], dtype=torch.float64)
+      >>> scores = torch.log(torch.tensor([[0.5, 0.5, 0.0], [0.5, 0.5, 0.0]]))
+      >>> InverseCdfSampler(u, prompt_length=4)(torch.zeros(2, 4), scores).argmax(-1).tolist()
+      [0, 1]
+    """
+
+    def __init__(self, uniforms: torch.Tensor, *, prompt_length: int):
+        self.uniforms = uniforms
+        self.prompt_length = int(prompt_length)
+
+    def __call__(self, input_ids: torch.Tensor, scores: torch.Tensor) -> torch.Tensor:
+        t = input_ids.shape[1] - self.prompt_length
+        u = self.uniforms[:, t : t + 1]
+        cdf = torch.softmax(scores.to(u.dtype), dim=-1).cumsum(dim=-1)
+        token = torch.searchsorted(cdf, u * cdf[:, -1:]).clamp_(max=scores.shape[-1] - 1)
+        out = torch.full_like(scores, float("-inf"))
+        return out.scatter_(1, token, 0.0)
+
+
+def sampling_processors(
+    decoding: DecodingConfig,
+    *,
+    seeds: Sequence[int],
+    offsets: Sequence[int],
+    counts: Sequence[int],
+    prompt_length: int,
+    device: torch.device,
+) -> list:
+    """The logits processors of a sampled decoding run as a greedy ``generate`` call.
+
+    The warpers that ``transformers`` ``generate`` adds when sampling, in its order
+    (temperature if not 1, top-k if not 0, top-p if below 1), then an
+    :class:`InverseCdfSampler` over the uniforms :func:`copy_uniforms` of the parts
+    (``seeds``, ``offsets``, ``counts`` as there), copied to ``device`` (from pinned memory,
+    without blocking, on CUDA; float32 on MPS, which has no float64).
+    """
+    import transformers
+
+    out: list = []
+    if decoding.temperature != 1.0:
+        out.append(transformers.TemperatureLogitsWarper(decoding.temperature))
+    if decoding.top_k != 0:
+        out.append(transformers.TopKLogitsWarper(top_k=decoding.top_k))
+    if decoding.top_p < 1.0:
+        out.append(transformers.TopPLogitsWarper(top_p=decoding.top_p))
+    u = copy_uniforms(seeds, offsets, counts, steps=decoding.max_new_tokens)
+    device = torch.device(device)
+    u = torch.from_numpy(u).to(torch.float32 if device.type == "mps" else torch.float64)
+    non_blocking = device.type == "cuda"
+    if non_blocking:
+        u = u.pin_memory()
+    u = u.to(device, non_blocking=non_blocking)
+    return [*out, InverseCdfSampler(u, prompt_length=prompt_length)]
+
+
+def check_pixels(pixels, want: tuple[int, ...], *, device: torch.device) -> None:
+    """Refuse ``pixels`` that are not a floating ``(batch >= 1, *want)`` tensor on ``device``'s
+    type (a ValueError naming ``pixels`` and the shape expected)."""
+    if not isinstance(pixels, torch.Tensor) or not pixels.is_floating_point():
+        raise ValueError("pixels must be a floating torch.Tensor")
+    if pixels.ndim != len(want) + 1 or tuple(pixels.shape[1:]) != want:
+        raise ValueError(f"pixels must have shape (batch, *{want}), got {tuple(pixels.shape)}")
+    if pixels.shape[0] < 1:
+        raise ValueError(
+            "pixels must hold a batch of at least 1 "
+            f"(pixels must have shape (batch >= 1, *{want}), got {tuple(pixels.shape)})"
+        )
+    if pixels.device.type != torch.device(device).type:
+        raise ValueError(f"pixels are on {pixels.device}, the model on {device}")
+
+
+def split_rows(out, counts: Sequence[int]) -> list:
+    """``out`` (a list or a tensor along axis 0) cut into consecutive parts of ``counts`` rows.
+
+    Example:
+      >>> from sampler.models import split_rows
+      >>> split_rows(["a", "b", "c"], [2, 1])
+      [['a', 'b'], ['c']]
+    """
+    bounds = np.cumsum([0, *counts]).tolist()
+    return [out[a:b] for a, b in itertools.pairwise(bounds)]
 
 
 class Prepared(NamedTuple):

@@ -8,11 +8,12 @@ the same :func:`sampler.models.sample_predictions` loop serves classifiers and V
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import torch
 
-from sampler._models import Prepared
+from sampler._models import Prepared, check_pixels, split_rows
 from sampler._noise import PixelNormalization
 from sampler._validation import check_images
 
@@ -98,6 +99,10 @@ class ImageClassifier:
             )[0].clamp_(0.0, 1.0)
         return Prepared(pixels, {}, None)
 
+    def pack_key(self, prepared: Prepared) -> tuple:
+        """What two inputs must share to be classified in one forward pass: the pixel shape."""
+        return ("classifier", tuple(prepared.pixels.shape))
+
     def predict(
         self, prepared: Prepared, pixels: torch.Tensor, *, seed: int | None = None
     ) -> torch.Tensor:
@@ -113,14 +118,43 @@ class ImageClassifier:
         Raises:
           ValueError: ``pixels`` of the wrong shape, or logits that are not ``(batch, classes)``.
         """
-        want = tuple(prepared.pixels.shape)
-        if not isinstance(pixels, torch.Tensor) or not pixels.is_floating_point():
-            raise ValueError("pixels must be a floating torch.Tensor")
-        if pixels.ndim != 4 or tuple(pixels.shape[1:]) != want or pixels.shape[0] < 1:
-            raise ValueError(
-                f"pixels must have shape (batch >= 1, *{want}), got {tuple(pixels.shape)}"
-            )
+        return self.predict_many([prepared], [pixels])[0]
+
+    def predict_many(
+        self,
+        prepared_list: Sequence[Prepared],
+        pixels_list: Sequence[torch.Tensor],
+        *,
+        seeds: Sequence[int | None] | None = None,
+        offsets: Sequence[int] | None = None,
+    ) -> list[torch.Tensor]:
+        """:meth:`predict` of several parts in one forward pass of ``sum(b_i)`` images.
+
+        Part ``i`` is ``pixels_list[i]`` (``(b_i, 3, h, w)``) of an input prepared as
+        ``prepared_list[i]``, all of the same :meth:`pack_key`; ``seeds`` and ``offsets``
+        are accepted for the interface of :meth:`sampler.models.VLM.predict_many` and
+        unused. Returns one int64 tensor ``(b_i,)`` per part, on the device.
+
+        Example:
+          >>> import torch
+          >>> from sampler.models import ImageClassifier
+          >>> clf = ImageClassifier(torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(12, 4)))
+          >>> a, b = clf.prepare(torch.rand(3, 2, 2)), clf.prepare(torch.rand(3, 2, 2))
+          >>> parts = [torch.rand(2, 3, 2, 2), torch.rand(1, 3, 2, 2)]
+          >>> [t.shape for t in clf.predict_many([a, b], parts)]
+          [torch.Size([2]), torch.Size([1])]
+        """
+        num = len(pixels_list)
+        if num < 1 or len(prepared_list) != num:
+            raise ValueError("prepared_list and pixels_list must have one entry per part")
+        for prepared, pixels in zip(prepared_list, pixels_list, strict=True):
+            want = tuple(prepared.pixels.shape)
+            if len(want) != 3 or want != tuple(prepared_list[0].pixels.shape):
+                raise ValueError("prepared_list: every part must have the same (3, h, w) shape")
+            check_pixels(pixels, want, device=self.device)
+        counts = [p.shape[0] for p in pixels_list]
         with torch.inference_mode():
+            pixels = pixels_list[0] if num == 1 else torch.cat(list(pixels_list))
             out = self.module(self.normalization(pixels, dtype=self.dtype))
             logits = getattr(out, "logits", out)
             if logits.ndim != 2 or logits.shape[0] != pixels.shape[0]:
@@ -128,4 +162,4 @@ class ImageClassifier:
                     "module must return logits of shape (batch, classes), "
                     f"got {tuple(logits.shape)}"
                 )
-            return logits.argmax(dim=-1)
+            return split_rows(logits.argmax(dim=-1), counts)

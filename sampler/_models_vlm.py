@@ -17,14 +17,21 @@ bf16 numerics and throughput; the CPU tests run the same code in float32.]
 
 from __future__ import annotations
 
-import contextlib
 import copy
+from collections.abc import Sequence
 from typing import Any
 
 import torch
 
 from rstheory._deprecation import keyword_only
-from sampler._models import DecodingConfig, Prepared
+from sampler._models import (
+    SAMPLING_SCHEME,
+    DecodingConfig,
+    Prepared,
+    check_pixels,
+    sampling_processors,
+    split_rows,
+)
 from sampler._noise import pixel_normalization
 from sampler._validation import check_images, resolve_device
 
@@ -56,6 +63,18 @@ def resolve_dtype(dtype: str | torch.dtype, *, device: torch.device) -> torch.dt
     if dtype not in _DTYPES:
         raise ValueError(f"dtype must be 'auto' or one of {sorted(_DTYPES)}, got {dtype!r}")
     return _DTYPES[dtype]
+
+
+def _same_prompt(a: Prepared, b: Prepared) -> bool:
+    """Equal pixel shapes and prompt tensors (compared on the device)."""
+    return (
+        a.pixels.shape == b.pixels.shape
+        and a.inputs.keys() == b.inputs.keys()
+        and all(
+            a.inputs[k].shape == b.inputs[k].shape and torch.equal(a.inputs[k], b.inputs[k])
+            for k in a.inputs
+        )
+    )
 
 
 class VLM:
@@ -191,19 +210,16 @@ class VLM:
 
         tok = self.processor.tokenizer
         base = self.model.generation_config
-        special = {
-            "pad_token_id": base.pad_token_id
-            if base.pad_token_id is not None
-            else tok.pad_token_id,
-            "eos_token_id": base.eos_token_id
-            if base.eos_token_id is not None
-            else tok.eos_token_id,
-            "bos_token_id": base.bos_token_id
-            if base.bos_token_id is not None
-            else tok.bos_token_id,
-        }
+        special = {}
+        for name in ("pad_token_id", "eos_token_id", "bos_token_id"):
+            value = getattr(base, name)
+            special[name] = value if value is not None else getattr(tok, name)
         if special["pad_token_id"] is None:
             special["pad_token_id"] = special["eos_token_id"]
+        # Sampled decoding runs a greedy generate whose logits processors sample
+        # (sampler.models.sampling_processors); _generation_config stays HF's own sampling.
+        greedy = {"max_new_tokens": self.decoding.max_new_tokens, "num_beams": 1}
+        self._sampling_config = transformers.GenerationConfig(**special, **greedy, do_sample=False)
         return transformers.GenerationConfig(**special, **self.decoding.generate_kwargs())
 
     def with_decoding(self, decoding: DecodingConfig | None) -> VLM:
@@ -233,6 +249,8 @@ class VLM:
             "decoding": self.decoding.to_dict(),
             "normalization": self.normalization.to_dict(),
             "chat_template": self.chat_template,
+            # Sampled rows of another random scheme must not share this configuration's hash.
+            **({"sampling": SAMPLING_SCHEME} if self.decoding.do_sample else {}),
         }
 
     def format_prompt(self, prompt: str) -> str:
@@ -307,8 +325,23 @@ class VLM:
         }
         return Prepared(pixels, inputs, text)
 
+    def pack_key(self, prepared: Prepared) -> tuple:
+        """What two inputs must share for their copies to be decoded in one ``generate`` call:
+        the pixel shape and every prompt tensor (``input_ids``, ``attention_mask``,
+        ``image_sizes``, ...), by value. One host copy of the prompt tensors per call."""
+        inputs = tuple(
+            (k, tuple(v.shape), str(v.dtype), v.cpu().numpy().tobytes())
+            for k, v in sorted(prepared.inputs.items())
+        )
+        return ("vlm", tuple(prepared.pixels.shape), inputs)
+
     def predict(
-        self, prepared: Prepared, pixels: torch.Tensor, *, seed: int | None = None
+        self,
+        prepared: Prepared,
+        pixels: torch.Tensor,
+        *,
+        seed: int | None = None,
+        stopping_criteria: Sequence | None = None,
     ) -> list[str]:
         """Texts for a batch of (noisy) pixels, one ``generate`` call for the whole batch.
 
@@ -316,8 +349,12 @@ class VLM:
           prepared: from :meth:`prepare`.
           pixels: ``(batch, *prepared.pixels.shape)`` in ``[0, 1]``-pixel units (noisy, not
             clipped), on the model's device; ``batch >= 1``.
-          seed: seed of sampled decoding for this batch (the global torch RNG is forked, not
-            changed); ignored by greedy decoding.
+          seed: seed of sampled decoding for this batch (None: ``decoding.seed``); copy ``j``
+            draws its tokens from :func:`sampler.models.copy_uniforms` of ``(seed, j)``, so
+            its text does not depend on the other copies; the global torch RNG is not used.
+            Ignored by greedy decoding.
+          stopping_criteria: ``transformers`` stopping criteria for ``generate`` (per-row,
+            returning a bool tensor ``(batch,)``), or None.
 
         Returns:
           ``batch`` texts, special tokens removed, surrounding whitespace stripped.
@@ -325,30 +362,89 @@ class VLM:
         Raises:
           ValueError: ``pixels`` of the wrong shape, dtype or device, or an empty batch.
         """
+        return self.predict_many(
+            [prepared], [pixels], seeds=[seed], stopping_criteria=stopping_criteria
+        )[0]
+
+    def predict_many(
+        self,
+        prepared_list: Sequence[Prepared],
+        pixels_list: Sequence[torch.Tensor],
+        *,
+        seeds: Sequence[int | None] | None = None,
+        offsets: Sequence[int] | None = None,
+        stopping_criteria: Sequence | None = None,
+    ) -> list[list[str]]:
+        """The texts of several parts in one ``generate`` call: :meth:`predict` of each part.
+
+        Part ``i`` is ``pixels_list[i]`` (``(b_i, *shape)``) of an input prepared as
+        ``prepared_list[i]``; every part must have the :meth:`pack_key` of the first (the
+        same prompt), which gives the prompt tensors. The pixels are concatenated to one
+        batch of ``sum(b_i)``; with sampled decoding row ``r`` of part ``i`` is copy
+        ``offsets[i] + r`` of seed ``seeds[i]`` (:func:`sampler.models.copy_uniforms`), so a
+        request cut into two parts decodes as it would whole. Greedy rows depend on their
+        batch mates only through floating-point reductions of other batch sizes.
+
+        Args:
+          prepared_list, pixels_list: the parts, at least one, of equal length.
+          seeds: decoding seed of each part (None entries: ``decoding.seed``); default all None.
+          offsets: copy index of each part's first row in its request; default all 0.
+          stopping_criteria: as in :meth:`predict`.
+
+        Returns:
+          one list of ``b_i`` texts per part.
+
+        Raises:
+          ValueError: mismatched lengths, parts of another prompt, bad pixels (as
+            :meth:`predict`).
+        """
+        num = len(pixels_list)
+        seeds = [None] * num if seeds is None else list(seeds)
+        offsets = [0] * num if offsets is None else list(offsets)
+        if num < 1 or not len(prepared_list) == num == len(seeds) == len(offsets):
+            raise ValueError(
+                "prepared_list, pixels_list, seeds and offsets must have one entry per part"
+            )
+        prepared = prepared_list[0]
         want = tuple(prepared.pixels.shape)
-        if not isinstance(pixels, torch.Tensor) or not pixels.is_floating_point():
-            raise ValueError("pixels must be a floating torch.Tensor")
-        if pixels.ndim != len(want) + 1 or tuple(pixels.shape[1:]) != want:
-            raise ValueError(f"pixels must have shape (batch, *{want}), got {tuple(pixels.shape)}")
-        if pixels.shape[0] < 1:
-            raise ValueError("pixels must hold a batch of at least 1")
-        if pixels.device.type != self.device.type:
-            raise ValueError(f"pixels are on {pixels.device}, the model on {self.device}")
-        batch = pixels.shape[0]
-        sampled = self.decoding.do_sample and seed is not None
-        rng = (
-            torch.random.fork_rng(devices=[self.device] if self.device.type == "cuda" else [])
-            if sampled
-            else contextlib.nullcontext()
-        )
-        with torch.inference_mode(), rng:
-            if sampled:
-                torch.manual_seed(seed)
+        for other, pixels in zip(prepared_list, pixels_list, strict=True):
+            if other is not prepared and not _same_prompt(other, prepared):
+                raise ValueError("prepared_list: every part must have the same prompt and shape")
+            check_pixels(pixels, want, device=self.device)
+        counts = [p.shape[0] for p in pixels_list]
+        batch = sum(counts)
+        prompt_length = prepared.inputs["input_ids"].shape[1]
+
+        from transformers import LogitsProcessorList, StoppingCriteriaList
+
+        config, processors = self._generation_config, LogitsProcessorList()
+        if self.decoding.do_sample:
+            config = self._sampling_config
+            seeds = [self.decoding.seed if s is None else s for s in seeds]
+            processors.extend(
+                sampling_processors(
+                    self.decoding,
+                    seeds=seeds,
+                    offsets=offsets,
+                    counts=counts,
+                    prompt_length=prompt_length,
+                    device=self.device,
+                )
+            )
+        extra = {}
+        if stopping_criteria:
+            extra["stopping_criteria"] = StoppingCriteriaList(list(stopping_criteria))
+        with torch.inference_mode():
             inputs = {
                 k: v.expand(batch, *v.shape[1:]).contiguous() for k, v in prepared.inputs.items()
             }
+            pixels = pixels_list[0] if num == 1 else torch.cat(list(pixels_list))
             inputs["pixel_values"] = self.normalization(pixels, dtype=self.dtype)
-            out = self.model.generate(**inputs, generation_config=self._generation_config)
-        new_tokens = out[:, prepared.inputs["input_ids"].shape[1] :].cpu()
-        texts = self.processor.batch_decode(new_tokens, skip_special_tokens=True)
-        return [t.strip() for t in texts]
+            out = self.model.generate(
+                **inputs, generation_config=config, logits_processor=processors, **extra
+            )
+        new_tokens = out[:, prompt_length:].cpu()
+        texts = [
+            t.strip() for t in self.processor.batch_decode(new_tokens, skip_special_tokens=True)
+        ]
+        return split_rows(texts, counts)
