@@ -63,6 +63,15 @@ def add_plan(sub) -> argparse.ArgumentParser:
         "configuration hash (the config_hash field written by python -m sampler collect); "
         "needed when the file holds rows of several configurations",
     )
+    plan.add_argument(
+        "--stopping",
+        choices=("fixed", "likelihood"),
+        default=None,
+        help="with --dist fit:FILE: fixed (default) refuses rows of the sequential rule (k/n at "
+        "a data-dependent stop is no unbiased pilot of p_A); likelihood fits Pr(p_A) to their "
+        "stops by the likelihood, which does not depend on the stopping rule (see "
+        "rstheory.rows.load_counts); empirical:FILE refuses such rows either way",
+    )
     plan.add_argument("--atom1", type=float, default=0.0, help="mass at p = 1 (default 0)")
     plan.add_argument("--atom0", type=float, default=0.0, help="mass at p = 0 (default 0)")
     plan.add_argument(
@@ -178,19 +187,28 @@ def parse_dist(text: str):
         ) from None
 
 
-def pilot_dist(spec: PilotCounts, config_hash: str | None):
+def pilot_dist(spec: PilotCounts, config_hash: str | None, stopping: str | None = None):
     """The distribution of ``--dist fit:FILE`` / ``empirical:FILE``: the maximum-likelihood
     fit or the plug-in law of the file's counts (:func:`rstheory.rows.read_counts`).
+    ``stopping`` (``--stopping``): ``"likelihood"`` lets the fit take rows of the
+    sequential rule (their stops); the plug-in law never takes them (``k / n`` at a
+    data-dependent stop is biased, and no likelihood argument mends a plug-in).
 
     Raises:
-      ValueError: the file cannot be read, has a bad row, or holds several configurations
-        and ``--config-hash`` chose none.
+      ValueError: the file cannot be read, has a bad row, holds several configurations
+        and ``--config-hash`` chose none, or holds rows of the sequential rule without
+        ``--stopping likelihood`` (or with ``empirical:``).
     """
     from rstheory import distributions, rows
     from rstheory._rows import mixed_configurations
 
+    if spec.kind == "empirical" and stopping == "likelihood":
+        raise ValueError(
+            f"--dist {spec.text!r}: --stopping likelihood applies to --dist fit:FILE only: the "
+            "plug-in law of k/n stays biased at data-dependent stops; use fit:FILE"
+        )
     try:
-        k, n = rows.read_counts(spec.path, config_hash=config_hash)
+        k, n = rows.read_counts(spec.path, config_hash=config_hash, stopping=stopping or "fixed")
     except rows.ConfigMismatchError as err:
         raise ValueError(
             f"--dist {spec.text!r}: {mixed_configurations(spec.path, err.hashes)}; "
@@ -230,12 +248,14 @@ def resolve_options(args, parser: argparse.ArgumentParser) -> None:
     if isinstance(args.dist, PilotCounts):
         spec = args.dist
         try:
-            args.dist = pilot_dist(spec, args.config_hash)
+            args.dist = pilot_dist(spec, args.config_hash, args.stopping)
             recorded, path = pilot_settings(spec, args.config_hash), spec.path
         except ValueError as err:
             parser.error(f"argument --dist: {err}")
     elif args.config_hash is not None:
         parser.error("argument --config-hash: applies to --dist fit:FILE or empirical:FILE only")
+    elif args.stopping is not None:
+        parser.error("argument --stopping: applies to --dist fit:FILE only")
     args.sources = {}
     for name, default in (("sigma", SIGMA), ("alpha", ALPHA)):
         given = getattr(args, name)

@@ -30,8 +30,16 @@ integers (not ``95.5``, ``95.0``, ``"90"``, ``true`` or ``null``) with ``1 <= n 
 string ``id`` and ``config_hash``, a string or null ``prompt``, and an ``error`` that is an
 object (``type``, ``message``) or null; in any other row a ``config_hash``, when present, is
 a non-empty string or null.
-Anything else is an error naming the file, the line and the field. In a CSV, ``k`` and
-``n`` are decimal digits only.
+An ok row of the sequential rule (a ``stop_reason`` field, or a ``config.sequential``
+rule) also has the stop fields of :mod:`rstheory._rows_sequential`. Anything else is an
+error naming the file, the line and the field. In a CSV, ``k`` and ``n`` are decimal
+digits only.
+
+**Sequential rows** hold ``k`` and ``n`` at a data-dependent stop, which are not
+fixed-``n`` pilot counts: :func:`load_counts` and :func:`read_counts` refuse them unless
+``stopping="likelihood"``, for a maximum-likelihood fit of Pr(p_A)
+(:func:`rstheory.distributions.fit`), whose maximizer is the same for stops as for fixed
+``n`` (the likelihood principle; :mod:`rstheory._rows_sequential` says why).
 """
 
 from __future__ import annotations
@@ -46,6 +54,13 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from rstheory._rows_sequential import (
+    Stopping,
+    check_sequential_row,
+    check_stopping,
+    is_sequential,
+    refuse,
+)
 from rstheory._validation import MAX_COUNT
 
 __all__ = [
@@ -204,6 +219,8 @@ def check_row(row: dict[str, Any], *, where: str, run: bool = True) -> None:
     ``0 <= k <= n <= 2**53 - 1``. A row of a run (``run=True``) also has non-empty string
     ``id`` and ``config_hash``, a ``prompt`` that is a string or null, and an ``error`` that
     is an object or null; in other rows ``config_hash`` is a non-empty string or null.
+    An ok row of the sequential rule also has its stop fields
+    (:func:`rstheory._rows_sequential.check_sequential_row`).
 
     Raises:
       ValueError: ``"{where}: field 'NAME' ..."``, the first field that breaks the schema.
@@ -228,6 +245,8 @@ def check_row(row: dict[str, Any], *, where: str, run: bool = True) -> None:
             raise ValueError(f"{where}: field 'prompt' must be a string or null, got {prompt!r}")
     if status == "ok":
         _check_pair(_count(row, "k", where), _count(row, "n", where), where)
+        if is_sequential(row):
+            check_sequential_row(row, where=where)
     elif run and not (row.get("error") is None or isinstance(row["error"], dict)):
         raise ValueError(f"{where}: field 'error' must be an object or null, got {row['error']!r}")
 
@@ -265,27 +284,39 @@ def _selected(scan: RowScan, path, config_hash: str | None) -> list[tuple[int, d
     ]
 
 
-def _select(scan: RowScan, path, config_hash: str | None) -> Counts:
-    """The counts of the ``ok`` rows of one configuration (module docstring)."""
-    chosen = [row for _, row in _selected(scan, path, config_hash)]
+def _select(scan: RowScan, path, config_hash: str | None, stopping: Stopping) -> Counts:
+    """The counts of the ``ok`` rows of one configuration (module docstring); a sequential
+    row is refused unless ``stopping="likelihood"``."""
+    selected = _selected(scan, path, config_hash)
+    if check_stopping(stopping) == "fixed":
+        for line, row in selected:
+            if is_sequential(row):
+                raise refuse(f"{path}:{line}", row)
+    chosen = [row for _, row in selected]
     k = [row["k"] for row in chosen]  # checked by the scan (check_row)
     n = [row["n"] for row in chosen]
     return Counts(np.asarray(k, dtype=np.int64), np.asarray(n, dtype=np.int64))
 
 
-def load_counts(path, *, config_hash: str | None = None) -> Counts:
+def load_counts(path, *, config_hash: str | None = None, stopping: Stopping = "fixed") -> Counts:
     """:class:`Counts` ``(k, n)`` of the ``ok`` rows of a run, int64 arrays ``(N,)``.
 
     Args:
       path: the run's JSONL file (rows with ``id`` and ``config_hash``).
       config_hash: keep the rows of this configuration only; required when the file holds
         rows of several (mixing configurations would mix distributions).
+      stopping: ``"fixed"`` (default): the counts are fixed-``n`` counts, and rows of the
+        sequential rule are refused (``k / n`` at a data-dependent stop is not an unbiased
+        pilot of ``p_A``); ``"likelihood"``: rows of the sequential rule give ``(k, n)`` at
+        their stops, for a likelihood fit (:func:`rstheory.distributions.fit`, whose
+        maximizer does not depend on the stopping rule; module docstring).
 
     Raises:
       ConfigMismatchError: several configuration hashes and none chosen.
       ValueError: the file does not exist or has a bad line; an unknown ``config_hash``;
         an ok row whose ``k`` or ``n`` is missing, not a JSON integer or out of range
-        (the message names the file, the line and the field).
+        (the message names the file, the line and the field); a sequential row with
+        ``stopping="fixed"``; a ``stopping`` not in ``("fixed", "likelihood")``.
 
     Example:
       >>> import json, pathlib, tempfile
@@ -300,7 +331,8 @@ def load_counts(path, *, config_hash: str | None = None) -> Counts:
     path = pathlib.Path(path)
     if not path.exists():
         raise ValueError(f"{path} does not exist")
-    return _select(scan_rows(path), path, config_hash)
+    check_stopping(stopping)
+    return _select(scan_rows(path), path, config_hash, stopping)
 
 
 def _read_csv(text: str, path) -> Counts:
@@ -344,14 +376,16 @@ def _is_rows(path: pathlib.Path) -> bool:
     return path.suffix in (".jsonl", ".json")
 
 
-def read_counts(path, *, config_hash: str | None = None) -> Counts:
+def read_counts(path, *, config_hash: str | None = None, stopping: Stopping = "fixed") -> Counts:
     """Pilot counts ``(k, n)`` from JSONL rows or a CSV with columns ``k`` and ``n``.
 
     A ``.jsonl`` or ``.json`` file is read as rows (module docstring): those of a run, or
     hand-written objects with keys ``k`` and ``n``, whose last line may lack its newline.
     Rows whose ``status`` is not ``"ok"`` are skipped, and a file holding rows of several
-    configuration hashes is refused unless ``config_hash`` chooses one. Any other file is
-    read as a CSV, which holds no configuration hash.
+    configuration hashes is refused unless ``config_hash`` chooses one; rows of the
+    sequential rule are refused unless ``stopping="likelihood"`` (as in
+    :func:`load_counts`). Any other file is read as a CSV, which holds no configuration
+    hash.
 
     Raises:
       ConfigMismatchError: several configuration hashes and none chosen.
@@ -366,9 +400,10 @@ def read_counts(path, *, config_hash: str | None = None) -> Counts:
       [48, 50]
     """
     path = pathlib.Path(path)
+    check_stopping(stopping)
     data = _read_bytes(path)
     if _is_rows(path):
-        counts = _select(_pilot_scan(path, data), path, config_hash)
+        counts = _select(_pilot_scan(path, data), path, config_hash, stopping)
     elif config_hash is not None:
         raise ValueError(f"{path}: a CSV file holds no configuration hash to choose from")
     else:

@@ -26,6 +26,19 @@ order and of which machine runs the input), ``status`` (``"ok"`` or ``"error"``)
 estimation, oracle and the whole input, and the UTC time the row was written). An error
 row has the same keys with None for the results.
 
+**Sequential rows.** With a configuration whose ``sequential`` field holds a
+:class:`sampler.certify.SequentialRule`, :func:`sampler.certify.certify` runs the
+sequential rule (:mod:`sampler._sequential`) and a row holds its stop
+(:meth:`sampler.certify.SequentialResult.summary`) in place of the fixed-``n``
+certificate fields (``q_lower``, ``abstained``, ``alpha_spent``, ``correction``):
+``stop_reason`` (``"certified"``, ``"futility"`` or ``"n_max"``), ``certified``,
+``radius_target``, ``p_star``, ``p_lower`` and ``p_upper`` (the anytime-valid confidence
+sequence at the stop), ``radius``, ``samples`` (``n0 + n``, the samples actually drawn),
+``looks``, ``n_max``, ``batch_size`` and ``look_every``; ``k`` and ``n`` are the votes
+and estimation samples at the stop. The rule is in the hashed ``config``
+(``config["sequential"]``). Such rows are not fixed-``n`` pilot counts:
+:func:`sampler.run.load_counts` refuses them unless asked (``stopping="likelihood"``).
+
 **Backends.** Every backend builds each row with :func:`certify_row` (where the model
 lives: this process or a Ray actor) from the :class:`Job` of :func:`make_job`, and the
 calling process alone writes the rows, so the rows and the configuration hash of the
@@ -49,6 +62,7 @@ from sampler._certify import certify, derive_seed
 from sampler._config import CertifyConfig, jsonable
 from sampler._datasets import Input, load_image, read_inputs
 from sampler._lock import output_lock
+from sampler._results import FIXED_SUMMARY_KEYS, SEQUENTIAL_SUMMARY_KEYS
 from sampler._run_config import config_hash, run_config, versions
 from sampler._run_rows import check_output, read_rows, require_pyarrow, resume, write_parquet
 from sampler._validation import check_int
@@ -131,6 +145,11 @@ def _progress_bar(total: int, enabled: bool | None):
 
 
 def _row(inp: Input, *, chash, config, seed, versions) -> dict[str, Any]:
+    """The row of ``inp`` before it is certified: every key, None for the results (the
+    certificate's fields for a fixed ``n``, the stop's for a sequential rule)."""
+    result_keys = (
+        FIXED_SUMMARY_KEYS if config.get("sequential") is None else SEQUENTIAL_SUMMARY_KEYS
+    )
     return {
         "id": inp.id,
         "config_hash": chash,
@@ -148,12 +167,7 @@ def _row(inp: Input, *, chash, config, seed, versions) -> dict[str, Any]:
         "estimation_counts": None,
         "k": None,
         "n": config["n"],
-        "p_lower": None,
-        "q_lower": None,
-        "radius": None,
-        "abstained": None,
-        "alpha_spent": None,
-        "correction": None,
+        **dict.fromkeys(result_keys),
         "selection_labels": None,
         "estimation_labels": None,
         "texts": None,
@@ -178,34 +192,18 @@ class Job(NamedTuple):
     oracle: Any
 
 
-def check_campaign_config(config: CertifyConfig, *, func: str) -> CertifyConfig:
-    """``config`` if a campaign can run it: campaigns certify with a fixed ``n`` only.
-
-    A row holds a fixed-``n`` certificate (the fields of the module docstring), so a
-    configuration with a sequential rule is refused here, before any work, rather than
-    written as rows of another shape.
-
-    Raises:
-      ValueError: ``config.sequential`` is set.
-    """
-    if config.sequential is not None:
-        raise ValueError(
-            f"{func}(): campaigns with a sequential rule are not supported yet (a campaign "
-            "row holds a fixed-n certificate): give a config with n and no sequential rule, "
-            "or certify each input with sampler.certify.certify(..., config=config)"
-        )
-    return config
-
-
 def make_job(
     model, *, config: CertifyConfig, oracle, oracle_name: str | None, model_name: str | None
 ) -> Job:
     """The :class:`Job` of a campaign: configuration, its hash, versions, certify arguments.
 
+    A configuration with a sequential rule is run as it is: :func:`certify_row` calls
+    :func:`sampler.certify.certify`, which runs the rule the configuration names, and the
+    rule is hashed with the configuration (:meth:`sampler.certify.CertifyConfig.to_dict`).
+
     Raises:
-      ValueError: a configuration with a sequential rule (:func:`check_campaign_config`).
+      ValueError: as :func:`sampler.run.run_config`.
     """
-    check_campaign_config(config, func="make_job")
     hashed = run_config(
         model, config=config, oracle=oracle, oracle_name=oracle_name, model_name=model_name
     )
@@ -215,7 +213,9 @@ def make_job(
 def certify_row(model, inp: Input, job: Job) -> dict[str, Any]:
     """Certify one input and build its row (status ``"ok"``, or ``"error"`` on any exception).
 
-    The one per-input code path of every backend. ``timings["finished_at"]`` is set by
+    The one per-input code path of every backend, for both rules: the row's results are
+    ``res.summary()`` of :func:`sampler.certify.certify` (a fixed-``n`` certificate or a
+    sequential stop, as the configuration says). ``timings["finished_at"]`` is set by
     :meth:`Writer.write`, when the row is written.
     """
     input_seed = derive_seed(job.certify_config.seed, "input", inp.id)
@@ -256,17 +256,16 @@ class Writer:
     """The only writer of a campaign's file: appends, flushes and fsyncs one row at a time.
 
     A row whose id was already written by this writer is dropped (a retried input arriving
-    twice), so each input has exactly one row. Keeps the progress bar (inputs, samples per
-    second, errors) and the counts of the :class:`RunSummary`.
+    twice), so each input has exactly one row. Keeps the progress bar (inputs done and the
+    time left, samples per second, errors) and the counts of the :class:`RunSummary`. The
+    samples of an ok row are those it drew, ``n0 + n`` of the row (for a sequential rule
+    ``n`` is where it stopped, not ``n_max``); an error row adds none.
 
-    Use as a context manager: ``with Writer(out, total, n0 + n, progress) as w: w.write(row)``.
+    Use as a context manager: ``with Writer(out, total, progress) as w: w.write(row)``.
     """
 
-    def __init__(
-        self, out: pathlib.Path, total: int, samples_per_input: int, progress: bool | None
-    ):
+    def __init__(self, out: pathlib.Path, total: int, progress: bool | None):
         self.out, self.total, self.progress = out, total, progress
-        self.per_input = samples_per_input
         self.ok = self.errors = self.samples = 0
         self.written: set[str] = set()
 
@@ -299,7 +298,7 @@ class Writer:
         self.written.add(row["id"])
         if row["status"] == "ok":
             self.ok += 1
-            self.samples += self.per_input
+            self.samples += row["n0"] + row["n"]
         else:
             self.errors += 1
         self._bar.update(1)
@@ -353,7 +352,7 @@ def run_campaign(backend, data, out, *, config: CertifyConfig, options: Campaign
                 retry_errors=options.retry_errors,
                 scan=scan,
             )
-            with Writer(out, len(todo), config.samples_per_input, options.progress) as writer:
+            with Writer(out, len(todo), options.progress) as writer:
                 backend.certify(todo, writer)
         finally:
             backend.close()

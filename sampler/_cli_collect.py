@@ -11,7 +11,14 @@ directory or a hub id of the local cache (:func:`sampler._model_identity.resolve
 ``--out`` and ``--parquet`` are checked (:func:`sampler._run_rows.check_output`: not a
 directory, an existing folder, a readable file of rows), the output's lock is taken
 (:func:`sampler._lock.output_lock`, held from before the model is loaded to the end of
-the run) and ``--oracle-eps`` is checked against the oracle's number of classes.
+the run) and ``--oracle-eps`` is checked against the oracle's number of classes. So are
+``--n`` and the sequential options (``--sequential``, ``--radius``, ``--n-max``,
+``--look-every``; :func:`sampler._cli_collect_parser.check_rule_args`).
+
+**The sequential rule.** ``--sequential --radius R`` certifies each input with
+:class:`sampler.certify.SequentialRule` ``(radius=R, n_max=--n-max or --n, look_every=)``
+instead of a fixed ``--n``: each row then records where its input stopped (see
+:mod:`sampler._campaign`), and the rule is in the configuration hash.
 
 **Exit codes** (also in ``collect --help``: :data:`sampler._cli_collect_parser.EXIT_CODES`):
 
@@ -163,14 +170,14 @@ def _run_collect(args: argparse.Namespace) -> int:
 def _collect(args: argparse.Namespace) -> int:
     import pathlib
 
-    from sampler._config import CertifyConfig
+    from sampler._cli_collect_parser import check_rule_args
     from sampler._datasets import mmsb_questions_dir
     from sampler._lock import output_lock
     from sampler._model_identity import resolve_model
     from sampler._models import DecodingConfig
     from sampler._run_rows import check_output
 
-    message = _check_backend(args)
+    message = _check_backend(args) or check_rule_args(args)
     if message is not None:
         raise _Refused(message)
     if args.parquet is not None:
@@ -210,9 +217,9 @@ def _collect(args: argparse.Namespace) -> int:
         check_output(args.out, parquet=args.parquet)
     except ValueError as err:
         raise _Refused(_file_message(err, args) or f"--out: {err}") from None
-    config = CertifyConfig(
+    config = _certify_config(
+        args,
         n0=args.n0,
-        n=args.n,
         sigma=args.sigma,
         alpha=args.alpha,
         seed=args.seed,
@@ -251,6 +258,21 @@ def _collect(args: argparse.Namespace) -> int:
                 raise
             raise _Refused(message) from None
         return _finish(summary, inputs)
+
+
+def _certify_config(args, **fields):
+    """The :class:`sampler.CertifyConfig` of the command: a fixed ``--n``, or with
+    ``--sequential`` the rule of ``--radius``, ``--n-max`` and ``--look-every``; a value
+    that the configuration refuses (a ``--radius`` too large for ``--sigma``) is refused."""
+    from sampler._config import CertifyConfig, SequentialRule
+
+    try:
+        if not args.sequential:
+            return CertifyConfig(n=args.n, **fields)
+        rule = SequentialRule(radius=args.radius, n_max=args.n_max, look_every=args.look_every)
+        return CertifyConfig(sequential=rule, **fields)
+    except ValueError as err:
+        raise _Refused(f"--radius: {err}" if args.sequential else str(err)) from None
 
 
 def _run_ray(args, inputs, common):

@@ -9,7 +9,7 @@ import math
 
 from sampler._cli_collect import _run_collect
 
-__all__ = ["EXIT_CODES", "ORACLES", "add_collect"]
+__all__ = ["EXIT_CODES", "ORACLES", "add_collect", "check_rule_args"]
 
 EXIT_CODES = """\
 exit codes:
@@ -99,7 +99,6 @@ def add_collect(sub) -> None:
         help="folder of images, JSONL file, or MM-SafetyBench root",
     )
     req.add_argument("--out", required=True, metavar="FILE", help="JSONL file to append rows to")
-    req.add_argument("--n", required=True, type=_int_at_least(1), help="estimation samples (>= 1)")
     req.add_argument("--n0", required=True, type=_int_at_least(1), help="selection samples (>= 1)")
     req.add_argument(
         "--sigma",
@@ -109,6 +108,13 @@ def add_collect(sub) -> None:
     )
     req.add_argument("--oracle", required=True, choices=ORACLES, help="texts -> classes")
     req.add_argument("--seed", required=True, type=_seed, help="campaign seed, in [0, 2**63)")
+    p.add_argument(
+        "--n",
+        type=_int_at_least(1),
+        default=None,
+        help="estimation samples (>= 1); required without --sequential (with it, the default "
+        "of --n-max)",
+    )
     p.add_argument(
         "--alpha",
         type=_float_in(0, 1, lo_open=True, hi_open=True),
@@ -195,6 +201,34 @@ def add_collect(sub) -> None:
         action="store_true",
         help="run the inputs with error rows again (their rows are replaced)",
     )
+    seq = p.add_argument_group(
+        "sequential rule (anytime-valid: stop each input as soon as its answer is clear)"
+    )
+    seq.add_argument(
+        "--sequential",
+        action="store_true",
+        help="certify each input with the sequential rule at --radius instead of a fixed --n "
+        "(sampler.certify.SequentialRule; no --oracle-eps)",
+    )
+    seq.add_argument(
+        "--radius",
+        type=_float_in(0, math.inf, lo_open=True, hi_open=True),
+        default=None,
+        help="the target radius (> 0), required with --sequential",
+    )
+    seq.add_argument(
+        "--n-max",
+        type=_int_at_least(1),
+        default=None,
+        help="largest number of estimation samples (>= 1; default --n)",
+    )
+    seq.add_argument(
+        "--look-every",
+        type=_int_at_least(1),
+        default=None,
+        help="estimation samples between two looks, a multiple of --batch-size (default "
+        "--batch-size); part of the configuration",
+    )
     ray = p.add_argument_group("scale-out (--backend ray, needs pip install .[ray])")
     ray.add_argument(
         "--backend",
@@ -222,3 +256,53 @@ def add_collect(sub) -> None:
         help="inputs queued on one worker at a time (>= 1, default 2)",
     )
     p.set_defaults(run=_run_collect)
+
+
+def check_rule_args(args: argparse.Namespace) -> str | None:
+    """The one-line message of a combination of ``--n``, ``--oracle-eps`` and the
+    sequential options that makes no sense, else None (then ``args.n_max`` is set: the
+    given ``--n-max``, else ``--n``).
+
+    Without ``--sequential``: ``--n`` is required and ``--radius``, ``--n-max`` and
+    ``--look-every`` are refused. With it: ``--radius`` is required; ``--n-max`` defaults
+    to ``--n`` (the fixed ``n`` the campaign would otherwise use is its cap), and both
+    given is refused (one cap, one spelling); ``--oracle-eps`` is refused (the sequential
+    rule has no oracle-error correction: it would change the boundaries); ``--look-every``
+    must be a multiple of ``--batch-size`` (every look but the last then ends a forward
+    batch, so the draws are those of a fixed ``n``: the prefix property of
+    :mod:`sampler._sequential`).
+    """
+    if not args.sequential:
+        for flag, value in (
+            ("--radius", args.radius),
+            ("--n-max", args.n_max),
+            ("--look-every", args.look_every),
+        ):
+            if value is not None:
+                return f"{flag} applies to --sequential only"
+        if args.n is None:
+            return "--n is required (estimation samples), unless --sequential"
+        return None
+    if args.radius is None:
+        return "--radius is required with --sequential (the target radius of the rule)"
+    if args.oracle_eps is not None:
+        return (
+            "--oracle-eps does not apply with --sequential: the sequential rule offers no "
+            "oracle-error correction (a correction changes the bound on p_A, hence the "
+            "boundaries); leave it out or certify with a fixed --n"
+        )
+    if args.n is not None and args.n_max is not None:
+        return (
+            "give one of --n and --n-max with --sequential, not both: --n-max is the largest "
+            "number of estimation samples and defaults to --n"
+        )
+    if args.n is None and args.n_max is None:
+        return "--sequential needs --n-max (the largest number of estimation samples) or --n"
+    if args.look_every is not None and args.look_every % args.batch_size:
+        return (
+            f"--look-every {args.look_every} must be a multiple of --batch-size "
+            f"{args.batch_size} (every look must end a forward batch, so that the draws are "
+            "those of a fixed n)"
+        )
+    args.n_max = args.n if args.n_max is None else args.n_max
+    return None

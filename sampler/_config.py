@@ -100,6 +100,11 @@ class SequentialRule:
       n_max: the largest number of estimation samples, an integer ``>= 1``.
       prior: ``(a, b)`` of the confidence sequence's beta mixture, both ``> 0``; None:
         :func:`rstheory.sequential.default_prior` ``(p*)``.
+      look_every: estimation samples between two looks, an integer ``>= 1`` that the
+        configuration's ``batch_size`` divides (every look then ends a forward batch, which
+        keeps the prefix property of :mod:`sampler._sequential`); None: every
+        ``batch_size`` samples. The looks are at ``look_every, 2 look_every, ...`` and
+        ``n_max``.
 
     The rule is the beta-binomial confidence sequence's (the one that is valid at any
     stopping time); the re-checked fixed-``n`` bound of :mod:`rstheory.sequential` is
@@ -109,6 +114,7 @@ class SequentialRule:
     radius: float
     n_max: int
     prior: tuple[float, float] | None = None
+    look_every: int | None = None
 
     def __post_init__(self):
         object.__setattr__(
@@ -117,13 +123,16 @@ class SequentialRule:
         object.__setattr__(self, "n_max", check_count(self.n_max, name="n_max"))
         if self.prior is not None:
             object.__setattr__(self, "prior", check_prior(self.prior))
+        if self.look_every is not None:
+            object.__setattr__(self, "look_every", check_count(self.look_every, name="look_every"))
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain, JSON-ready fields."""
+        """Plain, JSON-ready fields (``look_every`` as given: None for every batch)."""
         return {
             "radius": self.radius,
             "n_max": self.n_max,
             "prior": None if self.prior is None else list(self.prior),
+            "look_every": self.look_every,
         }
 
 
@@ -203,6 +212,8 @@ class CertifyConfig:
         put(self, "seed", check_seed(self.seed))
         put(self, "alpha", check_alpha(self.alpha))
         put(self, "batch_size", check_count(self.batch_size, name="batch_size"))
+        if self.sequential is not None:
+            _check_rule(self.sequential, sigma=self.sigma, batch_size=self.batch_size)
         put(self, "oracle_error", _check_oracle_error(self.oracle_error))
         if self.decoding is not None and not isinstance(self.decoding, DecodingConfig):
             raise ValueError(
@@ -219,6 +230,14 @@ class CertifyConfig:
         """``n0 + n``, or ``n0 + n_max`` for a sequential rule (at most)."""
         return self.n0 + (self.n if self.sequential is None else self.sequential.n_max)
 
+    @property
+    def look_every(self) -> int | None:
+        """Estimation samples between two looks of the sequential rule: its ``look_every``,
+        else ``batch_size``; None for a fixed-``n`` configuration."""
+        if self.sequential is None:
+            return None
+        return self.sequential.look_every or self.batch_size
+
     def replace(self, **changes) -> CertifyConfig:
         """A copy with ``changes`` (validated again)."""
         return dataclasses.replace(self, **changes)
@@ -231,7 +250,9 @@ class CertifyConfig:
         hash as they did and 0.1 campaign files resume. ``keep_texts`` is left out (it
         changes what is recorded, not the results) and so is ``decoding``, which
         :func:`sampler.run.run_config` records with the model, as the model's own
-        decoding is. A sequential rule adds ``sequential``.
+        decoding is. A sequential rule adds ``sequential`` (its fields, with the look
+        spacing actually used: ``look_every=None`` and ``look_every=batch_size`` are one rule
+        and hash alike).
         """
         eps, rates = self.oracle_error, None
         if isinstance(eps, _RATE_TYPES):
@@ -249,8 +270,26 @@ class CertifyConfig:
             "num_classes": self.num_classes,
         }
         if self.sequential is not None:
-            out["sequential"] = self.sequential.to_dict()
+            out["sequential"] = {**self.sequential.to_dict(), "look_every": self.look_every}
         return out
+
+
+def _check_rule(rule: SequentialRule, *, sigma: float, batch_size: int) -> None:
+    """The checks of a sequential rule that need the configuration's ``sigma`` and
+    ``batch_size``: ``p* = Phi(radius / sigma) < 1`` and ``look_every`` a multiple of
+    ``batch_size`` (:class:`SequentialRule`)."""
+    import scipy.special
+
+    if float(scipy.special.ndtr(rule.radius / sigma)) >= 1.0:
+        raise ValueError(
+            f"radius / sigma = {rule.radius / sigma!r} is too large: p* = Phi(radius / sigma) "
+            "rounds to 1, which no count certifies (radius must be below about 8.2 sigma)"
+        )
+    if rule.look_every is not None and rule.look_every % batch_size:
+        raise ValueError(
+            f"look_every must be a multiple of batch_size = {batch_size} (every look must end "
+            f"a forward batch, so that the draws are those of a fixed n), got {rule.look_every}"
+        )
 
 
 # --------------------------------------------------------------------------- 0.1 keywords

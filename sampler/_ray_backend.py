@@ -40,7 +40,6 @@ from sampler._campaign import (
     RunSummary,
     Writer,
     certify_row,
-    check_campaign_config,
     make_job,
     run_campaign,
 )
@@ -361,9 +360,7 @@ def run_ray(
       KeyboardInterrupt: re-raised after the rows so far are safely written.
     """
     campaign, legacy = CampaignOptions.split(options)
-    cfg = check_campaign_config(
-        config_from_keywords(config, legacy, func="run_ray", sequential=None), func="run_ray"
-    )
+    cfg = config_from_keywords(config, legacy, func="run_ray", sequential=None)
     campaign = CampaignOptions(**campaign)
     check_ray_args(workers=workers, max_in_flight=max_in_flight, max_restarts=max_restarts)
     backend = RayBackend(

@@ -21,7 +21,14 @@ import torch
 import rstheory
 from sampler._models import NoiseSpec
 
-__all__ = ["CertifyResult", "SequentialResult", "Timings", "Votes"]
+__all__ = [
+    "FIXED_SUMMARY_KEYS",
+    "SEQUENTIAL_SUMMARY_KEYS",
+    "CertifyResult",
+    "SequentialResult",
+    "Timings",
+    "Votes",
+]
 
 
 class Timings(NamedTuple):
@@ -133,7 +140,7 @@ class SequentialResult(Votes):
       samples: ``n0 + n``; looks: checkpoints evaluated.
       boundaries: the :class:`rstheory.sequential.Boundaries` of the rule.
       prior: the mixture prior ``(a, b)`` used; ``alpha``, ``sigma``, ``batch_size``,
-        ``n_max``: the configuration.
+        ``look_every`` (samples between two looks), ``n_max``: the configuration.
       the others: those of :class:`Votes` (``n`` is the samples drawn, a checkpoint).
     """
 
@@ -151,14 +158,17 @@ class SequentialResult(Votes):
     alpha: float
     sigma: float
     batch_size: int
+    look_every: int
     n_max: int
 
     def summary(self) -> dict[str, Any]:
-        """Plain, JSON-ready numbers."""
+        """Plain, JSON-ready numbers: the stop (:data:`SEQUENTIAL_SUMMARY_KEYS` and the
+        votes); a campaign's sequential row holds exactly these fields."""
         return {
             "stop_reason": self.stop_reason,
             "certified": self.certified,
             "radius_target": self.radius_target,
+            "p_star": self.p_star,
             "radius": self.radius,
             "p_lower": self.p_lower,
             "p_upper": self.p_upper,
@@ -167,4 +177,27 @@ class SequentialResult(Votes):
             "looks": self.looks,
             "n_max": self.n_max,
             "batch_size": self.batch_size,
+            "look_every": self.look_every,
         }
+
+
+#: The fields of :meth:`SequentialResult.summary` beyond the votes' (``top_class``, the
+#: counts, ``k``, ``n``, ``n0``): those of a sequential campaign row.
+SEQUENTIAL_SUMMARY_KEYS = (
+    "stop_reason",
+    "certified",
+    "radius_target",
+    "p_star",
+    "radius",
+    "p_lower",
+    "p_upper",
+    "samples",
+    "looks",
+    "n_max",
+    "batch_size",
+    "look_every",
+)
+
+#: The fields of :meth:`CertifyResult.summary` beyond the votes': those of a fixed-``n``
+#: campaign row.
+FIXED_SUMMARY_KEYS = ("p_lower", "q_lower", "radius", "abstained", "alpha_spent", "correction")

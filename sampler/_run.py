@@ -15,6 +15,12 @@ the module that owns it:
 * the options, the per-input row, the writer and the summary (:class:`RunSummary`):
   :mod:`sampler._campaign`.
 
+A campaign runs the rule its :class:`sampler.CertifyConfig` names, for every input: a
+fixed ``n``, or the anytime-valid sequential rule of a
+:class:`sampler.certify.SequentialRule` (``config.sequential``), whose rows record where
+each input stopped (:mod:`sampler._campaign` lists their fields) and whose rule is part of
+the configuration hash.
+
 Rows are written, flushed and ``os.fsync``-ed as soon as their input is done; an
 interrupted run run again loses and duplicates nothing. One campaign writes a given output
 file at a time: each holds the file's lock (:func:`sampler._lock.output_lock`, on
@@ -28,7 +34,6 @@ from sampler._campaign import (
     Job,
     RunSummary,
     certify_row,
-    check_campaign_config,
     make_job,
     run_campaign,
 )
@@ -118,7 +123,10 @@ def run(
         created). The lock file ``<out>.lock`` is made beside it and left there (harmless).
       config: the :class:`sampler.CertifyConfig` of every input (as in
         :func:`sampler.certify.certify`); its ``seed`` is the campaign seed: input ``id`` is
-        certified with ``derive_seed(seed, "input", id)``.
+        certified with ``derive_seed(seed, "input", id)``. With a ``sequential`` rule
+        (:class:`sampler.certify.SequentialRule`) every input runs the sequential rule and
+        its row records the stop (``stop_reason``, ``samples``, ``p_lower``, ``p_upper``,
+        ``looks``, ...; see :mod:`sampler._campaign`).
       oracle: as in :func:`sampler.certify.certify`.
       oracle_name: the oracle's name in the configuration (e.g. ``"refusal"``).
       prompt: the prompt of a folder of images.
@@ -136,11 +144,19 @@ def run(
         one for a classifier, whose module has none).
       legacy: release 0.1's flat keywords (``n0=``, ``n=``, ``sigma=``, ``alpha=``,
         ``seed=``, ``batch_size=``, ``oracle_eps=``, ``oracle_rates=``, ``keep_texts=``,
-        ``num_classes=``) instead of ``config``: deprecated, they build the configuration
-        with a :class:`DeprecationWarning`.
+        ``num_classes=``; ``radius=``, ``n_max=``, ``prior=`` for a sequential rule)
+        instead of ``config``: deprecated, they build the configuration with a
+        :class:`DeprecationWarning`.
 
     Returns:
       :class:`RunSummary`; ``errors`` counts the inputs of this call that became error rows.
+
+    Example (a sequential campaign; ``model`` and the images are yours)::
+
+        from sampler import CertifyConfig, SequentialRule
+        cfg = CertifyConfig(n0=10, sigma=0.25, seed=0, batch_size=32,
+                            sequential=SequentialRule(radius=0.25, n_max=1000))
+        run(model, "images/", "rows.jsonl", config=cfg, oracle=oracle, prompt="...")
 
     Raises:
       ConfigMismatchError: the file holds rows of another configuration.
@@ -148,19 +164,16 @@ def run(
         its pid, host and start time).
       sampler._lock.OutputLockUnavailableError: ``out``'s filesystem cannot take a POSIX
         lock (a ValueError); campaigns do not write without one.
-      ValueError: a bad argument (``limit`` below 1, ...), a config with a sequential rule
-        (campaigns certify with a fixed n only, for now; checked before any work), a
-        dataset that cannot be read or holds no input (``"data: no inputs in ..."``), an
-        output or Parquet path that cannot be written (``"out: ..."``, ``"parquet: ..."``),
-        a done input whose prompt changed, a bad line in the file (``"FILE:LINE: ..."``,
-        naming the field of a row that breaks the schema; checked before the model is
-        used and before anything is written).
+      ValueError: a bad argument (``limit`` below 1, ...), a dataset that cannot be read
+        or holds no input (``"data: no inputs in ..."``), an output or Parquet path that
+        cannot be written (``"out: ..."``, ``"parquet: ..."``), a done input whose prompt
+        changed, a bad line in the file (``"FILE:LINE: ..."``, naming the field of a row
+        that breaks the schema; checked before the model is used and before anything is
+        written).
       RuntimeError: ``parquet`` asked for without pyarrow (checked before any work).
       KeyboardInterrupt: re-raised after the rows so far are safely written.
     """
-    cfg = check_campaign_config(
-        config_from_keywords(config, legacy, func="run", sequential=None), func="run"
-    )
+    cfg = config_from_keywords(config, legacy, func="run", sequential=None)
     options = CampaignOptions(
         oracle_name=oracle_name,
         prompt=prompt,

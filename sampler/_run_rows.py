@@ -5,15 +5,16 @@ its Parquet copy (:func:`write_parquet`).
 **Resume.** On start the output file is read with :func:`rstheory.rows.scan_rows`, which
 checks every line against the row schema (:func:`rstheory.rows.check_row`): a bad line
 anywhere but at the end (not JSON, not an object, a ``k`` that is not a JSON integer, a
-``status`` other than ``"ok"``/``"error"``, ...) is a ValueError naming the file, the line
-and the field, raised before anything is written, so a resume never counts a bad row as
-done and never coerces one. A last line cut short by a crash (no newline, or not valid
-JSON) is dropped and the file rewritten cleanly (atomically). Inputs whose ``(id, config
-hash)`` already have a row are skipped, so an interrupted run run again loses and
-duplicates nothing; error rows count as done unless ``retry_errors``, which removes them
-first. Rows of a different configuration hash in the file are refused
-(:class:`ConfigMismatchError`) unless ``allow_config_change``; a done input whose prompt
-changed is refused too. A repair keeps every other line byte for byte.
+``status`` other than ``"ok"``/``"error"``, a row of a sequential rule without its stop
+fields, ...) is a ValueError naming the file, the line and the field, raised before
+anything is written, so a resume never counts a bad row as done and never coerces one.
+A last line cut short by a crash (no newline, or not valid JSON) is dropped and the file
+rewritten cleanly (atomically). Inputs whose ``(id, config hash)`` already have a row are
+skipped, so an interrupted run run again loses and duplicates nothing; error rows count
+as done unless ``retry_errors``, which removes them first. Rows of a different
+configuration hash in the file are refused (:class:`ConfigMismatchError`) unless
+``allow_config_change``; a done input whose prompt changed is refused too. A repair keeps
+every other line byte for byte.
 
 **One writer.** A campaign holds :func:`sampler._lock.output_lock` on its output from
 before the resume until its last row and its Parquet copy are written, so nothing else
@@ -58,7 +59,7 @@ def read_rows(path) -> list[dict[str, Any]]:
     return _rows.read_rows(path)
 
 
-def load_counts(path, *, config_hash: str | None = None) -> _rows.Counts:
+def load_counts(path, *, config_hash: str | None = None, stopping="fixed") -> _rows.Counts:
     """``(k, n)`` of the ``ok`` rows of a run, int64 arrays ``(N,)``, in file order.
 
     They go straight into :meth:`rstheory.distributions.Empirical.from_counts` (plug-in
@@ -66,16 +67,26 @@ def load_counts(path, *, config_hash: str | None = None) -> _rows.Counts:
     :func:`rstheory.rows.load_counts`, shared with ``rstheory plan --dist fit:FILE``; the
     result is a :class:`rstheory.rows.Counts` ``(k, n)``.
 
+    Rows of a sequential campaign (``config.sequential``) hold ``k`` and ``n`` at a
+    data-dependent stop: ``k / n`` there is not an unbiased estimate of ``p_A`` and ``k``
+    is not a binomial count of a fixed ``n``, so neither the plug-in law nor
+    :func:`rstheory.certify` may take them, and they are refused by default. With
+    ``stopping="likelihood"`` they are returned for a likelihood fit of Pr(p_A)
+    (:func:`rstheory.distributions.fit`): the likelihood of a stop is proportional in
+    ``p_A`` to the binomial one, so the maximum-likelihood fit is that of the stops
+    (:mod:`rstheory._rows_sequential` has the argument).
+
     Args:
       path: the run's JSONL file.
       config_hash: keep the rows of this configuration only; required when the file holds
         rows of several (mixing configurations would mix distributions).
+      stopping: ``"fixed"`` (default; sequential rows refused) or ``"likelihood"``.
 
     Raises:
       ConfigMismatchError: several configuration hashes and none chosen (a ValueError).
       ValueError: an unknown configuration hash; an ok row whose ``k`` or ``n`` is not a
         JSON integer with ``0 <= k <= n``, ``n >= 1`` (the message names the file, the line
-        and the field).
+        and the field); a sequential row with ``stopping="fixed"``.
 
     Example:
       >>> import json, pathlib, tempfile
@@ -88,7 +99,7 @@ def load_counts(path, *, config_hash: str | None = None) -> _rows.Counts:
       >>> k, n
       (array([9]), array([10]))
     """
-    return _rows.load_counts(path, config_hash=config_hash)
+    return _rows.load_counts(path, config_hash=config_hash, stopping=stopping)
 
 
 _JSON_COLUMNS = ("error", "texts", "noise", "config", "versions", "timings")

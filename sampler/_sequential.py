@@ -8,12 +8,13 @@ target radius ``r``:
 1. *selection*: ``n0`` noisy copies, labelled; the selected class is ``argmax`` of their
    counts (ties to the lower id), exactly as in :func:`~sampler.certify.certify` (same
    seeds, same code: :mod:`sampler._draws`);
-2. *estimation*, batch by batch: after each batch of ``batch_size`` copies (the
-   checkpoints ``batch_size, 2 batch_size, ..., n_max``), with ``k`` votes for the selected
-   class among the ``n`` so far, stop and **certify** when ``k >= k_certify(n)`` (the
-   confidence sequence's lower end reaches ``p* = Phi(r / sigma)``), stop for **futility**
-   when ``k <= k_futile(n)`` (its upper end is below ``p*``), else go on until ``n_max``.
-   The boundaries come from :func:`rstheory.sequential.boundaries`.
+2. *estimation*, look by look: every ``L`` copies (the rule's ``look_every``, default
+   ``batch_size``; the checkpoints ``L, 2 L, ..., n_max``), with ``k`` votes for the
+   selected class among the ``n`` so far, stop and **certify** when ``k >= k_certify(n)``
+   (the confidence sequence's lower end reaches ``p* = Phi(r / sigma)``), stop for
+   **futility** when ``k <= k_futile(n)`` (its upper end is below ``p*``), else go on until
+   ``n_max``. The boundaries come from :func:`rstheory.sequential.boundaries` with its
+   look spacing ``batch_size=L``.
 
 With probability at least ``1 - alpha`` the reported ``p_lower`` (the confidence
 sequence's lower end at the stop) is below the true ``p_A`` of the selected class, however
@@ -26,7 +27,14 @@ particular ``P[certify radius >= r while p_A < p*] <= alpha``.
 forward batches have ``batch_size`` copies in both, so the ``n`` estimation draws of a
 sequential run equal the first ``n`` draws of ``certify`` with ``CertifyConfig(n=n_fixed,
 batch_size=batch_size, ...)`` and the same seed, for any ``n_fixed >= n``: the two rules
-see the same data and differ only in when they stop.
+see the same data and differ only in when they stop. This needs every look but the last
+to end a forward batch: a ``Stream.draw(count)`` cuts its ``count`` copies into forward
+batches from where it starts, so a look spacing that ``batch_size`` does not divide would
+end a draw with a short batch and shift every later batch (its decoding seed, and for
+some noise generators its noise). :class:`sampler.certify.SequentialRule` therefore
+requires ``look_every`` to be a multiple of ``batch_size`` (checked by
+:class:`~sampler.certify.CertifyConfig`); only the last look, at ``n_max``, may end a
+short batch, as a fixed-``n`` run with ``n = n_max`` does.
 
 Oracle-error corrections (``oracle_error`` of the configuration) are not offered: they
 change the bound on ``p_A`` and hence the boundaries.
@@ -81,7 +89,8 @@ def run_sequential(
     See the module docstring for the rule, its guarantee and the prefix property; the
     arguments are :func:`sampler.certify.certify`'s, ``config.sequential`` the
     :class:`sampler.certify.SequentialRule` (``radius``, ``n_max``, ``prior``) and
-    ``config.batch_size`` also the number of copies between two looks. ``start``: the
+    ``config.look_every`` the number of copies between two looks (a multiple of
+    ``config.batch_size``; default ``batch_size``). ``start``: the
     ``time.perf_counter()`` at which the call began (default now), for the total time.
     """
     start = time.perf_counter() if start is None else start
@@ -93,7 +102,8 @@ def run_sequential(
     )
     rule = cfg.sequential
     n0, batch_size, sigma, alpha, n_max = cfg.n0, cfg.batch_size, cfg.sigma, cfg.alpha, rule.n_max
-    bounds = _boundaries(rule.radius, sigma, alpha, batch_size, n_max, rule.prior)
+    look_every = cfg.look_every
+    bounds = _boundaries(rule.radius, sigma, alpha, look_every, n_max, rule.prior)
     sel_preds, t_sel = selection.draw(n0)
     t = time.perf_counter()
     sel = Selection.label(sel_preds, oracle=oracle, prompt=prompt, n0=n0)
@@ -160,6 +170,7 @@ def run_sequential(
         alpha=alpha,
         sigma=sigma,
         batch_size=batch_size,
+        look_every=look_every,
         n_max=n_max,
         noise=selection.noise,
         timings=Timings(t_sel, t_est, t_oracle, time.perf_counter() - start),

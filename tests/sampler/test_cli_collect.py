@@ -481,3 +481,95 @@ def test_an_oracle_model_is_hashed_by_its_identity_not_its_spelling(
     other = {"oracle": _oracle_config(Oracle("built-in-memory"), "cluster-embedding")}
     assert other["oracle"]["model"] == "built-in-memory"
     assert config_hash(other) != config_hash(configs[0])
+
+
+# -- the sequential rule ---------------------------------------------------------------------
+
+
+def _drop(argv, flag):
+    """``argv`` without ``flag`` and its value."""
+    i = argv.index(flag)
+    return argv[:i] + argv[i + 2 :]
+
+
+@pytest.mark.parametrize(
+    ("extra", "drop_n", "message"),
+    [
+        ([], True, "--n is required (estimation samples), unless --sequential"),
+        (["--radius", "0.1"], False, "--radius applies to --sequential only"),
+        (["--n-max", "8"], False, "--n-max applies to --sequential only"),
+        (["--look-every", "4"], False, "--look-every applies to --sequential only"),
+        (
+            ["--sequential"],
+            False,
+            "--radius is required with --sequential (the target radius of the rule)",
+        ),
+        (
+            ["--sequential", "--radius", "0.1", "--n-max", "8"],
+            False,
+            "give one of --n and --n-max with --sequential, not both: --n-max is the largest "
+            "number of estimation samples and defaults to --n",
+        ),
+        (
+            ["--sequential", "--radius", "0.1"],
+            True,
+            "--sequential needs --n-max (the largest number of estimation samples) or --n",
+        ),
+        (
+            ["--sequential", "--radius", "0.1", "--oracle-eps", "0.1"],
+            False,
+            "--oracle-eps does not apply with --sequential: the sequential rule offers no "
+            "oracle-error correction (a correction changes the bound on p_A, hence the "
+            "boundaries); leave it out or certify with a fixed --n",
+        ),
+        (
+            ["--sequential", "--radius", "0.1", "--look-every", "3"],
+            False,
+            "--look-every 3 must be a multiple of --batch-size 2 (every look must end a forward "
+            "batch, so that the draws are those of a fixed n)",
+        ),
+        (
+            ["--sequential", "--radius", "5"],
+            False,
+            "--radius: radius / sigma = 10.0 is too large: p* = Phi(radius / sigma) rounds to 1, "
+            "which no count certifies (radius must be below about 8.2 sigma)",
+        ),
+    ],
+)
+def test_sequential_options_that_make_no_sense_exit_2_before_the_model_loads(
+    extra, drop_n, message, tiny_llava_15_path, images, tmp_path, capsys, no_model_load
+):
+    argv = _argv(tiny_llava_15_path, images, tmp_path / "rows.jsonl", *extra)
+    argv = _drop(argv, "--n") if drop_n else argv
+    assert _main(argv) == 2
+    assert _one_error_line(capsys) == message
+    assert not (tmp_path / "rows.jsonl").exists()
+
+
+def test_collect_sequential_writes_the_stops_and_resumes(tiny_llava_15_path, images, tmp_path):
+    """``--sequential --radius R --n-max N --look-every L``: one row per input holding its
+    stop; the rule is in the hash (a fixed-n file is another configuration); a second run
+    resumes with nothing to do; --n alone gives the same rule as --n-max."""
+    out = tmp_path / "rows.jsonl"
+    seq = ["--sequential", "--radius", "0.05", "--look-every", "4"]
+    argv = [*_drop(_argv(tiny_llava_15_path, images, out, *seq), "--n"), "--n-max", "8"]
+    assert _main(argv) == 0
+    rows = read_rows(out)
+    assert sorted(r["id"] for r in rows) == ["a.png", "b.png"]
+    for r in rows:
+        assert r["stop_reason"] in ("certified", "futility", "n_max")
+        assert r["samples"] == 1 + r["n"] and r["n"] in (4, 8) and r["look_every"] == 4
+        assert r["config"]["sequential"] == {
+            "radius": 0.05,
+            "n_max": 8,
+            "prior": None,
+            "look_every": 4,
+        }
+    assert _main(argv) == 0
+    assert len(read_rows(out)) == 2
+    # --n 8 instead of --n-max 8: the same rule, the same hash (nothing to do).
+    same = _argv(tiny_llava_15_path, images, out, *seq)
+    same[same.index("--n") + 1] = "8"
+    assert _main(same) == 0 and len(read_rows(out)) == 2
+    # The fixed-n configuration is another one.
+    assert _main(_argv(tiny_llava_15_path, images, out)) == 2

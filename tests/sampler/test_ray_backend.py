@@ -304,13 +304,24 @@ def test_run_ray_takes_runs_campaign_keywords_and_refuses_others(tmp_path):
     assert not (tmp_path / "o.jsonl").exists()
 
 
-def test_run_ray_refuses_a_sequential_config_before_ray_is_touched(tmp_path):
+def test_a_sequential_campaign_on_ray_equals_the_local_one(
+    cluster, vlm15, tiny_llava_15_path, images, tmp_path
+):
+    """The sequential rule runs on the workers through the same per-input path: same rows
+    (the stops), same hash; the writer counts the samples each row drew."""
     from sampler import SequentialRule
 
-    cfg = CertifyConfig(n0=4, sigma=0.5, seed=0, sequential=SequentialRule(radius=0.25, n_max=8))
-    with pytest.raises(ValueError, match="campaigns with a sequential rule are not supported"):
-        run_ray(lambda: None, [], tmp_path / "o.jsonl", config=cfg)
-    assert not (tmp_path / "o.jsonl").exists()
+    cfg = CertifyConfig(
+        n0=4, sigma=0.5, seed=0, batch_size=4, sequential=SequentialRule(radius=0.05, n_max=12)
+    )
+    kw = {**KW, "config": cfg}
+    got = run_ray(_loader(tiny_llava_15_path), images, tmp_path / "ray.jsonl", workers=2, **kw)
+    want = _local(vlm15, images, tmp_path / "local.jsonl", **kw)
+    assert got.config_hash == want.config_hash and got.ok == want.ok == len(IDS)
+    rows = read_rows(tmp_path / "ray.jsonl")
+    assert all(r["stop_reason"] in ("certified", "futility", "n_max") for r in rows)
+    assert all(r["samples"] == 4 + r["n"] for r in rows)
+    assert _sorted(rows) == _sorted(read_rows(tmp_path / "local.jsonl"))
 
 
 def test_the_local_cluster_listens_on_the_loopback_interface_only(cluster):

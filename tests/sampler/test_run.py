@@ -1,6 +1,6 @@
 """Tests of sampler.run and ``python -m sampler collect``: one row per input, rows
 reproducible from the seed, resume after an interrupt or a cut last line, error rows for
-corrupt images, refusal of a configuration change and of a sequential rule, the three
+corrupt images, refusal of a configuration change, a sequential rule's campaign, the three
 dataset layouts (a fake MM-SafetyBench tree), counts that load into rstheory, and the
 command line end to end."""
 
@@ -480,29 +480,32 @@ def test_cli_end_to_end_in_a_subprocess(tmp_path, images):
     assert [r["id"] for r in rows] == ["a.png", "b.png", "d.png", "sub/c.png"]
 
 
-def test_a_sequential_config_is_refused_before_any_work(tmp_path):
-    """Campaign rows hold fixed-n certificates: a config with a sequential rule is refused
-    with a ValueError naming the limitation before the dataset is read or the model used,
-    and make_job (behind every backend's rows) refuses it too."""
+def test_a_sequential_config_runs_its_rule_through_the_one_per_input_path(vlm15, images, tmp_path):
+    """A config with a sequential rule is a campaign like any other: make_job hashes the
+    rule with the configuration and certify_row (the one per-input path) returns the
+    stop of certify, whose fields the row holds (tests/sampler/test_campaign_sequential.py
+    has the rest)."""
     from sampler import SequentialRule
 
     cfg = CertifyConfig(
-        n0=5, sigma=0.5, seed=0, batch_size=8, sequential=SequentialRule(radius=0.25, n_max=20)
+        n0=4, sigma=0.5, seed=0, batch_size=4, sequential=SequentialRule(radius=0.05, n_max=8)
     )
-    out, missing = tmp_path / "rows.jsonl", tmp_path / "no-such-dataset"
-    message = "campaigns with a sequential rule are not supported yet"
-    with pytest.raises(ValueError, match=message):
-        run(object(), missing, out, config=cfg, progress=False)
-    with (
-        pytest.warns(DeprecationWarning, match="config=CertifyConfig"),
-        pytest.raises(ValueError, match=message),
-    ):
-        run(object(), missing, out, n0=5, sigma=0.5, seed=0, radius=0.25, n_max=20)
-    with pytest.raises(ValueError, match=message):
-        campaign_module.make_job(
-            object(), config=cfg, oracle=None, oracle_name=None, model_name=None
-        )
-    assert not out.exists()
+    summary = run(
+        vlm15,
+        images,
+        tmp_path / "rows.jsonl",
+        config=cfg,
+        oracle=FirstWord(),
+        prompt=PROMPT,
+        progress=False,
+    )
+    rows = read_rows(tmp_path / "rows.jsonl")
+    assert summary.ok == 4 and all(r["stop_reason"] is not None for r in rows)
+    assert rows[0]["config"]["sequential"]["look_every"] == 4
+    job = campaign_module.make_job(
+        vlm15, config=cfg, oracle=FirstWord(), oracle_name=None, model_name=None
+    )
+    assert job.config["sequential"] == {"radius": 0.05, "n_max": 8, "prior": None, "look_every": 4}
 
 
 def test_a_classifier_campaign_uses_its_class_ids(images, tmp_path):
