@@ -31,15 +31,15 @@ string ``id`` and ``config_hash``, a string or null ``prompt``, and an ``error``
 object (``type``, ``message``) or null; in any other row a ``config_hash``, when present, is
 a non-empty string or null.
 An ok row of the sequential rule (a ``stop_reason`` field, or a ``config.sequential``
-rule) also has the stop fields of :mod:`rstheory._rows_sequential`. Anything else is an
-error naming the file, the line and the field. In a CSV, ``k`` and ``n`` are decimal
-digits only.
+rule) also has the stop fields of :mod:`rstheory._rows_schema`, where the schema is
+checked. Anything else is an error naming the file, the line and the field. In a CSV,
+``k`` and ``n`` are decimal digits only.
 
 **Sequential rows** hold ``k`` and ``n`` at a data-dependent stop, which are not
 fixed-``n`` pilot counts: :func:`load_counts` and :func:`read_counts` refuse them unless
 ``stopping="likelihood"``, for a maximum-likelihood fit of Pr(p_A)
 (:func:`rstheory.distributions.fit`), whose maximizer is the same for stops as for fixed
-``n`` (the likelihood principle; :mod:`rstheory._rows_sequential` says why).
+``n`` (the likelihood principle; :mod:`rstheory._rows_schema` says why).
 """
 
 from __future__ import annotations
@@ -54,14 +54,15 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from rstheory._rows_sequential import (
+from rstheory._rows_schema import (
     Stopping,
-    check_sequential_row,
+    check_pair,
+    check_row,
     check_stopping,
     is_sequential,
     refuse,
 )
-from rstheory._validation import MAX_COUNT
+from rstheory._validation import MAX_COUNT  # noqa: F401  (the schema's cap on n, named here too)
 
 __all__ = [
     "RUN_KEYS",
@@ -182,75 +183,6 @@ def read_rows(path) -> list[dict[str, Any]]:
     return scan_rows(path).rows
 
 
-def _count(row: dict[str, Any], name: str, where: str) -> int:
-    if name not in row:
-        raise ValueError(f"{where}: field {name!r} is missing; an ok row needs integer k and n")
-    value = row[name]
-    if type(value) is not int:  # bool is a subclass of int; 95.0 and "90" are not counts
-        raise ValueError(
-            f"{where}: field {name!r} must be a JSON integer, got {value!r} (counts are not "
-            "coerced; an ok row needs integer k and n)"
-        )
-    return value
-
-
-def _check_pair(k: int, n: int, where: str) -> None:
-    if not 1 <= n <= MAX_COUNT:
-        raise ValueError(
-            f"{where}: field 'n' must be an integer in [1, 2**53 - 1] = [1, {MAX_COUNT}], got {n}"
-        )
-    if not 0 <= k <= n:
-        raise ValueError(f"{where}: field 'k' must be an integer in [0, n] = [0, {n}], got {k}")
-
-
-def _check_text(row: dict[str, Any], name: str, where: str, *, optional: bool) -> None:
-    value = row.get(name)
-    if (value is None and optional) or (isinstance(value, str) and value):
-        return
-    allowed = "a non-empty string" + (" or null" if optional else "")
-    raise ValueError(f"{where}: field {name!r} must be {allowed}, got {value!r}")
-
-
-def check_row(row: dict[str, Any], *, where: str, run: bool = True) -> None:
-    """Check one row against the schema of the module docstring; ``where`` starts the message.
-
-    Every row: ``status``, when present, is ``"ok"`` or ``"error"`` (a row without one counts
-    as ``"ok"``), and an ok row holds JSON-integer counts with ``n >= 1`` and
-    ``0 <= k <= n <= 2**53 - 1``. A row of a run (``run=True``) also has non-empty string
-    ``id`` and ``config_hash``, a ``prompt`` that is a string or null, and an ``error`` that
-    is an object or null; in other rows ``config_hash`` is a non-empty string or null.
-    An ok row of the sequential rule also has its stop fields
-    (:func:`rstheory._rows_sequential.check_sequential_row`).
-
-    Raises:
-      ValueError: ``"{where}: field 'NAME' ..."``, the first field that breaks the schema.
-
-    Example:
-      >>> check_row({"id": "a", "config_hash": "h", "status": "ok", "k": 9, "n": 10},
-      ...           where="rows.jsonl:1")
-      >>> check_row({"id": "a", "config_hash": "h", "status": 5}, where="rows.jsonl:2")
-      Traceback (most recent call last):
-      ...
-      ValueError: rows.jsonl:2: field 'status' must be "ok" or "error", got 5
-    """
-    status = row.get("status", "ok")
-    if status not in ("ok", "error") or type(status) is not str:
-        raise ValueError(f'{where}: field \'status\' must be "ok" or "error", got {status!r}')
-    if run:
-        _check_text(row, "id", where, optional=False)
-    _check_text(row, "config_hash", where, optional=not run)
-    if run:
-        prompt = row.get("prompt")
-        if prompt is not None and not isinstance(prompt, str):
-            raise ValueError(f"{where}: field 'prompt' must be a string or null, got {prompt!r}")
-    if status == "ok":
-        _check_pair(_count(row, "k", where), _count(row, "n", where), where)
-        if is_sequential(row):
-            check_sequential_row(row, where=where)
-    elif run and not (row.get("error") is None or isinstance(row["error"], dict)):
-        raise ValueError(f"{where}: field 'error' must be an object or null, got {row['error']!r}")
-
-
 def mixed_configurations(path, hashes: Sequence[str | None]) -> str:
     """The message of a file holding rows of several configurations (without the remedy)."""
     shown = ", ".join("(none)" if h is None else h for h in hashes)
@@ -353,7 +285,7 @@ def _read_csv(text: str, path) -> Counts:
                     f"got {text!r}"
                 )
             pair.append(int(text))
-        _check_pair(*pair, where)
+        check_pair(*pair, where)
         k.append(pair[0])
         n.append(pair[1])
     return Counts(np.asarray(k, dtype=np.int64), np.asarray(n, dtype=np.int64))

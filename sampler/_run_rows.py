@@ -74,7 +74,7 @@ def load_counts(path, *, config_hash: str | None = None, stopping="fixed") -> _r
     ``stopping="likelihood"`` they are returned for a likelihood fit of Pr(p_A)
     (:func:`rstheory.distributions.fit`): the likelihood of a stop is proportional in
     ``p_A`` to the binomial one, so the maximum-likelihood fit is that of the stops
-    (:mod:`rstheory._rows_sequential` has the argument).
+    (:mod:`rstheory._rows_schema` has the argument).
 
     Args:
       path: the run's JSONL file.

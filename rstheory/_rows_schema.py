@@ -1,4 +1,6 @@
-"""Rows of the sequential rule: their schema and why they are not fixed-``n`` pilot counts.
+"""The row schema (:func:`check_row`), and the rows of the sequential rule: their own
+fields and why they are not fixed-``n`` pilot counts. :mod:`rstheory._rows` reads the
+rows and states the schema of every row; the fields of a sequential row follow.
 
 A campaign run with a sequential rule (``python -m sampler collect --sequential``) writes
 one row per input holding where the input stopped: ``stop_reason`` (``"certified"``,
@@ -7,8 +9,8 @@ anytime-valid confidence sequence at the stop), ``radius``, ``samples`` (``n0 + 
 ``looks``, and ``k`` and ``n`` at the stop. A row is *sequential* when it has a
 ``stop_reason`` field or its ``config`` holds a non-null ``sequential`` rule.
 
-**Schema** (:func:`check_sequential_row`, called by :func:`rstheory.rows.check_row` on an
-ok sequential row): ``stop_reason`` one of :data:`STOP_REASONS`; ``certified`` a JSON
+**Schema of a sequential row** (:func:`check_sequential_row`, called by :func:`check_row`
+on an ok sequential row): ``stop_reason`` one of :data:`STOP_REASONS`; ``certified`` a JSON
 boolean equal to ``stop_reason == "certified"``; ``n0`` and ``samples`` JSON integers with
 ``n0 >= 1`` and ``samples = n0 + n``; ``looks`` a JSON integer ``>= 1``; ``p_lower`` and
 ``p_upper`` numbers with ``0 <= p_lower <= p_upper <= 1``; ``radius`` a finite number
@@ -49,10 +51,14 @@ from __future__ import annotations
 import math
 from typing import Any, Literal, get_args
 
+from rstheory._validation import MAX_COUNT
+
 __all__ = [
     "STOPPING",
     "STOP_REASONS",
     "Stopping",
+    "check_pair",
+    "check_row",
     "check_sequential_row",
     "check_stopping",
     "is_sequential",
@@ -164,3 +170,72 @@ def refuse(where: str, row: dict[str, Any]) -> ValueError:
         "stopping='likelihood' (rstheory plan --dist fit:FILE --stopping likelihood; a "
         "plug-in law of k/n, --dist empirical:, stays biased)"
     )
+
+
+def _count(row: dict[str, Any], name: str, where: str) -> int:
+    if name not in row:
+        raise ValueError(f"{where}: field {name!r} is missing; an ok row needs integer k and n")
+    value = row[name]
+    if type(value) is not int:  # bool is a subclass of int; 95.0 and "90" are not counts
+        raise ValueError(
+            f"{where}: field {name!r} must be a JSON integer, got {value!r} (counts are not "
+            "coerced; an ok row needs integer k and n)"
+        )
+    return value
+
+
+def check_pair(k: int, n: int, where: str) -> None:
+    if not 1 <= n <= MAX_COUNT:
+        raise ValueError(
+            f"{where}: field 'n' must be an integer in [1, 2**53 - 1] = [1, {MAX_COUNT}], got {n}"
+        )
+    if not 0 <= k <= n:
+        raise ValueError(f"{where}: field 'k' must be an integer in [0, n] = [0, {n}], got {k}")
+
+
+def _check_text(row: dict[str, Any], name: str, where: str, *, optional: bool) -> None:
+    value = row.get(name)
+    if (value is None and optional) or (isinstance(value, str) and value):
+        return
+    allowed = "a non-empty string" + (" or null" if optional else "")
+    raise ValueError(f"{where}: field {name!r} must be {allowed}, got {value!r}")
+
+
+def check_row(row: dict[str, Any], *, where: str, run: bool = True) -> None:
+    """Check one row against the schema of the module docstring; ``where`` starts the message.
+
+    Every row: ``status``, when present, is ``"ok"`` or ``"error"`` (a row without one counts
+    as ``"ok"``), and an ok row holds JSON-integer counts with ``n >= 1`` and
+    ``0 <= k <= n <= 2**53 - 1``. A row of a run (``run=True``) also has non-empty string
+    ``id`` and ``config_hash``, a ``prompt`` that is a string or null, and an ``error`` that
+    is an object or null; in other rows ``config_hash`` is a non-empty string or null.
+    An ok row of the sequential rule also has its stop fields
+    (:func:`check_sequential_row`).
+
+    Raises:
+      ValueError: ``"{where}: field 'NAME' ..."``, the first field that breaks the schema.
+
+    Example:
+      >>> check_row({"id": "a", "config_hash": "h", "status": "ok", "k": 9, "n": 10},
+      ...           where="rows.jsonl:1")
+      >>> check_row({"id": "a", "config_hash": "h", "status": 5}, where="rows.jsonl:2")
+      Traceback (most recent call last):
+      ...
+      ValueError: rows.jsonl:2: field 'status' must be "ok" or "error", got 5
+    """
+    status = row.get("status", "ok")
+    if status not in ("ok", "error") or type(status) is not str:
+        raise ValueError(f'{where}: field \'status\' must be "ok" or "error", got {status!r}')
+    if run:
+        _check_text(row, "id", where, optional=False)
+    _check_text(row, "config_hash", where, optional=not run)
+    if run:
+        prompt = row.get("prompt")
+        if prompt is not None and not isinstance(prompt, str):
+            raise ValueError(f"{where}: field 'prompt' must be a string or null, got {prompt!r}")
+    if status == "ok":
+        check_pair(_count(row, "k", where), _count(row, "n", where), where)
+        if is_sequential(row):
+            check_sequential_row(row, where=where)
+    elif run and not (row.get("error") is None or isinstance(row["error"], dict)):
+        raise ValueError(f"{where}: field 'error' must be an object or null, got {row['error']!r}")
