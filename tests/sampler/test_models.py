@@ -330,3 +330,50 @@ def test_prepare_takes_an_image_of_whole_numbers(vlm, value):
     prepared = vlm.prepare(torch.full((3, 20, 20), value), "What is shown?")
     assert prepared.pixels.dtype == torch.float32
     assert torch.equal(prepared.pixels, torch.full_like(prepared.pixels, value))
+
+
+def test_sampled_rows_do_not_depend_on_batch_mates_or_on_a_split(tiny_llava_15_path):
+    sampled = VLM.from_pretrained(
+        tiny_llava_15_path,
+        device="cpu",
+        decoding=DecodingConfig(do_sample=True, max_new_tokens=6, temperature=2.0, top_p=0.95),
+    )
+    a, b = sampled.prepare(_image(0), PROMPT), sampled.prepare(_image(1), PROMPT)
+    gen = noise_generator(seed=0)
+    xa = add_gaussian_noise(a.pixels, num=5, sigma=0.25, generator=gen)
+    xb = add_gaussian_noise(b.pixels, num=3, sigma=0.25, generator=gen)
+    whole_a, whole_b = sampled.predict(a, xa, seed=11), sampled.predict(b, xb, seed=12)
+    # Copies 0-1 of a with b's three, then copies 2-4 of a: the rows of the whole batches.
+    first = sampled.predict_many([a, b], [xa[:2], xb], seeds=[11, 12], offsets=[0, 0])
+    second = sampled.predict_many([a], [xa[2:]], seeds=[11], offsets=[2])
+    assert first[0] + second[0] == whole_a and first[1] == whole_b
+    assert len(set(whole_a)) > 1  # sampling varies the copies
+    assert sampled.predict(a, xa, seed=13) != whole_a  # the seed matters
+    assert sampled.config_dict()["sampling"] == "per-copy-inverse-cdf-v1"
+    assert "sampling" not in sampled.with_decoding(TEST_DECODING).config_dict()
+
+
+def test_greedy_predict_many_gives_each_part_its_own_texts(vlm):
+    a, b = vlm.prepare(_image(0), PROMPT), vlm.prepare(_image(1), PROMPT)
+    gen = noise_generator(seed=0)
+    xa = add_gaussian_noise(a.pixels, num=3, sigma=0.25, generator=gen)
+    xb = add_gaussian_noise(b.pixels, num=2, sigma=0.25, generator=gen)
+    assert vlm.predict_many([a, b], [xa, xb]) == [vlm.predict(a, xa), vlm.predict(b, xb)]
+    other = vlm.prepare(_image(0), "what is this?")
+    with pytest.raises(ValueError, match="prepared_list"):
+        vlm.predict_many([a, other], [xa, xa])
+    assert vlm.pack_key(a) == vlm.pack_key(b) != vlm.pack_key(other)
+
+
+def test_inverse_cdf_sampler_draws_from_the_processed_distribution():
+    from sampler.models import InverseCdfSampler, copy_uniforms
+
+    probs = torch.tensor([0.1, 0.0, 0.2, 0.7])
+    rows = 20000
+    u = torch.from_numpy(copy_uniforms([5], [0], [rows], steps=1))
+    scores = probs.log().expand(rows, -1)
+    tokens = InverseCdfSampler(u, prompt_length=3)(torch.zeros(rows, 3), scores).argmax(-1)
+    freq = torch.bincount(tokens, minlength=4).double() / rows
+    assert freq[1] == 0  # a token of probability 0 is never drawn
+    # Binomial standard error at most 0.0033: 5 of them.
+    assert torch.allclose(freq, probs.double(), atol=0.017)
