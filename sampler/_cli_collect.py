@@ -174,7 +174,6 @@ def _collect(args: argparse.Namespace) -> int:
     from sampler._datasets import mmsb_questions_dir
     from sampler._lock import output_lock
     from sampler._model_identity import resolve_model
-    from sampler._models import DecodingConfig
     from sampler._run_rows import check_output
 
     message = _check_backend(args) or check_rule_args(args)
@@ -217,6 +216,8 @@ def _collect(args: argparse.Namespace) -> int:
         check_output(args.out, parquet=args.parquet)
     except ValueError as err:
         raise _Refused(_file_message(err, args) or f"--out: {err}") from None
+    from sampler._models import DecodingConfig  # torch: after the checks of the files
+
     config = _certify_config(
         args,
         n0=args.n0,
