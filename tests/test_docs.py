@@ -111,8 +111,8 @@ def test_guides_api_and_notebook_pages_exist(site):
     assert len(NOTEBOOKS) == 4
 
 
-def test_readme_draft_and_build_files_are_not_pages(site):
-    for name in ("_readme_draft", "_hooks", "_griffe_rsvlm"):
+def test_build_files_are_not_pages(site):
+    for name in ("_hooks", "_griffe_rsvlm"):
         assert not list(site.rglob(f"{name}*")), name
 
 
