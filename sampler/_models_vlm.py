@@ -10,6 +10,13 @@ The hot path (:meth:`VLM.predict`) has no Python loop over samples and no per-sa
 synchronisation: the noisy pixels already live on the model's device, the normalization is
 one fused affine op there, the prompt's token ids are repeated along the batch axis, and a
 single ``generate`` call decodes the whole batch, under :func:`torch.inference_mode`.
+:meth:`VLM.predict_many` decodes the copies of several inputs with the same prompt in one
+call (the cross-input batching of :mod:`sampler._packing`). Sampled decoding gives each
+copy its own uniforms (:func:`sampler.models.copy_uniforms`, one host-to-device copy per
+call) and samples by inverse CDF after ``transformers``' warpers
+(:func:`sampler.models.sampling_processors`), so a copy's text never depends on its batch
+mates. [GPU-only to check: the float64 inverse CDF on the device and the pinned,
+non-blocking copy of the uniforms.]
 Decoding the token ids to text is the one device-to-host copy per batch. On GPU the model
 runs in bf16 (fp16 where bf16 is unsupported); on CPU in float32. [GPU-only to check:
 bf16 numerics and throughput; the CPU tests run the same code in float32.]

@@ -125,13 +125,8 @@ class _Request:
     """``pixels`` of one ``predict`` call of one input's stream, served in slices."""
 
     def __init__(self, real, prepared, pixels, seed, key):
-        self.real, self.prepared, self.pixels, self.seed, self.key = (
-            real,
-            prepared,
-            pixels,
-            seed,
-            key,
-        )
+        self.real, self.prepared, self.pixels = real, prepared, pixels
+        self.seed, self.key = seed, key
         self.size = int(pixels.shape[0])
         self.taken = 0  # copies handed to calls so far
         self.calls = 0
@@ -255,7 +250,8 @@ class _Scheduler:
         else:
             return None
         if key[0] == "alone":  # a model without predict_many: the whole request
-            req = self.pending.pop(0)
+            req = next(r for r in self.pending if r.key == key)
+            self.pending.remove(req)
             req.taken = req.size
             return [(req, 0, req.size)]
         parts, room = [], self.batch_size
