@@ -81,21 +81,38 @@ def compilation_cache_dir() -> Path | None:
     return Path(base) / "rstheory" / "xla"
 
 
+# JAX's options of the persistent cache, by the environment variables it reads at import.
+_CACHE_OPTIONS = {
+    "jax_compilation_cache_dir": None,  # the path, filled in
+    # Cache every program, not only those that took over a second to compile: the many
+    # small ones add up at start-up.
+    "jax_persistent_cache_min_compile_time_secs": 0.0,
+    "jax_persistent_cache_min_entry_size_bytes": -1,
+}
+
+
 def _enable_compilation_cache() -> None:
+    """Turn on JAX's persistent cache without importing JAX.
+
+    JAX reads its options from ``JAX_...`` environment variables when it is imported, so
+    a command that never imports JAX (``rstheory bound``) pays nothing; when JAX is
+    loaded already (the command line called from Python), its config is updated instead.
+    """
     path = compilation_cache_dir()
     if path is None:
         return
-    import jax
-
     try:
         path.mkdir(parents=True, exist_ok=True)
     except OSError:  # a read-only home: run without the cache
         return
-    jax.config.update("jax_compilation_cache_dir", str(path))
-    # Cache every program, not only those that took over a second to compile: the many
-    # small ones add up at start-up.
-    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
-    jax.config.update("jax_persistent_cache_min_entry_size_bytes", -1)
+    options = {**_CACHE_OPTIONS, "jax_compilation_cache_dir": str(path)}
+    if "jax" in sys.modules:
+        jax = sys.modules["jax"]
+        for name, value in options.items():
+            jax.config.update(name, value)
+        return
+    for name, value in options.items():
+        os.environ.setdefault(name.upper(), str(value))
 
 
 def main(argv: list[str] | None = None) -> int:

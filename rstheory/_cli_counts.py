@@ -182,20 +182,40 @@ def print_demo(result: dict) -> None:
 
 
 def compute_bound(args) -> dict:
-    import rstheory
+    """The bounds of ``rstheory bound``.
+
+    Within the range where the two agree to ``1e-12`` relative (``n <= 1e8``,
+    ``alpha <= 1/2``), the JAX-free scalar path of :mod:`rstheory._clopper_pearson_scalar`
+    answers, so the command loads neither JAX nor ``scipy.stats``; beyond it,
+    :func:`rstheory.cp_lower` and its siblings do.
+    """
+    from rstheory import _clopper_pearson_scalar as scalar
+    from rstheory._validation import check_alpha
 
     if args.k > args.n:
         raise ValueError(f"argument K: must be an integer in [0, N] = [0, {args.n}], got {args.k}")
-    low = rstheory.cp_lower(args.k, args.n, alpha=args.alpha)
-    high = rstheory.cp_upper(args.k, args.n, alpha=args.alpha)
-    ci = rstheory.cp_interval(args.k, args.n, alpha=args.alpha)
+    check_alpha(args.alpha)
+    if args.n <= scalar.MAX_N and args.alpha <= 0.5:
+        low = scalar.cp_lower_scalar(args.k, args.n, alpha=args.alpha)
+        high = scalar.cp_upper_scalar(args.k, args.n, alpha=args.alpha)
+        half = 0.5 * args.alpha
+        ci = (
+            scalar.cp_lower_scalar(args.k, args.n, alpha=half),
+            scalar.cp_upper_scalar(args.k, args.n, alpha=half),
+        )
+    else:
+        import rstheory
+
+        low = rstheory.cp_lower(args.k, args.n, alpha=args.alpha)
+        high = rstheory.cp_upper(args.k, args.n, alpha=args.alpha)
+        ci = rstheory.cp_interval(args.k, args.n, alpha=args.alpha)
     return {
         "k": args.k,
         "n": args.n,
         "alpha": args.alpha,
         "cp_lower": float(low),
         "cp_upper": float(high),
-        "cp_interval": [float(ci.low), float(ci.high)],
+        "cp_interval": [float(ci[0]), float(ci[1])],
     }
 
 

@@ -8,7 +8,7 @@ import pytest
 import rstheory
 from rstheory import distributions, planning, scaling
 from rstheory._cli import main
-from tests.tolerances import RTOL_SAME_COMPUTATION
+from tests.tolerances import RTOL_CP_SCALAR_VS_JAX, RTOL_SAME_COMPUTATION
 
 
 def _json(capsys, argv):
@@ -27,8 +27,29 @@ def test_demo_json_equals_certify(capsys):
 
 def test_bound_json_equals_the_library(capsys):
     out = _json(capsys, ["bound", "990", "1000", "--alpha", "0.001", "--json"])
-    assert out["cp_lower"] == float(rstheory.cp_lower(990, 1000, alpha=0.001))
-    assert out["cp_upper"] == float(rstheory.cp_upper(990, 1000, alpha=0.001))
+    ci = rstheory.cp_interval(990, 1000, alpha=0.001)
+    want = [
+        rstheory.cp_lower(990, 1000, alpha=0.001),
+        rstheory.cp_upper(990, 1000, alpha=0.001),
+        ci.low,
+        ci.high,
+    ]
+    got = [out["cp_lower"], out["cp_upper"], *out["cp_interval"]]
+    # the command's JAX-free scalar path (rstheory._clopper_pearson_scalar)
+    np.testing.assert_allclose(got, np.asarray(want), rtol=RTOL_CP_SCALAR_VS_JAX, atol=0)
+
+
+def test_bound_loads_neither_jax_nor_scipy_stats():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\nfrom rstheory._cli import main\nmain(['bound', '990', '1000'])\n"
+        "print([m for m in ('jax', 'scipy.stats', 'matplotlib', 'torch') if m in sys.modules])"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip().splitlines()[-1] == "[]"
 
 
 @pytest.mark.parametrize(
