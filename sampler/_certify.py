@@ -36,6 +36,15 @@ docstring describes: the selection texts define the clusters
 (:meth:`~sampler.oracles.SemanticClusterer.select`), which fixes the classes and the
 selected class 0, and each estimation text is then labelled on its own against them, so
 the ``n`` estimation labels are independent given the selection.
+
+**Early stop.** When the VLM's decoding (the configuration's ``decoding``, else the
+model's own) has ``early_stop``, :func:`certify` binds the oracle to the model
+(:meth:`sampler.models.VLM.with_oracle`), so each noisy copy stops decoding once the
+oracle declares its label final; the labels, and so the counts and the certificate, are
+those of the full decoding under the conditions of :mod:`sampler._early_stop` (greedy
+decoding, or the per-copy sampling of :class:`sampler.models.DecodingConfig`), and the kept
+texts are the cut ones. An oracle without final labels (a semantic clusterer, an LLM judge)
+is refused before any copy is drawn.
 """
 
 from __future__ import annotations
@@ -83,6 +92,27 @@ def _oracle_error_for(oracle_error, top_class: int):
             )
         return rstheory.oracle.RateBounds(fp[top_class], fn[top_class], oracle_error.alpha)
     return oracle_error
+
+
+def _bind_early_stop(model, cfg: CertifyConfig, oracle):
+    """``model`` bound to ``oracle`` when its decoding (the configuration's, else its own) has
+    ``early_stop``; ``model`` itself otherwise (a classifier has no decoding)."""
+    decoding = cfg.decoding if cfg.decoding is not None else getattr(model, "decoding", None)
+    if not getattr(decoding, "early_stop", False):
+        return model
+    from sampler._early_stop import declares_final_labels
+
+    if not declares_final_labels(oracle):
+        raise ValueError(
+            "decoding.early_stop needs an oracle that declares final labels of prefixes "
+            "(final_label: RefusalJudge, ActionParser), got "
+            f"{'None' if oracle is None else type(oracle).__name__}; set early_stop=False"
+        )
+    if not callable(getattr(model, "with_oracle", None)):
+        raise ValueError(
+            f"decoding.early_stop needs a model with with_oracle, not a {type(model).__name__}"
+        )
+    return model.with_oracle(oracle)
 
 
 def certify(
@@ -139,7 +169,8 @@ def certify(
 
     Raises:
       ValueError: a bad argument (the message names it), a VLM without an oracle, a
-        classifier with one, or labels outside ``[0, num_classes)``.
+        classifier with one, labels outside ``[0, num_classes)``, or
+        ``decoding.early_stop`` with an oracle that declares no final labels.
 
     Example (a classifier that always answers class 2), with a fixed ``n``:
       >>> import torch
@@ -164,6 +195,7 @@ def certify(
     """
     start = time.perf_counter()
     cfg = config_from_keywords(config, legacy, func="certify", sequential=None)
+    model = _bind_early_stop(model, cfg, oracle)
     if cfg.sequential is not None:
         return run_sequential(
             model, image, prompt, config=cfg, oracle=oracle, device=device, start=start

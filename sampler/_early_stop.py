@@ -72,13 +72,31 @@ from transformers import StoppingCriteria
 
 from sampler._oracle_base import final_label_of
 
-__all__ = ["EarlyStopCounts", "OracleStop", "stable_text"]
+__all__ = ["EarlyStopCounts", "OracleStop", "declares_final_labels", "stable_text"]
 
 # Proper prefixes of the patterns of `clean_up_tokenization` (" .", " ?", " !", " ,", " ' ",
 # " n't", " 'm", " 's", " 've", " 're"): a text ending in one may be rewritten by the next token.
 _CLEANUP_TAILS = (" n'", " 'r", " 'v", " n", " '", " ")
 # Tokens kept before the new ones, so that the window decodes the joining space or bytes.
 _WINDOW = 4
+
+
+def declares_final_labels(oracle) -> bool:
+    """Whether ``oracle`` declares final labels of prefixes (a ``final_label`` method, as
+    :class:`sampler.oracles.RefusalJudge` and :class:`sampler.oracles.ActionParser` have),
+    so that early stop can use it. A semantic clusterer (``select``: its classes depend on
+    all the texts) and an LLM judge do not.
+
+    Example:
+      >>> from sampler.oracles import ActionParser
+      >>> declares_final_labels(ActionParser()), declares_final_labels(None)
+      (True, False)
+    """
+    return (
+        oracle is not None
+        and not callable(getattr(oracle, "select", None))
+        and callable(getattr(oracle, "final_label", None))
+    )
 
 
 def stable_text(text: str) -> str:

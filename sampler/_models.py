@@ -68,12 +68,21 @@ class DecodingConfig:
         from its own uniforms (:func:`copy_uniforms`, :class:`InverseCdfSampler`), so its
         text does not depend on the copies it shares a forward pass with. Unused by
         greedy decoding.
+      early_stop: stop decoding a copy as soon as the oracle declares the label of its text
+        so far final (:class:`sampler.models.OracleStop`; the VLM must be bound to the
+        oracle with :meth:`sampler.models.VLM.with_oracle`, which
+        :func:`sampler.certify.certify` does). The labels are those of the full decoding
+        (greedy, or the per-copy sampling; see :mod:`sampler._early_stop`), the texts are
+        cut after the deciding token. Recorded (and hashed) only when true, so the
+        configuration hash of every run without it is unchanged.
 
     Example:
       >>> from sampler.models import DecodingConfig
       >>> DecodingConfig(max_new_tokens=8).to_dict()  # doctest: +NORMALIZE_WHITESPACE
       {'do_sample': False, 'max_new_tokens': 8, 'seed': 0, 'temperature': 1.0,
        'top_k': 0, 'top_p': 1.0}
+      >>> DecodingConfig(max_new_tokens=8, early_stop=True).to_dict()["early_stop"]
+      True
     """
 
     do_sample: bool = False
@@ -82,10 +91,12 @@ class DecodingConfig:
     top_p: float = 1.0
     top_k: int = 0
     seed: int = 0
+    early_stop: bool = False
 
     def __post_init__(self):
-        if not isinstance(self.do_sample, bool):
-            raise ValueError(f"do_sample must be a bool, got {self.do_sample!r}")
+        for name in ("do_sample", "early_stop"):
+            if not isinstance(getattr(self, name), bool):
+                raise ValueError(f"{name} must be a bool, got {getattr(self, name)!r}")
         for name, lo in (("max_new_tokens", 1), ("top_k", 0)):
             object.__setattr__(self, name, check_int(getattr(self, name), name=name, low=lo))
         object.__setattr__(self, "seed", check_seed(self.seed))
@@ -95,8 +106,12 @@ class DecodingConfig:
         object.__setattr__(self, "top_p", p)
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain, JSON-ready fields in sorted key order (stable for hashing)."""
-        return dict(sorted(dataclasses.asdict(self).items()))
+        """Plain, JSON-ready fields in sorted key order (stable for hashing); ``early_stop``
+        only when true, so a run without it keeps the dict (and hash) it had before."""
+        fields = dataclasses.asdict(self)
+        if not self.early_stop:
+            del fields["early_stop"]
+        return dict(sorted(fields.items()))
 
     def generate_kwargs(self) -> dict[str, Any]:
         """Keyword arguments of ``transformers`` ``GenerationConfig`` for these settings.

@@ -20,68 +20,38 @@ non-blocking copy of the uniforms.]
 Decoding the token ids to text is the one device-to-host copy per batch. On GPU the model
 runs in bf16 (fp16 where bf16 is unsupported); on CPU in float32. [GPU-only to check:
 bf16 numerics and throughput; the CPU tests run the same code in float32.]
+
+Early stop: a VLM bound to an oracle (:meth:`VLM.with_oracle`) whose decoding has
+``early_stop`` stops each copy once the oracle declares the label of its text final
+(:class:`sampler.models.OracleStop`); :func:`sampler.certify.certify` binds it.
+
+The work is split by purpose: loading, dtype and placement (``device_map``) in
+:mod:`sampler._models_vlm_load`, the prompt and the clean image in
+:mod:`sampler._models_vlm_inputs`, the ``generate`` call in :mod:`sampler._models_vlm_generate`.
 """
 
 from __future__ import annotations
 
 import copy
+import threading
 from collections.abc import Sequence
 from typing import Any
 
 import torch
 
-from rstheory._deprecation import keyword_only
-from sampler._models import (
-    SAMPLING_SCHEME,
-    DecodingConfig,
-    Prepared,
-    check_pixels,
-    sampling_processors,
-    split_rows,
-)
+from sampler import _models_vlm_load
+from sampler._models import SAMPLING_SCHEME, DecodingConfig, Prepared, check_pixels
+from sampler._models_vlm_generate import generate_texts, generation_configs
+from sampler._models_vlm_inputs import format_prompt, pack_key, prepare_input, same_prompt
+from sampler._models_vlm_load import input_device, load_pretrained, resolve_dtype
 from sampler._noise import pixel_normalization
-from sampler._validation import check_images, resolve_device
 
 __all__ = ["VLM", "resolve_dtype"]
 
-# model_type -> class name in transformers; other types go through AutoModelForImageTextToText.
-_MODEL_CLASSES = {
-    "llava": "LlavaForConditionalGeneration",
-    "llava_next": "LlavaNextForConditionalGeneration",
-}
-_DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
-
-
-@keyword_only("device")
-def resolve_dtype(dtype: str | torch.dtype, *, device: torch.device) -> torch.dtype:
-    """``"auto"``: bf16 on a CUDA device that supports it, else fp16 there; float32 elsewhere.
-
-    Raises:
-      ValueError: a dtype other than ``"auto"``, float32, bfloat16 or float16.
-    """
-    if isinstance(dtype, torch.dtype):
-        if dtype not in _DTYPES.values():
-            raise ValueError(f"dtype must be float32, bfloat16 or float16, got {dtype}")
-        return dtype
-    if dtype == "auto":
-        if device.type == "cuda":
-            return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
-        return torch.float32
-    if dtype not in _DTYPES:
-        raise ValueError(f"dtype must be 'auto' or one of {sorted(_DTYPES)}, got {dtype!r}")
-    return _DTYPES[dtype]
-
-
-def _same_prompt(a: Prepared, b: Prepared) -> bool:
-    """Equal pixel shapes and prompt tensors (compared on the device)."""
-    return (
-        a.pixels.shape == b.pixels.shape
-        and a.inputs.keys() == b.inputs.keys()
-        and all(
-            a.inputs[k].shape == b.inputs[k].shape and torch.equal(a.inputs[k], b.inputs[k])
-            for k in a.inputs
-        )
-    )
+# Names this module defined before the split into loading, inputs and decoding.
+_MODEL_CLASSES = _models_vlm_load.MODEL_CLASSES
+_DTYPES = _models_vlm_load.DTYPES
+_same_prompt = same_prompt
 
 
 class VLM:
@@ -91,7 +61,7 @@ class VLM:
 
     Args:
       model: a ``transformers`` image-text-to-text model (``generate`` taking
-        ``pixel_values``), on its device, in its dtype.
+        ``pixel_values``), on its device(s), in its dtype.
       processor: its processor (tokenizer + image processor); refused by
         :func:`sampler.noise.pixel_normalization` if its normalization is not affine.
       decoding: :class:`sampler.models.DecodingConfig`; greedy, 32 tokens by default.
@@ -100,7 +70,14 @@ class VLM:
         token is used as is.
 
     Attributes:
-      device, dtype: of the model. normalization: the processor's, applied after the noise.
+      device: where the inputs (and the noise) go: the input embedding's device
+        (:func:`sampler._models_vlm_load.input_device`). dtype: of the model.
+      device_map: the module placement of a model dispatched over several devices
+        (``model.hf_device_map``), else None; not recorded (it does not change the texts).
+      normalization: the processor's, applied after the noise.
+      oracle: the oracle bound by :meth:`with_oracle`, else None.
+      early_stop_counts: :class:`sampler._early_stop.EarlyStopCounts` summed over the
+        ``generate`` calls of a copy made by :meth:`with_oracle` with early stop, else None.
 
     Example:
       >>> import tempfile, torch
@@ -116,6 +93,8 @@ class VLM:
       >>> out.noise.input_shape
       (3, 28, 28)
       >>> vlm_gpu = VLM.from_pretrained("llava-hf/llava-1.5-7b-hf")  # doctest: +SKIP
+      >>> vlm_13b = VLM.from_pretrained(  # doctest: +SKIP
+      ...     "llava-hf/llava-1.5-13b-hf", device_map="auto")  # sharded over the GPUs
     """
 
     def __init__(
@@ -138,12 +117,17 @@ class VLM:
         self.processor = processor
         self.decoding = decoding
         self.chat_template = bool(chat_template)
-        self.device = next(model.parameters()).device
+        self.device = input_device(model)
         self.dtype = next(model.parameters()).dtype
+        map_ = getattr(model, "hf_device_map", None)
+        self.device_map: dict[str, Any] | None = None if map_ is None else dict(map_)
         self.name_or_path = str(getattr(model.config, "_name_or_path", "") or "")
         # Set by from_pretrained (sampler._model_identity.model_identity): what the
         # configuration hash holds instead of the name as typed; None for a model built here.
         self.identity: dict[str, Any] | None = None
+        self.oracle = None
+        self.early_stop_counts = None
+        self._counts_lock = threading.Lock()
         self._generation_config = self._make_generation_config()
 
     @classmethod
@@ -157,6 +141,7 @@ class VLM:
         trust_remote_code: bool = False,
         revision: str | None = None,
         chat_template: bool = True,
+        device_map: str | dict | None = None,
     ) -> VLM:
         """Load model and processor with ``from_pretrained`` (safetensors only).
 
@@ -172,6 +157,11 @@ class VLM:
           trust_remote_code: run code shipped with the checkpoint; off unless asked.
           revision: hub revision (branch, tag or commit) to pin.
           chat_template: see :class:`VLM`.
+          device_map: None (load on the host, move once to ``device``), or a placement of
+            the modules by ``accelerate``: ``"auto"``, ``"balanced"``, ``"balanced_low_0"``,
+            ``"sequential"``, or a dict from module names to devices, to shard a model too
+            large for one GPU (:mod:`sampler._models_vlm_load`); ``device`` stays
+            ``"auto"`` then. The texts do not depend on it (it is not recorded).
 
         The model's :attr:`identity` (what a campaign's configuration hash holds instead of
         ``name_or_path`` as typed) is that of :func:`sampler._model_identity.model_identity`:
@@ -179,58 +169,38 @@ class VLM:
         commit and blob names of a hub id in the local cache.
 
         Raises:
-          ValueError: a bad ``device`` or ``dtype``, a processor this package refuses, or a
-            ``name_or_path`` that is no directory and no hub id of the local cache
-            (:func:`sampler._model_identity.resolve_model`, checked before loading).
+          ValueError: a bad ``device``, ``dtype`` or ``device_map``, a processor this package
+            refuses, or a ``name_or_path`` that is no directory and no hub id of the local
+            cache (:func:`sampler._model_identity.resolve_model`, checked before loading).
         """
-        import transformers
-
         from sampler._model_identity import model_identity, resolve_model
 
-        dev = resolve_device(device)
-        torch_dtype = resolve_dtype(dtype, device=dev)
         resolved = resolve_model(name_or_path, revision=revision)
-        common: dict[str, Any] = {"trust_remote_code": bool(trust_remote_code)}
-        if revision is not None:
-            common["revision"] = revision
-        config = transformers.AutoConfig.from_pretrained(name_or_path, **common)
-        class_name = _MODEL_CLASSES.get(getattr(config, "model_type", None))
-        model_class = (
-            getattr(transformers, class_name)
-            if class_name
-            else transformers.AutoModelForImageTextToText
+        loaded = load_pretrained(
+            name_or_path,
+            device=device,
+            dtype=dtype,
+            device_map=device_map,
+            trust_remote_code=trust_remote_code,
+            revision=revision,
         )
-        model = model_class.from_pretrained(
-            name_or_path, dtype=torch_dtype, use_safetensors=True, **common
-        )
-        # accelerate (device_map) is not a dependency: load on the host, then move once.
-        model = model.to(dev)
-        processor = transformers.AutoProcessor.from_pretrained(name_or_path, **common)
-        vlm = cls(model, processor, decoding=decoding, chat_template=chat_template)
+        vlm = cls(loaded.model, loaded.processor, decoding=decoding, chat_template=chat_template)
         if resolved is None:  # a hub id downloaded just now: in the local cache from here on
             resolved = resolve_model(name_or_path, revision=revision)
         vlm.identity = None if resolved is None else model_identity(resolved)
         return vlm
 
     def _make_generation_config(self):
-        import transformers
-
-        tok = self.processor.tokenizer
-        base = self.model.generation_config
-        special = {}
-        for name in ("pad_token_id", "eos_token_id", "bos_token_id"):
-            value = getattr(base, name)
-            special[name] = value if value is not None else getattr(tok, name)
-        if special["pad_token_id"] is None:
-            special["pad_token_id"] = special["eos_token_id"]
         # Sampled decoding runs a greedy generate whose logits processors sample
         # (sampler.models.sampling_processors); _generation_config stays HF's own sampling.
-        greedy = {"max_new_tokens": self.decoding.max_new_tokens, "num_beams": 1}
-        self._sampling_config = transformers.GenerationConfig(**special, **greedy, do_sample=False)
-        return transformers.GenerationConfig(**special, **self.decoding.generate_kwargs())
+        configs = generation_configs(self.model, self.processor, self.decoding)
+        self._sampling_config = configs.greedy
+        return configs.own
 
     def with_decoding(self, decoding: DecodingConfig | None) -> VLM:
-        """This VLM (the same weights, no copy) decoding with ``decoding``; None: itself."""
+        """This VLM (the same weights, no copy) decoding with ``decoding``; None: itself.
+
+        A copy bound to an oracle stays bound (with its own early-stop counters)."""
         if decoding is None or decoding == self.decoding:
             return self
         if not isinstance(decoding, DecodingConfig):
@@ -238,7 +208,61 @@ class VLM:
         other = copy.copy(self)
         other.decoding = decoding
         other._generation_config = other._make_generation_config()
+        other._new_counts()
         return other
+
+    def with_oracle(self, oracle) -> VLM:
+        """This VLM (the same weights, no copy) bound to ``oracle`` for early stop.
+
+        When ``decoding.early_stop`` is true, every ``generate`` call of the copy stops a row
+        as soon as ``oracle`` declares the label of its text final
+        (:class:`sampler.models.OracleStop`, with the prompt's length and the generation
+        config's EOS), so the oracle's labels of the returned texts are those of the full
+        decoding (:mod:`sampler._early_stop` states when); without early stop the binding
+        changes nothing. :func:`sampler.certify.certify` binds its oracle itself.
+
+        Args:
+          oracle: an oracle that declares final labels (``final_label``:
+            :class:`sampler.oracles.RefusalJudge`, :class:`sampler.oracles.ActionParser`).
+
+        Raises:
+          ValueError: an oracle without ``final_label`` (a semantic clusterer, an LLM
+            judge), or None.
+
+        Example:
+          >>> import tempfile, torch
+          >>> from sampler.models import VLM, DecodingConfig
+          >>> from sampler.oracles import RefusalJudge
+          >>> from sampler.tiny import build_tiny_llava
+          >>> vlm = VLM.from_pretrained(build_tiny_llava(tempfile.mkdtemp()), device="cpu",
+          ...     decoding=DecodingConfig(max_new_tokens=8, early_stop=True))
+          >>> prep = vlm.prepare(torch.rand(3, 32, 32), "what is this?")
+          >>> full = vlm.with_decoding(DecodingConfig(max_new_tokens=8))
+          >>> word = full.predict(prep, prep.pixels[None])[0].split()[0]
+          >>> bound = vlm.with_oracle(RefusalJudge([word]))  # a "refusal" at the first word
+          >>> bound.predict(prep, prep.pixels[None]) == [word]
+          True
+          >>> bound.early_stop_counts.decided, bound.early_stop_counts.generated
+          (1, 1)
+        """
+        from sampler._early_stop import declares_final_labels
+
+        if not declares_final_labels(oracle):
+            raise ValueError(
+                "oracle must declare final labels of prefixes (final_label, as RefusalJudge "
+                f"and ActionParser do) to be bound for early stop, got {type(oracle).__name__}"
+            )
+        other = copy.copy(self)
+        other.oracle = oracle
+        other._new_counts()
+        return other
+
+    def _new_counts(self) -> None:
+        from sampler._early_stop import EarlyStopCounts
+
+        bound = self.oracle is not None and self.decoding.early_stop
+        self.early_stop_counts = EarlyStopCounts() if bound else None
+        self._counts_lock = threading.Lock()
 
     def config_dict(self) -> dict[str, Any]:
         """The recorded configuration: model, class, device, dtype, decoding, normalization.
@@ -246,6 +270,8 @@ class VLM:
         ``model`` is the :attr:`identity` (its name or path when it has none: a model built
         in memory); ``path_as_given`` is the name or path it was loaded from, as typed,
         which a campaign records but does not hash (:func:`sampler.run.config_hash`).
+        ``decoding`` holds ``early_stop`` when it is true (the texts are cut). The bound
+        oracle is recorded by the campaign; :attr:`device_map` is not recorded.
         """
         return {
             "model": self.name_or_path if self.identity is None else self.identity,
@@ -262,21 +288,8 @@ class VLM:
 
     def format_prompt(self, prompt: str) -> str:
         """The prompt as the model reads it (chat template with one image, unless the prompt
-        already holds the image token)."""
-        if not isinstance(prompt, str) or not prompt.strip():
-            raise ValueError(f"prompt must be a non-empty string, got {prompt!r}")
-        image_token = getattr(self.processor, "image_token", None) or "<image>"
-        if image_token in prompt:
-            return prompt
-        if self.chat_template and getattr(self.processor, "chat_template", None):
-            conversation = [
-                {
-                    "role": "user",
-                    "content": [{"type": "image"}, {"type": "text", "text": prompt}],
-                }
-            ]
-            return self.processor.apply_chat_template(conversation, add_generation_prompt=True)
-        return f"{image_token}\n{prompt}"
+        already holds the image token; :func:`sampler._models_vlm_inputs.format_prompt`)."""
+        return format_prompt(self.processor, prompt, chat_template=self.chat_template)
 
     def prepare(self, image: torch.Tensor, prompt: str) -> Prepared:
         """Resize/crop the clean image once and tokenize the prompt once (see module doc).
@@ -294,53 +307,14 @@ class VLM:
             channels-first images (e.g. flattened patches), to which pixel noise cannot be
             added before the normalization.
         """
-        check_images(image, name="image", batched=False)
         text = self.format_prompt(prompt)
-        # The processor sees only the clean image; normalization is left to predict().
-        enc = self.processor(
-            images=[image.detach().float().cpu()],
-            text=[text],
-            return_tensors="pt",
-            do_normalize=False,
-            do_rescale=False,
-        )
-        pixels = enc.pop("pixel_values", None)
-        if (
-            not isinstance(pixels, torch.Tensor)
-            or pixels.ndim not in (4, 5)
-            or pixels.shape[0] != 1
-            or pixels.shape[-3] != 3
-        ):
-            shape = tuple(pixels.shape) if isinstance(pixels, torch.Tensor) else None
-            raise ValueError(
-                f"image processor {type(self.processor.image_processor).__name__} returned "
-                f"pixel_values of shape {shape}, not (1, [tiles,] 3, h, w): pixel-space noise "
-                "cannot be added before its normalization"
-            )
-        # Bicubic resampling can overshoot [0, 1] slightly; the clean image stays in range.
-        # A PIL-backed processor returns uint8 for an image whose values are all whole
-        # numbers (e.g. all black): cast before clamping.
-        pixels = pixels[0].float().clamp_(0.0, 1.0)
-        non_blocking = self.device.type == "cuda"
-        if non_blocking:
-            pixels = pixels.pin_memory()
-        pixels = pixels.to(self.device, non_blocking=non_blocking)
-        inputs = {
-            k: v.to(self.device, non_blocking=non_blocking)
-            for k, v in enc.items()
-            if isinstance(v, torch.Tensor)
-        }
-        return Prepared(pixels, inputs, text)
+        return prepare_input(self.processor, image, text, device=self.device)
 
     def pack_key(self, prepared: Prepared) -> tuple:
         """What two inputs must share for their copies to be decoded in one ``generate`` call:
         the pixel shape and every prompt tensor (``input_ids``, ``attention_mask``,
         ``image_sizes``, ...), by value. One host copy of the prompt tensors per call."""
-        inputs = tuple(
-            (k, tuple(v.shape), str(v.dtype), v.cpu().numpy().tobytes())
-            for k, v in sorted(prepared.inputs.items())
-        )
-        return ("vlm", tuple(prepared.pixels.shape), inputs)
+        return pack_key(prepared)
 
     def predict(
         self,
@@ -361,13 +335,16 @@ class VLM:
             its text does not depend on the other copies; the global torch RNG is not used.
             Ignored by greedy decoding.
           stopping_criteria: ``transformers`` stopping criteria for ``generate`` (per-row,
-            returning a bool tensor ``(batch,)``), or None.
+            returning a bool tensor ``(batch,)``), or None; with ``decoding.early_stop`` the
+            bound oracle's :class:`sampler.models.OracleStop` is added to them.
 
         Returns:
-          ``batch`` texts, special tokens removed, surrounding whitespace stripped.
+          ``batch`` texts, special tokens removed, surrounding whitespace stripped; with
+          early stop, cut after the token that decided the oracle's label.
 
         Raises:
-          ValueError: ``pixels`` of the wrong shape, dtype or device, or an empty batch.
+          ValueError: ``pixels`` of the wrong shape, dtype or device, an empty batch, or
+            ``decoding.early_stop`` without a bound oracle (:meth:`with_oracle`).
         """
         return self.predict_many(
             [prepared], [pixels], seeds=[seed], stopping_criteria=stopping_criteria
@@ -390,7 +367,8 @@ class VLM:
         batch of ``sum(b_i)``; with sampled decoding row ``r`` of part ``i`` is copy
         ``offsets[i] + r`` of seed ``seeds[i]`` (:func:`sampler.models.copy_uniforms`), so a
         request cut into two parts decodes as it would whole. Greedy rows depend on their
-        batch mates only through floating-point reductions of other batch sizes.
+        batch mates only through floating-point reductions of other batch sizes; with early
+        stop, a row's stop changes no other row (:mod:`sampler._early_stop`).
 
         Args:
           prepared_list, pixels_list: the parts, at least one, of equal length.
@@ -402,9 +380,14 @@ class VLM:
           one list of ``b_i`` texts per part.
 
         Raises:
-          ValueError: mismatched lengths, parts of another prompt, bad pixels (as
-            :meth:`predict`).
+          ValueError: mismatched lengths, parts of another prompt, bad pixels, early stop
+            without a bound oracle (as :meth:`predict`).
         """
+        if self.decoding.early_stop and self.oracle is None:
+            raise ValueError(
+                "decoding.early_stop is true but no oracle is bound: decode with "
+                "vlm.with_oracle(oracle) (sampler.certify.certify binds its oracle)"
+            )
         num = len(pixels_list)
         seeds = [None] * num if seeds is None else list(seeds)
         offsets = [0] * num if offsets is None else list(offsets)
@@ -415,43 +398,30 @@ class VLM:
         prepared = prepared_list[0]
         want = tuple(prepared.pixels.shape)
         for other, pixels in zip(prepared_list, pixels_list, strict=True):
-            if other is not prepared and not _same_prompt(other, prepared):
+            if other is not prepared and not same_prompt(other, prepared):
                 raise ValueError("prepared_list: every part must have the same prompt and shape")
             check_pixels(pixels, want, device=self.device)
-        counts = [p.shape[0] for p in pixels_list]
-        batch = sum(counts)
-        prompt_length = prepared.inputs["input_ids"].shape[1]
+        criteria = list(stopping_criteria or ())
+        stop = None
+        if self.decoding.early_stop:
+            from sampler._early_stop import OracleStop
 
-        from transformers import LogitsProcessorList, StoppingCriteriaList
+            stop = OracleStop(
+                self.processor,
+                self.oracle,
+                prompt_length=prepared.inputs["input_ids"].shape[1],
+                eos_token_id=self._generation_config.eos_token_id,
+            )
+            criteria.append(stop)
+        texts = generate_texts(
+            self, prepared, pixels_list, seeds=seeds, offsets=offsets, criteria=criteria
+        )
+        if stop is not None:
+            self._add_counts(stop.counts)
+        return texts
 
-        config, processors = self._generation_config, LogitsProcessorList()
-        if self.decoding.do_sample:
-            config = self._sampling_config
-            seeds = [self.decoding.seed if s is None else s for s in seeds]
-            processors.extend(
-                sampling_processors(
-                    self.decoding,
-                    seeds=seeds,
-                    offsets=offsets,
-                    counts=counts,
-                    prompt_length=prompt_length,
-                    device=self.device,
-                )
-            )
-        extra = {}
-        if stopping_criteria:
-            extra["stopping_criteria"] = StoppingCriteriaList(list(stopping_criteria))
-        with torch.inference_mode():
-            inputs = {
-                k: v.expand(batch, *v.shape[1:]).contiguous() for k, v in prepared.inputs.items()
-            }
-            pixels = pixels_list[0] if num == 1 else torch.cat(list(pixels_list))
-            inputs["pixel_values"] = self.normalization(pixels, dtype=self.dtype)
-            out = self.model.generate(
-                **inputs, generation_config=config, logits_processor=processors, **extra
-            )
-        new_tokens = out[:, prompt_length:].cpu()
-        texts = [
-            t.strip() for t in self.processor.batch_decode(new_tokens, skip_special_tokens=True)
-        ]
-        return split_rows(texts, counts)
+    def _add_counts(self, counts) -> None:
+        with self._counts_lock:
+            total = self.early_stop_counts
+            for field in type(counts).__dataclass_fields__:
+                setattr(total, field, getattr(total, field) + getattr(counts, field))

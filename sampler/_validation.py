@@ -29,6 +29,7 @@ __all__ = [
     "check_alpha",
     "check_choice",
     "check_count",
+    "check_device_map",
     "check_images",
     "check_int",
     "check_integer_tensor",
@@ -140,6 +141,48 @@ def resolve_device(device: str | torch.device = "auto") -> torch.device:
     if dev.type not in ("cpu", "cuda", "mps"):
         raise ValueError(f"device must be a cpu, cuda or mps device, got {device!r}")
     return dev
+
+
+DEVICE_MAP_STRATEGIES = ("auto", "balanced", "balanced_low_0", "sequential")
+
+
+def check_device_map(device_map):
+    """A ``device_map`` of ``transformers``' ``from_pretrained``: a strategy of
+    ``accelerate`` (``"auto"``, ``"balanced"``, ``"balanced_low_0"``, ``"sequential"``) or a
+    non-empty dict from module names (``""``: the whole model) to devices (an int GPU index
+    ``>= 0``, a device string, a ``torch.device``, ``"disk"``); returned unchanged.
+
+    Raises:
+      ValueError: anything else (a single device goes to ``device=`` instead).
+
+    Example:
+      >>> from sampler._validation import check_device_map
+      >>> check_device_map("auto"), check_device_map({"": "cpu"})
+      ('auto', {'': 'cpu'})
+    """
+    if isinstance(device_map, str):
+        return check_choice(device_map, name="device_map", choices=DEVICE_MAP_STRATEGIES)
+    if not isinstance(device_map, dict) or not device_map:
+        raise ValueError(
+            f"device_map must be one of {DEVICE_MAP_STRATEGIES} or a non-empty dict from "
+            f"module names to devices, got {device_map!r}"
+        )
+    for key, value in device_map.items():
+        if not isinstance(key, str):
+            raise ValueError(f"device_map keys must be module names (str), got {key!r}")
+        if isinstance(value, bool) or (isinstance(value, int) and value < 0):
+            raise ValueError(
+                f"device_map[{key!r}] must be a device or a GPU index >= 0, got {value!r}"
+            )
+        if value == "disk" or isinstance(value, int):
+            continue
+        import torch
+
+        try:
+            torch.device(value)
+        except (RuntimeError, TypeError) as err:
+            raise ValueError(f"device_map[{key!r}] must be a device, got {value!r}") from err
+    return device_map
 
 
 # --------------------------------------------------------------------------- tensors
