@@ -3,10 +3,13 @@
 The parser is built inside :func:`main`, so importing this module does nothing. All numbers
 come from the public :mod:`rstheory` functions; the subcommands only format them, one
 module each: :mod:`rstheory._cli_counts` (``demo`` and ``bound``),
-:mod:`rstheory._cli_plan` (``plan``, its figure in :mod:`rstheory._cli_plot`) and
+:mod:`rstheory._cli_plan` (``plan``: its parser, options, text and figure in
+``_cli_plan_parser``, ``_cli_plan_options``, ``_cli_plan_print`` and ``_cli_plot``),
 :mod:`rstheory._cli_validate` (``validate``) and :mod:`rstheory._cli_analyze`
-(``analyze``). This module holds the parser, the compilation cache and :func:`main`, the
-entry point of the ``rstheory`` command.
+(``analyze``); their text tables share :mod:`rstheory._cli_tables`. This module holds
+the parser, the compilation cache and :func:`main`, the entry point of the ``rstheory``
+command. ``bound`` loads neither JAX nor ``scipy.stats`` (its scalar path,
+:mod:`rstheory._clopper_pearson_scalar`).
 
 Examples (shell)::
 
