@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 
 from rstheory._cli_options import ALPHA
+from rstheory._cli_tables import Column, print_table
 
 __all__ = ["RADII", "add_analyze", "compute_analyze", "print_analyze"]
 
@@ -251,11 +252,17 @@ def print_analyze(result: dict) -> None:
             )
             two = p["stages"] != "single-stage"
             head = "ACR (low-high)" if two else "ACR"
-            print(f"  {'n':>8} {head:>17} " + " ".join(f"acc@{a['radius']:g}" for a in r["radii"]))
-            for g in p["grid"]:
-                acr = f"{g['acr_low']:.4f}-{g['acr']:.4f}" if two else f"{g['acr']:.4f}"
-                accs = " ".join(f"{v:>7.3f}" for v in g["accuracy"])
-                print(f"  {g['n']:>8} {acr:>17} {accs}")
+            cols = [Column("n", 8), Column(head, 17)]
+            cols += [Column(f"acc@{a['radius']:g}", 7, ".3f") for a in r["radii"]]
+            rows = [
+                [
+                    g["n"],
+                    f"{g['acr_low']:.4f}-{g['acr']:.4f}" if two else f"{g['acr']:.4f}",
+                    *g["accuracy"],
+                ]
+                for g in p["grid"]
+            ]
+            print_table(cols, rows, indent="  ")
             if p["target_n"] is not None:
                 print(
                     f"  n for {p['target_ratio']:g} x the expected ACR at n = {p['run_n']}: "
