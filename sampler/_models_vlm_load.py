@@ -76,6 +76,8 @@ def _map_device(device_map) -> torch.device:
     if isinstance(device_map, str):
         return resolve_device("auto")
     for value in device_map.values():
+        if value == "disk":
+            continue
         if isinstance(value, int) or torch.device(value).type == "cuda":
             return torch.device("cuda")
     return torch.device("cpu")
