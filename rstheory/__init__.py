@@ -19,8 +19,9 @@ Example:
 
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING
+
+from rstheory._lazy import lazy_module, names_by_module
 
 if TYPE_CHECKING:
     from rstheory import (
@@ -57,8 +58,21 @@ __all__ = [
 ]
 __version__ = "0.1.0"
 
-_SUBMODULES = frozenset(
+# name -> the private module that defines it
+_NAMES = names_by_module(
     {
+        "rstheory._clopper_pearson": (
+            "ConfidenceInterval",
+            "cp_interval",
+            "cp_lower",
+            "cp_upper",
+        ),
+        "rstheory._radius": ("Certificate", "certified_radius", "certify"),
+    }
+)
+__getattr__, __dir__ = lazy_module(
+    globals(),
+    submodules=(
         "analyze",
         "bounds",
         "distributions",
@@ -68,30 +82,7 @@ _SUBMODULES = frozenset(
         "rows",
         "scaling",
         "sequential",
-    }
+    ),
+    names=_NAMES,
+    all_names=__all__,
 )
-# name -> the private module that defines it
-_NAMES = {
-    "ConfidenceInterval": "rstheory._clopper_pearson",
-    "cp_interval": "rstheory._clopper_pearson",
-    "cp_lower": "rstheory._clopper_pearson",
-    "cp_upper": "rstheory._clopper_pearson",
-    "Certificate": "rstheory._radius",
-    "certified_radius": "rstheory._radius",
-    "certify": "rstheory._radius",
-}
-
-
-def __getattr__(name: str):
-    if name in _SUBMODULES:
-        value = importlib.import_module(f"rstheory.{name}")
-    elif name in _NAMES:
-        value = getattr(importlib.import_module(_NAMES[name]), name)
-    else:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    globals()[name] = value  # once loaded, a plain module attribute
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *__all__})

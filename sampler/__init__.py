@@ -18,20 +18,22 @@ of them loads; ``sampler.VLM`` or ``sampler.run`` import what they need when fir
 
 from __future__ import annotations
 
-import importlib
 import warnings
 from typing import TYPE_CHECKING
 
 from rstheory._deprecation import REMOVED_IN
+from rstheory._lazy import lazy_module, names_by_module
 from sampler._extras import extra_hint
 
 if TYPE_CHECKING:
     from sampler import certify, models, noise, oracles, real_models, run, tiny
     from sampler._config import CertifyConfig, SequentialRule
+    from sampler._early_stop import OracleStop
     from sampler._models import DecodingConfig, NoiseSpec, Samples, sample_predictions
     from sampler._models_classifier import ImageClassifier
     from sampler._models_vlm import VLM
     from sampler._noise import add_gaussian_noise, noise_generator
+    from sampler._oracle_base import final_label_of
     from sampler._oracles import (
         ActionParser,
         LLMJudge,
@@ -51,6 +53,7 @@ __all__ = [
     "ImageClassifier",
     "LLMJudge",
     "NoiseSpec",
+    "OracleStop",
     "RefusalJudge",
     "Samples",
     "SemanticClusterer",
@@ -63,6 +66,7 @@ __all__ = [
     "certify",
     "count_votes",
     "error_rates",
+    "final_label_of",
     "models",
     "noise",
     "noise_generator",
@@ -76,14 +80,16 @@ __all__ = [
 ]
 
 
-_SUBMODULES = frozenset({"certify", "models", "noise", "oracles", "real_models", "run", "tiny"})
+_SUBMODULES = ("certify", "models", "noise", "oracles", "real_models", "run", "tiny")
 # module -> the public names it defines
 _DEFINED_IN = {
     "sampler._config": ("CertifyConfig", "SequentialRule"),
+    "sampler._early_stop": ("OracleStop",),
     "sampler._models": ("DecodingConfig", "NoiseSpec", "Samples", "sample_predictions"),
     "sampler._models_classifier": ("ImageClassifier",),
     "sampler._models_vlm": ("VLM",),
     "sampler._noise": ("add_gaussian_noise", "noise_generator"),
+    "sampler._oracle_base": ("final_label_of",),
     "sampler._oracles": (
         "ActionParser",
         "LLMJudge",
@@ -100,7 +106,14 @@ _DEFINED_IN = {
         "top_two",
     ),
 }
-_NAMES = {name: module for module, names in _DEFINED_IN.items() for name in names}
+_NAMES = names_by_module(_DEFINED_IN)
+_lazy_getattr, __dir__ = lazy_module(
+    globals(),
+    submodules=_SUBMODULES,
+    names=_NAMES,
+    all_names=__all__,
+    on_missing=lambda err, what: extra_hint(err, what=what),
+)
 
 
 def __getattr__(name: str):
@@ -112,22 +125,5 @@ def __getattr__(name: str):
             DeprecationWarning,
             stacklevel=2,
         )
-        return __getattr__("CertifyResult")
-    if name not in _SUBMODULES and name not in _NAMES:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    try:
-        if name in _SUBMODULES:
-            value = importlib.import_module(f"sampler.{name}")
-        else:
-            value = getattr(importlib.import_module(_NAMES[name]), name)
-    except ModuleNotFoundError as err:
-        hint = extra_hint(err, what=f"sampler.{name}")
-        if hint is None:
-            raise
-        raise hint from err
-    globals()[name] = value  # once loaded, a plain module attribute
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *__all__})
+        return _lazy_getattr("CertifyResult")
+    return _lazy_getattr(name)
