@@ -107,7 +107,8 @@ def _timed(fn, repeats):
     return out, best
 
 
-def _bench(name, model, inputs, job, in_flights, rule_name, repeats):
+def _bench(name, model, inputs, job, in_flights, rule_name, repeats) -> list[dict]:
+    """Print and return one result per mode: the loop, then ``certify_packed`` per in-flight."""
     counter = Counter(model)
     certify_row(model, inputs[0], job)  # warm-up: the first calls of a model are slow
     certify_packed(model, inputs[:2], job, write=lambda row: None, in_flight=2)
@@ -123,8 +124,9 @@ def _bench(name, model, inputs, job, in_flights, rule_name, repeats):
         print(f"  error rows in the loop: {bad[:2]}")
     samples = sum(r["n0"] + r["n"] for r in want.values() if r["status"] == "ok")
     bs = job.certify_config.batch_size
+    results = []
 
-    def line(mode, calls, copies, seconds, same):
+    def line(mode, in_flight, calls, copies, seconds, same):
         fill = copies / (calls * bs) if calls else 0.0
         print(
             f"{name:<12} {rule_name:<10} {mode:<10} {calls:>6d} {copies:>7d} {fill:>6.3f} "
@@ -132,8 +134,24 @@ def _bench(name, model, inputs, job, in_flights, rule_name, repeats):
             f"{loop_calls / calls:>6.2f} {same:>5}",
             flush=True,
         )
+        results.append(
+            dict(
+                model=name,
+                rule=rule_name,
+                batch_size=bs,
+                in_flight=in_flight,
+                calls=calls,
+                copies=copies,
+                fill=fill,
+                seconds=seconds,
+                samples_per_s=samples / seconds,
+                speedup=loop_s / seconds,
+                calls_ratio=loop_calls / calls,
+                rows_equal=None if same == "-" else same == "True",
+            )
+        )
 
-    line("loop", loop_calls, loop_copies, loop_s, "-")
+    line("loop", 1, loop_calls, loop_copies, loop_s, "-")
     for m in in_flights:
 
         def packed(m=m):
@@ -144,8 +162,47 @@ def _bench(name, model, inputs, job, in_flights, rule_name, repeats):
             return rows, stats
 
         (rows, stats), seconds = _timed(packed, repeats)
-        line(f"packed {m}", stats.calls, stats.copies, seconds, str(_strip(rows) == want))
+        line(f"packed {m}", m, stats.calls, stats.copies, seconds, str(_strip(rows) == want))
     del model.predict_many  # the class's method again
+    return results
+
+
+def gpu_check_rows(*, device: str, dtype: str = "bfloat16", quick: bool = False) -> list[dict]:
+    """The packing section of ``bench/gpu_check.py``: the tiny LLaVA on ``device`` in ``dtype``.
+
+    A fixed-``n`` campaign (``n0 = 10``, ``n = 50``, sigma 0.25) of synthetic images, at
+    batch sizes 8, 32 and 128 (8 with ``quick``), by the per-input loop (in-flight 1) and
+    by :func:`sampler._packing.certify_packed` with in-flight 2, 4 and 8 (2 and 4 with
+    ``quick``); one timed run each after a warm-up.
+
+    Returns:
+      one dict per (batch size, in-flight): ``model``, ``rule``, ``batch_size``,
+      ``in_flight``, ``calls``, ``copies``, ``fill`` (copies per call over
+      ``batch_size``), ``seconds``, ``samples_per_s``, ``speedup`` (the loop's time over
+      this one), ``calls_ratio`` (the loop's calls over these), ``rows_equal`` (None for
+      the loop), plus ``device`` and ``dtype``.
+    """
+    from sampler.tiny import build_tiny_llava
+
+    batch_sizes, in_flights, count = ((8,), [2, 4], 8) if quick else ((8, 32, 128), [2, 4, 8], 32)
+    out = []
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        path = build_tiny_llava(tmp / "llava", version="1.5", seed=0)
+        vlm = VLM.from_pretrained(
+            path, device=device, dtype=dtype, decoding=DecodingConfig(max_new_tokens=4)
+        )
+        (tmp / "a").mkdir()
+        inputs = _images(tmp / "a", count, 32, "what is in the picture?")
+        print(HEADER)
+        for bs in batch_sizes:
+            cfg = CertifyConfig(n0=10, n=50, sigma=0.25, alpha=0.001, seed=0, batch_size=bs)
+            job = make_job(
+                vlm, config=cfg, oracle=FirstWord(), oracle_name="bench", model_name="tiny-llava"
+            )
+            rows = _bench("tiny-llava", vlm, inputs, job, in_flights, "fixed", 1)
+            out += [{**r, "device": device, "dtype": dtype} for r in rows]
+    return out
 
 
 def main(argv=None) -> int:

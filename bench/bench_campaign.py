@@ -1,0 +1,373 @@
+"""Campaigns end to end: the sequential rule against fixed n, packing on and off, and resume.
+
+    python bench/bench_campaign.py                  # tiny LLaVA + EfficientNet-Lite0, minutes
+    python bench/bench_campaign.py --quick          # smoke test, seconds
+    python bench/bench_campaign.py --json campaign.json --in-flight 8 --device cuda
+
+For each model, ``--inputs`` synthetic images (written to a temporary folder) are certified
+by whole campaigns (:func:`sampler.run.run`, one JSONL row per input) under two rules:
+
+* **fixed**: ``n0`` selection and ``n`` estimation samples per input;
+* **sequential**: the anytime-valid rule of :class:`sampler.certify.SequentialRule` at the
+  target radius ``R`` (looks every batch), whose ``n_max`` is planned from the fixed run:
+  :func:`rstheory.sequential.compare_fixed` on the plug-in law of its ``k / n``
+  (:meth:`rstheory.distributions.Empirical.from_counts`) gives the smallest ``n_max`` at
+  which the sequential rule certifies, in expectation, at least the fixed rule's fraction
+  at ``R``. When the measured sequential fraction is still below the fixed one, ``n_max`` is
+  doubled and the sequential campaign run again (at most ``--retries`` times), so both
+  fractions are printed and the comparison is made at a sequential fraction at least as
+  large.
+
+Each rule runs with in-flight 1 (the per-input loop of a campaign) and with in-flight
+``--in-flight`` (cross-input packing, :mod:`sampler._packing`: through ``run(...,
+in_flight=M)`` where the campaign takes it, else a campaign backend around
+:func:`sampler._packing.certify_packed`). Columns: certified fraction at ``R``, samples per
+input, wall seconds per input, model calls, batch fill (copies per call over
+``batch_size``) and whether the rows (everything but the timings) equal in-flight 1's. The
+ratio lines are measured in the same run: fixed over sequential (samples, time, fill) at
+each in-flight, and in-flight 1 over in-flight M (time, calls) for each rule.
+
+**Resume.** For each model and rule, the campaign is run again in a new file (in-flight
+1) cut in two ways, and its rows (without ``timings``) compared with the uninterrupted
+run's: ``limit=k`` and then the whole dataset; and a model whose ``predict_many`` raises
+``KeyboardInterrupt`` after some calls, then the same call with the model restored. Packed
+campaigns are resumed after ``limit=k`` too. ``PASS`` or ``FAIL`` is printed; the exit
+status is 1 on a FAIL.
+
+Models: the tiny random LLaVA 1.5 of :func:`sampler.tiny.build_tiny_llava` with the rule
+oracle of ``bench/bench_packing.py`` (class = length of the first word mod 3), and
+EfficientNet-Lite0 through the classifier adapter
+(:func:`sampler.real_models.efficientnet_lite0_classifier`, 224 x 224), skipped when its
+packages are missing. On a CPU a copy costs about the same at any batch size, so packing
+shows in the calls and the fill; the wall time it saves needs a device that runs a
+part-empty batch as slowly as a full one (a GPU). Measured numbers:
+``docs/measurements/performance.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import inspect
+import json
+import platform
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.bench_packing import Counter, FirstWord, _images, _strip
+from rstheory import distributions, sequential
+from sampler._campaign import CampaignOptions, run_campaign
+from sampler._packing import certify_packed
+from sampler._run import LocalBackend
+from sampler.certify import CertifyConfig, SequentialRule
+from sampler.run import read_rows, run
+
+# Per model: the fixed rule, the noise, the target radius; alpha 0.001, seed 0.
+MODELS = {
+    "tiny-llava": dict(n0=10, n=100, batch_size=32, sigma=0.5, radius=0.25, size=32),
+    "effnet-lite0": dict(n0=4, n=28, batch_size=16, sigma=0.5, radius=0.1, size=64),
+}
+QUICK = {
+    "tiny-llava": dict(n0=8, n=40, batch_size=16, sigma=0.5, radius=0.1, size=32),
+    "effnet-lite0": dict(n0=2, n=6, batch_size=4, sigma=0.5, radius=0.02, size=32),
+}
+ALPHA = 0.001
+PROMPT = "what is in the picture?"
+HEADER = (
+    f"{'model':<12} {'rule':<10} {'in-flight':>9} {'n_max':>6} {'cert@R':>7} {'samples':>8} "
+    f"{'s/input':>8} {'calls':>6} {'fill':>6} {'rows':>5}"
+)
+RUN_TAKES_IN_FLIGHT = "in_flight" in inspect.signature(run).parameters
+
+
+class PackedBackend(LocalBackend):
+    """The local campaign backend with ``in_flight`` inputs at once (until ``run`` takes it)."""
+
+    def __init__(self, model, oracle, in_flight):
+        super().__init__(model, oracle)
+        self.in_flight, self.stats = in_flight, None
+
+    def certify(self, todo, writer) -> None:
+        """Certify ``todo`` by :func:`sampler._packing.certify_packed`, rows as they finish."""
+        self.stats = certify_packed(
+            self.model, todo, self.job, write=writer.write, in_flight=self.in_flight
+        )
+
+
+def campaign(model, inputs, out, cfg, *, oracle, in_flight, limit=None):
+    """One campaign into ``out`` (created or resumed); its :class:`sampler.run.RunSummary`."""
+    kw = dict(oracle_name="bench", model_name="bench", limit=limit, progress=False)
+    if in_flight == 1:
+        return run(model, inputs, out, config=cfg, oracle=oracle, **kw)
+    if RUN_TAKES_IN_FLIGHT:
+        return run(model, inputs, out, config=cfg, oracle=oracle, in_flight=in_flight, **kw)
+    backend = PackedBackend(model, oracle, in_flight)
+    return run_campaign(backend, inputs, out, config=cfg, options=CampaignOptions(**kw))
+
+
+def certified(row, radius) -> bool:
+    """Whether an ``ok`` row certifies ``radius`` (a sequential row: its ``certified``)."""
+    if row["status"] != "ok":
+        return False
+    if "certified" in row:
+        return bool(row["certified"])
+    return not row["abstained"] and (row["radius"] or 0.0) >= radius
+
+
+def measure(model, inputs, folder, cfg, *, oracle, in_flight, counter, radius) -> dict:
+    """Run one campaign in a new file (after a one-input warm-up); its rows and numbers."""
+    warm_up = folder / f"warm-up-{len(list(folder.iterdir()))}.jsonl"
+    campaign(model, inputs[:1], warm_up, cfg, oracle=oracle, in_flight=1)
+    out = folder / f"{len(list(folder.iterdir()))}.jsonl"
+    counter.reset()
+    t = time.perf_counter()
+    campaign(model, inputs, out, cfg, oracle=oracle, in_flight=in_flight)
+    seconds = time.perf_counter() - t
+    rows = read_rows(out)
+    ok = [r for r in rows if r["status"] == "ok"]
+    bs = cfg.batch_size
+    return dict(
+        in_flight=in_flight,
+        n_max=None if cfg.sequential is None else cfg.sequential.n_max,
+        inputs=len(rows),
+        errors=len(rows) - len(ok),
+        certified_fraction=sum(certified(r, radius) for r in rows) / len(rows),
+        samples_per_input=sum(r["n0"] + r["n"] for r in ok) / len(rows),
+        seconds_per_input=seconds / len(rows),
+        calls=counter.calls,
+        copies=counter.copies,
+        fill=counter.copies / (counter.calls * bs) if counter.calls else 0.0,
+        out=str(out),
+        rows=_strip(rows),
+    )
+
+
+def _print(name, rule, m, same) -> None:
+    print(
+        f"{name:<12} {rule:<10} {m['in_flight']:>9d} {m['n_max'] or '-':>6} "
+        f"{m['certified_fraction']:>7.3f} {m['samples_per_input']:>8.1f} "
+        f"{m['seconds_per_input']:>8.3f} {m['calls']:>6d} {m['fill']:>6.3f} {same:>5}",
+        flush=True,
+    )
+
+
+@contextlib.contextmanager
+def interrupted_after(model, calls):
+    """``model.predict_many`` raises ``KeyboardInterrupt`` from its ``calls + 1``-th call on."""
+    inner = model.predict_many
+    count = [0]
+
+    def predict_many(*args, **kw):
+        count[0] += 1
+        if count[0] > calls:
+            raise KeyboardInterrupt
+        return inner(*args, **kw)
+
+    model.predict_many = predict_many
+    try:
+        yield
+    finally:
+        model.predict_many = inner
+
+
+def resume_checks(model, inputs, folder, cfg, *, oracle, want, calls, in_flight) -> dict:
+    """Rows of cut and resumed campaigns against ``want`` (the uninterrupted run's)."""
+    k = max(1, len(inputs) // 3)
+    checks = {}
+    for m in sorted({1, in_flight}):
+        out = folder / f"limit-{m}-{len(list(folder.iterdir()))}.jsonl"
+        campaign(model, inputs, out, cfg, oracle=oracle, in_flight=m, limit=k)
+        first = len(read_rows(out))
+        campaign(model, inputs, out, cfg, oracle=oracle, in_flight=m)
+        checks[f"limit_in_flight_{m}"] = first == k and _strip(read_rows(out)) == want
+    out = folder / f"interrupt-{len(list(folder.iterdir()))}.jsonl"
+    with interrupted_after(model, calls), contextlib.suppress(KeyboardInterrupt):
+        campaign(model, inputs, out, cfg, oracle=oracle, in_flight=1)
+        raise AssertionError("the wrapped model did not interrupt the campaign")
+    cut = len(read_rows(out)) if out.exists() else 0
+    campaign(model, inputs, out, cfg, oracle=oracle, in_flight=1)
+    checks["interrupt"] = 0 < cut < len(inputs) and _strip(read_rows(out)) == want
+    checks["interrupt_rows_before"] = cut
+    return checks
+
+
+def _without_rows(res: dict) -> dict:
+    return {f: {k: v for k, v in x.items() if k != "rows"} for f, x in res.items()}
+
+
+def bench_model(name, model, oracle, inputs, folder, p, args) -> dict:
+    """Both rules at in-flight 1 and M, the ratios and the resume checks of one model."""
+    base = CertifyConfig(
+        n0=p["n0"], n=p["n"], sigma=p["sigma"], alpha=ALPHA, seed=0, batch_size=p["batch_size"]
+    )
+    counter = Counter(model)
+    radius, m = p["radius"], args.in_flight
+    fixed = {
+        1: measure(
+            model, inputs, folder, base, oracle=oracle, in_flight=1, counter=counter, radius=radius
+        )
+    }
+    ks = [r["k"] for r in fixed[1]["rows"].values() if r["status"] == "ok"]
+    plan = sequential.compare_fixed(
+        distributions.Empirical.from_counts(ks, p["n"]),
+        radius=radius,
+        sigma=p["sigma"],
+        alpha=ALPHA,
+        batch_size=p["batch_size"],
+        n=p["n"],
+    )
+    n_max = plan.n_max
+    for _ in range(args.retries + 1):
+        seq_cfg = base.replace(n=None, sequential=SequentialRule(radius=radius, n_max=n_max))
+        seq = {
+            1: measure(
+                model,
+                inputs,
+                folder,
+                seq_cfg,
+                oracle=oracle,
+                in_flight=1,
+                counter=counter,
+                radius=radius,
+            )
+        }
+        if seq[1]["certified_fraction"] >= fixed[1]["certified_fraction"]:
+            break
+        print(f"  {name}: sequential n_max {n_max} certifies less than fixed n: doubled")
+        n_max *= 2
+    for rule, cfg, res in (("fixed", base, fixed), ("sequential", seq_cfg, seq)):
+        _print(name, rule, res[1], "-")
+        res[m] = measure(
+            model, inputs, folder, cfg, oracle=oracle, in_flight=m, counter=counter, radius=radius
+        )
+        res[m]["rows_equal"] = res[m]["rows"] == res[1]["rows"]
+        _print(name, rule, res[m], str(res[m]["rows_equal"]))
+    ratios = {}
+    for f in (1, m):
+        a, b = fixed[f], seq[f]
+        ratios[f"fixed/sequential in-flight {f}"] = dict(
+            samples=a["samples_per_input"] / b["samples_per_input"],
+            time=a["seconds_per_input"] / b["seconds_per_input"],
+            fill=a["fill"] / b["fill"],
+        )
+    for rule, res in (("fixed", fixed), ("sequential", seq)):
+        ratios[f"{rule} in-flight 1/{m}"] = dict(
+            time=res[1]["seconds_per_input"] / res[m]["seconds_per_input"],
+            calls=res[1]["calls"] / res[m]["calls"],
+            fill=res[1]["fill"] / res[m]["fill"],
+        )
+    for key, r in ratios.items():
+        print(f"ratio {name} {key}: " + ", ".join(f"{k} {v:.2f}x" for k, v in r.items()))
+    resume = {}
+    for rule, cfg, res in (("fixed", base, fixed), ("sequential", seq_cfg, seq)):
+        calls = max(1, fixed[1]["calls"] // 2) if rule == "fixed" else max(1, seq[1]["calls"] // 2)
+        resume[rule] = resume_checks(
+            model,
+            inputs,
+            folder,
+            cfg,
+            oracle=oracle,
+            want=res[1]["rows"],
+            calls=calls,
+            in_flight=m,
+        )
+        print(f"resume {name} {rule}: {resume[rule]}")
+    del model.predict_many  # the class's method again
+    return dict(
+        params=p,
+        alpha=ALPHA,
+        planned=dict(
+            n_max=plan.n_max, matched=bool(plan.matched), expected_samples=plan.expected_samples
+        ),
+        fixed=_without_rows(fixed),
+        sequential=_without_rows(seq),
+        matched=seq[1]["certified_fraction"] >= fixed[1]["certified_fraction"],
+        ratios=ratios,
+        resume=resume,
+        resume_pass=all(
+            v for c in resume.values() for k, v in c.items() if k != "interrupt_rows_before"
+        ),
+    )
+
+
+def load_models(names, tmp: Path, args):
+    """``(name, model, oracle)`` of each available model of ``names``."""
+    out = []
+    if "tiny-llava" in names:
+        from sampler.models import VLM, DecodingConfig
+        from sampler.tiny import build_tiny_llava
+
+        path = build_tiny_llava(tmp / "llava", version="1.5", seed=0)
+        decoding = DecodingConfig(max_new_tokens=args.max_new_tokens)
+        vlm = VLM.from_pretrained(path, device=args.device, dtype=args.dtype, decoding=decoding)
+        out.append(("tiny-llava", vlm, FirstWord()))
+    if "effnet-lite0" in names:
+        try:
+            from sampler.real_models import efficientnet_lite0_classifier
+
+            out.append(("effnet-lite0", efficientnet_lite0_classifier(device=args.device), None))
+        except ImportError as err:
+            print(f"EfficientNet-Lite0 not available ({err}): skipped")
+    return out
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="small smoke-test sizes")
+    parser.add_argument("--models", nargs="+", default=list(MODELS), choices=list(MODELS))
+    parser.add_argument("--inputs", type=int, default=None, help="default 32 (quick: 6)")
+    parser.add_argument("--in-flight", type=int, default=4, help="M of the packed campaigns")
+    parser.add_argument("--retries", type=int, default=2, help="n_max doublings at most")
+    parser.add_argument("--max-new-tokens", type=int, default=4)
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--dtype", default="float32", help="of the VLM")
+    parser.add_argument("--threads", type=int, default=1, help="torch CPU threads")
+    parser.add_argument("--json", help="write the results to this file")
+    args = parser.parse_args(argv)
+    inputs_count = args.inputs or (6 if args.quick else 32)
+    sizes = QUICK if args.quick else MODELS
+    torch.set_num_threads(args.threads)
+    print(
+        f"bench_campaign: python {platform.python_version()}, torch {torch.__version__}, "
+        f"device {args.device}, {torch.get_num_threads()} torch threads, quick={args.quick}; "
+        f"{inputs_count} inputs, in-flight 1 and {args.in_flight}, alpha {ALPHA}; packing "
+        f"through {'run(in_flight=)' if RUN_TAKES_IN_FLIGHT else 'certify_packed'}"
+    )
+    start = time.perf_counter()
+    results = dict(
+        quick=args.quick,
+        device=args.device,
+        threads=torch.get_num_threads(),
+        inputs=inputs_count,
+        in_flight=args.in_flight,
+        models={},
+    )
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        for name, model, oracle in load_models(args.models, tmp, args):
+            p = sizes[name]
+            print(f"\n{name}: {p}")
+            (tmp / name).mkdir()
+            (tmp / f"{name}-rows").mkdir()
+            inputs = _images(tmp / name, inputs_count, p["size"], PROMPT if oracle else None)
+            print(HEADER)
+            results["models"][name] = bench_model(
+                name, model, oracle, inputs, tmp / f"{name}-rows", p, args
+            )
+    ok = bool(results["models"]) and all(r["resume_pass"] for r in results["models"].values())
+    results["resume_pass"] = ok
+    results["wall_s"] = time.perf_counter() - start
+    print(f"\nresume: {'PASS' if ok else 'FAIL'}; total {results['wall_s']:.1f} s")
+    if args.json:
+        Path(args.json).write_text(json.dumps(results, indent=2, default=str))
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
