@@ -7,20 +7,11 @@ that stops early leaves the device part-empty. :func:`certify_packed` runs ``in_
 inputs at once, each through the unchanged :func:`sampler._campaign.certify_row` in its own
 worker thread, against a proxy of the model whose ``predict`` hands its request to one
 scheduler and waits; the scheduler (in the calling thread) packs the queued requests into
-model calls of up to ``batch_size`` copies, as a serving engine packs requests
-(continuous batching: G.-I. Yu et al. 2022, "Orca: A Distributed Serving System for
-Transformer-Based Generative Models", OSDI, Sec. 3), and gives each request its slice of
-the outputs.
-
-**Rules of a call.** Only requests of the same pack key share a call: the same model
-object and the model's ``pack_key(prepared)`` (for a VLM the pixel shape and the prompt
-tensors by value: the same prompt; for a classifier the pixel shape). A call runs when
-its key holds ``batch_size`` queued copies, or when every live worker waits on a request
-(the group of the oldest request then runs with what it has), so nothing deadlocks and a
-lone input still runs. A request may be cut across two calls. The call is the model's
-``predict_many`` (one ``generate`` / forward of the concatenated pixels); a model without
-one runs each request alone with ``predict``. A call that fails is retried part by part,
-so an exception reaches only the inputs whose copies raise it.
+model calls of up to ``batch_size`` copies and gives each request its slice of the
+outputs. The queue, the rules of a call, the derived models (``with_decoding``,
+``with_oracle``) shared by the workers, and the lock that keeps the tokenizer to one
+thread at a time are in :mod:`sampler._scheduler`. :func:`sampler.run.run` uses it with
+``in_flight > 1`` (``collect --in-flight``).
 
 **What does not change.** Each input's noise is drawn in its own thread by its own
 streams, from its own generators, exactly as before, so it never depends on its batch
@@ -32,8 +23,9 @@ flip where two logits are within rounding of each other). The rows' ``timings`` 
 time a request waits for its call. Rows are written in the order their inputs finish.
 
 **Threads.** The model is called from the calling thread only; ``prepare`` and the oracle
-run in the workers, one at a time (a lock: tokenizers are not safe to share between
-threads). ``write`` runs in the calling thread.
+run in the workers; the model call, ``prepare`` and the oracle run one at a time (one
+lock: tokenizers are not safe to share between threads; :mod:`sampler._scheduler`).
+``write`` runs in the calling thread.
 
 Example (a classifier that always answers class 1; 20 copies per input, 16 per call):
   >>> import pathlib, tempfile, torch
@@ -69,9 +61,8 @@ import threading
 from collections.abc import Callable, Iterable
 from typing import Any
 
-import torch
-
 from sampler._campaign import Job, certify_row
+from sampler._scheduler import _Cancelled, _Proxy, _Scheduler, _Serialized
 from sampler._validation import check_int
 
 __all__ = ["PackingStats", "certify_packed"]
@@ -115,219 +106,6 @@ class PackingStats:
         d = dataclasses.asdict(self)
         d["sizes"] = dict(sorted(self.sizes.items()))
         return {**d, "fill": self.fill}
-
-
-class _Cancelled(BaseException):
-    """Raised in a waiting worker when the campaign stops (not an input's error)."""
-
-
-class _Request:
-    """``pixels`` of one ``predict`` call of one input's stream, served in slices."""
-
-    def __init__(self, real, prepared, pixels, seed, key):
-        self.real, self.prepared, self.pixels = real, prepared, pixels
-        self.seed, self.key = seed, key
-        self.size = int(pixels.shape[0])
-        self.taken = 0  # copies handed to calls so far
-        self.calls = 0
-        self.outputs: list = []
-        self.error: BaseException | None = None
-        self.done = False
-
-    def result(self):
-        if self.error is not None:
-            raise self.error
-        if isinstance(self.outputs[0], torch.Tensor):
-            return self.outputs[0] if len(self.outputs) == 1 else torch.cat(self.outputs)
-        return [x for part in self.outputs for x in part]
-
-
-class _Serialized:
-    """``obj`` with its calls made under ``lock`` (and so is what its ``select`` returns)."""
-
-    def __init__(self, obj, lock):
-        self._obj, self._lock = obj, lock
-
-    def __call__(self, *args, **kwargs):
-        with self._lock:
-            return self._obj(*args, **kwargs)
-
-    def __getattr__(self, name):
-        attr = getattr(self._obj, name)
-        if not callable(attr):
-            return attr
-
-        def call(*args, **kwargs):
-            with self._lock:
-                out = attr(*args, **kwargs)
-            return _Serialized(out, self._lock) if name == "select" else out
-
-        return call
-
-
-class _Proxy:
-    """The model as one worker sees it: everything forwarded, but ``predict`` queued."""
-
-    def __init__(self, real, scheduler: _Scheduler):
-        self._real, self._scheduler = real, scheduler
-        self._keys: dict[int, tuple[Any, tuple]] = {}  # id(prepared) -> (prepared, key)
-
-    def __getattr__(self, name):
-        attr = getattr(self._real, name)  # AttributeError where the model has none
-        if name == "with_decoding":
-            return lambda decoding: self._derived(decoding)
-        return attr
-
-    def _derived(self, decoding):
-        real = self._scheduler.with_decoding(self._real, decoding)
-        return self if real is self._real else _Proxy(real, self._scheduler)
-
-    def _key(self, prepared) -> tuple:
-        pack_key = getattr(self._real, "pack_key", None)
-        if pack_key is None or not callable(getattr(self._real, "predict_many", None)):
-            return ("alone", id(prepared))
-        return (id(self._real), pack_key(prepared))
-
-    def prepare(self, image, prompt=None):
-        with self._scheduler.host_lock:
-            prepared = self._real.prepare(image, prompt)
-            self._keys[id(prepared)] = (prepared, self._key(prepared))
-        return prepared
-
-    def predict(self, prepared, pixels, *, seed=None):
-        known = self._keys.get(id(prepared))
-        key = known[1] if known is not None and known[0] is prepared else self._key(prepared)
-        return self._scheduler.submit(_Request(self._real, prepared, pixels, seed, key))
-
-
-class _Scheduler:
-    """The queue of requests and the rule that packs them (see the module docstring)."""
-
-    def __init__(self, *, batch_size: int, stats: PackingStats):
-        self.batch_size, self.stats = batch_size, stats
-        self.cond = threading.Condition()
-        self.host_lock = threading.Lock()
-        self.pending: list[_Request] = []  # arrival order; copies not yet handed out
-        self.open: set[_Request] = set()  # not yet delivered
-        self.live = 0  # workers running
-        self.finished: collections.deque = collections.deque()  # ("row", row) | ("raise", err)
-        self.stopped = False
-        self._decoded: dict[tuple[int, Any], Any] = {}
-
-    def with_decoding(self, real, decoding):
-        """One model object per decoding, shared by every worker (so their calls pack)."""
-        with self.cond:
-            key = (id(real), decoding)
-            if key not in self._decoded:
-                self._decoded[key] = real.with_decoding(decoding)
-            return self._decoded[key]
-
-    def submit(self, req: _Request):
-        """In a worker: queue ``req`` and wait until the scheduler has served it."""
-        with self.cond:
-            if self.stopped:
-                raise _Cancelled
-            self.pending.append(req)
-            self.open.add(req)
-            self.stats.requests += 1
-            self.cond.notify_all()
-            while not req.done:
-                self.cond.wait()
-        return req.result()
-
-    def take(self) -> list[tuple[_Request, int, int]] | None:
-        """Under the lock: the parts ``(request, start, stop)`` of the next call, or None."""
-        if not self.pending:
-            return None
-        queued: dict[tuple, int] = collections.defaultdict(int)
-        for req in self.pending:
-            queued[req.key] += req.size - req.taken
-        full = [req.key for req in self.pending if queued[req.key] >= self.batch_size]
-        if full:
-            key = full[0]
-        elif len(self.open) >= self.live:  # every live worker waits: run what there is
-            key = self.pending[0].key
-        else:
-            return None
-        if key[0] == "alone":  # a model without predict_many: the whole request
-            req = next(r for r in self.pending if r.key == key)
-            self.pending.remove(req)
-            req.taken = req.size
-            return [(req, 0, req.size)]
-        parts, room = [], self.batch_size
-        for req in [r for r in self.pending if r.key == key]:
-            num = min(req.size - req.taken, room)
-            parts.append((req, req.taken, req.taken + num))
-            req.taken += num
-            room -= num
-            if req.taken == req.size:
-                self.pending.remove(req)
-            if room == 0:
-                break
-        return parts
-
-    def run(self, parts) -> None:
-        """Outside the lock: one model call for ``parts``, then each request its slice."""
-        real = parts[0][0].real
-        try:
-            results = self._call(real, parts)
-        except Exception as err:
-            if len(parts) == 1:
-                results = [_Failed(err)]
-            else:  # run each part alone: the error reaches only the parts that raise it
-                self.stats.retried_calls += 1
-                results = [self._attempt(real, p) for p in parts]
-        num = sum(stop - start for _, start, stop in parts)
-        self.stats.calls += 1
-        self.stats.copies += num
-        self.stats.sizes[num] += 1
-        with self.cond:
-            for (req, _start, stop), out in zip(parts, results, strict=True):
-                req.calls += 1
-                if isinstance(out, _Failed):
-                    req.error = out.error
-                else:
-                    req.outputs.append(out)
-                if req.error is not None or (stop == req.size and req.taken == req.size):
-                    self.stats.split_requests += req.calls > 1
-                    req.done = True
-                    self.open.discard(req)
-                    if req in self.pending:
-                        self.pending.remove(req)
-            self.cond.notify_all()
-
-    def _attempt(self, real, part):
-        try:
-            return self._call(real, [part])[0]
-        except Exception as err:
-            return _Failed(err)
-
-    @staticmethod
-    def _call(real, parts) -> list:
-        if parts[0][0].key[0] == "alone":  # a model without predict_many: one whole request
-            (req, _, _), *_ = parts
-            return [real.predict(req.prepared, req.pixels, seed=req.seed)]
-        return real.predict_many(
-            [req.prepared for req, _, _ in parts],
-            [req.pixels[a:b] for req, a, b in parts],
-            seeds=[req.seed for req, _, _ in parts],
-            offsets=[a for _, a, _ in parts],
-        )
-
-    def cancel(self) -> None:
-        """Stop: every waiting and later request raises :class:`_Cancelled` in its worker."""
-        with self.cond:
-            self.stopped = True
-            for req in self.open:
-                req.error, req.done = _Cancelled(), True
-            self.open.clear()
-            self.pending.clear()
-            self.cond.notify_all()
-
-
-class _Failed:
-    def __init__(self, error: BaseException):
-        self.error = error
 
 
 def certify_packed(

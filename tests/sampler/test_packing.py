@@ -1,7 +1,8 @@
 """Tests of sampler._packing: the rows of a packed campaign equal those of the one-by-one
 loop (a classifier and the tiny LLaVA, fixed n and sequential, greedy and sampled decoding),
 requests cut across calls, prompts that never share a call, an input's error kept to its
-own row, the fill fraction, a model without predict_many, and a clean interrupt."""
+own row, the fill fraction, a model without predict_many, a clean interrupt, derived models
+(with_decoding, with_oracle) shared by the workers, and the host lock around the model call."""
 
 import threading
 
@@ -276,3 +277,131 @@ def test_vlm_inputs_with_other_prompts_never_share_a_call(vlm15, tmp_path, monke
     assert got == want
     assert len({len(next(iter(c))) for c in calls}) == 1  # the same length in tokens
     assert all(len(c) == 1 for c in calls) and len(set().union(*calls)) == 2
+
+
+class Derivable(Recording):
+    """A classifier with ``with_decoding`` and ``with_oracle`` as a VLM has them: each
+    returns a new object (the same weights), recording what it was derived with."""
+
+    def __init__(self, *args, derived_from=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.derived_from = derived_from
+        self.derivations = []
+
+    def _copy(self, how):
+        other = Derivable(self.module, derived_from=(self, how))
+        other.calls = self.calls  # one record of the calls
+        self.derivations.append(how)
+        return other
+
+    def with_decoding(self, decoding):
+        return self._copy(("with_decoding", decoding))
+
+    def with_oracle(self, oracle):
+        return self._copy(("with_oracle", oracle))
+
+
+def test_derived_models_are_made_once_and_shared_so_their_calls_pack(tmp_path, monkeypatch):
+    """Every worker asks for ``with_decoding(d).with_oracle(o)``; the scheduler makes one of
+    each, by value for the hashable decoding and by identity for the oracle, so the workers
+    share one model object and their copies share calls."""
+    import sampler._certify as certify_mod
+    from sampler._scheduler import _Scheduler
+
+    marker = object()  # the campaign's one oracle object
+    seen = []
+
+    def bind(model, cfg, oracle):
+        bound = model.with_decoding(("greedy", 6)).with_oracle(marker)
+        seen.append(bound)
+        return bound
+
+    monkeypatch.setattr(certify_mod, "_bind_early_stop", bind)
+    clf = Derivable(_Linear())
+    inputs = _inputs(tmp_path, 6)
+    job = _job(clf, num_classes=4, n0=5, n=11, batch_size=8)
+    got, stats = _packed(clf, inputs, job, 6)
+    assert len(seen) == 6
+    assert clf.derivations == [("with_decoding", ("greedy", 6))]  # once, not per worker
+    (bound,) = {p._real for p in seen}  # one bound model for every worker
+    decoded = bound.derived_from[0]
+    assert decoded.derivations == [("with_oracle", marker)]
+    assert stats.copies == 6 * 16 and stats.calls < stats.requests  # their copies packed
+    # Equal hashable arguments share; other objects (of default identity) do not.
+    sched = _Scheduler(batch_size=8, stats=PackingStats(batch_size=8))
+    one, two = (sched.derived(clf, "with_oracle", object()) for _ in range(2))
+    same, again = (sched.derived(clf, "with_decoding", ("a", 1)) for _ in range(2))
+    unhashable = [sched.derived(clf, "with_decoding", {"a": 1}) for _ in range(2)]
+    assert one is not two and same is again and unhashable[0] is not unhashable[1]
+    # The rows are those of the loop (whose derivations are not shared).
+    monkeypatch.setattr(certify_mod, "_bind_early_stop", lambda m, c, o: m)
+    assert got == _loop(clf, inputs, job)
+
+
+def test_the_model_call_holds_the_host_lock_that_prepare_and_the_oracle_take(tmp_path):
+    """A tokenizer is used by ``prepare`` and the oracle in the workers and by the model's
+    own decode in the calling thread: none of them may overlap another."""
+    active, overlaps = [], []
+    guard = threading.Lock()
+
+    def enter(what):
+        with guard:
+            if active:
+                overlaps.append((tuple(active), what))
+            active.append(what)
+
+    def leave(what):
+        with guard:
+            active.remove(what)
+
+    class Busy(Recording):
+        def prepare(self, image, prompt=None):
+            enter("prepare")
+            try:
+                return super().prepare(image, prompt)
+            finally:
+                leave("prepare")
+
+        def predict_many(self, prepared_list, pixels_list, **kw):
+            enter("call")
+            try:
+                threading.Event().wait(0.002)  # room for a worker to slip in
+                return super().predict_many(prepared_list, pixels_list, **kw)
+            finally:
+                leave("call")
+
+    clf = Busy(_Linear())
+    inputs = _inputs(tmp_path, 6)
+    job = _job(clf, num_classes=4, n0=5, n=11, batch_size=8)
+    got, stats = _packed(clf, inputs, job, 6)
+    assert all(r["status"] == "ok" for r in got.values())
+    assert stats.calls > 1 and overlaps == []
+
+
+def test_a_vlm_oracle_never_runs_during_a_model_call(vlm15, tmp_path, monkeypatch):
+    """The oracle (in the workers) and the VLM's call with its ``batch_decode`` (in the
+    calling thread) share one tokenizer-safe lock."""
+    busy, overlaps = [], []
+    real = type(vlm15).predict_many
+
+    def call(self, *args, **kw):
+        busy.append(1)
+        try:
+            threading.Event().wait(0.002)
+            return real(self, *args, **kw)
+        finally:
+            busy.pop()
+
+    class Watching(FirstWord):
+        def __call__(self, texts):
+            overlaps.append(bool(busy))
+            return super().__call__(texts)
+
+    monkeypatch.setattr(type(vlm15), "predict_many", call)
+    inputs = _inputs(tmp_path, 4, size=32, prompt=PROMPT)
+    job = _job(
+        vlm15, Watching(), n0=3, n=5, batch_size=4, decoding=DecodingConfig(max_new_tokens=3)
+    )
+    got, stats = _packed(vlm15, inputs, job, 4)
+    assert all(r["status"] == "ok" for r in got.values()), got
+    assert len(overlaps) == 8 and not any(overlaps) and stats.calls >= 4
