@@ -22,6 +22,13 @@ timed runs after an untimed warm-up, runs alternating between the ways (plain ``
 with the criterion watching only, ``stop=False``: its own cost; with early stop); "labels equal":
 the oracle's labels of both runs agree (else the exit status is 1). A batch's steps, and
 so its time, drop only when all its rows decide early (no slot refill inside ``generate``).
+
+The last columns take the public path on the same batches: ``VLM.predict`` of the VLM
+decoding with ``DecodingConfig(max_new_tokens=m)`` against the copy decoding with
+``DecodingConfig(max_new_tokens=m, early_stop=True)`` bound by ``VLM.with_oracle(oracle)``
+(what :func:`sampler.certify.certify` runs): the tokens the bound copy generated
+(``early_stop_counts.generated``, equal to ``tok_stop``), samples/s of both (best of
+``--repeat``, alternating) and their ratio; their labels must agree too.
 """
 
 from __future__ import annotations
@@ -71,6 +78,30 @@ def pick_word(texts):
     if best is None or not best[1] or not best[2]:
         raise SystemExit("no word splits the pool of answers; try another --seed or --pool")
     return best
+
+
+def _through_with_oracle(vlm, preps, idx, oracle, m, *, repeat, device):
+    """``VLM.predict`` of rows ``idx`` without and with early stop through
+    ``VLM.with_oracle``: (tokens generated with it, best seconds per way, labels equal)."""
+    full_vlm = vlm.with_decoding(DecodingConfig(max_new_tokens=m))
+    stop_vlm = vlm.with_decoding(DecodingConfig(max_new_tokens=m, early_stop=True))
+    pixels = torch.stack([preps[i].pixels for i in idx])
+    best = dict.fromkeys(("full", "stop"), float("inf"))
+    for r in range(repeat + 1):
+        for way in best:
+            model = full_vlm if way == "full" else stop_vlm.with_oracle(oracle)
+            _sync(device)
+            t0 = time.perf_counter()
+            texts = model.predict(preps[0], pixels)
+            _sync(device)
+            if r:
+                best[way] = min(best[way], time.perf_counter() - t0)
+            if way == "full":
+                full_texts = texts
+            else:
+                stop_texts, tokens = texts, model.early_stop_counts.generated
+    equal = oracle(full_texts).tolist() == oracle(stop_texts).tolist()
+    return tokens, best, equal
 
 
 def main(argv=None) -> int:
@@ -131,6 +162,10 @@ def main(argv=None) -> int:
         "sps_stop",
         "speedup",
         "labels_equal",
+        "tok_vlm",
+        "sps_vlm_full",
+        "sps_vlm_stop",
+        "vlm_speedup",
     )
     print(" ".join(f"{h:>12}" for h in head))
     ok = True
@@ -162,6 +197,10 @@ def main(argv=None) -> int:
                     oracle(_texts(vlm, full, n)).tolist()
                     == oracle(_texts(vlm, stopped, n)).tolist()
                 )
+                vlm_tokens, vlm_best, vlm_equal = _through_with_oracle(
+                    vlm, preps, idx, oracle, m, repeat=args.repeat, device=device
+                )
+                equal &= vlm_equal
                 ok &= equal
                 tf, ts = watch.counts.generated, stop.counts.generated
                 assert ts == watch.counts.to_decision
@@ -180,12 +219,17 @@ def main(argv=None) -> int:
                     f"{ss:.1f}",
                     f"{ss / sf:.2f}",
                     equal,
+                    vlm_tokens,
+                    f"{bs / vlm_best['full']:.1f}",
+                    f"{bs / vlm_best['stop']:.1f}",
+                    f"{vlm_best['full'] / vlm_best['stop']:.2f}",
                 )
                 print(" ".join(f"{v!s:>12}" for v in row), flush=True)
     print(
         "\ntok_ratio = tok_stop / tok_full; speedup = sps_stop / sps_full (same run); "
         "sps_watch: OracleStop(stop=False), which decodes every step but stops no row "
-        "(the criterion's own cost)."
+        "(the criterion's own cost); tok_vlm, sps_vlm_*: VLM.predict without and with "
+        "DecodingConfig(early_stop=True) bound by VLM.with_oracle, vlm_speedup their ratio."
     )
     return 0 if ok else 1
 
