@@ -97,6 +97,8 @@ def _oracle_error_for(oracle_error, top_class: int):
 def _bind_early_stop(model, cfg: CertifyConfig, oracle):
     """``model`` bound to ``oracle`` when its decoding (the configuration's, else its own) has
     ``early_stop``; ``model`` itself otherwise (a classifier has no decoding)."""
+    if not callable(getattr(model, "with_decoding", None)):
+        return model  # a classifier: a decoding in the configuration is refused later
     decoding = cfg.decoding if cfg.decoding is not None else getattr(model, "decoding", None)
     if not getattr(decoding, "early_stop", False):
         return model
