@@ -10,12 +10,15 @@ batch, and batched kernels round differently), the oracle (its name, class, labe
 settings, including the model it loads and its batch size, which can change padded
 numerics) and the oracle correction (``oracle_eps`` or the error rates; they change
 ``p_lower`` and the radius, not the counts). Not hashed: ``keep_texts``, ``limit``, the
-output format, the progress bar, library versions (recorded per row instead, so a
-library upgrade does not block a resume) and the model's name or path as typed
-(``config["model"]["path_as_given"]``, recorded in each row's configuration), and
-likewise the name or path of an oracle's own model (``config["oracle"]["model_as_given"]``):
-an oracle's model (an LLM judge, an embedding or entailment model) is hashed by the same
-identity as the campaign's model.
+output format, the progress bar, the backend, ``in_flight`` (inputs certified at once,
+whose copies share model calls: :mod:`sampler._packing`; each input's noise, decoding
+seeds and per-copy uniforms are its own, so the rows are those of ``in_flight = 1``, up to
+a greedy token where two logits tie within the rounding of a batched kernel), library
+versions (recorded per row instead, so a library upgrade does not block a resume) and the
+model's name or path as typed (``config["model"]["path_as_given"]``, recorded in each
+row's configuration), and likewise the name or path of an oracle's own model
+(``config["oracle"]["model_as_given"]``): an oracle's model (an LLM judge, an embedding
+or entailment model) is hashed by the same identity as the campaign's model.
 
 **The model's identity** (a :class:`sampler.models.VLM` loaded with ``from_pretrained``)
 is that of :func:`sampler._model_identity.model_identity`, not the spelling of its path:
