@@ -70,7 +70,7 @@ from sampler.run import read_rows, run
 
 # Per model: the fixed rule, the noise, the target radius; alpha 0.001, seed 0.
 MODELS = {
-    "tiny-llava": dict(n0=10, n=100, batch_size=32, sigma=0.5, radius=0.25, size=32),
+    "tiny-llava": dict(n0=10, n=500, batch_size=50, sigma=0.5, radius=0.4, size=32),
     "effnet-lite0": dict(n0=4, n=28, batch_size=16, sigma=0.5, radius=0.1, size=64),
 }
 QUICK = {
@@ -176,23 +176,25 @@ def interrupted_after(model, calls):
         model.predict_many = inner
 
 
-def resume_checks(model, inputs, folder, cfg, *, oracle, want, calls, in_flight) -> dict:
-    """Rows of cut and resumed campaigns against ``want`` (the uninterrupted run's)."""
+def resume_checks(model, inputs, folder, cfg, *, oracle, want, calls) -> dict:
+    """Rows of cut and resumed campaigns against ``want[in_flight]`` (the uninterrupted
+    run's rows at that in-flight): after ``limit=k`` at each in-flight, and after a
+    ``KeyboardInterrupt`` from the model's ``calls + 1``-th call at in-flight 1."""
     k = max(1, len(inputs) // 3)
     checks = {}
-    for m in sorted({1, in_flight}):
+    for m, rows in want.items():
         out = folder / f"limit-{m}-{len(list(folder.iterdir()))}.jsonl"
         campaign(model, inputs, out, cfg, oracle=oracle, in_flight=m, limit=k)
         first = len(read_rows(out))
         campaign(model, inputs, out, cfg, oracle=oracle, in_flight=m)
-        checks[f"limit_in_flight_{m}"] = first == k and _strip(read_rows(out)) == want
+        checks[f"limit_in_flight_{m}"] = first == k and _strip(read_rows(out)) == rows
     out = folder / f"interrupt-{len(list(folder.iterdir()))}.jsonl"
     with interrupted_after(model, calls), contextlib.suppress(KeyboardInterrupt):
         campaign(model, inputs, out, cfg, oracle=oracle, in_flight=1)
         raise AssertionError("the wrapped model did not interrupt the campaign")
     cut = len(read_rows(out)) if out.exists() else 0
     campaign(model, inputs, out, cfg, oracle=oracle, in_flight=1)
-    checks["interrupt"] = 0 < cut < len(inputs) and _strip(read_rows(out)) == want
+    checks["interrupt"] = 0 < cut < len(inputs) and _strip(read_rows(out)) == want[1]
     checks["interrupt_rows_before"] = cut
     return checks
 
@@ -266,16 +268,10 @@ def bench_model(name, model, oracle, inputs, folder, p, args) -> dict:
         print(f"ratio {name} {key}: " + ", ".join(f"{k} {v:.2f}x" for k, v in r.items()))
     resume = {}
     for rule, cfg, res in (("fixed", base, fixed), ("sequential", seq_cfg, seq)):
-        calls = max(1, fixed[1]["calls"] // 2) if rule == "fixed" else max(1, seq[1]["calls"] // 2)
+        want = {f: res[f]["rows"] for f in (1, m)}
+        calls = max(1, res[1]["calls"] // 2)
         resume[rule] = resume_checks(
-            model,
-            inputs,
-            folder,
-            cfg,
-            oracle=oracle,
-            want=res[1]["rows"],
-            calls=calls,
-            in_flight=m,
+            model, inputs, folder, cfg, oracle=oracle, want=want, calls=calls
         )
         print(f"resume {name} {rule}: {resume[rule]}")
     del model.predict_many  # the class's method again
@@ -320,7 +316,9 @@ def load_models(names, tmp: Path, args):
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small smoke-test sizes")
-    parser.add_argument("--models", nargs="+", default=list(MODELS), choices=list(MODELS))
+    parser.add_argument(
+        "--models", nargs="+", choices=list(MODELS), help="default: both (quick: tiny-llava)"
+    )
     parser.add_argument("--inputs", type=int, default=None, help="default 32 (quick: 6)")
     parser.add_argument("--in-flight", type=int, default=4, help="M of the packed campaigns")
     parser.add_argument("--retries", type=int, default=2, help="n_max doublings at most")
@@ -332,6 +330,7 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     inputs_count = args.inputs or (6 if args.quick else 32)
     sizes = QUICK if args.quick else MODELS
+    names = args.models or (["tiny-llava"] if args.quick else list(MODELS))
     torch.set_num_threads(args.threads)
     print(
         f"bench_campaign: python {platform.python_version()}, torch {torch.__version__}, "
@@ -350,7 +349,7 @@ def main(argv=None) -> int:
     )
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        for name, model, oracle in load_models(args.models, tmp, args):
+        for name, model, oracle in load_models(names, tmp, args):
             p = sizes[name]
             print(f"\n{name}: {p}")
             (tmp / name).mkdir()

@@ -13,10 +13,13 @@ transformers, JAX, scipy and pytest) and, section by section, each in its own
 2. samples/s of the tiny random LLaVA (:func:`sampler.tiny.build_tiny_llava`) in bfloat16
    and float32 at batch sizes 1 to 256 (:func:`sampler.models.sample_predictions`, greedy),
    with the peak GPU memory of each;
-3. a campaign of inputs with and without cross-input packing
-   (:mod:`sampler._packing`) and with and without early-stopped decoding
-   (:mod:`sampler._early_stop`), when those modules are present: samples/s and batch fill;
-4. :func:`rstheory.cp_lower` throughput under JAX on the GPU (bounds per second for 10^5
+3. a fixed-``n`` campaign of the tiny LLaVA with and without cross-input packing
+   (:mod:`sampler._packing`, when present): calls, batch fill and samples/s at in-flight 1
+   to 8 and batch sizes 8 to 128 (:func:`bench.bench_packing.gpu_check_rows`); whether
+   :mod:`sampler._early_stop` is present is recorded;
+4. whole campaigns (``bench/bench_campaign.py``): the sequential rule against fixed ``n``
+   at the same certified fraction, in-flight 1 and 8, and the resume check;
+5. :func:`rstheory.cp_lower` throughput under JAX on the GPU (bounds per second for 10^5
    to 10^7 ``(k, n)`` pairs), against the README's estimate of 10^8 to 10^9 bounds/s.
 
 Without CUDA (and without ``--allow-cpu``) it says that it needs CUDA and exits 0. The JSON
@@ -185,7 +188,24 @@ def packing(device: str, quick: bool) -> dict:
         return {"skipped": "sampler._packing is not in this source tree", **found}
     from bench.bench_packing import gpu_check_rows  # the benchmark's own measurement
 
-    return {"rows": gpu_check_rows(device=device, quick=quick), **found}
+    dtype = "float32" if device == "cpu" else "bfloat16"
+    return {"rows": gpu_check_rows(device=device, dtype=dtype, quick=quick), **found}
+
+
+def campaigns(device: str, quick: bool) -> dict:
+    """``bench/bench_campaign.py`` on this device: sequential against fixed n, packing 1 and 8.
+
+    The tiny LLaVA in bfloat16 on a GPU (EfficientNet-Lite0 too where its packages are
+    installed); the benchmark's JSON, with its resume check (``resume_pass``).
+    """
+    from bench.bench_campaign import main as bench_campaign
+
+    dtype = "float32" if device == "cpu" else "bfloat16"
+    with tempfile.TemporaryDirectory() as tmp:
+        path = pathlib.Path(tmp) / "campaign.json"
+        argv = ["--device", device, "--dtype", dtype, "--in-flight", "8", "--json", str(path)]
+        returncode = bench_campaign(argv + (["--quick"] if quick else []))
+        return {"returncode": returncode, **json.loads(path.read_text())}
 
 
 def main(argv=None) -> int:
@@ -212,6 +232,7 @@ def main(argv=None) -> int:
     _section(results, "gpu_tests", gpu_tests, args.quick)
     _section(results, "throughput", throughput, device, args.quick)
     _section(results, "packing", packing, device, args.quick)
+    _section(results, "campaigns", campaigns, device, args.quick)
     _section(results, "cp_lower", cp_throughput, args.quick)
     results["wall_s"] = round(time.perf_counter() - start, 1)
     out = pathlib.Path(args.out)
