@@ -73,3 +73,44 @@ def on_files(files, config):
             File.generated(config, f"notebooks/{path.stem}.md", content=notebook_markdown(path))
         )
     return files
+
+
+# MathJax 3 in the built site, from the django-static-mathjax wheel (the docs extra): its
+# TeX-to-HTML component and the fonts that component loads relative to itself.
+MATHJAX_TARGET = "assets/mathjax"
+MATHJAX_FILES = ("tex-chtml.js", "output/chtml/fonts/woff-v2")
+
+
+def mathjax_source() -> pathlib.Path | None:
+    """The ``es5`` folder of the installed MathJax 3, or ``None`` when it is not installed."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("mathjax")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    es5 = pathlib.Path(next(iter(spec.submodule_search_locations))) / "static" / "mathjax" / "es5"
+    return es5 if (es5 / "tex-chtml.js").is_file() else None
+
+
+def on_post_build(config):
+    """Copy MathJax into the site, so the formulas render without a network.
+
+    Without the package the pages keep their TeX as text (``\\( ... \\)``), readable as is.
+    """
+    import logging
+    import shutil
+
+    source = mathjax_source()
+    if source is None:
+        logging.getLogger("mkdocs.hooks").info(
+            "MathJax not installed (pip install django-static-mathjax): formulas stay TeX"
+        )
+        return
+    target = pathlib.Path(config["site_dir"]) / MATHJAX_TARGET
+    for name in MATHJAX_FILES:
+        src, dst = source / name, target / name
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        if src.is_dir():
+            shutil.copytree(src, dst, dirs_exist_ok=True)
+        else:
+            shutil.copy2(src, dst)
