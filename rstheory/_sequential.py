@@ -71,7 +71,6 @@ from __future__ import annotations
 from typing import Literal, NamedTuple, get_args
 
 import numpy as np
-import scipy.signal
 import scipy.special
 import scipy.stats
 
