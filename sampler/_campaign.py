@@ -56,7 +56,7 @@ import os
 import pathlib
 import sys
 import time
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from sampler._certify import certify, derive_seed
 from sampler._config import CertifyConfig, jsonable
@@ -66,6 +66,9 @@ from sampler._results import FIXED_SUMMARY_KEYS, SEQUENTIAL_SUMMARY_KEYS
 from sampler._run_config import config_hash, run_config, versions
 from sampler._run_rows import check_output, read_rows, require_pyarrow, resume, write_parquet
 from sampler._validation import check_int
+
+if TYPE_CHECKING:
+    from sampler._packing import PackingStats
 
 __all__ = ["RunSummary"]
 
@@ -81,6 +84,9 @@ class RunSummary(NamedTuple):
       ok, errors: rows written by this call, by status.
       repaired: whether a truncated last line was dropped on start.
       parquet: the Parquet copy, or None.
+      packing: with ``in_flight > 1``, what the packing did
+        (:meth:`sampler._packing.PackingStats.to_dict`: model ``calls``, ``copies``,
+        ``fill``, ...), else None.
     """
 
     out: pathlib.Path
@@ -91,6 +97,7 @@ class RunSummary(NamedTuple):
     errors: int
     repaired: bool
     parquet: pathlib.Path | None
+    packing: dict[str, Any] | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -110,6 +117,8 @@ class CampaignOptions:
         checked here, before any work).
       progress: show a tqdm bar; None: only when stderr is a terminal.
       model_name: the model's name in the configuration.
+      in_flight: inputs certified at once, an int ``>= 1``; above 1 their noisy copies share
+        model calls (:mod:`sampler._packing`). Not hashed: the rows are those of 1.
     """
 
     oracle_name: str | None = None
@@ -120,8 +129,10 @@ class CampaignOptions:
     parquet: str | os.PathLike | None = None
     progress: bool | None = None
     model_name: str | None = None
+    in_flight: int = 1
 
     def __post_init__(self):
+        object.__setattr__(self, "in_flight", check_int(self.in_flight, name="in_flight", low=1))
         if self.limit is not None:
             object.__setattr__(self, "limit", check_int(self.limit, name="limit", low=1))
         if self.parquet is not None:
@@ -259,7 +270,10 @@ class Writer:
     twice), so each input has exactly one row. Keeps the progress bar (inputs done and the
     time left, samples per second, errors) and the counts of the :class:`RunSummary`. The
     samples of an ok row are those it drew, ``n0 + n`` of the row (for a sequential rule
-    ``n`` is where it stopped, not ``n_max``); an error row adds none.
+    ``n`` is where it stopped, not ``n_max``); an error row adds none. A packing backend
+    sets :attr:`packing` to its :class:`sampler._packing.PackingStats` (updated in place),
+    and the bar then shows the batch fill (``fill=0.97``: copies per model call over
+    ``batch_size``).
 
     Use as a context manager: ``with Writer(out, total, progress) as w: w.write(row)``.
     """
@@ -268,6 +282,7 @@ class Writer:
         self.out, self.total, self.progress = out, total, progress
         self.ok = self.errors = self.samples = 0
         self.written: set[str] = set()
+        self.packing: PackingStats | None = None
 
     def __enter__(self) -> Writer:
         self._bar = _progress_bar(self.total, self.progress)
@@ -303,9 +318,10 @@ class Writer:
             self.errors += 1
         self._bar.update(1)
         elapsed = max(time.perf_counter() - self._start, 1e-9)
-        self._bar.set_postfix(
-            samples_per_s=f"{self.samples / elapsed:.1f}", errors=self.errors, refresh=False
-        )
+        postfix = {"samples_per_s": f"{self.samples / elapsed:.1f}", "errors": self.errors}
+        if self.packing is not None:
+            postfix["fill"] = f"{self.packing.fill:.2f}"
+        self._bar.set_postfix(postfix, refresh=False)
         return True
 
 
@@ -367,4 +383,5 @@ def run_campaign(backend, data, out, *, config: CertifyConfig, options: Campaign
         writer.errors,
         repaired,
         parquet_path,
+        None if writer.packing is None else writer.packing.to_dict(),
     )

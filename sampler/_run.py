@@ -21,6 +21,12 @@ fixed ``n``, or the anytime-valid sequential rule of a
 each input stopped (:mod:`sampler._campaign` lists their fields) and whose rule is part of
 the configuration hash.
 
+With ``in_flight > 1`` the local backend certifies that many inputs at once and packs
+their noisy copies into shared model calls of ``batch_size``
+(:func:`sampler._packing.certify_packed`): the same rows (each input's noise and decoding
+seeds are its own), fuller calls; rows are then written in the order their inputs
+finish, and the summary's ``packing`` holds the calls, copies and batch fill.
+
 Rows are written, flushed and ``os.fsync``-ed as soon as their input is done; an
 interrupted run run again loses and duplicates nothing. One campaign writes a given output
 file at a time: each holds the file's lock (:func:`sampler._lock.output_lock`, on
@@ -60,10 +66,11 @@ __all__ = [
 
 
 class LocalBackend:
-    """The backend of :func:`run`: certifies the inputs one after another in this process."""
+    """The backend of :func:`run`: certifies the inputs in this process, one after another
+    (``in_flight = 1``) or ``in_flight`` at a time with their copies packed."""
 
-    def __init__(self, model, oracle):
-        self.model, self.oracle = model, oracle
+    def __init__(self, model, oracle, *, in_flight: int = 1):
+        self.model, self.oracle, self.in_flight = model, oracle, in_flight
         self.job: Job | None = None
 
     def open(self, **job_args) -> str:
@@ -72,9 +79,24 @@ class LocalBackend:
         return self.job.chash
 
     def certify(self, todo, writer) -> None:
-        """Certify ``todo`` in order, writing each row as soon as it is done."""
-        for inp in todo:
-            writer.write(certify_row(self.model, inp, self.job))
+        """Certify ``todo``, writing each row as soon as it is done: in order, or with
+        ``in_flight > 1`` by :func:`sampler._packing.certify_packed` (its stats on
+        ``writer.packing``, for the bar and the summary)."""
+        if self.in_flight == 1:
+            for inp in todo:
+                writer.write(certify_row(self.model, inp, self.job))
+            return
+        from sampler._packing import PackingStats, certify_packed
+
+        writer.packing = PackingStats(batch_size=self.job.certify_config.batch_size)
+        certify_packed(
+            self.model,
+            todo,
+            self.job,
+            write=writer.write,
+            in_flight=self.in_flight,
+            stats=writer.packing,
+        )
 
     def close(self) -> None:
         """Nothing to release."""
@@ -95,6 +117,7 @@ def run(
     parquet=None,
     progress: bool | None = None,
     model_name: str | None = None,
+    in_flight: int = 1,
     **legacy,
 ) -> RunSummary:
     """Certify every input of ``data`` with :func:`sampler.certify.certify`, one row each.
@@ -142,6 +165,11 @@ def run(
         when stderr is a terminal.
       model_name: the model's name in the configuration (default: its ``name_or_path``; give
         one for a classifier, whose module has none).
+      in_flight: inputs certified at once, an int ``>= 1`` (default 1: one after another);
+        above 1 their noisy copies share model calls of ``batch_size``
+        (:mod:`sampler._packing`), the rows are the same and are written in the order their
+        inputs finish. Not part of the configuration hash: a file started with one value is
+        resumed with another.
       legacy: release 0.1's flat keywords (``n0=``, ``n=``, ``sigma=``, ``alpha=``,
         ``seed=``, ``batch_size=``, ``oracle_eps=``, ``oracle_rates=``, ``keep_texts=``,
         ``num_classes=``; ``radius=``, ``n_max=``, ``prior=`` for a sequential rule)
@@ -149,7 +177,8 @@ def run(
         :class:`DeprecationWarning`.
 
     Returns:
-      :class:`RunSummary`; ``errors`` counts the inputs of this call that became error rows.
+      :class:`RunSummary`; ``errors`` counts the inputs of this call that became error rows;
+      ``packing`` holds the calls, copies and ``fill`` with ``in_flight > 1`` (else None).
 
     Example (a sequential campaign; ``model`` and the images are yours)::
 
@@ -164,12 +193,12 @@ def run(
         its pid, host and start time).
       sampler._lock.OutputLockUnavailableError: ``out``'s filesystem cannot take a POSIX
         lock (a ValueError); campaigns do not write without one.
-      ValueError: a bad argument (``limit`` below 1, ...), a dataset that cannot be read
-        or holds no input (``"data: no inputs in ..."``), an output or Parquet path that
-        cannot be written (``"out: ..."``, ``"parquet: ..."``), a done input whose prompt
-        changed, a bad line in the file (``"FILE:LINE: ..."``, naming the field of a row
-        that breaks the schema; checked before the model is used and before anything is
-        written).
+      ValueError: a bad argument (``limit`` or ``in_flight`` below 1, ...), a dataset
+        that cannot be read or holds no input (``"data: no inputs in ..."``), an output or
+        Parquet path that cannot be written (``"out: ..."``, ``"parquet: ..."``), a done
+        input whose prompt changed, a bad line in the file (``"FILE:LINE: ..."``, naming
+        the field of a row that breaks the schema; checked before the model is used and
+        before anything is written).
       RuntimeError: ``parquet`` asked for without pyarrow (checked before any work).
       KeyboardInterrupt: re-raised after the rows so far are safely written.
     """
@@ -183,5 +212,7 @@ def run(
         parquet=parquet,
         progress=progress,
         model_name=model_name,
+        in_flight=in_flight,
     )
-    return run_campaign(LocalBackend(model, oracle), data, out, config=cfg, options=options)
+    backend = LocalBackend(model, oracle, in_flight=options.in_flight)
+    return run_campaign(backend, data, out, config=cfg, options=options)
