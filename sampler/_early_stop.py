@@ -29,7 +29,14 @@ Soundness. Let ``t`` be the step at which row ``r`` stops and ``D`` the decoding
    on which rows are finished: true when every step draws from one random stream a fixed
    amount per row, whatever the probabilities (``generate`` draws one ``multinomial`` for
    the whole batch each step, finished rows included), or with a generator per row; it
-   fails for a scheme whose draws depend on the batch's composition.
+   fails for a scheme whose draws depend on the batch's composition. The sampled decoding of
+   :class:`sampler.models.VLM` draws copy ``j``'s ``t``-th token from its own uniform
+   (:func:`sampler.models.copy_uniforms` of ``(seed, j)``), so (a) holds for it too.
+
+Use. ``DecodingConfig(early_stop=True)`` on a VLM bound to its oracle
+(:meth:`sampler.models.VLM.with_oracle`; :func:`sampler.certify.certify` binds it) adds an
+:class:`OracleStop` to each ``generate`` call; the labels, and so the counts and the
+certificate, are those of the run without it under (a) and (b).
 
 Slot refill. One ``generate`` call has no continuous batching: a finished row keeps its
 slot (and its KV cache, computing on padding) until every row of the batch is finished.
