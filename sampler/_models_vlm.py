@@ -40,8 +40,13 @@ from typing import Any
 import torch
 
 from sampler import _models_vlm_load
-from sampler._models import SAMPLING_SCHEME, DecodingConfig, Prepared, check_pixels
-from sampler._models_vlm_generate import generate_texts, generation_configs
+from sampler._models import SAMPLING_SCHEME, DecodingConfig, Prepared
+from sampler._models_vlm_generate import (
+    check_parts,
+    early_stop_criterion,
+    generate_texts,
+    generation_configs,
+)
 from sampler._models_vlm_inputs import format_prompt, pack_key, prepare_input, same_prompt
 from sampler._models_vlm_load import input_device, load_pretrained, resolve_dtype
 from sampler._noise import pixel_normalization
@@ -383,35 +388,12 @@ class VLM:
           ValueError: mismatched lengths, parts of another prompt, bad pixels, early stop
             without a bound oracle (as :meth:`predict`).
         """
-        if self.decoding.early_stop and self.oracle is None:
-            raise ValueError(
-                "decoding.early_stop is true but no oracle is bound: decode with "
-                "vlm.with_oracle(oracle) (sampler.certify.certify binds its oracle)"
-            )
-        num = len(pixels_list)
-        seeds = [None] * num if seeds is None else list(seeds)
-        offsets = [0] * num if offsets is None else list(offsets)
-        if num < 1 or not len(prepared_list) == num == len(seeds) == len(offsets):
-            raise ValueError(
-                "prepared_list, pixels_list, seeds and offsets must have one entry per part"
-            )
-        prepared = prepared_list[0]
-        want = tuple(prepared.pixels.shape)
-        for other, pixels in zip(prepared_list, pixels_list, strict=True):
-            if other is not prepared and not same_prompt(other, prepared):
-                raise ValueError("prepared_list: every part must have the same prompt and shape")
-            check_pixels(pixels, want, device=self.device)
+        prepared, seeds, offsets = check_parts(
+            prepared_list, pixels_list, seeds, offsets, device=self.device
+        )
         criteria = list(stopping_criteria or ())
-        stop = None
-        if self.decoding.early_stop:
-            from sampler._early_stop import OracleStop
-
-            stop = OracleStop(
-                self.processor,
-                self.oracle,
-                prompt_length=prepared.inputs["input_ids"].shape[1],
-                eos_token_id=self._generation_config.eos_token_id,
-            )
+        stop = early_stop_criterion(self, prepared)
+        if stop is not None:
             criteria.append(stop)
         texts = generate_texts(
             self, prepared, pixels_list, seeds=seeds, offsets=offsets, criteria=criteria

@@ -19,9 +19,22 @@ from typing import Any, NamedTuple
 
 import torch
 
-from sampler._models import DecodingConfig, Prepared, sampling_processors, split_rows
+from sampler._models import (
+    DecodingConfig,
+    Prepared,
+    check_pixels,
+    sampling_processors,
+    split_rows,
+)
+from sampler._models_vlm_inputs import same_prompt
 
-__all__ = ["GenerationConfigs", "generate_texts", "generation_configs"]
+__all__ = [
+    "GenerationConfigs",
+    "check_parts",
+    "early_stop_criterion",
+    "generate_texts",
+    "generation_configs",
+]
 
 
 class GenerationConfigs(NamedTuple):
@@ -50,6 +63,54 @@ def generation_configs(model, processor, decoding: DecodingConfig) -> Generation
     return GenerationConfigs(
         own=transformers.GenerationConfig(**special, **decoding.generate_kwargs()),
         greedy=transformers.GenerationConfig(**special, **greedy, do_sample=False),
+    )
+
+
+def check_parts(prepared_list, pixels_list, seeds, offsets, *, device: torch.device):
+    """The parts of ``VLM.predict_many`` checked: ``(prepared, seeds, offsets)``, the first
+    part's :class:`sampler.models.Prepared` and the seeds and offsets as lists.
+
+    Raises:
+      ValueError: mismatched lengths, a part of another prompt or shape, bad pixels.
+    """
+    num = len(pixels_list)
+    seeds = [None] * num if seeds is None else list(seeds)
+    offsets = [0] * num if offsets is None else list(offsets)
+    if num < 1 or not len(prepared_list) == num == len(seeds) == len(offsets):
+        raise ValueError(
+            "prepared_list, pixels_list, seeds and offsets must have one entry per part"
+        )
+    prepared = prepared_list[0]
+    want = tuple(prepared.pixels.shape)
+    for other, pixels in zip(prepared_list, pixels_list, strict=True):
+        if other is not prepared and not same_prompt(other, prepared):
+            raise ValueError("prepared_list: every part must have the same prompt and shape")
+        check_pixels(pixels, want, device=device)
+    return prepared, seeds, offsets
+
+
+def early_stop_criterion(vlm, prepared: Prepared):
+    """The :class:`sampler.models.OracleStop` of ``vlm``'s bound oracle for a call on
+    ``prepared``'s prompt (its length, the generation config's EOS) when
+    ``vlm.decoding.early_stop``; None otherwise.
+
+    Raises:
+      ValueError: early stop without a bound oracle.
+    """
+    if not vlm.decoding.early_stop:
+        return None
+    if vlm.oracle is None:
+        raise ValueError(
+            "decoding.early_stop is true but no oracle is bound: decode with "
+            "vlm.with_oracle(oracle) (sampler.certify.certify binds its oracle)"
+        )
+    from sampler._early_stop import OracleStop
+
+    return OracleStop(
+        vlm.processor,
+        vlm.oracle,
+        prompt_length=prepared.inputs["input_ids"].shape[1],
+        eos_token_id=vlm._generation_config.eos_token_id,
     )
 
 

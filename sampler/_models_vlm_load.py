@@ -103,12 +103,11 @@ def input_device(model) -> torch.device:
 
 
 class Loaded(NamedTuple):
-    """What :func:`load_pretrained` returns: the model (in eval mode, on its devices), its
-    processor, and the ``device_map`` that ``transformers`` resolved (None without one)."""
+    """What :func:`load_pretrained` returns: the model (in eval mode, on its devices; a
+    dispatched one has ``hf_device_map``) and its processor."""
 
     model: Any
     processor: Any
-    device_map: dict[str, Any] | None
 
 
 def load_pretrained(
@@ -157,5 +156,4 @@ def load_pretrained(
     if device_map is None:  # load on the host, then move once
         model = model.to(dev)
     processor = transformers.AutoProcessor.from_pretrained(name_or_path, **common)
-    resolved = getattr(model, "hf_device_map", None)
-    return Loaded(model.eval(), processor, None if resolved is None else dict(resolved))
+    return Loaded(model.eval(), processor)
