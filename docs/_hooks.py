@@ -76,9 +76,10 @@ def on_files(files, config):
 
 
 # MathJax 3 in the built site, from the django-static-mathjax wheel (the docs extra): its
-# TeX-to-HTML component and the fonts that component loads relative to itself.
+# TeX-to-SVG component, one file with its glyphs inside. (The HTML output loads web fonts,
+# which browsers refuse to pages read from disk, file://; SVG needs none.)
 MATHJAX_TARGET = "assets/mathjax"
-MATHJAX_FILES = ("tex-chtml.js", "output/chtml/fonts/woff-v2")
+MATHJAX_FILES = ("tex-svg.js",)
 
 
 def mathjax_source() -> pathlib.Path | None:
@@ -89,7 +90,7 @@ def mathjax_source() -> pathlib.Path | None:
     if spec is None or not spec.submodule_search_locations:
         return None
     es5 = pathlib.Path(next(iter(spec.submodule_search_locations))) / "static" / "mathjax" / "es5"
-    return es5 if (es5 / "tex-chtml.js").is_file() else None
+    return es5 if all((es5 / name).exists() for name in MATHJAX_FILES) else None
 
 
 def on_post_build(config):
