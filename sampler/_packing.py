@@ -101,6 +101,14 @@ class PackingStats:
     def fill(self) -> float:
         return self.copies / (self.calls * self.batch_size) if self.calls else 0.0
 
+    def add(self, other: PackingStats) -> None:
+        """Add the counts of ``other`` (another worker's calls, of the same ``batch_size``)."""
+        if other.batch_size != self.batch_size:
+            raise ValueError(f"other.batch_size must be {self.batch_size}, got {other.batch_size}")
+        for f in ("calls", "copies", "requests", "split_requests", "retried_calls"):
+            setattr(self, f, getattr(self, f) + getattr(other, f))
+        self.sizes.update(other.sizes)
+
     def to_dict(self) -> dict[str, Any]:
         """Plain fields and ``fill``, for a summary line."""
         d = dataclasses.asdict(self)

@@ -17,8 +17,17 @@ repaired. **Failures.** A worker process that dies (a crash, an out-of-memory ki
 restarted by Ray (``max_restarts``) and its in-flight inputs are run again
 (``max_task_retries``); when an actor has no restarts left its inputs go to the other
 actors. A row that arrives twice is written once, so no row is lost or duplicated.
-**Backpressure**: at most ``max_in_flight`` inputs are queued on an actor at a time.
+**Backpressure**: at most ``max_in_flight`` tasks are queued on an actor at a time.
 A ``KeyboardInterrupt`` keeps the rows written so far and is raised again.
+
+**Packing** (``in_flight > 1``, ``collect --in-flight``). Each task then carries
+``in_flight`` inputs, and the actor certifies them at once with their noisy copies packed
+into shared model calls (:func:`sampler._packing.certify_packed`, as the local backend
+does): the same rows, fuller calls. A task's rows come back together when its last input
+is done (a worker that dies runs the whole task again), and the calls at the end of a task
+run part-empty until the actor's next task starts, so the batch fill is somewhat lower than
+the local backend's at the same ``in_flight``; the workers' packing stats are summed in
+the summary's ``packing``. With ``in_flight = 1`` a task is one input, as before.
 
 Ray is imported only when :func:`run_ray` runs (``pip install .[ray]``).
 """
@@ -129,15 +138,28 @@ class _Certifier:
         """The worker's process id."""
         return os.getpid()
 
-    def certify(self, inp: Input, chash: str) -> dict[str, Any]:
-        """The row of ``inp`` (:func:`sampler._campaign.certify_row`), under hash ``chash``."""
+    def _checked(self, chash: str):
         job = self._ready()
         if job.chash != chash:
             raise RuntimeError(
                 f"worker pid {os.getpid()} computes configuration hash "
                 f"{job.chash[:12]}..., the campaign's is {chash[:12]}..."
             )
+        return job
+
+    def certify(self, inp: Input, chash: str) -> dict[str, Any]:
+        """The row of ``inp`` (:func:`sampler._campaign.certify_row`), under hash ``chash``."""
+        job = self._checked(chash)  # loads the model first
         return certify_row(self._model, inp, job)
+
+    def certify_packed(self, inputs: list[Input], chash: str):
+        """The rows of ``inputs``, certified at once with their copies packed
+        (:func:`sampler._packing.certify_packed`), and the :class:`PackingStats`."""
+        from sampler._packing import certify_packed
+
+        job, rows = self._checked(chash), []
+        stats = certify_packed(self._model, inputs, job, write=rows.append, in_flight=len(inputs))
+        return rows, stats
 
 
 # ---------------------------------------------------------------------------------------
@@ -244,52 +266,64 @@ def _agreed_hash(ray, actors) -> str:
     return hashes[0]
 
 
-def _stream(ray, actors, todo, chash, writer: Writer, max_in_flight: int) -> None:
-    """Submit ``todo`` to ``actors`` (``max_in_flight`` each) and write each row as it comes.
+def _stream(
+    ray, actors, todo, chash, writer: Writer, max_in_flight: int, in_flight: int = 1
+) -> None:
+    """Submit ``todo`` to ``actors`` (``max_in_flight`` tasks each, of ``in_flight`` inputs)
+    and write each row as it comes; packing stats summed on ``writer.packing``.
 
-    An input whose actor died for good (no restarts left) goes back to the queue for the
-    live actors; with none left, RuntimeError.
+    The inputs of a task whose actor died for good (no restarts left) go back to the queue
+    for the live actors; with none left, RuntimeError.
     """
     queue = collections.deque(todo)
-    pending: dict[Any, tuple[int, Input]] = {}
-    in_flight = [0] * len(actors)
+    pending: dict[Any, tuple[int, list[Input]]] = {}
+    queued = [0] * len(actors)
     alive = set(range(len(actors)))
 
     def fill(i: int) -> None:
-        while i in alive and queue and in_flight[i] < max_in_flight:
-            inp = queue.popleft()
-            pending[actors[i].certify.remote(inp, chash)] = (i, inp)
-            in_flight[i] += 1
+        while i in alive and queue and queued[i] < max_in_flight:
+            task = [queue.popleft() for _ in range(min(in_flight, len(queue)))]
+            if in_flight == 1:
+                ref = actors[i].certify.remote(task[0], chash)
+            else:
+                ref = actors[i].certify_packed.remote(task, chash)
+            pending[ref] = (i, task)
+            queued[i] += 1
 
     for i in range(len(actors)):
         fill(i)
     while pending:
         ready, _ = ray.wait(list(pending), num_returns=1)
-        i, inp = pending.pop(ready[0])
-        in_flight[i] -= 1
+        i, task = pending.pop(ready[0])
+        queued[i] -= 1
         try:
-            row = ray.get(ready[0])
+            out = ray.get(ready[0])
         except ray.exceptions.RayActorError:
             alive.discard(i)
-            queue.appendleft(inp)
+            queue.extendleft(reversed(task))
             if not alive:
                 raise RuntimeError(
-                    f"every worker died (last while certifying {inp.id!r}); "
+                    f"every worker died (last while certifying {task[0].id!r}); "
                     "the rows written so far are kept"
                 ) from None
             for j in alive:
                 fill(j)
             continue
-        writer.write(row)
+        rows = [out] if in_flight == 1 else out[0]
+        if in_flight > 1:
+            writer.packing.add(out[1])
+        for row in rows:
+            writer.write(row)
         fill(i)
 
 
 class RayBackend:
     """The backend of :func:`run_ray`: Ray actors that each load the model once."""
 
-    def __init__(self, load, *, workers, address, max_in_flight, max_restarts):
+    def __init__(self, load, *, workers, address, max_in_flight, max_restarts, in_flight=1):
         self.load, self.workers, self.address = load, workers, address
         self.max_in_flight, self.max_restarts = max_in_flight, max_restarts
+        self.in_flight = in_flight
         self.ray, self.started, self.actors, self.chash = None, False, [], None
 
     def open(self, **job_args) -> str:
@@ -300,11 +334,16 @@ class RayBackend:
         # Picklable: the frozen configuration travels to the workers as is.
         self.actors = _start_actors(ray, self.load, job_args, count, resources, self.max_restarts)
         self.chash = _agreed_hash(ray, self.actors)
+        self.batch_size = job_args["config"].batch_size
         return self.chash
 
     def certify(self, todo, writer: Writer) -> None:
         """Stream ``todo`` over the actors, writing each row as it arrives."""
-        _stream(self.ray, self.actors, todo, self.chash, writer, self.max_in_flight)
+        if self.in_flight > 1:
+            from sampler._packing import PackingStats
+
+            writer.packing = PackingStats(batch_size=self.batch_size)
+        _stream(self.ray, self.actors, todo, self.chash, writer, self.max_in_flight, self.in_flight)
 
     def close(self) -> None:
         """Kill the actors; shut down a cluster that :meth:`open` started."""
@@ -340,11 +379,13 @@ def run_ray(
       address: a running Ray cluster's address; None: an already initialised Ray, else a
         local cluster with ``num_cpus=workers`` on the loopback interface
         (:func:`start_local_cluster`), started and shut down by this call.
-      max_in_flight: inputs queued on one actor at a time, ``>= 1``.
+      max_in_flight: tasks queued on one actor at a time, ``>= 1`` (a task is one input, or
+        ``in_flight`` inputs packed together).
       max_restarts: restarts of a dead worker (and retries of its in-flight inputs), ``>= 0``.
       options: the campaign keywords, as in :func:`sampler.run.run`: ``oracle_name``,
         ``prompt``, ``limit``, ``allow_config_change``, ``retry_errors``, ``parquet``,
-        ``progress``, ``model_name`` (:class:`sampler._campaign.CampaignOptions`); and,
+        ``progress``, ``model_name``, ``in_flight`` (inputs packed together in a worker: see
+        the module docstring; :class:`sampler._campaign.CampaignOptions`); and,
         deprecated, 0.1's flat keywords instead of ``config``. Any other keyword raises
         TypeError naming it.
 
@@ -369,5 +410,6 @@ def run_ray(
         address=address,
         max_in_flight=max_in_flight,
         max_restarts=max_restarts,
+        in_flight=campaign.in_flight,
     )
     return run_campaign(backend, data, out, config=cfg, options=campaign)

@@ -2,7 +2,8 @@
 cluster of 2 CPUs: rows and configuration hash equal to the local backend's, a worker
 process killed mid-run (restarted, every row exactly once), a driver interrupted and
 resumed (only the missing rows written; files started by one backend finished by the
-other), the command line end to end and its argument errors."""
+other), packed workers (``in_flight``), the command line end to end and its argument
+errors."""
 
 import json
 import os
@@ -136,6 +137,28 @@ def test_a_killed_worker_is_restarted_and_every_row_written_once(
     # The same rows as an uninterrupted local run with that oracle (the marker now exists).
     _local(vlm15, images, tmp_path / "local.jsonl", oracle=KillOnce(marker))
     assert _sorted(rows) == _sorted(read_rows(tmp_path / "local.jsonl"))
+
+
+def test_packed_workers_write_the_local_rows_even_when_one_dies(
+    cluster, vlm15, tiny_llava_15_path, images, tmp_path
+):
+    """``in_flight=2``: each task carries two inputs that the worker packs; a worker killed
+    mid-task runs the whole task again; the rows are the local one-by-one rows and the
+    summary sums the workers' packing stats."""
+    marker = tmp_path / "killed.pid"
+    out = tmp_path / "ray.jsonl"
+    summary = run_ray(
+        _loader(tiny_llava_15_path, KillOnce(marker)), images, out, workers=2, in_flight=2, **KW
+    )
+    assert marker.exists() and (summary.ok, summary.errors) == (5, 0)
+    rows = read_rows(out)
+    assert sorted(r["id"] for r in rows) == IDS
+    want = _local(vlm15, images, tmp_path / "local.jsonl", oracle=KillOnce(marker))
+    assert summary.config_hash == want.config_hash and want.packing is None
+    assert _sorted(rows) == _sorted(read_rows(tmp_path / "local.jsonl"))
+    stats = summary.packing
+    assert stats["copies"] == sum(r["n0"] + r["n"] for r in rows) and stats["batch_size"] == 8
+    assert stats["calls"] < stats["requests"]  # two inputs' copies shared calls
 
 
 def test_an_interrupted_driver_resumes_and_backends_finish_each_others_files(
