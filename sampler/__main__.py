@@ -8,6 +8,8 @@ Subcommands (each registered by one ``_add_<name>`` or ``add_<name>`` function i
         --sigma S --oracle NAME --seed SEED [options]
     python -m sampler collect ... --backend ray [--address ADDR] [--workers N] \
         [--max-in-flight M]
+    python -m sampler predict --model DIR_OR_ID --image PATH [--prompt TEXT] --n N \
+        --sigma S --alpha A --oracle NAME --seed SEED [--json]
 
 ``collect`` lives in :mod:`sampler._cli_collect` (its parser in
 :mod:`sampler._cli_collect_parser`). ``--backend ray`` spreads the inputs
@@ -31,6 +33,10 @@ Exit codes of ``collect`` (also in ``collect --help``)::
     130  interrupted (the rows written so far are kept: run the same command again to
          resume)
 
+``predict`` (:mod:`sampler._cli_predict`) answers for one image with Cohen et al.'s
+PREDICT (:func:`sampler.predict.predict`), or abstains; it exits 0, or 2 on bad arguments
+or files (checked before torch is imported).
+
 ``build-tiny`` exits 0, or 2 on bad arguments. The parser is built inside :func:`main`, so
 importing this module does nothing.
 """
@@ -42,6 +48,7 @@ import json
 import sys
 
 from sampler._cli_collect_parser import add_collect
+from sampler._cli_predict import add_predict
 from sampler._extras import extra_hint
 
 
@@ -68,7 +75,7 @@ def _add_build_tiny(sub) -> None:
 
 
 # One function per subcommand; each adds its parser and sets `run`.
-_SUBCOMMANDS = (_add_build_tiny, add_collect)
+_SUBCOMMANDS = (_add_build_tiny, add_collect, add_predict)
 
 
 def build_parser() -> argparse.ArgumentParser:
