@@ -15,6 +15,21 @@ the run) and ``--oracle-eps`` is checked against the oracle's number of classes.
 ``--n`` and the sequential options (``--sequential``, ``--radius``, ``--n-max``,
 ``--look-every``; :func:`sampler._cli_collect_parser.check_rule_args`).
 
+**Packing.** ``--in-flight M`` certifies ``M`` inputs at once and packs their noisy
+copies into shared ``generate`` calls of ``--batch-size`` (:mod:`sampler._packing`; with
+``--backend ray`` each worker packs the ``M`` inputs of each of its tasks): the same rows
+and configuration hash, fuller calls. The progress bar then shows the batch fill
+(``fill=0.97``: copies per call over ``--batch-size``) and the end of the run prints the
+calls, copies and fill on stderr (``packing`` in the JSON summary).
+
+**Early stop and placement.** ``--early-stop`` stops decoding each copy once the oracle
+declares its label final (:class:`sampler.models.DecodingConfig` ``early_stop``; the
+labels are those of the full decoding, :mod:`sampler._early_stop`): refused, before the
+model loads, with an oracle that declares no final labels (``llm-judge``, the
+``cluster-*`` oracles). ``--device-map`` shards the model over devices
+(:meth:`sampler.models.VLM.from_pretrained` ``device_map=``): a strategy of accelerate,
+one device for the whole model, or a JSON dict; it needs ``--device auto``.
+
 **The sequential rule.** ``--sequential --radius R`` certifies each input with
 :class:`sampler.certify.SequentialRule` ``(radius=R, n_max=--n-max or --n, look_every=)``
 instead of a fixed ``--n``: each row then records where its input stopped (see
@@ -81,8 +96,41 @@ def _ray_loader(args):
         args.model,
         device=args.device,
         dtype=args.dtype,
+        device_map=args.device_map,
         make_oracle=functools.partial(_make_oracle, oracle_args),
     )
+
+
+def _check_early_stop(args) -> str | None:
+    """The message of ``--early-stop`` with an oracle that declares no final labels (checked
+    on its class: nothing is loaded), else None."""
+    if not args.early_stop:
+        return None
+    from sampler._early_stop import declares_final_labels
+    from sampler.oracles import ActionParser, LLMJudge, RefusalJudge, SemanticClusterer
+
+    classes = {"refusal": RefusalJudge, "actions": ActionParser, "llm-judge": LLMJudge}
+    if declares_final_labels(classes.get(args.oracle, SemanticClusterer)):
+        return None
+    return (
+        f"--early-stop needs an oracle that declares final labels of prefixes (refusal, "
+        f"actions), not --oracle {args.oracle}: its label depends on the whole text"
+    )
+
+
+def _check_device_map(args) -> str | None:
+    """The message of a bad ``--device-map``, or of one given with a ``--device``, else None."""
+    if args.device_map is None:
+        return None
+    from sampler._validation import check_device_map
+
+    try:
+        check_device_map(args.device_map)
+    except ValueError as err:
+        return f"--device-map: {str(err).removeprefix('device_map ')}"
+    if args.device != "auto":
+        return f"--device-map places the modules: give --device auto, not --device {args.device}"
+    return None
 
 
 def _check_backend(args) -> str | None:
@@ -207,6 +255,9 @@ def _collect(args: argparse.Namespace) -> int:
         raise _Refused(str(err)) from None
     if args.oracle in ("refusal", "actions"):  # known classes, no model: checked now
         _check_eps(args, _make_oracle(args, None))
+    message = _check_early_stop(args) or _check_device_map(args)
+    if message is not None:
+        raise _Refused(message)
     if args.backend == "local":  # Ray workers resolve it, maybe on other machines
         try:
             resolve_model(args.model)
@@ -216,8 +267,6 @@ def _collect(args: argparse.Namespace) -> int:
         check_output(args.out, parquet=args.parquet)
     except ValueError as err:
         raise _Refused(_file_message(err, args) or f"--out: {err}") from None
-    from sampler._models import DecodingConfig  # torch: after the checks of the files
-
     config = _certify_config(
         args,
         n0=args.n0,
@@ -226,12 +275,7 @@ def _collect(args: argparse.Namespace) -> int:
         seed=args.seed,
         batch_size=args.batch_size,
         oracle_error=args.oracle_eps,
-        decoding=DecodingConfig(
-            do_sample=args.sample,
-            max_new_tokens=args.max_new_tokens,
-            temperature=args.temperature,
-            top_p=args.top_p,
-        ),
+        decoding=_decoding(args),
         keep_texts=args.keep_texts,
     )
     # The model's identity names it in the configuration (sampler._run_config), not the
@@ -244,6 +288,7 @@ def _collect(args: argparse.Namespace) -> int:
         retry_errors=args.retry_errors,
         parquet=args.parquet,
         progress=False if args.quiet else None,
+        in_flight=args.in_flight,
     )
     with contextlib.ExitStack() as stack:
         try:  # held from before the model is loaded to the end (run takes it again)
@@ -259,6 +304,22 @@ def _collect(args: argparse.Namespace) -> int:
                 raise
             raise _Refused(message) from None
         return _finish(summary, inputs)
+
+
+def _decoding(args):
+    """The :class:`sampler.models.DecodingConfig` of the command (torch: after the checks)."""
+    from sampler._models import DecodingConfig
+
+    try:
+        return DecodingConfig(
+            do_sample=args.sample,
+            max_new_tokens=args.max_new_tokens,
+            temperature=args.temperature,
+            top_p=args.top_p,
+            early_stop=args.early_stop,
+        )
+    except ValueError as err:
+        raise _Refused(str(err)) from None
 
 
 def _certify_config(args, **fields):
@@ -334,7 +395,9 @@ def _run_local(args, inputs, common):
     _check_eps(args, oracle)
     try:
         with _loading_bar(not args.quiet):
-            model = VLM.from_pretrained(args.model, device=device, dtype=args.dtype)
+            model = VLM.from_pretrained(
+                args.model, device=device, dtype=args.dtype, device_map=args.device_map
+            )
     except (OSError, ValueError) as err:
         raise _Refused(f"--model: cannot load {args.model!r}: {err}") from None
     return run(model, inputs, args.out, oracle=oracle, **common)
@@ -371,6 +434,13 @@ def _finish(summary, inputs) -> int:
             }
         )
     )
+    if summary.packing is not None:
+        pack = summary.packing
+        print(
+            f"packing: {pack['calls']} calls of up to {pack['batch_size']} copies, "
+            f"{pack['copies']} copies, fill {pack['fill']:.2f}",
+            file=sys.stderr,
+        )
     ids = {x.id for x in inputs}
     last = {
         r["id"]: r

@@ -53,6 +53,11 @@ def _int_at_least(lo: int):
     return _checked("check_int", low=lo)
 
 
+def _optional_count(group, flag: str, help: str) -> None:
+    """An option ``flag`` taking an int ``>= 1``, default None (not given)."""
+    group.add_argument(flag, type=_int_at_least(1), default=None, help=help)
+
+
 def _float_in(lo: float, hi: float, *, lo_open: bool, hi_open: bool):
     return _checked("check_real", low=lo, high=hi, low_open=lo_open, high_open=hi_open)
 
@@ -69,6 +74,28 @@ def _oracle_eps(text: str):
         raise argparse.ArgumentTypeError(
             f"must be 'unknown' or a number in [0, 1), got {text!r}"
         ) from None
+
+
+def _device_map(text: str):
+    """``--device-map``: a JSON dict (text starting with ``{``), a strategy of accelerate, or
+    one device for the whole model (``{"": text}``); checked by
+    :func:`sampler._validation.check_device_map` when the command runs."""
+    import json
+
+    text = text.strip()
+    if text.startswith("{"):
+        try:
+            value = json.loads(text)
+        except json.JSONDecodeError as err:
+            raise argparse.ArgumentTypeError(f"not a JSON dict: {err}") from None
+        if not isinstance(value, dict):
+            raise argparse.ArgumentTypeError(f"not a JSON dict: {text!r}")
+        return value
+    from sampler._validation import DEVICE_MAP_STRATEGIES
+
+    if text in DEVICE_MAP_STRATEGIES:
+        return text
+    return {"": text}
 
 
 def add_collect(sub) -> None:
@@ -108,12 +135,11 @@ def add_collect(sub) -> None:
     )
     req.add_argument("--oracle", required=True, choices=ORACLES, help="texts -> classes")
     req.add_argument("--seed", required=True, type=_seed, help="campaign seed, in [0, 2**63)")
-    p.add_argument(
+    _optional_count(
+        p,
         "--n",
-        type=_int_at_least(1),
-        default=None,
-        help="estimation samples (>= 1); required without --sequential (with it, the default "
-        "of --n-max)",
+        "estimation samples (>= 1); required without --sequential (with it, the default of "
+        "--n-max)",
     )
     p.add_argument(
         "--alpha",
@@ -152,19 +178,38 @@ def add_collect(sub) -> None:
         default=1.0,
         help="nucleus mass in (0, 1] (default 1)",
     )
+    p.add_argument(
+        "--early-stop",
+        action="store_true",
+        help="stop decoding each copy once the oracle declares its label final (the same "
+        "labels, fewer tokens; --oracle refusal or actions only)",
+    )
     p.add_argument("--keep-texts", action="store_true", help="store the answers in the rows")
     p.add_argument("--device", default="auto", help="auto (default), cpu, cuda, cuda:N")
+    p.add_argument(
+        "--device-map",
+        type=_device_map,
+        default=None,
+        metavar="MAP",
+        help="shard the model over devices with accelerate: auto, balanced, balanced_low_0, "
+        "sequential, one device (cpu, cuda:1) for the whole model, or a JSON dict from "
+        "module names to devices; needs --device auto",
+    )
     p.add_argument(
         "--dtype",
         default="auto",
         choices=("auto", "float32", "bfloat16", "float16"),
         help="model dtype (default auto: bf16/fp16 on GPU, float32 on CPU)",
     )
+    _optional_count(p, "--limit", "only the first LIMIT inputs of the dataset (>= 1)")
     p.add_argument(
-        "--limit",
+        "--in-flight",
         type=_int_at_least(1),
-        default=None,
-        help="only the first LIMIT inputs of the dataset (>= 1)",
+        default=1,
+        metavar="M",
+        help="inputs certified at once, their noisy copies packed into shared generate calls "
+        "of --batch-size (>= 1, default 1: one after another); the same rows, not part of the "
+        "configuration",
     )
     p.add_argument(
         "--parquet",
@@ -216,17 +261,11 @@ def add_collect(sub) -> None:
         default=None,
         help="the target radius (> 0), required with --sequential",
     )
-    seq.add_argument(
-        "--n-max",
-        type=_int_at_least(1),
-        default=None,
-        help="largest number of estimation samples (>= 1; default --n)",
-    )
-    seq.add_argument(
+    _optional_count(seq, "--n-max", "largest number of estimation samples (>= 1; default --n)")
+    _optional_count(
+        seq,
         "--look-every",
-        type=_int_at_least(1),
-        default=None,
-        help="estimation samples between two looks, a multiple of --batch-size (default "
+        "estimation samples between two looks, a multiple of --batch-size (default "
         "--batch-size); part of the configuration",
     )
     ray = p.add_argument_group("scale-out (--backend ray, needs pip install .[ray])")
@@ -243,17 +282,14 @@ def add_collect(sub) -> None:
         metavar="ADDR",
         help="a running Ray cluster (default: start a local one)",
     )
-    ray.add_argument(
-        "--workers",
-        type=_int_at_least(1),
-        default=None,
-        help="Ray workers (>= 1; default one per GPU of the cluster, else per CPU)",
+    _optional_count(
+        ray, "--workers", "Ray workers (>= 1; default one per GPU of the cluster, else per CPU)"
     )
-    ray.add_argument(
+    _optional_count(
+        ray,
         "--max-in-flight",
-        type=_int_at_least(1),
-        default=None,
-        help="inputs queued on one worker at a time (>= 1, default 2)",
+        "tasks queued on one worker at a time (>= 1, default 2); a task is one input, or "
+        "--in-flight inputs packed together",
     )
     p.set_defaults(run=_run_collect)
 

@@ -70,6 +70,7 @@ class VLMLoader:
         ``"cuda"``...
       dtype: as in ``from_pretrained``.
       decoding: the :class:`sampler.models.DecodingConfig` (None: its defaults).
+      device_map: as in ``from_pretrained`` (a placement of the modules), or None.
       oracle: an oracle object, sent to each worker as is (a small, picklable one such as
         :class:`sampler.oracles.RefusalJudge`); or None.
       make_oracle: instead of ``oracle``, a picklable callable ``make_oracle(device)``
@@ -90,6 +91,7 @@ class VLMLoader:
     device: str = "auto"
     dtype: str = "auto"
     decoding: DecodingConfig | None = None
+    device_map: str | dict | None = None
     oracle: Any = None
     make_oracle: Callable[[torch.device], Any] | None = None
 
@@ -102,7 +104,11 @@ class VLMLoader:
 
         device = resolve_device(self.device)
         model = VLM.from_pretrained(
-            self.path, device=device, dtype=self.dtype, decoding=self.decoding
+            self.path,
+            device=device,
+            dtype=self.dtype,
+            decoding=self.decoding,
+            device_map=self.device_map,
         )
         oracle = self.make_oracle(device) if self.make_oracle is not None else self.oracle
         return model, oracle

@@ -496,9 +496,10 @@ def _drop(argv, flag):
     ("extra", "drop_n", "message"),
     [
         ([], True, "--n is required (estimation samples), unless --sequential"),
-        (["--radius", "0.1"], False, "--radius applies to --sequential only"),
-        (["--n-max", "8"], False, "--n-max applies to --sequential only"),
-        (["--look-every", "4"], False, "--look-every applies to --sequential only"),
+        *(
+            ([flag, value], False, f"{flag} applies to --sequential only")
+            for flag, value in (("--radius", "0.1"), ("--n-max", "8"), ("--look-every", "4"))
+        ),
         (
             ["--sequential"],
             False,
@@ -573,3 +574,54 @@ def test_collect_sequential_writes_the_stops_and_resumes(tiny_llava_15_path, ima
     assert _main(same) == 0 and len(read_rows(out)) == 2
     # The fixed-n configuration is another one.
     assert _main(_argv(tiny_llava_15_path, images, out)) == 2
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--in-flight", "0"], "argument --in-flight: must be an integer >= 1, got 0"),
+        (["--in-flight", "x"], "argument --in-flight: must be an integer >= 1, got 'x'"),
+        (
+            ["--early-stop", "--oracle", "llm-judge", "--oracle-model", "m"],
+            "--early-stop needs an oracle that declares final labels of prefixes (refusal, "
+            "actions), not --oracle llm-judge: its label depends on the whole text",
+        ),
+        (["--device-map", "{1"], "argument --device-map: not a JSON dict: "),
+        (
+            ["--device-map", "auto", "--device", "cpu"],
+            "--device-map places the modules: give --device auto, not --device cpu",
+        ),
+        (["--device-map", '{"": -1}'], "--device-map: "),
+    ],
+)
+def test_packing_early_stop_and_device_map_refusals_exit_2_before_the_model_loads(
+    extra, message, tiny_llava_15_path, images, tmp_path, capsys, no_model_load
+):
+    argv = _argv(tiny_llava_15_path, images, tmp_path / "rows.jsonl", *extra)
+    assert _main(argv) == 2
+    last = capsys.readouterr().err.strip().splitlines()[-1]  # after argparse's usage
+    assert last.removeprefix(PREFIX).startswith(message), last
+    assert not (tmp_path / "rows.jsonl").exists()
+
+
+def test_device_map_parsing():
+    from sampler._cli_collect_parser import _device_map
+
+    assert _device_map("auto") == "auto"
+    assert _device_map("cpu") == {"": "cpu"}
+    assert _device_map('{"model": 0, "lm_head": "cpu"}') == {"model": 0, "lm_head": "cpu"}
+
+
+def test_collect_in_flight_writes_the_rows_of_one_by_one(
+    tiny_llava_15_path, images, tmp_path, capsys
+):
+    one, packed = tmp_path / "one.jsonl", tmp_path / "packed.jsonl"
+    assert _main(_argv(tiny_llava_15_path, images, one)) == 0
+    assert _main(_argv(tiny_llava_15_path, images, packed, "--in-flight", "2")) == 0
+    err = capsys.readouterr().err
+    assert "packing: " in err and " fill " in err
+
+    def strip(path):
+        return {r["id"]: {k: v for k, v in r.items() if k != "timings"} for r in read_rows(path)}
+
+    assert strip(packed) == strip(one)
