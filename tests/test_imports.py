@@ -139,3 +139,12 @@ def test_missing_sampler_extra_names_the_extra():
     assert first.startswith("sampler.VLM needs torch, which the 'sampler' extra installs")
     assert "pip install 'rsvlm[sampler]'" in first
     assert "no attribute 'no_such_name'" in second
+
+
+def test_command_line_parser_loads_nothing_heavy():
+    # the parser of every subcommand, and `rstheory bound` answering (its scalar path)
+    loaded = _loaded(
+        "from rstheory._cli import _build_parser, main\n_build_parser()\n"
+        "assert main(['bound', '990', '1000']) == 0"
+    )
+    assert not any(loaded[m] for m in ("jax", "torch", "transformers", "matplotlib")), loaded
