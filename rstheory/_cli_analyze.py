@@ -29,7 +29,10 @@ def add_analyze(sub) -> argparse.ArgumentParser:
     p.add_argument("--format", choices=("cohen", "p2", "rows"), help="format (default: detected)")
     p.add_argument("--sigma", type=float, help="noise level (default: from the file or its path)")
     p.add_argument(
-        "--alpha", type=float, help=f"certificate level (default: from the file, else {ALPHA})"
+        "--alpha",
+        type=_alpha_arg,
+        help=f"certificate level (default: from the file, else {ALPHA}); 'infer': the one of "
+        "0.1, 0.05, 0.01, 0.001 whose bound reproduces the most printed radii (needs --n)",
     )
     p.add_argument("--n", type=int, help="estimation samples per input (Cohen's logs hold none)")
     p.add_argument("--n0", type=int, help="selection samples (0: single-stage; p2 default 0)")
@@ -81,6 +84,17 @@ def add_analyze(sub) -> argparse.ArgumentParser:
     )
     p.add_argument("--json", action="store_true", help="print JSON instead of text")
     return p
+
+
+def _alpha_arg(text: str):
+    if text == "infer":
+        return text
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected a level in (0, 1) or 'infer', got {text!r}"
+        ) from None
 
 
 def _labels(logs) -> list[str]:
@@ -135,12 +149,21 @@ def _one(log, args, radii) -> dict:
     }
     if log.k is not None:
         known = log.k >= 0
-        width = (log.k_high - log.k_low)[known]
+        width = (log.k_high - log.k_low)[known & log.consistent]
         out["counts"] = {
             "recovered": int(known.sum()),
-            "exact": int((width == 0).sum()),
+            "exact": int(log.exact_counts()[known].sum()),
             "max_width": int(width.max()) if width.size else 0,
             "inconsistent": int((~log.consistent).sum()),
+        }
+    if log.alpha_fit is not None:
+        f = log.alpha_fit
+        out["alpha_fit"] = {
+            "alpha": f.alpha,
+            "stated": f.stated,
+            "inconsistent": dict(zip([str(a) for a in f.candidates], f.inconsistent, strict=True)),
+            "tied": list(f.tied),
+            "certified": f.certified,
         }
     if args.predict_n or args.target_ratio is not None:
         pr = analyze.predict(
@@ -226,16 +249,30 @@ def print_analyze(result: dict) -> None:
             f"  ACR {r['acr']:.4f}   abstained {r['abstain_rate']:.3f}   clean accuracy "
             f"{r['clean_accuracy']:.3f}   time/input {_fmt(r['mean_time'])} s"
         )
+        if "alpha_fit" in r:
+            f = r["alpha_fit"]
+            fits = ", ".join(f"{a}: {b}" for a, b in f["inconsistent"].items())
+            how = "tie, kept" if len(f["tied"]) > 1 else "fits best"
+            print(
+                f"  alpha inferred: {f['alpha']:g} ({how}; stated {f['stated']:g}); certified "
+                f"inputs of {f['certified']} reproduced by no count, per alpha: {fits}"
+            )
         if "counts" in r:
             c = r["counts"]
             print(
-                f"  counts recovered for {c['recovered']} inputs, exactly for {c['exact']} "
-                f"(widest interval {c['max_width']} counts: radii printed rounded)"
+                f"  counts recovered for {c['recovered']} inputs, exact for {c['exact']} "
+                "(exact: a single count reproduces the printed radius or pA at this n and alpha)"
             )
+            if c["exact"] < c["recovered"] - c["inconsistent"]:
+                print(
+                    f"  the others lie in intervals up to {c['max_width']} counts wide: radii "
+                    "printed to 3 significant digits fit several counts"
+                )
             if c["inconsistent"]:
                 print(
                     f"  WARNING: {c['inconsistent']} printed values are reproduced by no count at "
-                    f"n = {r['n']}, alpha = {r['alpha']:g}: the run used other settings"
+                    f"n = {r['n']}, alpha = {r['alpha']:g}: the run used other settings "
+                    "(try --alpha infer)"
                 )
         print(f"  {'radius':>7} {'accuracy':>9}  {conf:.0%} interval     robust lower bound")
         for a in r["radii"]:

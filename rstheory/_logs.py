@@ -26,7 +26,13 @@ code prints three significant digits, hence the true radius lies within
 ``h = min(half a unit of the last printed digit, half a unit of the third significant
 digit)`` of ``r`` and ``k`` within ``[k_low, k_high]``, the counts whose bound lies in
 ``[Phi((r - h) / sigma), Phi((r + h) / sigma)]``. A full-precision ``pA`` (2024 CSV) gives
-one integer. Abstentions give ``[0, largest k with cp_lower <= 1/2]``.
+one integer. Abstentions give ``[0, largest k with cp_lower <= 1/2]``. A count is *exact*
+when it is one integer that reproduces the printed value (:meth:`CertificationLog.exact_counts`).
+
+**Inferred level.** ``alpha="infer"`` chooses the level among :data:`ALPHA_CANDIDATES`
+whose bound reproduces the most printed radii (:func:`rstheory._logs_alpha.fit_alpha`);
+the file's or default level is the stated one, kept on a tie. Most of Cohen et al.'s
+published CERTIFY logs fit 0.01, not the 0.001 of their paper (data/cohen2019/README.md).
 """
 
 from __future__ import annotations
@@ -42,15 +48,19 @@ import numpy as np
 import scipy.special
 
 from rstheory import _jax  # noqa: F401  (float64 before any array)
-from rstheory._logs_counts import CountInterval, count_interval, half_width
+from rstheory._logs_alpha import ALPHA_CANDIDATES, AlphaFit, fit_alpha, recover_interval
+from rstheory._logs_counts import CountInterval, count_interval
 from rstheory._validation import check_alpha, check_choice, check_int, check_sigma
 
 __all__ = [
+    "ALPHA_CANDIDATES",
     "FORMATS",
+    "AlphaFit",
     "CertificationLog",
     "CountInterval",
     "count_interval",
     "detect_format",
+    "fit_alpha",
     "parse_seconds",
     "read_log",
 ]
@@ -61,8 +71,6 @@ _P2 = ("index", "y_real", "y_pred", "radius")
 _P2_NAME = re.compile(r"_sigma(?P<sigma>[0-9.]+)_alpha(?P<alpha>[0-9.eE-]+)_n(?P<n>[0-9]+)\.csv$")
 _SIGMA_PATH = re.compile(r"^sigma_(?P<sigma>[0-9]*\.?[0-9]+)$")
 _HMS = re.compile(r"^(?:(?P<d>\d+) days?, )?(?P<h>\d+):(?P<m>\d\d):(?P<s>\d\d(?:\.\d*)?)$")
-# Largest |cp_lower(k) - pA| of a full-precision pA that counts as reproduced.
-_EXACT_TOL = 1e-9
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -87,6 +95,7 @@ class CertificationLog:
         (bool; all True for exact counts; None when ``n`` is unknown). False entries say the
         run used other settings than the ones given.
       p_lower: lower bound of the top class, ``nan`` when unknown (float64).
+      alpha_fit: with ``alpha="infer"``, the :class:`AlphaFit` that chose ``alpha``.
     """
 
     path: str
@@ -107,6 +116,7 @@ class CertificationLog:
     k_high: np.ndarray | None
     consistent: np.ndarray | None
     p_lower: np.ndarray
+    alpha_fit: AlphaFit | None = None
 
     @property
     def inputs(self) -> int:
@@ -118,10 +128,14 @@ class CertificationLog:
         return float(np.mean(self.radius * self.correct))
 
     def exact_counts(self) -> np.ndarray:
-        """Whether each input's count is a single integer (``k_low == k_high``), bool ``(m,)``."""
+        """Whether each input's count is exact, bool ``(m,)``: a single integer
+        (``k_low == k_high``) that reproduces the printed value (``consistent``). From a
+        full-precision ``pA`` every consistent count is exact; from a radius printed to three
+        significant digits only where no neighbouring count rounds to the same digits (at
+        ``n = 100,000`` a unit of the third digit spans up to ~100 counts)."""
         if self.k is None:
             return np.zeros(self.inputs, dtype=bool)
-        return self.k_low == self.k_high
+        return (self.k_low == self.k_high) & self.consistent
 
 
 def parse_seconds(text: str, *, where: str = "time") -> float:
@@ -286,7 +300,9 @@ def read_log(
       path: the file.
       format: ``"cohen"``, ``"p2"``, ``"rows"`` or None (detected from the content).
       sigma, alpha, n, n0: the run's settings where the file does not hold them (``alpha``
-        defaults to 0.001; ``n0`` to 0, single-stage, for the 2024 CSV).
+        defaults to 0.001; ``n0`` to 0, single-stage, for the 2024 CSV). ``alpha="infer"``
+        chooses the level by the fit of the printed radii (module docstring; needs ``n``,
+        overrides a level in the file name and sets ``alpha_fit``).
       config_hash: for sampler rows of several configurations, the one to read.
 
     Raises:
@@ -319,8 +335,13 @@ def read_log(
     sigma = _setting("sigma", sigma, found.get("sigma"), path, check_sigma)
     if sigma is None:
         raise ValueError(f"{path}: the file does not hold the noise level: pass sigma= (--sigma)")
-    alpha = _setting("alpha", alpha, found.get("alpha"), path, check_alpha)
-    alpha = 0.001 if alpha is None else float(alpha)
+    infer = isinstance(alpha, str) and alpha == "infer"
+    if infer:
+        stated = found.get("alpha")
+    else:
+        alpha = _setting("alpha", alpha, found.get("alpha"), path, check_alpha)
+        stated = alpha
+    stated = 0.001 if stated is None else float(stated)
     n = _setting(
         "n", None if n is None else check_int(n, name="n"), found.get("n"), path, lambda v: v
     )
@@ -335,21 +356,25 @@ def read_log(
         n0 = 0
     predict, radius = raw["predict"], raw["radius"]
     abstain = predict < 0
-    k = k_low = k_high = consistent = None
+    k = k_low = k_high = consistent = alpha_fit = None
     p_lower = raw["p_lower"]
+    if infer and (raw.get("k") is not None or n is None):
+        raise ValueError(
+            f"{path}: alpha='infer' needs printed radii and n (--n): "
+            + ("sampler rows hold their alpha" if raw.get("k") is not None else "pass n=")
+        )
+    alpha = stated
+    if infer:
+        alpha_fit = fit_alpha(
+            radius, raw["radius_text"], p_lower, n=n, sigma=float(sigma), stated=stated
+        )
+        alpha = alpha_fit.alpha
     if raw.get("k") is not None:
         k = k_low = k_high = raw["k"]
         consistent = np.ones(k.size, dtype=bool)
-    elif n is not None and p_lower is not None:
-        from rstheory._published import recover_counts
-
-        k, mismatch = recover_counts(p_lower, n, alpha=alpha)
-        k_low = k_high = k
-        consistent = ~(mismatch > _EXACT_TOL)
     elif n is not None:
-        h = half_width(raw["radius_text"])
-        k, k_low, k_high, consistent = count_interval(
-            radius, n=n, alpha=alpha, sigma=float(sigma), half_width=h
+        k, k_low, k_high, consistent = recover_interval(
+            radius, raw["radius_text"], p_lower, n=n, alpha=alpha, sigma=float(sigma)
         )
     if p_lower is None:
         p_lower = np.where(abstain, np.nan, scipy.special.ndtr(radius / float(sigma)))
@@ -372,4 +397,5 @@ def read_log(
         k_high=k_high,
         consistent=consistent,
         p_lower=np.asarray(p_lower, dtype=np.float64),
+        alpha_fit=alpha_fit,
     )
