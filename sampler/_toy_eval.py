@@ -85,7 +85,7 @@ def toy_accuracy(vlm, *, num: int, seed: int, sigma: float = 0.0, batch_size: in
             prepared = [vlm.prepare(data.images[i], prompt) for i in part]
             clean = torch.stack([p.pixels for p in prepared])
             noisy = add_gaussian_noise(clean, num=1, sigma=sigma, generator=generator)[0]
-            for i, text in zip(part, vlm.predict(prepared[0], noisy)):
+            for i, text in zip(part, vlm.predict(prepared[0], noisy), strict=True):
                 answers[i] = text
     judge = RefusalJudge()
     refused = judge(answers) == RefusalJudge.REFUSAL

@@ -210,7 +210,7 @@ def _batch(config: TrainConfig, step: int, processor, prompts, generator):
     kinds, questions = toy_questions(config.batch_size, seed=seed)
     tok = processor.tokenizer
     rows, labels = [], []
-    for i, (kind, q) in enumerate(zip(kinds, questions)):
+    for i, (kind, q) in enumerate(zip(kinds, questions, strict=True)):
         answer = answer_for(
             kind, int(data.shapes[i]), int(data.colours[i]), bool(data.forbidden[i])
         )
@@ -221,7 +221,7 @@ def _batch(config: TrainConfig, step: int, processor, prompts, generator):
     ids = torch.full((len(rows), width), tok.pad_token_id, dtype=torch.int64)
     lab = torch.full((len(rows), width), -100, dtype=torch.int64)
     mask = torch.zeros((len(rows), width), dtype=torch.int64)
-    for i, (r, lb) in enumerate(zip(rows, labels)):
+    for i, (r, lb) in enumerate(zip(rows, labels, strict=True)):
         ids[i, : len(r)], lab[i, : len(r)], mask[i, : len(r)] = (
             torch.tensor(r),
             torch.tensor(lb),

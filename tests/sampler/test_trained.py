@@ -11,9 +11,9 @@ from sampler.oracles import RefusalJudge
 
 def test_images_are_deterministic_and_labels_match_pixels():
     a, b = toy_images(60, seed=3), toy_images(60, seed=3)
-    assert all(torch.equal(x, y) for x, y in zip(a, b))
+    assert all(torch.equal(x, y) for x, y in zip(a, b, strict=True))
     assert not torch.equal(a.images, toy_images(60, seed=4).images)
-    for img, shape, colour, forbidden in zip(*a):
+    for img, shape, colour, forbidden in zip(*a, strict=True):
         x = img.numpy()
         dominant = x.argmax(0)
         gray = x.max(0) - x.min(0) < 0.05
