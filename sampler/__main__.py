@@ -74,8 +74,30 @@ def _add_build_tiny(sub) -> None:
     p.set_defaults(run=_run_build_tiny)
 
 
+def _run_build_trained(args: argparse.Namespace) -> int:
+    import shutil
+
+    from sampler._train_tiny import trained_llava
+
+    path = trained_llava(seed=args.seed)
+    shutil.copytree(path, args.dir, dirs_exist_ok=True)
+    print(json.dumps({"path": str(args.dir), "cache": str(path), "seed": args.seed}))
+    return 0
+
+
+def _add_build_trained(sub) -> None:
+    p = sub.add_parser(
+        "build-trained",
+        help="write the small LLaVA trained on the toy task (sampler.tiny.trained_llava)",
+        description="Train (once per machine, cached) the toy-task LLaVA 1.5 and copy it to DIR.",
+    )
+    p.add_argument("dir", metavar="DIR", help="directory to write (created if missing)")
+    p.add_argument("--seed", type=int, default=0, help="training seed (default 0)")
+    p.set_defaults(run=_run_build_trained)
+
+
 # One function per subcommand; each adds its parser and sets `run`.
-_SUBCOMMANDS = (_add_build_tiny, add_collect, add_predict)
+_SUBCOMMANDS = (_add_build_tiny, _add_build_trained, add_collect, add_predict)
 
 
 def build_parser() -> argparse.ArgumentParser:
