@@ -41,7 +41,9 @@ def test_bench_campaign_quick_writes_results_and_passes_resume(tmp_path):
         },
     )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    assert re.search(r"^resume: PASS \(tiny-llava\); total \d+\.\d s$", proc.stdout, re.MULTILINE), proc.stdout
+    assert re.search(
+        r"^resume: PASS \(tiny-llava\); total \d+\.\d s$", proc.stdout, re.MULTILINE
+    ), proc.stdout
     results = json.loads(out.read_text())
     assert results["quick"] is True and results["resume_pass"] is True
     assert results["threads"] == 1 and results["in_flight"] == 3
