@@ -150,6 +150,21 @@ class _Refused(Exception):
     """A bad argument or file: its one-line message; exit 2, nothing run."""
 
 
+def read_prompt(args: argparse.Namespace) -> str | None:
+    """The prompt of ``--prompt`` or ``--prompt-file`` (at most one), or None; a file that
+    cannot be read is refused."""
+    import pathlib
+
+    if args.prompt_file is None:
+        return args.prompt
+    if args.prompt is not None:
+        raise _Refused("give at most one of --prompt and --prompt-file")
+    try:
+        return pathlib.Path(args.prompt_file).read_text(encoding="utf-8").strip()
+    except OSError as err:
+        raise _Refused(f"--prompt-file: cannot read {args.prompt_file}: {err}") from None
+
+
 def _bad(message: str) -> int:
     print(f"{PROG}: error: {message}", file=sys.stderr)
     return 2
@@ -237,14 +252,7 @@ def _collect(args: argparse.Namespace) -> int:
             ) from None
     if args.cluster_threshold is not None and args.oracle != "cluster-embedding":
         raise _Refused("--cluster-threshold applies to --oracle cluster-embedding only")
-    prompt = args.prompt
-    if args.prompt_file is not None:
-        if prompt is not None:
-            raise _Refused("give at most one of --prompt and --prompt-file")
-        try:
-            prompt = pathlib.Path(args.prompt_file).read_text(encoding="utf-8").strip()
-        except OSError as err:
-            raise _Refused(f"--prompt-file: cannot read {args.prompt_file}: {err}") from None
+    prompt = read_prompt(args)
     data = pathlib.Path(args.data)
     if data.is_dir() and mmsb_questions_dir(data) is None and prompt is None:
         raise _Refused(f"--data {data} is a folder of images: give --prompt or --prompt-file")

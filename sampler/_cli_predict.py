@@ -23,6 +23,7 @@ import math
 import pathlib
 import sys
 
+from sampler._cli_collect import _Refused, read_prompt
 from sampler._cli_collect_parser import _float_in, _int_at_least, _seed
 
 __all__ = ["PREDICT_ORACLES", "add_predict"]
@@ -31,10 +32,6 @@ PROG = "python -m sampler predict"
 
 #: The oracles of ``predict``: those of ``collect`` whose classes are fixed in advance.
 PREDICT_ORACLES = ("refusal", "actions", "llm-judge")
-
-
-class _Refused(Exception):
-    """A bad argument or file: its one-line message; exit 2, nothing run."""
 
 
 def add_predict(sub) -> None:
@@ -117,14 +114,7 @@ def _checked_files(args) -> tuple[bytes, str | None]:
     from sampler._cli_collect import _check_oracle
     from sampler._model_identity import resolve_model
 
-    prompt = args.prompt
-    if args.prompt_file is not None:
-        if prompt is not None:
-            raise _Refused("give at most one of --prompt and --prompt-file")
-        try:
-            prompt = pathlib.Path(args.prompt_file).read_text(encoding="utf-8").strip()
-        except OSError as err:
-            raise _Refused(f"--prompt-file: cannot read {args.prompt_file}: {err}") from None
+    prompt = read_prompt(args)
     try:
         _check_oracle(args)
     except ValueError as err:
