@@ -3,6 +3,9 @@
 The subcommand of :mod:`sampler.__main__`; its parser is
 :func:`sampler._cli_collect_parser.add_collect`, and the work is :func:`sampler.run.run`
 (``--backend local``) or :func:`sampler.run.run_ray` (``--backend ray``).
+The checks made before any model loads (and the oracles) are in
+:mod:`sampler._cli_collect_checks`, the summary and the exit codes in
+:mod:`sampler._cli_collect_finish`.
 
 **Fail fast.** Every argument and path is checked before the model is loaded, so a
 mistake is a one-line ``python -m sampler collect: error: ...`` naming the option, within
@@ -55,170 +58,31 @@ import argparse
 import contextlib
 import sys
 
-__all__ = ["PROG"]
+# The checks and the end of the command, in their own modules; the names stay importable
+# from here (``_make_oracle`` and ``read_prompt`` are used by ``predict`` and the tests).
+from sampler._cli_collect_checks import (
+    _check_backend,
+    _check_device_map,
+    _check_early_stop,
+    _check_eps,
+    _check_oracle,
+    _file_message,
+    _make_oracle,
+    _ray_loader,
+    _read_inputs,
+    _Refused,
+    read_prompt,
+)
+from sampler._cli_collect_finish import _finish, _interrupted
+
+__all__ = ["PROG", "read_prompt"]
 
 PROG = "python -m sampler collect"
-
-
-def _make_oracle(args, device):
-    from sampler.oracles import ActionParser, LLMJudge, RefusalJudge, SemanticClusterer
-
-    name = args.oracle
-    if name == "refusal":
-        return RefusalJudge()
-    if name == "actions":
-        return ActionParser()
-    _check_oracle(args)
-    if name == "llm-judge":
-        return LLMJudge(args.oracle_model, device=device)
-    method = name.removeprefix("cluster-")
-    threshold = args.cluster_threshold if method == "embedding" else None
-    return SemanticClusterer(args.oracle_model, method=method, threshold=threshold, device=device)
-
-
-def _check_oracle(args) -> None:
-    if args.oracle not in ("refusal", "actions") and args.oracle_model is None:
-        raise ValueError(f"--oracle-model is required for --oracle {args.oracle}")
-
-
-def _ray_loader(args):
-    """The picklable :class:`sampler.run.VLMLoader` of the workers of ``--backend ray``."""
-    import functools
-
-    from sampler._ray_backend import VLMLoader
-
-    # `_make_oracle` lives in this module (not `__main__`), so the workers find it by
-    # reference, also when the command runs as `python -m sampler`.
-    oracle_args = argparse.Namespace(
-        oracle=args.oracle, oracle_model=args.oracle_model, cluster_threshold=args.cluster_threshold
-    )
-    return VLMLoader(
-        args.model,
-        device=args.device,
-        dtype=args.dtype,
-        device_map=args.device_map,
-        make_oracle=functools.partial(_make_oracle, oracle_args),
-    )
-
-
-def _check_early_stop(args) -> str | None:
-    """The message of ``--early-stop`` with an oracle that declares no final labels (checked
-    on its class: nothing is loaded), else None."""
-    if not args.early_stop:
-        return None
-    from sampler._early_stop import declares_final_labels
-    from sampler.oracles import ActionParser, LLMJudge, RefusalJudge, SemanticClusterer
-
-    classes = {"refusal": RefusalJudge, "actions": ActionParser, "llm-judge": LLMJudge}
-    if declares_final_labels(classes.get(args.oracle, SemanticClusterer)):
-        return None
-    return (
-        f"--early-stop needs an oracle that declares final labels of prefixes (refusal, "
-        f"actions), not --oracle {args.oracle}: its label depends on the whole text"
-    )
-
-
-def _check_device_map(args) -> str | None:
-    """The message of a bad ``--device-map``, or of one given with a ``--device``, else None."""
-    if args.device_map is None:
-        return None
-    from sampler._validation import check_device_map
-
-    try:
-        check_device_map(args.device_map)
-    except ValueError as err:
-        return f"--device-map: {str(err).removeprefix('device_map ')}"
-    if args.device != "auto":
-        return f"--device-map places the modules: give --device auto, not --device {args.device}"
-    return None
-
-
-def _check_backend(args) -> str | None:
-    """The message of a Ray option given with ``--backend local``, else None."""
-    if args.backend == "local":
-        for flag, value in (
-            ("--address", args.address),
-            ("--workers", args.workers),
-            ("--max-in-flight", args.max_in_flight),
-        ):
-            if value is not None:
-                return f"{flag} applies to --backend ray only"
-    return None
-
-
-class _Refused(Exception):
-    """A bad argument or file: its one-line message; exit 2, nothing run."""
-
-
-def read_prompt(args: argparse.Namespace) -> str | None:
-    """The prompt of ``--prompt`` or ``--prompt-file`` (at most one), or None; a file that
-    cannot be read is refused."""
-    import pathlib
-
-    if args.prompt_file is None:
-        return args.prompt
-    if args.prompt is not None:
-        raise _Refused("give at most one of --prompt and --prompt-file")
-    try:
-        return pathlib.Path(args.prompt_file).read_text(encoding="utf-8").strip()
-    except OSError as err:
-        raise _Refused(f"--prompt-file: cannot read {args.prompt_file}: {err}") from None
 
 
 def _bad(message: str) -> int:
     print(f"{PROG}: error: {message}", file=sys.stderr)
     return 2
-
-
-def _read_inputs(args, data, prompt):
-    """The inputs of ``--data`` (cut to ``--limit``); refused when there are none."""
-    from sampler._datasets import IMAGE_SUFFIXES, mmsb_questions_dir, read_dataset
-
-    try:
-        inputs = read_dataset(data, prompt=prompt)
-    except ValueError as err:
-        raise _Refused(f"--data: {err}") from None
-    if args.limit is not None:
-        inputs = inputs[: args.limit]
-    if not inputs:
-        if data.is_file():
-            what = "the file has no lines"
-        elif mmsb_questions_dir(data) is not None:
-            what = "no scenario has a folder of images of its variants"
-        else:
-            what = f"no image files ({' '.join(IMAGE_SUFFIXES)}) in it or its subfolders"
-        raise _Refused(f"--data: no inputs in {data} ({what})")
-    return inputs
-
-
-def _check_eps(args, oracle) -> None:
-    """``--oracle-eps`` against the oracle's number of classes (rstheory.certify's rule)."""
-    from sampler._run_config import check_oracle_error, fixed_num_classes
-
-    k = fixed_num_classes(oracle)
-    try:
-        check_oracle_error(args.oracle_eps, k, name="--oracle-eps")
-    except ValueError as err:
-        labels = ", ".join(map(str, getattr(oracle, "labels", ()) or ()))
-        raise _Refused(f"{err} (--oracle {args.oracle} has {k} classes: {labels})") from None
-
-
-def _file_message(err: ValueError, args) -> str | None:
-    """The one-line message of an error of the output files (``--out``, ``--parquet``,
-    ``--data``), or None for another error."""
-    from sampler._run_rows import ConfigMismatchError
-
-    text = str(err)
-    for prefix, flag in (("out: ", "--out"), ("parquet: ", "--parquet"), ("data: ", "--data")):
-        if text.startswith(prefix):
-            return f"{flag}: {text.removeprefix(prefix)}"
-    if (
-        isinstance(err, ConfigMismatchError)
-        or "was collected with prompt" in text
-        or text.startswith(str(args.out))
-    ):
-        return f"--out: {text}"
-    return None
 
 
 def _run_collect(args: argparse.Namespace) -> int:
@@ -409,68 +273,3 @@ def _run_local(args, inputs, common):
     except (OSError, ValueError) as err:
         raise _Refused(f"--model: cannot load {args.model!r}: {err}") from None
     return run(model, inputs, args.out, oracle=oracle, **common)
-
-
-def _interrupted(out) -> int:
-    print(
-        f"interrupted: the rows written so far are kept in {out}; run the same "
-        "command again to resume",
-        file=sys.stderr,
-    )
-    return 130
-
-
-def _one_line(text: str, width: int = 160) -> str:
-    line = " ".join(str(text).split())
-    return line if len(line) <= width else line[: width - 3] + "..."
-
-
-def _finish(summary, inputs) -> int:
-    """Print the summary (JSON on stdout); the exit code of the module docstring, with its
-    one line on stderr."""
-    import collections
-    import json
-    import pathlib
-
-    from sampler._run_rows import read_rows
-
-    print(
-        json.dumps(
-            {
-                k: (str(v) if isinstance(v, pathlib.Path) else v)
-                for k, v in summary._asdict().items()
-            }
-        )
-    )
-    if summary.packing is not None:
-        pack = summary.packing
-        print(
-            f"packing: {pack['calls']} calls of up to {pack['batch_size']} copies, "
-            f"{pack['copies']} copies, fill {pack['fill']:.2f}",
-            file=sys.stderr,
-        )
-    ids = {x.id for x in inputs}
-    last = {
-        r["id"]: r
-        for r in read_rows(summary.out)
-        if r["config_hash"] == summary.config_hash and r["id"] in ids
-    }
-    failed = [r for r in last.values() if r["status"] != "ok"]
-    ran = summary.ok + summary.errors
-    if not failed:
-        if ran == 0:
-            print(f"nothing to do: all {len(ids)} inputs already have rows", file=sys.stderr)
-        return 0
-    errors = [r.get("error") or {} for r in failed]
-    kind, count = collections.Counter(str(e.get("type")) for e in errors).most_common(1)[0]
-    example = collections.Counter(
-        str(e.get("message")) for e in errors if str(e.get("type")) == kind
-    ).most_common(1)[0][0]
-    print(
-        f"collect: {len(failed)} of {len(ids)} inputs failed (error rows in {summary.out}; "
-        f"--retry-errors runs them again); most common: {kind} ({count} of {len(failed)}), "
-        f"e.g. {_one_line(example)}",
-        file=sys.stderr,
-    )
-    none_ok = summary.ok == 0 and (ran > 0 or len(failed) == len(ids))
-    return 4 if none_ok else 3

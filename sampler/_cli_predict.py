@@ -23,7 +23,7 @@ import math
 import pathlib
 import sys
 
-from sampler._cli_collect import _Refused, read_prompt
+from sampler._cli_collect_checks import _Refused, read_prompt
 from sampler._cli_collect_parser import _float_in, _int_at_least, _seed
 
 __all__ = ["PREDICT_ORACLES", "add_predict"]
@@ -111,7 +111,7 @@ def _run_predict(args: argparse.Namespace) -> int:
 
 def _checked_files(args) -> tuple[bytes, str | None]:
     """The image's bytes and the prompt, every file and option checked (no torch)."""
-    from sampler._cli_collect import _check_oracle
+    from sampler._cli_collect_checks import _check_oracle
     from sampler._model_identity import resolve_model
 
     prompt = read_prompt(args)
@@ -150,7 +150,8 @@ def _predict(args: argparse.Namespace) -> int:
 
     data, prompt = _checked_files(args)
     # torch from here on: every argument and file is checked.
-    from sampler._cli_collect import _loading_bar, _make_oracle
+    from sampler._cli_collect import _loading_bar
+    from sampler._cli_collect_checks import _make_oracle
     from sampler._config import CertifyConfig
     from sampler._datasets import load_image
     from sampler._models import DecodingConfig

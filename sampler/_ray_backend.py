@@ -30,297 +30,26 @@ the local backend's at the same ``in_flight``; the workers' packing stats are su
 the summary's ``packing``. With ``in_flight = 1`` a task is one input, as before.
 
 Ray is imported only when :func:`run_ray` runs (``pip install .[ray]``).
+
+The pieces: the picklable model recipe (:class:`VLMLoader`) in :mod:`sampler._ray_loader`,
+the cluster (:func:`start_local_cluster`, connecting, sizing the workers) in
+:mod:`sampler._ray_cluster`, the actor and the driver's stream of tasks in
+:mod:`sampler._ray_actor`; this module is the backend and :func:`run_ray`.
 """
 
 from __future__ import annotations
 
-import collections
-import dataclasses
-import os
-import warnings
 from collections.abc import Callable
 from typing import Any
 
-import torch
-
-from rstheory._deprecation import keyword_only
-from sampler._campaign import (
-    CampaignOptions,
-    RunSummary,
-    Writer,
-    certify_row,
-    make_job,
-    run_campaign,
-)
+from sampler._campaign import CampaignOptions, RunSummary, Writer, run_campaign
 from sampler._config import CertifyConfig, config_from_keywords
-from sampler._datasets import Input
-from sampler._models import DecodingConfig
-from sampler._validation import check_ray_args, resolve_device
+from sampler._ray_actor import agreed_hash, start_actors, stream
+from sampler._ray_cluster import actor_resources, connect, import_ray, start_local_cluster
+from sampler._ray_loader import VLMLoader
+from sampler._validation import check_ray_args
 
-__all__ = ["VLMLoader", "run_ray", "start_local_cluster"]
-
-
-@dataclasses.dataclass(frozen=True)
-class VLMLoader:
-    """A picklable recipe that loads a VLM and its oracle inside a worker: ``load()``.
-
-    Attributes:
-      path: model directory or hub id, for :meth:`sampler.models.VLM.from_pretrained`.
-      device: ``"auto"`` (the worker's GPU when Ray gave it one, else the CPU), ``"cpu"``,
-        ``"cuda"``...
-      dtype: as in ``from_pretrained``.
-      decoding: the :class:`sampler.models.DecodingConfig` (None: its defaults).
-      device_map: as in ``from_pretrained`` (a placement of the modules), or None.
-      oracle: an oracle object, sent to each worker as is (a small, picklable one such as
-        :class:`sampler.oracles.RefusalJudge`); or None.
-      make_oracle: instead of ``oracle``, a picklable callable ``make_oracle(device)``
-        building the oracle in the worker (an oracle with a model of its own).
-
-    Returns (when called):
-      ``(model, oracle)``.
-
-    Example:
-      >>> from sampler.run import VLMLoader
-      >>> from sampler.oracles import RefusalJudge
-      >>> load = VLMLoader("path/to/llava", device="cpu", oracle=RefusalJudge())
-      >>> load.device, type(load.oracle).__name__
-      ('cpu', 'RefusalJudge')
-    """
-
-    path: str | os.PathLike
-    device: str = "auto"
-    dtype: str = "auto"
-    decoding: DecodingConfig | None = None
-    device_map: str | dict | None = None
-    oracle: Any = None
-    make_oracle: Callable[[torch.device], Any] | None = None
-
-    def __post_init__(self):
-        if self.oracle is not None and self.make_oracle is not None:
-            raise ValueError("give at most one of oracle and make_oracle")
-
-    def __call__(self):
-        from sampler._models_vlm import VLM
-
-        device = resolve_device(self.device)
-        model = VLM.from_pretrained(
-            self.path,
-            device=device,
-            dtype=self.dtype,
-            decoding=self.decoding,
-            device_map=self.device_map,
-        )
-        oracle = self.make_oracle(device) if self.make_oracle is not None else self.oracle
-        return model, oracle
-
-
-# ---------------------------------------------------------------------------------------
-# The actor.
-
-
-class _Certifier:
-    """One worker: loads the model on first use (again after a restart), certifies inputs."""
-
-    def __init__(self, load, job_args: dict[str, Any]):
-        self._load, self._job_args = load, job_args
-        self._model = self._job = None
-
-    def _ready(self):
-        if self._model is None:
-            import ray
-
-            if not ray.get_gpu_ids():
-                torch.set_num_threads(1)
-            model, oracle = self._load()
-            self._job = make_job(model, oracle=oracle, **self._job_args)
-            self._model = model
-        return self._job
-
-    def config_hash(self) -> str:
-        """Load the model (if not yet) and return the campaign's configuration hash."""
-        return self._ready().chash
-
-    def pid(self) -> int:
-        """The worker's process id."""
-        return os.getpid()
-
-    def _checked(self, chash: str):
-        job = self._ready()
-        if job.chash != chash:
-            raise RuntimeError(
-                f"worker pid {os.getpid()} computes configuration hash "
-                f"{job.chash[:12]}..., the campaign's is {chash[:12]}..."
-            )
-        return job
-
-    def certify(self, inp: Input, chash: str) -> dict[str, Any]:
-        """The row of ``inp`` (:func:`sampler._campaign.certify_row`), under hash ``chash``."""
-        job = self._checked(chash)  # loads the model first
-        return certify_row(self._model, inp, job)
-
-    def certify_packed(self, inputs: list[Input], chash: str):
-        """The rows of ``inputs``, certified at once with their copies packed
-        (:func:`sampler._packing.certify_packed`), and the :class:`PackingStats`."""
-        from sampler._packing import certify_packed
-
-        job, rows = self._checked(chash), []
-        stats = certify_packed(self._model, inputs, job, write=rows.append, in_flight=len(inputs))
-        return rows, stats
-
-
-# ---------------------------------------------------------------------------------------
-# Driver helpers.
-
-
-def _import_ray():
-    try:
-        import ray
-    except ImportError as err:
-        raise ImportError(
-            "the Ray backend needs ray, which is not installed: pip install .[ray] (or pip "
-            "install 'ray>=2.9')"
-        ) from err
-    return ray
-
-
-_LOOPBACK_ENV = "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"
-
-
-@keyword_only("num_cpus")
-def start_local_cluster(*, num_cpus: int | None = None, **init_kwargs) -> None:
-    """Start a Ray cluster on this machine that listens on the loopback interface only.
-
-    ``ray.init(num_cpus=num_cpus, include_dashboard=False, **init_kwargs)`` with Ray's
-    node address set to ``127.0.0.1`` (by default Ray binds its services to the machine's
-    network address, reachable from other hosts). A cluster over several machines is
-    started with ``ray start`` and joined with ``address=`` instead.
-
-    Example (not run here: it starts processes)::
-
-        from sampler.run import start_local_cluster
-        start_local_cluster(num_cpus=2)
-    """
-    ray = _import_ray()
-    from ray._private import ray_constants
-
-    saved_env, saved_flag = os.environ.get(_LOOPBACK_ENV), ray_constants.ENABLE_RAY_CLUSTER
-    # Ray's node address is the loopback address when "clusters" are disabled (its default
-    # on macOS and Windows); the helper processes inherit the variable.
-    os.environ[_LOOPBACK_ENV] = "0"
-    ray_constants.ENABLE_RAY_CLUSTER = False
-    try:
-        with warnings.catch_warnings():
-            # JAX (imported here by rstheory) warns at every os.fork; Ray's start-up forks
-            # helper processes that exec at once, which is safe.
-            warnings.filterwarnings(
-                "ignore", message=r"os\.fork\(\) was called", category=RuntimeWarning
-            )
-            ray.init(num_cpus=num_cpus, include_dashboard=False, **init_kwargs)
-    finally:
-        ray_constants.ENABLE_RAY_CLUSTER = saved_flag
-        if saved_env is None:
-            os.environ.pop(_LOOPBACK_ENV, None)
-        else:
-            os.environ[_LOOPBACK_ENV] = saved_env
-
-
-def _connect(ray, address: str | None, workers: int | None) -> bool:
-    """Connect to Ray; True when this call started the (local) cluster and must shut it down.
-
-    An already initialised Ray is used as is; ``address`` connects to a running cluster;
-    else a local one (loopback only) is started with ``num_cpus = workers``.
-    """
-    if ray.is_initialized():
-        return False
-    if address is not None:
-        ray.init(address=address)
-    else:
-        start_local_cluster(num_cpus=workers)
-    return True
-
-
-def _actor_resources(ray, workers: int | None) -> tuple[int, dict[str, float]]:
-    """How many actors, and each one's resources: one GPU each if any, else one CPU each."""
-    cluster = ray.cluster_resources()
-    gpus, cpus = int(cluster.get("GPU", 0)), int(cluster.get("CPU", 0))
-    kind, have, resources = (
-        ("GPU", gpus, {"num_cpus": 1, "num_gpus": 1}) if gpus else ("CPU", cpus, {"num_cpus": 1})
-    )
-    workers = have if workers is None else workers
-    if not 1 <= workers <= have:
-        raise ValueError(
-            f"workers must be in [1, {have}] (the Ray cluster has {have} {kind}s), got {workers}"
-        )
-    return workers, resources
-
-
-def _start_actors(ray, load, job_args, workers, resources, max_restarts) -> list:
-    actor_cls = ray.remote(_Certifier).options(
-        max_restarts=max_restarts, max_task_retries=max_restarts, **resources
-    )
-    return [actor_cls.remote(load, job_args) for _ in range(workers)]
-
-
-def _agreed_hash(ray, actors) -> str:
-    """Every actor's configuration hash (loading the models); they must agree."""
-    hashes = ray.get([a.config_hash.remote() for a in actors])
-    if len(set(hashes)) != 1:
-        raise RuntimeError(
-            f"the workers compute different configuration hashes {hashes} "
-            "(different device types?): give all workers the same kind of device"
-        )
-    return hashes[0]
-
-
-def _stream(
-    ray, actors, todo, chash, writer: Writer, max_in_flight: int, in_flight: int = 1
-) -> None:
-    """Submit ``todo`` to ``actors`` (``max_in_flight`` tasks each, of ``in_flight`` inputs)
-    and write each row as it comes; packing stats summed on ``writer.packing``.
-
-    The inputs of a task whose actor died for good (no restarts left) go back to the queue
-    for the live actors; with none left, RuntimeError.
-    """
-    queue = collections.deque(todo)
-    pending: dict[Any, tuple[int, list[Input]]] = {}
-    queued = [0] * len(actors)
-    alive = set(range(len(actors)))
-
-    def fill(i: int) -> None:
-        while i in alive and queue and queued[i] < max_in_flight:
-            task = [queue.popleft() for _ in range(min(in_flight, len(queue)))]
-            if in_flight == 1:
-                ref = actors[i].certify.remote(task[0], chash)
-            else:
-                ref = actors[i].certify_packed.remote(task, chash)
-            pending[ref] = (i, task)
-            queued[i] += 1
-
-    for i in range(len(actors)):
-        fill(i)
-    while pending:
-        ready, _ = ray.wait(list(pending), num_returns=1)
-        i, task = pending.pop(ready[0])
-        queued[i] -= 1
-        try:
-            out = ray.get(ready[0])
-        except ray.exceptions.RayActorError:
-            alive.discard(i)
-            queue.extendleft(reversed(task))
-            if not alive:
-                raise RuntimeError(
-                    f"every worker died (last while certifying {task[0].id!r}); "
-                    "the rows written so far are kept"
-                ) from None
-            for j in alive:
-                fill(j)
-            continue
-        rows = [out] if in_flight == 1 else out[0]
-        if in_flight > 1:
-            writer.packing.add(out[1])
-        for row in rows:
-            writer.write(row)
-        fill(i)
+__all__ = ["RayBackend", "VLMLoader", "run_ray", "start_local_cluster"]
 
 
 class RayBackend:
@@ -334,12 +63,12 @@ class RayBackend:
 
     def open(self, **job_args) -> str:
         """Connect to Ray, start the actors (loading the models); their agreed hash."""
-        ray = self.ray = _import_ray()
-        self.started = _connect(ray, self.address, self.workers)
-        count, resources = _actor_resources(ray, self.workers)
+        ray = self.ray = import_ray()
+        self.started = connect(ray, self.address, self.workers)
+        count, resources = actor_resources(ray, self.workers)
         # Picklable: the frozen configuration travels to the workers as is.
-        self.actors = _start_actors(ray, self.load, job_args, count, resources, self.max_restarts)
-        self.chash = _agreed_hash(ray, self.actors)
+        self.actors = start_actors(ray, self.load, job_args, count, resources, self.max_restarts)
+        self.chash = agreed_hash(ray, self.actors)
         self.batch_size = job_args["config"].batch_size
         return self.chash
 
@@ -349,7 +78,7 @@ class RayBackend:
             from sampler._packing import PackingStats
 
             writer.packing = PackingStats(batch_size=self.batch_size)
-        _stream(self.ray, self.actors, todo, self.chash, writer, self.max_in_flight, self.in_flight)
+        stream(self.ray, self.actors, todo, self.chash, writer, self.max_in_flight, self.in_flight)
 
     def close(self) -> None:
         """Kill the actors; shut down a cluster that :meth:`open` started."""

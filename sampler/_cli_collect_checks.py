@@ -1,0 +1,166 @@
+"""The checks of ``python -m sampler collect`` that run before any model loads, and its
+oracles: each turns a bad argument or file into a one-line refusal (:class:`_Refused`,
+exit 2; :mod:`sampler._cli_collect` lists what is checked). ``python -m sampler predict``
+(:mod:`sampler._cli_predict`) shares the oracles and the prompt options."""
+
+from __future__ import annotations
+
+import argparse
+
+__all__ = ["read_prompt"]
+
+
+def _make_oracle(args, device):
+    from sampler.oracles import ActionParser, LLMJudge, RefusalJudge, SemanticClusterer
+
+    name = args.oracle
+    if name == "refusal":
+        return RefusalJudge()
+    if name == "actions":
+        return ActionParser()
+    _check_oracle(args)
+    if name == "llm-judge":
+        return LLMJudge(args.oracle_model, device=device)
+    method = name.removeprefix("cluster-")
+    threshold = args.cluster_threshold if method == "embedding" else None
+    return SemanticClusterer(args.oracle_model, method=method, threshold=threshold, device=device)
+
+
+def _check_oracle(args) -> None:
+    if args.oracle not in ("refusal", "actions") and args.oracle_model is None:
+        raise ValueError(f"--oracle-model is required for --oracle {args.oracle}")
+
+
+def _ray_loader(args):
+    """The picklable :class:`sampler.run.VLMLoader` of the workers of ``--backend ray``."""
+    import functools
+
+    from sampler._ray_backend import VLMLoader
+
+    # `_make_oracle` lives in this module (not `__main__`), so the workers find it by
+    # reference, also when the command runs as `python -m sampler`.
+    oracle_args = argparse.Namespace(
+        oracle=args.oracle, oracle_model=args.oracle_model, cluster_threshold=args.cluster_threshold
+    )
+    return VLMLoader(
+        args.model,
+        device=args.device,
+        dtype=args.dtype,
+        device_map=args.device_map,
+        make_oracle=functools.partial(_make_oracle, oracle_args),
+    )
+
+
+def _check_early_stop(args) -> str | None:
+    """The message of ``--early-stop`` with an oracle that declares no final labels (checked
+    on its class: nothing is loaded), else None."""
+    if not args.early_stop:
+        return None
+    from sampler._early_stop import declares_final_labels
+    from sampler.oracles import ActionParser, LLMJudge, RefusalJudge, SemanticClusterer
+
+    classes = {"refusal": RefusalJudge, "actions": ActionParser, "llm-judge": LLMJudge}
+    if declares_final_labels(classes.get(args.oracle, SemanticClusterer)):
+        return None
+    return (
+        f"--early-stop needs an oracle that declares final labels of prefixes (refusal, "
+        f"actions), not --oracle {args.oracle}: its label depends on the whole text"
+    )
+
+
+def _check_device_map(args) -> str | None:
+    """The message of a bad ``--device-map``, or of one given with a ``--device``, else None."""
+    if args.device_map is None:
+        return None
+    from sampler._validation import check_device_map
+
+    try:
+        check_device_map(args.device_map)
+    except ValueError as err:
+        return f"--device-map: {str(err).removeprefix('device_map ')}"
+    if args.device != "auto":
+        return f"--device-map places the modules: give --device auto, not --device {args.device}"
+    return None
+
+
+def _check_backend(args) -> str | None:
+    """The message of a Ray option given with ``--backend local``, else None."""
+    if args.backend == "local":
+        for flag, value in (
+            ("--address", args.address),
+            ("--workers", args.workers),
+            ("--max-in-flight", args.max_in_flight),
+        ):
+            if value is not None:
+                return f"{flag} applies to --backend ray only"
+    return None
+
+
+class _Refused(Exception):
+    """A bad argument or file: its one-line message; exit 2, nothing run."""
+
+
+def read_prompt(args: argparse.Namespace) -> str | None:
+    """The prompt of ``--prompt`` or ``--prompt-file`` (at most one), or None; a file that
+    cannot be read is refused."""
+    import pathlib
+
+    if args.prompt_file is None:
+        return args.prompt
+    if args.prompt is not None:
+        raise _Refused("give at most one of --prompt and --prompt-file")
+    try:
+        return pathlib.Path(args.prompt_file).read_text(encoding="utf-8").strip()
+    except OSError as err:
+        raise _Refused(f"--prompt-file: cannot read {args.prompt_file}: {err}") from None
+
+
+def _read_inputs(args, data, prompt):
+    """The inputs of ``--data`` (cut to ``--limit``); refused when there are none."""
+    from sampler._datasets import IMAGE_SUFFIXES, mmsb_questions_dir, read_dataset
+
+    try:
+        inputs = read_dataset(data, prompt=prompt)
+    except ValueError as err:
+        raise _Refused(f"--data: {err}") from None
+    if args.limit is not None:
+        inputs = inputs[: args.limit]
+    if not inputs:
+        if data.is_file():
+            what = "the file has no lines"
+        elif mmsb_questions_dir(data) is not None:
+            what = "no scenario has a folder of images of its variants"
+        else:
+            what = f"no image files ({' '.join(IMAGE_SUFFIXES)}) in it or its subfolders"
+        raise _Refused(f"--data: no inputs in {data} ({what})")
+    return inputs
+
+
+def _check_eps(args, oracle) -> None:
+    """``--oracle-eps`` against the oracle's number of classes (rstheory.certify's rule)."""
+    from sampler._run_config import check_oracle_error, fixed_num_classes
+
+    k = fixed_num_classes(oracle)
+    try:
+        check_oracle_error(args.oracle_eps, k, name="--oracle-eps")
+    except ValueError as err:
+        labels = ", ".join(map(str, getattr(oracle, "labels", ()) or ()))
+        raise _Refused(f"{err} (--oracle {args.oracle} has {k} classes: {labels})") from None
+
+
+def _file_message(err: ValueError, args) -> str | None:
+    """The one-line message of an error of the output files (``--out``, ``--parquet``,
+    ``--data``), or None for another error."""
+    from sampler._run_rows import ConfigMismatchError
+
+    text = str(err)
+    for prefix, flag in (("out: ", "--out"), ("parquet: ", "--parquet"), ("data: ", "--data")):
+        if text.startswith(prefix):
+            return f"{flag}: {text.removeprefix(prefix)}"
+    if (
+        isinstance(err, ConfigMismatchError)
+        or "was collected with prompt" in text
+        or text.startswith(str(args.out))
+    ):
+        return f"--out: {text}"
+    return None
