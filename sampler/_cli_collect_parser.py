@@ -9,7 +9,7 @@ import math
 
 from sampler._cli_collect import _run_collect
 
-__all__ = ["EXIT_CODES", "ORACLES", "add_collect", "check_rule_args"]
+__all__ = ["EXIT_CODES", "ORACLES", "add_collect", "add_decoding_options", "check_rule_args"]
 
 EXIT_CODES = """\
 exit codes:
@@ -98,6 +98,35 @@ def _device_map(text: str):
     return {"": text}
 
 
+def add_decoding_options(parser) -> None:
+    """The decoding options of ``collect`` and ``predict``: ``--max-new-tokens``,
+    ``--sample`` / ``--greedy`` (default greedy), ``--temperature`` and ``--top-p``; they
+    make the :class:`sampler.models.DecodingConfig` of the command."""
+    parser.add_argument(
+        "--max-new-tokens", type=_int_at_least(1), default=32, help="tokens per answer (default 32)"
+    )
+    dec = parser.add_mutually_exclusive_group()
+    dec.add_argument(
+        "--sample", dest="sample", action="store_true", help="sampled decoding (seeded from --seed)"
+    )
+    dec.add_argument(
+        "--greedy", dest="sample", action="store_false", help="greedy decoding (default)"
+    )
+    parser.set_defaults(sample=False)
+    parser.add_argument(
+        "--temperature",
+        type=_float_in(0, math.inf, lo_open=True, hi_open=True),
+        default=1.0,
+        help="sampling temperature (> 0, default 1)",
+    )
+    parser.add_argument(
+        "--top-p",
+        type=_float_in(0, 1, lo_open=True, hi_open=False),
+        default=1.0,
+        help="nucleus mass in (0, 1] (default 1)",
+    )
+
+
 def add_collect(sub) -> None:
     p = sub.add_parser(
         "collect",
@@ -155,29 +184,7 @@ def add_collect(sub) -> None:
     )
     p.add_argument("--prompt", help="prompt for every image of a folder")
     p.add_argument("--prompt-file", metavar="FILE", help="file holding that prompt")
-    p.add_argument(
-        "--max-new-tokens", type=_int_at_least(1), default=32, help="tokens per answer (default 32)"
-    )
-    dec = p.add_mutually_exclusive_group()
-    dec.add_argument(
-        "--sample", dest="sample", action="store_true", help="sampled decoding (seeded from --seed)"
-    )
-    dec.add_argument(
-        "--greedy", dest="sample", action="store_false", help="greedy decoding (default)"
-    )
-    p.set_defaults(sample=False)
-    p.add_argument(
-        "--temperature",
-        type=_float_in(0, math.inf, lo_open=True, hi_open=True),
-        default=1.0,
-        help="sampling temperature (> 0, default 1)",
-    )
-    p.add_argument(
-        "--top-p",
-        type=_float_in(0, 1, lo_open=True, hi_open=False),
-        default=1.0,
-        help="nucleus mass in (0, 1] (default 1)",
-    )
+    add_decoding_options(p)
     p.add_argument(
         "--early-stop",
         action="store_true",

@@ -24,7 +24,7 @@ import pathlib
 import sys
 
 from sampler._cli_collect_checks import _Refused, read_prompt
-from sampler._cli_collect_parser import _float_in, _int_at_least, _seed
+from sampler._cli_collect_parser import _float_in, _int_at_least, _seed, add_decoding_options
 
 __all__ = ["PREDICT_ORACLES", "add_predict"]
 
@@ -69,25 +69,7 @@ def add_predict(sub) -> None:
     p.add_argument(
         "--batch-size", type=_int_at_least(1), default=32, help="copies per call (default 32)"
     )
-    p.add_argument(
-        "--max-new-tokens", type=_int_at_least(1), default=32, help="tokens per answer (default 32)"
-    )
-    dec = p.add_mutually_exclusive_group()
-    dec.add_argument("--sample", dest="sample", action="store_true", help="sampled decoding")
-    dec.add_argument("--greedy", dest="sample", action="store_false", help="greedy (default)")
-    p.set_defaults(sample=False)
-    p.add_argument(
-        "--temperature",
-        type=_float_in(0, math.inf, lo_open=True, hi_open=True),
-        default=1.0,
-        help="sampling temperature (> 0, default 1)",
-    )
-    p.add_argument(
-        "--top-p",
-        type=_float_in(0, 1, lo_open=True, hi_open=False),
-        default=1.0,
-        help="nucleus mass in (0, 1] (default 1)",
-    )
+    add_decoding_options(p)
     p.add_argument("--oracle-model", metavar="PATH", help="model of --oracle llm-judge")
     p.add_argument("--device", default="auto", help="auto (default), cpu, cuda, cuda:N")
     p.add_argument(
