@@ -50,6 +50,21 @@ def _save_png(path, seed, size=32):
     Image.fromarray(rng.integers(0, 256, (size, size, 3), dtype=np.uint8)).save(path)
 
 
+def linear_classifier():
+    """A stub :class:`sampler.models.ImageClassifier`: one linear layer on 8 x 8 images, 3
+    classes, every parameter drawn from a generator seeded 0. ``torch.nn.Linear`` draws its
+    own initial parameters from the global RNG, whose state depends on the tests run
+    before, so two campaigns compared in one test would otherwise use two models."""
+    from sampler.models import ImageClassifier
+
+    net = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(3 * 8 * 8, 3))
+    gen = torch.Generator().manual_seed(0)
+    with torch.no_grad():
+        for param in net.parameters():
+            param.normal_(generator=gen)
+    return ImageClassifier(net, input_size=(8, 8))
+
+
 @pytest.fixture
 def images(tmp_path):
     root = tmp_path / "images"
@@ -509,11 +524,7 @@ def test_a_sequential_config_runs_its_rule_through_the_one_per_input_path(vlm15,
 
 
 def test_a_classifier_campaign_uses_its_class_ids(images, tmp_path):
-    from sampler.models import ImageClassifier
-
-    net = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(3 * 8 * 8, 3))
-    torch.nn.init.normal_(net[1].weight, generator=torch.Generator().manual_seed(0))
-    clf = ImageClassifier(net, input_size=(8, 8))
+    clf = linear_classifier()
     out = tmp_path / "rows.jsonl"
     summary = run(
         clf,
@@ -619,3 +630,12 @@ def test_parquet_copy_reads_back_equal_to_the_jsonl_rows(vlm15, images, tmp_path
             if isinstance(value, (dict, list)) and isinstance(stored, str):
                 stored = json.loads(stored)  # nested fields are stored as JSON text
             assert stored == value, key
+
+
+def test_the_stub_classifier_does_not_depend_on_the_global_rng():
+    torch.manual_seed(1)
+    a = linear_classifier().module.state_dict()
+    torch.manual_seed(2)
+    b = linear_classifier().module.state_dict()
+    assert a.keys() == b.keys() == {"1.weight", "1.bias"}
+    assert all(torch.equal(a[k], b[k]) for k in a)

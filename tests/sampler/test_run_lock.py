@@ -15,14 +15,12 @@ import threading
 import time
 
 import pytest
-import torch
 
 import sampler._lock as lock_module
 from sampler._lock import OutputLockedError, OutputLockUnavailableError, lock_path, output_lock
-from sampler.certify import CertifyConfig
-from sampler.models import ImageClassifier
-from sampler.run import read_rows, run
+from sampler.run import read_rows
 from tests.sampler.test_run import PROMPT, _save_png
+from tests.sampler.test_run_resume import _classifier_run
 
 ENV = {**os.environ, "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
 
@@ -97,15 +95,6 @@ def _images(root, count):
     for i in range(count):
         _save_png(root / f"{i:02d}.png", i)
     return root
-
-
-def _classifier_run(data, out, **kw):
-    """A fast campaign: a linear classifier on 8x8 images, 25 samples an input."""
-    net = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(3 * 8 * 8, 3))
-    torch.nn.init.normal_(net[1].weight, generator=torch.Generator().manual_seed(0))
-    config = CertifyConfig(n0=5, n=20, sigma=0.5, alpha=0.01, seed=0, batch_size=8, num_classes=3)
-    model = ImageClassifier(net, input_size=(8, 8))
-    return run(model, data, out, model_name="linear-8x8", progress=False, config=config, **kw)
 
 
 def _collect(model, data, out, *extra):

@@ -9,9 +9,9 @@ import torch
 
 import sampler._campaign as campaign_module
 from sampler.certify import CertifyConfig, SequentialRule
-from sampler.models import DecodingConfig, ImageClassifier
+from sampler.models import DecodingConfig
 from sampler.run import read_rows, run
-from tests.sampler.test_run import PROMPT, FirstWord, _save_png
+from tests.sampler.test_run import PROMPT, FirstWord, _save_png, linear_classifier
 
 CLF_FIXED = CertifyConfig(n0=5, n=19, sigma=0.5, alpha=0.01, seed=0, batch_size=8, num_classes=3)
 CLF_SEQUENTIAL = CertifyConfig(
@@ -26,16 +26,6 @@ VLM_FIXED = CertifyConfig(n0=3, n=5, sigma=0.5, alpha=0.01, seed=0, batch_size=4
 VLM_SEQUENTIAL = CertifyConfig(
     n0=3, sigma=0.5, seed=0, batch_size=4, sequential=SequentialRule(radius=0.05, n_max=12)
 )
-
-
-def _classifier():
-    net = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(3 * 8 * 8, 3))
-    gen = torch.Generator().manual_seed(0)
-    torch.nn.init.normal_(net[1].weight, generator=gen)
-    # The bias too: Linear's own initialisation draws it from the global RNG, whose state
-    # differs from one call to the next, and the compared runs must use one model.
-    torch.nn.init.normal_(net[1].bias, generator=gen)
-    return ImageClassifier(net, input_size=(8, 8))
 
 
 @pytest.fixture
@@ -55,7 +45,7 @@ def _by_id(out):
 
 def _clf_run(data, out, config, **kw):
     return run(
-        _classifier(), data, out, model_name="linear-8x8", progress=False, config=config, **kw
+        linear_classifier(), data, out, model_name="linear-8x8", progress=False, config=config, **kw
     )
 
 
@@ -124,7 +114,7 @@ def test_vlm_rows_equal_the_one_by_one_campaign(vlm15, images, tmp_path, config)
 
 def test_the_bar_shows_the_fill_and_the_summary_the_stats(images, tmp_path, capsys):
     summary = run(
-        _classifier(),
+        linear_classifier(),
         images,
         tmp_path / "rows.jsonl",
         model_name="linear-8x8",
@@ -136,7 +126,7 @@ def test_the_bar_shows_the_fill_and_the_summary_the_stats(images, tmp_path, caps
     assert f"fill={summary.packing['fill']:.2f}" in err
     assert set(summary.packing) >= {"calls", "copies", "requests", "fill", "sizes"}
     run(
-        _classifier(),
+        linear_classifier(),
         images,
         tmp_path / "one.jsonl",
         model_name="linear-8x8",

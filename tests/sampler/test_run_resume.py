@@ -12,25 +12,22 @@ import re
 import tempfile
 
 import pytest
-import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from rstheory._rows import RUN_KEYS, check_row
 from sampler._run_rows import check_output, resume
 from sampler.certify import CertifyConfig
-from sampler.models import ImageClassifier
 from sampler.run import Input, read_rows, run
-from tests.sampler.test_run import _save_png
+from tests.sampler.test_run import _save_png, linear_classifier
 
 
 def _classifier_run(data, out, **kw):
     """A fast campaign: a linear classifier on 8x8 images, 25 samples an input."""
-    net = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(3 * 8 * 8, 3))
-    torch.nn.init.normal_(net[1].weight, generator=torch.Generator().manual_seed(0))
     config = CertifyConfig(n0=5, n=20, sigma=0.5, alpha=0.01, seed=0, batch_size=8, num_classes=3)
-    model = ImageClassifier(net, input_size=(8, 8))
-    return run(model, data, out, model_name="linear-8x8", progress=False, config=config, **kw)
+    return run(
+        linear_classifier(), data, out, model_name="linear-8x8", progress=False, config=config, **kw
+    )
 
 
 @pytest.fixture
