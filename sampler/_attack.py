@@ -156,7 +156,7 @@ def attack(
       (0.15, True)
     """
     start = time.perf_counter()
-    eps, steps, step_size, restarts = check_budget(
+    eps, steps, _, restarts = check_budget(
         eps=eps, steps=steps, step_size=step_size, restarts=restarts
     )
     against = check_choice(against, name="against", choices=AGAINST)

@@ -50,6 +50,11 @@ __all__ = [
 DIRECTIONS = {"away": -1.0, "toward": 1.0}
 
 
+def _wide(logits: torch.Tensor) -> torch.Tensor:
+    """Logits in float32 at least (a bf16 model's log-softmax in float32; float64 kept)."""
+    return logits.to(torch.promote_types(logits.dtype, torch.float32))
+
+
 def classifier_scores(model, *, label: int) -> Callable[[torch.Tensor], torch.Tensor]:
     """``s(x) = log softmax(f(x))_label`` of an :class:`sampler.models.ImageClassifier`,
     ``(b, 3, h, w) -> (b,)``, differentiable (the adapter's ``module`` and
@@ -67,7 +72,7 @@ def classifier_scores(model, *, label: int) -> Callable[[torch.Tensor], torch.Te
     def scores(pixels: torch.Tensor) -> torch.Tensor:
         out = model.module(model.normalization(pixels, dtype=model.dtype))
         logits = getattr(out, "logits", out)
-        return torch.log_softmax(logits.float(), dim=-1)[:, label]
+        return torch.log_softmax(_wide(logits), dim=-1)[:, label]
 
     return scores
 
@@ -101,7 +106,7 @@ def vlm_scores(model, prepared, *, text: str) -> Callable[[torch.Tensor], torch.
             pixel_values=model.normalization(pixels, dtype=model.dtype),
             **{k: v.expand(b, *v.shape[1:]) for k, v in others.items()},
         )
-        logits = out.logits[:, length - 1 : length + count - 1].float()
+        logits = _wide(out.logits[:, length - 1 : length + count - 1])
         logp = torch.log_softmax(logits, dim=-1)
         return logp.gather(-1, target.expand(b, -1)[..., None])[..., 0].sum(-1)
 

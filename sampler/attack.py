@@ -1,0 +1,38 @@
+"""Adversarial attacks that test certificates: L2 PGD against the base and the smoothed
+model (:mod:`sampler._attack`, :mod:`sampler._attack_pgd`, :mod:`sampler._attack_loss`),
+attack campaigns over a certify run's rows (:mod:`sampler._attack_run`) and what their
+rows say about the certificates (:mod:`sampler._attack_report`). Guide:
+``docs/guides/attack.md``."""
+
+from sampler._attack import AGAINST, AttackResult, Judgement, attack, judge
+from sampler._attack_pgd import PGDResult, l2_pgd, project_l2
+from sampler._attack_report import (
+    CurvePoint,
+    RateRow,
+    format_table,
+    plot_curve,
+    robust_curve,
+    summarize,
+)
+from sampler._attack_run import AttackConfig, CampaignSummary, attack_campaign, certified_rows
+
+__all__ = [
+    "AGAINST",
+    "AttackConfig",
+    "AttackResult",
+    "CampaignSummary",
+    "CurvePoint",
+    "Judgement",
+    "PGDResult",
+    "RateRow",
+    "attack",
+    "attack_campaign",
+    "certified_rows",
+    "format_table",
+    "judge",
+    "l2_pgd",
+    "plot_curve",
+    "project_l2",
+    "robust_curve",
+    "summarize",
+]
