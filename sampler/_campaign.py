@@ -39,6 +39,11 @@ and estimation samples at the stop. The rule is in the hashed ``config``
 (``config["sequential"]``). Such rows are not fixed-``n`` pilot counts:
 :func:`sampler.run.load_counts` refuses them unless asked (``stopping="likelihood"``).
 
+**Predict rows.** With ``mode="predict"`` in the configuration each input runs
+:func:`sampler.predict.predict` (Cohen et al. 2019, Sec. 3.2, PREDICT) instead, and its row
+holds the class or the abstention, the counts, the p-value and, for a VLM, a representative
+answer: :mod:`sampler._campaign_predict` lists the fields.
+
 **Backends.** Every backend builds each row with :func:`certify_row` (where the model
 lives: this process or a Ray actor) from the :class:`Job` of :func:`make_job`, and the
 calling process alone writes the rows, so the rows and the configuration hash of the
@@ -213,8 +218,13 @@ def make_job(
     rule is hashed with the configuration (:meth:`sampler.certify.CertifyConfig.to_dict`).
 
     Raises:
-      ValueError: as :func:`sampler.run.run_config`.
+      ValueError: as :func:`sampler.run.run_config`; with ``mode="predict"``, an oracle
+        whose classes are not fixed in advance (:func:`sampler.predict.predict`'s rule).
     """
+    if config.mode == "predict":  # a semantic clusterer is refused before any input
+        from sampler._predict import check_predict_config
+
+        check_predict_config(config, oracle)
     hashed = run_config(
         model, config=config, oracle=oracle, oracle_name=oracle_name, model_name=model_name
     )
@@ -226,9 +236,14 @@ def certify_row(model, inp: Input, job: Job) -> dict[str, Any]:
 
     The one per-input code path of every backend, for both rules: the row's results are
     ``res.summary()`` of :func:`sampler.certify.certify` (a fixed-``n`` certificate or a
-    sequential stop, as the configuration says). ``timings["finished_at"]`` is set by
-    :meth:`Writer.write`, when the row is written.
+    sequential stop, as the configuration says). A configuration with ``mode="predict"``
+    gets the row of :func:`sampler._campaign_predict.predict_row` instead (PREDICT).
+    ``timings["finished_at"]`` is set by :meth:`Writer.write`, when the row is written.
     """
+    if job.certify_config.mode == "predict":
+        from sampler._campaign_predict import predict_row
+
+        return predict_row(model, inp, job)
     input_seed = derive_seed(job.certify_config.seed, "input", inp.id)
     row = _row(inp, chash=job.chash, config=job.config, seed=input_seed, versions=job.versions)
     t0 = time.perf_counter()
@@ -313,7 +328,7 @@ class Writer:
         self.written.add(row["id"])
         if row["status"] == "ok":
             self.ok += 1
-            self.samples += row["n0"] + row["n"]
+            self.samples += row.get("n0", 0) + row["n"]  # a predict row has no n0
         else:
             self.errors += 1
         self._bar.update(1)

@@ -141,7 +141,8 @@ def _collect(args: argparse.Namespace) -> int:
         raise _Refused(_file_message(err, args) or f"--out: {err}") from None
     config = _certify_config(
         args,
-        n0=args.n0,
+        n0=1 if args.mode == "predict" else args.n0,  # unused by predict, not hashed
+        mode=args.mode,
         sigma=args.sigma,
         alpha=args.alpha,
         seed=args.seed,

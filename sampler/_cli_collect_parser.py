@@ -155,7 +155,6 @@ def add_collect(sub) -> None:
         help="folder of images, JSONL file, or MM-SafetyBench root",
     )
     req.add_argument("--out", required=True, metavar="FILE", help="JSONL file to append rows to")
-    req.add_argument("--n0", required=True, type=_int_at_least(1), help="selection samples (>= 1)")
     req.add_argument(
         "--sigma",
         required=True,
@@ -164,6 +163,14 @@ def add_collect(sub) -> None:
     )
     req.add_argument("--oracle", required=True, choices=ORACLES, help="texts -> classes")
     req.add_argument("--seed", required=True, type=_seed, help="campaign seed, in [0, 2**63)")
+    p.add_argument(
+        "--mode",
+        choices=("certify", "predict"),
+        default="certify",
+        help="certify: a certified radius per input (default); predict: the smoothed class or "
+        "abstain per input (Cohen et al.'s PREDICT, sampler.predict.predict; no --n0)",
+    )
+    _optional_count(p, "--n0", "selection samples (>= 1); required unless --mode predict")
     _optional_count(
         p,
         "--n",
@@ -306,6 +313,11 @@ def check_rule_args(args: argparse.Namespace) -> str | None:
     sequential options that makes no sense, else None (then ``args.n_max`` is set: the
     given ``--n-max``, else ``--n``).
 
+    ``--n0`` is required, except with ``--mode predict``, which refuses it (PREDICT has no
+    selection step) and refuses too ``--sequential`` (it draws a fixed ``--n``),
+    ``--oracle-eps`` (its test is of the labelled copies) and the semantic clusterers
+    (their classes come from the sample itself).
+
     Without ``--sequential``: ``--n`` is required and ``--radius``, ``--n-max`` and
     ``--look-every`` are refused. With it: ``--radius`` is required; ``--n-max`` defaults
     to ``--n`` (the fixed ``n`` the campaign would otherwise use is its cap), and both
@@ -315,6 +327,9 @@ def check_rule_args(args: argparse.Namespace) -> str | None:
     batch, so the draws are those of a fixed ``n``: the prefix property of
     :mod:`sampler._sequential`).
     """
+    message = _check_mode(args)
+    if message is not None:
+        return message
     if not args.sequential:
         for flag, value in (
             ("--radius", args.radius),
@@ -348,4 +363,26 @@ def check_rule_args(args: argparse.Namespace) -> str | None:
             "those of a fixed n)"
         )
     args.n_max = args.n if args.n_max is None else args.n_max
+    return None
+
+
+def _check_mode(args: argparse.Namespace) -> str | None:
+    """The message of an option that ``--mode`` refuses, or of a missing ``--n0``."""
+    if args.mode == "certify":
+        return None if args.n0 is not None else "--n0 is required, unless --mode predict"
+    for flag, given in (
+        ("--n0", args.n0 is not None),
+        ("--sequential", args.sequential),
+        ("--oracle-eps", args.oracle_eps is not None),
+    ):
+        if given:
+            return (
+                f"{flag} does not apply with --mode predict (PREDICT draws --n copies and tests "
+                "their votes)"
+            )
+    if args.oracle.startswith("cluster-"):
+        return (
+            f"--mode predict needs an oracle with classes fixed in advance (refusal, actions, "
+            f"llm-judge), not --oracle {args.oracle}, whose classes come from the sample"
+        )
     return None

@@ -20,7 +20,7 @@ import numpy as np
 
 import rstheory
 from rstheory._deprecation import REMOVED_IN
-from rstheory._validation import check_prior
+from rstheory._validation import check_choice, check_prior
 from sampler._models import DecodingConfig
 from sampler._oracle_base import OracleErrorRates
 from sampler._validation import (
@@ -31,7 +31,7 @@ from sampler._validation import (
     check_sigma,
 )
 
-__all__ = ["CertifyConfig", "OracleError", "SequentialRule", "jsonable"]
+__all__ = ["MODES", "CertifyConfig", "Mode", "OracleError", "SequentialRule", "jsonable"]
 
 #: The oracle-error correction of a certificate: a known symmetric error rate ``eps`` in
 #: ``[0, 1)``, ``"unknown"`` (symmetric, rate unknown), an estimate from
@@ -47,6 +47,10 @@ OracleError: TypeAlias = (
     | OracleErrorRates
     | None
 )
+
+#: What a campaign runs on each input (:attr:`CertifyConfig.mode`).
+Mode: TypeAlias = Literal["certify", "predict"]
+MODES = ("certify", "predict")
 
 _RATE_TYPES = (
     rstheory.oracle.ErrorBound,
@@ -165,6 +169,14 @@ class CertifyConfig:
       sequential: a :class:`SequentialRule`: :func:`~sampler.certify.certify` then runs
         the sequential rule (``n`` is None and ``oracle_error`` None: a correction would
         change the boundaries); None: a fixed-``n`` certificate.
+      mode: what a campaign (:func:`sampler.run.run`, :func:`sampler.run.run_ray`,
+        ``collect --mode``) runs on each input: ``"certify"`` (default; Cohen et al. 2019,
+        Sec. 3.2, CERTIFY, by :func:`sampler.certify.certify`) or ``"predict"`` (PREDICT, by
+        :func:`sampler.predict.predict`: ``n`` copies, the class or abstain; ``n0`` is then
+        unused and not hashed, ``sequential`` and ``oracle_error`` must be None). Hashed
+        only when it is not ``"certify"``, so the hashes of certify campaigns are those of
+        the releases before it. :func:`sampler.certify.certify` refuses a ``"predict"``
+        configuration; :func:`sampler.predict.predict` takes either.
 
     Example:
       >>> from sampler import CertifyConfig
@@ -188,6 +200,7 @@ class CertifyConfig:
     num_classes: int | None = None
     keep_texts: bool = False
     sequential: SequentialRule | None = None
+    mode: Mode = "certify"
 
     def __post_init__(self):
         put = object.__setattr__
@@ -224,6 +237,16 @@ class CertifyConfig:
         if not isinstance(self.keep_texts, bool | np.bool_):
             raise ValueError(f"keep_texts must be a bool, got {self.keep_texts!r}")
         put(self, "keep_texts", bool(self.keep_texts))
+        put(self, "mode", check_choice(self.mode, name="mode", choices=MODES))
+        if self.mode == "predict" and self.sequential is not None:
+            raise ValueError(
+                "sequential must be None with mode='predict' (PREDICT draws a fixed n copies)"
+            )
+        if self.mode == "predict" and self.oracle_error is not None:
+            raise ValueError(
+                "oracle_error must be None with mode='predict': the test is of the labelled "
+                "copies (the oracle-error correction applies to certify's bound)"
+            )
 
     @property
     def samples_per_input(self) -> int:
@@ -252,7 +275,8 @@ class CertifyConfig:
         :func:`sampler.run.run_config` records with the model, as the model's own
         decoding is. A sequential rule adds ``sequential`` (its fields, with the look
         spacing actually used: ``look_every=None`` and ``look_every=batch_size`` are one rule
-        and hash alike).
+        and hash alike). ``mode`` is added only when it is not ``"certify"`` (then ``n0``,
+        unused, is None).
         """
         eps, rates = self.oracle_error, None
         if isinstance(eps, _RATE_TYPES):
@@ -271,6 +295,9 @@ class CertifyConfig:
         }
         if self.sequential is not None:
             out["sequential"] = {**self.sequential.to_dict(), "look_every": self.look_every}
+        if self.mode != "certify":  # the default is left out: certify hashes are unchanged
+            out["mode"] = self.mode
+            out["n0"] = None  # PREDICT has no selection step
         return out
 
 
@@ -304,6 +331,7 @@ def config_from_keywords(
     *,
     func: str,
     sequential: bool | None = False,
+    mode: Mode | None = "certify",
 ) -> CertifyConfig:
     """The configuration of a call: ``config``, or one built from 0.1's flat keywords.
 
@@ -313,7 +341,10 @@ def config_from_keywords(
     ``prior=``); they build the configuration with a :class:`DeprecationWarning` (removed
     in 0.3). ``sequential``: whether the caller needs a sequential rule (True), a fixed
     ``n`` (False), or takes either (None; flat keywords then build a sequential one when
-    they name ``radius``, ``n_max`` or ``prior``, else a fixed-``n`` one).
+    they name ``radius``, ``n_max`` or ``prior``, else a fixed-``n`` one). ``mode``: the
+    :attr:`CertifyConfig.mode` the caller runs (the one-input functions: ``certify`` runs
+    CERTIFY only), or None for any (a campaign runs either; ``predict`` takes any
+    configuration's ``n``).
 
     Raises:
       TypeError: both ``config`` and flat keywords, neither, or an unknown keyword.
@@ -330,6 +361,11 @@ def config_from_keywords(
             raise ValueError(
                 f"{func}() certifies with a fixed n: its config must have no sequential rule "
                 "(sampler.certify.certify runs the sequential rule on one input)"
+            )
+        if mode is not None and config.mode != mode:
+            raise ValueError(
+                f"{func}() runs mode={mode!r}, but config.mode is {config.mode!r} "
+                "(sampler.predict.predict runs PREDICT on one input; a campaign runs either)"
             )
         return config
     if config is not None:

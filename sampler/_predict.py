@@ -132,7 +132,9 @@ PREDICT_SUMMARY_KEYS = (
 )
 
 
-def _check_predict_config(cfg: CertifyConfig, oracle) -> None:
+def check_predict_config(cfg: CertifyConfig, oracle) -> None:
+    """Refuse what :func:`predict` cannot run: an ``oracle_error``, or an oracle whose classes
+    are made from the sample (a semantic clusterer). A campaign checks it before any input."""
     if cfg.oracle_error is not None:
         raise ValueError(
             "oracle_error must be None for predict: the test is of the labelled copies "
@@ -208,8 +210,8 @@ def predict(
     from rstheory.predict import decide
 
     start = time.perf_counter()
-    cfg = config_from_keywords(config, {}, func="predict", sequential=False)
-    _check_predict_config(cfg, oracle)
+    cfg = config_from_keywords(config, {}, func="predict", sequential=False, mode=None)
+    check_predict_config(cfg, oracle)
     model, dev = _check_call(model, cfg, oracle=oracle, device=device)
     seeds = {tag: derive_seed(cfg.seed, tag) for tag in PREDICT_STREAMS}
     stream = Stream(

@@ -136,7 +136,7 @@ def run_ray(
       KeyboardInterrupt: re-raised after the rows so far are safely written.
     """
     campaign, legacy = CampaignOptions.split(options)
-    cfg = config_from_keywords(config, legacy, func="run_ray", sequential=None)
+    cfg = config_from_keywords(config, legacy, func="run_ray", sequential=None, mode=None)
     campaign = CampaignOptions(**campaign)
     check_ray_args(workers=workers, max_in_flight=max_in_flight, max_restarts=max_restarts)
     backend = RayBackend(

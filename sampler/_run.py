@@ -202,7 +202,7 @@ def run(
       RuntimeError: ``parquet`` asked for without pyarrow (checked before any work).
       KeyboardInterrupt: re-raised after the rows so far are safely written.
     """
-    cfg = config_from_keywords(config, legacy, func="run", sequential=None)
+    cfg = config_from_keywords(config, legacy, func="run", sequential=None, mode=None)
     options = CampaignOptions(
         oracle_name=oracle_name,
         prompt=prompt,

@@ -177,7 +177,7 @@ def run_config(
       ValueError: a symmetric ``oracle_error`` out of range for the oracle's number of
         classes (:func:`check_oracle_error`), so a campaign refuses it before any input.
     """
-    cfg = config_from_keywords(config, legacy, func="run_config", sequential=None)
+    cfg = config_from_keywords(config, legacy, func="run_config", sequential=None, mode=None)
     check_oracle_error(cfg.oracle_error, fixed_num_classes(oracle, model, cfg.num_classes))
     if cfg.decoding is not None and callable(getattr(model, "with_decoding", None)):
         model = model.with_decoding(cfg.decoding)
