@@ -47,6 +47,7 @@ import argparse
 import json
 import sys
 
+from sampler._cli_attack import add_attack
 from sampler._cli_collect_parser import add_collect
 from sampler._cli_predict import add_predict
 from sampler._extras import extra_hint
@@ -97,7 +98,7 @@ def _add_build_trained(sub) -> None:
 
 
 # One function per subcommand; each adds its parser and sets `run`.
-_SUBCOMMANDS = (_add_build_tiny, _add_build_trained, add_collect, add_predict)
+_SUBCOMMANDS = (_add_build_tiny, _add_build_trained, add_collect, add_predict, add_attack)
 
 
 def build_parser() -> argparse.ArgumentParser:

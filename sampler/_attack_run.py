@@ -38,7 +38,13 @@ from sampler._config import CertifyConfig
 from sampler._draws import derive_seed
 from sampler._validation import check_alpha, check_choice, check_count, check_real, check_seed
 
-__all__ = ["AttackConfig", "CampaignSummary", "attack_campaign", "certified_rows"]
+__all__ = [
+    "AttackConfig",
+    "CampaignSummary",
+    "attack_campaign",
+    "certified_rows",
+    "read_attack_rows",
+]
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -122,6 +128,20 @@ def certified_rows(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
         for r in rows
         if r.get("status") == "ok" and not r.get("abstained") and (r.get("radius") or 0) > 0
     ]
+
+
+def read_attack_rows(path) -> list[dict[str, Any]]:
+    """The rows of an attack file in file order; a last line cut short is ignored."""
+    lines = pathlib.Path(path).read_text(encoding="utf-8").split("\n")
+    rows = []
+    for i, line in enumerate(lines):
+        if line.strip():
+            try:
+                rows.append(json.loads(line))
+            except json.JSONDecodeError:
+                if i < len(lines) - 1:
+                    raise ValueError(f"{path}:{i + 1}: not valid JSON") from None
+    return rows
 
 
 def _read_done(out: pathlib.Path, chash: str) -> set[tuple]:

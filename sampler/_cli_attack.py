@@ -1,0 +1,226 @@
+"""``python -m sampler attack``: L2 PGD against the base and the smoothed model of the inputs
+of a certify run, one JSONL row per ``(input, budget, against)``
+(:func:`sampler.attack.attack_campaign`), then the success rates below and above the
+certified radius against the certificate's bound (:func:`sampler.attack.summarize`) on
+stdout, and with ``--plot`` the robust accuracy curve (:func:`sampler.attack.plot_curve`).
+
+Two ways in::
+
+    python -m sampler attack --model M --rows CERTIFY.jsonl --out ATTACK.jsonl --eps 0.1,0.5
+    python -m sampler attack --model M --data IMAGES --certify-out CERTIFY.jsonl \
+        --n0 N0 --n N --sigma S --alpha A --out ATTACK.jsonl --radius-multiples 0.5,2
+
+The second certifies first (:func:`sampler.run.run`, resumable), then attacks. ``--model``
+is a VLM directory or hub id (``--oracle refusal`` labels its answers), or
+``efficientnet-lite0`` for the real classifier of :mod:`sampler.real_models`. A rerun of
+the same command skips the rows already in ``--out``.
+
+Exit codes: 0 every attack has an ok row; 2 bad arguments or files (nothing run); 3 some
+attacks became error rows (their messages are in the rows).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import pathlib
+import sys
+
+__all__ = ["add_attack"]
+
+CLASSIFIERS = ("efficientnet-lite0",)
+
+
+def _floats(text: str) -> tuple[float, ...]:
+    try:
+        return tuple(float(v) for v in text.split(",") if v.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected comma-separated numbers, got {text!r}"
+        ) from None
+
+
+def _names(text: str) -> tuple[str, ...]:
+    return tuple(v.strip() for v in text.split(",") if v.strip())
+
+
+def add_attack(sub) -> None:
+    """Add the ``attack`` subcommand to ``sub`` (an argparse subparsers object)."""
+    p = sub.add_parser(
+        "attack",
+        help="L2 PGD against the base and the smoothed model of certified inputs",
+        description="Attack the inputs of a certify run (or certify images first) with L2 "
+        "PGD (Madry et al. 2018) against the base model and the smoothed one (SmoothAdv, "
+        "Salman et al. 2019), judge success by the real decision (PREDICT for the smoothed "
+        "model), write one row per (input, budget, against), and compare the success rate "
+        "below the certified radius with the certificate's bound.",
+    )
+    p.add_argument("--model", required=True, metavar="DIR_OR_ID", help="VLM or efficientnet-lite0")
+    p.add_argument("--out", required=True, type=pathlib.Path, help="attack rows (JSONL)")
+    src = p.add_mutually_exclusive_group(required=True)
+    src.add_argument("--rows", type=pathlib.Path, help="rows of a certify run (JSONL)")
+    src.add_argument("--data", help="images (a folder or a JSONL dataset) to certify first")
+    c = p.add_argument_group("certification (with --data)")
+    c.add_argument("--certify-out", type=pathlib.Path, help="where the certify rows go")
+    c.add_argument("--n0", type=int, default=64)
+    c.add_argument("--n", type=int, default=1000)
+    c.add_argument("--sigma", type=float)
+    c.add_argument("--alpha", type=float, default=0.001)
+    c.add_argument("--prompt", help="the prompt of a folder of images (a VLM)")
+    a = p.add_argument_group("attack")
+    a.add_argument("--eps", type=_floats, default=(), help="absolute L2 budgets, e.g. 0.1,0.5")
+    a.add_argument("--radius-multiples", type=_floats, default=(), help="budgets m*R, e.g. 0.5,2")
+    a.add_argument("--against", type=_names, default=("base", "smoothed"), help="base,smoothed")
+    a.add_argument("--steps", type=int, default=20)
+    a.add_argument("--step-size", type=float, default=None, help="default 2.5*eps/steps")
+    a.add_argument("--restarts", type=int, default=1)
+    a.add_argument("--draws", type=int, default=16, help="noise draws per smoothed gradient")
+    a.add_argument("--judge-n", type=int, default=100, help="PREDICT's copies when judging")
+    a.add_argument("--judge-alpha", type=float, default=0.001, help="PREDICT's level")
+    a.add_argument("--batch-size", type=int, default=50)
+    a.add_argument("--oracle", choices=("refusal",), default=None, help="a VLM's oracle")
+    a.add_argument("--text", default=None, help="a VLM's teacher-forced answer")
+    a.add_argument("--direction", choices=("away", "toward"), default="away")
+    a.add_argument("--max-new-tokens", type=int, default=16, help="a VLM's answer length")
+    a.add_argument("--seed", type=int, default=0)
+    a.add_argument("--limit", type=int, default=None, help="attack the first N certified inputs")
+    a.add_argument("--device", default="cpu")
+    a.add_argument("--plot", type=pathlib.Path, default=None, help="robust accuracy plot (PNG)")
+    a.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(run=_run_attack)
+
+
+class _Refused(Exception):
+    pass
+
+
+def _config(args):
+    from sampler._attack_run import AttackConfig
+
+    try:
+        return AttackConfig(
+            eps=args.eps,
+            radius_multiples=args.radius_multiples,
+            against=args.against,
+            steps=args.steps,
+            step_size=args.step_size,
+            restarts=args.restarts,
+            draws=args.draws,
+            n=args.judge_n,
+            alpha=args.judge_alpha,
+            batch_size=args.batch_size,
+            text=args.text,
+            direction=args.direction,
+            seed=args.seed,
+        )
+    except ValueError as err:
+        raise _Refused(str(err)) from None
+
+
+def _check(args) -> None:
+    if args.rows is not None and not args.rows.is_file():
+        raise _Refused(f"--rows: no file {args.rows}")
+    if args.data is not None:
+        if args.certify_out is None or args.sigma is None:
+            raise _Refused("--data needs --certify-out FILE and --sigma S")
+    if args.limit is not None and args.limit < 1:
+        raise _Refused(f"--limit must be an integer >= 1, got {args.limit}")
+    if args.out.is_dir() or not args.out.parent.is_dir():
+        raise _Refused(f"--out: {args.out} must be a file in an existing folder")
+    classifier = args.model in CLASSIFIERS
+    if classifier and (args.oracle or args.text):
+        raise _Refused("--oracle and --text apply to a VLM, not to a classifier")
+    if not classifier and args.oracle is None:
+        args.oracle = "refusal"
+
+
+def _load(args):
+    if args.model in CLASSIFIERS:
+        from sampler._real_models import efficientnet_lite0_classifier
+
+        return efficientnet_lite0_classifier(device=args.device), None
+    from sampler._models import DecodingConfig
+    from sampler._models_vlm import VLM
+    from sampler._oracle_rules import RefusalJudge
+
+    try:
+        model = VLM.from_pretrained(
+            args.model,
+            device=args.device,
+            decoding=DecodingConfig(max_new_tokens=args.max_new_tokens),
+        )
+    except (OSError, ValueError) as err:
+        raise _Refused(f"--model: cannot load {args.model!r}: {err}") from None
+    return model, RefusalJudge()
+
+
+def _certify_rows(args, model, oracle):
+    from sampler._config import CertifyConfig
+    from sampler._run import run
+
+    if args.rows is not None:
+        from sampler._run_rows import read_rows
+
+        return read_rows(args.rows), args.rows.parent
+    cfg = CertifyConfig(
+        n0=args.n0,
+        n=args.n,
+        sigma=args.sigma,
+        alpha=args.alpha,
+        seed=args.seed,
+        batch_size=args.batch_size,
+    )
+    run(
+        model,
+        args.data,
+        args.certify_out,
+        config=cfg,
+        oracle=oracle,
+        oracle_name=args.oracle,
+        prompt=args.prompt,
+        progress=not args.quiet,
+        model_name=args.model,
+    )
+    from sampler._run_rows import read_rows
+
+    return read_rows(args.certify_out), args.certify_out.parent
+
+
+def _run_attack(args: argparse.Namespace) -> int:
+    try:
+        _check(args)
+        config = _config(args)
+        model, oracle = _load(args)
+    except _Refused as err:
+        print(f"python -m sampler attack: error: {err}", file=sys.stderr)
+        return 2
+    from sampler._attack_report import format_table, plot_curve, robust_curve, summarize
+    from sampler._attack_run import attack_campaign, certified_rows, read_attack_rows
+
+    try:
+        rows, root = _certify_rows(args, model, oracle)
+    except ValueError as err:
+        print(f"python -m sampler attack: error: {err}", file=sys.stderr)
+        return 2
+    certified = certified_rows(rows)
+    if args.limit is not None:
+        certified = certified[: args.limit]
+    try:
+        done = attack_campaign(
+            model,
+            certified,
+            args.out,
+            config=config,
+            oracle=oracle,
+            image_root=root,
+            progress=False if args.quiet else None,
+        )
+    except ValueError as err:
+        print(f"python -m sampler attack: error: {err}", file=sys.stderr)
+        return 2
+    attack_rows = read_attack_rows(args.out)
+    print(format_table(summarize(attack_rows)))
+    print(json.dumps({"out": str(args.out), **done._asdict()}))
+    if args.plot is not None and config.eps:
+        plot_curve(robust_curve(attack_rows, rows), args.plot, title=str(args.model))
+    return 3 if done.errors else 0

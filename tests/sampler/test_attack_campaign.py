@@ -1,0 +1,133 @@
+"""Tests of attack campaigns (:func:`sampler.attack.attack_campaign`) and of
+``python -m sampler attack``: one row per ``(input, budget, against)``, every budget
+respected, resume (a rerun writes nothing, a cut last line is redone, another
+configuration refused), the summary against an exact count of the rows, and the command
+line on the tiny random LLaVA (plumbing: certify, attack, rows, rerun, plot)."""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from sampler import CertifyConfig
+from sampler.__main__ import main
+from sampler.attack import (
+    AttackConfig,
+    attack_campaign,
+    certified_rows,
+    robust_curve,
+    summarize,
+)
+from sampler.models import ImageClassifier
+from sampler.run import read_rows, run
+
+
+def _images(folder, count, *, size=4, seed=0):
+    folder.mkdir()
+    rng = np.random.default_rng(seed)
+    for i in range(count):
+        pixels = (rng.random((size, size, 3)) * 255).astype(np.uint8)
+        Image.fromarray(pixels).save(folder / f"{i}.png")
+    return folder
+
+
+@pytest.fixture
+def certified(tmp_path):
+    net = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(48, 3))
+    gen = torch.Generator().manual_seed(0)
+    with torch.no_grad():
+        net[1].weight.copy_(torch.randn(3, 48, generator=gen))
+        net[1].bias.copy_(torch.randn(3, generator=gen))
+    clf = ImageClassifier(net)
+    cfg = CertifyConfig(n0=20, n=200, sigma=0.25, alpha=0.01, seed=0, num_classes=3)
+    out = tmp_path / "certify.jsonl"
+    run(clf, _images(tmp_path / "imgs", 4), out, config=cfg, progress=False, model_name="lin")
+    return clf, read_rows(out)
+
+
+def test_campaign_rows_budgets_and_resume(tmp_path, certified):
+    clf, rows = certified
+    todo = certified_rows(rows)
+    assert todo, "the stub certifies some inputs"
+    cfg = AttackConfig(eps=(0.05, 0.5), radius_multiples=(2.0,), steps=5, draws=4, n=50)
+    out = tmp_path / "attack.jsonl"
+    first = attack_campaign(clf, rows, out, config=cfg, progress=False)
+    lines = out.read_text().splitlines()
+    assert first.written == len(lines) == len(todo) * 3 * 2 and first.errors == 0
+    got = [json.loads(x) for x in lines]
+    assert len({tuple(r["key"]) for r in got}) == len(got)
+    radius = {r["id"]: r["radius"] for r in todo}
+    for r in got:
+        want = r["value"] * (radius[r["id"]] if r["budget"] == "radius_multiple" else 1.0)
+        assert r["eps"] == pytest.approx(want)
+        assert r["norm"] <= r["eps"] + 1e-5
+        assert r["below_radius"] == (r["eps"] < radius[r["id"]])
+    # rerun: nothing to do
+    again = attack_campaign(clf, rows, out, config=cfg, progress=False)
+    assert (again.written, again.skipped) == (0, len(got))
+    # a crash mid-line: the cut row is dropped and done again, the others kept
+    out.write_text("\n".join(lines[:-1]) + "\n" + lines[-1][:20])
+    redo = attack_campaign(clf, rows, out, config=cfg, progress=False)
+    assert redo.written == 1 and len(out.read_text().splitlines()) == len(lines)
+    with pytest.raises(ValueError, match="another attack configuration"):
+        attack_campaign(clf, rows, out, config=AttackConfig(eps=(0.1,)), progress=False)
+    # the summary counts exactly the rows' successes
+    rates = {(x.against, x.side): x for x in summarize(got)}
+    for (against, side), x in rates.items():
+        sel = [r for r in got if r["against"] == against and r["below_radius"] == (side == "below")]
+        assert (x.trials, x.successes) == (len(sel), sum(r["success"] for r in sel))
+        assert x.low <= x.rate <= x.high
+    curve = robust_curve(got, rows)
+    assert [p.eps for p in curve] == [0.05, 0.5]
+    for p in curve:
+        assert p.certified == pytest.approx(
+            np.mean([(0 if r.get("abstained") else r["radius"]) > p.eps for r in rows])
+        )
+
+
+def test_attack_config_errors():
+    with pytest.raises(ValueError, match="at least one budget"):
+        AttackConfig()
+    with pytest.raises(ValueError, match="eps must lie in"):
+        AttackConfig(eps=(-1.0,))
+    with pytest.raises(ValueError, match="against must be one of"):
+        AttackConfig(eps=(0.1,), against=("clean",))
+    with pytest.raises(ValueError, match="text is required"):
+        AttackConfig(eps=(0.1,), direction="toward")
+
+
+def test_cli_on_the_tiny_llava(tmp_path, tiny_llava_15_path, capsys):
+    imgs = _images(tmp_path / "imgs", 2, size=16)
+    out, cert, plot = tmp_path / "attack.jsonl", tmp_path / "cert.jsonl", tmp_path / "p.png"
+    argv = [
+        "attack", "--model", str(tiny_llava_15_path), "--data", str(imgs),
+        "--certify-out", str(cert), "--n0", "4", "--n", "20", "--sigma", "0.25",
+        "--alpha", "0.05", "--prompt", "What is this?", "--out", str(out), "--eps", "0.1",
+        "--steps", "1", "--draws", "2", "--judge-n", "6", "--judge-alpha", "0.05",
+        "--batch-size", "6", "--max-new-tokens", "3", "--quiet", "--plot", str(plot),
+    ]  # fmt: skip
+    assert main(argv) == 0
+    rows = [json.loads(x) for x in out.read_text().splitlines()]
+    done = len(certified_rows(read_rows(cert)))
+    assert len(rows) == 2 * done and all(r["status"] == "ok" for r in rows)
+    assert {r["against"] for r in rows} == ({"base", "smoothed"} if done else set())
+    assert all(isinstance(r["objective_text"], str) for r in rows)
+    assert plot.is_file() == bool(done)
+    assert "| against |" in capsys.readouterr().out
+    rerun = [*argv[: argv.index("--data")], "--rows", str(cert), *argv[argv.index("--out") :]]
+    assert main(rerun) == 0
+    assert len(out.read_text().splitlines()) == len(rows)
+    assert json.loads(capsys.readouterr().out.splitlines()[-1])["written"] == 0
+
+
+def test_cli_refuses_bad_arguments(tmp_path, capsys):
+    base = ["attack", "--model", "efficientnet-lite0", "--out", str(tmp_path / "a.jsonl")]
+    assert main([*base, "--rows", str(tmp_path / "missing.jsonl"), "--eps", "0.1"]) == 2
+    assert "--rows: no file" in capsys.readouterr().err
+    (tmp_path / "c.jsonl").write_text("")
+    assert main([*base, "--rows", str(tmp_path / "c.jsonl")]) == 2
+    assert "at least one budget" in capsys.readouterr().err
+    assert main([*base, "--rows", str(tmp_path / "c.jsonl"), "--eps", "0.1", "--text", "x"]) == 2
+    assert "apply to a VLM" in capsys.readouterr().err
