@@ -206,14 +206,14 @@ def _save(model, tokenizer_or_processor, path: pathlib.Path) -> pathlib.Path:
     return path
 
 
-def _tiny_llama_config(vocab_size: int, tok):
+def _tiny_llama_config(vocab_size: int, tok, *, hidden: int = 32, layers: int = 2):
     from transformers import LlamaConfig
 
     return LlamaConfig(
         vocab_size=vocab_size,
-        hidden_size=32,
-        intermediate_size=64,
-        num_hidden_layers=2,
+        hidden_size=hidden,
+        intermediate_size=2 * hidden,
+        num_hidden_layers=layers,
         num_attention_heads=4,
         num_key_value_heads=2,
         max_position_embeddings=512,
@@ -393,44 +393,69 @@ def build_tiny_llava(path, *, version: str = "1.5", seed: int = 0) -> pathlib.Pa
       >>> type(model).__name__
       'LlavaNextForConditionalGeneration'
     """
-    import transformers as tf
-
     if version not in LLAVA_VERSIONS:
         raise ValueError(f"version must be one of {LLAVA_VERSIONS}, got {version!r}")
     path = _prepare_dir(path)
     tok = _make_tokenizer(None, image_token=True, token_types=False)
-    image_token_id = tok.convert_tokens_to_ids(IMAGE_TOKEN)
+    model, processor = _llava(tok, seed=seed, version=version)
+    return _save(model, processor, path)
+
+
+def _llava(
+    tok,
+    *,
+    seed: int,
+    version: str = "1.5",
+    hidden: int = 32,
+    layers: int = 2,
+    vision_layers: int = 2,
+    patch_size: int = _TINY_PATCH_SIZE,
+    feature_layer: int = -2,
+):
+    """The seeded LLaVA of ``version`` and its processor around the tokenizer ``tok``.
+
+    One builder for :func:`build_tiny_llava` and the trained toy model of
+    :mod:`sampler._train_tiny`: a CLIP vision tower (``vision_layers`` layers, read at
+    ``feature_layer``, the class token dropped by the "default" strategy) on
+    ``_TINY_IMAGE_SIZE`` square inputs in ``patch_size`` patches, so
+    ``(_TINY_IMAGE_SIZE // patch_size) ** 2`` image tokens per tile, and a Llama language
+    model (``layers`` layers), both of width ``hidden`` (4 heads, MLP ``2 * hidden``).
+
+    Returns:
+      ``(model, processor)``, the generation config carrying the tokenizer's special ids.
+    """
+    import transformers as tf
+
+    s = _TINY_IMAGE_SIZE
     vision_config = tf.CLIPVisionConfig(
-        hidden_size=32,
-        intermediate_size=64,
-        num_hidden_layers=2,
+        hidden_size=hidden,
+        intermediate_size=2 * hidden,
+        num_hidden_layers=vision_layers,
         num_attention_heads=4,
-        image_size=_TINY_IMAGE_SIZE,
-        patch_size=_TINY_PATCH_SIZE,
-        projection_dim=32,
+        image_size=s,
+        patch_size=patch_size,
+        projection_dim=hidden,
     )
-    text_config = _tiny_llama_config(len(tok), tok)
-    n_patches = (_TINY_IMAGE_SIZE // _TINY_PATCH_SIZE) ** 2
+    text_config = _tiny_llama_config(len(tok), tok, hidden=hidden, layers=layers)
     image_kwargs = dict(
-        size={"shortest_edge": _TINY_IMAGE_SIZE},
-        crop_size={"height": _TINY_IMAGE_SIZE, "width": _TINY_IMAGE_SIZE},
+        size={"shortest_edge": s},
+        crop_size={"height": s, "width": s},
         image_mean=_CLIP_MEAN,
         image_std=_CLIP_STD,
     )
     common = dict(
         vision_config=vision_config,
         text_config=text_config,
-        image_token_index=image_token_id,
-        image_seq_length=n_patches,
+        image_token_index=tok.convert_tokens_to_ids(IMAGE_TOKEN),
+        image_seq_length=(s // patch_size) ** 2,
         vision_feature_select_strategy="default",
-        vision_feature_layer=-2,
+        vision_feature_layer=feature_layer,
     )
     if version == "1.5":
         config = tf.LlavaConfig(**common)
         image_processor = tf.CLIPImageProcessorPil(**image_kwargs)
         make_model, make_processor = tf.LlavaForConditionalGeneration, tf.LlavaProcessor
     else:
-        s = _TINY_IMAGE_SIZE
         pinpoints = [[s, s], [s, 2 * s], [2 * s, s], [2 * s, 2 * s]]
         config = tf.LlavaNextConfig(**common, image_grid_pinpoints=pinpoints)
         image_processor = tf.LlavaNextImageProcessorPil(
@@ -444,14 +469,13 @@ def build_tiny_llava(path, *, version: str = "1.5", seed: int = 0) -> pathlib.Pa
     processor = make_processor(
         image_processor=image_processor,
         tokenizer=tok,
-        patch_size=_TINY_PATCH_SIZE,
+        patch_size=patch_size,
         vision_feature_select_strategy="default",
         chat_template=_CHAT_TEMPLATE,
         image_token=IMAGE_TOKEN,
         num_additional_image_tokens=1,  # CLIP's class token, dropped by the "default" strategy
     )
     model = _seeded_init(seed, lambda: make_model(config))
-    model.generation_config.pad_token_id = tok.pad_token_id
-    model.generation_config.bos_token_id = tok.bos_token_id
-    model.generation_config.eos_token_id = tok.eos_token_id
-    return _save(model, processor, path)
+    for key in ("pad_token_id", "bos_token_id", "eos_token_id"):
+        setattr(model.generation_config, key, getattr(tok, key))
+    return model, processor

@@ -176,8 +176,16 @@ def answer_for(kind: str, shape: int, colour: int, forbidden: bool) -> str:
     return SHAPES[shape] if kind == "shape" else COLOURS[colour]
 
 
-def toy_questions(num: int, *, seed: int) -> tuple[list[str], list[str]]:
-    """``num`` question kinds and phrasings, uniformly drawn, deterministic given ``seed``.
+def toy_questions(num: int, *, seed: int, shape_rate: float = 0.5) -> tuple[list[str], list[str]]:
+    """``num`` question kinds and phrasings, deterministic given ``seed``.
+
+    Each question asks for the shape with probability ``shape_rate`` (else the colour), in
+    one of the kind's phrasings drawn uniformly.
+
+    Args:
+      num: number of questions, ``>= 1``.
+      seed: an int in ``[0, 2**63)``, keyword-only.
+      shape_rate: probability of a shape question, in ``[0, 1]`` (default: half each).
 
     Returns:
       ``(kinds, prompts)``: ``kinds[i]`` in ``("shape", "colour")``, ``prompts[i]`` one of
@@ -191,7 +199,7 @@ def toy_questions(num: int, *, seed: int) -> tuple[list[str], list[str]]:
     """
     num = check_count(num, name="num")
     rng = np.random.default_rng([check_seed(seed), 1])
-    names = tuple(QUESTIONS)
-    kinds = [names[k] for k in rng.integers(0, len(names), size=num)]
+    shape_rate = check_real(shape_rate, name="shape_rate", low=0.0, high=1.0)
+    kinds = ["shape" if u < shape_rate else "colour" for u in rng.random(num)]
     prompts = [QUESTIONS[k][int(rng.integers(0, len(QUESTIONS[k])))] for k in kinds]
     return kinds, prompts
