@@ -35,7 +35,12 @@ def add_analyze(sub) -> argparse.ArgumentParser:
         "0.1, 0.05, 0.01, 0.001 whose bound reproduces the most printed radii (needs --n)",
     )
     p.add_argument("--n", type=int, help="estimation samples per input (Cohen's logs hold none)")
-    p.add_argument("--n0", type=int, help="selection samples (0: single-stage; p2 default 0)")
+    p.add_argument(
+        "--n0",
+        type=int,
+        help="selection samples (0: single-stage; p2 default 0, 100 for Cohen et al.'s "
+        "n = 100,000 file)",
+    )
     p.add_argument("--config-hash", metavar="HASH", help="rows of several configurations: this one")
     p.add_argument(
         "--radii", type=float, nargs="+", metavar="R", help=f"accuracy radii (default {RADII})"

@@ -9,7 +9,10 @@ Three formats, told apart by the file's content (``format=None``) or chosen by n
   ``sigma_T`` part of its path when not given.
 * ``"p2"``: the per-input CSV of Seferis, Kollias & Cheng (2024), ECAI:
   ``index, y_real, y_pred, radius[, pA][, time]`` (``y_pred = -1`` on abstention);
-  ``sigma``, ``alpha`` and ``n`` come from a file name ``..._sigma<S>_alpha<A>_n<N>.csv``.
+  ``sigma``, ``alpha`` and ``n`` come from a file name ``..._sigma<S>_alpha<A>_n<N>.csv``;
+  ``n0`` defaults to 0 (the paper's single-stage runs), 100 for the published
+  ``imagenet_resnet50_sigma0.5_alpha0.001_n100000.csv``, Cohen et al.'s two-stage output
+  (:data:`rstheory._logs_formats.P2_SELECTION`).
 * ``"rows"``: the JSONL rows of ``python -m sampler collect`` (:func:`rstheory.rows.scan_rows`,
   schema :func:`rstheory.rows.check_row`), or a Parquet copy of them (needs pyarrow). The
   rows hold ``sigma``, ``alpha``, ``n``, ``n0`` and the counts; they hold no true label, so
@@ -31,18 +34,20 @@ when it is one integer that reproduces the printed value (:meth:`CertificationLo
 
 **Inferred level.** ``alpha="infer"`` chooses the level among :data:`ALPHA_CANDIDATES`
 whose bound reproduces the most printed radii (:func:`rstheory._logs_alpha.fit_alpha`);
-the file's or default level is the stated one, kept on a tie. Most of Cohen et al.'s
-published CERTIFY logs fit 0.01, not the 0.001 of their paper (data/cohen2019/README.md).
+the file's or default level is the stated one, kept on a tie. Every ImageNet CERTIFY log of
+Cohen et al., and the 2024 n = 100,000 CSV (the same run), fits 0.01, not the 0.001 of their
+paper; the CIFAR-10 logs split (data/cohen2019/README.md, Notes).
+
+The formats are read in :mod:`rstheory._logs_formats`, the counts recovered in
+:mod:`rstheory._logs_counts` and :mod:`rstheory._logs_alpha`, sampler rows in
+:mod:`rstheory._logs_rows`.
 """
 
 from __future__ import annotations
 
-import csv
 import dataclasses
-import io
 import math
 import pathlib
-import re
 
 import numpy as np
 import scipy.special
@@ -50,6 +55,7 @@ import scipy.special
 from rstheory import _jax  # noqa: F401  (float64 before any array)
 from rstheory._logs_alpha import ALPHA_CANDIDATES, AlphaFit, fit_alpha, recover_interval
 from rstheory._logs_counts import CountInterval, count_interval
+from rstheory._logs_formats import FORMATS, detect_format, parse_seconds, read_cohen, read_p2
 from rstheory._validation import check_alpha, check_choice, check_int, check_sigma
 
 __all__ = [
@@ -64,13 +70,6 @@ __all__ = [
     "parse_seconds",
     "read_log",
 ]
-
-FORMATS = ("cohen", "p2", "rows")
-_COHEN = ("idx", "label", "predict", "radius", "correct", "time")
-_P2 = ("index", "y_real", "y_pred", "radius")
-_P2_NAME = re.compile(r"_sigma(?P<sigma>[0-9.]+)_alpha(?P<alpha>[0-9.eE-]+)_n(?P<n>[0-9]+)\.csv$")
-_SIGMA_PATH = re.compile(r"^sigma_(?P<sigma>[0-9]*\.?[0-9]+)$")
-_HMS = re.compile(r"^(?:(?P<d>\d+) days?, )?(?P<h>\d+):(?P<m>\d\d):(?P<s>\d\d(?:\.\d*)?)$")
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -138,55 +137,6 @@ class CertificationLog:
         return (self.k_low == self.k_high) & self.consistent
 
 
-def parse_seconds(text: str, *, where: str = "time") -> float:
-    """Seconds of ``"15.4"`` or ``"0:02:31.238689"`` (``H:MM:SS[.ffffff]``, as Python prints a
-    ``timedelta``, ``"D days, H:MM:SS"`` included).
-
-    Example:
-      >>> parse_seconds("15.4"), parse_seconds("0:02:31.5"), parse_seconds("1 day, 0:00:01")
-      (15.4, 151.5, 86401.0)
-    """
-    s = text.strip()
-    m = _HMS.match(s)
-    if m:
-        days = int(m["d"] or 0)
-        return ((days * 24 + int(m["h"])) * 60 + int(m["m"])) * 60 + float(m["s"])
-    try:
-        v = float(s)
-    except ValueError:
-        v = math.nan
-    if not math.isfinite(v) or v < 0:
-        raise ValueError(f"{where}: field 'time': expected seconds or H:MM:SS.ffffff, got {text!r}")
-    return v
-
-
-def detect_format(path) -> str:
-    """The format of a log from its first bytes: ``"rows"``, ``"cohen"`` or ``"p2"``.
-
-    Raises:
-      ValueError: the content matches none (naming the file and the header it found).
-    """
-    path = pathlib.Path(path)
-    with open(path, "rb") as fh:
-        head = fh.read(4096)
-    if head.startswith(b"PAR1"):
-        return "rows"
-    text = head.decode("utf-8", errors="replace").lstrip()
-    if text.startswith("{"):
-        return "rows"
-    first = text.splitlines()[0] if text else ""
-    if tuple(first.split("\t")[:1]) == ("idx",) and "radius" in first.split("\t"):
-        return "cohen"
-    if set(_P2) <= {c.strip() for c in first.split(",")}:
-        return "p2"
-    if first.split("\t") == ["idx", "label", "predict", "correct", "time"]:
-        raise ValueError(f"{path}: a PREDICT log (no radius column), not a certification log")
-    raise ValueError(
-        f"{path}: line 1: not a certification log of a known format {FORMATS} "
-        f"(header {first[:80]!r})"
-    )
-
-
 def _setting(name: str, given, found, path, check):
     """The run's ``name``: the file's value, else the keyword; both must agree."""
     if given is not None:
@@ -199,98 +149,6 @@ def _setting(name: str, given, found, path, check):
     return found
 
 
-def _table(path, delimiter: str, need) -> tuple[list[dict], list[int]]:
-    text = pathlib.Path(path).read_text(encoding="utf-8")
-    reader = csv.DictReader(io.StringIO(text), delimiter=delimiter)
-    fields = [f.strip() for f in reader.fieldnames or []]
-    reader.fieldnames = fields
-    missing = [c for c in need if c not in fields]
-    if missing:
-        raise ValueError(f"{path}: line 1: missing columns {missing} (header {fields})")
-    rows, lines = [], []
-    for row in reader:
-        if not any((v or "").strip() for v in row.values()):
-            continue
-        rows.append(row)
-        lines.append(reader.line_num)
-    if not rows:
-        raise ValueError(f"{path}: no inputs")
-    return rows, lines
-
-
-def _column(rows, lines, path, name: str, kind: type):
-    out = []
-    for row, line in zip(rows, lines, strict=True):
-        text = (row.get(name) or "").strip()
-        try:
-            v = kind(text) if kind is not int else int(text)
-            if kind is float and not math.isfinite(v):
-                raise ValueError
-        except ValueError:
-            raise ValueError(
-                f"{path}:{line}: field {name!r}: expected "
-                f"{'an integer' if kind is int else 'a number'}, got {text!r}"
-            ) from None
-        out.append(v)
-    return np.asarray(out, dtype=np.int64 if kind is int else np.float64)
-
-
-def _read_cohen(path, opts) -> dict:
-    rows, lines = _table(path, "\t", _COHEN)
-    found = next(
-        (
-            float(m["sigma"])
-            for part in pathlib.Path(path).parts[::-1]
-            if (m := _SIGMA_PATH.match(part))
-        ),
-        None,
-    )
-    predict = _column(rows, lines, path, "predict", int)
-    correct = _column(rows, lines, path, "correct", int)
-    if not np.isin(correct, (0, 1)).all():
-        line = lines[int(np.flatnonzero(~np.isin(correct, (0, 1)))[0])]
-        raise ValueError(f"{path}:{line}: field 'correct': expected 0 or 1")
-    times = [
-        parse_seconds(r["time"] or "", where=f"{path}:{ln}")
-        for r, ln in zip(rows, lines, strict=True)
-    ]
-    return dict(
-        idx=_column(rows, lines, path, "idx", int),
-        label=_column(rows, lines, path, "label", int),
-        predict=predict,
-        radius=_column(rows, lines, path, "radius", float),
-        radius_text=[r["radius"] for r in rows],
-        correct=correct.astype(bool),
-        time=np.asarray(times),
-        found={"sigma": found},
-        p_lower=None,
-    )
-
-
-def _read_p2(path, opts) -> dict:
-    rows, lines = _table(path, ",", _P2)
-    m = _P2_NAME.search(pathlib.Path(path).name)
-    found = {"sigma": None, "alpha": None, "n": None}
-    if m:
-        found = {"sigma": float(m["sigma"]), "alpha": float(m["alpha"]), "n": int(m["n"])}
-    label = _column(rows, lines, path, "y_real", int)
-    predict = _column(rows, lines, path, "y_pred", int)
-    has = rows[0].keys()
-    return dict(
-        idx=_column(rows, lines, path, "index", int),
-        label=label,
-        predict=predict,
-        radius=_column(rows, lines, path, "radius", float),
-        radius_text=[r["radius"] for r in rows],
-        correct=(predict == label) & (predict >= 0),
-        time=_column(rows, lines, path, "time", float)
-        if "time" in has
-        else np.full(len(rows), np.nan),
-        found=found,
-        p_lower=_column(rows, lines, path, "pA", float) if "pA" in has else None,
-    )
-
-
 def read_log(
     path, *, format=None, sigma=None, alpha=None, n=None, n0=None, config_hash=None
 ) -> CertificationLog:
@@ -300,7 +158,8 @@ def read_log(
       path: the file.
       format: ``"cohen"``, ``"p2"``, ``"rows"`` or None (detected from the content).
       sigma, alpha, n, n0: the run's settings where the file does not hold them (``alpha``
-        defaults to 0.001; ``n0`` to 0, single-stage, for the 2024 CSV). ``alpha="infer"``
+        defaults to 0.001; ``n0``, for the 2024 CSV, to its provenance: 0, single-stage, but 100
+        for Cohen et al.'s n = 100,000 file, module docstring). ``alpha="infer"``
         chooses the level by the fit of the printed radii (module docstring; needs ``n``,
         overrides a level in the file name and sets ``alpha_fit``).
       config_hash: for sampler rows of several configurations, the one to read.
@@ -330,7 +189,7 @@ def read_log(
     elif config_hash is not None:
         raise ValueError(f"config_hash applies to sampler rows only, not to a {fmt!r} log")
     else:
-        raw = (_read_cohen if fmt == "cohen" else _read_p2)(path, None)
+        raw = (read_cohen if fmt == "cohen" else read_p2)(path)
     found = raw["found"]
     sigma = _setting("sigma", sigma, found.get("sigma"), path, check_sigma)
     if sigma is None:
@@ -352,8 +211,8 @@ def read_log(
         path,
         lambda v: v,
     )
-    if n0 is None and fmt == "p2":
-        n0 = 0
+    if n0 is None:
+        n0 = raw.get("defaults", {}).get("n0")
     predict, radius = raw["predict"], raw["radius"]
     abstain = predict < 0
     k = k_low = k_high = consistent = alpha_fit = None

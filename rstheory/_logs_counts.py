@@ -7,6 +7,7 @@ the counts whose bound lies in ``[Phi((r - h) / sigma), Phi((r + h) / sigma)]``.
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import NamedTuple
 
@@ -21,6 +22,9 @@ __all__ = ["CountInterval", "count_interval", "half_width"]
 # Significant digits of Cohen et al.'s printed radius (their "{:.3}").
 _RADIUS_DIGITS = 3
 _BISECT_STEPS = 60
+# Up to this n the bounds of every count are tabulated once per (n, alpha) and searched
+# (2**20 bounds, 8 MB, take about a second); above, a bisection evaluates 60 per input.
+_TABLE_MAX_N = 2**20
 
 
 class CountInterval(NamedTuple):
@@ -60,22 +64,42 @@ def count_interval(radius, *, n, alpha=0.001, sigma, half_width) -> CountInterva
     lo_p = np.where(cert, scipy.special.ndtr((r - h) / sigma), 0.0)
     below = _largest_at_most(np.where(cert, lo_p, 0.5), n, alpha)
     k_high = _largest_at_most(np.where(cert, scipy.special.ndtr((r + h) / sigma), 0.5), n, alpha)
-    k_low = np.where(cert & (cp_lower_fixed_shape(below, float(n), alpha) < lo_p), below + 1, below)
+    k_low = np.where(cert & (_bound(below, n, alpha) < lo_p), below + 1, below)
     consistent = ~cert | (k_low <= k_high)
     k_low = np.where(cert, np.minimum(k_low, k_high), 0)
     target = scipy.special.ndtr(r / sigma)
     centre = _largest_at_most(np.where(cert, target, 0.0), n, alpha)
     up = np.minimum(centre + 1, n)
-    d_lo = np.abs(cp_lower_fixed_shape(centre, float(n), alpha) - target)
-    d_up = np.abs(cp_lower_fixed_shape(up, float(n), alpha) - target)
+    d_lo = np.abs(_bound(centre, n, alpha) - target)
+    d_up = np.abs(_bound(up, n, alpha) - target)
     k = np.where(d_up < d_lo, up, centre)
     k = np.where(consistent, np.clip(k, k_low, k_high), k)
     return CountInterval(np.where(cert, k, -1), k_low, np.maximum(k_high, k_low), consistent)
 
 
+@functools.lru_cache(maxsize=8)
+def _table(n: int, alpha: float) -> np.ndarray:
+    """``cp_lower(k, n, alpha)`` for ``k = 0..n``, float64 ``(n + 1,)``, increasing in ``k``."""
+    out = cp_lower_fixed_shape(np.arange(n + 1), float(n), alpha)
+    out.setflags(write=False)
+    return out
+
+
+def _bound(k, n: int, alpha: float) -> np.ndarray:
+    """``cp_lower(k, n, alpha)`` of integer ``k`` in ``[0, n]``, from the table when small."""
+    k = np.asarray(k, dtype=np.int64)
+    if n <= _TABLE_MAX_N:
+        return _table(int(n), float(alpha))[k]
+    return cp_lower_fixed_shape(k, float(n), alpha)
+
+
 def _largest_at_most(p, n: int, alpha: float) -> np.ndarray:
-    """Largest ``k`` in ``[0, n]`` with ``cp_lower(k, n, alpha) <= p`` (vectorized bisection)."""
+    """Largest ``k`` in ``[0, n]`` with ``cp_lower(k, n, alpha) <= p``: a search of the table
+    of every bound for ``n <= 2**20``, else a vectorized bisection."""
     p = np.asarray(p, dtype=np.float64)
+    if n <= _TABLE_MAX_N:
+        k = np.searchsorted(_table(int(n), float(alpha)), p, side="right") - 1
+        return np.clip(k, 0, int(n)).astype(np.int64)
     lo, hi = np.zeros(p.shape, dtype=np.int64), np.full(p.shape, int(n), dtype=np.int64)
     for _ in range(_BISECT_STEPS):
         if (hi <= lo).all():

@@ -95,11 +95,14 @@ def test_predicted_from_n100000_matches_measured_small_n(model):
 
 
 def test_target_ratio_brackets_the_grid():
+    # two-stage (the file's n0 = 100): the target is on acr_low, the selection's lower end
     log = analyze.read_log(P2 / "imagenet_resnet50_sigma0.5_alpha0.001_n100000.csv")
-    pred = analyze.predict(log, [1000, 100_000], target_ratio=0.7)
-    assert 100 < pred.target_n < 100_000
-    at = analyze.predict(log, [pred.target_n - 1, pred.target_n])
-    assert at.acr[1] >= 0.7 * pred.run_expected > at.acr[0]
+    for n0, field in ((100, "acr_low"), (0, "acr")):
+        pred = analyze.predict(log, [1000, 100_000], target_ratio=0.7, n0=n0)
+        assert 100 < pred.target_n < 100_000
+        at = analyze.predict(log, [pred.target_n - 1, pred.target_n], n0=n0)
+        got = getattr(at, field)
+        assert got[1] >= 0.7 * pred.run_expected > got[0], (n0, pred.target_n)
 
 
 def test_cli_json_plot_and_errors(tmp_path, capsys):

@@ -74,6 +74,50 @@ def test_p2_counts_are_exact_integers():
     np.testing.assert_allclose(_cp_lower(log.k, 100, 0.001), log.p_lower, atol=1e-9)
 
 
+def test_p2_selection_samples_follow_the_file_provenance(tmp_path):
+    import csv
+
+    big = P2 / "imagenet_resnet50_sigma0.5_alpha0.001_n100000.csv"
+    # the provenance: the file is, row for row, Cohen et al.'s two-stage CERTIFY output
+    with open(big) as fh:
+        ours = [(r["index"], r["y_pred"], r["radius"]) for r in csv.DictReader(fh)]
+    with open(COHEN / "imagenet/resnet50/noise_0.50/test/sigma_0.50") as fh:
+        theirs = [(r["idx"], r["predict"], r["radius"]) for r in csv.DictReader(fh, delimiter="\t")]
+    assert ours == theirs
+    log = analyze.read_log(big)
+    assert (log.n, log.n0) == (100_000, 100)
+    assert analyze.predict(log, [100]).stages == "two-stage (n0 = 100)"
+    assert analyze.read_log(big, n0=0).n0 == 0  # a keyword overrides the default
+    # the 2024 paper's own runs are single-stage; a copy under another name is not the known file
+    for n in (25, 100, 500):
+        assert analyze.read_log(P2 / f"imagenet_resnet50_sigma0.5_alpha0.001_n{n}.csv").n0 == 0
+    copy = tmp_path / "imagenet_resnet50_sigma0.5_alpha0.001_n99999.csv"
+    copy.write_text(big.read_text())
+    assert analyze.read_log(copy).n0 == 0
+    with pytest.raises(ValueError, match="n0 must"):
+        analyze.read_log(big, n0=-1)
+
+
+def test_table_search_and_bisection_give_the_same_counts(monkeypatch):
+    from rstheory import _logs_counts
+
+    rng = np.random.default_rng(3)
+    n, sigma, alpha = 5000, 0.5, 0.01
+    k = rng.integers(2400, n + 1, size=200)
+    with np.errstate(divide="ignore"):
+        r = np.maximum(sigma * scipy.special.ndtri(_cp_lower(k, n, alpha)), 0.0)
+    printed = [f"{v:.3}" for v in r]
+    radius = np.array([float(t) for t in printed])
+    h = _logs_counts.half_width(printed)
+    table = analyze.count_interval(radius, n=n, alpha=alpha, sigma=sigma, half_width=h)
+    monkeypatch.setattr(_logs_counts, "_TABLE_MAX_N", 0)
+    bisect = analyze.count_interval(radius, n=n, alpha=alpha, sigma=sigma, half_width=h)
+    for a, b in zip(table, bisect, strict=True):
+        np.testing.assert_array_equal(a, b)
+    cert = radius > 0
+    assert ((table.low[cert] <= k[cert]) & (k[cert] <= table.high[cert])).all()
+
+
 @pytest.mark.parametrize("n", [100, 100_000])
 def test_rounded_radius_gives_an_interval_that_holds_the_true_count(n):
     rng = np.random.default_rng(n)
