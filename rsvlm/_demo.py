@@ -415,6 +415,7 @@ def step_theorems(cfg: DemoConfig) -> list[dict]:
 def run_demo(cfg: DemoConfig, log=print) -> tuple[pathlib.Path, bool]:
     """Run every step, write the report; returns its path and whether every step succeeded."""
     from rsvlm import _report
+    from rsvlm._demo_analyze import add_section, step_analyze
     from rsvlm._demo_sequential import step_sequential
     from sampler.run import read_rows
 
@@ -457,9 +458,11 @@ def run_demo(cfg: DemoConfig, log=print) -> tuple[pathlib.Path, bool]:
         res["published"] = {"skipped": "--skip-published was given", "datasets": []}
     else:
         step("published", step_published, cfg)
+    step("analyze", step_analyze, cfg)
     step("theorems", step_theorems, cfg)
     res["ok"] = all(s["ok"] for s in res["steps"].values()) and all(
         t["passed"] for t in res.get("theorems") or []
     )
     path = _report.write(res, pathlib.Path(cfg.out_dir))  # a failed figure sets ok to False
+    add_section(res, path)
     return path, res["ok"]
