@@ -16,7 +16,7 @@ directory, an existing folder, a readable file of rows), the output's lock is ta
 (:func:`sampler._lock.output_lock`, held from before the model is loaded to the end of
 the run) and ``--oracle-eps`` is checked against the oracle's number of classes. So are
 ``--n`` and the sequential options (``--sequential``, ``--radius``, ``--n-max``,
-``--look-every``; :func:`sampler._cli_collect_parser.check_rule_args`).
+``--look-every``; :func:`sampler._cli_collect_checks.check_rule_args`).
 
 **Packing.** ``--in-flight M`` certifies ``M`` inputs at once and packs their noisy
 copies into shared ``generate`` calls of ``--batch-size`` (:mod:`sampler._packing`; with
@@ -37,6 +37,13 @@ one device for the whole model, or a JSON dict; it needs ``--device auto``.
 :class:`sampler.certify.SequentialRule` ``(radius=R, n_max=--n-max or --n, look_every=)``
 instead of a fixed ``--n``: each row then records where its input stopped (see
 :mod:`sampler._campaign`), and the rule is in the configuration hash.
+
+**PREDICT.** ``--mode predict`` runs :func:`sampler.predict.predict` (Cohen, Rosenfeld &
+Kolter 2019, Sec. 3.2) on each input instead of certifying it: ``--n`` copies, the class
+or an abstention at ``--alpha`` (:mod:`sampler._campaign_predict` lists the row's fields).
+``--n0``, ``--sequential``, ``--oracle-eps`` and the ``cluster-*`` oracles are refused
+with it (:func:`sampler._cli_collect_checks.check_rule_args`); the mode is in the
+configuration hash.
 
 **Exit codes** (also in ``collect --help``: :data:`sampler._cli_collect_parser.EXIT_CODES`):
 
@@ -71,6 +78,7 @@ from sampler._cli_collect_checks import (
     _ray_loader,
     _read_inputs,
     _Refused,
+    check_rule_args,
     read_prompt,
 )
 from sampler._cli_collect_finish import _finish, _interrupted
@@ -97,7 +105,6 @@ def _run_collect(args: argparse.Namespace) -> int:
 def _collect(args: argparse.Namespace) -> int:
     import pathlib
 
-    from sampler._cli_collect_parser import check_rule_args
     from sampler._datasets import mmsb_questions_dir
     from sampler._lock import output_lock
     from sampler._model_identity import resolve_model

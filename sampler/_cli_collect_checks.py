@@ -1,13 +1,15 @@
 """The checks of ``python -m sampler collect`` that run before any model loads, and its
 oracles: each turns a bad argument or file into a one-line refusal (:class:`_Refused`,
-exit 2; :mod:`sampler._cli_collect` lists what is checked). ``python -m sampler predict``
-(:mod:`sampler._cli_predict`) shares the oracles and the prompt options."""
+exit 2; :mod:`sampler._cli_collect` lists what is checked), among them the combinations
+of ``--mode``, ``--n`` and the sequential options (:func:`check_rule_args`).
+``python -m sampler predict`` (:mod:`sampler._cli_predict`) shares the oracles and the
+prompt options."""
 
 from __future__ import annotations
 
 import argparse
 
-__all__ = ["read_prompt"]
+__all__ = ["check_rule_args", "read_prompt"]
 
 
 def _make_oracle(args, device):
@@ -163,4 +165,84 @@ def _file_message(err: ValueError, args) -> str | None:
         or text.startswith(str(args.out))
     ):
         return f"--out: {text}"
+    return None
+
+
+def check_rule_args(args: argparse.Namespace) -> str | None:
+    """The one-line message of a combination of ``--n``, ``--oracle-eps`` and the
+    sequential options that makes no sense, else None (then ``args.n_max`` is set: the
+    given ``--n-max``, else ``--n``).
+
+    ``--n0`` is required, except with ``--mode predict``, which refuses it (PREDICT has no
+    selection step) and refuses too ``--sequential`` (it draws a fixed ``--n``),
+    ``--oracle-eps`` (its test is of the labelled copies) and the semantic clusterers
+    (their classes come from the sample itself).
+
+    Without ``--sequential``: ``--n`` is required and ``--radius``, ``--n-max`` and
+    ``--look-every`` are refused. With it: ``--radius`` is required; ``--n-max`` defaults
+    to ``--n`` (the fixed ``n`` the campaign would otherwise use is its cap), and both
+    given is refused (one cap, one spelling); ``--oracle-eps`` is refused (the sequential
+    rule has no oracle-error correction: it would change the boundaries); ``--look-every``
+    must be a multiple of ``--batch-size`` (every look but the last then ends a forward
+    batch, so the draws are those of a fixed ``n``: the prefix property of
+    :mod:`sampler._sequential`).
+    """
+    message = _check_mode(args)
+    if message is not None:
+        return message
+    if not args.sequential:
+        for flag, value in (
+            ("--radius", args.radius),
+            ("--n-max", args.n_max),
+            ("--look-every", args.look_every),
+        ):
+            if value is not None:
+                return f"{flag} applies to --sequential only"
+        if args.n is None:
+            return "--n is required (estimation samples), unless --sequential"
+        return None
+    if args.radius is None:
+        return "--radius is required with --sequential (the target radius of the rule)"
+    if args.oracle_eps is not None:
+        return (
+            "--oracle-eps does not apply with --sequential: the sequential rule offers no "
+            "oracle-error correction (a correction changes the bound on p_A, hence the "
+            "boundaries); leave it out or certify with a fixed --n"
+        )
+    if args.n is not None and args.n_max is not None:
+        return (
+            "give one of --n and --n-max with --sequential, not both: --n-max is the largest "
+            "number of estimation samples and defaults to --n"
+        )
+    if args.n is None and args.n_max is None:
+        return "--sequential needs --n-max (the largest number of estimation samples) or --n"
+    if args.look_every is not None and args.look_every % args.batch_size:
+        return (
+            f"--look-every {args.look_every} must be a multiple of --batch-size "
+            f"{args.batch_size} (every look must end a forward batch, so that the draws are "
+            "those of a fixed n)"
+        )
+    args.n_max = args.n if args.n_max is None else args.n_max
+    return None
+
+
+def _check_mode(args: argparse.Namespace) -> str | None:
+    """The message of an option that ``--mode`` refuses, or of a missing ``--n0``."""
+    if args.mode == "certify":
+        return None if args.n0 is not None else "--n0 is required, unless --mode predict"
+    for flag, given in (
+        ("--n0", args.n0 is not None),
+        ("--sequential", args.sequential),
+        ("--oracle-eps", args.oracle_eps is not None),
+    ):
+        if given:
+            return (
+                f"{flag} does not apply with --mode predict (PREDICT draws --n copies and tests "
+                "their votes)"
+            )
+    if args.oracle.startswith("cluster-"):
+        return (
+            f"--mode predict needs an oracle with classes fixed in advance (refusal, actions, "
+            f"llm-judge), not --oracle {args.oracle}, whose classes come from the sample"
+        )
     return None

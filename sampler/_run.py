@@ -19,7 +19,10 @@ A campaign runs the rule its :class:`sampler.CertifyConfig` names, for every inp
 fixed ``n``, or the anytime-valid sequential rule of a
 :class:`sampler.certify.SequentialRule` (``config.sequential``), whose rows record where
 each input stopped (:mod:`sampler._campaign` lists their fields) and whose rule is part of
-the configuration hash.
+the configuration hash. With ``config.mode == "predict"`` a campaign runs Cohen et al.'s
+PREDICT (2019, Sec. 3.2; :func:`sampler.predict.predict`) on every input instead, one row of
+:mod:`sampler._campaign_predict` each, with the same resume, error rows, packing and
+backends.
 
 With ``in_flight > 1`` the local backend certifies that many inputs at once and packs
 their noisy copies into shared model calls of ``batch_size``
@@ -149,7 +152,9 @@ def run(
         certified with ``derive_seed(seed, "input", id)``. With a ``sequential`` rule
         (:class:`sampler.certify.SequentialRule`) every input runs the sequential rule and
         its row records the stop (``stop_reason``, ``samples``, ``p_lower``, ``p_upper``,
-        ``looks``, ...; see :mod:`sampler._campaign`).
+        ``looks``, ...; see :mod:`sampler._campaign`). With ``mode="predict"`` every input
+        runs :func:`sampler.predict.predict` (Cohen et al. 2019, Sec. 3.2, PREDICT) and its
+        row holds the class or the abstention (:mod:`sampler._campaign_predict`).
       oracle: as in :func:`sampler.certify.certify`.
       oracle_name: the oracle's name in the configuration (e.g. ``"refusal"``).
       prompt: the prompt of a folder of images.
