@@ -41,6 +41,7 @@ __all__ = [
     "check_real",
     "check_sample_sizes",
     "check_sigma",
+    "check_top_two",
     "is_traced",
 ]
 
@@ -408,3 +409,36 @@ def check_pilot_counts(
         na = np.full(ka.shape, na)
     check_counts(ka, na)
     return ka.astype(np.int64), na.astype(np.int64)
+
+
+def check_top_two(p_a, p_b, *, a_name: str = "p_a", b_name: str = "p_b"):
+    """Class probabilities of the top two classes: each in [0, 1], ``p_b <= p_a`` and
+    ``p_a + p_b <= 1`` (up to ``1e-12``); returned as float64 numpy arrays.
+
+    Example:
+      >>> check_top_two(0.4, 0.5)
+      Traceback (most recent call last):
+      ...
+      ValueError: p_b must be <= p_a (p_a is the top class), got p_a=0.4, p_b=0.5
+    """
+    check_probability(p_a, name=a_name)
+    check_probability(p_b, name=b_name)
+    a = np.asarray(p_a, dtype=np.float64)
+    b = np.asarray(p_b, dtype=np.float64)
+    check_broadcast(**{a_name: a, b_name: b})
+    ab, bb = np.broadcast_arrays(a, b)
+    bad = bb > ab
+    if bad.any():
+        i = np.flatnonzero(bad)[0]
+        raise ValueError(
+            f"{b_name} must be <= {a_name} ({a_name} is the top class), got "
+            f"{a_name}={show_value(ab.ravel()[i])}, {b_name}={show_value(bb.ravel()[i])}"
+        )
+    over = ab + bb > 1.0 + 1e-12
+    if over.any():
+        i = np.flatnonzero(over)[0]
+        raise ValueError(
+            f"{a_name} + {b_name} must be <= 1, got "
+            f"{a_name}={show_value(ab.ravel()[i])}, {b_name}={show_value(bb.ravel()[i])}"
+        )
+    return a, b
