@@ -14,7 +14,13 @@ from sampler._attack_report import (
     robust_curve,
     summarize,
 )
-from sampler._attack_run import AttackConfig, CampaignSummary, attack_campaign, certified_rows
+from sampler._attack_run import (
+    AttackConfig,
+    CampaignSummary,
+    attack_campaign,
+    certified_rows,
+    read_attack_rows,
+)
 
 __all__ = [
     "AGAINST",
@@ -33,6 +39,7 @@ __all__ = [
     "l2_pgd",
     "plot_curve",
     "project_l2",
+    "read_attack_rows",
     "robust_curve",
     "summarize",
 ]
