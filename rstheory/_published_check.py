@@ -23,6 +23,15 @@ choose and bound the class). A correct certificate needs ``cp_lower(K) > 1/2``, 
 correct predictions is exactly the mean over inputs of ``E[R(cp_lower(K_i, n))]`` with
 ``K_i ~ Bin(n, p_i)`` and ``p_i`` the true class's probability.
 
+Level of the reference counts (``reference_alpha``): a count is recovered from a published
+bound at the level the run used. The 2024 paper's own runs reproduce their full-precision
+``pA`` only at their stated 0.001, but the ImageNet reference (n = 100,000) is Cohen et al.'s
+CERTIFY output, whose printed radii are reproduced by integer counts only at 0.01
+(data/p2-certifications/README.md, Notes; :func:`rstheory._logs_alpha.fit_alpha`). By default
+(``"infer"``) the reference counts are recovered at the level its radii fit; the predicted
+runs keep their stated level. The ImageNet reference is also two-stage (n0 = 100): its
+``p_i`` are still the top-class frequencies of its ``n`` estimation samples.
+
 Sampling error of a measured ACR, given the ``p_i``: the runs at different ``n`` drew
 fresh noise on the same 500 inputs, so the spread that matters is the binomial one,
 ``sd = sqrt(sum_i Var R_i) / m`` (:func:`rstheory.scaling.radius_moments`), inflated by
@@ -43,6 +52,7 @@ from rstheory._distributions import Empirical
 from rstheory._fit import FitResult, fit
 from rstheory._planning import required_samples
 from rstheory._published import Certifications, load, recover_counts, sizes
+from rstheory._validation import check_alpha
 
 __all__ = [
     "PilotRow",
@@ -53,6 +63,7 @@ __all__ = [
     "check_published",
     "measured_samples_for_ratio",
     "pilot_counts",
+    "reference_level",
     "reference_probabilities",
 ]
 
@@ -92,7 +103,7 @@ class PublishedCheck(NamedTuple):
 
     dataset: str
     sigma: float
-    alpha: float
+    alpha: float  # the stated level of the runs, at which every run is predicted
     reference_n: int
     reference_acr: float
     pilot_n: int
@@ -101,6 +112,8 @@ class PublishedCheck(NamedTuple):
     reference: list[ReferenceRow]
     pilot: list[PilotRow]
     plan: list[PlanComparison]
+    reference_alpha: float  # the level the reference counts were recovered at
+    reference_alpha_source: str  # "inferred", "given" or "stated" (module docstring)
 
 
 class ReferenceProbabilities(NamedTuple):
@@ -115,13 +128,16 @@ class ReferenceProbabilities(NamedTuple):
     mismatch: float
 
 
-def reference_probabilities(cert: Certifications) -> ReferenceProbabilities:
+def reference_probabilities(cert: Certifications, *, alpha=None) -> ReferenceProbabilities:
     """``p_i = k_i / n`` for correctly certified inputs, 0 for the others; shape ``(inputs,)``.
 
     Returns the probabilities and the largest count-recovery mismatch
-    (:func:`rstheory.published.recover_counts`).
+    (:func:`rstheory.published.recover_counts`), the counts recovered at ``alpha`` (default
+    the run's stated level).
     """
-    k, mismatch = recover_counts(cert.p_lower, cert.n, alpha=cert.alpha)
+    alpha = cert.alpha if alpha is None else alpha
+    check_alpha(alpha)
+    k, mismatch = recover_counts(cert.p_lower, cert.n, alpha=float(alpha))
     ok = cert.correct & (k >= 0)
     worst = float(np.nanmax(np.where(ok, mismatch, np.nan)))
     return ReferenceProbabilities(np.where(ok, k / cert.n, 0.0), worst)
@@ -161,8 +177,44 @@ def measured_samples_for_ratio(ns, acr, *, target: float, max_gap: float = 10.0)
     return math.nan
 
 
+def reference_level(cert: Certifications, reference_alpha="infer") -> tuple[float, str]:
+    """The level at which the counts of ``cert`` are recovered, and where it came from.
+
+    ``"infer"``: the level among :data:`rstheory.analyze.ALPHA_CANDIDATES` that reproduces
+    the most published bounds (printed radii), the stated one on a tie (``"inferred"`` when
+    it differs from the stated, else ``"stated"``); a number in (0, 1): that level
+    (``"given"``).
+
+    Raises:
+      ValueError: ``reference_alpha`` is neither ``"infer"`` nor in (0, 1).
+
+    Example (Cohen et al.'s n = 100,000 ImageNet output, stated 0.001 in its file name):
+      >>> from rstheory import published
+      >>> published.reference_level(published.load("imagenet", 100_000))
+      (0.01, 'inferred')
+    """
+    if isinstance(reference_alpha, str):
+        if reference_alpha != "infer":
+            raise ValueError(
+                f"reference_alpha must be 'infer' or lie in the open interval (0, 1), "
+                f"got {reference_alpha!r}"
+            )
+        from rstheory import analyze
+
+        level = analyze.read_log(cert.path, alpha="infer").alpha
+        same = abs(level - cert.alpha) <= 1e-12 * cert.alpha
+        return float(level), "stated" if same else "inferred"
+    check_alpha(reference_alpha, name="reference_alpha")
+    return float(reference_alpha), "given"
+
+
 def check_published(
-    dataset: str, *, pilot_n: int = 100, target_ratios=(0.5, 0.6, 0.7, 0.8), data_dir=None
+    dataset: str,
+    *,
+    pilot_n: int = 100,
+    target_ratios=(0.5, 0.6, 0.7, 0.8),
+    data_dir=None,
+    reference_alpha="infer",
 ) -> PublishedCheck:
     """Predict every published run of ``dataset`` from its largest run and from a pilot.
 
@@ -173,6 +225,10 @@ def check_published(
         in (0, 1).
       data_dir: the folder holding ``p2-certifications/`` (default
         :func:`rstheory.published.data_dir`).
+      reference_alpha: the level at which the reference run's counts are recovered:
+        ``"infer"`` (default; :func:`reference_level`: 0.01 for the ImageNet reference,
+        Cohen et al.'s output, whose printed radii no count reproduces at the stated 0.001;
+        0.001 for CIFAR-10) or a level in (0, 1). Every run is predicted at its stated level.
 
     Returns:
       :class:`PublishedCheck`; its ``reference`` rows cover the sizes below the reference,
@@ -180,9 +236,13 @@ def check_published(
 
     Raises:
       FileNotFoundError: when the data folder is absent.
-      ValueError: when ``dataset`` has no runs, ``pilot_n`` is not one of them, or
-        a target ratio is outside (0, 1).
+      ValueError: when ``dataset`` has no runs, ``pilot_n`` is not one of them, a target
+        ratio is outside (0, 1), or ``reference_alpha`` is neither ``"infer"`` nor in (0, 1).
     """
+    if not isinstance(reference_alpha, str):
+        check_alpha(reference_alpha, name="reference_alpha")
+    elif reference_alpha != "infer":
+        reference_level(None, reference_alpha)  # raises, naming the argument
     target_ratios = [float(t) for t in np.atleast_1d(target_ratios)]
     if not target_ratios or not all(0.0 < t < 1.0 for t in target_ratios):
         raise ValueError(f"target_ratios must be non-empty, each in (0, 1), got {target_ratios!r}")
@@ -195,7 +255,8 @@ def check_published(
     ns = np.array(published, dtype=np.int64)
     measured = np.array([runs[n].acr() for n in published])
 
-    p_ref, mismatch = reference_probabilities(ref)
+    ref_alpha, ref_source = reference_level(ref, reference_alpha)
+    p_ref, mismatch = reference_probabilities(ref, alpha=ref_alpha)
     dist_ref = Empirical(p_ref)
     predicted = np.asarray(_scaling.expected_radius(dist_ref, ns, alpha=alpha, sigma=sigma))
     _, var = _exact.radius_moments(p_ref, ns, alpha=alpha, sigma=sigma)
@@ -265,4 +326,6 @@ def check_published(
         reference_rows,
         pilot_rows,
         plan,
+        ref_alpha,
+        ref_source,
     )

@@ -188,6 +188,45 @@ def test_validate_command_prints_the_library_numbers(checks, capsys):
     assert [r["planner"] for r in out["plan"]] == [p.planner for p in c.plan]
 
 
+def test_reference_alpha_is_the_level_the_reference_radii_fit(checks):
+    """The ImageNet reference (Cohen et al.'s output) is recovered at 0.01 by default: there,
+    and not at the stated 0.001, every recovered count reproduces the printed radius (scipy's
+    beta quantile, printed to three significant digits as their code does). CIFAR-10's
+    reference keeps its stated 0.001; only the reference counts change, never the pilot."""
+    c = checks["imagenet"]
+    assert (c.alpha, c.reference_alpha, c.reference_alpha_source) == (0.001, 0.01, "inferred")
+    assert checks["cifar10"].reference_alpha_source == "stated"
+    assert checks["cifar10"].reference_alpha == 0.001
+    ref = published.load("imagenet", c.reference_n)
+    cert = ref.y_pred >= 0
+    printed = [f"{v:.3}" for v in ref.radius[cert]]
+    reproduced = {}
+    for a in (0.01, 0.001):
+        k, _ = published.recover_counts(ref.p_lower[cert], ref.n, alpha=a)
+        r = ref.sigma * scipy.special.ndtri(scipy.stats.beta.ppf(a, k, ref.n - k + 1))
+        reproduced[a] = np.mean([f"{v:.3}" for v in r] == np.array(printed))
+    assert reproduced[0.01] == 1.0 and reproduced[0.001] < 0.9, reproduced
+    stated = published.check_published("imagenet", reference_alpha=0.001)
+    assert (stated.reference_alpha, stated.reference_alpha_source) == (0.001, "given")
+    assert stated.count_mismatch > 2 * c.count_mismatch
+    assert [r.predicted for r in stated.reference] != [r.predicted for r in c.reference]
+    assert [r.measured for r in stated.reference] == [r.measured for r in c.reference]
+    assert [r.fitted for r in stated.pilot] == [r.fitted for r in c.pilot]
+
+
+def test_reference_alpha_is_validated_and_printed(checks, capsys):
+    for bad in (0.0, 1.5, "guess", float("nan")):
+        with pytest.raises(ValueError, match="reference_alpha"):
+            published.check_published("imagenet", reference_alpha=bad)
+    assert main(["validate", "--dataset", "imagenet"]) == 0
+    out = capsys.readouterr().out
+    assert "reference counts recovered at alpha = 0.01: its printed radii" in out
+    with pytest.raises(SystemExit) as exc:
+        main(["validate", "--dataset", "imagenet", "--reference-alpha", "x"])
+    assert exc.value.code == 2
+    assert "expected a level in (0, 1) or 'infer'" in capsys.readouterr().err
+
+
 @pytest.mark.slow
 def test_pilot_error_is_within_its_bootstrap_spread(checks):
     """Parametric bootstrap of the pilot route: redraw the n = 100 pilot from the reference
@@ -199,7 +238,7 @@ def test_pilot_error_is_within_its_bootstrap_spread(checks):
     rng = np.random.default_rng(20240501)
     for name, c in checks.items():
         ref = published.load(name, c.reference_n)
-        p, _ = published.reference_probabilities(ref)
+        p, _ = published.reference_probabilities(ref, alpha=c.reference_alpha)
         preds = []
         for _ in range(10):
             k = rng.binomial(c.pilot_n, p)
