@@ -101,6 +101,7 @@ def test_exit_code_and_files(demo):
         "## Sequential rule (anytime-valid)",
         "## Published image-classifier certifications (P2)",
         "## Theorem checks (proofs_check)",
+        "## Bring your own results: Cohen et al.'s ImageNet logs (`rstheory analyze`)",
     ):
         assert section in md
 
@@ -113,6 +114,8 @@ def test_every_figure_is_a_valid_png(demo):
     expected = {"inputs", "pa_histogram", "curves"}
     if res["published"]["datasets"]:
         expected.add("published")
+    if res["analyze"]["logs"]:
+        expected.add("analyze_imagenet")
     assert set(res["figures"]) == expected
     assert sorted(linked) == sorted(res["figures"].values())
     for rel in linked:
@@ -280,6 +283,23 @@ def test_published_numbers_match_check_published(demo):
         assert f"| {r.n} | {num(r.measured)} | {num(r.predicted)} |" in md
     for p in c.plan:
         assert f"| {num(p.planner)} | {num(p.planner_from_pilot)} |" in md
+
+
+def test_analyze_section_matches_the_library(demo):
+    from rstheory import analyze
+    from rsvlm._demo_analyze import RADII, RUN_N, RUN_N0, SIZES
+
+    _, _, res, md = demo
+    a = res["analyze"]
+    if a["skipped"]:
+        assert f"Skipped: {a['skipped']}." in md
+        pytest.skip(a["skipped"])
+    g = a["logs"][-1]
+    log = analyze.read_log(pathlib.Path(a["folder"]) / g["path"], n=RUN_N, n0=RUN_N0, alpha="infer")
+    pred = analyze.predict(log, [*SIZES, RUN_N], radii=RADII)
+    _close([p["acr"] for p in g["predictions"]], pred.acr)
+    _close([p["accuracy_low"] for p in g["predictions"]], pred.accuracy_low)
+    assert g["alpha"] == log.alpha == 0.01 and g["stages"] == pred.stages
 
 
 def test_theorems_parameters_and_versions(demo):
