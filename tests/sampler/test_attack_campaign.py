@@ -8,6 +8,7 @@ import json
 
 import numpy as np
 import pytest
+import scipy.stats
 import torch
 from PIL import Image
 
@@ -78,7 +79,8 @@ def test_campaign_rows_budgets_and_resume(tmp_path, certified):
     for (against, side), x in rates.items():
         sel = [r for r in got if r["against"] == against and r["below_radius"] == (side == "below")]
         assert (x.trials, x.successes) == (len(sel), sum(r["success"] for r in sel))
-        assert x.low <= x.rate <= x.high
+        ci = scipy.stats.binomtest(x.successes, x.trials).proportion_ci(0.95, method="exact")
+        assert (x.low, x.high) == pytest.approx((ci.low, ci.high), abs=1e-9)
     curve = robust_curve(got, rows)
     assert [p.eps for p in curve] == [0.05, 0.5]
     for p in curve:
