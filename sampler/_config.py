@@ -250,7 +250,10 @@ class CertifyConfig:
 
     @property
     def samples_per_input(self) -> int:
-        """``n0 + n``, or ``n0 + n_max`` for a sequential rule (at most)."""
+        """``n0 + n``, or ``n0 + n_max`` for a sequential rule (at most), or ``n`` with
+        ``mode="predict"`` (no selection step)."""
+        if self.mode == "predict":
+            return self.n
         return self.n0 + (self.n if self.sequential is None else self.sequential.n_max)
 
     @property

@@ -134,7 +134,7 @@ def test_packed_rows_equal_the_one_by_one_rows(images, tmp_path):
     packed = _clf_run(images, tmp_path / "packed.jsonl", in_flight=3)
     one, rows = read_rows(tmp_path / "one.jsonl"), read_rows(tmp_path / "packed.jsonl")
     assert _strip(rows) == _strip(one)
-    assert packed.packing["copies"] == sum(r["n"] for r in rows)
+    assert packed.packing["copies"] == sum(r["n"] for r in rows) == 6 * CLF.samples_per_input
     assert packed.packing["calls"] < packed.packing["requests"]  # copies shared calls
 
 
