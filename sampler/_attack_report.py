@@ -15,11 +15,16 @@ rates at the same budgets show what the attack does without smoothing.
 **Accuracy.** The reference class of an input is its certified class ``c_A`` (there are no
 ground-truth labels in a certify run). At budget ``eps``: certified accuracy is the
 fraction of the certify run's ``ok`` inputs with ``radius > eps`` (an abstention counts as
-not robust); empirical robust accuracy is the fraction whose attack at ``eps`` did not
-succeed (inputs never attacked, those that abstained, count as not robust). An attack
-only finds some perturbations, so the empirical accuracy is an upper estimate of the true
-robust accuracy, and it should lie above the certified accuracy (up to the Monte Carlo
-error above). Only absolute budgets (the same ``eps`` for every input) enter the curve.
+not robust); empirical robust accuracy is the fraction whose decision on the attacked
+pixels is still ``c_A``: for the smoothed model PREDICT returned ``c_A`` (an abstention
+counts as not robust, as in Salman et al. 2019, Sec. 4), for the base model its argmax or
+labelled answer is ``c_A``; inputs never attacked (those that abstained at
+certification) count as not robust. An attack finds only some perturbations, so the
+empirical accuracy overestimates the true robust accuracy; it should lie above the
+certified accuracy, up to the Monte Carlo error above and to PREDICT's abstentions where
+the smoothed model's margin at the attacked point is small (an abstention is not a
+broken certificate, hence not a success in :func:`summarize`). Only absolute budgets (the
+same ``eps`` for every input) enter the curve.
 """
 
 from __future__ import annotations
@@ -108,6 +113,11 @@ class CurvePoint(NamedTuple):
     inputs: int
 
 
+def _robust(row: dict[str, Any]) -> bool:
+    """The decision on the attacked pixels is still the certified class."""
+    return not row["abstain"] and row["predicted"] == row["certified_class"]
+
+
 def robust_curve(
     rows: Sequence[dict[str, Any]], certify_rows: Sequence[dict[str, Any]]
 ) -> list[CurvePoint]:
@@ -128,7 +138,8 @@ def robust_curve(
         acc = {}
         for against in ("base", "smoothed"):
             sel = [r for r in absolute if r["against"] == against and float(r["eps"]) == eps]
-            acc[against] = sum(not r["success"] for r in sel) / total if sel else None
+            robust = sum(_robust(r) for r in sel)
+            acc[against] = robust / total if sel else None
         points.append(
             CurvePoint(eps, float((radii > eps).mean()), acc["base"], acc["smoothed"], total)
         )

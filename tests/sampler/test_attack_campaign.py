@@ -87,6 +87,14 @@ def test_campaign_rows_budgets_and_resume(tmp_path, certified):
         assert p.certified == pytest.approx(
             np.mean([(0 if r.get("abstained") else r["radius"]) > p.eps for r in rows])
         )
+        for against in ("base", "smoothed"):
+            sel = [r for r in got if r["budget"] == "absolute" and r["eps"] == p.eps]
+            kept = [
+                r["certified_class"] == r["predicted"] and not r["abstain"]
+                for r in sel
+                if r["against"] == against
+            ]
+            assert getattr(p, against) == pytest.approx(sum(kept) / len(rows))
 
 
 def test_attack_config_errors():
