@@ -74,6 +74,8 @@ _TAIL = 1e-20
 _BLOCK = 2**22
 # Half-width of the first bracket of k* around its normal approximation.
 _GUESS_HALF_WIDTH = 4
+# Probabilities below this are taken as 0.
+_TINY = 1e-200
 
 
 class PredictRates(NamedTuple):
@@ -203,13 +205,20 @@ def class_wins(p_x: float, q: float, ns: np.ndarray, s_star: np.ndarray):
     return win, lose
 
 
+def _tidy(p):
+    """``p`` with values below ``_TINY`` set to 0 (SciPy's binomial overflows on subnormal
+    ``p``; the rates move by at most ``n * _TINY``)."""
+    return np.where(np.asarray(p) < _TINY, 0.0, p)
+
+
 def _share(x: float, y: float) -> float:
-    return x / (x + y) if x + y > 0 else 0.5
+    return float(_tidy(x / (x + y))) if x + y > 0 else 0.5
 
 
 def rates_at(p_a: float, p_b: float, ns: np.ndarray, s_star: np.ndarray):
     """Exact ``(abstain, correct, wrong, wrong_rest)`` arrays over ``ns`` for one pair."""
-    p_c = max(0.0, 1.0 - p_a - p_b)
+    p_a, p_b = float(_tidy(p_a)), float(_tidy(p_b))
+    p_c = float(_tidy(max(0.0, 1.0 - p_a - p_b)))
     win_a, lose_a = class_wins(p_a, _share(p_b, p_c), ns, s_star)
     win_b, _ = class_wins(p_b, _share(p_a, p_c), ns, s_star)
     win_c, _ = class_wins(p_c, _share(p_a, p_b), ns, s_star)
@@ -261,7 +270,7 @@ def predict_rates(p_a, p_b, n, *, alpha=0.001) -> PredictRates:
 
 def bound_at(p: np.ndarray, ns: np.ndarray, k_star: np.ndarray) -> np.ndarray:
     """``P[Bin(n, p) < k*(n)]``, broadcasting ``p`` with ``ns`` (``k_star`` indexed by n)."""
-    return scipy.stats.binom.cdf(k_star[ns] - 1, ns, p)
+    return scipy.stats.binom.cdf(k_star[ns] - 1, ns, _tidy(p))
 
 
 def abstention_bound(p_a, n, *, alpha=0.001) -> np.ndarray:
