@@ -9,6 +9,7 @@ from proofs_check import (  # noqa: F401  (register on import)
     thm_bounds,
     thm_clopper_pearson,
     thm_oracle,
+    thm_predict,
     thm_radius,
     thm_scaling,
     thm_sequential,
