@@ -35,6 +35,10 @@ rule) also has the stop fields of :mod:`rstheory._rows_schema`, where the schema
 checked. Anything else is an error naming the file, the line and the field. In a CSV,
 ``k`` and ``n`` are decimal digits only.
 
+**PREDICT rows** (``mode`` ``"predict"``, from ``collect --mode predict``) hold the count
+of the class chosen by the same samples, the largest of the counts: every reader of pilot
+counts refuses them.
+
 **Sequential rows** hold ``k`` and ``n`` at a data-dependent stop, which are not
 fixed-``n`` pilot counts: :func:`load_counts` and :func:`read_counts` refuse them unless
 ``stopping="likelihood"``, for a maximum-likelihood fit of Pr(p_A)
@@ -220,6 +224,13 @@ def _select(scan: RowScan, path, config_hash: str | None, stopping: Stopping) ->
     """The counts of the ``ok`` rows of one configuration (module docstring); a sequential
     row is refused unless ``stopping="likelihood"``."""
     selected = _selected(scan, path, config_hash)
+    for line, row in selected:
+        if row.get("mode") == "predict":
+            raise ValueError(
+                f"{path}:{line}: a row of a PREDICT campaign (mode 'predict'): its k is the "
+                "count of the class the same samples chose (the largest count, biased "
+                "upwards), not a pilot count of p_A; plan from the rows of a certify run"
+            )
     if check_stopping(stopping) == "fixed":
         for line, row in selected:
             if is_sequential(row):

@@ -193,3 +193,14 @@ def test_settings_of_rows_with_the_samplers_configuration(tmp_path):
     config = {"model": {"name": "tiny"}, "oracle": {"name": "refusal"}, **cfg.to_dict()}
     f = _write(tmp_path / "rows.jsonl", [_run_row(0, config), _run_row(1, config, k=7)])
     assert rows.read_settings(f) == {"sigma": 0.12, "alpha": 0.005}
+
+
+@pytest.mark.parametrize("stopping", ["fixed", "likelihood"])
+def test_rows_of_a_predict_campaign_are_not_pilot_counts(tmp_path, stopping):
+    predict_row = {**_row(1, 7), "mode": "predict"}
+    f = _write(tmp_path / "rows.jsonl", [_row(0), predict_row])
+    with pytest.raises(ValueError, match=r"rows\.jsonl:2: a row of a PREDICT campaign"):
+        load_counts(f, stopping=stopping)
+    with pytest.raises(ValueError, match="PREDICT campaign"):
+        read_counts(f, stopping=stopping)
+    assert load_counts(_write(tmp_path / "ok.jsonl", [_row(0), _row(1, 7)])).k.tolist() == [9, 7]
