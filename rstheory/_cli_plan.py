@@ -28,7 +28,7 @@ from rstheory._cli_plan_parser import add_plan
 from rstheory._cli_plan_print import print_plan
 
 if TYPE_CHECKING:  # imported when the plan is computed, not when the parser is built
-    from rstheory.planning import Throughput
+    from rstheory._budget import Throughput
 
 __all__ = [
     "PLAN_GRID",
@@ -47,20 +47,30 @@ __all__ = [
 PLAN_GRID = (25, 100, 1000, 10_000, 100_000)
 
 
+def _path(dist, args):
+    """The module that computes the plan: :mod:`rstheory._plan_scipy` (no JAX) for a law of
+    ``--dist point:``, ``uniform:`` or ``beta:`` without ``--sequential`` and ``--plot``,
+    else :mod:`rstheory._plan_jax`."""
+    from rstheory._plan_laws import is_law
+
+    if is_law(dist) and not args.sequential and not args.plot:
+        from rstheory import _plan_scipy
+
+        return _plan_scipy
+    from rstheory import _plan_jax
+
+    return _plan_jax
+
+
 def compute_plan(args) -> dict:
     import numpy as np
 
-    from rstheory import distributions, planning, scaling
-    from rstheory._exact import exact_for
-    from rstheory._planning import closed_form_reason
+    from rstheory._plan_laws import is_law, with_atoms
 
-    dist = args.dist
-    if args.atom0 or args.atom1:
-        rest = 1.0 - args.atom0 - args.atom1
-        dist = distributions.Mixture(
-            [distributions.PointMass(0.0), distributions.PointMass(1.0), dist],
-            [args.atom0, args.atom1, rest],
-        )
+    dist = with_atoms(args.dist, args.atom0, args.atom1)
+    path = _path(dist, args)
+    if is_law(dist) and path.__name__ != "rstheory._plan_scipy":
+        dist = dist.model()
     kinds = {
         "target_ratio": args.target_ratio,
         "target_radius": args.target_radius,
@@ -73,14 +83,12 @@ def compute_plan(args) -> dict:
         targets["reference_n"] = args.reference_n
     if args.at_radius is not None and "target_accuracy" in targets:
         targets["at_radius"] = args.at_radius  # else the radius of the accuracy column only
-    plan = planning.required_samples(dist, alpha=args.alpha, sigma=args.sigma, **targets)
-    closed_reason = closed_form_reason(dist, alpha=args.alpha, sigma=args.sigma, **targets)
+    settings = {"alpha": args.alpha, "sigma": args.sigma}
+    plan = path.required_samples(dist, **settings, **targets)
+    closed_reason = path.closed_form_reason(dist, **settings, **targets)
     grid = np.unique(np.array([*PLAN_GRID, int(plan.n)]))
     at = args.at_radius if args.at_radius is not None else 0.0
-    exact = exact_for(
-        dist, grid, alpha=args.alpha, sigma=args.sigma, radii=(at,)
-    )  # one pass for both
-    radius, accuracy = exact.radius[0], exact.accuracy[0, :, 0]
+    exact = path.exact_curves(dist, grid, **settings, radius=at)  # one pass for both
     closed = float(plan.closed_form_n)
     result = {
         "alpha": args.alpha,
@@ -103,24 +111,26 @@ def compute_plan(args) -> dict:
             }
             for n, r, a, c, e in zip(
                 grid,
-                radius,
-                accuracy,
-                np.asarray(scaling.radius_cap(grid, alpha=args.alpha, sigma=args.sigma)),
-                np.asarray(scaling.average_radius_ratio(grid, alpha=args.alpha)),
+                exact.radius,
+                exact.accuracy[:, 0],
+                path.radius_cap(grid, **settings),
+                path.eq2_ratio(grid, alpha=args.alpha),
                 strict=True,
             )
         ],
         "accuracy_radius": at,
     }
     if args.inputs is not None:
+        from rstheory import _budget  # no JAX: rstheory.planning holds its names
+
         hardware = _throughput(args)
-        cost = planning.budget(int(plan.n), args.inputs, throughput=hardware)
+        cost = _budget.budget(int(plan.n), args.inputs, throughput=hardware)
         result["budget"] = {k: float(v) for k, v in cost._asdict().items()}
     if args.sequential:
         result["sequential"] = _sequential(dist, args, int(plan.n))
         if args.inputs is not None:
             q = result["sequential"]
-            cost = planning.expected_budget(
+            cost = _budget.expected_budget(
                 q["expected_samples"],
                 args.inputs,
                 throughput=_at_batch_size(hardware, q["batch_size"]),
@@ -143,7 +153,7 @@ def _throughput(args) -> Throughput:
     else:
         spb = 0.28 if args.seconds_per_batch is None else args.seconds_per_batch
         timing = {"seconds_per_batch": spb}
-    from rstheory.planning import Throughput
+    from rstheory._budget import Throughput
 
     return Throughput(
         batch_size=args.batch_size,

@@ -34,21 +34,17 @@ class PilotCounts(NamedTuple):
 
 
 def parse_dist(text: str):
-    """``point:P``, ``uniform:LOW[,HIGH]``, ``beta:A,B[,LOW,HIGH]`` -> a distribution;
-    ``fit:FILE`` or ``empirical:FILE`` -> :class:`PilotCounts` (see :func:`pilot_dist`)."""
-    from rstheory import distributions
+    """``point:P``, ``uniform:LOW[,HIGH]``, ``beta:A,B[,LOW,HIGH]`` -> a law of
+    :mod:`rstheory._plan_laws` (JAX-free; ``.model()`` gives the model of
+    :mod:`rstheory.distributions`); ``fit:FILE`` or ``empirical:FILE`` ->
+    :class:`PilotCounts` (see :func:`pilot_dist`)."""
+    from rstheory._plan_laws import law_of
 
     kind, _, params = text.partition(":")
     if kind in ("fit", "empirical"):
         return PilotCounts(kind, params, text)
     try:
-        values = [float(v) for v in params.split(",") if v]
-        model = {
-            "point": distributions.PointMass,
-            "uniform": distributions.Uniform,
-            "beta": distributions.Beta,
-        }[kind]
-        return model(*values)
+        return law_of(kind, [float(v) for v in params.split(",") if v])
     except (KeyError, TypeError, ValueError) as err:
         raise argparse.ArgumentTypeError(
             f"--dist must be point:P, uniform:LOW[,HIGH], beta:A,B[,LOW,HIGH], fit:FILE or "

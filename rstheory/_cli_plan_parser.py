@@ -11,6 +11,18 @@ from rstheory._cli_plan_options import SIGMA, parse_dist, parse_prior
 __all__ = ["add_plan"]
 
 
+def _recorded_setting(plan: argparse.ArgumentParser, name: str, what: str, default) -> None:
+    """``--NAME``, a float that defaults to the value the rows of ``--dist fit:FILE`` or
+    ``empirical:FILE`` record in ``config.NAME``, else to ``default``."""
+    plan.add_argument(
+        f"--{name}",
+        type=float,
+        help=f"{what} (default: that of the rows of --dist fit:FILE or empirical:FILE when they "
+        f"record one in config.{name}, else {default}); a value that conflicts with the rows' "
+        "is refused",
+    )
+
+
 def add_plan(sub) -> argparse.ArgumentParser:
     """The ``plan`` subcommand's parser, added to ``sub``."""
     plan = sub.add_parser(
@@ -48,20 +60,8 @@ def add_plan(sub) -> argparse.ArgumentParser:
     )
     plan.add_argument("--atom1", type=float, default=0.0, help="mass at p = 1 (default 0)")
     plan.add_argument("--atom0", type=float, default=0.0, help="mass at p = 0 (default 0)")
-    plan.add_argument(
-        "--alpha",
-        type=float,
-        help="significance level (default: that of the rows of --dist fit:FILE or "
-        f"empirical:FILE when they record one in config.alpha, else {ALPHA}); a value that "
-        "conflicts with the rows' is refused",
-    )
-    plan.add_argument(
-        "--sigma",
-        type=float,
-        help="noise level (default: that of the rows of --dist fit:FILE or empirical:FILE "
-        f"when they record one in config.sigma, else {SIGMA}); a value that conflicts with "
-        "the rows' is refused",
-    )
+    _recorded_setting(plan, "alpha", "significance level", ALPHA)
+    _recorded_setting(plan, "sigma", "noise level", SIGMA)
     target = plan.add_mutually_exclusive_group()
     target.add_argument("--target-ratio", type=float, help="mean radius / reference (default 0.9)")
     target.add_argument("--target-radius", type=float, help="absolute mean radius")

@@ -47,6 +47,13 @@ import scipy.stats
 from rstheory import _jax  # noqa: F401  (float64 before any array)
 from rstheory._clopper_pearson import cp_lower
 from rstheory._deprecation import keyword_only
+from rstheory._plan_sums import (  # the windowed sums, shared with the JAX-free path
+    _node_sums,
+    _thresholds_counts,
+    _union_counts,
+    _window,
+    dist_quadrature,
+)
 from rstheory._radius import certified_radius
 from rstheory._validation import (
     as_f64,
@@ -68,18 +75,8 @@ __all__ = [
     "radius_moments",
 ]
 
-# Half-width of the summation window, in standard deviations and in counts. With
-# t = 10 sd + 40, Bernstein's bound 2 exp(-t^2 / (2 (sd^2 + t / 3))) is below 2 exp(-50)
-# for every sd >= 0 (the extra 40 counts cover the skewed, Poisson-like tails when n p or
-# n (1 - p) is small).
-_WINDOW_SD = 10.0
-_WINDOW_ABS = 40.0
-# Largest number of pmf entries evaluated at once (memory of the 2-D blocks: 16 MiB each).
-_BLOCK = 1 << 21
 # Fixed batch length of the cp_lower / radius table calls: one compiled program.
 _CHUNK = 2048
-# Tolerance on sum(weights) == 1 for a distribution's quadrature.
-_WEIGHT_SUM_TOL = 1e-9
 
 
 def exact_for(dist, n, alpha, sigma=1.0, radii=(0.0,)):
@@ -94,56 +91,7 @@ def exact_for(dist, n, alpha, sigma=1.0, radii=(0.0,)):
     )
 
 
-def dist_quadrature(dist, name: str = "dist") -> tuple[np.ndarray, np.ndarray]:
-    """Nodes and weights of ``dist.quadrature()``, validated; zero-weight nodes dropped."""
-    if not callable(getattr(dist, "quadrature", None)):
-        raise ValueError(f"{name} must have a quadrature() method, got {type(dist).__name__}")
-    nodes, weights = dist.quadrature()
-    nodes = np.asarray(nodes, dtype=np.float64)
-    weights = np.asarray(weights, dtype=np.float64)
-    if nodes.ndim != 1 or weights.shape != nodes.shape or nodes.size == 0:
-        raise ValueError(
-            f"{name}.quadrature() must return two non-empty 1-D arrays of equal length, got shapes "
-            f"{nodes.shape} and {weights.shape}"
-        )
-    check_probability(nodes, name=f"{name}.quadrature() nodes")
-    if np.isnan(weights).any() or (weights < 0).any():
-        raise ValueError(f"{name}.quadrature() weights must be >= 0")
-    if abs(weights.sum() - 1.0) > _WEIGHT_SUM_TOL:
-        raise ValueError(f"{name}.quadrature() weights must sum to 1, got {weights.sum()!r}")
-    keep = weights > 0
-    return nodes[keep], weights[keep]
-
-
 # --------------------------------------------------------------------------- exact part
-
-
-def _window(p: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
-    """Integer bounds ``[lo, hi]`` of the non-negligible part of ``Bin(n, p)``, per node."""
-    mean = n * p
-    half = _WINDOW_SD * np.sqrt(n * p * (1.0 - p)) + _WINDOW_ABS
-    lo = np.clip(np.floor(mean - half), 0, n).astype(np.int64)
-    hi = np.clip(np.ceil(mean + half), 0, n).astype(np.int64)
-    # Exact atoms: Bin(n, 0) and Bin(n, 1) are point masses.
-    lo = np.where(p == 1.0, n, lo)
-    hi = np.where(p == 0.0, 0, hi)
-    return lo, hi
-
-
-def _union_counts(lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
-    """Sorted unique integers of the union of the closed intervals ``[lo_i, hi_i]``."""
-    order = np.argsort(lo)
-    pieces = []
-    cur_lo, cur_hi = int(lo[order[0]]), int(hi[order[0]])
-    for i in order[1:]:
-        a, b = int(lo[i]), int(hi[i])
-        if a > cur_hi + 1:
-            pieces.append(np.arange(cur_lo, cur_hi + 1))
-            cur_lo, cur_hi = a, b
-        else:
-            cur_hi = max(cur_hi, b)
-    pieces.append(np.arange(cur_lo, cur_hi + 1))
-    return np.concatenate(pieces)
 
 
 def cp_lower_fixed_shape(k, n, alpha: float) -> np.ndarray:
@@ -200,39 +148,6 @@ class _Exact(NamedTuple):
     p_lower: np.ndarray  # (n_dists, n_ns)
     abstain: np.ndarray  # (n_dists, n_ns)
     accuracy: np.ndarray  # (n_dists, n_ns, n_radii)
-
-
-def _thresholds_counts(
-    k_tab: np.ndarray, r_tab: np.ndarray, radii: np.ndarray, n: int
-) -> np.ndarray:
-    """First table count ``k`` whose radius is ``>= radii[i]`` (``n + 1`` when none is).
-
-    ``r_tab`` is non-decreasing along the sorted ``k_tab``; counts outside the table lie
-    outside every window, where the binomial mass is negligible.
-    """
-    pos = np.searchsorted(r_tab, radii, side="left")
-    return np.where(pos < k_tab.size, k_tab[np.minimum(pos, k_tab.size - 1)], n + 1)
-
-
-def _node_sums(nodes, lo, hi, n, k_tab, p_tab, r_tab):
-    """Per node, over its window: ``sum_k pmf(k) R(k)``, ``sum_k pmf(k) R(k)^2`` and
-    ``sum_k pmf(k) p_lower(k)``; three float64 arrays of the shape of ``nodes``."""
-    width = int((hi - lo).max()) + 1
-    offsets = np.arange(width)
-    rows = max(1, _BLOCK // width)
-    radius, radius_sq, p_lower = np.empty(nodes.size), np.empty(nodes.size), np.empty(nodes.size)
-    for s in range(0, nodes.size, rows):
-        sl = slice(s, s + rows)
-        k = lo[sl, None] + offsets
-        inside = k <= hi[sl, None]
-        k = np.minimum(k, hi[sl, None])
-        pmf = np.where(inside, scipy.stats.binom.pmf(k, n, nodes[sl, None]), 0.0)
-        idx = np.searchsorted(k_tab, k)
-        r = r_tab[idx]
-        radius[sl] = np.einsum("ij,ij->i", pmf, r)
-        radius_sq[sl] = np.einsum("ij,ij,ij->i", pmf, r, r)
-        p_lower[sl] = np.einsum("ij,ij->i", pmf, p_tab[idx])
-    return radius, radius_sq, p_lower
 
 
 def _prepare(quads, ns: np.ndarray, alpha: float, sigma: float):

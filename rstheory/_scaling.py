@@ -17,7 +17,6 @@ References:
 
 from __future__ import annotations
 
-import math
 from typing import NamedTuple
 
 import jax.numpy as jnp
@@ -38,6 +37,10 @@ from rstheory._exact import (
     expected_radius,
     radius_cap,
     radius_moments,
+)
+from rstheory._plan_search import (
+    first_order_constant_of,
+    n_for_ratio,  # noqa: F401  (rstheory._scaling.n_for_ratio)
 )
 from rstheory._radius import certified_radius
 from rstheory._validation import (
@@ -88,17 +91,6 @@ def z_one_sided(alpha: float) -> float:
 
 def z_two_sided(alpha: float) -> float:
     return float(scipy.stats.norm.isf(alpha / 2.0))
-
-
-def n_for_ratio(constant: float, z: float, rho: float) -> float:
-    """Solve the first-order law ``1 - constant z / sqrt(n) = rho`` for ``n``.
-
-    ``(constant z / (1 - rho))^2``; ``nan`` when ``rho`` is outside ``(0, 1)`` or the constant
-    is not a positive finite number. Eq. (2) is the case ``constant = 1.64``, two-sided ``z``.
-    """
-    if not (math.isfinite(constant) and constant > 0 and 0.0 < rho < 1.0):
-        return math.nan
-    return (constant * z / (1.0 - rho)) ** 2
 
 
 # --------------------------------------------------------------------------- closed forms
@@ -302,15 +294,7 @@ def first_order_constant(dist):
       Derived for this project (K = 2.024 for U[0.5, 1], 1.589 for U[0.7, 1]); verified by
       the proofs_check entry ``scaling.first_order_constant``.
     """
-    nodes, weights = dist_quadrature(dist)
-    keep = nodes > 0.5
-    p, w = nodes[keep], weights[keep]
-    if p.size == 0:
-        return as_f64(np.nan)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        num = w @ _k_pointwise(p)
-        den = w @ scipy.special.ndtri(p)
-        return as_f64(num / den)
+    return as_f64(first_order_constant_of(*dist_quadrature(dist)))
 
 
 def distribution_free_ratio(n, *, alpha=0.001, beta, p_max, two_sided=False):
