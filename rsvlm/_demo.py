@@ -8,7 +8,8 @@ Analysis: certificates from the counts (:func:`step_certificates`), the fit of P
 (:func:`step_fit`), mean radius and certified accuracy against n by subsampling the
 collected votes (:func:`step_curves`), the planner (:func:`step_plan`), the sequential rule
 (:func:`rsvlm._demo_sequential.step_sequential`), the published
-certifications (:func:`step_published`) and the theorem checks (:func:`step_theorems`).
+certifications (:func:`step_published`), Cohen et al.'s ImageNet logs
+(:func:`rsvlm._demo_analyze.step_analyze`) and the theorem checks (:func:`step_theorems`).
 :func:`run_demo` runs them in order and records every failure instead of stopping.
 
 Example (the subsampling rule, without a model):
