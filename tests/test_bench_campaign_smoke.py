@@ -4,13 +4,10 @@ uninterrupted ones (the shape of the results and the resume check, not the speed
 from __future__ import annotations
 
 import json
-import os
 import re
-import subprocess
-import sys
-from pathlib import Path
 
-BENCH = Path(__file__).resolve().parents[1] / "bench" / "bench_campaign.py"
+from tests._bench_smoke import run_bench
+
 RUN_KEYS = {
     "in_flight",
     "n_max",
@@ -27,23 +24,10 @@ RUN_KEYS = {
 
 def test_bench_campaign_quick_writes_results_and_passes_resume(tmp_path):
     out = tmp_path / "campaign.json"
-    proc = subprocess.run(
-        [sys.executable, str(BENCH), "--quick", "--in-flight", "3", "--json", str(out)],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-        env={
-            **os.environ,
-            "OMP_NUM_THREADS": "1",
-            "HF_HUB_OFFLINE": "1",
-            "TRANSFORMERS_OFFLINE": "1",
-        },
+    stdout = run_bench("bench_campaign.py", "--quick", "--in-flight", "3", "--json", str(out))
+    assert re.search(r"^resume: PASS \(tiny-llava\); total \d+\.\d s$", stdout, re.MULTILINE), (
+        stdout
     )
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    assert re.search(
-        r"^resume: PASS \(tiny-llava\); total \d+\.\d s$", proc.stdout, re.MULTILINE
-    ), proc.stdout
     results = json.loads(out.read_text())
     assert results["quick"] is True and results["resume_pass"] is True
     assert results["threads"] == 1 and results["in_flight"] == 3
@@ -72,4 +56,4 @@ def test_bench_campaign_quick_writes_results_and_passes_resume(tmp_path):
     ratio = llava["ratios"]["fixed/sequential in-flight 1"]["samples"]
     assert abs(ratio - fixed["samples_per_input"] / seq["samples_per_input"]) < 1e-12
     for line in ("fixed/sequential in-flight 1", "fixed in-flight 1/3", "sequential in-flight 1/3"):
-        assert f"ratio tiny-llava {line}: " in proc.stdout, proc.stdout
+        assert f"ratio tiny-llava {line}: " in stdout, stdout

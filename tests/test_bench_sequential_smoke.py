@@ -3,33 +3,15 @@
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
-from pathlib import Path
 
-BENCH = Path(__file__).resolve().parents[1] / "bench" / "bench_sequential.py"
+from tests._bench_smoke import run_bench
+
 ROW = r"^{name}\s+\d+\.\d\d\s+\d+\s+[01]\.\d{{4}}\s+\d+\s+\d+\.\d\s+[01]\.\d{{4}}\s+\d+\.\d\dx"
 
 
-def _run(*extra, env_extra=None):
-    proc = subprocess.run(
-        [sys.executable, str(BENCH), "--quick", *extra],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-        env={
-            **os.environ,
-            "OMP_NUM_THREADS": "1",
-            "HF_HUB_OFFLINE": "1",
-            "TRANSFORMERS_OFFLINE": "1",
-            **(env_extra or {}),
-        },
-    )
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    return proc.stdout
+def _run(*extra):
+    return run_bench("bench_sequential.py", "--quick", *extra)
 
 
 def test_bench_sequential_quick_prints_the_tables(tmp_path):

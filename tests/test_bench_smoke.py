@@ -2,23 +2,11 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-from pathlib import Path
-
-BENCH = Path(__file__).resolve().parents[1] / "bench" / "bench_cp.py"
+from tests._bench_smoke import run_bench
 
 
 def test_bench_cp_runs_and_prints_ratios():
-    proc = subprocess.run(
-        [sys.executable, str(BENCH), "--size", "2000", "--mp-sample", "5", "--seed", "1"],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    out = proc.stdout
+    out = run_bench("bench_cp.py", "--size", "2000", "--mp-sample", "5", "--seed", "1", timeout=300)
     ratio_lines = [
         line for line in out.splitlines() if line.startswith("ratio rstheory.cp_lower vs ")
     ]
