@@ -126,3 +126,23 @@ def test_validation():
         expected_abstention(np.ones((2, 2)) * 0.6, 10)
     with pytest.raises(ValueError, match="n must be a scalar or a 1-D array"):
         expected_abstention(0.6, [[10]])
+
+
+def test_reachable_from_the_package_without_clash():
+    """``rstheory.predict`` is the PREDICT module; ``rstheory.analyze.predict`` (the ACR
+    prediction at other n) stays a function of its own module."""
+    import subprocess
+    import sys
+
+    code = (
+        "import rstheory, sys\n"
+        "assert 'rstheory.predict' not in sys.modules\n"
+        "m = rstheory.predict\n"
+        "assert m.__name__ == 'rstheory.predict'\n"
+        "import rstheory._predict_plan as plan\n"
+        "assert m.n_for_abstention is plan.n_for_abstention\n"
+        "assert 'predict' in dir(rstheory) and 'predict' in rstheory.__all__\n"
+        "from rstheory.analyze import predict as f\n"
+        "assert callable(f) and f.__module__ == 'rstheory._analyze_predict'\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
