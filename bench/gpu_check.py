@@ -8,22 +8,30 @@ It runs from the source tree (``PYTHONPATH=.``; nothing installed beyond torch,
 transformers, JAX, scipy and pytest) and, section by section, each in its own
 ``try`` so that one failure does not lose the rest:
 
-1. ``pytest -m gpu`` on the test files that hold GPU-marked tests (bf16 generation, CUDA
-   noise generators, pinned-memory copies);
+1. ``pytest -m gpu`` on the test files that hold GPU-marked tests (found by their
+   ``pytest.mark.gpu``: bf16 generation, CUDA noise generators, pinned-memory copies,
+   loading onto the GPU);
 2. samples/s of the tiny random LLaVA (:func:`sampler.tiny.build_tiny_llava`) in bfloat16
-   and float32 at batch sizes 1 to 256 (:func:`sampler.models.sample_predictions`, greedy),
-   with the peak GPU memory of each;
+   and float32 at batch sizes 1 to 256 (:func:`sampler.models.sample_predictions`, greedy,
+   8 new tokens), without and with early stop (``DecodingConfig(early_stop=True)``,
+   :mod:`sampler._early_stop`), with the peak GPU memory of each and whether both ways give
+   the oracle the same labels;
 3. a fixed-``n`` campaign of the tiny LLaVA with and without cross-input packing
-   (:mod:`sampler._packing`, when present): calls, batch fill and samples/s at in-flight 1
-   to 8 and batch sizes 8 to 128 (:func:`bench.bench_packing.gpu_check_rows`); whether
-   :mod:`sampler._early_stop` is present is recorded;
-4. whole campaigns (``bench/bench_campaign.py``): the sequential rule against fixed ``n``
-   at the same certified fraction, in-flight 1 and 8, and the resume check;
+   (:mod:`sampler._packing`, when present), in bfloat16 and float32: calls, batch fill and
+   samples/s at in-flight 1 to 8 and batch sizes 8 to 128, and rows equal to the per-input
+   loop's (:func:`bench.bench_packing.gpu_check_rows`), with each dtype's peak memory;
+4. whole campaigns (``bench/bench_campaign.py``, bfloat16): the sequential rule against
+   fixed ``n`` at the same certified fraction, at in-flight 1 and 8 (``--in-flight 8``:
+   :data:`CAMPAIGN_IN_FLIGHT`), and the resume check;
 5. :func:`rstheory.cp_lower` throughput under JAX on the GPU (bounds per second for 10^5
    to 10^7 ``(k, n)`` pairs), against the README's estimate of 10^8 to 10^9 bounds/s.
 
+On a CPU (``--allow-cpu``, a dry run of the script) the same sections run, in float32
+only with ``--quick``, and give no GPU numbers (peak memory ``None``).
 Without CUDA (and without ``--allow-cpu``) it says that it needs CUDA and exits 0. The JSON
-holds the versions, the device, each section's numbers or its error, and the wall time.
+holds the versions, the device, each section's numbers or its error, and the wall time; the
+exit status is 1 when a section failed (an exception, failed GPU tests, labels or rows that
+differ, a failed resume check), after the JSON is written.
 """
 
 from __future__ import annotations
@@ -41,7 +49,19 @@ import time
 import traceback
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
-GPU_TEST_FILES = ("tests/sampler/test_noise.py", "tests/sampler/test_models.py")
+CAMPAIGN_IN_FLIGHT = 8  # the packed campaigns of section 4 (bench/bench_campaign.py --in-flight)
+
+
+def gpu_test_files() -> list[str]:
+    """The test files that hold GPU-marked tests (``pytest.mark.gpu``), relative to the root."""
+    found = [
+        path.relative_to(ROOT).as_posix()
+        for path in sorted((ROOT / "tests").rglob("test_*.py"))
+        if "mark.gpu" in path.read_text(encoding="utf-8")
+    ]
+    if not found:
+        raise RuntimeError("no test file under tests/ holds a pytest.mark.gpu test")
+    return found
 
 
 def _versions() -> dict:
@@ -70,13 +90,22 @@ def _section(results: dict, name: str, fn, *args) -> None:
 
 def gpu_tests(quick: bool) -> dict:
     cmd = [sys.executable, "-m", "pytest", "-q", "-m", "gpu", "-p", "no:cacheprovider"]
-    cmd += [*GPU_TEST_FILES, "-o", "addopts="]
+    files = gpu_test_files()
+    cmd += [*files, "-o", "addopts="]
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     proc = subprocess.run(
         cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=180 if quick else 300
     )
     tail = (proc.stdout + proc.stderr).strip().splitlines()[-15:]
-    return {"returncode": proc.returncode, "passed": proc.returncode == 0, "tail": tail}
+    summary = next((line for line in reversed(tail) if " in " in line), "")
+    print(f"  {' '.join(files)}: {summary}", flush=True)
+    return {
+        "files": files,
+        "returncode": proc.returncode,
+        "passed": proc.returncode == 0,
+        "summary": summary,
+        "tail": tail,
+    }
 
 
 def _sync(device) -> None:
@@ -95,59 +124,100 @@ def _tiny_vlm(tmp: str, *, device: str, dtype: str, version: str = "1.5"):
     return VLM.from_pretrained(path, device=device, dtype=dtype, decoding=decoding)
 
 
-def throughput(device: str, quick: bool) -> dict:
+def _dtypes(device: str, quick: bool) -> tuple[str, ...]:
+    """bfloat16 and float32 on a GPU; on a CPU (a dry run) float32, and bfloat16 too
+    without ``quick``."""
+    return ("float32",) if device == "cpu" and quick else ("bfloat16", "float32")
+
+
+def _peak_mib(device) -> float | None:
+    import torch
+
+    return torch.cuda.max_memory_allocated(device) / 2**20 if device.type == "cuda" else None
+
+
+def _timed_samples(vlm, image, prompt, *, n, bs, device):
+    """One warm-up and one timed :func:`sampler.models.sample_predictions` of ``vlm``:
+    ``(seconds, predictions, peak MiB of the timed run)``."""
     import torch
 
     from sampler.models import sample_predictions
     from sampler.noise import noise_generator
 
+    kw = dict(n=n, sigma=0.25, batch_size=bs)
+    sample_predictions(vlm, image, prompt, **kw, generator=noise_generator(seed=1, device=device))
+    if device.type == "cuda":
+        torch.cuda.reset_peak_memory_stats(device)
+    _sync(device)
+    t = time.perf_counter()
+    out = sample_predictions(
+        vlm, image, prompt, **kw, generator=noise_generator(seed=2, device=device)
+    )
+    _sync(device)
+    return time.perf_counter() - t, out.predictions, _peak_mib(device)
+
+
+def throughput(device: str, quick: bool) -> dict:
+    """samples/s and peak memory of the tiny LLaVA, per dtype and batch size, without and
+    with early stop.
+
+    Greedy decoding of 8 new tokens; the early-stop way is the same VLM with
+    ``DecodingConfig(early_stop=True)`` bound (:meth:`sampler.models.VLM.with_oracle`) to
+    ``RefusalJudge([w])``, ``w`` the first word of the clean image's answer, so the copies
+    whose answer starts with ``w`` stop at their first token. ``labels_equal``: the
+    oracle's labels of both ways agree (they must, for greedy decoding; see
+    :mod:`sampler._early_stop`); ``decided_fraction`` and ``tokens_per_sample`` (of at most
+    8) from its ``EarlyStopCounts``.
+    """
+    import torch
+
+    from sampler.models import DecodingConfig
+    from sampler.oracles import RefusalJudge
+
     batch_sizes = (1, 8, 64) if quick else (1, 4, 16, 64, 128, 256)
-    dtypes = ("float32",) if device == "cpu" else ("bfloat16", "float32")
     image = torch.rand(3, 64, 64, generator=torch.Generator().manual_seed(0))
+    prompt = "What is shown?"
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
-        for dtype in dtypes:
+        for dtype in _dtypes(device, quick):
             vlm = _tiny_vlm(tmp, device=device, dtype=dtype)
+            prep = vlm.prepare(image, prompt)
+            clean = vlm.predict(prep, prep.pixels[None])[0]
+            oracle = RefusalJudge([(clean.split() or ["?"])[0]])
+            stop_decoding = DecodingConfig(max_new_tokens=8, early_stop=True)
             for bs in batch_sizes:
                 n = max(bs, 16 if quick else 256)
-                kw = dict(n=n, sigma=0.25, batch_size=bs)
-                sample_predictions(
-                    vlm,
-                    image,
-                    "What is shown?",
-                    **kw,
-                    generator=noise_generator(seed=1, device=vlm.device),
-                )  # warm-up
-                if vlm.device.type == "cuda":
-                    torch.cuda.reset_peak_memory_stats(vlm.device)
-                _sync(vlm.device)
-                t = time.perf_counter()
-                sample_predictions(
-                    vlm,
-                    image,
-                    "What is shown?",
-                    **kw,
-                    generator=noise_generator(seed=2, device=vlm.device),
+                s_full, texts_full, peak_full = _timed_samples(
+                    vlm, image, prompt, n=n, bs=bs, device=vlm.device
                 )
-                _sync(vlm.device)
-                dt = time.perf_counter() - t
-                peak = (
-                    torch.cuda.max_memory_allocated(vlm.device) / 2**20
-                    if vlm.device.type == "cuda"
-                    else None
+                stop_vlm = vlm.with_decoding(stop_decoding).with_oracle(oracle)
+                s_stop, texts_stop, peak_stop = _timed_samples(
+                    stop_vlm, image, prompt, n=n, bs=bs, device=vlm.device
                 )
-                rows.append(
-                    {
-                        "dtype": dtype,
-                        "batch_size": bs,
-                        "n": n,
-                        "samples_per_s": n / dt,
-                        "peak_mib": peak,
-                    }
+                counts = stop_vlm.early_stop_counts  # the warm-up's and the timed run's
+                row = {
+                    "dtype": dtype,
+                    "batch_size": bs,
+                    "n": n,
+                    "samples_per_s": n / s_full,
+                    "peak_mib": peak_full,
+                    "early_stop_samples_per_s": n / s_stop,
+                    "early_stop_peak_mib": peak_stop,
+                    "early_stop_speedup": s_full / s_stop,
+                    "decided_fraction": counts.decided / counts.rows,
+                    "tokens_per_sample": counts.generated / counts.rows,
+                    "labels_equal": oracle(texts_full).tolist() == oracle(texts_stop).tolist(),
+                }
+                rows.append(row)
+                print(
+                    f"  {dtype:9s} bs={bs:4d} {row['samples_per_s']:10.1f} samples/s, "
+                    f"early stop {row['early_stop_samples_per_s']:10.1f} "
+                    f"({row['early_stop_speedup']:.2f}x, {row['decided_fraction']:.2f} decided, "
+                    f"labels equal {row['labels_equal']}), peak {peak_full} MiB",
+                    flush=True,
                 )
-                print(f"  {dtype:9s} bs={bs:4d} {n / dt:10.1f} samples/s", flush=True)
             del vlm
-    return {"rows": rows}
+    return {"rows": rows, "labels_equal": all(r["labels_equal"] for r in rows)}
 
 
 def cp_throughput(quick: bool) -> dict:
@@ -178,8 +248,12 @@ def cp_throughput(quick: bool) -> dict:
 
 
 def packing(device: str, quick: bool) -> dict:
-    """Cross-input packing and early stop on a small campaign, when the modules exist."""
+    """Cross-input packing against the per-input loop (:func:`bench.bench_packing.gpu_check_rows`:
+    calls, fill, samples/s per batch size and in-flight), in each dtype, with the peak GPU
+    memory of each dtype's runs; whether :mod:`sampler._early_stop` is present is recorded."""
     import importlib.util
+
+    import torch
 
     found = {
         m: importlib.util.find_spec(f"sampler.{m}") is not None for m in ("_packing", "_early_stop")
@@ -188,8 +262,18 @@ def packing(device: str, quick: bool) -> dict:
         return {"skipped": "sampler._packing is not in this source tree", **found}
     from bench.bench_packing import gpu_check_rows  # the benchmark's own measurement
 
-    dtype = "float32" if device == "cpu" else "bfloat16"
-    return {"rows": gpu_check_rows(device=device, dtype=dtype, quick=quick), **found}
+    rows, peak = [], {}
+    for dtype in _dtypes(device, quick):
+        if device == "cuda":
+            torch.cuda.reset_peak_memory_stats()
+        rows += gpu_check_rows(device=device, dtype=dtype, quick=quick)
+        peak[dtype] = _peak_mib(torch.device(device))
+    return {
+        "rows": rows,
+        "peak_mib": peak,
+        "rows_equal": all(r["rows_equal"] in (True, None) for r in rows),
+        **found,
+    }
 
 
 def campaigns(device: str, quick: bool) -> dict:
@@ -201,9 +285,11 @@ def campaigns(device: str, quick: bool) -> dict:
     from bench.bench_campaign import main as bench_campaign
 
     dtype = "float32" if device == "cpu" else "bfloat16"
+    print(f"  bench/bench_campaign.py, {dtype}: in-flight 1 and {CAMPAIGN_IN_FLIGHT}", flush=True)
     with tempfile.TemporaryDirectory() as tmp:
         path = pathlib.Path(tmp) / "campaign.json"
-        argv = ["--device", device, "--dtype", dtype, "--in-flight", "8", "--json", str(path)]
+        argv = ["--device", device, "--dtype", dtype, "--in-flight", str(CAMPAIGN_IN_FLIGHT)]
+        argv += ["--json", str(path)]
         returncode = bench_campaign(argv + (["--quick"] if quick else []))
         return {"returncode": returncode, **json.loads(path.read_text())}
 
@@ -239,8 +325,18 @@ def main(argv=None) -> int:
     with contextlib.suppress(FileNotFoundError):
         out.unlink()
     out.write_text(json.dumps(results, indent=2, default=str))
-    print(f"wrote {out} ({results['wall_s']} s)")
-    return 0
+    failed = [name for name in SECTIONS if not _passed(results[name])]
+    print(f"wrote {out} ({results['wall_s']} s); failed: {', '.join(failed) or 'none'}")
+    return 1 if failed else 0
+
+
+SECTIONS = ("gpu_tests", "throughput", "packing", "campaigns", "cp_lower")
+
+
+def _passed(section: dict) -> bool:
+    """A section ran, and its checks (tests, equal labels and rows, resume) hold."""
+    checks = ("passed", "labels_equal", "rows_equal", "resume_pass")
+    return section["ok"] and all(section.get(key, True) is not False for key in checks)
 
 
 if __name__ == "__main__":
