@@ -20,17 +20,22 @@ with probabilities ``p_A, p_B, p_C = 1 - p_A - p_B``; the counts are
 split ``r = n - a`` as ``n_B ~ Bin(r, p_B / (p_B + p_C))``, and ``A`` is returned iff
 ``r - s*(a) <= n_B <= s*(a)``, so
 
-.. math:: P[\text{return } A] = \sum_a \mathrm{Bin}(a; n, p_A)\,
+.. math::
+
+   P[\text{return } A] = \sum_a \mathrm{Bin}(a; n, p_A)\,
    P\bigl[r - s^*(a) \le \mathrm{Bin}(r, \tfrac{p_B}{p_B + p_C}) \le s^*(a)\bigr],
 
 and likewise for ``B`` and ``C``; abstention is the rest. Each class costs ``O(n)``
 binomial terms (only the ``a`` whose binomial mass is above ``1e-20`` on either side
-are summed, ``O(sqrt(n))`` of them: the absolute error is below ``4e-20``), so ``n`` of
-``1e5`` and more are cheap. This is exact for three classes; with the rest *split* over
+are summed, ``O(sqrt(n))`` of them: the absolute error is below ``1e-19``), so ``n`` of
+``1e5`` and more are cheap; the table of ``k*`` costs ``O(n)`` incomplete-beta values
+once per ``alpha``. This is exact for three classes; with the rest *split* over
 several classes it is a bound: every class count of the rest is at most ``n_C``, so
 ``A`` and ``B`` win at least as often as with the rest merged, and
 
-.. math:: P_{\text{split}}[\text{abstain}] \le 1 - P[\text{return } A] - P[\text{return } B]
+.. math::
+
+   P_{\text{split}}[\text{abstain}] \le 1 - P[\text{return } A] - P[\text{return } B]
    = \texttt{abstain} + \texttt{wrong\_rest}.
 
 **Only p_A known (a bound).** Whatever the other classes, the second count is at most
@@ -38,12 +43,19 @@ several classes it is a bound: every class count of the rest is at most ``n_C``,
 *two-class* test wins, ``n_A >= k*(n)``. Hence, for every distribution of the remaining
 ``1 - p_A`` over any number of classes,
 
-.. math:: P[\text{abstain}] \le P[\text{abstain}] + P[\text{wrong}]
+.. math::
+
+   P[\text{abstain}] \le P[\text{abstain}] + P[\text{wrong}]
    = 1 - P[\text{return } A] \le P[\mathrm{Bin}(n, p_A) < k^*(n)],
 
 the probability that the two-class case (``p_B = 1 - p_A``) does not return ``A``: its
 abstention plus its error rate (the latter ``<= alpha`` when ``p_A > 1/2``, Cohen et al.
 2019, Theorem 2). It is one binomial tail, ``O(1)`` per ``(p_A, n)``.
+
+The two-class *abstention alone* is not a bound: at ``n = 12``, ``alpha = 0.05``,
+``p_A = 1/2`` the three classes ``(1/2, 1/4, 1/4)`` abstain about 0.019 more often than
+``(1/2, 1/2)``: with the runner-up's mass split, draws in which ``B`` would have won
+become abstentions. The bound above counts the two-class errors too, and holds.
 """
 
 from __future__ import annotations
