@@ -27,10 +27,10 @@ from __future__ import annotations
 
 import argparse
 import os
-import subprocess
 import sys
 import tempfile
-import time
+
+from _timing import best_of, run_timed
 
 REFERENCE = "from scipy.stats import beta; print(beta.ppf(0.001, 990, 11))"
 COMMANDS = (
@@ -48,19 +48,6 @@ def _env(cache: str) -> dict:
     return env
 
 
-def _once(cmd: list[str], env: dict) -> float:
-    t = time.perf_counter()
-    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
-    elapsed = time.perf_counter() - t
-    if proc.returncode != 0:
-        sys.exit(f"command failed: {' '.join(cmd)}\n{proc.stderr[-2000:]}")
-    return elapsed
-
-
-def _best(cmd: list[str], env: dict, repeat: int) -> float:
-    return min(_once(cmd, env) for _ in range(repeat))
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repeat", type=int, default=5, help="warm runs per command (best of)")
@@ -72,19 +59,19 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="bench_cli_") as tmp:
         warm_cache = os.path.join(tmp, "warm")
         env = _env(warm_cache)
-        _once([python, "-c", REFERENCE], env)  # page the interpreter and scipy in
-        reference = _best([python, "-c", REFERENCE], env, max(repeat, 3))
+        run_timed([python, "-c", REFERENCE], env)  # page the interpreter and scipy in
+        reference = best_of([python, "-c", REFERENCE], env, max(repeat, 3))
         print(f"python {sys.version.split()[0]}, {os.cpu_count()} cpus")
         print(f"reference scipy one-liner: best {reference:.3f} s")
         rows = []
         for i, (name, argv_) in enumerate(commands):
             cmd = [python, "-m", "rstheory", *argv_]
-            first = _once(cmd, _env(os.path.join(tmp, f"first{i}")))
-            _once(cmd, env)  # fills the warm cache
-            warm = _best(cmd, env, repeat)
+            first = run_timed(cmd, _env(os.path.join(tmp, f"first{i}")))
+            run_timed(cmd, env)  # fills the warm cache
+            warm = best_of(cmd, env, repeat)
             rows.append((name, warm, first))
         # the reference again, after the commands: a drifting machine shows as a change
-        reference_after = _best([python, "-c", REFERENCE], env, max(repeat, 3))
+        reference_after = best_of([python, "-c", REFERENCE], env, max(repeat, 3))
         print(f"reference scipy one-liner after the commands: best {reference_after:.3f} s")
         ref = min(reference, reference_after)
         for name, warm, first in rows:

@@ -6,10 +6,13 @@ Measured in one run:
 * ``rstheory plan`` end to end in a subprocess, with an empty XLA compilation cache (first
   run on a machine) and again with the cache it left (every later run); the time "after
   start-up" is the end-to-end time minus the start-up;
+* the reference of ``bench_cli.py`` (a SciPy one-liner in a fresh interpreter) and the
+  ratios of both ``rstheory plan`` times to it;
 * in-process, warm: :func:`rstheory.planning.required_samples` (bracketing in groups and a
   9-way split per round, one batched exact evaluation per round) against a straightforward
   bisection that calls :func:`rstheory.scaling.expected_radius` once per candidate ``n``;
-  both must return the same ``n``.
+  both must return the same ``n``; and the SciPy path of the command line
+  (:func:`rstheory._plan_scipy.required_samples`, no JAX), which must return it too.
 
 Usage::
 
@@ -21,19 +24,14 @@ from __future__ import annotations
 
 import argparse
 import os
-import subprocess
 import sys
 import tempfile
 import time
 
+from _timing import best_of, run_timed
 
-def _run(cmd: list[str], env: dict) -> float:
-    t = time.perf_counter()
-    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
-    elapsed = time.perf_counter() - t
-    if proc.returncode != 0:
-        sys.exit(f"command failed: {' '.join(cmd)}\n{proc.stderr[-2000:]}")
-    return elapsed
+# The reference of the command-line goals (bench_cli.py): a SciPy one-liner in a fresh process.
+REFERENCE = "from scipy.stats import beta; print(beta.ppf(0.001, 990, 11))"
 
 
 def _bisection(dist, target: float, alpha: float, sigma: float, n_max: int = 10**7) -> int:
@@ -83,31 +81,33 @@ def main() -> None:
         "--sigma",
         str(args.sigma),
     ]
-    startup = min(
-        _run(
-            [sys.executable, "-c", "import rstheory._cli, rstheory.planning, rstheory.scaling"], env
-        )
-        for _ in range(args.repeat)
+    reference = best_of([sys.executable, "-c", REFERENCE], env, args.repeat)
+    startup = best_of(
+        [sys.executable, "-c", "import rstheory._cli, rstheory.planning, rstheory.scaling"],
+        env,
+        args.repeat,
     )
     with tempfile.TemporaryDirectory() as cache:
         env["RSTHEORY_CACHE_DIR"] = cache
         env.pop("JAX_COMPILATION_CACHE_DIR", None)
-        cold = _run(plan_cmd, env)
-        warm = min(_run(plan_cmd, env) for _ in range(args.repeat))
+        cold = run_timed(plan_cmd, env)
+        warm = best_of(plan_cmd, env, args.repeat)
+    print(f"reference scipy one-liner:                {reference:7.2f} s")
     print(f"start-up (import rstheory and its CLI):   {startup:7.2f} s")
     print(
         f"rstheory plan, empty compilation cache:   {cold:7.2f} s  "
-        f"({cold - startup:.2f} s after start-up)"
+        f"({cold - startup:.2f} s after start-up, ratio {cold / reference:.2f} to the reference)"
     )
     print(
         f"rstheory plan, warm compilation cache:    {warm:7.2f} s  "
-        f"({warm - startup:.2f} s after start-up)"
+        f"({warm - startup:.2f} s after start-up, ratio {warm / reference:.2f} to the reference)"
     )
 
-    from rstheory import planning
+    from rstheory import _plan_scipy, planning
     from rstheory._cli_plan import parse_dist
 
-    dist = parse_dist(args.dist)
+    law = parse_dist(args.dist)  # a law of the SciPy path; its model is the JAX path's
+    dist = law.model()
     kw = dict(alpha=args.alpha, sigma=args.sigma, target_ratio=args.target_ratio)
     plan = planning.required_samples(dist, **kw)  # warm-up (compilation)
     t_batched = min(
@@ -121,6 +121,14 @@ def main() -> None:
     print(f"required_samples (batched search), warm:  {t_batched:7.3f} s  -> n = {plan.n}")
     print(f"plain bisection, one exact call per n:    {t_bisect:7.3f} s  -> n = {n_bisect}")
     print(f"ratio required_samples vs plain bisection: {t_bisect / t_batched:.1f}x")
+    t_scipy = min(
+        _timed(lambda: _plan_scipy.required_samples(law, **kw)) for _ in range(args.repeat)
+    )
+    n_scipy = _plan_scipy.required_samples(law, **kw).n
+    print(f"required_samples, SciPy path (no JAX):     {t_scipy:7.3f} s  -> n = {n_scipy}")
+    print(f"ratio JAX path (warm) vs SciPy path:       {t_batched / t_scipy:.2f}x")
+    if n_scipy != plan.n:
+        sys.exit(f"the two paths disagree: {plan.n} vs {n_scipy}")
     if n_bisect != plan.n:
         sys.exit(f"the two searches disagree: {plan.n} vs {n_bisect}")
 
