@@ -9,7 +9,8 @@ by whole campaigns (:func:`sampler.run.run`, one JSONL row per input) under two 
 
 * **fixed**: ``n0`` selection and ``n`` estimation samples per input;
 * **sequential**: the anytime-valid rule of :class:`sampler.certify.SequentialRule` at the
-  target radius ``R`` (looks every batch), whose ``n_max`` is planned from the fixed run:
+  target radius ``R`` (looks every batch; the beta prior of its confidence sequence per
+  model, see ``MODELS``), whose ``n_max`` is planned from the fixed run:
   :func:`rstheory.sequential.compare_fixed` on the plug-in law of its ``k / n``
   (:meth:`rstheory.distributions.Empirical.from_counts`) gives the smallest ``n_max`` at
   which the sequential rule certifies, in expectation, at least the fixed rule's fraction
