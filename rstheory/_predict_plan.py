@@ -25,7 +25,7 @@ from typing import NamedTuple
 import numpy as np
 
 from rstheory._exact import dist_quadrature
-from rstheory._predict_rates import bound_at, critical_values, rates_at
+from rstheory._predict_rates import N_MAX, bound_at, check_n, critical_values, rates_at
 from rstheory._validation import (
     as_numpy,
     check_alpha,
@@ -121,7 +121,7 @@ def expected_abstention(p_a, n, *, alpha=0.001, p_b=None) -> ExpectedAbstention:
       p_a: a model of Pr(p_A) (anything with ``quadrature()``, e.g.
         :class:`rstheory.distributions.Beta`), or per-input top-class probabilities, a
         scalar or 1-D array in [0, 1].
-      n: sample sizes, a scalar or 1-D array of integers ``>= 1``.
+      n: sample sizes, a scalar or 1-D array of integers in ``[1, 10**7]``.
       alpha: level of the test, in (0, 1).
       p_b: per-input second-class probabilities (``p_b <= p_a``, ``p_a + p_b <= 1``), the
         shape of ``p_a``; with it the result is the exact three-class mean, without it
@@ -138,6 +138,7 @@ def expected_abstention(p_a, n, *, alpha=0.001, p_b=None) -> ExpectedAbstention:
     """
     check_alpha(alpha)
     ns = check_sample_sizes(n)
+    check_n(ns)
     nodes, weights, b = _inputs(p_a, p_b)
     value = _evaluate(nodes, weights, b, ns, float(alpha))
     return ExpectedAbstention(n=ns, abstain=np.clip(value, 0.0, 1.0), bound=b is None)
@@ -170,7 +171,7 @@ def n_for_abstention(p_a, *, target=0.05, alpha=0.001, p_b=None, n_max=10**6) ->
       target: the largest acceptable expected abstention, in (0, 1).
       alpha: level of the test, in (0, 1).
       p_b: per-input second-class probabilities, or None (the bound).
-      n_max: the largest ``n`` tried, an integer ``>= 1``.
+      n_max: the largest ``n`` tried, an integer in ``[1, 10**7]``.
 
     Returns:
       :class:`AbstentionPlan`.
@@ -188,7 +189,7 @@ def n_for_abstention(p_a, *, target=0.05, alpha=0.001, p_b=None, n_max=10**6) ->
     """
     target = check_real(target, name="target", low=0.0, high=1.0, low_open=True, high_open=True)
     check_alpha(alpha)
-    n_max = check_int(n_max, name="n_max", low=1)
+    n_max = check_int(n_max, name="n_max", low=1, high=N_MAX)
     alpha = float(alpha)
     nodes, weights, b = _inputs(p_a, p_b)
 

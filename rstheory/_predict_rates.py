@@ -78,7 +78,7 @@ from rstheory._validation import (
     check_top_two,
 )
 
-__all__ = ["PredictRates", "abstention_bound", "predict_rates"]
+__all__ = ["N_MAX", "PredictRates", "abstention_bound", "check_n", "predict_rates"]
 
 # Binomial mass left out on each side of the summed window of the top count.
 _TAIL = 1e-20
@@ -86,6 +86,8 @@ _TAIL = 1e-20
 _BLOCK = 2**22
 # Half-width of the first bracket of k* around its normal approximation.
 _GUESS_HALF_WIDTH = 4
+# The largest n taken: the critical-value table holds one int64 per count up to n.
+N_MAX = 10**7
 # Probabilities below this are taken as 0.
 _TINY = 1e-200
 
@@ -109,6 +111,16 @@ class PredictRates(NamedTuple):
 
 
 # --------------------------------------------------------------------------- thresholds
+
+
+def check_n(n, *, name: str = "n") -> np.ndarray:
+    """Sample sizes: integers in ``[1, N_MAX]``, as an int64 numpy array."""
+    ns = check_integers(n, name=name, low=1)
+    if (ns > N_MAX).any():
+        raise ValueError(
+            f"{name} must be an integer in [1, {N_MAX}], got {int(ns[ns > N_MAX].ravel()[0])}"
+        )
+    return ns.astype(np.int64)
 
 
 def _p_scipy(k: np.ndarray, m: np.ndarray) -> np.ndarray:
@@ -249,7 +261,7 @@ def predict_rates(p_a, p_b, n, *, alpha=0.001) -> PredictRates:
     Args:
       p_a: probability of class ``A``, in [0, 1].
       p_b: probability of class ``B``, in [0, ``p_a``], ``p_a + p_b <= 1``.
-      n: number of samples, integers ``>= 1``.
+      n: number of samples, integers in ``[1, 10**7]``.
       alpha: level of the test, in (0, 1).
 
     Returns:
@@ -263,7 +275,7 @@ def predict_rates(p_a, p_b, n, *, alpha=0.001) -> PredictRates:
     """
     check_alpha(alpha)
     a, b = check_top_two(p_a, p_b)
-    ns = check_integers(n, name="n", low=1)
+    ns = check_n(n)
     shape = check_broadcast(p_a=a, p_b=b, n=ns)
     a, b, ns = (np.broadcast_to(v, shape).ravel() for v in (a, b, ns))
     ns = ns.astype(np.int64)
@@ -295,7 +307,7 @@ def abstention_bound(p_a, n, *, alpha=0.001) -> np.ndarray:
 
     Args:
       p_a: the top-class probability, in [0, 1]; broadcasts with ``n``.
-      n: number of samples, integers ``>= 1``.
+      n: number of samples, integers in ``[1, 10**7]``.
       alpha: level of the test, in (0, 1).
 
     Returns:
@@ -309,7 +321,7 @@ def abstention_bound(p_a, n, *, alpha=0.001) -> np.ndarray:
     """
     check_alpha(alpha)
     check_probability(p_a, name="p_a")
-    ns = check_integers(n, name="n", low=1)
+    ns = check_n(n)
     p = np.asarray(p_a, dtype=np.float64)
     shape = check_broadcast(p_a=p, n=ns)
     ns = np.broadcast_to(ns, shape).astype(np.int64)

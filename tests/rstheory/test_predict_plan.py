@@ -110,7 +110,7 @@ def test_validation():
         n_for_abstention(0.8, target=0.0)
     with pytest.raises(ValueError, match="target must lie in"):
         n_for_abstention(0.8, target=1.5)
-    with pytest.raises(ValueError, match="n_max must be an integer >= 1"):
+    with pytest.raises(ValueError, match=r"n_max must be an integer in \[1, 10000000\]"):
         n_for_abstention(0.8, n_max=0)
     with pytest.raises(ValueError, match="not reached with n_max=500"):
         n_for_abstention(0.5, n_max=500)

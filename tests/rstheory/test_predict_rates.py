@@ -60,6 +60,22 @@ def test_three_classes_match_enumeration(p_a, p_b, alpha):
         np.testing.assert_allclose(got.wrong_rest[i], ret_c, atol=1e-13)
 
 
+def test_agrees_with_decide_at_a_dyadic_alpha():
+    """alpha = 2**-9 is a p-value exactly (10 votes to 0): the rates follow the project's
+    p-value there, as :func:`rstheory.predict.decide` does, count for count."""
+    alpha, n, probs = 2.0**-9, 14, [0.7, 0.2, 0.1]
+    want = np.zeros(2)
+    for a in range(n + 1):
+        for b in range(n + 1 - a):
+            c = np.array([a, b, n - a - b])
+            top2 = np.sort(c)[::-1][:2]
+            mass = scipy.stats.multinomial.pmf(c, n, probs)
+            abstain = bool(decide(int(top2[0]), int(top2[1]), alpha=alpha).abstain)
+            want += mass * np.array([abstain, not abstain and int(np.argmax(c)) == 0])
+    got = predict_rates(probs[0], probs[1], n, alpha=alpha)
+    np.testing.assert_allclose([float(got.abstain), float(got.correct)], want, atol=1e-13)
+
+
 def test_rates_sum_to_one_and_broadcast():
     p_a = np.array([[0.9], [0.55]])
     p_b = np.array([0.02, 0.05, 0.1])
@@ -172,5 +188,7 @@ def test_validation():
         abstention_bound(0.6, 10, alpha=1.0)
     with pytest.raises(ValueError, match="n must be integer-valued"):
         abstention_bound(0.6, 10.5)
+    with pytest.raises(ValueError, match=r"n must be an integer in \[1, 10000000\]"):
+        abstention_bound(0.6, 10**8)
     with pytest.raises(ValueError, match="does not broadcast"):
         predict_rates([0.6, 0.7], [0.1, 0.2, 0.3], 10)
