@@ -10,6 +10,8 @@ Subcommands (each registered by one ``_add_<name>`` or ``add_<name>`` function i
         [--max-in-flight M]
     python -m sampler predict --model DIR_OR_ID --image PATH [--prompt TEXT] --n N \
         --sigma S --alpha A --oracle NAME --seed SEED [--json]
+    python -m sampler attack --model DIR_OR_ID --out FILE (--rows FILE | --data PATH) \
+        [--eps E,E | --radius-multiples M,M] [--against base,smoothed] [--plot PATH]
 
 ``collect`` lives in :mod:`sampler._cli_collect` (its parser in
 :mod:`sampler._cli_collect_parser`). ``--backend ray`` spreads the inputs
@@ -36,6 +38,10 @@ Exit codes of ``collect`` (also in ``collect --help``)::
 ``predict`` (:mod:`sampler._cli_predict`) answers for one image with Cohen et al.'s
 PREDICT (:func:`sampler.predict.predict`), or abstains; it exits 0, or 2 on bad arguments
 or files (checked before torch is imported).
+
+``attack`` (:mod:`sampler._cli_attack`) runs L2 PGD against the base and the smoothed
+model on certified inputs (:mod:`sampler.attack`), one resumable row per (input, budget,
+target); its exit codes are 0, 2 and 3 as for ``collect``.
 
 ``build-tiny`` exits 0, or 2 on bad arguments. The parser is built inside :func:`main`, so
 importing this module does nothing.
