@@ -45,6 +45,7 @@ __all__ = [
     "PredictLog",
     "PredictValidation",
     "abstention_range",
+    "markdown_table",
     "read_predict_log",
     "smallest_winning_count",
     "validate_predict",
@@ -266,3 +267,33 @@ def validate_predict(
         confidence=conf,
         subset=subset,
     )
+
+
+def _pct(x: float) -> str:
+    if x == 0:
+        return "0"
+    if x < 1e-4:
+        return "< 0.01"
+    return f"{100 * x:.2f}"
+
+
+def markdown_table(validation: PredictValidation) -> str:
+    """The rows of :func:`validate_predict` as a Markdown table, rates in percent.
+
+    Columns: ``N``, measured abstention ``k / m`` with its rate and interval, the
+    predicted range, and whether they meet; ``< 0.01`` marks a positive rate below 0.01 %.
+    """
+    v = validation
+    conf = f"{100 * v.confidence:g}"
+    lines = [
+        f"| N | measured | rate % ({conf} % CI) | predicted % (p_B = 0 .. 1 - p_A) | inside? |",
+        "|---:|---:|---|---|:---:|",
+    ]
+    for j in range(v.n.size):
+        lines.append(
+            f"| {int(v.n[j]):,} | {int(v.abstained[j])} / {int(v.inputs[j])} "
+            f"| {_pct(v.rate[j])} ({_pct(v.low[j])} .. {_pct(v.high[j])}) "
+            f"| {_pct(v.predicted_low[j])} .. {_pct(v.predicted_high[j])} "
+            f"| {'yes' if v.inside[j] else 'no'} |"
+        )
+    return "\n".join(lines)

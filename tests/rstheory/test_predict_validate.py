@@ -15,6 +15,7 @@ from rstheory import analyze
 from rstheory._predict_validate import (
     PredictLog,
     abstention_range,
+    markdown_table,
     read_predict_log,
     smallest_winning_count,
     validate_predict,
@@ -122,3 +123,13 @@ def test_checks_name_the_argument(tmp_path):
         read_predict_log(other)
     with pytest.raises(ValueError, match="at least one"):
         validate_predict(log, [])
+
+
+def test_markdown_table_prints_each_row():
+    v = validate_predict(_certify(), [PREDICT.format(n) for n in (100, 100_000)])
+    lines = markdown_table(v).splitlines()
+    assert len(lines) == 4 and lines[0].startswith("| N |")
+    for line, k, m, inside in zip(lines[2:], v.abstained, v.inputs, v.inside, strict=True):
+        assert f"| {k} / {m} |" in line
+        assert line.endswith("| yes |" if inside else "| no |")
+    assert f"{100 * v.rate[0]:.2f} ({100 * v.low[0]:.2f} .. {100 * v.high[0]:.2f})" in lines[2]
