@@ -2,7 +2,8 @@
 
 Measured in one run:
 
-* start-up: a fresh interpreter importing rstheory and its command line (JAX, scipy);
+* start-up: a fresh interpreter importing rstheory's command line and the SciPy path of
+  ``plan`` (:mod:`rstheory._plan_scipy`; no JAX);
 * ``rstheory plan`` end to end in a subprocess, with an empty XLA compilation cache (first
   run on a machine) and again with the cache it left (every later run); the time "after
   start-up" is the end-to-end time minus the start-up;
@@ -83,7 +84,7 @@ def main() -> None:
     ]
     reference = best_of([sys.executable, "-c", REFERENCE], env, args.repeat)
     startup = best_of(
-        [sys.executable, "-c", "import rstheory._cli, rstheory.planning, rstheory.scaling"],
+        [sys.executable, "-c", "import rstheory._cli, rstheory._plan_scipy"],
         env,
         args.repeat,
     )
@@ -93,7 +94,7 @@ def main() -> None:
         cold = run_timed(plan_cmd, env)
         warm = best_of(plan_cmd, env, args.repeat)
     print(f"reference scipy one-liner:                {reference:7.2f} s")
-    print(f"start-up (import rstheory and its CLI):   {startup:7.2f} s")
+    print(f"start-up (rstheory's CLI, SciPy path):    {startup:7.2f} s")
     print(
         f"rstheory plan, empty compilation cache:   {cold:7.2f} s  "
         f"({cold - startup:.2f} s after start-up, ratio {cold / reference:.2f} to the reference)"
