@@ -1,9 +1,12 @@
 """``python -m rsvlm demo``: the end-to-end demonstration (``make demo``).
 
-Builds the tiny random LLaVA when missing, collects votes on synthetic images with a rule
-oracle, certifies, fits Pr(p_A), compares mean radius and certified accuracy against n
-(subsampled votes, exact expectations, closed forms), plans n and its cost, compares the
-theory with the published certifications, runs the theorem checks, writes
+Runs the small LLaVA trained on the toy task of :mod:`sampler._toy_task` (trained on first
+use, then cached) on held-out toy images with two oracles (answer classes and refusal
+judge) and a sweep over sigma (``--model-kind random``: the tiny random LLaVA, built when
+missing, on synthetic images with a rule oracle), certifies, fits Pr(p_A), compares mean
+radius and certified accuracy against n (subsampled votes, exact expectations, closed
+forms), plans n and its cost, compares the theory with the published certifications, runs
+the theorem checks, writes
 ``<out-dir>/report.md`` (with PNG figures and ``report.json``) and prints its path. Exit
 status 1 when a step failed (the report still shows which), 2 for bad arguments.
 
@@ -32,9 +35,16 @@ def _parser() -> argparse.ArgumentParser:
         help=f"{help} (default %(default)s)",
     )
     add("--out-dir", str, "folder of the report, figures, inputs and rows")
-    add("--model", str, "model folder or hub id; the tiny random LLaVA is built there when missing")
-    add("--images", int, "number of synthetic input images")
-    add("--image-size", int, "side of the synthetic images in pixels")
+    a.add_argument(
+        "--model-kind",
+        choices=("trained", "random"),
+        default=d.model_kind,
+        help="the LLaVA trained on the toy task, or the tiny random one (default %(default)s)",
+    )
+    add("--model", str, "random kind: model folder or hub id, the tiny random LLaVA built there")
+    add("--cache-dir", str, "trained kind: cache of the trained model (default: the sampler's)")
+    add("--images", int, "number of input images")
+    add("--image-size", int, "random kind: side of the synthetic images in pixels")
     add("--n0", int, "selection samples per input")
     add("--n", int, "estimation samples per input")
     add("--sigma", float, "noise level, [0,1] pixel units")
@@ -42,14 +52,19 @@ def _parser() -> argparse.ArgumentParser:
     add("--seed", int, "seed of the images, the campaign and the subsampling")
     a.add_argument(
         "--oracle",
-        choices=("actions", "refusal"),
+        choices=("actions", "refusal", "answers"),
         default=d.oracle,
-        help="answers to classes: ActionParser or RefusalJudge (default %(default)s)",
+        help="answers to classes: ActionParser, RefusalJudge or the toy task's answer words "
+        "(default: answers for the trained kind, actions for the random one)",
     )
-    add("--max-new-tokens", int, "tokens generated per answer")
+    add("--max-new-tokens", int, "tokens per answer; None: the kind's own, 16 trained, 8 random")
     add("--temperature", float, "sampling temperature; 0 decodes greedily")
     add("--batch-size", int, "noisy copies per generate call")
-    add("--prompt", str, "the prompt of every image")
+    add(
+        "--prompt",
+        str,
+        "one prompt for every image; None: the kind's own (trained: toy questions)",
+    )
     add("--repeats", int, "subsamples per input and size for the curves")
     add("--at-radius", float, "radius at which the certified fraction is counted")
     add("--target-ratio", float, "planner target: E[R_n] >= ratio * E[R_reference-n]")
@@ -105,6 +120,9 @@ def main(argv=None) -> int:
         if getattr(cfg, name) < 1:
             print(f"error: --{name.replace('_', '-')} must be >= 1", file=sys.stderr)
             return 2
+    if cfg.max_new_tokens is not None and cfg.max_new_tokens < 1:
+        print("error: --max-new-tokens must be >= 1", file=sys.stderr)
+        return 2
     if cfg.images < 2:
         print("error: --images must be >= 2 (the fit needs two inputs)", file=sys.stderr)
         return 2

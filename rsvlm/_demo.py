@@ -1,14 +1,16 @@
 """The steps of ``python -m rsvlm demo``; each takes plain values and returns JSON-ready ones.
 
-Measurement (:func:`step_model`, :func:`step_images`, :func:`step_collect`): a tiny random
-LLaVA (built offline when missing), synthetic images (smooth random colour patterns, no
-dataset is available offline), noisy copies through the model, answers mapped to classes by
-a rule oracle, one resumable JSONL row per image (:func:`sampler.run.run`).
+Measurement (:func:`step_model`, :func:`step_images`, :func:`step_collect`): by default
+(``model_kind="trained"``, :mod:`rsvlm._demo_trained`) the small LLaVA trained on the toy
+task, held-out toy images and questions, and two oracles (answer classes, refusal judge),
+plus a sweep over sigma; with ``model_kind="random"`` a tiny random LLaVA (built offline
+when missing) on synthetic images (smooth random colour patterns) with a rule oracle. Noisy
+copies go through the model, one resumable JSONL row per image (:func:`sampler.run.run`).
 Analysis: certificates from the counts (:func:`step_certificates`), the fit of Pr(p_A)
 (:func:`step_fit`), mean radius and certified accuracy against n by subsampling the
 collected votes (:func:`step_curves`), the planner (:func:`step_plan`), the sequential rule
 (:func:`rsvlm._demo_sequential.step_sequential`), the published
-certifications (:func:`step_published`), Cohen et al.'s ImageNet logs
+certifications (:func:`rsvlm._demo_published.step_published`), Cohen et al.'s ImageNet logs
 (:func:`rsvlm._demo_analyze.step_analyze`) and the theorem checks (:func:`step_theorems`).
 :func:`run_demo` runs them in order and records every failure instead of stopping.
 
@@ -36,10 +38,20 @@ PROMPT = "Which way should the robot go?"
 
 @dataclasses.dataclass
 class DemoConfig:
-    """Every size and setting of the demo (the command line's flags)."""
+    """Every size and setting of the demo (the command line's flags).
+
+    ``model_kind``: ``"trained"`` (:func:`sampler.tiny.trained_llava`, from ``cache_dir``
+    and ``train_config``, default the sampler's) or ``"random"`` (the tiny random LLaVA at
+    ``model``). ``None`` for ``oracle``, ``max_new_tokens`` and ``prompt`` means the kind's
+    own (:func:`rsvlm._demo_trained.resolve`); ``image_size`` is the random kind's (the toy
+    images are 28 pixels). ``sweep_*``: the trained kind's sweep over sigma.
+    """
 
     out_dir: str = "reports"
+    model_kind: str = "trained"
     model: str = ".cache/tiny-llava"
+    cache_dir: str | None = None
+    train_config: object = None  # a sampler._train_tiny.TrainConfig, or None: the default
     images: int = 16
     image_size: int = 32
     n0: int = 16
@@ -47,11 +59,11 @@ class DemoConfig:
     sigma: float = 0.25
     alpha: float = 0.001
     seed: int = 0
-    oracle: str = "actions"
-    max_new_tokens: int = 8
+    oracle: str | None = None
+    max_new_tokens: int | None = None
     temperature: float = 0.0  # 0: greedy decoding
     batch_size: int = 128
-    prompt: str = PROMPT
+    prompt: str | None = None
     repeats: int = 20
     at_radius: float = 0.1
     target_ratio: float = 0.9
@@ -68,6 +80,9 @@ class DemoConfig:
     datasets: list[str] | None = None  # published datasets to compare; None: all found
     theorems: list[str] | None = None
     dps: int = 50
+    sweep_sigmas: tuple[float, ...] = (0.12, 0.25, 0.5)
+    sweep_images: int = 4
+    sweep_n: int = 256
 
 
 def size_grid(n: int) -> list[int]:
@@ -122,17 +137,23 @@ def step_images(cfg: DemoConfig) -> list[str]:
 
 
 def _oracle(name: str):
+    from rsvlm._demo_trained import answer_oracle
     from sampler import oracles
 
     if name == "actions":
         return oracles.ActionParser()
     if name == "refusal":
         return oracles.RefusalJudge()
-    raise ValueError(f"oracle must be 'actions' or 'refusal', got {name!r}")
+    if name == "answers":
+        return answer_oracle()
+    raise ValueError(f"oracle must be 'actions', 'refusal' or 'answers', got {name!r}")
 
 
-def step_collect(cfg: DemoConfig, model_path: str, image_paths: list[str]) -> dict:
-    """Certify every image with :func:`sampler.run.run`; the rows file is named by its hash."""
+def step_collect(cfg: DemoConfig, model_path: str, image_paths: list[str], prompts=None) -> dict:
+    """Certify every image with :func:`sampler.run.run`; the rows file is named by its hash.
+
+    ``prompts``: one per image, default ``cfg.prompt`` for all; the trained kind keeps the
+    texts (for the refusal judge of :func:`rsvlm._demo_trained.step_toy_task`)."""
     from sampler import CertifyConfig
     from sampler.models import VLM, DecodingConfig
     from sampler.run import Input, config_hash, run, run_config
@@ -153,11 +174,16 @@ def step_collect(cfg: DemoConfig, model_path: str, image_paths: list[str]) -> di
         alpha=cfg.alpha,
         seed=cfg.seed,
         batch_size=cfg.batch_size,
+        keep_texts=cfg.model_kind == "trained",
     )
     kwargs = dict(config=config, oracle=oracle, oracle_name=cfg.oracle)
     chash = config_hash(run_config(vlm, **kwargs))
     out = pathlib.Path(cfg.out_dir) / f"rows-{chash[:12]}.jsonl"
-    inputs = [Input(pathlib.Path(p).name, pathlib.Path(p), cfg.prompt) for p in image_paths]
+    prompts = [cfg.prompt] * len(image_paths) if prompts is None else prompts
+    inputs = [
+        Input(pathlib.Path(p).name, pathlib.Path(p), q)
+        for p, q in zip(image_paths, prompts, strict=True)
+    ]
     summary = run(vlm, inputs, out, progress=False, **kwargs)
     if summary.errors:
         raise RuntimeError(f"{summary.errors} input(s) failed; see the error rows in {out}")
@@ -323,7 +349,7 @@ def step_plan(fit: dict, rows: list[dict], cfg: DemoConfig) -> dict:
         "inputs": cfg.campaign_inputs,
         "budgets": [
             {
-                "what": "this machine, tiny model (measured)",
+                "what": f"this machine, {cfg.model_kind} tiny model (measured)",
                 "batch_size": cfg.batch_size,
                 "seconds_per_batch": spb,
                 "devices": 1,
@@ -353,43 +379,6 @@ def step_plan(fit: dict, rows: list[dict], cfg: DemoConfig) -> dict:
     return out
 
 
-def step_published(cfg: DemoConfig) -> dict:
-    """:func:`rstheory.published.check_published` for every dataset found."""
-    from rstheory import published
-
-    folder = published.data_dir(cfg.data_dir)
-    found = sorted({d for d, _ in published.available(data_dir=folder)})
-    if not found:
-        return {
-            "skipped": f"no published certifications under {folder / 'p2-certifications'}",
-            "datasets": [],
-        }
-    if cfg.datasets is not None:
-        missing = sorted(set(cfg.datasets) - set(found))
-        if missing:
-            raise ValueError(f"datasets {missing} not found under {folder} (found {found})")
-        found = [d for d in found if d in cfg.datasets]
-    out = []
-    for d in found:
-        c = published.check_published(d, data_dir=folder)
-        out.append(
-            {
-                "dataset": d,
-                "sigma": c.sigma,
-                "alpha": c.alpha,
-                "reference_n": c.reference_n,
-                "reference_acr": c.reference_acr,
-                "pilot_n": c.pilot_n,
-                "count_mismatch": c.count_mismatch,
-                "pilot_fit": {k: getattr(c.pilot_fit, k) for k in ("a", "b", "w0", "w1")},
-                "reference": [r._asdict() for r in c.reference],
-                "pilot": [r._asdict() for r in c.pilot],
-                "plan": [r._asdict() for r in c.plan],
-            }
-        )
-    return {"skipped": None, "data_dir": str(folder), "datasets": out}
-
-
 def step_theorems(cfg: DemoConfig) -> list[dict]:
     """:func:`proofs_check.run_all` as rows (name, symbolic, numeric error, tolerance, pass)."""
     import proofs_check
@@ -415,11 +404,14 @@ def step_theorems(cfg: DemoConfig) -> list[dict]:
 
 def run_demo(cfg: DemoConfig, log=print) -> tuple[pathlib.Path, bool]:
     """Run every step, write the report; returns its path and whether every step succeeded."""
+    from rsvlm import _demo_trained as trained
     from rsvlm import _report
     from rsvlm._demo_analyze import add_section, step_analyze
+    from rsvlm._demo_published import step_published
     from rsvlm._demo_sequential import step_sequential
     from sampler.run import read_rows
 
+    cfg = trained.resolve(cfg)
     res: dict = {"config": dataclasses.asdict(cfg), "versions": versions(), "steps": {}}
 
     def step(name, fn, *args, needs=()):
@@ -444,13 +436,22 @@ def run_demo(cfg: DemoConfig, log=print) -> tuple[pathlib.Path, bool]:
             return None
 
     pathlib.Path(cfg.out_dir).mkdir(parents=True, exist_ok=True)
-    model = step("model", step_model, cfg)
-    images = step("images", step_images, cfg)
-    coll = step(
-        "collect", lambda: step_collect(cfg, model["path"], images), needs=("model", "images")
-    )
+    is_trained = cfg.model_kind == "trained"
+    model = step("model", trained.step_model if is_trained else step_model, cfg)
+    toy = step("toy_inputs", trained.step_images, cfg) if is_trained else None
+    if toy:
+        images = res["images"] = toy["paths"]  # the inputs figure's
+    else:
+        images = None if is_trained else step("images", step_images, cfg)
+    prompts = toy["prompts"] if toy else None
+    needs = ("model", "toy_inputs" if is_trained else "images")
+    coll = step("collect", lambda: step_collect(cfg, model["path"], images, prompts), needs=needs)
     rows = read_rows(coll["rows"]) if coll else []
     step("certificates", step_certificates, rows, cfg, needs=("collect",))
+    if is_trained:
+        step("toy_task", trained.step_toy_task, rows, toy, cfg, needs=("collect",))
+        sweep = lambda: trained.step_sigma_sweep(cfg, model["path"], toy)
+        step("sigma_sweep", sweep, needs=("collect",))
     fit = step("fit", step_fit, coll["rows"] if coll else None, needs=("collect",))
     step("curves", step_curves, rows, fit, cfg, needs=("fit",))
     step("plan", step_plan, fit, rows, cfg, needs=("fit",))

@@ -140,3 +140,15 @@ def published(datasets: list[dict], path) -> pathlib.Path:
         ax.grid(alpha=0.3)
         ax.legend(fontsize=7)
     return _save(fig, path)
+
+
+def sigma_sweep(s: dict, path) -> pathlib.Path:
+    """Certified accuracy against radius, one line per sigma (the sweep of the trained kind)."""
+    fig, ax = plt.subplots(figsize=(5.5, 3.6))
+    for x in s["sigmas"]:
+        ax.plot(s["radii"], x["certified_accuracy"], "o-", label=f"sigma = {x['sigma']}")
+    ax.set_xlabel("radius r ([0,1] pixel units)")
+    ax.set_ylabel("certified accuracy at r")
+    ax.set_ylim(-0.02, 1.02)
+    ax.legend()
+    return _save(fig, path)

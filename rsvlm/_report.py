@@ -28,6 +28,13 @@ DISCLAIMER = (
     "so the numbers illustrate the pipeline end to end (sampling, oracle, certificates, fit, "
     "scaling, planning); they say nothing about the robustness of a real LLaVA."
 )
+DISCLAIMER_TRAINED = (
+    "The model is a small LLaVA (`sampler.tiny.trained_llava`) **trained on a toy task**: "
+    "a red, green or blue circle, square or triangle on gray, to be refused when a black X "
+    "marks the image (`docs/measurements/trained_model.md`). The inputs are held-out images "
+    "of that task with its shape or colour questions, so p_A is a real vote share of a "
+    "trained model; it is still a toy, not a measurement of a real LLaVA's robustness."
+)
 
 
 def num(x, digits: int = 4) -> str:
@@ -69,7 +76,7 @@ def _figure(res: dict, name: str, fn, *args, out: pathlib.Path, title: str) -> l
 
 
 def _sections(res: dict, out: pathlib.Path) -> list[str]:
-    from rsvlm import _demo, _figures
+    from rsvlm import _demo, _demo_trained, _figures
 
     cfg = res["config"]
     md = [
@@ -77,7 +84,7 @@ def _sections(res: dict, out: pathlib.Path) -> list[str]:
         "",
         f"**Status: {'all steps succeeded' if res['ok'] else 'FAILED (see Steps)'}**",
         "",
-        DISCLAIMER,
+        DISCLAIMER_TRAINED if cfg.get("model_kind") == "trained" else DISCLAIMER,
         "",
         "## Steps",
         "",
@@ -99,11 +106,12 @@ def _sections(res: dict, out: pathlib.Path) -> list[str]:
     ]
     if "collect" in res:
         c = res["collect"]
+        prompt = "each image's toy question" if cfg["prompt"] is None else f'"{cfg["prompt"]}"'
         md += [
             "",
             f"Model: `{res['model']['path']}` (built now: {num(res['model']['built'])}); "
             f"oracle: `{cfg['oracle']}` with classes {', '.join(c['class_names'])}; decoding: "
-            f'`{json.dumps(c["decoding"])}`; prompt: "{cfg["prompt"]}"; rows: '
+            f"`{json.dumps(c['decoding'])}`; prompt: {prompt}; rows: "
             f"`{pathlib.Path(c['rows']).name}` (configuration hash `{c['config_hash'][:12]}`, "
             f"{c['resumed']} inputs resumed from an earlier run).",
         ]
@@ -151,6 +159,16 @@ def _sections(res: dict, out: pathlib.Path) -> list[str]:
             ),
             "",
         ]
+    md += _demo_trained.render(res)
+    if "sigma_sweep" in res:
+        md += _figure(
+            res,
+            "sigma_sweep",
+            _figures.sigma_sweep,
+            res["sigma_sweep"],
+            out=out,
+            title="certified accuracy against radius per sigma",
+        )
     if "fit" in res:
         f = res["fit"]
         md += [

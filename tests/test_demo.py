@@ -39,6 +39,8 @@ def _run(out: pathlib.Path, *extra: str) -> subprocess.CompletedProcess:
         "demo",
         "--out-dir",
         str(out / "report"),
+        "--model-kind",
+        "random",
         "--model",
         str(out / "tiny-llava"),
         "--images",
