@@ -9,7 +9,8 @@ module each: :mod:`rstheory._cli_counts` (``demo`` and ``bound``),
 (``analyze``); their text tables share :mod:`rstheory._cli_tables`. This module holds
 the parser, the compilation cache and :func:`main`, the entry point of the ``rstheory``
 command. ``bound`` loads neither JAX nor ``scipy.stats`` (its scalar path,
-:mod:`rstheory._clopper_pearson_scalar`).
+:mod:`rstheory._clopper_pearson_scalar`), nor does ``plan`` of a point, uniform or Beta
+law without ``--sequential`` and ``--plot`` (its SciPy path, :mod:`rstheory._plan_scipy`).
 
 Examples (shell)::
 

@@ -5,6 +5,11 @@ around it, the campaign's cost and the sequential rule beside it, computed by
 pilot counts with :func:`rstheory.rows.read_counts`, and the rows' sigma and alpha with
 :func:`rstheory.rows.read_settings`.
 
+The plan of a law of :mod:`rstheory._plan_laws` (``--dist point:``, ``uniform:``,
+``beta:``, with the atoms) without ``--sequential`` and ``--plot`` is computed by
+:mod:`rstheory._plan_scipy` (no JAX); every other by :mod:`rstheory._plan_jax` (the
+functions named above), with the same numbers.
+
 This module computes the plan; its parser is :mod:`rstheory._cli_plan_parser`, the options
 that need more than argparse :mod:`rstheory._cli_plan_options`, its text
 :mod:`rstheory._cli_plan_print` and its figure :mod:`rstheory._cli_plot`.
