@@ -62,7 +62,7 @@ __all__ = [
 # The shape words and the British spelling, added to the tiny tokenizer's vocabulary.
 EXTRA_WORDS = ("circle", "square", "triangle", "colour")
 _FORMAT = 2  # bump when the training code changes what a configuration produces
-STEPS = 1500  # the default number of optimizer steps
+STEPS = 2000  # the default number of optimizer steps
 
 
 @dataclasses.dataclass(frozen=True)
@@ -94,7 +94,7 @@ class TrainConfig:
     hidden: int = 64
     layers: int = 2
     patch_size: int = 4
-    train_sigma: float = 0.5
+    train_sigma: float = 0.25
     forbidden_rate: float = 0.2
     shape_rate: float = 0.7
     threads: int = 1
