@@ -81,8 +81,8 @@ class DemoConfig:
     theorems: list[str] | None = None
     dps: int = 50
     sweep_sigmas: tuple[float, ...] = (0.12, 0.25, 0.5)
-    sweep_images: int = 4
-    sweep_n: int = 256
+    sweep_images: int = 8
+    sweep_n: int = 512
 
 
 def size_grid(n: int) -> list[int]:

@@ -119,7 +119,7 @@ def _sections(res: dict, out: pathlib.Path) -> list[str]:
     if "images" in res:
         md += ["## Inputs", ""]
         md += _figure(
-            res, "inputs", _figures.inputs, res["images"], out=out, title="synthetic input images"
+            res, "inputs", _figures.inputs, res["images"], out=out, title="input images"
         )
     if "certificates" in res:
         md += [
