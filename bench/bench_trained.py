@@ -34,9 +34,14 @@ def main() -> None:
         config = dataclasses.replace(config, steps=args.steps)
     print(f"config: {config}")
     print(f"cores: {os.cpu_count()}, torch threads (training): {config.threads}")
-    load = os.getloadavg()[0]
+    load, before = os.getloadavg()[0], os.times()
     result = train_llava(tempfile.mkdtemp(), config)
-    print(f"training: {result.seconds:.1f} s (load average {load:.2f} -> {os.getloadavg()[0]:.2f})")
+    after = os.times()
+    cpu = after.user - before.user + after.system - before.system
+    print(
+        f"training: {result.seconds:.1f} s wall, {cpu:.1f} s CPU (building and saving "
+        f"included; load average {load:.2f} -> {os.getloadavg()[0]:.2f})"
+    )
     n = len(result.losses)
     for lo, hi in ((0, 50), (n // 2 - 25, n // 2 + 25), (n - 50, n)):
         lo, hi = max(0, lo), min(n, hi)

@@ -325,7 +325,7 @@ def trained_llava(*, seed: int = 0, cache_dir=None, config: TrainConfig | None =
       :class:`pathlib.Path` of ``<cache>/<key>``, holding the model, its processor and
       ``training.json``; load it with ``sampler.models.VLM.from_pretrained(path)``.
 
-    About two minutes on two CPU cores the first time (``docs/measurements/trained_model.md``);
+    About three CPU minutes on one thread the first time (``docs/measurements/trained_model.md``);
     then the cached folder is returned at once. A training interrupted leaves only a
     ``.tmp-*`` folder, never a folder named by the key.
 

@@ -142,8 +142,8 @@ def test_the_default_model_learns_the_task():
 
     Each score is a binomial proportion over ``k`` images; the test fails only below the
     0.1% quantile of Binomial(k, 0.95) / k, so a model whose true accuracy is 0.95 fails a
-    score with probability at most 1e-3 (3e-3 for the three), and one at or below the
-    measured 0.99 almost never does.
+    score with probability at most 1e-3 (3e-3 for the three). Measured on this set: shape
+    0.98 of 148, colour 1.00 of 149, refusal 1.00 of 400 (docs/measurements/trained_model.md).
     """
     vlm = VLM.from_pretrained(
         trained_llava(), device="cpu", decoding=DecodingConfig(max_new_tokens=16)
