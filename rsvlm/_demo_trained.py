@@ -100,7 +100,7 @@ def resolve(cfg):
         raise ValueError(f"model_kind must be one of {MODEL_KINDS}, got {cfg.model_kind!r}")
     from rsvlm._demo import PROMPT
 
-    # the kind's own oracle, tokens per answer (the toy refusal is 14 tokens) and prompt
+    # the kind's own oracle, tokens per answer (the toy refusal is 13 tokens) and prompt
     defaults = {"trained": ("answers", 16, None), "random": ("actions", 8, PROMPT)}
     oracle, tokens, prompt = defaults[cfg.model_kind]
     return dataclasses.replace(

@@ -165,3 +165,18 @@ def test_sigma_sweep(trained_demo):
             assert acc == pytest.approx(np.mean(hits))
     assert "## Certified radius and accuracy against sigma" in md
     assert (pathlib.Path(cfg.out_dir) / "figures" / "sigma_sweep.png").is_file()
+
+
+def test_model_kind_is_checked(capsys):
+    from rsvlm.__main__ import main
+    from rsvlm._demo import DemoConfig
+    from rsvlm._demo_trained import resolve
+
+    with pytest.raises(SystemExit) as exc:
+        main(["demo", "--model-kind", "big"])
+    assert exc.value.code == 2 and "--model-kind" in capsys.readouterr().err
+    with pytest.raises(ValueError, match="model_kind must be one of"):
+        resolve(DemoConfig(model_kind="Trained"))
+    c = resolve(DemoConfig())
+    assert (c.model_kind, c.oracle, c.prompt) == ("trained", "answers", None)
+    assert c.max_new_tokens >= 13  # the toy refusal's 13 tokens: the judge sees "unethical"
