@@ -121,7 +121,7 @@ def step_model(cfg) -> dict:
     from sampler.tiny import trained_llava
 
     print(
-        "[demo] trained toy LLaVA: trained on first use (about 2.5 minutes of one CPU core), "
+        "[demo] trained toy LLaVA: trained on first use (2.5 to 4 minutes on one CPU core), "
         "then cached",
         file=sys.stderr,
         flush=True,

@@ -118,9 +118,7 @@ def _sections(res: dict, out: pathlib.Path) -> list[str]:
     md += ["", "Versions: " + ", ".join(f"{k} {v}" for k, v in res["versions"].items()), ""]
     if "images" in res:
         md += ["## Inputs", ""]
-        md += _figure(
-            res, "inputs", _figures.inputs, res["images"], out=out, title="input images"
-        )
+        md += _figure(res, "inputs", _figures.inputs, res["images"], out=out, title="input images")
     if "certificates" in res:
         md += [
             "## Certificates per input",
