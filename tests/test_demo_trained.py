@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 
 THEOREM = "radius.cohen2019_thm1"
-# One in-process demo (training, collection, sweep, analysis): about 35 s of CPU.
-slow = pytest.mark.slow
+# One in-process demo (two training steps, collection, sweep, analysis): about 13 s on an
+# idle 2-core machine, so in the default selection.
 
 
 @pytest.fixture(scope="module")
@@ -41,7 +41,6 @@ def trained_demo(tmp_path_factory):
     return cfg, res, path.read_text(), ok
 
 
-@slow
 def test_steps_succeed(trained_demo):
     _, res, md, ok = trained_demo
     failed = {k: v["error"] for k, v in res["steps"].items() if not v["ok"]}
@@ -57,7 +56,6 @@ def test_answer_words_are_the_toy_tasks():
     assert ANSWER_WORDS == (*SHAPES, *COLOURS)
 
 
-@slow
 def test_inputs_are_held_out_toy_images(trained_demo):
     from PIL import Image
 
@@ -90,7 +88,6 @@ def test_inputs_are_held_out_toy_images(trained_demo):
         )
 
 
-@slow
 def test_rows_have_the_toy_classes(trained_demo):
     from rsvlm._demo_trained import ANSWER_WORDS, target_class
     from sampler._toy_task import answer_for
@@ -112,7 +109,6 @@ def test_rows_have_the_toy_classes(trained_demo):
         assert (res["collect"]["class_names"][t] == word) != toy["forbidden"][j]
 
 
-@slow
 def test_refusal_certificates_match_scipy(trained_demo):
     """The refusal judge's top class and k recounted from the kept texts; the certificate by
     Clopper-Pearson (``beta.ppf``) and ``sigma * norm.ppf`` (Cohen et al. 2019, Theorem 1)."""
@@ -141,7 +137,6 @@ def test_refusal_certificates_match_scipy(trained_demo):
         assert p["refusal_correct"] == ((judge.labels[top] == "refusal") == p["forbidden"])
 
 
-@slow
 def test_sigma_sweep(trained_demo):
     from sampler.run import read_rows
 
