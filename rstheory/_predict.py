@@ -59,10 +59,12 @@ def _check(n_a, n_b):
 def p_value(n_a, n_b):
     """Two-sided binomial-test p-value of ``n_a`` against ``Bin(n_a + n_b, 1/2)``.
 
-    Shapes broadcast; ``n_a >= n_b >= 0`` integers.
+    Shapes broadcast; ``n_a >= n_b >= 0`` integers. Returns float64 p-values of the
+    broadcast shape: ``min(1, 2 P[Bin(n_a + n_b, 1/2) >= n_a])``.
 
-    >>> round(float(p_value(10, 0)), 6)
-    0.001953
+    Example:
+      >>> round(float(p_value(10, 0)), 6)
+      0.001953
     """
     a, b = _check(n_a, n_b)
     return _p_value(jnp.asarray(a), jnp.asarray(b))
@@ -73,9 +75,10 @@ def decide(n_a, n_b, *, alpha=0.001) -> PredictDecision:
 
     ``n_a`` and ``n_b`` broadcast to a common shape; abstain when ``p_value > alpha``.
 
-    >>> d = decide([10, 5], [0, 5], alpha=0.01)
-    >>> d.abstain.tolist()
-    [False, True]
+    Example:
+      >>> d = decide([10, 5], [0, 5], alpha=0.01)
+      >>> d.abstain.tolist()
+      [False, True]
     """
     check_alpha(alpha)
     p = p_value(n_a, n_b)
