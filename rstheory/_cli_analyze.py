@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import argparse
 
-from rstheory._cli_options import ALPHA
+from rstheory._cli_options import ALPHA, level_or_infer
 from rstheory._cli_tables import Column, print_table
 
 __all__ = ["RADII", "add_analyze", "compute_analyze", "print_analyze"]
@@ -30,7 +30,7 @@ def add_analyze(sub) -> argparse.ArgumentParser:
     p.add_argument("--sigma", type=float, help="noise level (default: from the file or its path)")
     p.add_argument(
         "--alpha",
-        type=_alpha_arg,
+        type=level_or_infer,
         help=f"certificate level (default: from the file, else {ALPHA}); 'infer': the one of "
         "0.1, 0.05, 0.01, 0.001 whose bound reproduces the most printed radii (needs --n)",
     )
@@ -89,17 +89,6 @@ def add_analyze(sub) -> argparse.ArgumentParser:
     )
     p.add_argument("--json", action="store_true", help="print JSON instead of text")
     return p
-
-
-def _alpha_arg(text: str):
-    if text == "infer":
-        return text
-    try:
-        return float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"expected a level in (0, 1) or 'infer', got {text!r}"
-        ) from None
 
 
 def _labels(logs) -> list[str]:

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import argparse
 
+from rstheory._cli_options import level_or_infer
+
 __all__ = ["add_validate", "compute_validate", "print_validate"]
 
 
@@ -28,7 +30,7 @@ def add_validate(sub) -> argparse.ArgumentParser:
     )
     validate.add_argument(
         "--reference-alpha",
-        type=_level,
+        type=level_or_infer,
         default="infer",
         metavar="A",
         help="level at which the reference run's counts are recovered: 'infer' (default; the "
@@ -37,17 +39,6 @@ def add_validate(sub) -> argparse.ArgumentParser:
     )
     validate.add_argument("--json", action="store_true", help="print JSON instead of tables")
     return validate
-
-
-def _level(text: str):
-    if text == "infer":
-        return text
-    try:
-        return float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"expected a level in (0, 1) or 'infer', got {text!r}"
-        ) from None
 
 
 def compute_validate(args) -> dict:

@@ -231,6 +231,33 @@ def make_job(
     return Job(config_hash(hashed), jsonable(hashed), versions(), config, oracle)
 
 
+def run_input(func, model, inp: Input, job, row: dict[str, Any], *, seed: int):
+    """Read ``inp``'s image, record its ``input_sha256`` (image bytes and prompt) in ``row``
+    and call ``func(model, image, prompt, config=..., oracle=...)`` (:func:`certify` or
+    :func:`sampler.predict.predict`) with the input's ``seed``.
+
+    Returns ``(result, t0, t_load)`` (the start time and the image's load time), or None
+    after filling ``row`` as an error row (status, error, timings): one bad input never
+    stops the run.
+    """
+    t0 = time.perf_counter()
+    t_load = 0.0
+    try:
+        data_bytes = pathlib.Path(inp.image).read_bytes()
+        digest = hashlib.sha256(data_bytes)
+        digest.update(b"\0" + (inp.prompt or "").encode())
+        row["input_sha256"] = digest.hexdigest()
+        image = load_image(data_bytes)
+        t_load = time.perf_counter() - t0
+        cfg = job.certify_config.replace(seed=seed)
+        res = func(model, image, inp.prompt, config=cfg, oracle=job.oracle)
+    except Exception as err:  # one bad input never stops the run
+        row.update(status="error", error={"type": type(err).__name__, "message": str(err)})
+        row["timings"] = {"load_image": t_load, "total": time.perf_counter() - t0}
+        return None
+    return res, t0, t_load
+
+
 def certify_row(model, inp: Input, job: Job) -> dict[str, Any]:
     """Certify one input and build its row (status ``"ok"``, or ``"error"`` on any exception).
 
@@ -246,21 +273,10 @@ def certify_row(model, inp: Input, job: Job) -> dict[str, Any]:
         return predict_row(model, inp, job)
     input_seed = derive_seed(job.certify_config.seed, "input", inp.id)
     row = _row(inp, chash=job.chash, config=job.config, seed=input_seed, versions=job.versions)
-    t0 = time.perf_counter()
-    t_load = 0.0
-    try:
-        data_bytes = pathlib.Path(inp.image).read_bytes()
-        digest = hashlib.sha256(data_bytes)
-        digest.update(b"\0" + (inp.prompt or "").encode())
-        row["input_sha256"] = digest.hexdigest()
-        image = load_image(data_bytes)
-        t_load = time.perf_counter() - t0
-        cfg = job.certify_config.replace(seed=input_seed)
-        res = certify(model, image, inp.prompt, config=cfg, oracle=job.oracle)
-    except Exception as err:  # one bad input never stops the run
-        row.update(status="error", error={"type": type(err).__name__, "message": str(err)})
-        row["timings"] = {"load_image": t_load, "total": time.perf_counter() - t0}
+    attempt = run_input(certify, model, inp, job, row, seed=input_seed)
+    if attempt is None:
         return row
+    res, t0, t_load = attempt
     row.update(res.summary())
     row.update(
         status="ok",

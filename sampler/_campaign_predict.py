@@ -23,13 +23,12 @@ whole input). An error row has the same keys with None for the results.
 
 from __future__ import annotations
 
-import hashlib
 import os
-import pathlib
 import time
 from typing import Any
 
-from sampler._datasets import Input, load_image
+from sampler._campaign import run_input
+from sampler._datasets import Input
 from sampler._draws import derive_seed
 from sampler._predict import PREDICT_SUMMARY_KEYS, predict
 
@@ -79,21 +78,10 @@ def predict_row(model, inp: Input, job) -> dict[str, Any]:
         config=job.config,
         versions=job.versions,
     )
-    t0 = time.perf_counter()
-    t_load = 0.0
-    try:
-        data_bytes = pathlib.Path(inp.image).read_bytes()
-        digest = hashlib.sha256(data_bytes)
-        digest.update(b"\0" + (inp.prompt or "").encode())
-        row["input_sha256"] = digest.hexdigest()
-        image = load_image(data_bytes)
-        t_load = time.perf_counter() - t0
-        cfg = job.certify_config.replace(seed=input_seed)
-        res = predict(model, image, inp.prompt, config=cfg, oracle=job.oracle)
-    except Exception as err:  # one bad input never stops the run
-        row.update(status="error", error={"type": type(err).__name__, "message": str(err)})
-        row["timings"] = {"load_image": t_load, "total": time.perf_counter() - t0}
+    attempt = run_input(predict, model, inp, job, row, seed=input_seed)
+    if attempt is None:
         return row
+    res, t0, t_load = attempt
     row.update(res.summary())
     row.update(
         status="ok",
