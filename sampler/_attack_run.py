@@ -15,10 +15,21 @@ decision (a classifier's argmax; a VLM's greedy answer labelled by the oracle);
 ``"smoothed"``: the SmoothAdv attack of the smoothed model with the run's ``sigma``, moved
 away from ``c_A`` and judged by PREDICT (:func:`sampler.attack.judge`).
 
-**Resume.** A row's key is ``(id, budget, value, against)`` with the attack's
-configuration hash; a rerun skips the keys already in the file. A last line cut short by a
-crash is dropped (the file rewritten without it); rows of another configuration hash are
-refused (write to another file).
+**The model.** The certify rows must come from one certify run (one ``config_hash``)
+made by the model attacked: :func:`attack_campaign` compares the model recorded in the
+rows' configuration with the one it is given (:func:`sampler._attack_model.model_difference`:
+the weights' SHA-256 of a model loaded with ``from_pretrained``, whatever the path typed;
+the class and normalization of a model built in memory, whose weights cannot be checked)
+and refuses a mismatch before any attack.
+
+**Resume.** A row's key is ``(id, budget, value, against)``; a rerun skips the keys already
+in the file. Each row records the attack's configuration hash (``config_hash``), the
+attacked model's fingerprint (``attacked_model``) and the certify run's configuration hash
+(``certify_hash``); a file holding rows of another attack configuration, another model or
+another certify run is refused (write to another file), and so is a file written before
+rows recorded the model (it cannot be checked; :func:`read_attack_rows` and
+:func:`sampler.attack.summarize` still read it). A last line cut short by a crash is
+dropped (the file rewritten without it).
 """
 
 from __future__ import annotations
@@ -34,6 +45,7 @@ from collections.abc import Sequence
 from typing import Any, NamedTuple
 
 from sampler._attack import AGAINST, _is_vlm, attack, judge
+from sampler._attack_model import Campaign, check_resumed, check_rows
 from sampler._config import CertifyConfig
 from sampler._draws import derive_seed
 from sampler._validation import check_alpha, check_choice, check_count, check_real, check_seed
@@ -144,7 +156,7 @@ def read_attack_rows(path) -> list[dict[str, Any]]:
     return rows
 
 
-def _read_done(out: pathlib.Path, chash: str) -> set[tuple]:
+def _read_done(out: pathlib.Path, campaign: Campaign) -> set[tuple]:
     if not out.exists():
         return set()
     data = out.read_bytes()
@@ -162,11 +174,7 @@ def _read_done(out: pathlib.Path, chash: str) -> set[tuple]:
                 os.replace(tmp, out)
                 break
             raise ValueError(f"out: {out}:{i + 1}: not valid JSON") from None
-        if row.get("config_hash") != chash:
-            raise ValueError(
-                f"out: {out} holds rows of another attack configuration (hash "
-                f"{str(row.get('config_hash'))[:12]}...): write to another file"
-            )
+        check_resumed(out, i, row, campaign)
         keep.append(line)
         done.add(tuple(row["key"]))
     return done
@@ -199,6 +207,8 @@ def attack_campaign(
 
     See the module docstring. Each row is appended (flushed, fsynced) as soon as it is
     done; an exception on one attack becomes an ``"error"`` row and the campaign goes on.
+    Nothing is attacked when ``rows`` come from several certify runs or from another model,
+    or when ``out`` holds rows of another attack configuration, model or certify run.
 
     Args:
       model: the certified model (classifier or VLM).
@@ -212,6 +222,13 @@ def attack_campaign(
 
     Returns:
       :class:`CampaignSummary`.
+
+    Raises:
+      ValueError: ``rows`` of several certify runs or certified by another model than
+        ``model`` (the message names ``rows`` and what differs); ``out`` holding rows of
+        another attack configuration, another model, another certify run, rows written
+        before rows recorded the model, or a line that is not JSON (the message names
+        ``out``).
     """
     from tqdm import tqdm
 
@@ -219,8 +236,9 @@ def attack_campaign(
 
     out = pathlib.Path(out)
     chash = config.hash()
-    done = _read_done(out, chash)
     todo = certified_rows(rows)
+    fingerprint, certify_hash = check_rows(model, todo)
+    done = _read_done(out, Campaign(chash, fingerprint, certify_hash))
     base = None if image_root is None else pathlib.Path(image_root)
     total = sum(len(_budgets(config, r["radius"])) * len(config.against) for r in todo)
     disable = (not sys.stderr.isatty()) if progress is None else not progress
@@ -246,7 +264,12 @@ def attack_campaign(
                 record = _attack_one(
                     model, image, row, config, oracle, clean, budget, value, eps, against
                 )
-                record.update(config_hash=chash, config=config.to_dict())
+                record.update(
+                    config_hash=chash,
+                    config=config.to_dict(),
+                    attacked_model=fingerprint,
+                    certify_hash=certify_hash,
+                )
                 f.write(json.dumps(record) + "\n")
                 f.flush()
                 os.fsync(f.fileno())
