@@ -1,15 +1,15 @@
-"""One campaign, whatever the backend: the options, the per-input row and the writer.
+"""One campaign, whatever the backend: the options, the per-input row and the loop.
 
 :func:`run_campaign` is the one campaign loop: it reads the inputs, asks the backend for
 the configuration hash, resumes the file (:func:`sampler._run_rows.resume`), has the
-backend certify the inputs still to do and writes their rows with the one
-:class:`Writer`, then returns the :class:`RunSummary`. From before it reads the output
-until its last row and the Parquet copy are written it holds the output's lock
-(:func:`sampler._lock.output_lock`): one campaign writes one file at a time, and a second
-one on the same file is refused (:class:`sampler._lock.OutputLockedError`). A backend is
-an object with ``open(**job_args) -> config hash``, ``certify(todo, writer)`` and
-``close()``: the local one of :func:`sampler.run.run` and the Ray one of
-:func:`sampler.run.run_ray`.
+backend certify the inputs still to do and writes their rows with the one :class:`Writer`
+(:mod:`sampler._campaign_writer`, importable from here too), then returns the
+:class:`RunSummary`. From before it reads the output until its last row and the Parquet
+copy are written it holds the output's lock (:func:`sampler._lock.output_lock`): one
+campaign writes one file at a time, and a second one on the same file is refused
+(:class:`sampler._lock.OutputLockedError`). A backend is an object with
+``open(**job_args) -> config hash``, ``certify(todo, writer)`` and ``close()``: the local
+one of :func:`sampler.run.run` and the Ray one of :func:`sampler.run.run_ray`.
 
 **Rows.** :func:`run` appends one JSON object per input to the output file, written,
 flushed and ``os.fsync``-ed as soon as the input is done. Fields: ``id``, ``config_hash``,
@@ -54,15 +54,13 @@ one is finished by the other.
 from __future__ import annotations
 
 import dataclasses
-import datetime
 import hashlib
-import json
 import os
 import pathlib
-import sys
 import time
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import Any, NamedTuple
 
+from sampler._campaign_writer import Writer
 from sampler._certify import certify, derive_seed
 from sampler._config import CertifyConfig, jsonable
 from sampler._datasets import Input, load_image, read_inputs
@@ -71,9 +69,6 @@ from sampler._results import FIXED_SUMMARY_KEYS, SEQUENTIAL_SUMMARY_KEYS
 from sampler._run_config import config_hash, run_config, versions
 from sampler._run_rows import check_output, read_rows, require_pyarrow, resume, write_parquet
 from sampler._validation import check_int
-
-if TYPE_CHECKING:
-    from sampler._packing import PackingStats
 
 __all__ = ["RunSummary"]
 
@@ -151,13 +146,6 @@ class CampaignOptions:
         names = {f.name for f in dataclasses.fields(cls)}
         options = {k: v for k, v in keywords.items() if k in names}
         return options, {k: v for k, v in keywords.items() if k not in names}
-
-
-def _progress_bar(total: int, enabled: bool | None):
-    from tqdm import tqdm
-
-    disable = (not sys.stderr.isatty()) if enabled is None else not enabled
-    return tqdm(total=total, unit="input", desc="collect", disable=disable, dynamic_ncols=True)
 
 
 def _row(inp: Input, *, chash, config, seed, versions) -> dict[str, Any]:
@@ -292,68 +280,6 @@ def certify_row(model, inp: Input, job: Job) -> dict[str, Any]:
             "estimation": list(res.estimation_texts),
         }
     return row
-
-
-class Writer:
-    """The only writer of a campaign's file: appends, flushes and fsyncs one row at a time.
-
-    A row whose id was already written by this writer is dropped (a retried input arriving
-    twice), so each input has exactly one row. Keeps the progress bar (inputs done and the
-    time left, samples per second, errors) and the counts of the :class:`RunSummary`. The
-    samples of an ok row are those it drew, ``n0 + n`` of the row (for a sequential rule
-    ``n`` is where it stopped, not ``n_max``); an error row adds none. A packing backend
-    sets :attr:`packing` to its :class:`sampler._packing.PackingStats` (updated in place),
-    and the bar then shows the batch fill (``fill=0.97``: copies per model call over
-    ``batch_size``).
-
-    Use as a context manager: ``with Writer(out, total, progress) as w: w.write(row)``.
-    """
-
-    def __init__(self, out: pathlib.Path, total: int, progress: bool | None):
-        self.out, self.total, self.progress = out, total, progress
-        self.ok = self.errors = self.samples = 0
-        self.written: set[str] = set()
-        self.packing: PackingStats | None = None
-
-    def __enter__(self) -> Writer:
-        self._bar = _progress_bar(self.total, self.progress)
-        self._start = time.perf_counter()
-        try:
-            self._f = open(self.out, "a", encoding="utf-8")
-        except BaseException:
-            self._bar.close()
-            raise
-        return self
-
-    def __exit__(self, *exc) -> None:
-        try:
-            self._f.close()
-        finally:
-            self._bar.close()
-
-    def write(self, row: dict[str, Any]) -> bool:
-        """Write ``row`` (stamping ``timings["finished_at"]``); False if its id was written."""
-        if row["id"] in self.written:
-            return False
-        row["timings"]["finished_at"] = datetime.datetime.now(datetime.UTC).isoformat(
-            timespec="seconds"
-        )
-        self._f.write(json.dumps(jsonable(row), ensure_ascii=False) + "\n")
-        self._f.flush()
-        os.fsync(self._f.fileno())
-        self.written.add(row["id"])
-        if row["status"] == "ok":
-            self.ok += 1
-            self.samples += row.get("n0", 0) + row["n"]  # a predict row has no n0
-        else:
-            self.errors += 1
-        self._bar.update(1)
-        elapsed = max(time.perf_counter() - self._start, 1e-9)
-        postfix = {"samples_per_s": f"{self.samples / elapsed:.1f}", "errors": self.errors}
-        if self.packing is not None:
-            postfix["fill"] = f"{self.packing.fill:.2f}"
-        self._bar.set_postfix(postfix, refresh=False)
-        return True
 
 
 def _no_inputs(data) -> ValueError:

@@ -4,8 +4,9 @@ One frozen object holds what :func:`sampler.certify.certify`, the campaign runne
 :func:`sampler.run.run`, its Ray backend :func:`sampler.run.run_ray`, the configuration
 hash (:func:`sampler.run.run_config`) and ``python -m sampler collect`` share, validated
 once, when it is made. The sequential rule is a second small object,
-:class:`SequentialRule`, held by the configuration's ``sequential`` field: ``certify``
-runs the rule its configuration names, and the configuration is hashed with its rule.
+:class:`SequentialRule` (:mod:`sampler._config_sequential`, importable from here too),
+held by the configuration's ``sequential`` field: ``certify`` runs the rule its
+configuration names, and the configuration is hashed with its rule.
 """
 
 from __future__ import annotations
@@ -20,7 +21,8 @@ import numpy as np
 
 import rstheory
 from rstheory._deprecation import REMOVED_IN
-from rstheory._validation import check_choice, check_prior
+from rstheory._validation import check_choice
+from sampler._config_sequential import SequentialRule, check_rule
 from sampler._models import DecodingConfig
 from sampler._oracle_base import OracleErrorRates
 from sampler._validation import (
@@ -92,52 +94,6 @@ def _check_oracle_error(value) -> OracleError:
         "ErrorBound, ErrorInterval or RateBounds, or a sampler.oracles.OracleErrorRates, got "
         f"{type(value).__name__}"
     )
-
-
-@dataclasses.dataclass(frozen=True, kw_only=True)
-class SequentialRule:
-    """The anytime-valid sequential rule that :func:`sampler.certify.certify` runs when a
-    :class:`CertifyConfig` holds one (its ``sequential`` field).
-
-    Attributes:
-      radius: the target radius, ``> 0`` (``p* = Phi(radius / sigma)`` must be below 1).
-      n_max: the largest number of estimation samples, an integer ``>= 1``.
-      prior: ``(a, b)`` of the confidence sequence's beta mixture, both ``> 0``; None:
-        :func:`rstheory.sequential.default_prior` ``(p*)``.
-      look_every: estimation samples between two looks, an integer ``>= 1`` that the
-        configuration's ``batch_size`` divides (every look then ends a forward batch, which
-        keeps the prefix property of :mod:`sampler._sequential`); None: every
-        ``batch_size`` samples. The looks are at ``look_every, 2 look_every, ...`` and
-        ``n_max``.
-
-    The rule is the beta-binomial confidence sequence's (the one that is valid at any
-    stopping time); the re-checked fixed-``n`` bound of :mod:`rstheory.sequential` is
-    there for comparison only and is not offered here.
-    """
-
-    radius: float
-    n_max: int
-    prior: tuple[float, float] | None = None
-    look_every: int | None = None
-
-    def __post_init__(self):
-        object.__setattr__(
-            self, "radius", check_real(self.radius, name="radius", low=0.0, low_open=True)
-        )
-        object.__setattr__(self, "n_max", check_count(self.n_max, name="n_max"))
-        if self.prior is not None:
-            object.__setattr__(self, "prior", check_prior(self.prior))
-        if self.look_every is not None:
-            object.__setattr__(self, "look_every", check_count(self.look_every, name="look_every"))
-
-    def to_dict(self) -> dict[str, Any]:
-        """Plain, JSON-ready fields (``look_every`` as given: None for every batch)."""
-        return {
-            "radius": self.radius,
-            "n_max": self.n_max,
-            "prior": None if self.prior is None else list(self.prior),
-            "look_every": self.look_every,
-        }
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -226,7 +182,7 @@ class CertifyConfig:
         put(self, "alpha", check_alpha(self.alpha))
         put(self, "batch_size", check_count(self.batch_size, name="batch_size"))
         if self.sequential is not None:
-            _check_rule(self.sequential, sigma=self.sigma, batch_size=self.batch_size)
+            check_rule(self.sequential, sigma=self.sigma, batch_size=self.batch_size)
         put(self, "oracle_error", _check_oracle_error(self.oracle_error))
         if self.decoding is not None and not isinstance(self.decoding, DecodingConfig):
             raise ValueError(
@@ -302,24 +258,6 @@ class CertifyConfig:
             out["mode"] = self.mode
             out["n0"] = None  # PREDICT has no selection step
         return out
-
-
-def _check_rule(rule: SequentialRule, *, sigma: float, batch_size: int) -> None:
-    """The checks of a sequential rule that need the configuration's ``sigma`` and
-    ``batch_size``: ``p* = Phi(radius / sigma) < 1`` and ``look_every`` a multiple of
-    ``batch_size`` (:class:`SequentialRule`)."""
-    import scipy.special
-
-    if float(scipy.special.ndtr(rule.radius / sigma)) >= 1.0:
-        raise ValueError(
-            f"radius / sigma = {rule.radius / sigma!r} is too large: p* = Phi(radius / sigma) "
-            "rounds to 1, which no count certifies (radius must be below about 8.2 sigma)"
-        )
-    if rule.look_every is not None and rule.look_every % batch_size:
-        raise ValueError(
-            f"look_every must be a multiple of batch_size = {batch_size} (every look must end "
-            f"a forward batch, so that the draws are those of a fixed n), got {rule.look_every}"
-        )
 
 
 # --------------------------------------------------------------------------- 0.1 keywords
