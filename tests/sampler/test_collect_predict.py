@@ -10,19 +10,24 @@ import pathlib
 import re
 import sys
 
-import numpy as np
 import pytest
 import torch
-from PIL import Image
 
-import sampler._campaign as campaign_module
 from sampler.__main__ import main
 from sampler.certify import CertifyConfig, SequentialRule, certify, derive_seed
-from sampler.models import DecodingConfig, ImageClassifier
+from sampler.models import DecodingConfig
 from sampler.predict import PREDICT_SUMMARY_KEYS, predict
 from sampler.run import config_hash, load_image, read_dataset, read_rows, run, run_config
+from tests.sampler._campaign_stubs import (
+    PROMPT,
+    FirstWord,
+    interrupt_writes,
+    linear_classifier,
+    rows_by_id,
+    run_classifier,
+    save_images,
+)
 
-PROMPT = "what is in the picture?"
 CLF = CertifyConfig(
     n0=1, n=20, sigma=0.5, alpha=0.05, seed=0, batch_size=8, num_classes=3, mode="predict"
 )
@@ -39,16 +44,6 @@ VLM_CFG = CertifyConfig(
 )
 
 
-class FirstWord:
-    """A stub oracle: class = length of the first word mod 3 (varied on the tiny model)."""
-
-    labels = ("zero", "one", "two")
-    num_classes = 3
-
-    def __call__(self, texts):
-        return torch.tensor([len((t.split() or [""])[0]) % 3 for t in texts], dtype=torch.int64)
-
-
 class Clusters(FirstWord):
     """An oracle whose classes come from the sample (it has ``select``), as a clusterer."""
 
@@ -56,40 +51,13 @@ class Clusters(FirstWord):
         raise AssertionError
 
 
-def classifier():
-    """One linear layer on 8 x 8 images, 3 classes, every parameter from a generator seeded
-    0 (the same model in every call), scaled so that the noise changes its class often."""
-    net = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(3 * 8 * 8, 3))
-    gen = torch.Generator().manual_seed(0)
-    with torch.no_grad():
-        for param in net.parameters():
-            param.normal_(generator=gen)
-    return ImageClassifier(net, input_size=(8, 8))
-
-
-def _save_png(path, seed, size=32):
-    rng = np.random.default_rng(seed)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    Image.fromarray(rng.integers(0, 256, (size, size, 3), dtype=np.uint8)).save(path)
-
-
 @pytest.fixture
 def images(tmp_path):
-    root = tmp_path / "images"
-    for i in range(6):
-        _save_png(root / f"{i:02d}.png", i)
-    return root
-
-
-def _strip(rows):
-    """Rows by id without their timings (which differ from run to run)."""
-    return {r["id"]: {k: v for k, v in r.items() if k != "timings"} for r in rows}
+    return save_images(tmp_path, 6)
 
 
 def _clf_run(data, out, config=CLF, **kw):
-    return run(
-        classifier(), data, out, model_name="linear-8x8", progress=False, config=config, **kw
-    )
+    return run_classifier(data, out, config, **kw)
 
 
 def _expected(model, data, config, *, oracle=None, prompt=None):
@@ -121,7 +89,7 @@ def test_classifier_rows_equal_predict_input_by_input(images, tmp_path):
     summary = _clf_run(images, tmp_path / "rows.jsonl")
     assert (summary.ok, summary.errors) == (6, 0)
     rows = read_rows(tmp_path / "rows.jsonl")
-    expected = _expected(classifier(), images, CLF)
+    expected = _expected(linear_classifier(), images, CLF)
     _check_rows_equal_predict(rows, expected)
     assert len({tuple(r["labels"]) for r in rows}) > 1  # the noise and the input matter
     assert all(r["config_hash"] == summary.config_hash for r in rows)
@@ -132,9 +100,10 @@ def test_packed_rows_equal_the_one_by_one_rows(images, tmp_path):
     torch.set_num_threads(1)
     _clf_run(images, tmp_path / "one.jsonl")
     packed = _clf_run(images, tmp_path / "packed.jsonl", in_flight=3)
-    one, rows = read_rows(tmp_path / "one.jsonl"), read_rows(tmp_path / "packed.jsonl")
-    assert _strip(rows) == _strip(one)
-    assert packed.packing["copies"] == sum(r["n"] for r in rows) == 6 * CLF.samples_per_input
+    rows = rows_by_id(tmp_path / "packed.jsonl")
+    assert rows == rows_by_id(tmp_path / "one.jsonl")
+    assert packed.packing["copies"] == sum(r["n"] for r in rows.values())
+    assert packed.packing["copies"] == 6 * CLF.samples_per_input
     assert packed.packing["calls"] < packed.packing["requests"]  # copies shared calls
 
 
@@ -142,22 +111,14 @@ def test_packed_rows_equal_the_one_by_one_rows(images, tmp_path):
 def test_an_interrupted_run_resumes_to_the_same_rows(images, tmp_path, monkeypatch, in_flight):
     _clf_run(images, tmp_path / "full.jsonl")
     out = tmp_path / "rows.jsonl"
-    write, seen = campaign_module.Writer.write, []
-
-    def interrupting(self, row):
-        seen.append(row["id"])
-        if len(seen) == 3:
-            raise KeyboardInterrupt
-        return write(self, row)
-
-    monkeypatch.setattr(campaign_module.Writer, "write", interrupting)
+    seen = interrupt_writes(monkeypatch, at=3)
     with pytest.raises(KeyboardInterrupt):
         _clf_run(images, out, in_flight=in_flight)
     monkeypatch.undo()
     assert [r["id"] for r in read_rows(out)] == seen[:2]
     summary = _clf_run(images, out, in_flight=in_flight)
     assert (summary.skipped, summary.ok) == (2, 4)
-    assert _strip(read_rows(out)) == _strip(read_rows(tmp_path / "full.jsonl"))
+    assert rows_by_id(out) == rows_by_id(tmp_path / "full.jsonl")
 
 
 def test_error_rows_have_the_keys_of_ok_rows_and_are_retried(images, tmp_path):
@@ -174,7 +135,7 @@ def test_error_rows_have_the_keys_of_ok_rows_and_are_retried(images, tmp_path):
     assert _clf_run(images, out).skipped == 6  # an error row counts as done
     again = _clf_run(images, out, retry_errors=True)
     assert (again.skipped, again.ok, again.errors) == (5, 1, 0)
-    _check_rows_equal_predict(read_rows(out), _expected(classifier(), images, CLF))
+    _check_rows_equal_predict(read_rows(out), _expected(linear_classifier(), images, CLF))
 
 
 def test_vlm_rows_equal_predict_and_answer_the_returned_class(vlm15, images, tmp_path):
@@ -218,7 +179,7 @@ def test_the_certify_hash_is_unchanged_and_the_predict_hash_is_its_own(images, t
     certify_cfg = CLF.replace(mode="certify", n0=4)
     assert "mode" not in certify_cfg.to_dict()
     summary = _clf_run(images, tmp_path / "certify.jsonl", certify_cfg, limit=2)
-    by_hand = _hashed_by_hand(classifier(), certify_cfg, model_name="linear-8x8")
+    by_hand = _hashed_by_hand(linear_classifier(), certify_cfg, model_name="linear-8x8")
     assert summary.config_hash == config_hash(by_hand)
     assert read_rows(tmp_path / "certify.jsonl")[0]["config"] == json.loads(json.dumps(by_hand))
     # An old run resumes: the same rows are skipped with the mode given explicitly.
@@ -242,10 +203,16 @@ def test_the_library_refuses_what_predict_cannot_run(images, tmp_path):
     with pytest.raises(ValueError, match="oracle_error must be None with mode='predict'"):
         CertifyConfig(n0=1, n=4, sigma=0.5, seed=0, mode="predict", oracle_error=0.1)
     with pytest.raises(ValueError, match="certify\\(\\) runs mode='certify'"):
-        certify(classifier(), torch.rand(3, 8, 8), config=CLF)
+        certify(linear_classifier(), torch.rand(3, 8, 8), config=CLF)
     out = tmp_path / "rows.jsonl"
     with pytest.raises(ValueError, match="classes fixed in advance"):
-        run(classifier(), images, out, config=CLF.replace(num_classes=None), oracle=Clusters())
+        run(
+            linear_classifier(),
+            images,
+            out,
+            config=CLF.replace(num_classes=None),
+            oracle=Clusters(),
+        )
     assert not out.exists() or read_rows(out) == []
 
 
@@ -341,6 +308,7 @@ def test_a_predict_campaign_on_ray_equals_the_local_one(
     from sampler.run import VLMLoader, run_ray, start_local_cluster
 
     ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])
+    ray.cloudpickle.register_pickle_by_value(sys.modules[FirstWord.__module__])  # test_run
     kw = dict(config=VLM_CFG, oracle_name="first-word", prompt=PROMPT, progress=False, limit=4)
     local = run(vlm15, images, tmp_path / "local.jsonl", oracle=FirstWord(), **kw)
     load = VLMLoader(
@@ -358,4 +326,4 @@ def test_a_predict_campaign_on_ray_equals_the_local_one(
         ray.shutdown()
     assert first.config_hash == rest.config_hash == local.config_hash
     assert (first.ok, rest.skipped, rest.ok) == (2, 2, 2)
-    assert _strip(read_rows(out)) == _strip(read_rows(tmp_path / "local.jsonl"))
+    assert rows_by_id(out) == rows_by_id(tmp_path / "local.jsonl")

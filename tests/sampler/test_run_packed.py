@@ -7,11 +7,17 @@ batch fill and the summary the packing stats; ``in_flight`` is checked."""
 import pytest
 import torch
 
-import sampler._campaign as campaign_module
 from sampler.certify import CertifyConfig, SequentialRule
 from sampler.models import DecodingConfig
 from sampler.run import read_rows, run
-from tests.sampler.test_run import PROMPT, FirstWord, _save_png, linear_classifier
+from tests.sampler._campaign_stubs import (
+    PROMPT,
+    FirstWord,
+    interrupt_writes,
+    rows_by_id,
+    run_classifier,
+    save_images,
+)
 
 CLF_FIXED = CertifyConfig(n0=5, n=19, sigma=0.5, alpha=0.01, seed=0, batch_size=8, num_classes=3)
 CLF_SEQUENTIAL = CertifyConfig(
@@ -30,33 +36,17 @@ VLM_SEQUENTIAL = CertifyConfig(
 
 @pytest.fixture
 def images(tmp_path):
-    root = tmp_path / "images"
-    for i in range(7):
-        _save_png(root / f"{i:02d}.png", i)
-    return root
-
-
-def _by_id(out):
-    """The rows of ``out`` by id, without their timings (which differ from run to run)."""
-    rows = read_rows(out)
-    assert len({r["id"] for r in rows}) == len(rows)  # one row per input
-    return {r["id"]: {k: v for k, v in r.items() if k != "timings"} for r in rows}
-
-
-def _clf_run(data, out, config, **kw):
-    return run(
-        linear_classifier(), data, out, model_name="linear-8x8", progress=False, config=config, **kw
-    )
+    return save_images(tmp_path, 7)
 
 
 @pytest.mark.parametrize("config", [CLF_FIXED, CLF_SEQUENTIAL], ids=["fixed", "sequential"])
 def test_classifier_rows_equal_the_one_by_one_campaign(images, tmp_path, config):
     torch.set_num_threads(1)
-    one = _clf_run(images, tmp_path / "one.jsonl", config)
-    packed = _clf_run(images, tmp_path / "packed.jsonl", config, in_flight=4)
-    want = _by_id(tmp_path / "one.jsonl")
+    one = run_classifier(images, tmp_path / "one.jsonl", config)
+    packed = run_classifier(images, tmp_path / "packed.jsonl", config, in_flight=4)
+    want = rows_by_id(tmp_path / "one.jsonl")
     assert packed.config_hash == one.config_hash and (packed.ok, packed.errors) == (7, 0)
-    assert _by_id(tmp_path / "packed.jsonl") == want
+    assert rows_by_id(tmp_path / "packed.jsonl") == want
     assert len({tuple(r["estimation_labels"]) for r in want.values()}) > 1  # noise matters
     assert one.packing is None
     stats = packed.packing
@@ -72,25 +62,16 @@ def test_an_interrupted_packed_run_resumes_to_the_one_by_one_rows(
 ):
     """A write that raises KeyboardInterrupt (the third row) stops the packed campaign; the
     rows written stay, the ones done but not written are run again by the resume."""
-    _clf_run(images, tmp_path / "one.jsonl", config)
+    run_classifier(images, tmp_path / "one.jsonl", config)
     out = tmp_path / "packed.jsonl"
-    write = campaign_module.Writer.write
-    seen = []
-
-    def interrupting(self, row):
-        seen.append(row["id"])
-        if len(seen) == 3:
-            raise KeyboardInterrupt
-        return write(self, row)
-
-    monkeypatch.setattr(campaign_module.Writer, "write", interrupting)
+    seen = interrupt_writes(monkeypatch, at=3)
     with pytest.raises(KeyboardInterrupt):
-        _clf_run(images, out, config, in_flight=3)
+        run_classifier(images, out, config, in_flight=3)
     assert [r["id"] for r in read_rows(out)] == seen[:2]
     monkeypatch.undo()
-    summary = _clf_run(images, out, config, in_flight=3)
+    summary = run_classifier(images, out, config, in_flight=3)
     assert (summary.skipped, summary.ok) == (2, 5)
-    assert _by_id(out) == _by_id(tmp_path / "one.jsonl")
+    assert rows_by_id(out) == rows_by_id(tmp_path / "one.jsonl")
 
 
 @pytest.mark.parametrize("config", [VLM_FIXED, VLM_SEQUENTIAL], ids=["fixed", "sequential"])
@@ -108,31 +89,16 @@ def test_vlm_rows_equal_the_one_by_one_campaign(vlm15, images, tmp_path, config)
     one = run(vlm15, images, tmp_path / "one.jsonl", **kw)
     packed = run(vlm15, images, tmp_path / "packed.jsonl", in_flight=4, **kw)
     assert packed.config_hash == one.config_hash and packed.ok == one.ok == 4
-    assert _by_id(tmp_path / "packed.jsonl") == _by_id(tmp_path / "one.jsonl")
+    assert rows_by_id(tmp_path / "packed.jsonl") == rows_by_id(tmp_path / "one.jsonl")
     assert packed.packing["calls"] < packed.packing["requests"]
 
 
 def test_the_bar_shows_the_fill_and_the_summary_the_stats(images, tmp_path, capsys):
-    summary = run(
-        linear_classifier(),
-        images,
-        tmp_path / "rows.jsonl",
-        model_name="linear-8x8",
-        progress=True,
-        config=CLF_FIXED,
-        in_flight=7,
-    )
+    summary = run_classifier(images, tmp_path / "rows.jsonl", CLF_FIXED, progress=True, in_flight=7)
     err = capsys.readouterr().err
     assert f"fill={summary.packing['fill']:.2f}" in err
     assert set(summary.packing) >= {"calls", "copies", "requests", "fill", "sizes"}
-    run(
-        linear_classifier(),
-        images,
-        tmp_path / "one.jsonl",
-        model_name="linear-8x8",
-        progress=True,
-        config=CLF_FIXED,
-    )
+    run_classifier(images, tmp_path / "one.jsonl", CLF_FIXED, progress=True)
     assert "fill=" not in capsys.readouterr().err
 
 
@@ -140,5 +106,5 @@ def test_the_bar_shows_the_fill_and_the_summary_the_stats(images, tmp_path, caps
 def test_in_flight_is_checked_before_anything_runs(images, tmp_path, bad):
     out = tmp_path / "rows.jsonl"
     with pytest.raises(ValueError, match=r"in_flight must be an integer >= 1"):
-        _clf_run(images, out, CLF_FIXED, in_flight=bad)
+        run_classifier(images, out, CLF_FIXED, in_flight=bad)
     assert not out.exists()
