@@ -2,7 +2,9 @@
 of a certify run, one JSONL row per ``(input, budget, against)``
 (:func:`sampler.attack.attack_campaign`), then the success rates below and above the
 certified radius against the certificate's bound (:func:`sampler.attack.summarize`) on
-stdout, and with ``--plot`` the robust accuracy curve (:func:`sampler.attack.plot_curve`).
+stdout, per row and per input (an input broken when any of its budgets is a success), and
+with ``--plot`` the robust accuracy curve (:func:`sampler.attack.plot_curve`, the certified
+accuracy drawn exactly from the radii: :func:`sampler.attack.certified_curve`).
 
 Two ways in::
 
@@ -15,8 +17,10 @@ is a VLM directory or hub id (``--oracle refusal`` labels its answers), or
 ``efficientnet-lite0`` for the real classifier of :mod:`sampler.real_models`. A rerun of
 the same command skips the rows already in ``--out``.
 
-Exit codes: 0 every attack has an ok row; 2 bad arguments or files (nothing run); 3 some
-attacks became error rows (their messages are in the rows).
+Exit codes: 0 every attack has an ok row; 2 bad arguments or files (nothing run), among
+them certify rows of another model than ``--model`` and an ``--out`` holding rows of
+another attack configuration, model or certify run; 3 some attacks became error rows
+(their messages are in the rows).
 """
 
 from __future__ import annotations
@@ -194,7 +198,13 @@ def _run_attack(args: argparse.Namespace) -> int:
     except _Refused as err:
         print(f"python -m sampler attack: error: {err}", file=sys.stderr)
         return 2
-    from sampler._attack_report import format_table, plot_curve, robust_curve, summarize
+    from sampler._attack_report import (
+        certified_curve,
+        format_table,
+        plot_curve,
+        robust_curve,
+        summarize,
+    )
     from sampler._attack_run import attack_campaign, certified_rows, read_attack_rows
 
     try:
@@ -220,7 +230,11 @@ def _run_attack(args: argparse.Namespace) -> int:
         return 2
     attack_rows = read_attack_rows(args.out)
     print(format_table(summarize(attack_rows)))
+    print()
+    print(format_table(summarize(attack_rows, per="input")))
     print(json.dumps({"out": str(args.out), **done._asdict()}))
     if args.plot is not None and config.eps:
-        plot_curve(robust_curve(attack_rows, rows), args.plot, title=str(args.model))
+        points = robust_curve(attack_rows, rows)
+        curve = certified_curve(rows)
+        plot_curve(points, args.plot, title=str(args.model), certified=curve)
     return 3 if done.errors else 0

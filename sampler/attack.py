@@ -7,8 +7,10 @@ rows say about the certificates (:mod:`sampler._attack_report`). Guide:
 from sampler._attack import AGAINST, AttackResult, Judgement, attack, judge
 from sampler._attack_pgd import PGDResult, l2_pgd, project_l2
 from sampler._attack_report import (
+    CertifiedCurve,
     CurvePoint,
     RateRow,
+    certified_curve,
     format_table,
     plot_curve,
     robust_curve,
@@ -27,12 +29,14 @@ __all__ = [
     "AttackConfig",
     "AttackResult",
     "CampaignSummary",
+    "CertifiedCurve",
     "CurvePoint",
     "Judgement",
     "PGDResult",
     "RateRow",
     "attack",
     "attack_campaign",
+    "certified_curve",
     "certified_rows",
     "format_table",
     "judge",

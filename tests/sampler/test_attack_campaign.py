@@ -125,7 +125,9 @@ def test_cli_on_the_tiny_llava(tmp_path, tiny_llava_15_path, capsys):
     assert {r["against"] for r in rows} == ({"base", "smoothed"} if done else set())
     assert all(isinstance(r["objective_text"], str) for r in rows)
     assert plot.is_file() == bool(done)
-    assert "| against |" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "| trials | successes |" in printed
+    assert ("| inputs | broken |" in printed) == bool(done)  # the per-input table
     rerun = [*argv[: argv.index("--data")], "--rows", str(cert), *argv[argv.index("--out") :]]
     assert main(rerun) == 0
     assert len(out.read_text().splitlines()) == len(rows)
