@@ -1,8 +1,8 @@
 """Adversarial attacks that test certificates: L2 PGD against the base and the smoothed
 model (:mod:`sampler._attack`, :mod:`sampler._attack_pgd`, :mod:`sampler._attack_loss`),
-attack campaigns over a certify run's rows (:mod:`sampler._attack_run`) and what their
-rows say about the certificates (:mod:`sampler._attack_report`). Guide:
-``docs/guides/attack.md``."""
+attack campaigns over a certify run's rows (:mod:`sampler._attack_run`), tied to the model
+that certified them (:mod:`sampler._attack_model`), and what their rows say about the
+certificates (:mod:`sampler._attack_report`). Guide: ``docs/guides/attack.md``."""
 
 from sampler._attack import AGAINST, AttackResult, Judgement, attack, judge
 from sampler._attack_pgd import PGDResult, l2_pgd, project_l2

@@ -13,6 +13,7 @@ import torch
 from PIL import Image
 
 from sampler import CertifyConfig
+from sampler.__main__ import main
 from sampler._noise import PixelNormalization
 from sampler.attack import AttackConfig, attack_campaign, read_attack_rows, summarize
 from sampler.models import VLM, DecodingConfig, ImageClassifier
@@ -46,7 +47,7 @@ def _certify(model, images, out, *, sigma=0.25, oracle=None, prompt=None):
     return rows
 
 
-def test_rows_and_files_are_tied_to_the_model(tmp_path, tiny_llava_15_path, vlm15):
+def test_rows_and_files_are_tied_to_the_model(tmp_path, tiny_llava_15_path, vlm15, capsys):
     other = VLM.from_pretrained(
         build_tiny_llava(tmp_path / "other", seed=1), device="cpu", decoding=DECODING
     )
@@ -80,6 +81,13 @@ def test_rows_and_files_are_tied_to_the_model(tmp_path, tiny_llava_15_path, vlm1
     rows_a2 = _certify(vlm15, images, tmp_path / "a2.jsonl", sigma=0.5, **kw)
     with pytest.raises(ValueError, match=r"^out: .* rows of another certify run"):
         attack_campaign(vlm15, rows_a2, out, config=CHEAP, oracle=judge, progress=False)
+    # the command line: exit code 2 and the message, nothing written
+    (tmp_path / "rows_a.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows_a))
+    cli = ["attack", "--rows", str(tmp_path / "rows_a.jsonl"), "--out", str(tmp_path / "cli.jsonl")]
+    cli += ["--eps", "0.1", "--against", "base", "--steps", "1", "--quiet"]
+    assert main([*cli, "--model", str(tmp_path / "other")]) == 2
+    assert "error: rows: certified by another model" in capsys.readouterr().err
+    assert not (tmp_path / "cli.jsonl").exists()
     with pytest.raises(ValueError, match=r"^rows: certify rows of 2 certify runs"):
         attack_campaign(
             vlm15, rows_a + rows_a2, tmp_path / "x.jsonl", config=CHEAP, oracle=judge,
