@@ -200,14 +200,27 @@ def _window(ns: np.ndarray, p: float) -> tuple[np.ndarray, np.ndarray]:
     return lo, hi
 
 
-def class_wins(p_x: float, q: float, ns: np.ndarray, s_star: np.ndarray):
+def window_width(ns: np.ndarray, p_x: float) -> int:
+    """The columns :func:`class_wins` sums per ``n`` of ``ns``: the widest window, plus 1."""
+    lo, hi = _window(ns, p_x)
+    return int((hi - lo).max()) + 1
+
+
+def class_wins(p_x: float, q: float, ns: np.ndarray, s_star: np.ndarray, *, width=None):
     """``(P[X returned], P[X not returned])`` for each ``n`` in ``ns`` (1-D int64).
 
     ``X`` has probability ``p_x``; the other two classes split the remaining count with
     probabilities ``q`` and ``1 - q`` (``s_star`` is :func:`critical_values`' ``s*``).
+    Each ``n`` is a row of ``width`` columns (default :func:`window_width` of ``ns``; at
+    least that), the cells past its window zero. A row's sum depends on its width only
+    (pairwise summation), so a wider ``width`` (that of a larger set of ``n``)
+    reproduces that set's values bit for bit.
     """
     lo, hi = _window(ns, p_x)
-    width = int((hi - lo).max()) + 1
+    least = int((hi - lo).max()) + 1
+    width = least if width is None else int(width)
+    if width < least:
+        raise ValueError(f"width must be at least {least} for these n, got {width}")
     rows = max(1, _BLOCK // width)
     win = np.empty(ns.shape)
     lose = np.empty(ns.shape)
@@ -239,13 +252,28 @@ def _share(x: float, y: float) -> float:
     return float(_tidy(x / (x + y))) if x + y > 0 else 0.5
 
 
-def rates_at(p_a: float, p_b: float, ns: np.ndarray, s_star: np.ndarray):
-    """Exact ``(abstain, correct, wrong, wrong_rest)`` arrays over ``ns`` for one pair."""
+def class_probabilities(p_a: float, p_b: float) -> tuple[float, float, float]:
+    """``(p_A, p_B, p_C)`` as :func:`rates_at` takes them (tiny values set to 0)."""
     p_a, p_b = float(_tidy(p_a)), float(_tidy(p_b))
-    p_c = float(_tidy(max(0.0, 1.0 - p_a - p_b)))
-    win_a, lose_a = class_wins(p_a, _share(p_b, p_c), ns, s_star)
-    win_b, _ = class_wins(p_b, _share(p_a, p_c), ns, s_star)
-    win_c, _ = class_wins(p_c, _share(p_a, p_b), ns, s_star)
+    return p_a, p_b, float(_tidy(max(0.0, 1.0 - p_a - p_b)))
+
+
+def rate_widths(p_a: float, p_b: float, ns: np.ndarray) -> tuple[int, int, int]:
+    """The ``width`` of each class's :func:`class_wins` in ``rates_at(p_a, p_b, ns, ...)``."""
+    return tuple(window_width(ns, p) for p in class_probabilities(p_a, p_b))
+
+
+def rates_at(p_a: float, p_b: float, ns: np.ndarray, s_star: np.ndarray, *, widths=None):
+    """Exact ``(abstain, correct, wrong, wrong_rest)`` arrays over ``ns`` for one pair.
+
+    ``widths``: :func:`rate_widths` of a superset of ``ns`` to get its values bit for bit
+    (default: those of ``ns``).
+    """
+    p_a, p_b, p_c = class_probabilities(p_a, p_b)
+    w_a, w_b, w_c = (None, None, None) if widths is None else widths
+    win_a, lose_a = class_wins(p_a, _share(p_b, p_c), ns, s_star, width=w_a)
+    win_b, _ = class_wins(p_b, _share(p_a, p_c), ns, s_star, width=w_b)
+    win_c, _ = class_wins(p_c, _share(p_a, p_b), ns, s_star, width=w_c)
     abstain = np.clip(lose_a - win_b - win_c, 0.0, 1.0)
     return abstain, win_a, win_b + win_c, win_c
 
