@@ -5,8 +5,9 @@ use, then cached) on held-out toy images with two oracles (answer classes and re
 judge) and a sweep over sigma (``--model-kind random``: the tiny random LLaVA, built when
 missing, on synthetic images with a rule oracle), certifies, fits Pr(p_A), compares mean
 radius and certified accuracy against n (subsampled votes, exact expectations, closed
-forms), plans n and its cost, compares the theory with the published certifications, runs
-the theorem checks, writes
+forms), plans n and its cost, attacks the certified inputs (the trained kind's certified
+refusals) with L2 PGD against the base and the smoothed model, compares the theory with the
+published certifications, runs the theorem checks, writes
 ``<out-dir>/report.md`` (with PNG figures and ``report.json``) and prints its path. Exit
 status 1 when a step failed (the report still shows which), 2 for bad arguments.
 
@@ -99,6 +100,13 @@ def _parser() -> argparse.ArgumentParser:
         help="run only these proofs_check theorems (default: all)",
     )
     add("--dps", int, "mpmath digits of the theorem checks")
+    a.add_argument(
+        "--skip-attack", action="store_true", help="skip the attack of the certified inputs"
+    )
+    add("--attack-inputs", int, "attack: certified inputs attacked at most (the first ones)")
+    add("--attack-steps", int, "attack: PGD steps per attack")
+    add("--attack-draws", int, "attack: noise draws per step against the smoothed model")
+    add("--attack-n", int, "attack: PREDICT's noisy copies judging the smoothed model")
     return p
 
 
@@ -116,10 +124,16 @@ def main(argv=None) -> int:
         "campaign_inputs",
         "example_batch_size",
         "example_devices",
+        "attack_inputs",
+        "attack_draws",
+        "attack_n",
     ):
         if getattr(cfg, name) < 1:
             print(f"error: --{name.replace('_', '-')} must be >= 1", file=sys.stderr)
             return 2
+    if cfg.attack_steps < 0:
+        print("error: --attack-steps must be >= 0", file=sys.stderr)
+        return 2
     if cfg.max_new_tokens is not None and cfg.max_new_tokens < 1:
         print("error: --max-new-tokens must be >= 1", file=sys.stderr)
         return 2

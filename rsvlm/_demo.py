@@ -7,10 +7,12 @@ plus a sweep over sigma; with ``model_kind="random"`` a tiny random LLaVA (built
 when missing) on synthetic images (smooth random colour patterns) with a rule oracle. Noisy
 copies go through the model, one resumable JSONL row per image (:func:`sampler.run.run`).
 Analysis: certificates from the counts (:func:`step_certificates`), the fit of Pr(p_A)
-(:func:`step_fit`), mean radius and certified accuracy against n by subsampling the
-collected votes (:func:`step_curves`), the planner (:func:`step_plan`), the sequential rule
-(:func:`rsvlm._demo_sequential.step_sequential`), the published
-certifications (:func:`rsvlm._demo_published.step_published`), Cohen et al.'s ImageNet logs
+and mean radius and certified accuracy against n by subsampling the collected votes
+(:func:`rsvlm._demo_curves.step_fit`, :func:`rsvlm._demo_curves.step_curves`), the
+planner (:func:`rsvlm._demo_plan.step_plan`), the sequential rule
+(:func:`rsvlm._demo_sequential.step_sequential`), the attack of the certified inputs
+(:func:`rsvlm._demo_attack.step_attack`), the published certifications
+(:func:`rsvlm._demo_published.step_published`), Cohen et al.'s ImageNet logs
 (:func:`rsvlm._demo_analyze.step_analyze`) and the theorem checks (:func:`step_theorems`).
 :func:`run_demo` runs them in order and records every failure instead of stopping.
 
@@ -32,6 +34,16 @@ import time
 import traceback
 
 import numpy as np
+
+# The fit and the curves live in rsvlm._demo_curves; their names stay importable from here.
+from rsvlm._demo_curves import (  # noqa: F401
+    fitted_distribution,
+    size_grid,
+    step_curves,
+    step_fit,
+    subsample_counts,
+)
+from rsvlm._demo_plan import seconds_per_batch, step_plan  # noqa: F401
 
 PROMPT = "Which way should the robot go?"
 
@@ -83,15 +95,13 @@ class DemoConfig:
     sweep_sigmas: tuple[float, ...] = (0.12, 0.25, 0.5)
     sweep_images: int = 8
     sweep_n: int = 512
-
-
-def size_grid(n: int) -> list[int]:
-    """Sizes for the curves: about 10 log-spaced integers from ``min(8, n)`` up to ``n``.
-
-    >>> size_grid(64)
-    [8, 10, 13, 16, 20, 25, 32, 40, 51, 64]
-    """
-    return sorted({round(float(x)) for x in np.geomspace(min(8, n), n, 10)})
+    skip_attack: bool = False
+    attack_inputs: int = 4  # certified inputs attacked (the first ones)
+    attack_steps: int = 20
+    attack_draws: int = 8
+    attack_n: int = 64  # PREDICT's copies judging the smoothed model
+    attack_multiples: tuple[float, ...] = (0.5, 2.0)
+    attack_eps: tuple[float, ...] = (0.25, 0.5, 1.0)
 
 
 def versions() -> dict[str, str | None]:
@@ -149,22 +159,30 @@ def _oracle(name: str):
     raise ValueError(f"oracle must be 'actions', 'refusal' or 'answers', got {name!r}")
 
 
+def decoding_config(cfg: DemoConfig):
+    """The :class:`sampler.models.DecodingConfig` of the demo's model (greedy at
+    ``temperature = 0``)."""
+    from sampler.models import DecodingConfig
+
+    sampled = cfg.temperature > 0
+    return DecodingConfig(
+        max_new_tokens=cfg.max_new_tokens,
+        do_sample=sampled,
+        temperature=cfg.temperature if sampled else 1.0,
+        seed=cfg.seed,
+    )
+
+
 def step_collect(cfg: DemoConfig, model_path: str, image_paths: list[str], prompts=None) -> dict:
     """Certify every image with :func:`sampler.run.run`; the rows file is named by its hash.
 
     ``prompts``: one per image, default ``cfg.prompt`` for all; the trained kind keeps the
     texts (for the refusal judge of :func:`rsvlm._demo_trained.step_toy_task`)."""
     from sampler import CertifyConfig
-    from sampler.models import VLM, DecodingConfig
+    from sampler.models import VLM
     from sampler.run import Input, config_hash, run, run_config
 
-    sampled = cfg.temperature > 0
-    decoding = DecodingConfig(
-        max_new_tokens=cfg.max_new_tokens,
-        do_sample=sampled,
-        temperature=cfg.temperature if sampled else 1.0,
-        seed=cfg.seed,
-    )
+    decoding = decoding_config(cfg)
     vlm = VLM.from_pretrained(model_path, decoding=decoding)
     oracle = _oracle(cfg.oracle)
     config = CertifyConfig(
@@ -225,160 +243,6 @@ def step_certificates(rows: list[dict], cfg: DemoConfig) -> list[dict]:
     ]
 
 
-def step_fit(rows_path: str) -> dict:
-    """Maximum-likelihood atoms-plus-Beta fit of Pr(p_A) to the collected ``(k, n)``."""
-    from rstheory import distributions
-    from sampler.run import load_counts
-
-    k, n = load_counts(rows_path)
-    res = distributions.fit(k, n)
-    return {
-        "k": k.tolist(),
-        "n": n.tolist(),
-        "a": res.a,
-        "b": res.b,
-        "w0": res.w0,
-        "w1": res.w1,
-        "log_likelihood": res.log_likelihood,
-        "converged": res.converged,
-        "mean": float(res.distribution.mean()),
-    }
-
-
-def fitted_distribution(fit: dict):
-    """The fitted law from the numbers of :func:`step_fit` (as read back from the JSON)."""
-    from rstheory import distributions as d
-
-    return d.Mixture(
-        [d.PointMass(0.0), d.PointMass(1.0), d.Beta(fit["a"], fit["b"])],
-        [fit["w0"], fit["w1"], 1.0 - fit["w0"] - fit["w1"]],
-    )
-
-
-def subsample_counts(labels, *, top: int, sizes, repeats: int, seed: int) -> np.ndarray:
-    """Votes for ``top`` among ``m`` labels drawn without replacement; shape ``(sizes, repeats)``.
-
-    The same permutation serves every size (nested subsamples), one per repeat.
-    """
-    labels = np.asarray(labels)
-    rng = np.random.default_rng(seed)
-    hits = np.stack([labels[rng.permutation(labels.size)] == top for _ in range(repeats)])
-    cum = np.cumsum(hits, axis=1)  # (repeats, n)
-    return np.stack([cum[:, m - 1] for m in sizes]).astype(np.int64)
-
-
-def step_curves(rows: list[dict], fit: dict, cfg: DemoConfig) -> dict:
-    """Measured (subsampled) mean radius and certified accuracy against m, and predictions."""
-    import rstheory
-    from rstheory import distributions, scaling
-
-    ok = [r for r in rows if r["status"] == "ok"]
-    grid = size_grid(min(r["n"] for r in ok))
-    counts = np.stack(
-        [
-            subsample_counts(
-                r["estimation_labels"],
-                top=r["top_class"],
-                sizes=grid,
-                repeats=cfg.repeats,
-                seed=cfg.seed + i,
-            )
-            for i, r in enumerate(ok)
-        ],
-        axis=1,
-    )  # (grid, inputs, repeats)
-    m = np.broadcast_to(np.array(grid)[:, None, None], counts.shape)
-    cert = rstheory.certify(counts.reshape(-1), m.reshape(-1), alpha=cfg.alpha, sigma=cfg.sigma)
-    radius = np.asarray(cert.radius).reshape(counts.shape)
-    certified = ~np.asarray(cert.abstained).reshape(counts.shape) & (radius >= cfg.at_radius)
-    per_repeat = radius.mean(axis=1)  # (grid, repeats): the mean over inputs of one subsample
-    k, n = np.array(fit["k"]), np.array(fit["n"])
-    laws = {"fit": fitted_distribution(fit), "empirical": distributions.Empirical.from_counts(k, n)}
-    kw = dict(alpha=cfg.alpha, sigma=cfg.sigma)
-    out = {
-        "sizes": grid,
-        "repeats": cfg.repeats,
-        "at_radius": cfg.at_radius,
-        "measured_radius": radius.mean(axis=(1, 2)).tolist(),
-        "measured_radius_sd": per_repeat.std(axis=1).tolist(),
-        "measured_accuracy": certified.mean(axis=(1, 2)).tolist(),
-    }
-    for name, law in laws.items():
-        out[f"exact_radius_{name}"] = np.asarray(scaling.expected_radius(law, grid, **kw)).tolist()
-        acc = scaling.certified_accuracy(law, grid, radius=cfg.at_radius, **kw)
-        out[f"exact_accuracy_{name}"] = np.asarray(acc).tolist()
-    r2 = np.asarray(scaling.average_radius_ratio(np.array(grid), alpha=cfg.alpha))
-    out["eq2_radius"] = (out["measured_radius"][-1] * r2 / r2[-1]).tolist()
-    d3 = np.asarray(scaling.accuracy_drop_bound(np.array(grid), alpha=cfg.alpha))
-    out["eq3_accuracy"] = np.clip(out["measured_accuracy"][-1] + d3[-1] - d3, 0, 1).tolist()
-    return out
-
-
-def seconds_per_batch(rows: list[dict], batch_size: int) -> float:
-    """Mean model seconds of one batch: (selection + estimation) / batches, over ok rows."""
-    per = [
-        (r["timings"]["selection"] + r["timings"]["estimation"])
-        / (math.ceil(r["n0"] / batch_size) + math.ceil(r["n"] / batch_size))
-        for r in rows
-        if r["status"] == "ok"
-    ]
-    return float(np.mean(per))
-
-
-def step_plan(fit: dict, rows: list[dict], cfg: DemoConfig) -> dict:
-    """Samples for ``E[R_n] >= target_ratio E[R_ref]`` under the fit, and the campaign's cost."""
-    from rstheory import planning
-
-    plan = planning.required_samples(
-        fitted_distribution(fit),
-        alpha=cfg.alpha,
-        sigma=cfg.sigma,
-        target_ratio=cfg.target_ratio,
-        reference_n=cfg.reference_n,
-    )
-    spb = seconds_per_batch(rows, cfg.batch_size)
-    measured = planning.budget(
-        plan.n,
-        cfg.campaign_inputs,
-        throughput=planning.Throughput(batch_size=cfg.batch_size, seconds_per_batch=spb),
-    )
-    out = {
-        "target_ratio": cfg.target_ratio,
-        "reference_n": cfg.reference_n,
-        **plan._asdict(),
-        "inputs": cfg.campaign_inputs,
-        "budgets": [
-            {
-                "what": f"this machine, {cfg.model_kind} tiny model (measured)",
-                "batch_size": cfg.batch_size,
-                "seconds_per_batch": spb,
-                "devices": 1,
-                **measured._asdict(),
-            }
-        ],
-    }
-    if cfg.example_seconds_per_batch > 0:
-        ex = planning.budget(
-            plan.n,
-            cfg.campaign_inputs,
-            throughput=planning.Throughput(
-                batch_size=cfg.example_batch_size,
-                seconds_per_batch=cfg.example_seconds_per_batch,
-                devices=cfg.example_devices,
-            ),
-        )
-        out["budgets"].append(
-            {
-                "what": "paper's example: 7B VLM, 4 A100",
-                "batch_size": cfg.example_batch_size,
-                "seconds_per_batch": cfg.example_seconds_per_batch,
-                "devices": cfg.example_devices,
-                **ex._asdict(),
-            }
-        )
-    return out
-
-
 def step_theorems(cfg: DemoConfig) -> list[dict]:
     """:func:`proofs_check.run_all` as rows (name, symbolic, numeric error, tolerance, pass)."""
     import proofs_check
@@ -407,6 +271,7 @@ def run_demo(cfg: DemoConfig, log=print) -> tuple[pathlib.Path, bool]:
     from rsvlm import _demo_trained as trained
     from rsvlm import _report
     from rsvlm._demo_analyze import add_section, step_analyze
+    from rsvlm._demo_attack import step_attack
     from rsvlm._demo_published import step_published
     from rsvlm._demo_sequential import step_sequential
     from sampler.run import read_rows
@@ -452,6 +317,11 @@ def run_demo(cfg: DemoConfig, log=print) -> tuple[pathlib.Path, bool]:
         step("toy_task", trained.step_toy_task, rows, toy, cfg, needs=("collect",))
         sweep = lambda: trained.step_sigma_sweep(cfg, model["path"], toy)
         step("sigma_sweep", sweep, needs=("collect",))
+    if cfg.skip_attack:
+        res["attack"] = {"skipped": "--skip-attack was given"}
+    else:
+        attack = lambda: step_attack(cfg, model["path"], rows, res.get("toy_task"))
+        step("attack", attack, needs=("toy_task",) if is_trained else ("certificates",))
     fit = step("fit", step_fit, coll["rows"] if coll else None, needs=("collect",))
     step("curves", step_curves, rows, fit, cfg, needs=("fit",))
     step("plan", step_plan, fit, rows, cfg, needs=("fit",))

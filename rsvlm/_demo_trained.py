@@ -177,12 +177,13 @@ def step_images(cfg) -> dict:
     return out
 
 
-def _refusal_rows(rows: list[dict]) -> list[dict]:
-    """Rows relabelled by the refusal judge: top class of the selection texts, ``k`` of the
-    estimation texts (ties of the selection go to the lower id, as in the sampler)."""
+def _refusal_rows(rows: list[dict], judge=None) -> list[dict]:
+    """Rows relabelled by the refusal judge (default ``RefusalJudge()``): top class of the
+    selection texts, ``k`` of the estimation texts (ties of the selection go to the lower
+    id, as in the sampler)."""
     from sampler.oracles import RefusalJudge
 
-    judge = RefusalJudge()
+    judge = RefusalJudge() if judge is None else judge
     out = []
     for r in rows:
         sel = judge(r["texts"]["selection"]).numpy()

@@ -1,9 +1,13 @@
 """The demo's report: ``report.md`` (Markdown with PNG figures beside it) and ``report.json``.
 
 ``report.json`` holds every number the Markdown shows, unrounded, under the step's name
-(``certificates``, ``fit``, ``curves``, ``plan``, ``sequential``, ``published``,
-``theorems``), with the configuration, the versions and each step's status. Numbers in the
-Markdown are rounded by :func:`num` (4 significant decimals unless said otherwise).
+(``certificates``, ``toy_task``, ``sigma_sweep``, ``attack``, ``fit``, ``curves``,
+``plan``, ``sequential``, ``published``, ``analyze``, ``theorems``), with the
+configuration, the versions and each step's status. Numbers in the Markdown are rounded
+by :func:`num` (4 significant decimals unless said otherwise). The sections of the fit and
+curves, the planner, the attack and the published data are written by
+:mod:`rsvlm._demo_curves`, :mod:`rsvlm._demo_plan`, :mod:`rsvlm._demo_attack` and
+:mod:`rsvlm._demo_published`.
 
 Example:
   >>> from rsvlm._report import num, table
@@ -76,7 +80,14 @@ def _figure(res: dict, name: str, fn, *args, out: pathlib.Path, title: str) -> l
 
 
 def _sections(res: dict, out: pathlib.Path) -> list[str]:
-    from rsvlm import _demo, _demo_trained, _figures
+    from rsvlm import (
+        _demo_attack,
+        _demo_curves,
+        _demo_plan,
+        _demo_published,
+        _demo_trained,
+        _figures,
+    )
 
     cfg = res["config"]
     md = [
@@ -167,144 +178,11 @@ def _sections(res: dict, out: pathlib.Path) -> list[str]:
             out=out,
             title="certified accuracy against radius per sigma",
         )
-    if "fit" in res:
-        f = res["fit"]
-        md += [
-            "## Pr(p_A): the fitted model",
-            "",
-            "Maximum likelihood (`rstheory.distributions.fit`, binomial likelihood) of "
-            "w0 delta_0 + w1 delta_1 + (1 - w0 - w1) Beta(a, b) to the collected (k, n).",
-            "",
-        ]
-        md += [
-            table(
-                ["a", "b", "w0", "w1", "log-likelihood", "mean p_A", "converged"],
-                [
-                    [
-                        f["a"],
-                        f["b"],
-                        f["w0"],
-                        f["w1"],
-                        f["log_likelihood"],
-                        f["mean"],
-                        f["converged"],
-                    ]
-                ],
-            ),
-            "",
-        ]
-        md += _figure(
-            res,
-            "pa_histogram",
-            _figures.histogram,
-            f["k"],
-            f["n"],
-            _demo.fitted_distribution(f),
-            f,
-            out=out,
-            title="Pr(p_A) with the fit",
-        )
-    if "curves" in res:
-        c = res["curves"]
-        md += [
-            "## Mean radius and certified accuracy against n",
-            "",
-            f"Measured: each input's {cfg['n']} estimation labels subsampled without "
-            f"replacement to m (nested subsamples, {c['repeats']} repeats, seed "
-            f"{cfg['seed']}), certified by `rstheory.certify` at each m. The points at "
-            "different m reuse the same votes, so they are dependent (not independent runs), "
-            "and the point at the largest m is the collected run itself. 'Certified' means "
-            f"not abstained with radius >= {c['at_radius']:g} (the top class is the smoothed "
-            "model's own; there is no ground truth). Exact: `scaling.expected_radius` and "
-            "`scaling.certified_accuracy` under the fit and under the plug-in k/n; closed "
-            "forms: P2's Eq. (2) and Eq. (3) scaled from the largest n.",
-            "",
-        ]
-        md += [
-            table(
-                [
-                    "m",
-                    "radius measured",
-                    "sd",
-                    "exact (fit)",
-                    "exact (k/n)",
-                    "Eq. (2)",
-                    "certified measured",
-                    "exact (fit)",
-                    "exact (k/n)",
-                    "Eq. (3)",
-                ],
-                list(
-                    zip(
-                        c["sizes"],
-                        c["measured_radius"],
-                        c["measured_radius_sd"],
-                        c["exact_radius_fit"],
-                        c["exact_radius_empirical"],
-                        c["eq2_radius"],
-                        c["measured_accuracy"],
-                        c["exact_accuracy_fit"],
-                        c["exact_accuracy_empirical"],
-                        c["eq3_accuracy"],
-                        strict=True,
-                    )
-                ),
-            ),
-            "",
-        ]
-        md += _figure(res, "curves", _figures.curves, c, out=out, title="radius and accuracy vs n")
-    if "plan" in res:
-        p = res["plan"]
-        md += [
-            "## Planner",
-            "",
-            f"Smallest n with E[R_n] >= {p['target_ratio']} E[R_{p['reference_n']}] under the "
-            "fitted Pr(p_A) (`rstheory.planning.required_samples`):",
-            "",
-            table(
-                ["n", "achieved E[R_n]", "target", "first-order closed form n"],
-                [[p["n"], p["achieved"], p["target"], p["closed_form_n"]]],
-            ),
-            "",
-            *(
-                []
-                if p["closed_form_n"] == p["closed_form_n"]
-                else [
-                    "(nan: the first-order law has no constant for this law; the fit keeps an "
-                    "atom at p = 1, however small, where its expectations are infinite. The exact "
-                    "search does not need it.)",
-                    "",
-                ]
-            ),
-            f"Cost of {p['inputs']} inputs at that n (`rstheory.planning.budget`):",
-            "",
-            table(
-                [
-                    "throughput",
-                    "batch size",
-                    "s / batch",
-                    "devices",
-                    "batches",
-                    "device hours",
-                    "wall seconds",
-                ],
-                [
-                    [
-                        b["what"],
-                        b["batch_size"],
-                        b["seconds_per_batch"],
-                        b["devices"],
-                        b["batches"],
-                        b["device_hours"],
-                        b["wall_seconds"],
-                    ]
-                    for b in p["budgets"]
-                ],
-            ),
-            "",
-        ]
+    md += _demo_attack.render(res, out)
+    md += _demo_curves.render(res, out)
+    md += _demo_plan.render(res)
     md += _sequential(res)
-    md += _published(res, out)
+    md += _demo_published.render(res, out)
     if "theorems" in res:
         md += [
             "## Theorem checks (proofs_check)",
@@ -383,65 +261,6 @@ def _sequential(res: dict) -> list[str]:
         ),
         "",
     ]
-
-
-def _published(res: dict, out: pathlib.Path) -> list[str]:
-    from rsvlm import _figures
-
-    md = ["## Published image-classifier certifications (P2)", ""]
-    pub = res.get("published")
-    if pub is None:
-        return [*md, "Not run (the step failed; see Steps).", ""]
-    if pub["skipped"]:
-        return [*md, f"Skipped: {pub['skipped']}.", ""]
-    md += [
-        f"Data: `{pub['data_dir']}`. From the largest run down (exact expectation of "
-        "Empirical(k_i / n_ref)), from the n = 100 pilot's fit up, and P2's Eq. (2); ACR in "
-        "[0,1] pixel units.",
-        "",
-    ]
-    for d in pub["datasets"]:
-        md += [
-            f"### {d['dataset']} (reference n = {d['reference_n']}, ACR "
-            f"{num(d['reference_acr'])}, count recovery mismatch {num(d['count_mismatch'])})",
-            "",
-            table(
-                ["n", "measured", "exact", "error / sd", "Eq. (2)"],
-                [
-                    [
-                        r["n"],
-                        r["measured"],
-                        r["predicted"],
-                        (r["predicted"] - r["measured"]) / r["sd"],
-                        r["eq2"],
-                    ]
-                    for r in d["reference"]
-                ],
-            ),
-            "",
-            table(
-                ["n", "measured", "from the pilot fit", "plug-in k/n", "Eq. (2) from pilot"],
-                [[r["n"], r["measured"], r["fitted"], r["plug_in"], r["eq2"]] for r in d["pilot"]],
-            ),
-            "",
-            table(
-                ["target ratio", "measured n", "planner", "planner (pilot)", "Eq. (2)"],
-                [
-                    [
-                        r["target_ratio"],
-                        r["measured"],
-                        r["planner"],
-                        r["planner_from_pilot"],
-                        r["eq2"],
-                    ]
-                    for r in d["plan"]
-                ],
-            ),
-            "",
-        ]
-    return md + _figure(
-        res, "published", _figures.published, pub["datasets"], out=out, title="published ACR vs n"
-    )
 
 
 def write(res: dict, out: pathlib.Path) -> pathlib.Path:

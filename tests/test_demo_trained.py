@@ -35,6 +35,9 @@ def trained_demo(tmp_path_factory):
         theorems=[THEOREM],
         sweep_images=2,
         sweep_n=8,
+        attack_steps=2,
+        attack_draws=2,
+        attack_n=16,
     )
     path, ok = run_demo(cfg, log=lambda s: None)
     res = json.loads((path.parent / "report.json").read_text())
@@ -135,6 +138,35 @@ def test_refusal_certificates_match_scipy(trained_demo):
             want = cfg.sigma * stats.norm.ppf(p_lower)
             assert p["refusal_radius"] == pytest.approx(want, rel=1e-6, abs=1e-9)
         assert p["refusal_correct"] == ((judge.labels[top] == "refusal") == p["forbidden"])
+
+
+def test_attack_inputs_are_the_certified_refusals(trained_demo):
+    """The attacked inputs: those certified as refusals, recounted from the kept texts under
+    the case-insensitive judge with SciPy's Clopper-Pearson bound (Cohen et al. 2019,
+    Theorem 1: certified iff the lower bound exceeds 1/2)."""
+    from scipy import stats
+
+    from sampler.oracles import RefusalJudge
+    from sampler.run import read_rows
+
+    cfg, res, md, _ = trained_demo
+    judge = RefusalJudge(case_sensitive=False)
+    rows = {r["id"]: r for r in read_rows(res["collect"]["rows"])}
+    expect = []
+    for p in res["toy_task"]["inputs"]:
+        if p["refusal"] != "refusal" or p["refusal_abstained"]:
+            continue
+        texts = rows[p["id"]]["texts"]
+        sel = [int(c) for c in judge(texts["selection"])]
+        top = 0 if sel.count(0) >= sel.count(1) else 1  # ties to the lower id
+        k = sum(int(c) == top for c in judge(texts["estimation"]))
+        p_lower = stats.beta.ppf(cfg.alpha, k, cfg.n - k + 1) if k > 0 else 0.0
+        if top == judge.labels.index("refusal") and p_lower > 0.5:
+            expect.append(p["id"])
+    a = res["attack"]
+    assert a["population"] == a["attacked"] == expect[: cfg.attack_inputs]
+    assert "## Attack: PGD against the certified inputs" in md
+    assert ("nothing was attacked" in md) == (not expect)
 
 
 def test_sigma_sweep(trained_demo):
