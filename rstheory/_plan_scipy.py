@@ -31,15 +31,10 @@ from __future__ import annotations
 import numpy as np
 import scipy.special
 
-from rstheory._plan_search import Plan, first_order_constant_of, reason, solve
+from rstheory import _plan_entry
+from rstheory._plan_search import Plan, first_order_constant_of
 from rstheory._plan_sums import RadiusAccuracy, dist_quadrature, radius_accuracy
-from rstheory._validation import (
-    check_alpha,
-    check_int,
-    check_real,
-    check_sample_sizes,
-    check_sigma,
-)
+from rstheory._validation import check_alpha, check_real, check_sample_sizes, check_sigma
 
 __all__ = [
     "closed_form_reason",
@@ -80,10 +75,6 @@ def exact_curves(law, n, *, alpha=0.001, sigma, radius=0.0) -> RadiusAccuracy:
     return radius_accuracy(quadrature, ns, alpha=alpha, sigma=sigma, radii=radii)
 
 
-def _targets(**kw) -> dict:
-    return {k: v for k, v in kw.items() if v is not None}
-
-
 def required_samples(
     law,
     *,
@@ -97,29 +88,29 @@ def required_samples(
     n_max=10**7,
 ) -> Plan:
     """:func:`rstheory.planning.required_samples` of a law, without JAX: the same
-    arguments, checks, search and :class:`Plan`."""
+    arguments, checks, search and :class:`Plan` (:mod:`rstheory._plan_entry`)."""
     nodes, weights = dist_quadrature(law)
-    alpha, sigma = _settings(alpha, sigma)
-    n_max = check_int(n_max, name="n_max")
     quadrature = (nodes, weights)
 
-    def mean_radius(n):
-        ns = np.atleast_1d(np.asarray(n, dtype=np.int64))
-        out = radius_accuracy(quadrature, ns, alpha=alpha, sigma=sigma, radii=np.zeros(1))
-        return out.radius if np.ndim(n) else out.radius[0]
+    def curves(alpha: float, sigma: float):
+        def mean_radius(n):
+            ns = np.atleast_1d(np.asarray(n, dtype=np.int64))
+            out = radius_accuracy(quadrature, ns, alpha=alpha, sigma=sigma, radii=np.zeros(1))
+            return out.radius if np.ndim(n) else out.radius[0]
 
-    def accuracy(n, r0):
-        out = radius_accuracy(quadrature, n, alpha=alpha, sigma=sigma, radii=np.array([r0]))
-        return out.accuracy[:, 0]
+        def accuracy(n, r0):
+            out = radius_accuracy(quadrature, n, alpha=alpha, sigma=sigma, radii=np.array([r0]))
+            return out.accuracy[:, 0]
 
-    return solve(
+        return mean_radius, accuracy
+
+    return _plan_entry.required_samples(
         nodes,
         weights,
-        c=first_order_constant_of(nodes, weights),
+        constant=lambda: first_order_constant_of(nodes, weights),
+        curves=curves,
         alpha=alpha,
         sigma=sigma,
-        mean_radius=mean_radius,
-        accuracy=accuracy,
         target_ratio=target_ratio,
         reference_n=reference_n,
         target_radius=target_radius,
@@ -141,17 +132,19 @@ def closed_form_reason(
     at_radius=None,
 ) -> str | None:
     """:func:`rstheory._planning.closed_form_reason` of a law, without JAX."""
-    del at_radius  # the accuracy target's radius changes nothing here
     nodes, weights = dist_quadrature(law)
-    alpha, sigma = check_real(alpha, name="alpha"), check_real(sigma, name="sigma")
-    targets = _targets(
+    return _plan_entry.closed_form_reason(
+        nodes,
+        weights,
+        constant=lambda: first_order_constant_of(nodes, weights),
+        alpha=alpha,
+        sigma=sigma,
         target_ratio=target_ratio,
         reference_n=reference_n,
         target_radius=target_radius,
         target_accuracy=target_accuracy,
+        at_radius=at_radius,
     )
-    c = first_order_constant_of(nodes, weights)
-    return reason(nodes, weights, c=c, alpha=alpha, sigma=sigma, targets=targets)
 
 
 def radius_cap(n, *, alpha=0.001, sigma) -> np.ndarray:

@@ -24,14 +24,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from rstheory import _scaling
-from rstheory._plan_search import (  # the search and the closed form, shared with the SciPy path
+from rstheory import _plan_entry, _scaling  # _plan_entry: the checks and search of both paths
+from rstheory._plan_search import (
     Plan,
     infinite_accuracy,  # noqa: F401  (rstheory.planning's limit)
-    reason,
-    solve,
 )
-from rstheory._validation import check_alpha, check_int, check_real, check_sigma
 
 __all__ = ["Plan", "required_samples"]
 
@@ -65,18 +62,19 @@ def closed_form_reason(
       >>> why.startswith("Pr(p_A) has mass 0.2 at p = 1, where Phi^-1(p) is infinite")
       True
     """
-    del at_radius  # the accuracy target's radius changes nothing here
     nodes, weights = _scaling.dist_quadrature(dist)
-    alpha = check_real(alpha, name="alpha")
-    sigma = check_real(sigma, name="sigma")
-    targets = {
-        "target_ratio": target_ratio,
-        "reference_n": reference_n,
-        "target_radius": target_radius,
-        "target_accuracy": target_accuracy,
-    }
-    c = float(_scaling.first_order_constant(dist))
-    return reason(nodes, weights, c=c, alpha=alpha, sigma=sigma, targets=targets)
+    return _plan_entry.closed_form_reason(
+        nodes,
+        weights,
+        constant=lambda: float(_scaling.first_order_constant(dist)),
+        alpha=alpha,
+        sigma=sigma,
+        target_ratio=target_ratio,
+        reference_n=reference_n,
+        target_radius=target_radius,
+        target_accuracy=target_accuracy,
+        at_radius=at_radius,
+    )
 
 
 def required_samples(
@@ -159,23 +157,25 @@ def required_samples(
       (342, True, 352)
     """
     nodes, weights = _scaling.dist_quadrature(dist)
-    check_alpha(alpha)
-    check_sigma(sigma)
-    alpha = check_real(alpha, name="alpha")
-    sigma = check_real(sigma, name="sigma")
-    n_max = check_int(n_max, name="n_max")
-    return solve(
+
+    def curves(alpha: float, sigma: float):
+        def mean_radius(n):
+            return np.asarray(_scaling.expected_radius(dist, n, alpha=alpha, sigma=sigma))
+
+        def accuracy(n, r0):
+            return np.asarray(
+                _scaling.certified_accuracy(dist, n, radius=r0, alpha=alpha, sigma=sigma)
+            )
+
+        return mean_radius, accuracy
+
+    return _plan_entry.required_samples(
         nodes,
         weights,
-        c=float(_scaling.first_order_constant(dist)),
+        constant=lambda: float(_scaling.first_order_constant(dist)),
+        curves=curves,
         alpha=alpha,
         sigma=sigma,
-        mean_radius=lambda n: np.asarray(
-            _scaling.expected_radius(dist, n, alpha=alpha, sigma=sigma)
-        ),
-        accuracy=lambda n, r0: np.asarray(
-            _scaling.certified_accuracy(dist, n, radius=r0, alpha=alpha, sigma=sigma)
-        ),
         target_ratio=target_ratio,
         reference_n=reference_n,
         target_radius=target_radius,
