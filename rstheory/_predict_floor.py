@@ -49,9 +49,10 @@ dropping terms of the first sum lowers it, and the mass outside ``W_Y`` is added
 the second. When ``p_B`` dominates the rest (the hard cases, ``p_A`` and ``p_B`` close) the
 gap to the exact rate is the rare draws where ``C`` beats ``B``, and the floor is tight.
 
-**Rounding.** Each computed sum is within ``1e-12`` of its value (float64 sums of at most
-``10^7`` terms in ``[0, 1]``), as is the exact rate (its window leaves out ``2e-20``), so a
-floor above ``target +`` :data:`SLACK` proves the computed exact rate above ``target``.
+**Rounding.** The computed floor and exact rate are float64 sums of at most ``10^7``
+terms in ``[0, 1]`` (the exact rate's window leaves out ``2e-20``), each within ``1e-12``
+of its value (the tests see at most ``2e-15`` between the two where they meet), so a
+floor above ``target +`` :data:`SLACK` puts the computed exact rate above ``target``.
 """
 
 from __future__ import annotations
