@@ -70,6 +70,7 @@ def _parser() -> argparse.ArgumentParser:
     add("--at-radius", float, "radius at which the certified fraction is counted")
     add("--target-ratio", float, "planner target: E[R_n] >= ratio * E[R_reference-n]")
     add("--reference-n", int, "planner's reference sample size")
+    add("--pilot-n", int, "votes per input of the planner's pilot; None: max(4, n // 16)")
     add("--campaign-inputs", int, "inputs of the campaign whose cost is planned")
     add(
         "--example-seconds-per-batch",

@@ -9,7 +9,8 @@ copies go through the model, one resumable JSONL row per image (:func:`sampler.r
 Analysis: certificates from the counts (:func:`step_certificates`), the fit of Pr(p_A)
 and mean radius and certified accuracy against n by subsampling the collected votes
 (:func:`rsvlm._demo_curves.step_fit`, :func:`rsvlm._demo_curves.step_curves`), the
-planner (:func:`rsvlm._demo_plan.step_plan`), the sequential rule
+planner (:func:`rsvlm._demo_plan.step_plan`), the planner from a pilot of the first votes
+against the larger run (:func:`rsvlm._demo_pilot.step_pilot`), the sequential rule
 (:func:`rsvlm._demo_sequential.step_sequential`), the attack of the certified inputs
 (:func:`rsvlm._demo_attack.step_attack`), the published certifications
 (:func:`rsvlm._demo_published.step_published`), Cohen et al.'s ImageNet logs
@@ -95,6 +96,7 @@ class DemoConfig:
     sweep_sigmas: tuple[float, ...] = (0.12, 0.25, 0.5)
     sweep_images: int = 8
     sweep_n: int = 512
+    pilot_n: int | None = None  # the pilot's votes per input; None: max(4, n // 16)
     skip_attack: bool = False
     attack_inputs: int = 4  # certified inputs attacked (the first ones)
     attack_steps: int = 20
@@ -266,6 +268,22 @@ def step_theorems(cfg: DemoConfig) -> list[dict]:
 # ----------------------------------------------------------------------------- orchestration
 
 
+def step_pilot_of(rows: list[dict], cfg: DemoConfig) -> dict:
+    """:func:`rsvlm._demo_pilot.step_pilot` with the demo's settings (``cfg.pilot_n``, or
+    ``max(4, n // 16)`` votes per input when it is None)."""
+    from rsvlm._demo_pilot import step_pilot
+
+    pilot_n = cfg.pilot_n if cfg.pilot_n is not None else max(4, cfg.n // 16)
+    return step_pilot(
+        rows,
+        pilot_n=pilot_n,
+        alpha=cfg.alpha,
+        sigma=cfg.sigma,
+        at_radius=cfg.at_radius,
+        target_ratio=cfg.target_ratio,
+    )
+
+
 def run_demo(cfg: DemoConfig, log=print) -> tuple[pathlib.Path, bool]:
     """Run every step, write the report; returns its path and whether every step succeeded."""
     from rsvlm import _demo_trained as trained
@@ -325,6 +343,7 @@ def run_demo(cfg: DemoConfig, log=print) -> tuple[pathlib.Path, bool]:
     fit = step("fit", step_fit, coll["rows"] if coll else None, needs=("collect",))
     step("curves", step_curves, rows, fit, cfg, needs=("fit",))
     step("plan", step_plan, fit, rows, cfg, needs=("fit",))
+    step("pilot", step_pilot_of, rows, cfg, needs=("collect",))
     step("sequential", step_sequential, fit, rows, cfg, needs=("fit",))
     if cfg.skip_published:
         res["published"] = {"skipped": "--skip-published was given", "datasets": []}

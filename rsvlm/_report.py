@@ -83,6 +83,7 @@ def _sections(res: dict, out: pathlib.Path) -> list[str]:
     from rsvlm import (
         _demo_attack,
         _demo_curves,
+        _demo_pilot,
         _demo_plan,
         _demo_published,
         _demo_trained,
@@ -181,6 +182,7 @@ def _sections(res: dict, out: pathlib.Path) -> list[str]:
     md += _demo_attack.render(res, out)
     md += _demo_curves.render(res, out)
     md += _demo_plan.render(res)
+    md += _demo_pilot.section(res.get("pilot"))
     md += _sequential(res)
     md += _demo_published.render(res, out)
     if "theorems" in res:

@@ -219,6 +219,24 @@ def test_fit_curves_and_plan_match_the_library(demo):
     assert f"| {expect.n} | {num(expect.achieved)} |" in md
 
 
+def test_pilot_section_matches_the_campaign(demo):
+    # The pilot step counts votes in prefixes of the kept labels; its run of all n votes
+    # must be the campaign's own certificate (k and radius of every row), and the pilot's
+    # counts the first pilot_n labels counted here.
+    from sampler.run import read_rows
+
+    _, _, res, md = demo
+    p, cfg = res["pilot"], res["config"]
+    rows = [r for r in read_rows(res["collect"]["rows"]) if r["status"] == "ok"]
+    assert p["pilot_n"] == max(4, cfg["n"] // 16) and p["sizes"][-1] == cfg["n"]
+    _close(p["measured_radius"][-1], np.mean([r["radius"] for r in rows]))
+    radius_ok = [(r["radius"] >= cfg["at_radius"]) and not r["abstained"] for r in rows]
+    _close(p["measured_accuracy"][-1], np.mean(radius_ok))
+    assert p["measured_n"] in p["sizes"] and p["planner_n"] >= 1
+    assert f"## The planner from a pilot of {p['pilot_n']} samples" in md
+    assert f"asks for n = {p['planner_n']}" in md
+
+
 def test_sequential_replay_and_plan_match_the_library(demo):
     """The replay equals certify's sequential stop on the same labels (recomputed here from
     the rows, independently of rsvlm), and the plan equals compare_fixed."""
