@@ -107,7 +107,9 @@ def _attack_config(cfg):
 
 def _move_stale(path: pathlib.Path, chash: str, certify_hash, radius: dict) -> str | None:
     """Move ``path`` aside when its rows come from another attack configuration, another
-    certify run (where the rows record it) or other radii; returns where it went."""
+    certify run (where the rows record it), other radii, or written before attack rows
+    recorded the attacked model (``attacked_model``, which :func:`sampler.attack.attack_campaign`
+    requires to resume); returns where it went."""
     from sampler.attack import read_attack_rows
 
     if not path.exists():
@@ -115,6 +117,7 @@ def _move_stale(path: pathlib.Path, chash: str, certify_hash, radius: dict) -> s
     old = read_attack_rows(path)
     same = all(
         r.get("config_hash") == chash
+        and "attacked_model" in r
         and r.get("certify_hash", certify_hash) == certify_hash
         and (r["id"] not in radius or abs(float(r["radius"]) - radius[r["id"]]) <= 1e-12)
         for r in old
@@ -142,7 +145,10 @@ def step_attack(cfg, model_path: str, rows: list[dict], toy_task: dict | None) -
       ``population`` (the inputs the accuracies are over) with their ``radii``,
       ``attacked``, ``config`` (:class:`sampler.attack.AttackConfig`), ``written``,
       ``reused``, ``errors``, ``rates`` (:func:`sampler.attack.summarize`), ``table``
-      (:func:`sampler.attack.format_table`), ``curve`` (:func:`sampler.attack.robust_curve`)
+      (:func:`sampler.attack.format_table`), ``input_rates`` and ``input_table`` (the same
+      per input, ``summarize(..., per="input")``), ``curve``
+      (:func:`sampler.attack.robust_curve`), ``certified_curve``
+      (:func:`sampler.attack.certified_curve`, the exact step function)
       and ``seconds`` (mean per attack, with its judgement, per target).
 
     Raises:
@@ -151,6 +157,7 @@ def step_attack(cfg, model_path: str, rows: list[dict], toy_task: dict | None) -
     from rsvlm._demo import _oracle, decoding_config
     from sampler.attack import (
         attack_campaign,
+        certified_curve,
         certified_rows,
         format_table,
         read_attack_rows,
@@ -195,6 +202,7 @@ def step_attack(cfg, model_path: str, rows: list[dict], toy_task: dict | None) -
             f"see {path}, remove it to attack again"
         )
     rates = summarize(got) if got else []
+    per_input = summarize(got, per="input") if got else []
     curve = robust_curve(got, population) if population else []
     secs = {a: [r["seconds"] for r in got if r["against"] == a] for a in config.against}
     out.update(
@@ -203,7 +211,10 @@ def step_attack(cfg, model_path: str, rows: list[dict], toy_task: dict | None) -
         errors=0,
         rates=[r._asdict() for r in rates],
         table=format_table(rates) if rates else None,
+        input_rates=[r._asdict() for r in per_input],
+        input_table=format_table(per_input) if per_input else None,
         curve=[p._asdict() for p in curve],
+        certified_curve=certified_curve(population)._asdict() if population else None,
         seconds={a: float(np.mean(v)) if v else None for a, v in secs.items()},
     )
     return out
@@ -212,11 +223,18 @@ def step_attack(cfg, model_path: str, rows: list[dict], toy_task: dict | None) -
 # ----------------------------------------------------------------------------- report
 
 
-def _bound_line(rates: list[dict]) -> str:
+def _bound_line(rates: list[dict], *, per: str = "row") -> str:
     row = next((r for r in rates if r["against"] == "smoothed" and r["side"] == "below"), None)
     if row is None:
         return "No attack of the smoothed model below R, so the bound is not tested."
     verdict = "holds" if row["consistent"] else "is VIOLATED"
+    if per == "input":
+        return (
+            f"Per input (independent trials; an input is broken when any budget below its R "
+            f"succeeds, bound alpha_cert + m alpha_judge = {row['bound']:g} for its m budgets): "
+            f"{row['successes']} of {row['trials']} inputs broken, 95% interval "
+            f"[{row['low']:.3f}, {row['high']:.3f}]: the bound {verdict}."
+        )
     return (
         f"Bound below R (smoothed model): alpha_cert + alpha_judge = {row['bound']:g}; "
         f"{row['successes']} successes in {row['trials']} attacks, 95% Clopper-Pearson "
@@ -283,6 +301,8 @@ def render(res: dict, out: pathlib.Path) -> list[str]:
     if not a["attacked"]:
         return [*md, "No input was certified, so nothing was attacked.", ""]
     md += [a["table"], "", _bound_line(a["rates"]), ""]
+    if a.get("input_table"):
+        md += [a["input_table"], "", _bound_line(a["input_rates"], per="input"), ""]
     md += [
         "Accuracy with respect to the certified class: certified (radius > eps) and empirical "
         "(the decision on the attacked pixels is still the certified class; a PREDICT "
@@ -294,7 +314,7 @@ def render(res: dict, out: pathlib.Path) -> list[str]:
         ),
         "",
     ]
-    md += _figure(res, FIGURE, _plot, a["curve"], out=out, title="attack: robust accuracy vs eps")
+    md += _figure(res, FIGURE, _plot, a, out=out, title="attack: robust accuracy vs eps")
     secs = a["seconds"]
     md += [
         _reading(a)
@@ -307,9 +327,17 @@ def render(res: dict, out: pathlib.Path) -> list[str]:
     return md
 
 
-def _plot(curve: list[dict], path: pathlib.Path) -> pathlib.Path:
-    from sampler.attack import CurvePoint, plot_curve
+def _plot(a: dict, path: pathlib.Path) -> pathlib.Path:
+    from sampler.attack import CertifiedCurve, CurvePoint, plot_curve
 
     path.parent.mkdir(parents=True, exist_ok=True)
-    plot_curve([CurvePoint(**p) for p in curve], path, title="PGD against the certified inputs")
+    c = a.get("certified_curve")
+    plot_curve(
+        [CurvePoint(**p) for p in a["curve"]],
+        path,
+        title="PGD against the certified inputs",
+        certified=None
+        if c is None
+        else CertifiedCurve(tuple(c["eps"]), tuple(c["accuracy"]), c["inputs"]),
+    )
     return path

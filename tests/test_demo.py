@@ -431,6 +431,21 @@ def test_attack_section_matches_the_rows(demo):
         assert {k: p[k] for k in want} == pytest.approx(want)
         cells = [num(p[k]) for k in ("eps", "certified", "smoothed", "base")]
         assert "| " + " | ".join(cells) + " |" in md
+    # Per input: broken when any smoothed row below its radius is a success; bound
+    # alpha_cert + m alpha_judge with m its budgets below R.
+    per = {x["against"]: x for x in a["input_rates"] if x["side"] == "below"}["smoothed"]
+    below_rows = [r for r in rows if r["against"] == "smoothed" and r["eps"] < radius[r["id"]]]
+    ids = sorted({r["id"] for r in below_rows})
+    broken = sum(any(r["success"] for r in below_rows if r["id"] == i) for i in ids)
+    m = max(sum(r["id"] == i for r in below_rows) for i in ids)
+    assert (per["trials"], per["successes"]) == (len(ids), broken)
+    assert per["bound"] == pytest.approx(min(1.0, cfg["alpha"] + m * cfg["alpha"]))
+    _close([per["low"], per["high"]], _cp(broken, len(ids)), rtol=1e-9, atol=1e-12)
+    assert f"{broken} of {len(ids)} inputs broken" in md
+    curve = a["certified_curve"]
+    grid = np.linspace(0, 1.5 * max(radii.max(), 1e-3), 2001)
+    step = np.asarray(curve["accuracy"])[np.searchsorted(curve["eps"], grid, side="right") - 1]
+    np.testing.assert_array_equal(step, (radii[None, :] > grid[:, None]).mean(axis=1))
     assert "docs/guides/attack.md" in md
 
 
