@@ -44,6 +44,7 @@ bench: $(STAMP)
 	OMP_NUM_THREADS=1 $(PY) bench/bench_cp.py
 	OMP_NUM_THREADS=1 $(PY) bench/bench_scaling.py
 	OMP_NUM_THREADS=1 $(PY) bench/bench_plan.py
+	OMP_NUM_THREADS=1 $(PY) bench/bench_predict.py
 	OMP_NUM_THREADS=1 HF_HUB_OFFLINE=1 $(PY) bench/bench_sampler.py
 	OMP_NUM_THREADS=1 HF_HUB_OFFLINE=1 $(PY) bench/bench_sequential.py
 	OMP_NUM_THREADS=1 HF_HUB_OFFLINE=1 $(PY) bench/bench_ray.py

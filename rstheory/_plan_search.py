@@ -6,8 +6,9 @@ accuracy ``acc_n(r_0)`` over an array of ``n``), :func:`solve` checks the target
 the smallest ``n`` that meets it (:func:`search`) and the first-order estimate beside it
 (:func:`closed_form`: ``n = (c z / (1 - rho))^2``, ``z = Phi^-1(1 - alpha)``; the law of
 :func:`rstheory.scaling.first_order_constant`). The evaluators are the JAX path's
-(:mod:`rstheory._planning`) or the SciPy path's (:mod:`rstheory._plan_scipy`), so both
-answer with the same search.
+(:mod:`rstheory._planning`) or the SciPy path's (:mod:`rstheory._plan_scipy`); both hand
+their targets to :func:`solve` through :mod:`rstheory._plan_entry`, so both answer with the
+same checks and the same search.
 
 Example:
   >>> import numpy as np
