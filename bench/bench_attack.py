@@ -20,7 +20,9 @@ answer (the refusal) or ``--direction toward`` a ``--text`` (a compliant answer)
    against the base and the smoothed model, at budgets ``m * R`` (``--multiples``, below
    and above each input's radius) and at absolute budgets (``--eps``, the curve);
 3. print the success rates below / above ``R`` with Clopper-Pearson intervals against
-   the certificate's bound ``alpha + judge_alpha`` (:func:`sampler.attack.summarize`),
+   the certificate's bound ``alpha + judge_alpha`` (:func:`sampler.attack.summarize`), per
+   attack and per input (``per="input"``: an input broken by any budget below its ``R``,
+   independent trials, bound ``alpha + m judge_alpha``),
    the certified and empirical robust accuracy per budget
    (:func:`sampler.attack.robust_curve`), and the seconds per attack of the smoothed
    attack over the base one (measured in the same run); ``--plot PATH`` draws the curve.
@@ -41,6 +43,7 @@ from sampler import CertifyConfig
 from sampler.attack import (
     AttackConfig,
     attack_campaign,
+    certified_curve,
     format_table,
     plot_curve,
     read_attack_rows,
@@ -162,6 +165,8 @@ def main() -> None:
     secs = time.perf_counter() - t
     print(f"attack: {done.written} rows ({done.errors} errors) in {secs:.0f} s ({out})")
     print(format_table(summarize(got)))
+    print()
+    print(format_table(summarize(got, per="input")))  # independent trials: one per input
     print("\n| eps | certified accuracy | empirical (smoothed) | empirical (base) |")
     print("|---|---|---|---|")
     curve = robust_curve(got, rows)
@@ -173,7 +178,10 @@ def main() -> None:
         print(f"\nseconds per attack (with its judgement): base {np.mean(secs['base']):.1f}, "
               f"smoothed {np.mean(secs['smoothed']):.1f} (ratio {ratio:.1f})")  # fmt: skip
     if args.plot is not None:
-        plot_curve(curve, args.plot, title=f"{title}, sigma={args.sigma:g}")
+        plot_curve(
+            curve, args.plot, title=f"{title}, sigma={args.sigma:g}",
+            certified=certified_curve(rows),
+        )  # fmt: skip
 
 
 if __name__ == "__main__":
