@@ -26,6 +26,7 @@ def _check(out: str) -> list[int]:
     assert int(got.group(1)) == 6 * len(certified), out
     assert int(got.group(2)) == 0, out
     assert "| against | eps vs R | trials |" in out and "| smoothed | eps < R |" in out, out
+    assert "| against | eps vs R | inputs | broken |" in out, out  # the per-input check
     assert "| eps | certified accuracy |" in out and "seconds per attack" in out, out
     return certified
 
