@@ -20,7 +20,8 @@ the same command skips the rows already in ``--out``.
 Exit codes: 0 every attack has an ok row; 2 bad arguments or files (nothing run), among
 them certify rows of another model than ``--model`` and an ``--out`` holding rows of
 another attack configuration, model or certify run; 3 some attacks became error rows
-(their messages are in the rows).
+(their messages are in the rows). The refusals and codes are those of
+:mod:`sampler._cli_exit`, shared with ``collect`` and ``predict``.
 """
 
 from __future__ import annotations
@@ -28,9 +29,12 @@ from __future__ import annotations
 import argparse
 import json
 import pathlib
-import sys
+
+from sampler._cli_exit import Refused, refusing, rows_exit, run_command
 
 __all__ = ["add_attack"]
+
+PROG = "python -m sampler attack"
 
 CLASSIFIERS = ("efficientnet-lite0",)
 
@@ -94,14 +98,10 @@ def add_attack(sub) -> None:
     p.set_defaults(run=_run_attack)
 
 
-class _Refused(Exception):
-    pass
-
-
 def _config(args):
     from sampler._attack_run import AttackConfig
 
-    try:
+    with refusing():
         return AttackConfig(
             eps=args.eps,
             radius_multiples=args.radius_multiples,
@@ -117,23 +117,21 @@ def _config(args):
             direction=args.direction,
             seed=args.seed,
         )
-    except ValueError as err:
-        raise _Refused(str(err)) from None
 
 
 def _check(args) -> None:
     if args.rows is not None and not args.rows.is_file():
-        raise _Refused(f"--rows: no file {args.rows}")
+        raise Refused(f"--rows: no file {args.rows}")
     if args.data is not None:
         if args.certify_out is None or args.sigma is None:
-            raise _Refused("--data needs --certify-out FILE and --sigma S")
+            raise Refused("--data needs --certify-out FILE and --sigma S")
     if args.limit is not None and args.limit < 1:
-        raise _Refused(f"--limit must be an integer >= 1, got {args.limit}")
+        raise Refused(f"--limit must be an integer >= 1, got {args.limit}")
     if args.out.is_dir() or not args.out.parent.is_dir():
-        raise _Refused(f"--out: {args.out} must be a file in an existing folder")
+        raise Refused(f"--out: {args.out} must be a file in an existing folder")
     classifier = args.model in CLASSIFIERS
     if classifier and (args.oracle or args.text):
-        raise _Refused("--oracle and --text apply to a VLM, not to a classifier")
+        raise Refused("--oracle and --text apply to a VLM, not to a classifier")
     if not classifier and args.oracle is None:
         args.oracle = "refusal"
 
@@ -147,14 +145,12 @@ def _load(args):
     from sampler._models_vlm import VLM
     from sampler._oracle_rules import RefusalJudge
 
-    try:
+    with refusing(f"--model: cannot load {args.model!r}: ", catch=(OSError, ValueError)):
         model = VLM.from_pretrained(
             args.model,
             device=args.device,
             decoding=DecodingConfig(max_new_tokens=args.max_new_tokens),
         )
-    except (OSError, ValueError) as err:
-        raise _Refused(f"--model: cannot load {args.model!r}: {err}") from None
     return model, RefusalJudge()
 
 
@@ -191,13 +187,13 @@ def _certify_rows(args, model, oracle):
 
 
 def _run_attack(args: argparse.Namespace) -> int:
-    try:
-        _check(args)
-        config = _config(args)
-        model, oracle = _load(args)
-    except _Refused as err:
-        print(f"python -m sampler attack: error: {err}", file=sys.stderr)
-        return 2
+    return run_command(PROG, _attack, args)
+
+
+def _attack(args: argparse.Namespace) -> int:
+    _check(args)
+    config = _config(args)
+    model, oracle = _load(args)
     from sampler._attack_report import (
         certified_curve,
         format_table,
@@ -207,15 +203,12 @@ def _run_attack(args: argparse.Namespace) -> int:
     )
     from sampler._attack_run import attack_campaign, certified_rows, read_attack_rows
 
-    try:
+    with refusing():
         rows, root = _certify_rows(args, model, oracle)
-    except ValueError as err:
-        print(f"python -m sampler attack: error: {err}", file=sys.stderr)
-        return 2
     certified = certified_rows(rows)
     if args.limit is not None:
         certified = certified[: args.limit]
-    try:
+    with refusing():
         done = attack_campaign(
             model,
             certified,
@@ -225,9 +218,6 @@ def _run_attack(args: argparse.Namespace) -> int:
             image_root=root,
             progress=False if args.quiet else None,
         )
-    except ValueError as err:
-        print(f"python -m sampler attack: error: {err}", file=sys.stderr)
-        return 2
     attack_rows = read_attack_rows(args.out)
     print(format_table(summarize(attack_rows)))
     print()
@@ -237,4 +227,4 @@ def _run_attack(args: argparse.Namespace) -> int:
         points = robust_curve(attack_rows, rows)
         curve = certified_curve(rows)
         plot_curve(points, args.plot, title=str(args.model), certified=curve)
-    return 3 if done.errors else 0
+    return rows_exit(errors=done.errors)

@@ -5,7 +5,8 @@ The subcommand of :mod:`sampler.__main__`; its parser is
 (``--backend local``) or :func:`sampler.run.run_ray` (``--backend ray``).
 The checks made before any model loads (and the oracles) are in
 :mod:`sampler._cli_collect_checks`, the summary and the exit codes in
-:mod:`sampler._cli_collect_finish`.
+:mod:`sampler._cli_collect_finish` (the refusals and the codes themselves, shared with
+``predict`` and ``attack``, in :mod:`sampler._cli_exit`).
 
 **Fail fast.** Every argument and path is checked before the model is loaded, so a
 mistake is a one-line ``python -m sampler collect: error: ...`` naming the option, within
@@ -63,7 +64,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import sys
 
 # The checks and the end of the command, in their own modules; the names stay importable
 # from here (``_make_oracle`` and ``read_prompt`` are used by ``predict`` and the tests).
@@ -77,29 +77,19 @@ from sampler._cli_collect_checks import (
     _make_oracle,
     _ray_loader,
     _read_inputs,
-    _Refused,
     check_rule_args,
     read_prompt,
 )
-from sampler._cli_collect_finish import _finish, _interrupted
+from sampler._cli_collect_finish import _finish
+from sampler._cli_exit import Refused, refusing, run_command
 
 __all__ = ["PROG", "read_prompt"]
 
 PROG = "python -m sampler collect"
 
 
-def _bad(message: str) -> int:
-    print(f"{PROG}: error: {message}", file=sys.stderr)
-    return 2
-
-
 def _run_collect(args: argparse.Namespace) -> int:
-    try:
-        return _collect(args)
-    except _Refused as refused:
-        return _bad(str(refused))
-    except KeyboardInterrupt:
-        return _interrupted(args.out)
+    return run_command(PROG, _collect, args, out=args.out)
 
 
 def _collect(args: argparse.Namespace) -> int:
@@ -112,40 +102,36 @@ def _collect(args: argparse.Namespace) -> int:
 
     message = _check_backend(args) or check_rule_args(args)
     if message is not None:
-        raise _Refused(message)
+        raise Refused(message)
     if args.parquet is not None:
         try:
             import pyarrow
             import pyarrow.parquet  # noqa: F401
         except ImportError:
-            raise _Refused(
+            raise Refused(
                 "--parquet needs pyarrow, which is not installed (pip install pyarrow)"
             ) from None
     if args.cluster_threshold is not None and args.oracle != "cluster-embedding":
-        raise _Refused("--cluster-threshold applies to --oracle cluster-embedding only")
+        raise Refused("--cluster-threshold applies to --oracle cluster-embedding only")
     prompt = read_prompt(args)
     data = pathlib.Path(args.data)
     if data.is_dir() and mmsb_questions_dir(data) is None and prompt is None:
-        raise _Refused(f"--data {data} is a folder of images: give --prompt or --prompt-file")
+        raise Refused(f"--data {data} is a folder of images: give --prompt or --prompt-file")
     inputs = _read_inputs(args, data, prompt)
-    try:
+    with refusing():
         _check_oracle(args)
-    except ValueError as err:
-        raise _Refused(str(err)) from None
     if args.oracle in ("refusal", "actions"):  # known classes, no model: checked now
         _check_eps(args, _make_oracle(args, None))
     message = _check_early_stop(args) or _check_device_map(args)
     if message is not None:
-        raise _Refused(message)
+        raise Refused(message)
     if args.backend == "local":  # Ray workers resolve it, maybe on other machines
-        try:
+        with refusing("--model: "):
             resolve_model(args.model)
-        except ValueError as err:
-            raise _Refused(f"--model: {err}") from None
     try:
         check_output(args.out, parquet=args.parquet)
     except ValueError as err:
-        raise _Refused(_file_message(err, args) or f"--out: {err}") from None
+        raise Refused(_file_message(err, args) or f"--out: {err}") from None
     config = _certify_config(
         args,
         n0=1 if args.mode == "predict" else args.n0,  # unused by predict, not hashed
@@ -174,7 +160,7 @@ def _collect(args: argparse.Namespace) -> int:
         try:  # held from before the model is loaded to the end (run takes it again)
             stack.enter_context(output_lock(args.out))
         except ValueError as err:
-            raise _Refused(_file_message(err, args) or f"--out: {err}") from None
+            raise Refused(_file_message(err, args) or f"--out: {err}") from None
         run_it = _run_ray if args.backend == "ray" else _run_local
         try:
             summary = run_it(args, inputs, common)
@@ -182,7 +168,7 @@ def _collect(args: argparse.Namespace) -> int:
             message = _file_message(err, args)
             if message is None:
                 raise
-            raise _Refused(message) from None
+            raise Refused(message) from None
         return _finish(summary, inputs)
 
 
@@ -190,7 +176,7 @@ def _decoding(args):
     """The :class:`sampler.models.DecodingConfig` of the command (torch: after the checks)."""
     from sampler._models import DecodingConfig
 
-    try:
+    with refusing():
         return DecodingConfig(
             do_sample=args.sample,
             max_new_tokens=args.max_new_tokens,
@@ -198,8 +184,6 @@ def _decoding(args):
             top_p=args.top_p,
             early_stop=args.early_stop,
         )
-    except ValueError as err:
-        raise _Refused(str(err)) from None
 
 
 def _certify_config(args, **fields):
@@ -208,13 +192,11 @@ def _certify_config(args, **fields):
     that the configuration refuses (a ``--radius`` too large for ``--sigma``) is refused."""
     from sampler._config import CertifyConfig, SequentialRule
 
-    try:
+    with refusing("--radius: " if args.sequential else ""):
         if not args.sequential:
             return CertifyConfig(n=args.n, **fields)
         rule = SequentialRule(radius=args.radius, n_max=args.n_max, look_every=args.look_every)
         return CertifyConfig(sequential=rule, **fields)
-    except ValueError as err:
-        raise _Refused(f"--radius: {err}" if args.sequential else str(err)) from None
 
 
 def _run_ray(args, inputs, common):
@@ -231,13 +213,13 @@ def _run_ray(args, inputs, common):
             **common,
         )
     except ImportError as err:
-        raise _Refused(f"--backend ray: {err}") from None
+        raise Refused(f"--backend ray: {err}") from None
     except (OSError, ValueError) as err:
         if str(err).startswith("workers "):
-            raise _Refused(f"--workers: {err}") from None
+            raise Refused(f"--workers: {err}") from None
         cause = getattr(err, "cause", None)  # a RayTaskError: raised in a worker
         if cause is not None:
-            raise _Refused(
+            raise Refused(
                 f"--model / --oracle: a worker cannot load {args.model!r}: "
                 f"{type(cause).__name__}: {cause}"
             ) from None
@@ -264,20 +246,17 @@ def _run_local(args, inputs, common):
     from sampler._run import run
     from sampler._validation import resolve_device
 
-    try:
+    with refusing("--device: "):
         device = resolve_device(args.device)
-    except ValueError as err:
-        raise _Refused(f"--device: {err}") from None
-    try:  # before the VLM: the oracle's own model, if any, fails fast
+    # before the VLM: the oracle's own model, if any, fails fast
+    with refusing(f"--oracle {args.oracle}: ", catch=(OSError, ValueError)):
         oracle = _make_oracle(args, device)
-    except (OSError, ValueError) as err:
-        raise _Refused(f"--oracle {args.oracle}: {err}") from None
     _check_eps(args, oracle)
-    try:
-        with _loading_bar(not args.quiet):
-            model = VLM.from_pretrained(
-                args.model, device=device, dtype=args.dtype, device_map=args.device_map
-            )
-    except (OSError, ValueError) as err:
-        raise _Refused(f"--model: cannot load {args.model!r}: {err}") from None
+    with (
+        refusing(f"--model: cannot load {args.model!r}: ", catch=(OSError, ValueError)),
+        _loading_bar(not args.quiet),
+    ):
+        model = VLM.from_pretrained(
+            args.model, device=device, dtype=args.dtype, device_map=args.device_map
+        )
     return run(model, inputs, args.out, oracle=oracle, **common)

@@ -1,6 +1,7 @@
 """The checks of ``python -m sampler collect`` that run before any model loads, and its
-oracles: each turns a bad argument or file into a one-line refusal (:class:`_Refused`,
-exit 2; :mod:`sampler._cli_collect` lists what is checked), among them the combinations
+oracles: each turns a bad argument or file into a one-line refusal
+(:class:`sampler._cli_exit.Refused`, exit 2; :mod:`sampler._cli_collect` lists what is
+checked), among them the combinations
 of ``--mode``, ``--n`` and the sequential options (:func:`check_rule_args`).
 ``python -m sampler predict`` (:mod:`sampler._cli_predict`) shares the oracles and the
 prompt options."""
@@ -8,6 +9,8 @@ prompt options."""
 from __future__ import annotations
 
 import argparse
+
+from sampler._cli_exit import Refused, refusing
 
 __all__ = ["check_rule_args", "read_prompt"]
 
@@ -98,10 +101,6 @@ def _check_backend(args) -> str | None:
     return None
 
 
-class _Refused(Exception):
-    """A bad argument or file: its one-line message; exit 2, nothing run."""
-
-
 def read_prompt(args: argparse.Namespace) -> str | None:
     """The prompt of ``--prompt`` or ``--prompt-file`` (at most one), or None; a file that
     cannot be read is refused."""
@@ -110,21 +109,17 @@ def read_prompt(args: argparse.Namespace) -> str | None:
     if args.prompt_file is None:
         return args.prompt
     if args.prompt is not None:
-        raise _Refused("give at most one of --prompt and --prompt-file")
-    try:
+        raise Refused("give at most one of --prompt and --prompt-file")
+    with refusing(f"--prompt-file: cannot read {args.prompt_file}: ", catch=(OSError,)):
         return pathlib.Path(args.prompt_file).read_text(encoding="utf-8").strip()
-    except OSError as err:
-        raise _Refused(f"--prompt-file: cannot read {args.prompt_file}: {err}") from None
 
 
 def _read_inputs(args, data, prompt):
     """The inputs of ``--data`` (cut to ``--limit``); refused when there are none."""
     from sampler._datasets import IMAGE_SUFFIXES, mmsb_questions_dir, read_dataset
 
-    try:
+    with refusing("--data: "):
         inputs = read_dataset(data, prompt=prompt)
-    except ValueError as err:
-        raise _Refused(f"--data: {err}") from None
     if args.limit is not None:
         inputs = inputs[: args.limit]
     if not inputs:
@@ -134,7 +129,7 @@ def _read_inputs(args, data, prompt):
             what = "no scenario has a folder of images of its variants"
         else:
             what = f"no image files ({' '.join(IMAGE_SUFFIXES)}) in it or its subfolders"
-        raise _Refused(f"--data: no inputs in {data} ({what})")
+        raise Refused(f"--data: no inputs in {data} ({what})")
     return inputs
 
 
@@ -147,7 +142,7 @@ def _check_eps(args, oracle) -> None:
         check_oracle_error(args.oracle_eps, k, name="--oracle-eps")
     except ValueError as err:
         labels = ", ".join(map(str, getattr(oracle, "labels", ()) or ()))
-        raise _Refused(f"{err} (--oracle {args.oracle} has {k} classes: {labels})") from None
+        raise Refused(f"{err} (--oracle {args.oracle} has {k} classes: {labels})") from None
 
 
 def _file_message(err: ValueError, args) -> str | None:

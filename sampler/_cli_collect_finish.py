@@ -1,20 +1,14 @@
 """The end of ``python -m sampler collect``: the JSON summary on stdout, the one-line
-summaries on stderr, and the exit codes of :mod:`sampler._cli_collect`."""
+summaries on stderr, and the exit codes of :mod:`sampler._cli_collect` (those of
+:func:`sampler._cli_exit.rows_exit`)."""
 
 from __future__ import annotations
 
 import sys
 
+from sampler._cli_exit import rows_exit
+
 __all__ = []
-
-
-def _interrupted(out) -> int:
-    print(
-        f"interrupted: the rows written so far are kept in {out}; run the same "
-        "command again to resume",
-        file=sys.stderr,
-    )
-    return 130
 
 
 def _one_line(text: str, width: int = 160) -> str:
@@ -57,7 +51,7 @@ def _finish(summary, inputs) -> int:
     if not failed:
         if ran == 0:
             print(f"nothing to do: all {len(ids)} inputs already have rows", file=sys.stderr)
-        return 0
+        return rows_exit(errors=0)
     errors = [r.get("error") or {} for r in failed]
     kind, count = collections.Counter(str(e.get("type")) for e in errors).most_common(1)[0]
     example = collections.Counter(
@@ -70,4 +64,4 @@ def _finish(summary, inputs) -> int:
         file=sys.stderr,
     )
     none_ok = summary.ok == 0 and (ran > 0 or len(failed) == len(ids))
-    return 4 if none_ok else 3
+    return rows_exit(errors=len(failed), none_ok=none_ok)

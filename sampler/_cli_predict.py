@@ -21,10 +21,10 @@ from __future__ import annotations
 import argparse
 import math
 import pathlib
-import sys
 
-from sampler._cli_collect_checks import _Refused, read_prompt
+from sampler._cli_collect_checks import read_prompt
 from sampler._cli_collect_parser import _float_in, _int_at_least, _seed, add_decoding_options
+from sampler._cli_exit import Refused, refusing, run_command
 
 __all__ = ["PREDICT_ORACLES", "add_predict"]
 
@@ -84,11 +84,7 @@ def add_predict(sub) -> None:
 
 
 def _run_predict(args: argparse.Namespace) -> int:
-    try:
-        return _predict(args)
-    except _Refused as refused:
-        print(f"{PROG}: error: {refused}", file=sys.stderr)
-        return 2
+    return run_command(PROG, _predict, args)
 
 
 def _checked_files(args) -> tuple[bytes, str | None]:
@@ -97,18 +93,14 @@ def _checked_files(args) -> tuple[bytes, str | None]:
     from sampler._model_identity import resolve_model
 
     prompt = read_prompt(args)
-    try:
+    with refusing():
         _check_oracle(args)
-    except ValueError as err:
-        raise _Refused(str(err)) from None
     if args.oracle_model is not None and args.oracle != "llm-judge":
-        raise _Refused("--oracle-model applies to --oracle llm-judge only")
+        raise Refused("--oracle-model applies to --oracle llm-judge only")
     if not args.sample and (args.temperature != 1.0 or args.top_p != 1.0):
-        raise _Refused("--temperature and --top-p apply to --sample only")
-    try:
+        raise Refused("--temperature and --top-p apply to --sample only")
+    with refusing(f"--image: cannot read {args.image}: ", catch=(OSError,)):
         data = pathlib.Path(args.image).read_bytes()
-    except OSError as err:
-        raise _Refused(f"--image: cannot read {args.image}: {err}") from None
     import PIL.Image
 
     try:
@@ -117,13 +109,11 @@ def _checked_files(args) -> tuple[bytes, str | None]:
         with PIL.Image.open(io.BytesIO(data)) as img:
             img.verify()
     except (OSError, PIL.UnidentifiedImageError) as err:
-        raise _Refused(
+        raise Refused(
             f"--image: {args.image} is not an image that Pillow reads ({type(err).__name__})"
         ) from None
-    try:
+    with refusing("--model: "):
         resolve_model(args.model)
-    except ValueError as err:
-        raise _Refused(f"--model: {err}") from None
     return data, prompt
 
 
@@ -141,14 +131,10 @@ def _predict(args: argparse.Namespace) -> int:
     from sampler._predict import predict
     from sampler._validation import resolve_device
 
-    try:
+    with refusing("--device: "):
         device = resolve_device(args.device)
-    except ValueError as err:
-        raise _Refused(f"--device: {err}") from None
-    try:
+    with refusing(f"--oracle {args.oracle}: ", catch=(OSError, ValueError)):
         oracle = _make_oracle(args, device)
-    except (OSError, ValueError) as err:
-        raise _Refused(f"--oracle {args.oracle}: {err}") from None
     decoding = DecodingConfig(
         do_sample=args.sample,
         max_new_tokens=args.max_new_tokens,
@@ -164,11 +150,11 @@ def _predict(args: argparse.Namespace) -> int:
         batch_size=args.batch_size,
         decoding=decoding,
     )
-    try:
-        with _loading_bar(not args.quiet):
-            model = VLM.from_pretrained(args.model, device=device, dtype=args.dtype)
-    except (OSError, ValueError) as err:
-        raise _Refused(f"--model: cannot load {args.model!r}: {err}") from None
+    with (
+        refusing(f"--model: cannot load {args.model!r}: ", catch=(OSError, ValueError)),
+        _loading_bar(not args.quiet),
+    ):
+        model = VLM.from_pretrained(args.model, device=device, dtype=args.dtype)
     res = predict(model, load_image(data), prompt, config=config, oracle=oracle)
     if args.json:
         settings = {
