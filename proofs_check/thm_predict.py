@@ -110,6 +110,46 @@ def _split(p_a: Fraction, k: int) -> tuple[Fraction, ...]:
     return (p_a, *((1 - p_a) * Fraction(x, sum(w)) for x in w))
 
 
+def _rstheory_rule(alpha: float):
+    """The rule ``(t, s) -> returns`` of :func:`rstheory.predict.decide` at ``alpha``."""
+    return decide_rule(predict.decide, alpha=alpha)
+
+
+def _where(probs, n: int, alpha: float) -> str:
+    """The label of one case of a grid: the class probabilities (4 digits), ``n``, ``alpha``."""
+    return f"p={[round(float(x), 4) for x in probs]}, n={n}, alpha={alpha}"
+
+
+def _exact_rates_grid(make, alphas, cases):
+    """The exact rates of the rule ``make(alpha)`` at every case of a grid, under the caller's
+    mpmath precision.
+
+    For each ``alpha`` of ``alphas`` (outer) and each ``(probs, n)`` of ``cases`` (exact
+    class probabilities, ``probs[0]`` the top class ``A``, and a number of samples; in their
+    order): ``(alpha, probs, n, rates)``, the rates of
+    :func:`~proofs_check._predict_mp.two_class_rates` for two classes (a sum over
+    ``Bin(n, p_A)``, its pmf computed once for all ``alpha``) and of
+    :func:`~proofs_check._predict_mp.enumerate_rates` for more (every count vector). The
+    rule's decisions are tabulated once per ``alpha`` (:func:`rule_tables`), up to the
+    largest ``n`` of more than two classes.
+    """
+    cases = list(cases)
+    n_full = max((n for probs, n in cases if len(probs) > 2), default=0)
+    two_class_n = tuple(dict.fromkeys(n for probs, n in cases if len(probs) == 2))
+    pmfs = {}
+    for alpha in alphas:
+        table, two = rule_tables(make(alpha), n_full=n_full, two_class_n=two_class_n)
+        for probs, n in cases:
+            if len(probs) == 2:
+                key = (n, probs[0])
+                if key not in pmfs:
+                    pmfs[key] = pmf_vector(n, mp_prob(probs[0]))
+                rates = two_class_rates(mp_prob(probs[0]), n, two[n], pmf=pmfs[key])
+            else:
+                rates = enumerate_rates([mp_prob(x) for x in probs], n, table)
+            yield alpha, probs, n, rates
+
+
 def derive_monotonicity(*, m_max: int = 8) -> CheckResult:
     r"""The two monotonicities behind the worst cases, on exact instances (sympy).
 
@@ -177,31 +217,22 @@ def check_guarantee(
         :func:`~rstheory.predict.decide` (so a wrong rule can be shown to fail).
       alphas, two_class_p, two_class_n, multi_class, multi_n: the grid (module constants).
     """
-    make = rule or (lambda a: decide_rule(predict.decide, alpha=a))
+    make = rule or _rstheory_rule
     multi_n = MULTI_N if multi_n is None else multi_n
+    grid = [((p, 1 - p), n) for n in two_class_n for p in two_class_p]
+    grid += [(probs, n) for probs in multi_class for n in multi_n[len(probs)]]
     worst = {"two classes": (0.0, ""), "more classes": (0.0, "")}
-
-    def note(family, ratio, where):
-        if ratio > worst[family][0]:
-            worst[family] = (ratio, where)
-
+    cases = 0
     with mpmath.workdps(dps):
-        pmfs = {(n, p): pmf_vector(n, mp_prob(p)) for n in two_class_n for p in two_class_p}
-        for alpha in alphas:
-            n_full = max(n for p in multi_class for n in multi_n[len(p)])
-            table, two = rule_tables(make(alpha), n_full=n_full, two_class_n=two_class_n)
-            for (n, p), pmf in pmfs.items():
-                wrong = two_class_rates(mp_prob(p), n, two[n], pmf=pmf).wrong
-                note("two classes", float(wrong / alpha), f"p_A={float(p)!r}, n={n}, alpha={alpha}")
-            for probs in multi_class:
-                mp = [mp_prob(x) for x in probs]
-                for n in multi_n[len(probs)]:
-                    wrong = enumerate_rates(mp, n, table).wrong
-                    where = f"p={[round(float(x), 4) for x in probs]}, n={n}, alpha={alpha}"
-                    note("more classes", float(wrong / alpha), where)
-    cases = len(alphas) * (
-        len(two_class_n) * len(two_class_p) + sum(len(multi_n[len(p)]) for p in multi_class)
-    )
+        for alpha, probs, n, rates in _exact_rates_grid(make, alphas, grid):
+            cases += 1
+            if len(probs) == 2:
+                family, where = "two classes", f"p_A={float(probs[0])!r}, n={n}, alpha={alpha}"
+            else:
+                family, where = "more classes", _where(probs, n, alpha)
+            ratio = float(rates.wrong / alpha)
+            if ratio > worst[family][0]:
+                worst[family] = (ratio, where)
     top = max(r for r, _ in worst.values())
     detail = f"max P[wrong]/alpha over {cases} (p, n, alpha): " + "; ".join(
         f"{family} {r:.4g} at {where}" for family, (r, where) in worst.items()
@@ -287,47 +318,25 @@ def check_abstention_bound(
     bound_fn = abstention_bound or predict.abstention_bound
     rates_fn = predict_rates or predict.predict_rates
     n_grid = BOUND_N if n_grid is None else n_grid
+    grid = [(_split(p_a, k), n) for k, ns in n_grid.items() for n in ns for p_a in p_grid]
     below, equal, rates_cases = [], [], []
     with mpmath.workdps(dps):
-        for alpha in alphas:
-            n_full = max(n for k, ns in n_grid.items() if k > 2 for n in ns)
-            table, two = rule_tables(
-                decide_rule(predict.decide, alpha=alpha), n_full=n_full, two_class_n=n_grid[2]
-            )
-            for k, ns in n_grid.items():
-                for n in ns:
-                    for p_a in p_grid:
-                        probs = _split(p_a, k)
-                        mp = [mp_prob(x) for x in probs]
-                        if k == 2:
-                            exact = two_class_rates(mp[0], n, two[n])
-                        else:
-                            exact = enumerate_rates(mp, n, table)
-                        label = f"p={[round(float(x), 4) for x in probs]}, n={n}, alpha={alpha}"
-                        bound = float(np.asarray(bound_fn(float(p_a), n, alpha=alpha)))
-                        miss = exact.abstain + exact.wrong
-                        # bound >= miss: the shortfall relative to miss (0 when above).
-                        short = max(mpmath.mpf(0), miss - mpmath.mpf(bound))
-                        below.append(
-                            (label, float(short), mpmath.mpf(0), max(miss, mpmath.mpf(10) ** -300))
-                        )
-                        if k == 2:
-                            equal.append((label, bound, miss))
-                        if k == 3 and probs[1] <= probs[0]:
-                            got = rates_fn(float(probs[0]), float(probs[1]), n, alpha=alpha)
-                            for name, ref in (
-                                ("abstain", exact.abstain),
-                                ("correct", exact.correct),
-                                ("wrong", exact.wrong),
-                            ):
-                                rates_cases.append(
-                                    (
-                                        f"{name} {label}",
-                                        float(np.asarray(getattr(got, name))),
-                                        ref,
-                                        1,
-                                    )
-                                )
+        for alpha, probs, n, exact in _exact_rates_grid(_rstheory_rule, alphas, grid):
+            label = _where(probs, n, alpha)
+            bound = float(np.asarray(bound_fn(float(probs[0]), n, alpha=alpha)))
+            miss = exact.abstain + exact.wrong
+            # bound >= miss: the shortfall relative to miss (0 when above).
+            short = max(mpmath.mpf(0), miss - mpmath.mpf(bound))
+            below.append((label, float(short), mpmath.mpf(0), max(miss, mpmath.mpf(10) ** -300)))
+            if len(probs) == 2:
+                equal.append((label, bound, miss))
+            if len(probs) == 3 and probs[1] <= probs[0]:
+                got = rates_fn(float(probs[0]), float(probs[1]), n, alpha=alpha)
+                for name in ("abstain", "correct", "wrong"):
+                    ref = getattr(exact, name)
+                    rates_cases.append(
+                        (f"{name} {label}", float(np.asarray(getattr(got, name))), ref, 1)
+                    )
         parts = [
             max_scaled_error(
                 below,
