@@ -10,7 +10,9 @@ by whole campaigns (:func:`sampler.run.run`, one JSONL row per input) under two 
 * **fixed**: ``n0`` selection and ``n`` estimation samples per input;
 * **sequential**: the anytime-valid rule of :class:`sampler.certify.SequentialRule` at the
   target radius ``R`` (looks every batch; the beta prior of its confidence sequence per
-  model, see ``MODELS``), whose ``n_max`` is planned from the fixed run:
+  model, see ``MODELS``; EfficientNet-Lite0's is chosen on a pilot of ``--pilot`` crops of
+  other photographs, disjoint from the measured ones, by the rule of
+  ``bench/_campaign_pilot.py``, and printed), whose ``n_max`` is planned from the fixed run:
   :func:`rstheory.sequential.compare_fixed` on the plug-in law of its ``k / n``
   (:meth:`rstheory.distributions.Empirical.from_counts`) gives the smallest ``n_max`` at
   which the sequential rule certifies, in expectation, at least the fixed rule's fraction
@@ -41,9 +43,11 @@ oracle of ``bench/bench_packing.py`` (class = length of the first word mod 3), a
 EfficientNet-Lite0 through the classifier adapter
 (:func:`sampler.real_models.efficientnet_lite0_classifier`, 224 x 224) on square crops of
 matplotlib's Grace Hopper photograph (:func:`sampler.real_models.grace_hopper_image`),
-skipped when its packages are missing. On a CPU a copy costs about the same at any batch
-size, so packing shows in the calls and the fill; the wall time it saves needs a device
-that runs a part-empty batch as slowly as a full one (a GPU). Measured numbers:
+skipped when its packages are missing; its prior's pilot certifies crops of
+scikit-learn's sample photographs instead (none of the measured pixels). On a CPU a copy
+costs about the same at any batch size, so packing shows in the calls and the fill; the
+wall time it saves needs a device that runs a part-empty batch as slowly as a full one
+(a GPU). Measured numbers:
 ``docs/measurements/performance.md``.
 """
 
@@ -58,37 +62,30 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
 import torch
 from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench._campaign_pilot import pilot_inputs, pilot_prior, square_rects
 from bench.bench_packing import Counter, FirstWord, _images, _strip
 from rstheory import distributions, sequential
 from sampler.certify import CertifyConfig, SequentialRule
 from sampler.run import Input, read_rows, run
 
 # Per model: the fixed rule, the noise, the target radius and the sequential rule's beta
-# prior of its confidence sequence (None: the rule's default); alpha 0.001, seed 0; the
-# sequential rule looks every batch. EfficientNet-Lite0: a pilot of the 32 crops at
-# sigma 0.12 (n = 48) put p_A between 0.23 and 1, about half of them above 0.85: a
-# fixed n of 16 certifies only the crops with every vote (and the sequential rule, which
-# pays for looking often, then needs more samples); at n = 64 the fixed rule certifies
-# radius 0.02 on about half the crops, and the sequential rule with a Beta(4, 1) prior
-# (mean 0.8, where most crops are) reaches that fraction with fewer samples in
-# expectation (rstheory.sequential.compare_fixed on the pilot: 1.09x).
+# prior of its confidence sequence (None: the rule's default; "pilot": chosen in the run
+# from a pilot of other photographs, bench/_campaign_pilot.py); alpha 0.001, seed 0; the
+# sequential rule looks every batch. EfficientNet-Lite0 at sigma 0.12: a fixed n of 16
+# certifies radius 0.02 only on the crops with every vote (and the sequential rule, which
+# pays for looking often, then needs more samples), hence n = 64.
 MODELS = {
     "tiny-llava": dict(n0=10, n=500, batch_size=50, sigma=0.5, radius=0.4, size=32, prior=None),
-    "effnet-lite0": dict(
-        n0=4, n=64, batch_size=8, sigma=0.12, radius=0.02, size=64, prior=(4.0, 1.0)
-    ),
+    "effnet-lite0": dict(n0=4, n=64, batch_size=8, sigma=0.12, radius=0.02, size=64, prior="pilot"),
 }
 QUICK = {
     "tiny-llava": dict(n0=8, n=40, batch_size=16, sigma=0.5, radius=0.1, size=32, prior=None),
-    "effnet-lite0": dict(
-        n0=2, n=8, batch_size=4, sigma=0.12, radius=0.02, size=32, prior=(4.0, 1.0)
-    ),
+    "effnet-lite0": dict(n0=2, n=8, batch_size=4, sigma=0.12, radius=0.02, size=32, prior="pilot"),
 }
 ALPHA = 0.001
 PROMPT = "what is in the picture?"
@@ -199,14 +196,22 @@ def _without_rows(res: dict) -> dict:
     return {f: {k: v for k, v in x.items() if k != "rows"} for f, x in res.items()}
 
 
-def bench_model(name, model, oracle, inputs, folder, p, args) -> dict:
-    """Both rules at in-flight 1 and M, the ratios and (when asked) the resume checks."""
+def bench_model(name, model, oracle, inputs, folder, p, args, *, pilot=None) -> dict:
+    """Both rules at in-flight 1 and M, the ratios and (when asked) the resume checks; with
+    ``p["prior"] == "pilot"``, the prior chosen on the ``pilot`` inputs first."""
     base = CertifyConfig(
         n0=p["n0"], n=p["n"], sigma=p["sigma"], alpha=ALPHA, seed=0, batch_size=p["batch_size"]
     )
     counter = Counter(model)
     radius, m = p["radius"], args.in_flight
     look_every = p.get("look_every") or p["batch_size"]  # the sequential rule's look spacing
+    chosen, prior = None, p["prior"]
+    if prior == "pilot":
+        chosen = pilot_prior(
+            model, pilot or [], folder, base, radius=radius, batch_size=look_every, in_flight=m
+        )
+        prior = None if chosen["prior"] is None else tuple(chosen["prior"])
+    print(HEADER)
 
     def go(cfg, in_flight, rule, want=None):
         res = measure(
@@ -228,12 +233,12 @@ def bench_model(name, model, oracle, inputs, folder, p, args) -> dict:
         alpha=ALPHA,
         batch_size=look_every,
         n=p["n"],
-        prior=p["prior"],
+        prior=prior,
     )
     n_max = plan.n_max
     for _ in range(args.retries + 1):
         rule = SequentialRule(
-            radius=radius, n_max=n_max, prior=p["prior"], look_every=p.get("look_every")
+            radius=radius, n_max=n_max, prior=prior, look_every=p.get("look_every")
         )
         seq_cfg = base.replace(n=None, sequential=rule)
         seq = {1: go(seq_cfg, 1, "sequential")}
@@ -272,6 +277,8 @@ def bench_model(name, model, oracle, inputs, folder, p, args) -> dict:
     return dict(
         params=p,
         alpha=ALPHA,
+        prior=None if prior is None else list(prior),
+        pilot=chosen,
         planned=dict(
             n_max=plan.n_max, matched=bool(plan.matched), expected_samples=plan.expected_samples
         ),
@@ -286,24 +293,24 @@ def bench_model(name, model, oracle, inputs, folder, p, args) -> dict:
     )
 
 
-def _crops(folder: Path, count: int) -> list[Input]:
+def _crops(folder: Path, count: int, pilot: int):
     """Square crops (side 150 to 511 pixels, random place) of matplotlib's Grace Hopper photo:
-    real images whose smoothed top class is more or less stable; synthetic ones without it."""
+    real images whose smoothed top class is more or less stable; synthetic ones without it.
+    With the ``pilot`` inputs (:func:`bench._campaign_pilot.pilot_inputs`, disjoint from
+    those) and the line saying where they come from."""
     try:
         from sampler.real_models import grace_hopper_image
 
         image = (grace_hopper_image() * 255).round().to(torch.uint8).permute(1, 2, 0).numpy()
     except ImportError:
-        return _images(folder, count, 64, None)
-    rng = np.random.default_rng(0)
+        return _images(folder, count, 64, None), *pilot_inputs(folder, pilot, [], None)
+    rects = square_rects(*image.shape[:2], count, seed=0)
     out = []
-    for i in range(count):
-        side = int(rng.integers(150, 512))
-        y, x = int(rng.integers(0, 600 - side + 1)), int(rng.integers(0, 512 - side + 1))
+    for i, (y, x, side) in enumerate(rects):
         path = folder / f"{i}.png"
         Image.fromarray(image[y : y + side, x : x + side]).save(path)
         out.append(Input(str(i), path, None))
-    return out
+    return out, *pilot_inputs(folder, pilot, rects, image)
 
 
 def load_models(names, tmp: Path, args):
@@ -334,6 +341,9 @@ def main(argv=None) -> int:
         "--models", nargs="+", choices=list(MODELS), help="default: both (quick: tiny-llava)"
     )
     parser.add_argument("--inputs", type=int, default=None, help="default 32 (quick: 6)")
+    parser.add_argument(
+        "--pilot", type=int, default=None, help="pilot crops of the prior (default 16, quick 4)"
+    )
     parser.add_argument("--in-flight", type=int, default=4, help="M of the packed campaigns")
     parser.add_argument("--retries", type=int, default=2, help="n_max doublings at most")
     parser.add_argument(
@@ -350,6 +360,7 @@ def main(argv=None) -> int:
     parser.add_argument("--json", help="write the results to this file")
     args = parser.parse_args(argv)
     inputs_count = args.inputs or (6 if args.quick else 32)
+    pilot_count = args.pilot or (4 if args.quick else 16)
     sizes = QUICK if args.quick else MODELS
     names = args.models or (["tiny-llava"] if args.quick else list(MODELS))
     torch.set_num_threads(args.threads)
@@ -374,13 +385,15 @@ def main(argv=None) -> int:
             print(f"\n{name}: {p}")
             (tmp / name).mkdir()
             (tmp / f"{name}-rows").mkdir()
+            pilot = None
             if oracle is None:
-                inputs = _crops(tmp / name, inputs_count)
+                inputs, pilot, source = _crops(tmp / name, inputs_count, pilot_count)
+                if p["prior"] == "pilot":
+                    print(f"  prior chosen on a pilot: {source}")
             else:
                 inputs = _images(tmp / name, inputs_count, p["size"], PROMPT)
-            print(HEADER)
             results["models"][name] = bench_model(
-                name, model, oracle, inputs, tmp / f"{name}-rows", p, args
+                name, model, oracle, inputs, tmp / f"{name}-rows", p, args, pilot=pilot
             )
     checked = {k: r["resume_pass"] for k, r in results["models"].items()}
     checked = {k: v for k, v in checked.items() if v is not None}
