@@ -18,7 +18,7 @@ from sampler.__main__ import main
 from sampler._campaign import Writer
 from sampler.models import DecodingConfig
 from sampler.run import VLMLoader, read_rows, run, run_ray, start_local_cluster
-from tests.sampler import test_run as local_tests
+from tests.sampler import _campaign_stubs as stubs
 
 ray = pytest.importorskip("ray")
 
@@ -31,7 +31,7 @@ pytestmark = [
     pytest.mark.filterwarnings("ignore::ResourceWarning"),
 ]
 
-PROMPT = local_tests.PROMPT
+PROMPT = stubs.PROMPT
 KW = dict(
     config=CertifyConfig(n0=4, n=16, sigma=0.5, alpha=0.01, batch_size=8, seed=0),
     prompt=PROMPT,
@@ -43,7 +43,7 @@ DECODING = DecodingConfig(max_new_tokens=6)
 IDS = ["a.png", "b.png", "c.png", "d.png", "e.png"]
 
 
-class KillOnce(local_tests.FirstWord):
+class KillOnce(stubs.FirstWord):
     """FirstWord that kills its worker process (``os._exit``) at its ``when``-th call, once
     per ``marker`` file: the first worker to get there dies mid-input, later ones do not."""
 
@@ -63,7 +63,7 @@ def cluster():
     # Classes of the test modules travel to the workers by value (the workers cannot import
     # test modules by name).
     ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])
-    ray.cloudpickle.register_pickle_by_value(local_tests)
+    ray.cloudpickle.register_pickle_by_value(stubs)
     start_local_cluster(num_cpus=2, log_to_driver=False, logging_level="ERROR")
     yield
     ray.shutdown()
@@ -73,7 +73,7 @@ def cluster():
 def images(tmp_path):
     root = tmp_path / "images"
     for i, name in enumerate(IDS):
-        local_tests._save_png(root / name, i)
+        stubs.save_png(root / name, i)
     return root
 
 
@@ -82,14 +82,14 @@ def _loader(path, oracle=None):
         path,
         device="cpu",
         decoding=DECODING,
-        oracle=local_tests.FirstWord() if oracle is None else oracle,
+        oracle=stubs.FirstWord() if oracle is None else oracle,
     )
 
 
 def _sorted(rows):
     """Rows without timings, by id; object addresses in error messages (``<_io.BytesIO object
     at 0x...>``, which differ between processes) blanked."""
-    rows = sorted(local_tests._strip(rows), key=lambda r: r["id"])
+    rows = sorted(stubs.strip_timings(rows), key=lambda r: r["id"])
     for r in rows:
         if r["error"] is not None:
             message = re.sub(r"0x[0-9a-f]+", "0x", r["error"]["message"])
@@ -102,7 +102,7 @@ def _local(vlm, images, out, oracle=None, **kw):
         vlm,
         images,
         out,
-        oracle=local_tests.FirstWord() if oracle is None else oracle,
+        oracle=stubs.FirstWord() if oracle is None else oracle,
         **{**KW, **kw},
     )
 
@@ -194,35 +194,7 @@ def test_an_interrupted_driver_resumes_and_backends_finish_each_others_files(
 
 
 def _argv(model, images, out, *extra):
-    return [
-        "collect",
-        "--model",
-        str(model),
-        "--data",
-        str(images),
-        "--out",
-        str(out),
-        "--n",
-        "8",
-        "--n0",
-        "4",
-        "--sigma",
-        "0.25",
-        "--oracle",
-        "refusal",
-        "--seed",
-        "3",
-        "--max-new-tokens",
-        "4",
-        "--batch-size",
-        "4",
-        "--prompt",
-        PROMPT,
-        "--device",
-        "cpu",
-        "--quiet",
-        *extra,
-    ]
+    return stubs.collect_argv(model, images, out, "--quiet", *extra)
 
 
 def test_cli_backend_ray_end_to_end_equals_local(
@@ -306,7 +278,7 @@ def test_run_ray_argument_errors_and_missing_ray(
         with pytest.raises(ValueError, match=message):
             run_ray(load, images, tmp_path / "o.jsonl", **kw, **KW)
     with pytest.raises(ValueError, match="give at most one of oracle and make_oracle"):
-        VLMLoader("x", oracle=local_tests.FirstWord(), make_oracle=lambda device: None)
+        VLMLoader("x", oracle=stubs.FirstWord(), make_oracle=lambda device: None)
     monkeypatch.setitem(sys.modules, "ray", None)  # `import ray` raises ImportError
     with pytest.raises(ImportError, match=r"pip install \.\[ray\]"):
         run_ray(load, images, tmp_path / "o.jsonl", **KW)

@@ -5,7 +5,6 @@ dataset layouts (a fake MM-SafetyBench tree), counts that load into rstheory, an
 command line end to end."""
 
 import json
-import os
 import subprocess
 import sys
 import types
@@ -29,47 +28,24 @@ from sampler.run import (
     run,
     write_parquet,
 )
+from tests.sampler._campaign_stubs import (
+    PROMPT,
+    FirstWord,
+    collect_argv,
+    linear_classifier,
+    offline_env,
+    save_png,
+    strip_timings,
+)
 
-PROMPT = "what is in the picture?"
 KW = dict(n0=4, n=8, sigma=0.5, alpha=0.01, batch_size=4)
-
-
-class FirstWord:
-    """A stub oracle: class = length of the first word mod 3 (varied on the tiny model)."""
-
-    labels = ("zero", "one", "two")
-    num_classes = 3
-
-    def __call__(self, texts):
-        return torch.tensor([len((t.split() or [""])[0]) % 3 for t in texts], dtype=torch.int64)
-
-
-def _save_png(path, seed, size=32):
-    rng = np.random.default_rng(seed)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    Image.fromarray(rng.integers(0, 256, (size, size, 3), dtype=np.uint8)).save(path)
-
-
-def linear_classifier():
-    """A stub :class:`sampler.models.ImageClassifier`: one linear layer on 8 x 8 images, 3
-    classes, every parameter drawn from a generator seeded 0. ``torch.nn.Linear`` draws its
-    own initial parameters from the global RNG, whose state depends on the tests run
-    before, so two campaigns compared in one test would otherwise use two models."""
-    from sampler.models import ImageClassifier
-
-    net = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(3 * 8 * 8, 3))
-    gen = torch.Generator().manual_seed(0)
-    with torch.no_grad():
-        for param in net.parameters():
-            param.normal_(generator=gen)
-    return ImageClassifier(net, input_size=(8, 8))
 
 
 @pytest.fixture
 def images(tmp_path):
     root = tmp_path / "images"
     for i, name in enumerate(("a.png", "b.png", "sub/c.png", "d.png")):
-        _save_png(root / name, i)
+        save_png(root / name, i)
     return root
 
 
@@ -90,10 +66,6 @@ def _run(vlm, data, out, **kwargs):
     }
     config = CertifyConfig(**{k: kw.pop(k) for k in list(kw) if k in _CONFIG_FIELDS})
     return run(vlm, data, out, config=config, **kw)
-
-
-def _strip(rows):
-    return [{k: v for k, v in r.items() if k != "timings"} for r in rows]
 
 
 def test_one_row_per_input_matching_certify_and_loading_into_rstheory(vlm15, images, tmp_path):
@@ -139,7 +111,7 @@ def test_same_seed_identical_rows_other_seed_other_noise(vlm15, images, tmp_path
     _run(vlm15, images, tmp_path / "b.jsonl", keep_texts=True)
     _run(vlm15, images, tmp_path / "c.jsonl", keep_texts=True, seed=1)
     a, b, c = (read_rows(tmp_path / f"{x}.jsonl") for x in "abc")
-    assert _strip(a) == _strip(b)
+    assert strip_timings(a) == strip_timings(b)
     assert a[0]["config_hash"] != c[0]["config_hash"]
     assert [r["seed"] for r in a] != [r["seed"] for r in c]
     assert [r["texts"] for r in a] != [r["texts"] for r in c]
@@ -166,7 +138,7 @@ def test_interrupted_run_resumes_without_losing_or_duplicating_rows(
     monkeypatch.undo()
     summary = _run(vlm15, images, out)
     assert summary.skipped == 2 and summary.ok == 2
-    assert _strip(read_rows(out)) == _strip(read_rows(tmp_path / "full.jsonl"))
+    assert strip_timings(read_rows(out)) == strip_timings(read_rows(tmp_path / "full.jsonl"))
 
 
 def test_a_cut_last_line_is_repaired(vlm15, images, tmp_path):
@@ -179,7 +151,7 @@ def test_a_cut_last_line_is_repaired(vlm15, images, tmp_path):
     summary = _run(vlm15, images, out)
     assert summary.repaired and summary.skipped == 3 and summary.ok == 1
     assert out.read_bytes().endswith(b"\n")
-    assert _strip(read_rows(out)) == _strip(full)
+    assert strip_timings(read_rows(out)) == strip_timings(full)
     # A bad line that is not the last one is not silently dropped.
     lines = out.read_text().splitlines(keepends=True)
     out.write_text(lines[0] + "{oops\n" + "".join(lines[1:]))
@@ -200,7 +172,7 @@ def test_a_corrupt_image_gives_an_error_row_and_the_run_goes_on(vlm15, images, t
     assert load_counts(out)[0].shape == (3,)
     # A second run skips it; --retry-errors runs it again once the image is fixed.
     assert _run(vlm15, images, out).skipped == 4
-    _save_png(images / "b.png", 1)
+    save_png(images / "b.png", 1)
     summary = _run(vlm15, images, out, retry_errors=True)
     assert summary.ok == 1 and summary.skipped == 3
     rows = read_rows(out)
@@ -294,7 +266,7 @@ def test_mm_safetybench_layout(vlm15, tmp_path):
     for scenario, qids in (("01-Illegal_Activitiy", (2, 10)), ("02-HateSpeech", (0,))):
         for variant in ("SD", "TYPO"):  # no SD_TYPO folder: that variant is skipped
             for q in qids:
-                _save_png(root / "imgs" / scenario / variant / f"{q}.jpg", q)
+                save_png(root / "imgs" / scenario / variant / f"{q}.jpg", q)
     inputs = read_dataset(root)
     assert [(x.id, x.prompt) for x in inputs] == [
         ("01-Illegal_Activitiy/SD/2", "sd 2"),
@@ -405,39 +377,15 @@ def test_cli_interrupt_exits_130_and_keeps_rows(
 
     monkeypatch.setattr(campaign_module, "certify", interrupting)
     out = tmp_path / "rows.jsonl"
-    argv = [
-        "collect",
-        "--model",
-        str(tiny_llava_15_path),
-        "--data",
-        str(images),
-        "--out",
-        str(out),
-        "--n",
-        "4",
-        "--n0",
-        "2",
-        "--sigma",
-        "0.5",
-        "--oracle",
-        "refusal",
-        "--seed",
-        "0",
-        "--prompt",
-        PROMPT,
-        "--max-new-tokens",
-        "3",
-        "--quiet",
-        "--device",
-        "cpu",
-    ]
+    options = dict(n=4, n0=2, sigma=0.5, seed=0, max_new_tokens=3, batch_size=None)
+    argv = collect_argv(tiny_llava_15_path, images, out, "--quiet", **options)
     assert main(argv) == 130
     assert "run the same command again to resume" in capsys.readouterr().err
     assert len(read_rows(out)) == 1
 
 
 def test_cli_end_to_end_in_a_subprocess(tmp_path, images):
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
+    env = offline_env()
     model = tmp_path / "tiny"
     subprocess.run(
         [sys.executable, "-m", "sampler", "build-tiny", str(model)],
@@ -446,39 +394,8 @@ def test_cli_end_to_end_in_a_subprocess(tmp_path, images):
         capture_output=True,
     )
     out = tmp_path / "rows.jsonl"
-    cmd = [
-        sys.executable,
-        "-m",
-        "sampler",
-        "collect",
-        "--model",
-        str(model),
-        "--data",
-        str(images),
-        "--out",
-        str(out),
-        "--n",
-        "8",
-        "--n0",
-        "4",
-        "--sigma",
-        "0.25",
-        "--oracle",
-        "refusal",
-        "--seed",
-        "3",
-        "--max-new-tokens",
-        "4",
-        "--batch-size",
-        "4",
-        "--prompt",
-        PROMPT,
-        "--keep-texts",
-        "--device",
-        "cpu",
-        "--limit",
-        "3",
-    ]
+    argv = collect_argv(model, images, out, "--keep-texts")
+    cmd = [sys.executable, "-m", "sampler", *argv, "--limit", "3"]
     done = subprocess.run(cmd, env=env, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     summary = json.loads(done.stdout.strip().splitlines()[-1])
@@ -490,7 +407,7 @@ def test_cli_end_to_end_in_a_subprocess(tmp_path, images):
     assert rows[0]["config"]["model"]["decoding"]["max_new_tokens"] == 4
     assert all(len(r["texts"]["estimation"]) == 8 for r in rows)
     # Run again without --limit, in process: the three rows are kept, one is added.
-    assert main([*cmd[3:-2], "--quiet"]) == 0
+    assert main([*argv, "--quiet"]) == 0
     rows = read_rows(out)
     assert [r["id"] for r in rows] == ["a.png", "b.png", "d.png", "sub/c.png"]
 
@@ -553,39 +470,11 @@ def test_cli_killed_mid_run_resumes_to_the_rows_of_an_uninterrupted_run(
 
     root = tmp_path / "many"
     for i in range(12):
-        _save_png(root / f"{i:02d}.png", i)
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
+        save_png(root / f"{i:02d}.png", i)
+    env = offline_env()
 
     def argv(out):
-        return [
-            "collect",
-            "--model",
-            str(tiny_llava_15_path),
-            "--data",
-            str(root),
-            "--out",
-            str(out),
-            "--n",
-            "16",
-            "--n0",
-            "4",
-            "--sigma",
-            "0.25",
-            "--oracle",
-            "refusal",
-            "--seed",
-            "9",
-            "--max-new-tokens",
-            "4",
-            "--batch-size",
-            "4",
-            "--prompt",
-            PROMPT,
-            "--device",
-            "cpu",
-            "--quiet",
-            "--keep-texts",
-        ]
+        return collect_argv(tiny_llava_15_path, root, out, "--quiet", "--keep-texts", n=16, seed=9)
 
     out = tmp_path / "killed.jsonl"
     proc = subprocess.Popen(
@@ -609,7 +498,7 @@ def test_cli_killed_mid_run_resumes_to_the_rows_of_an_uninterrupted_run(
     assert main(argv(tmp_path / "full.jsonl")) == 0
     rows = read_rows(out)
     assert sorted(r["id"] for r in rows) == [f"{i:02d}.png" for i in range(12)]
-    assert _strip(rows) == _strip(read_rows(tmp_path / "full.jsonl"))
+    assert strip_timings(rows) == strip_timings(read_rows(tmp_path / "full.jsonl"))
 
 
 def test_parquet_copy_reads_back_equal_to_the_jsonl_rows(vlm15, images, tmp_path):

@@ -19,10 +19,14 @@ import pytest
 import sampler._lock as lock_module
 from sampler._lock import OutputLockedError, OutputLockUnavailableError, lock_path, output_lock
 from sampler.run import read_rows
-from tests.sampler.test_run import PROMPT, _save_png
-from tests.sampler.test_run_resume import _classifier_run
+from tests.sampler._campaign_stubs import (
+    collect_argv,
+    offline_env,
+    run_fast_classifier,
+    save_images,
+)
 
-ENV = {**os.environ, "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
+ENV = offline_env()
 
 # A process that holds the lock of argv[2] until it is killed or interrupted. It loads
 # sampler/_lock.py alone (the standard library only), so it starts in milliseconds.
@@ -91,45 +95,10 @@ def _descriptors(path) -> int:
     )
 
 
-def _images(root, count):
-    for i in range(count):
-        _save_png(root / f"{i:02d}.png", i)
-    return root
-
-
 def _collect(model, data, out, *extra):
-    return [
-        sys.executable,
-        "-m",
-        "sampler",
-        "collect",
-        "--model",
-        str(model),
-        "--data",
-        str(data),
-        "--out",
-        str(out),
-        "--n",
-        "64",
-        "--n0",
-        "8",
-        "--max-new-tokens",
-        "6",
-        "--batch-size",
-        "8",
-        "--oracle",
-        "refusal",
-        "--sigma",
-        "0.25",
-        "--seed",
-        "0",
-        "--prompt",
-        PROMPT,
-        "--device",
-        "cpu",
-        "--quiet",
-        *extra,
-    ]
+    options = dict(n=64, n0=8, max_new_tokens=6, batch_size=8, seed=0)
+    argv = collect_argv(model, data, out, "--quiet", *extra, **options)
+    return [sys.executable, "-m", "sampler", *argv]
 
 
 def _holder_pid(out) -> int | None:
@@ -143,14 +112,14 @@ def test_run_refuses_an_output_locked_by_another_process(holders, tmp_path):
     """The API: run() on an output another process locks raises OutputLockedError (a
     ValueError) naming the output, the holder's pid and host, and the remedy, and leaves
     the file as it was (a cut last line, which a run would repair, is still there)."""
-    images = _images(tmp_path / "images", 2)
+    images = save_images(tmp_path, 2)
     out = tmp_path / "rows.jsonl"
-    assert _classifier_run(images, out, limit=1).ok == 1
+    assert run_fast_classifier(images, out, limit=1).ok == 1
     out.write_bytes(out.read_bytes() + b'{"id": "01.png", "config_')
     before = out.read_bytes()
     holder = holders(out)
     with pytest.raises(OutputLockedError) as info:
-        _classifier_run(images, out)
+        run_fast_classifier(images, out)
     message = str(info.value)
     assert isinstance(info.value, ValueError) and "\n" not in message
     assert message.startswith(f"out: {out} is being written by another run (pid {holder.pid} on ")
@@ -165,7 +134,7 @@ def test_a_second_collect_on_a_locked_output_exits_2_naming_the_holder(
     """Two processes, one output: while another process holds the lock, ``collect`` on the
     output exits 2 within seconds with a message naming the holder's pid, and writes
     nothing (the cut last line it would repair is left as it is)."""
-    images = _images(tmp_path / "images", 2)
+    images = save_images(tmp_path, 2)
     out = tmp_path / "rows.jsonl"
     out.write_bytes(b'{"id": "00.png", "config_hash": "')
     holder = holders(out)
@@ -191,7 +160,7 @@ def test_a_second_collect_while_one_runs_is_refused_and_no_row_is_lost(
     second ``collect --retry-errors`` on the same output, which would remove the error row
     by replacing the file under the first, is refused with exit 2 and changes nothing.
     Resumed, the first writes every input exactly once."""
-    images = _images(tmp_path / "images", 12)
+    images = save_images(tmp_path, 12)
     (images / "0-broken.png").write_bytes(b"not a png")  # sorted first: its row comes first
     out = tmp_path / "rows.jsonl"
     first = subprocess.Popen(
@@ -236,9 +205,9 @@ def test_the_lock_is_released_when_its_holder_is_killed_or_interrupted(holders, 
     """A holder killed with SIGKILL (the operating system releases its lock) or interrupted
     with SIGINT (a KeyboardInterrupt, the ``with`` block's exit releases it and empties the
     lock file) lets the next run take the lock and resume the file."""
-    images = _images(tmp_path / "images", 4)
+    images = save_images(tmp_path, 4)
     out = tmp_path / "rows.jsonl"
-    assert _classifier_run(images, out, limit=2).ok == 2
+    assert run_fast_classifier(images, out, limit=2).ok == 2
     holder = holders(out)
     assert _probe(lock_path(out))[0] == "held"
     holder.send_signal(how)
@@ -249,7 +218,7 @@ def test_the_lock_is_released_when_its_holder_is_killed_or_interrupted(holders, 
         assert content == ""  # released by the context manager, holder cleared
     else:
         assert json.loads(content)["pid"] == holder.pid  # left behind, and harmless
-    summary = _classifier_run(images, out)
+    summary = run_fast_classifier(images, out)
     assert (summary.skipped, summary.ok) == (2, 2)
     assert sorted(r["id"] for r in read_rows(out)) == ["00.png", "01.png", "02.png", "03.png"]
 
@@ -258,7 +227,7 @@ def test_the_lock_is_reentrant_in_its_thread_and_refused_to_another(tmp_path):
     """One thread takes the lock again (another spelling of the path too, and run() inside
     it) on its one descriptor; inner exits keep it; another thread is refused, naming this
     process; the last exit releases it (seen from another process)."""
-    images = _images(tmp_path / "images", 2)
+    images = save_images(tmp_path, 2)
     out = tmp_path / "rows.jsonl"
     refused = []
 
@@ -269,7 +238,7 @@ def test_the_lock_is_reentrant_in_its_thread_and_refused_to_another(tmp_path):
         except OutputLockedError as err:
             refused.append(err)
         try:
-            _classifier_run(images, out)
+            run_fast_classifier(images, out)
         except OutputLockedError as err:
             refused.append(err)
 
@@ -279,7 +248,7 @@ def test_the_lock_is_reentrant_in_its_thread_and_refused_to_another(tmp_path):
         assert state == "held" and json.loads(content)["pid"] == os.getpid()
         with output_lock(out), output_lock(tmp_path / "." / "rows.jsonl"):
             assert _descriptors(lock) == 1
-            assert _classifier_run(images, out).ok == 2  # run() takes it again
+            assert run_fast_classifier(images, out).ok == 2  # run() takes it again
         assert _probe(lock)[0] == "held"
         thread = threading.Thread(target=other_thread)
         thread.start()
@@ -290,7 +259,7 @@ def test_the_lock_is_reentrant_in_its_thread_and_refused_to_another(tmp_path):
         assert _probe(lock)[0] == "held" and _descriptors(lock) == 1
     assert _probe(lock) == ("free", "")
     assert _descriptors(lock) == 0 and not lock_module._registry
-    thread = threading.Thread(target=lambda: refused.append(_classifier_run(images, out)))
+    thread = threading.Thread(target=lambda: refused.append(run_fast_classifier(images, out)))
     thread.start()
     thread.join()
     assert refused[-1].skipped == 2  # released: another thread takes it
@@ -318,7 +287,7 @@ def test_a_filesystem_that_cannot_lock_is_refused(tmp_path, monkeypatch, code):
         raise OSError(code, os.strerror(code))
 
     monkeypatch.setattr(lock_module.fcntl, "lockf", cannot_lock)
-    images = _images(tmp_path / "images", 2)
+    images = save_images(tmp_path, 2)
     out = tmp_path / "rows.jsonl"
     with pytest.raises(OutputLockUnavailableError) as info, output_lock(out):
         pass
@@ -329,5 +298,5 @@ def test_a_filesystem_that_cannot_lock_is_refused(tmp_path, monkeypatch, code):
     assert "put the output on a filesystem that supports POSIX locks" in message
     assert not lock_module._registry and _descriptors(lock_path(out)) == 0
     with pytest.raises(OutputLockUnavailableError):
-        _classifier_run(images, out)
+        run_fast_classifier(images, out)
     assert not out.exists()

@@ -19,23 +19,12 @@ from rstheory._rows import RUN_KEYS, check_row
 from sampler._run_rows import check_output, resume
 from sampler.certify import CertifyConfig
 from sampler.run import Input, read_rows, run
-from tests.sampler.test_run import _save_png, linear_classifier
-
-
-def _classifier_run(data, out, **kw):
-    """A fast campaign: a linear classifier on 8x8 images, 25 samples an input."""
-    config = CertifyConfig(n0=5, n=20, sigma=0.5, alpha=0.01, seed=0, batch_size=8, num_classes=3)
-    return run(
-        linear_classifier(), data, out, model_name="linear-8x8", progress=False, config=config, **kw
-    )
+from tests.sampler._campaign_stubs import run_fast_classifier, save_images
 
 
 @pytest.fixture
 def images(tmp_path):
-    root = tmp_path / "images"
-    for i in range(3):
-        _save_png(root / f"{i:02d}.png", i)
-    return root
+    return save_images(tmp_path, 3)
 
 
 # --------------------------------------------------------------------------- bad rows
@@ -53,7 +42,7 @@ def test_a_bad_row_is_refused_naming_file_line_and_field_and_nothing_is_written(
     line and the field, before the repair of the cut last line (or of the error rows) is
     written, so the file is left byte for byte; check_output says the same, prefixed."""
     out = tmp_path / "rows.jsonl"
-    assert _classifier_run(images, out, limit=2).ok == 2
+    assert run_fast_classifier(images, out, limit=2).ok == 2
     first, second = out.read_bytes().splitlines()
     row = json.loads(second)
     row[field] = value
@@ -64,7 +53,7 @@ def test_a_bad_row_is_refused_naming_file_line_and_field_and_nothing_is_written(
     before = out.read_bytes()
     where = f"{out}:2: field '{field}'"
     with pytest.raises(ValueError, match=re.escape(where)):
-        _classifier_run(images, out, retry_errors=retry_errors)
+        run_fast_classifier(images, out, retry_errors=retry_errors)
     assert out.read_bytes() == before
     assert not out.with_name(out.name + ".tmp").exists()
     with pytest.raises(ValueError, match=re.escape(f"out: {where}")):
@@ -73,11 +62,11 @@ def test_a_bad_row_is_refused_naming_file_line_and_field_and_nothing_is_written(
 
 def test_a_refused_resume_of_a_changed_prompt_writes_nothing(images, tmp_path):
     out = tmp_path / "rows.jsonl"
-    _classifier_run(images, out, limit=1, prompt="first")
+    run_fast_classifier(images, out, limit=1, prompt="first")
     out.write_bytes(out.read_bytes() + b'{"id": "01.png", "conf')
     before = out.read_bytes()
     with pytest.raises(ValueError, match="was collected with prompt 'first'"):
-        _classifier_run(images, out, prompt="second")
+        run_fast_classifier(images, out, prompt="second")
     assert out.read_bytes() == before
 
 
@@ -232,7 +221,7 @@ def test_a_dataset_without_inputs_and_limit_0_are_refused_before_any_work(tmp_pa
 def test_check_output_accepts_a_new_or_resumable_output(images, tmp_path):
     out = tmp_path / "rows.jsonl"
     check_output(out, parquet=tmp_path / "rows.parquet")  # neither exists yet
-    _classifier_run(images, out, limit=2)
+    run_fast_classifier(images, out, limit=2)
     out.write_bytes(out.read_bytes() + b'{"id": "02.png", "conf')  # a cut last line: repaired
     check_output(out, parquet=tmp_path / "rows.parquet")
     check_output("rows-in-the-working-directory.jsonl")
@@ -276,14 +265,14 @@ def test_run_refuses_missing_folders_and_bad_parquet_paths_before_the_campaign(i
     folder before the campaign (not after its rows are written)."""
     missing = tmp_path / "missing"
     with pytest.raises(ValueError, match=re.escape(f"out: the folder {missing} does not exist")):
-        _classifier_run(images, missing / "rows.jsonl")
+        run_fast_classifier(images, missing / "rows.jsonl")
     assert not missing.exists()
     out = tmp_path / "rows.jsonl"
     with pytest.raises(ValueError, match=re.escape(f"parquet: the folder {missing} does not")):
-        _classifier_run(images, out, parquet=missing / "rows.parquet")
+        run_fast_classifier(images, out, parquet=missing / "rows.parquet")
     assert not out.exists() and not missing.exists()
     with pytest.raises(ValueError, match=re.escape(f"out: {tmp_path} is a directory")):
-        _classifier_run(images, tmp_path)
+        run_fast_classifier(images, tmp_path)
     assert not tmp_path.with_name(tmp_path.name + ".lock").exists()
-    assert _classifier_run(images, out, parquet=tmp_path / "rows.parquet").ok == 3
+    assert run_fast_classifier(images, out, parquet=tmp_path / "rows.parquet").ok == 3
     assert len(read_rows(out)) == 3
