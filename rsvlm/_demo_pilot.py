@@ -16,8 +16,9 @@ radius over the ``N`` inputs, with its standard error ``sd(R_i) / sqrt(N)`` (the
 a sample of Pr(p_A)), against the pilot fit's prediction; and the certified fraction at
 ``at_radius``. **The planner.** The target :math:`\\mathbb E[R_m] \\ge t\\,
 \\mathbb E[R_n]` with the run's own ``n`` as the reference (a reference beyond the run
-cannot be measured): the planner's ``n`` from the pilot fit against the smallest ``m`` of
-the measured prefixes whose mean radius reaches ``t`` times that of the whole run.
+cannot be measured): the planner's ``n`` from the pilot fit against the smallest ``m``
+(every ``m`` from ``pilot_n`` to ``n``) whose measured mean radius reaches ``t`` times that
+of the whole run, and the measured mean radius at the planner's ``n``.
 
 Example (the prefix counts, without a model):
   >>> import numpy as np
@@ -110,7 +111,10 @@ def step_pilot(
     plan = planning.required_samples(
         fit.distribution, target_ratio=target_ratio, reference_n=n, **kw
     )
-    reached = [g for g, r in zip(grid, measured, strict=True) if r >= target_ratio * measured[-1]]
+    every = np.arange(pilot_n, n + 1)
+    dense = _mean_radius(labels, ok, every, alpha=alpha, sigma=sigma)
+    reached = every[dense >= target_ratio * dense[-1]]
+    at_plan = float(dense[plan.n - pilot_n]) if pilot_n <= plan.n <= n else None
     return {
         "pilot_n": pilot_n,
         "n": n,
@@ -126,7 +130,19 @@ def step_pilot(
         "target_ratio": target_ratio,
         "planner_n": int(plan.n),
         "measured_n": int(reached[0]),
+        "target_radius": float(target_ratio * dense[-1]),
+        "measured_radius_at_planner_n": at_plan,
     }
+
+
+def _mean_radius(labels, ok, every, *, alpha, sigma) -> np.ndarray:
+    """Mean radius over the inputs of the run of the first ``m`` votes, for each ``m``."""
+    import rstheory
+
+    k = prefix_counts(labels, [r["top_class"] for r in ok], sizes=every)
+    m = np.broadcast_to(every[:, None], k.shape)
+    cert = rstheory.certify(k.reshape(-1), m.reshape(-1), alpha=alpha, sigma=sigma)
+    return np.asarray(cert.radius).reshape(k.shape).mean(axis=1)
 
 
 def section(p: dict | None) -> list[str]:
@@ -156,8 +172,13 @@ def section(p: dict | None) -> list[str]:
     lines += [
         "",
         f"Target E[R_m] >= {p['target_ratio']:g} E[R_{p['n']}]: the planner from the pilot "
-        f"asks for n = {p['planner_n']}; the measured prefixes first reach it at "
-        f"m = {p['measured_n']} (on the grid above).",
+        f"asks for n = {p['planner_n']}; the measured prefixes first reach it "
+        f"({p['target_radius']:.4f}) at m = {p['measured_n']}"
+        + (
+            f", and measure {p['measured_radius_at_planner_n']:.4f} at the planner's n."
+            if p["measured_radius_at_planner_n"] is not None
+            else " (the planner's n lies beyond the run)."
+        ),
         "",
     ]
     return lines

@@ -61,11 +61,20 @@ def test_pilot_prediction_matches_measurement():
     radius = np.where(lower > 0.5, sigma * stats.norm.ppf(lower), 0.0)
     assert out["measured_radius"][-1] == pytest.approx(radius.mean(), rel=1e-9)
     assert out["measured_accuracy"][-1] == pytest.approx(np.mean(radius >= 0.1))
-    # measured_n: the first size whose mean radius reaches the target, found independently.
+    # measured_n: the first m whose mean radius reaches the target, through scipy.
     target = out["target_ratio"] * out["measured_radius"][-1]
-    pairs = zip(out["sizes"], out["measured_radius"], strict=True)
-    first = next(m for m, r in pairs if r >= target)
-    assert out["measured_n"] == first
+    assert out["target_radius"] == pytest.approx(target, rel=1e-12)
+    labels = np.array([row["estimation_labels"] for row in rows]) == 0
+    for m in (out["measured_n"] - 1, out["measured_n"]):
+        km = labels[:, :m].sum(axis=1)
+        low = stats.beta.ppf(alpha, km, m - km + 1)
+        mean = np.where(low > 0.5, sigma * stats.norm.ppf(low), 0.0).mean()
+        assert (mean >= target - 1e-12) == (m == out["measured_n"]), (m, mean, target)
+    if out["planner_n"] <= n:
+        km = labels[:, : out["planner_n"]].sum(axis=1)
+        low = stats.beta.ppf(alpha, km, out["planner_n"] - km + 1)
+        mean = np.where(low > 0.5, sigma * stats.norm.ppf(low), 0.0).mean()
+        assert out["measured_radius_at_planner_n"] == pytest.approx(mean, rel=1e-9)
     assert out["pilot_n"] <= out["planner_n"]
     text = "\n".join(section(out))
     assert f"n = {out['planner_n']}" in text and "| 512 |" in text
