@@ -76,14 +76,35 @@ class Theorem:
 _THEOREMS: dict[str, Theorem] = {}
 
 
+def _key(theorem: Theorem) -> tuple:
+    """What makes two registrations one theorem: its text and where its checks are defined."""
+
+    def where(f):
+        code = getattr(f, "__code__", None)
+        return None if f is None else (f.__qualname__, getattr(code, "co_filename", None))
+
+    return (
+        theorem.name,
+        theorem.statement,
+        theorem.source,
+        where(theorem.symbolic),
+        where(theorem.numeric),
+    )
+
+
 def register(theorem: Theorem) -> Theorem:
     """Add ``theorem`` to the registry and return it; names are unique.
 
-    Registering the identical object again (a module imported twice) is a no-op.
+    Registering the same theorem again is a no-op: the identical object, or one from the
+    same source file imported a second time as another module object (pytest's
+    ``--import-mode=importlib`` does that when it collects a module's doctests), whose
+    checks are new function objects with the same file and qualified name.
     """
     old = _THEOREMS.get(theorem.name)
-    if old is not None and old != theorem:
-        raise ValueError(f"a different theorem is already registered as {theorem.name!r}")
+    if old is not None:
+        if old != theorem and _key(old) != _key(theorem):
+            raise ValueError(f"a different theorem is already registered as {theorem.name!r}")
+        return theorem  # the first registration stays
     _THEOREMS[theorem.name] = theorem
     return theorem
 

@@ -42,6 +42,21 @@ def test_register_rejects_a_different_theorem_under_a_taken_name(isolated_regist
         proofs_check.register(_theorem("test.dup", symbolic=lambda: None))
 
 
+def test_a_theorem_module_imported_twice_registers_once():
+    # pytest's --import-mode=importlib imports a module a second time as another module
+    # object when it collects its doctests: the same theorems, new function objects.
+    import importlib.util
+    import pathlib
+
+    path = pathlib.Path(proofs_check.__file__).parent / "thm_bounds.py"
+    before = {t.name: t for t in proofs_check.theorems()}
+    spec = importlib.util.spec_from_file_location("thm_bounds_imported_again", path)
+    spec.loader.exec_module(importlib.util.module_from_spec(spec))
+    after = {t.name: t for t in proofs_check.theorems()}
+    assert after.keys() == before.keys()
+    assert all(after[k] is before[k] for k in before)  # the first registration stays
+
+
 def test_theorem_decorator_registers_the_numeric_check_and_returns_it(isolated_registry):
     def symbolic():
         return proofs_check.CheckResult(True, detail="holds")
