@@ -308,7 +308,7 @@ def test_a_predict_campaign_on_ray_equals_the_local_one(
     from sampler.run import VLMLoader, run_ray, start_local_cluster
 
     ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])
-    ray.cloudpickle.register_pickle_by_value(sys.modules[FirstWord.__module__])  # test_run
+    ray.cloudpickle.register_pickle_by_value(sys.modules[FirstWord.__module__])  # _campaign_stubs
     kw = dict(config=VLM_CFG, oracle_name="first-word", prompt=PROMPT, progress=False, limit=4)
     local = run(vlm15, images, tmp_path / "local.jsonl", oracle=FirstWord(), **kw)
     load = VLMLoader(
