@@ -13,6 +13,9 @@ lower-case (:data:`sampler._toy_task.REFUSAL`), so the case-sensitive judge sees
 the rest a compliance. The VLM
 objective (:mod:`sampler._attack_loss`) is ``--direction away`` from the clean greedy
 answer (the refusal) or ``--direction toward`` a ``--text`` (a compliant answer).
+``--oracle answers`` attacks unmarked held-out images instead, with the toy task's answer
+words as the classes (:func:`rsvlm._demo_trained.answer_oracle`): a success changes the
+answer class (a shape or colour word) away from the certified one.
 
 1. Certify the inputs with :func:`sampler.run.run` (``--n0``, ``--n``, ``--sigma``,
    ``--alpha``);
@@ -76,9 +79,9 @@ def _inputs(folder: pathlib.Path, count: int) -> pathlib.Path:
     return folder
 
 
-def _toy_inputs(folder: pathlib.Path, count: int) -> list[Input]:
-    """The first ``count`` marked ("forbidden") images of a held-out toy batch, as PNGs,
-    each with the question drawn for it."""
+def _toy_inputs(folder: pathlib.Path, count: int, *, marked: bool = True) -> list[Input]:
+    """The first ``count`` marked ("forbidden") images of a held-out toy batch (unmarked
+    ones when ``marked`` is False), as PNGs, each with the question drawn for it."""
     from sampler._toy_task import toy_images, toy_questions
 
     pool = 8 * count + 16  # a quarter of the images carry the mark
@@ -86,7 +89,7 @@ def _toy_inputs(folder: pathlib.Path, count: int) -> list[Input]:
     _, prompts = toy_questions(pool, seed=TOY_SEED)
     folder.mkdir(parents=True, exist_ok=True)
     inputs = []
-    for i in np.flatnonzero(batch.forbidden.numpy())[:count]:
+    for i in np.flatnonzero(batch.forbidden.numpy() == marked)[:count]:
         rgb = (batch.images[i].permute(1, 2, 0).numpy() * 255).round().astype(np.uint8)
         path = folder / f"toy_{i}.png"
         Image.fromarray(rgb).save(path)
@@ -113,6 +116,16 @@ def _model(args, out: pathlib.Path):
     cfg = CertifyConfig(
         n0=args.n0, n=args.n, sigma=args.sigma, alpha=args.alpha, seed=0, batch_size=50,
     )  # fmt: skip
+    if args.oracle == "answers":  # unmarked images: the answer word is the class
+        from rsvlm._demo_trained import answer_oracle
+
+        return (
+            vlm,
+            _toy_inputs(out / "images", args.inputs, marked=False),
+            answer_oracle(),
+            cfg,
+            ("trained LLaVA (toy task, answer classes)"),
+        )
     inputs = _toy_inputs(out / "images", args.inputs)
     judge = RefusalJudge(case_sensitive=args.case_sensitive)
     return vlm, inputs, judge, cfg, "trained LLaVA (toy task)"
@@ -136,6 +149,11 @@ def main() -> None:
     parser.add_argument(
         "--case-sensitive", action="store_true", help="trained-llava: GCG's case-sensitive judge"
     )
+    parser.add_argument(
+        "--oracle", choices=("refusal", "answers"), default="refusal",
+        help="trained-llava: marked images and the refusal judge, or unmarked images and "
+        "their answer words (a success changes the answer class)",
+    )  # fmt: skip
     parser.add_argument("--out", type=pathlib.Path, default=None, help="folder for the rows")
     parser.add_argument("--plot", type=pathlib.Path, default=None)
     args = parser.parse_args()
