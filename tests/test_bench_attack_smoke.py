@@ -46,3 +46,12 @@ def test_bench_attack_runs_on_the_trained_llava(tmp_path):
     certified = _check(out)
     # the inputs carry the mark: the model refuses them (class 0 of the refusal judge)
     assert certified and all(c == 0 for c in certified), out
+
+
+@pytest.mark.slow  # as above
+def test_bench_attack_runs_on_the_trained_llavas_answer_classes(tmp_path):
+    args = ("--model", "trained-llava", "--oracle", "answers", "--inputs", "2", *TINY)
+    out = run_bench("bench_attack.py", *args, "--out", str(tmp_path), timeout=600)
+    certified = _check(out)
+    # unmarked images: an answer word (ids 0-5 of the answer oracle), never the refusal
+    assert certified and all(0 <= c < 6 for c in certified), out
