@@ -49,10 +49,17 @@ dropping terms of the first sum lowers it, and the mass outside ``W_Y`` is added
 the second. When ``p_B`` dominates the rest (the hard cases, ``p_A`` and ``p_B`` close) the
 gap to the exact rate is the rare draws where ``C`` beats ``B``, and the floor is tight.
 
-**Rounding.** The computed floor and exact rate are float64 sums of at most ``10^7``
-terms in ``[0, 1]`` (the exact rate's window leaves out ``2e-20``), each within ``1e-12``
-of its value (the tests see at most ``2e-15`` between the two where they meet), so a
-floor above ``target +`` :data:`SLACK` puts the computed exact rate above ``target``.
+**Rounding.** In exact arithmetic the floor is at most the exact rate that
+:mod:`rstheory._predict_rates` computes plus ``2e-20``: it is below the true rate, and the
+exact rate's window drops at most ``2e-20`` of ``A``'s mass from ``P[A not returned]`` and
+only lowers the other classes' wins. The computed values differ from those by the rounding
+of SciPy's binomial masses and tails and of the row sums: the floor is a difference of
+two sums, the exact rate of three, each a sum of at most ``n + 1`` nonnegative terms of
+total at most 1, so each computed sum is off by at most its terms' relative error plus
+``log2(n + 1)`` float64 roundings (pairwise summation). A floor above ``target +``
+:data:`SLACK` therefore puts the computed exact rate above ``target`` as long as SciPy's
+binomial functions are accurate to about ``1e-10`` relative: that is assumed, not proved
+(the tests see at most ``2e-15`` between floor and exact rate where they meet).
 """
 
 from __future__ import annotations
