@@ -77,11 +77,15 @@ _THEOREMS: dict[str, Theorem] = {}
 
 
 def _key(theorem: Theorem) -> tuple:
-    """What makes two registrations one theorem: its text and where its checks are defined."""
+    """What makes two registrations one theorem: its text and where its checks are defined
+    (file, first line and qualified name, so two lambdas of one function differ)."""
 
     def where(f):
+        if f is None:
+            return None
         code = getattr(f, "__code__", None)
-        return None if f is None else (f.__qualname__, getattr(code, "co_filename", None))
+        line = getattr(code, "co_firstlineno", None)
+        return f.__qualname__, getattr(code, "co_filename", None), line
 
     return (
         theorem.name,
@@ -98,7 +102,7 @@ def register(theorem: Theorem) -> Theorem:
     Registering the same theorem again is a no-op: the identical object, or one from the
     same source file imported a second time as another module object (pytest's
     ``--import-mode=importlib`` does that when it collects a module's doctests), whose
-    checks are new function objects with the same file and qualified name.
+    checks are new function objects with the same file, first line and qualified name.
     """
     old = _THEOREMS.get(theorem.name)
     if old is not None:

@@ -42,6 +42,19 @@ def test_register_rejects_a_different_theorem_under_a_taken_name(isolated_regist
         proofs_check.register(_theorem("test.dup", symbolic=lambda: None))
 
 
+def test_register_rejects_another_check_of_the_same_text_and_qualified_name(isolated_registry):
+    # Two lambdas of one function share file and qualified name; their lines differ.
+    checks = [
+        lambda: None,
+        lambda: None,
+    ]
+    assert checks[0].__qualname__ == checks[1].__qualname__
+    proofs_check.register(_theorem("test.twin", symbolic=checks[0]))
+    assert proofs_check.register(_theorem("test.twin", symbolic=checks[0])) is not None
+    with pytest.raises(ValueError, match="already registered"):
+        proofs_check.register(_theorem("test.twin", symbolic=checks[1]))
+
+
 def test_a_theorem_module_imported_twice_registers_once():
     # pytest's --import-mode=importlib imports a module a second time as another module
     # object when it collects its doctests: the same theorems, new function objects.
