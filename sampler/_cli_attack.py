@@ -19,9 +19,12 @@ the same command skips the rows already in ``--out``.
 
 Exit codes: 0 every attack has an ok row; 2 bad arguments or files (nothing run), among
 them certify rows of another model than ``--model`` and an ``--out`` holding rows of
-another attack configuration, model or certify run; 3 some attacks became error rows
-(their messages are in the rows). The refusals and codes are those of
-:mod:`sampler._cli_exit`, shared with ``collect`` and ``predict``.
+another attack configuration, model or certify run; 3 some attacks of the inputs attacked
+have error rows in ``--out`` (their messages are in the rows; a rerun skips them, so it
+exits 3 again); 130 interrupted (the rows written so far are kept: run the same command
+again to resume). The refusals and codes are those of :mod:`sampler._cli_exit`, shared
+with ``collect`` and ``predict``; a refusal of an attack or certification setting names
+its option (``--judge-alpha: alpha must lie in ...``).
 """
 
 from __future__ import annotations
@@ -98,10 +101,52 @@ def add_attack(sub) -> None:
     p.set_defaults(run=_run_attack)
 
 
+#: The option of each field of :class:`sampler.attack.AttackConfig` and of the
+#: certification's :class:`sampler.CertifyConfig` (``--data``), for the refusals.
+ATTACK_OPTIONS = {
+    "eps": "--eps",
+    "radius_multiples": "--radius-multiples",
+    "against": "--against",
+    "steps": "--steps",
+    "step_size": "--step-size",
+    "restarts": "--restarts",
+    "draws": "--draws",
+    "n": "--judge-n",
+    "alpha": "--judge-alpha",
+    "batch_size": "--batch-size",
+    "text": "--text",
+    "seed": "--seed",
+}
+CERTIFY_OPTIONS = {
+    "n0": "--n0",
+    "n": "--n",
+    "sigma": "--sigma",
+    "alpha": "--alpha",
+    "seed": "--seed",
+    "batch_size": "--batch-size",
+}
+
+
+class _naming(refusing):
+    """A block whose ``ValueError`` is a refusal prefixed with the option of the field its
+    message starts with (``options``: field name to option), or with nothing."""
+
+    def __init__(self, options: dict[str, str]):
+        super().__init__()
+        self.options = options
+
+    def __exit__(self, kind, err, tb) -> bool:
+        if isinstance(err, ValueError):
+            field = str(err).split(" ", 1)[0]
+            option = self.options.get(field)
+            self.prefix = "" if option is None else f"{option}: "
+        return super().__exit__(kind, err, tb)
+
+
 def _config(args):
     from sampler._attack_run import AttackConfig
 
-    with refusing():
+    with _naming(ATTACK_OPTIONS):
         return AttackConfig(
             eps=args.eps,
             radius_multiples=args.radius_multiples,
@@ -154,22 +199,31 @@ def _load(args):
     return model, RefusalJudge()
 
 
-def _certify_rows(args, model, oracle):
+def _certify_config(args):
+    """The certification of ``--data`` (None with ``--rows``), checked before the model
+    loads."""
+    if args.data is None:
+        return None
     from sampler._config import CertifyConfig
+
+    with _naming(CERTIFY_OPTIONS):
+        return CertifyConfig(
+            n0=args.n0,
+            n=args.n,
+            sigma=args.sigma,
+            alpha=args.alpha,
+            seed=args.seed,
+            batch_size=args.batch_size,
+        )
+
+
+def _certify_rows(args, model, oracle, cfg):
     from sampler._run import run
 
     if args.rows is not None:
         from sampler._run_rows import read_rows
 
         return read_rows(args.rows), args.rows.parent
-    cfg = CertifyConfig(
-        n0=args.n0,
-        n=args.n,
-        sigma=args.sigma,
-        alpha=args.alpha,
-        seed=args.seed,
-        batch_size=args.batch_size,
-    )
     run(
         model,
         args.data,
@@ -187,12 +241,13 @@ def _certify_rows(args, model, oracle):
 
 
 def _run_attack(args: argparse.Namespace) -> int:
-    return run_command(PROG, _attack, args)
+    return run_command(PROG, _attack, args, out=args.out)
 
 
 def _attack(args: argparse.Namespace) -> int:
     _check(args)
     config = _config(args)
+    certify = _certify_config(args)
     model, oracle = _load(args)
     from sampler._attack_report import (
         certified_curve,
@@ -204,7 +259,7 @@ def _attack(args: argparse.Namespace) -> int:
     from sampler._attack_run import attack_campaign, certified_rows, read_attack_rows
 
     with refusing():
-        rows, root = _certify_rows(args, model, oracle)
+        rows, root = _certify_rows(args, model, oracle, certify)
     certified = certified_rows(rows)
     if args.limit is not None:
         certified = certified[: args.limit]
@@ -219,12 +274,32 @@ def _attack(args: argparse.Namespace) -> int:
             progress=False if args.quiet else None,
         )
     attack_rows = read_attack_rows(args.out)
-    print(format_table(summarize(attack_rows)))
-    print()
-    print(format_table(summarize(attack_rows, per="input")))
+    print(format_table(summarize(attack_rows) + summarize(attack_rows, per="input")))
     print(json.dumps({"out": str(args.out), **done._asdict()}))
     if args.plot is not None and config.eps:
-        points = robust_curve(attack_rows, rows)
-        curve = certified_curve(rows)
+        population, attacked = _curve_rows(rows, attack_rows, certified, limited=args.limit)
+        points = robust_curve(attacked, population)
+        curve = certified_curve(population)
         plot_curve(points, args.plot, title=str(args.model), certified=curve)
-    return rows_exit(errors=done.errors)
+    return rows_exit(errors=_error_attacks(attack_rows, certified))
+
+
+def _error_attacks(attack_rows, certified) -> int:
+    """The attacks of the inputs ``certified`` (this command's) whose row in the file is an
+    error row: those written now and those a rerun skipped."""
+    ids = {str(r["id"]) for r in certified}
+    return sum(r.get("status") == "error" and str(r.get("id")) in ids for r in attack_rows)
+
+
+def _curve_rows(rows, attack_rows, certified, *, limited):
+    """The certify rows and attack rows of the robust accuracy curve: all of them, or with
+    ``--limit`` the certify rows up to the last input attacked (file order, so the inputs
+    that abstained among them stay in the population) and the attack rows of the inputs
+    attacked, so that both accuracies are over the same inputs (an input left out by
+    ``--limit`` is not an input that the attack broke)."""
+    if limited is None or not certified:
+        return rows, attack_rows
+    ids = {str(r["id"]) for r in certified}
+    last = str(certified[-1]["id"])
+    end = max(i for i, r in enumerate(rows) if str(r.get("id")) == last)
+    return rows[: end + 1], [r for r in attack_rows if str(r.get("id")) in ids]

@@ -143,3 +143,110 @@ def test_cli_refuses_bad_arguments(tmp_path, capsys):
     assert "at least one budget" in capsys.readouterr().err
     assert main([*base, "--rows", str(tmp_path / "c.jsonl"), "--eps", "0.1", "--text", "x"]) == 2
     assert "apply to a VLM" in capsys.readouterr().err
+
+
+def test_cli_names_the_option_of_a_refused_setting(tmp_path, capsys):
+    (tmp_path / "c.jsonl").write_text("")
+    rows = ["--rows", str(tmp_path / "c.jsonl"), "--eps", "0.1"]
+    data = ["--data", str(tmp_path), "--certify-out", str(tmp_path / "c2.jsonl"), "--eps", "0.1"]
+    base = ["attack", "--model", "efficientnet-lite0", "--out", str(tmp_path / "a.jsonl")]
+    cases = [
+        ([*rows, "--judge-alpha", "2"], "--judge-alpha: alpha must lie in (0, 1), got 2.0"),
+        ([*rows, "--judge-n", "0"], "--judge-n: n must be an integer >= 1, got 0"),
+        ([*rows, "--radius-multiples", "-1"], "--radius-multiples: radius_multiples must lie"),
+        # the certification of --data is checked before the model loads
+        ([*data, "--sigma", "0.25", "--n0", "0"], "--n0: n0 must be an integer >= 1, got 0"),
+        ([*data, "--sigma", "-1"], "--sigma: sigma must lie in (0, inf), got -1.0"),
+        ([*data, "--sigma", "0.25", "--alpha", "1.5"], "--alpha: alpha must lie in (0, 1)"),
+    ]
+    for extra, message in cases:
+        assert main([*base, *extra]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith(f"python -m sampler attack: error: {message}"), err
+    assert not (tmp_path / "a.jsonl").exists()
+
+
+@pytest.fixture
+def tiny_rows(tmp_path, vlm15):
+    """Certify rows of the tiny LLaVA on three images, every input certified (the radius is
+    not what these tests check), written to a file beside the images."""
+    from sampler.oracles import RefusalJudge
+
+    cfg = CertifyConfig(n0=4, n=20, sigma=0.25, alpha=0.05, seed=0, batch_size=10)
+    out = tmp_path / "cert.jsonl"
+    run(vlm15, _images(tmp_path / "imgs", 3, size=16), out, config=cfg, oracle=RefusalJudge(),
+        oracle_name="refusal", prompt="What is this?", progress=False)  # fmt: skip
+    rows = read_rows(out)
+    for r in rows:
+        r.update(abstained=False, radius=max(float(r["radius"] or 0), 0.05))
+    path = tmp_path / "rows.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return path, rows
+
+
+def _cli(tiny_llava_15_path, rows_path, out, *extra):
+    return [
+        "attack", "--model", str(tiny_llava_15_path), "--rows", str(rows_path), "--out",
+        str(out), "--eps", "0.1", "--against", "base", "--steps", "1", "--max-new-tokens", "3",
+        "--quiet", *extra,
+    ]  # fmt: skip
+
+
+def test_cli_exit_codes_of_error_rows_and_interrupts(
+    tmp_path, tiny_llava_15_path, tiny_rows, capsys, monkeypatch
+):
+    import sampler._attack_run as attack_run
+
+    rows_path, rows = tiny_rows
+    out = tmp_path / "attack.jsonl"
+
+    def fails(*args, **kwargs):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(attack_run, "attack", fails)
+    assert main(_cli(tiny_llava_15_path, rows_path, out)) == 3
+    written = [json.loads(x) for x in out.read_text().splitlines()]
+    assert len(written) == len(rows) and {r["status"] for r in written} == {"error"}
+    # a rerun skips the error rows: they are still there, so the exit code is still 3
+    assert main(_cli(tiny_llava_15_path, rows_path, out)) == 3
+    assert json.loads(capsys.readouterr().out.splitlines()[-1])["written"] == 0
+    # only the inputs of this command count: the first, without error rows elsewhere
+    monkeypatch.undo()
+    fresh = tmp_path / "fresh.jsonl"
+    assert main(_cli(tiny_llava_15_path, rows_path, fresh, "--limit", "1")) == 0
+
+    def interrupts(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(attack_run, "attack", interrupts)
+    assert main(_cli(tiny_llava_15_path, rows_path, fresh)) == 130
+    err = capsys.readouterr().err
+    assert f"interrupted: the rows written so far are kept in {fresh}" in err
+    assert len(fresh.read_text().splitlines()) == 1  # the first input's row, kept
+
+
+def test_cli_plot_with_limit_is_over_the_inputs_attacked(
+    tmp_path, tiny_llava_15_path, tiny_rows, monkeypatch
+):
+    import sampler._attack_report as report
+
+    rows_path, rows = tiny_rows
+    drawn = {}
+
+    def capture(points, path, *, title=None, certified=None):
+        drawn.update(points=points, certified=certified)
+        return path
+
+    monkeypatch.setattr(report, "plot_curve", capture)
+    out, plot = tmp_path / "attack.jsonl", tmp_path / "p.png"
+    assert main(_cli(tiny_llava_15_path, rows_path, out, "--plot", str(plot))) == 0
+    assert drawn["certified"].inputs == len(rows) == 3
+    # --limit 1 on the same file (its rows of all three inputs): one input on both curves
+    assert main(_cli(tiny_llava_15_path, rows_path, out, "--limit", "1", "--plot", str(plot))) == 0
+    first = next(json.loads(x) for x in out.read_text().splitlines())
+    assert first["id"] == str(rows[0]["id"])
+    (point,) = drawn["points"]
+    assert drawn["certified"].inputs == point.inputs == 1
+    want = float(not first["abstain"] and first["predicted"] == first["certified_class"])
+    assert point.base == want
+    assert point.certified == float(rows[0]["radius"] > 0.1)
