@@ -177,8 +177,17 @@ def section(p: dict | None) -> list[str]:
         + (
             f", and measure {p['measured_radius_at_planner_n']:.4f} at the planner's n."
             if p["measured_radius_at_planner_n"] is not None
-            else " (the planner's n lies beyond the run)."
+            else _outside(p)
         ),
         "",
     ]
     return lines
+
+
+def _outside(p: dict) -> str:
+    """Why no measured mean radius is given at the planner's ``n``: below the pilot's size
+    (the measured runs start there) or beyond the run."""
+    if p["planner_n"] < p["pilot_n"]:
+        n = p["pilot_n"]
+        return f" (the planner's n is below the pilot's {n} votes, where the runs start)."
+    return " (the planner's n lies beyond the run)."

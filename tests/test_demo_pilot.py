@@ -79,3 +79,19 @@ def test_pilot_prediction_matches_measurement():
     text = "\n".join(section(out))
     assert f"n = {out['planner_n']}" in text and "| 512 |" in text
     assert section(None) == []
+
+
+def test_a_planner_n_below_the_pilot_is_said_to_be_below_it():
+    # The pilot is the whole run: the target E[R_m] >= 0.9 E[R_n] holds below n, so the
+    # planner's n (checked here through the planner itself) is below the pilot's size.
+    from rstheory import distributions, planning
+
+    n = 256
+    rows = _rows(np.random.default_rng(3).beta(8, 2, 40), n, seed=4)
+    out = step_pilot(rows, pilot_n=n, alpha=0.01, sigma=0.25, at_radius=0.1)
+    k = np.array([sum(int(x == 0) for x in row["estimation_labels"]) for row in rows])
+    law = distributions.fit(k, n).distribution
+    plan = planning.required_samples(law, target_ratio=0.9, reference_n=n, alpha=0.01, sigma=0.25)
+    assert out["planner_n"] == plan.n < n and out["measured_radius_at_planner_n"] is None
+    text = "\n".join(section(out))
+    assert "beyond the run" not in text and f"below the pilot's {n} votes" in text
