@@ -4,26 +4,28 @@ against certified accuracy (:func:`robust_curve`), a table and a plot.
 
 **The check.** For a row of an input certified at radius ``R`` with ``eps < R``, the
 certificate says the smoothed prediction cannot change; a judged success there is either
-a wrong certificate (probability ``<= alpha_cert``, Cohen et al. 2019, Theorem 1 with the
-Clopper-Pearson bound of CERTIFY) or a false alarm of PREDICT (``<= alpha_judge``, their
-Theorem 2). So the success rate against the smoothed model below ``R`` has expectation at
-most ``bound = alpha_cert + alpha_judge``, and the rows are consistent with the
-certificates when the lower end of the two-sided ``(1 - ci_alpha)`` Clopper-Pearson
-interval of that rate is ``<= bound``. Above ``R`` nothing is promised; the base model's
-rates at the same budgets show what the attack does without smoothing.
+a wrong certificate (probability ``<= alpha_cert``, Cohen et al. 2019, Sec. 3.2,
+Proposition 2: CERTIFY, their Theorem 1 with a Clopper-Pearson bound) or a false alarm of
+PREDICT (``<= alpha_judge``, their Proposition 1). So the success rate against the
+smoothed model below ``R`` has expectation at most ``bound = alpha_cert + alpha_judge``,
+and the rows are consistent with the certificates when the lower end of the two-sided
+``(1 - ci_alpha)`` Clopper-Pearson interval of that rate is ``<= bound``. Above ``R``
+nothing is promised; the base model's rates at the same budgets show what the attack does
+without smoothing.
 
 **Per input** (``summarize(rows, per="input")``). The budgets of one input below ``R`` are
 not independent trials (one wrong certificate breaks them all), so the interval of the
 row-level check treats dependent rows as independent. The per-input check counts inputs:
 an input certified at ``R`` is *broken* when any of its smoothed rows below ``R`` is a
 judged success. Where its certificate holds, that takes a false alarm of one of its ``m``
-judged budgets, so by the union bound (Cohen et al. 2019, Theorem 1 for the certificate,
-Theorem 2 for each PREDICT judgement) an input is broken with probability at most
-``alpha_cert + m * alpha_judge`` (capped at 1). The inputs are independent (each has its
-own noise), so the Clopper-Pearson interval of the fraction broken is valid, and the rows
-are consistent with the certificates when its lower end is ``<= bound``, the largest bound
-of the inputs (every input's probability is at most that). The other groups (base model,
-above ``R``) count an input when any of its rows in the group is a success, with no bound.
+judged budgets, so by the union bound (Cohen et al. 2019, Sec. 3.2: Proposition 2 for the
+certificate, Proposition 1 for each PREDICT judgement) an input is broken with
+probability at most ``alpha_cert + m * alpha_judge`` (capped at 1). The inputs are
+independent (each has its own noise), so the Clopper-Pearson interval of the fraction
+broken is valid, and the rows are consistent with the certificates when its lower end is
+``<= bound``, the largest bound of the inputs (every input's probability is at most
+that). The other groups (base model, above ``R``) count an input when any of its rows in
+the group is a success, with no bound.
 
 **Accuracy.** The reference class of an input is its certified class ``c_A`` (there are no
 ground-truth labels in a certify run). At budget ``eps``: certified accuracy is the
