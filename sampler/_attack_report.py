@@ -81,6 +81,7 @@ class RateRow(NamedTuple):
         smoothed model below ``R``; else None.
       consistent: ``low <= bound`` for the smoothed model below ``R``, else None.
       per: ``"row"`` or ``"input"``, what ``trials`` counts.
+      ci_alpha: the level of ``low`` and ``high`` (:func:`summarize`'s ``ci_alpha``).
     """
 
     against: str
@@ -93,6 +94,7 @@ class RateRow(NamedTuple):
     bound: float | None
     consistent: bool | None
     per: str = "row"
+    ci_alpha: float = 0.05
 
 
 def _cp(k: int, n: int, alpha: float) -> tuple[float, float]:
@@ -171,7 +173,9 @@ def summarize(
                 n, k, bound = _per_input(sel, bounded)
             low, high = _cp(k, n, ci_alpha)
             consistent = None if bound is None else low <= bound
-            out.append(RateRow(against, side, n, k, k / n, low, high, bound, consistent, per))
+            out.append(
+                RateRow(against, side, n, k, k / n, low, high, bound, consistent, per, ci_alpha)
+            )
     return out
 
 
@@ -289,16 +293,23 @@ def robust_curve(
 _HEADERS = {"row": "trials | successes", "input": "inputs | broken"}
 
 
+def _ci_header(rates: Sequence[RateRow]) -> str:
+    levels = sorted({r.ci_alpha for r in rates}) or [0.05]
+    return "/".join(f"{100 * (1 - a):g}%" for a in levels) + " CI"
+
+
 def format_table(rates: Sequence[RateRow]) -> str:
     """A Markdown table of :func:`summarize`'s rows; rows of both ``per`` give two tables
-    (per row, then per input: ``inputs`` and inputs ``broken``), a blank line between."""
+    (per row, then per input: ``inputs`` and inputs ``broken``), a blank line between. The
+    interval's column is headed by its level (``95% CI`` for ``ci_alpha=0.05``)."""
     tables = []
     for per in PER:
         sel = [r for r in rates if getattr(r, "per", "row") == per]
         if not sel and (per == "input" or any(r.per == "input" for r in rates)):
             continue
         lines = [
-            f"| against | eps vs R | {_HEADERS[per]} | rate | 95% CI | bound | consistent |",
+            f"| against | eps vs R | {_HEADERS[per]} | rate | {_ci_header(sel)} | bound | "
+            "consistent |",
             "|---|---|---|---|---|---|---|---|",
         ]
         for r in sel:

@@ -190,3 +190,16 @@ def test_plot_draws_the_exact_curve_beyond_the_budgets(tmp_path):
     assert len(xs) == len(curve.eps) + 1 and ys[-1] == ys[-2] == curve.accuracy[-1]
     path = plot_curve(points, tmp_path / "c.png", title="t", certified=curve)
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.mark.parametrize("ci_alpha", [0.05, 0.1, 0.01])
+def test_table_states_the_level_of_its_intervals(ci_alpha):
+    rows = [_row(i, success=i % 4 == 0) for i in range(20)]
+    rates = summarize(rows, ci_alpha=ci_alpha) + summarize(rows, per="input", ci_alpha=ci_alpha)
+    level = f"{round(100 * (1 - ci_alpha))}% CI"
+    table = format_table(rates)
+    assert table.count(f"| rate | {level} |") == 2
+    assert "CI" not in table.replace(level, "")
+    ci = scipy.stats.binomtest(5, 20).proportion_ci(1 - ci_alpha, method="exact")
+    assert f"[{ci.low:.3f}, {ci.high:.3f}]" in table
+    assert {r.ci_alpha for r in rates} == {ci_alpha}
