@@ -231,7 +231,8 @@ def _bound_line(rates: list[dict], *, per: str = "row") -> str:
     if per == "input":
         return (
             f"Per input (independent trials; an input is broken when any budget below its R "
-            f"succeeds, bound alpha_cert + m alpha_judge = {row['bound']:g} for its m budgets): "
+            f"succeeds, with bound alpha_cert + m alpha_judge for its m budgets below R; the "
+            f"largest over the inputs is {row['bound']:g}): "
             f"{row['successes']} of {row['trials']} inputs broken, 95% interval "
             f"[{row['low']:.3f}, {row['high']:.3f}]: the bound {verdict}."
         )
