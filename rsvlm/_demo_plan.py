@@ -33,17 +33,24 @@ def seconds_per_batch(rows: list[dict], batch_size: int) -> float:
 
 
 def step_plan(fit: dict, rows: list[dict], cfg) -> dict:
-    """Samples for ``E[R_n] >= target_ratio E[R_ref]`` under the fit, and the campaign's cost."""
+    """Samples for ``E[R_n] >= target_ratio E[R_ref]`` under the fit, and the campaign's cost.
+
+    The plan's fields, ``closed_form_reason`` (why ``closed_form_n`` is ``nan``, from
+    :func:`rstheory._planning.closed_form_reason`, or None), the target, the inputs and
+    the ``budgets`` (this machine's, and the paper's example when configured).
+    """
     from rstheory import planning
+    from rstheory._planning import closed_form_reason
     from rsvlm._demo_curves import fitted_distribution
 
-    plan = planning.required_samples(
-        fitted_distribution(fit),
+    law = fitted_distribution(fit)
+    kw = dict(
         alpha=cfg.alpha,
         sigma=cfg.sigma,
         target_ratio=cfg.target_ratio,
         reference_n=cfg.reference_n,
     )
+    plan = planning.required_samples(law, **kw)
     spb = seconds_per_batch(rows, cfg.batch_size)
     measured = planning.budget(
         plan.n,
@@ -54,6 +61,7 @@ def step_plan(fit: dict, rows: list[dict], cfg) -> dict:
         "target_ratio": cfg.target_ratio,
         "reference_n": cfg.reference_n,
         **plan._asdict(),
+        "closed_form_reason": closed_form_reason(law, **kw),
         "inputs": cfg.campaign_inputs,
         "budgets": [
             {
@@ -109,9 +117,8 @@ def render(res: dict) -> list[str]:
                 []
                 if p["closed_form_n"] == p["closed_form_n"]
                 else [
-                    "(nan: the first-order law has no constant for this law; the fit keeps an "
-                    "atom at p = 1, however small, where its expectations are infinite. The exact "
-                    "search does not need it.)",
+                    f"(nan: {p.get('closed_form_reason') or 'the first-order law does not apply'}."
+                    " The exact search does not need it.)",
                     "",
                 ]
             ),
