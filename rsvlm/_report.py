@@ -2,12 +2,12 @@
 
 ``report.json`` holds every number the Markdown shows, unrounded, under the step's name
 (``certificates``, ``toy_task``, ``sigma_sweep``, ``attack``, ``fit``, ``curves``,
-``plan``, ``sequential``, ``published``, ``analyze``, ``theorems``), with the
+``plan``, ``pilot``, ``sequential``, ``published``, ``analyze``, ``theorems``), with the
 configuration, the versions and each step's status. Numbers in the Markdown are rounded
 by :func:`num` (4 significant decimals unless said otherwise). The sections of the fit and
-curves, the planner, the attack and the published data are written by
-:mod:`rsvlm._demo_curves`, :mod:`rsvlm._demo_plan`, :mod:`rsvlm._demo_attack` and
-:mod:`rsvlm._demo_published`.
+curves, the planner, the pilot, the attack and the published data are written by
+:mod:`rsvlm._demo_curves`, :mod:`rsvlm._demo_plan`, :mod:`rsvlm._demo_pilot`,
+:mod:`rsvlm._demo_attack` and :mod:`rsvlm._demo_published`.
 
 Example:
   >>> from rsvlm._report import num, table
