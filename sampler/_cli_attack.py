@@ -18,8 +18,9 @@ is a VLM directory or hub id (``--oracle refusal`` labels its answers), or
 the same command skips the rows already in ``--out``.
 
 Exit codes: 0 every attack has an ok row; 2 bad arguments or files (nothing run), among
-them certify rows of another model than ``--model`` and an ``--out`` holding rows of
-another attack configuration, model or certify run; 3 some attacks of the inputs attacked
+them certify rows of another model than ``--model``, an ``--out`` that is the file of
+``--rows`` or ``--certify-out`` and an ``--out`` holding rows of another attack
+configuration, model or certify run; 3 some attacks of the inputs attacked
 have error rows in ``--out`` (their messages are in the rows; a rerun skips them, so it
 exits 3 again); 130 interrupted (the rows written so far are kept: run the same command
 again to resume). The refusals and codes are those of :mod:`sampler._cli_exit`, shared
@@ -174,6 +175,9 @@ def _check(args) -> None:
         raise Refused(f"--limit must be an integer >= 1, got {args.limit}")
     if args.out.is_dir() or not args.out.parent.is_dir():
         raise Refused(f"--out: {args.out} must be a file in an existing folder")
+    for option, path in (("--rows", args.rows), ("--certify-out", args.certify_out)):
+        if path is not None and path.resolve() == args.out.resolve():
+            raise Refused(f"--out: {args.out} is the file of {option}: write to another file")
     classifier = args.model in CLASSIFIERS
     if classifier and (args.oracle or args.text):
         raise Refused("--oracle and --text apply to a VLM, not to a classifier")
@@ -223,7 +227,8 @@ def _certify_rows(args, model, oracle, cfg):
     if args.rows is not None:
         from sampler._run_rows import read_rows
 
-        return read_rows(args.rows), args.rows.parent
+        with refusing("--rows: "):
+            return read_rows(args.rows), args.rows.parent
     run(
         model,
         args.data,

@@ -164,6 +164,22 @@ def test_cli_names_the_option_of_a_refused_setting(tmp_path, capsys):
         err = capsys.readouterr().err
         assert err.startswith(f"python -m sampler attack: error: {message}"), err
     assert not (tmp_path / "a.jsonl").exists()
+    # the attack rows never go to the certify rows' file, however it is spelled
+    (tmp_path / "c.jsonl").write_text('{"id": "0", "status": "ok"}\n')
+    same = ["attack", "--model", "efficientnet-lite0", "--eps", "0.1"]
+    for extra in (
+        ["--rows", str(tmp_path / "c.jsonl"), "--out", str(tmp_path / "sub" / ".." / "c.jsonl")],
+        ["--data", str(tmp_path), "--sigma", "0.25", "--certify-out", str(tmp_path / "c.jsonl"),
+         "--out", str(tmp_path / "c.jsonl")],
+    ):  # fmt: skip
+        (tmp_path / "sub").mkdir(exist_ok=True)
+        assert main([*same, *extra]) == 2
+        assert "--out: " in capsys.readouterr().err
+    assert (tmp_path / "c.jsonl").read_text() == '{"id": "0", "status": "ok"}\n'
+    # a file of --rows that is not a certify run's: the message names --rows
+    bad = ["--rows", str(tmp_path / "c.jsonl"), "--out", str(tmp_path / "a.jsonl")]
+    assert main([*same, *bad]) == 2
+    assert capsys.readouterr().err.startswith("python -m sampler attack: error: --rows: ")
 
 
 @pytest.fixture
