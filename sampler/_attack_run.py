@@ -206,7 +206,11 @@ def attack_campaign(
     """Attack every certified input of ``rows`` at every budget, against each target.
 
     See the module docstring. Each row is appended (flushed, fsynced) as soon as it is
-    done; an exception on one attack becomes an ``"error"`` row and the campaign goes on.
+    done; an exception on one attack or its judgement becomes an ``"error"`` row and the
+    campaign goes on (a rerun skips it, as it skips every key in ``out``). An image that
+    cannot be read, or an exception in an input's clean decision (made once per input,
+    before its attacks), stops the campaign: the rows written so far stay, and a rerun
+    resumes after them.
     Nothing is attacked when ``rows`` come from several certify runs or from another model,
     or when ``out`` holds rows of another attack configuration, model or certify run.
 
