@@ -246,7 +246,9 @@ def _certify_rows(args, model, oracle, cfg):
 
 
 def _run_attack(args: argparse.Namespace) -> int:
-    return run_command(PROG, _attack, args, out=args.out)
+    # an interrupt may come while --data is certified: both files keep their rows
+    out = args.out if args.data is None else f"{args.certify_out} and {args.out}"
+    return run_command(PROG, _attack, args, out=out)
 
 
 def _attack(args: argparse.Namespace) -> int:

@@ -239,6 +239,16 @@ def test_cli_exit_codes_of_error_rows_and_interrupts(
     err = capsys.readouterr().err
     assert f"interrupted: the rows written so far are kept in {fresh}" in err
     assert len(fresh.read_text().splitlines()) == 1  # the first input's row, kept
+    # interrupted while certifying --data: the message names both files
+    import sampler._run
+
+    monkeypatch.setattr(sampler._run, "run", interrupts)
+    cert = tmp_path / "cert2.jsonl"
+    argv = _cli(tiny_llava_15_path, rows_path, fresh)
+    argv[argv.index("--rows") : argv.index("--rows") + 2] = ["--data", str(tmp_path / "imgs")]
+    argv += ["--certify-out", str(cert), "--sigma", "0.25", "--prompt", "What is this?"]
+    assert main(argv) == 130
+    assert f"kept in {cert} and {fresh}; run the same" in capsys.readouterr().err
 
 
 def test_cli_plot_with_limit_is_over_the_inputs_attacked(
