@@ -45,6 +45,8 @@ def main() -> None:
     parser.add_argument("--alpha", type=float, default=0.001)
     parser.add_argument("--repeat", type=int, default=1)
     args = parser.parse_args()
+    if args.repeat < 1:
+        parser.error(f"--repeat must be an integer >= 1, got {args.repeat}")
     kw = dict(p_b=args.p_b, target=args.target, alpha=args.alpha)
     print(
         f"python {platform.python_version()}, {platform.processor() or platform.machine()}, "

@@ -4,8 +4,10 @@
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 
-from tests._bench_smoke import run_bench
+from tests._bench_smoke import BENCH_DIR, run_bench
 
 
 def test_bench_predict_runs_and_agrees():
@@ -16,3 +18,9 @@ def test_bench_predict_runs_and_agrees():
     assert "identical n and abstain: True" in out
     ratio = re.search(r"^ratio plain / screened: (\d+(\.\d+)?)x \(best of 1\)$", out, re.M)
     assert ratio is not None and float(ratio.group(1)) > 0, out
+
+
+def test_bench_predict_refuses_a_repeat_below_one():
+    script = str(BENCH_DIR / "bench_predict.py")
+    proc = subprocess.run([sys.executable, script, "--repeat", "0"], capture_output=True, text=True)
+    assert proc.returncode == 2 and "--repeat must be an integer >= 1, got 0" in proc.stderr
