@@ -98,7 +98,7 @@ def add_attack(sub) -> None:
     a.add_argument("--limit", type=int, default=None, help="attack the first N certified inputs")
     a.add_argument("--device", default="cpu")
     a.add_argument("--plot", type=pathlib.Path, default=None, help="robust accuracy plot (PNG)")
-    a.add_argument("--quiet", action="store_true", help="no progress bar")
+    a.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(run=_run_attack)
 
 
@@ -190,11 +190,15 @@ def _load(args):
         from sampler._real_models import efficientnet_lite0_classifier
 
         return efficientnet_lite0_classifier(device=args.device), None
+    from sampler._cli_collect import _loading_bar
     from sampler._models import DecodingConfig
     from sampler._models_vlm import VLM
     from sampler._oracle_rules import RefusalJudge
 
-    with refusing(f"--model: cannot load {args.model!r}: ", catch=(OSError, ValueError)):
+    with (
+        refusing(f"--model: cannot load {args.model!r}: ", catch=(OSError, ValueError)),
+        _loading_bar(not args.quiet),
+    ):
         model = VLM.from_pretrained(
             args.model,
             device=args.device,

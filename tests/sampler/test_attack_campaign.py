@@ -252,7 +252,7 @@ def test_cli_exit_codes_of_error_rows_and_interrupts(
 
 
 def test_cli_plot_with_limit_is_over_the_inputs_attacked(
-    tmp_path, tiny_llava_15_path, tiny_rows, monkeypatch
+    tmp_path, tiny_llava_15_path, tiny_rows, monkeypatch, capsys
 ):
     import sampler._attack_report as report
 
@@ -267,6 +267,7 @@ def test_cli_plot_with_limit_is_over_the_inputs_attacked(
     out, plot = tmp_path / "attack.jsonl", tmp_path / "p.png"
     assert main(_cli(tiny_llava_15_path, rows_path, out, "--plot", str(plot))) == 0
     assert drawn["certified"].inputs == len(rows) == 3
+    assert "Loading weights" not in capsys.readouterr().err  # --quiet: no bar at all
     # --limit 1 on the same file (its rows of all three inputs): one input on both curves
     assert main(_cli(tiny_llava_15_path, rows_path, out, "--limit", "1", "--plot", str(plot))) == 0
     first = next(json.loads(x) for x in out.read_text().splitlines())
