@@ -130,7 +130,8 @@ CERTIFY_OPTIONS = {
 
 class _naming(refusing):
     """A block whose ``ValueError`` is a refusal prefixed with the option of the field its
-    message starts with (``options``: field name to option), or with nothing."""
+    message is about (``"<field> must ..."``; ``options``: field name to option), or with
+    nothing."""
 
     def __init__(self, options: dict[str, str]):
         super().__init__()
@@ -138,8 +139,8 @@ class _naming(refusing):
 
     def __exit__(self, kind, err, tb) -> bool:
         if isinstance(err, ValueError):
-            field = str(err).split(" ", 1)[0]
-            option = self.options.get(field)
+            field, _, rest = str(err).partition(" ")
+            option = self.options.get(field) if rest.startswith("must ") else None
             self.prefix = "" if option is None else f"{option}: "
         return super().__exit__(kind, err, tb)
 

@@ -154,6 +154,7 @@ def test_cli_names_the_option_of_a_refused_setting(tmp_path, capsys):
         ([*rows, "--judge-alpha", "2"], "--judge-alpha: alpha must lie in (0, 1), got 2.0"),
         ([*rows, "--judge-n", "0"], "--judge-n: n must be an integer >= 1, got 0"),
         ([*rows, "--radius-multiples", "-1"], "--radius-multiples: radius_multiples must lie"),
+        (rows[:2], "eps or radius_multiples must hold at least one budget"),  # two options
         # the certification of --data is checked before the model loads
         ([*data, "--sigma", "0.25", "--n0", "0"], "--n0: n0 must be an integer >= 1, got 0"),
         ([*data, "--sigma", "-1"], "--sigma: sigma must lie in (0, inf), got -1.0"),
