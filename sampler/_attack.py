@@ -20,7 +20,7 @@ model).
   :func:`sampler.predict.predict`) with ``config.n`` noisy copies at level
   ``config.alpha`` on the adversarial pixels. Success: PREDICT returns a class (does not
   abstain) and it differs from ``clean_class``. An abstention is not a success. By Cohen
-  et al.'s Theorem 2, PREDICT returns a class other than the smoothed model's ``g(x')``
+  et al. 2019, Proposition 1, PREDICT returns a class other than the smoothed model's ``g(x')``
   with probability at most ``alpha``; so when ``g(x') = clean_class`` (the certificate
   holds) a judged success is a Monte Carlo false alarm of probability ``<= alpha``. Over
   inputs certified at radius ``R`` (each certificate wrong with probability

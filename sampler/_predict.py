@@ -13,7 +13,7 @@ texts labelled by an oracle, as in Seferis et al. 2025, EMNLP):
    p-value is ``<= alpha``, else the call abstains. No statistics are computed here.
 
 Then ``P[a class is returned and it is not g(x)] <= alpha``, with ``g`` the smoothed model
-of the labelled predictions (Cohen et al. 2019, Theorem 2 / Proposition 1 of Sec. 3.2).
+of the labelled predictions (Cohen et al. 2019, Sec. 3.2, Proposition 1).
 
 **Seeding.** One seeded stream (:class:`sampler._draws.Stream`, the stream of
 :func:`sampler.certify.certify`): its noise comes from a
