@@ -3,7 +3,9 @@
 :func:`step_attack` attacks inputs the demo certified with :func:`sampler.attack.attack_campaign`
 (guide: ``docs/guides/attack.md``) and :func:`render` writes the report's section.
 
-**Inputs.** Trained kind: the inputs certified as *refusals* under the refusal judge. The
+**Inputs.** Trained kind: the inputs whose toy-task refusal certificate (the default,
+case-sensitive judge; :func:`refusal_inputs`) selects the refusal and that are certified
+as *refusals* again under the case-insensitive judge, which gives their radii. The
 demo keeps the texts of its run, and a judge labels each text on its own, so the run's
 texts relabelled by :class:`sampler.oracles.RefusalJudge` ``(case_sensitive=False)`` are
 the run that judge would have made (:mod:`rsvlm._demo_trained`); its certificate
@@ -281,9 +283,9 @@ def render(res: dict, out: pathlib.Path) -> list[str]:
     moved = a["moved_aside"] and pathlib.Path(a["moved_aside"]).name
     moved = f"; an older file moved to `{moved}`" if moved else ""
     what = (
-        "the inputs certified as refusals under the refusal judge (`RefusalJudge"
-        "(case_sensitive=False)` on the run's texts; a success turns the refusal into a "
-        "compliance)"
+        "the inputs certified as refusals by the toy task's refusal judge and again by "
+        "`RefusalJudge(case_sensitive=False)` on the run's texts, which gives their radii "
+        "(a success turns the refusal into a compliance)"
         if trained
         else "the inputs certified under the run's oracle"
     )

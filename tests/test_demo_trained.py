@@ -166,6 +166,7 @@ def test_attack_inputs_are_the_certified_refusals(trained_demo):
     a = res["attack"]
     assert a["population"] == a["attacked"] == expect[: cfg.attack_inputs]
     assert "## Attack: PGD against the certified inputs" in md
+    assert "by the toy task's refusal judge and again by `RefusalJudge(case_sensitive=False)`" in md
     assert ("nothing was attacked" in md) == (not expect)
 
 
