@@ -172,8 +172,8 @@ def section(p: dict | None) -> list[str]:
     lines += [
         "",
         f"Target E[R_m] >= {p['target_ratio']:g} E[R_{p['n']}]: the planner from the pilot "
-        f"asks for n = {p['planner_n']}; the measured prefixes first reach it "
-        f"({p['target_radius']:.4f}) at m = {p['measured_n']}"
+        f"asks for n = {p['planner_n']}; the measured prefixes (m from {p['pilot_n']} to "
+        f"{p['n']}) first reach it ({p['target_radius']:.4f}) at m = {p['measured_n']}"
         + (
             f", and measure {p['measured_radius_at_planner_n']:.4f} at the planner's n."
             if p["measured_radius_at_planner_n"] is not None

@@ -78,6 +78,7 @@ def test_pilot_prediction_matches_measurement():
     assert out["pilot_n"] <= out["planner_n"]
     text = "\n".join(section(out))
     assert f"n = {out['planner_n']}" in text and "| 512 |" in text
+    assert f"(m from 64 to {n}) first reach it" in text and f"at m = {out['measured_n']}" in text
     assert section(None) == []
 
 
