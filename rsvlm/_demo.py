@@ -96,7 +96,7 @@ class DemoConfig:
     sweep_sigmas: tuple[float, ...] = (0.12, 0.25, 0.5)
     sweep_images: int = 8
     sweep_n: int = 512
-    pilot_n: int | None = None  # the pilot's votes per input; None: max(4, n // 16)
+    pilot_n: int | None = None  # the pilot's votes per input; None: max(4, n // 16), <= n
     skip_attack: bool = False
     attack_inputs: int = 4  # certified inputs attacked (the first ones)
     attack_steps: int = 20
@@ -270,10 +270,10 @@ def step_theorems(cfg: DemoConfig) -> list[dict]:
 
 def step_pilot_of(rows: list[dict], cfg: DemoConfig) -> dict:
     """:func:`rsvlm._demo_pilot.step_pilot` with the demo's settings (``cfg.pilot_n``, or
-    ``max(4, n // 16)`` votes per input when it is None)."""
+    ``max(4, n // 16)`` votes per input when it is None, at most ``n``)."""
     from rsvlm._demo_pilot import step_pilot
 
-    pilot_n = cfg.pilot_n if cfg.pilot_n is not None else max(4, cfg.n // 16)
+    pilot_n = cfg.pilot_n if cfg.pilot_n is not None else min(cfg.n, max(4, cfg.n // 16))
     return step_pilot(
         rows,
         pilot_n=pilot_n,

@@ -96,3 +96,14 @@ def test_a_planner_n_below_the_pilot_is_said_to_be_below_it():
     assert out["planner_n"] == plan.n < n and out["measured_radius_at_planner_n"] is None
     text = "\n".join(section(out))
     assert "beyond the run" not in text and f"below the pilot's {n} votes" in text
+
+
+def test_the_default_pilot_is_at_most_the_run():
+    # n = 3 < 4: the default pilot is the whole run (max(4, n // 16) would exceed it).
+    from rsvlm._demo import DemoConfig, step_pilot_of
+
+    # alpha = 0.2 certifies 3 votes of 3 (0.2^(1/3) > 1/2), so the planner has a target.
+    rows = _rows([0.999, 0.998, 0.999, 0.997], 3, seed=6)
+    out = step_pilot_of(rows, DemoConfig(n=3, alpha=0.2, sigma=0.25, at_radius=0.1))
+    assert out["pilot_n"] == out["n"] == 3 and out["sizes"] == [3]
+    assert step_pilot_of(_rows([0.9, 0.8], 64, seed=1), DemoConfig(n=64))["pilot_n"] == 4
