@@ -194,7 +194,7 @@ def _first_meeting_screened(nodes, weights, p_b, target, alpha, n_max):
         floor = np.zeros(block.shape)
         for pa, pb, w in zip(nodes, p_b, weights, strict=True):
             floor += w * abstention_floor(float(pa), float(pb), block, k_star)
-        todo = block[floor <= target + SLACK]
+        todo = block[~(floor > target + SLACK)]  # a nan floor skips nothing
         if todo.size == 0:
             continue
         pairs = zip(nodes, p_b, strict=True)

@@ -142,3 +142,12 @@ def test_the_example_of_the_docstring_and_its_floor():
     assert (floor[:-1] > 0.05 + SLACK).sum() >= ns.size - 20
     exact = predict_rates(0.52, 0.45, ns[-3:], alpha=0.001).abstain
     assert exact[-1] <= 0.05 < exact[:-1].min()
+
+
+def test_a_floor_that_is_not_a_number_skips_nothing(monkeypatch):
+    """Only a floor above target + SLACK rules an n out: a nan floor leaves the plain
+    scan's answer."""
+    kw = dict(p_a=0.6, p_b=0.3, target=0.05, alpha=0.001)
+    nan_floor = lambda p_a, p_b, ns, k_star: np.full(ns.shape, np.nan)
+    monkeypatch.setattr(_predict_plan, "abstention_floor", nan_floor)
+    assert n_for_abstention(**kw) == _predict_plan._n_for_abstention_scan(**kw)
