@@ -251,6 +251,11 @@ def _reading(a: dict) -> str:
     pts = [p for p in a["curve"] if p["smoothed"] is not None]
     below = [p["eps"] for p in pts if p["smoothed"] < p["certified"]]
     steps, draws = a["config"]["steps"], a["config"]["draws"]
+    if not pts:
+        return (
+            "No absolute budget was judged against the smoothed model, so there is no "
+            "empirical curve to set against the certified one."
+        )
     if below:
         where = ", ".join(f"{e:g}" for e in below)
         return (
