@@ -5,7 +5,8 @@ Registered theorems:
 ``predict.cohen2019_thm2``
   PREDICT (Cohen, Rosenfeld & Kolter 2019, Sec. 3.2; :func:`rstheory.predict.decide`)
   returns a class other than the most probable one, ``A``, with probability ``<= alpha``,
-  for any ``n`` and any number of classes (their Theorem 2, from Hung & Fithian 2019).
+  for any ``n`` and any number of classes (their Proposition 1, from Hung & Fithian 2019;
+  the registered name keeps ``thm2``).
   Why the two-class tie is the worst two-class case, and why more classes do not help the
   wrong class: returning ``c != A`` needs ``p(x_c, s) <= alpha`` with the second count
   ``s >= x_A``, and the p-value grows with the second count, so the pairwise test of
@@ -195,7 +196,7 @@ def derive_monotonicity(*, m_max: int = 8) -> CheckResult:
     statement="PREDICT (return the top class when the two-sided binomial test of its count against "
     "Bin(n_top + n_second, 1/2) has p-value <= alpha, else abstain) returns a class other than "
     "the most probable one with probability <= alpha, for any n and any number of classes.",
-    source="Cohen, Rosenfeld & Kolter (2019), ICML, Sec. 3.2 and Theorem 2; Hung & Fithian "
+    source="Cohen, Rosenfeld & Kolter (2019), ICML, Sec. 3.2, Proposition 1; Hung & Fithian "
     "(2019), Ann. Statist. 47(2), 'Rank verification for exponential families'",
     symbolic=derive_monotonicity,
 )

@@ -50,7 +50,7 @@ several classes it is a bound: every class count of the rest is at most ``n_C``,
 
 the probability that the two-class case (``p_B = 1 - p_A``) does not return ``A``: its
 abstention plus its error rate (the latter ``<= alpha`` when ``p_A > 1/2``, Cohen et al.
-2019, Theorem 2). It is one binomial tail, ``O(1)`` per ``(p_A, n)``.
+2019, Sec. 3.2, Proposition 1). It is one binomial tail, ``O(1)`` per ``(p_A, n)``.
 
 The two-class *abstention alone* is not a bound: at ``n = 12``, ``alpha = 0.05``,
 ``p_A = 1/2`` the three classes ``(1/2, 1/4, 1/4)`` abstain about 0.019 more often than

@@ -1,4 +1,5 @@
-"""PREDICT checks (Cohen et al. 2019, Theorem 2): they pass for rstheory and fail for wrong rules.
+"""PREDICT checks (Cohen et al. 2019, Sec. 3.2, Proposition 1): they pass for rstheory and
+fail for wrong rules.
 
 The references are tested against independent routes too: the exact p-value against
 :func:`scipy.stats.binomtest`, the enumerated rates against :func:`scipy.stats.multinomial`.
