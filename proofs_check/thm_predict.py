@@ -2,11 +2,10 @@ r"""Cohen et al.'s (2019) PREDICT: its guarantee, its p-value and its abstention
 
 Registered theorems:
 
-``predict.cohen2019_thm2``
+``predict.cohen2019_prop1``
   PREDICT (Cohen, Rosenfeld & Kolter 2019, Sec. 3.2; :func:`rstheory.predict.decide`)
   returns a class other than the most probable one, ``A``, with probability ``<= alpha``,
-  for any ``n`` and any number of classes (their Proposition 1, from Hung & Fithian 2019;
-  the registered name keeps ``thm2``).
+  for any ``n`` and any number of classes (their Proposition 1, from Hung & Fithian 2019).
   Why the two-class tie is the worst two-class case, and why more classes do not help the
   wrong class: returning ``c != A`` needs ``p(x_c, s) <= alpha`` with the second count
   ``s >= x_A``, and the p-value grows with the second count, so the pairwise test of
@@ -192,7 +191,7 @@ def derive_monotonicity(*, m_max: int = 8) -> CheckResult:
 
 
 @theorem(
-    "predict.cohen2019_thm2",
+    "predict.cohen2019_prop1",
     statement="PREDICT (return the top class when the two-sided binomial test of its count against "
     "Bin(n_top + n_second, 1/2) has p-value <= alpha, else abstain) returns a class other than "
     "the most probable one with probability <= alpha, for any n and any number of classes.",

@@ -1,7 +1,7 @@
 r"""Cohen et al.'s PREDICT with abstention: the decision rule.
 
 Cohen, Rosenfeld & Kolter (2019), "Certified Adversarial Robustness via Randomized
-Smoothing", ICML, Sec. 3.2, Algorithm PREDICT and Theorem 2: from ``n`` noisy samples
+Smoothing", ICML, Sec. 3.2, Algorithm PREDICT and Proposition 1: from ``n`` noisy samples
 with top-two counts ``n_A >= n_B``, return the top class when the two-sided binomial test
 of ``n_A`` against ``Binomial(n_A + n_B, 1/2)`` has p-value ``<= alpha``, otherwise
 abstain; then ``P[PREDICT returns a class != g(x)] <= alpha``.

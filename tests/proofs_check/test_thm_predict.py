@@ -34,11 +34,11 @@ def _scaled_level(factor):
 def test_all_predict_theorems_are_registered_with_checks():
     names = {t.name: t for t in proofs_check.theorems() if t.name.startswith("predict.")}
     assert set(names) == {
-        "predict.cohen2019_thm2",
+        "predict.cohen2019_prop1",
         "predict.p_value",
         "predict.abstention_bound",
     }
-    assert names["predict.cohen2019_thm2"].symbolic is thm_predict.derive_monotonicity
+    assert names["predict.cohen2019_prop1"].symbolic is thm_predict.derive_monotonicity
     assert all(t.numeric is not None for t in names.values())
 
 
