@@ -138,6 +138,9 @@ def main(argv=None) -> int:
     if cfg.max_new_tokens is not None and cfg.max_new_tokens < 1:
         print("error: --max-new-tokens must be >= 1", file=sys.stderr)
         return 2
+    if cfg.pilot_n is not None and not 1 <= cfg.pilot_n <= cfg.n:
+        print(f"error: --pilot-n must be in [1, --n = {cfg.n}], got {cfg.pilot_n}", file=sys.stderr)
+        return 2
     if cfg.images < 2:
         print("error: --images must be >= 2 (the fit needs two inputs)", file=sys.stderr)
         return 2

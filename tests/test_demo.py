@@ -492,3 +492,7 @@ def test_bad_arguments_exit_2(capsys):
 
     assert main(["demo", "--n", "0"]) == 2
     assert "--n must be >= 1" in capsys.readouterr().err
+    assert main(["demo", "--n", "64", "--pilot-n", "65"]) == 2  # before anything runs
+    assert "--pilot-n must be in [1, --n = 64], got 65" in capsys.readouterr().err
+    assert main(["demo", "--pilot-n", "0"]) == 2
+    assert "--pilot-n must be in [1," in capsys.readouterr().err
