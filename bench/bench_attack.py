@@ -1,7 +1,8 @@
 """Attacks that test certificates on real models (CPU), as a user would.
 
 ``--model efficientnet-lite0`` (default): the real EfficientNet-Lite0 on crops and mirror
-images of matplotlib's ``grace_hopper.jpg`` (:func:`sampler.real_models.grace_hopper_image`).
+images of matplotlib's ``grace_hopper.jpg`` (:func:`sampler.real_models.grace_hopper_image`),
+and beyond 8 inputs on crops of scikit-learn's two photographs.
 ``--model trained-llava``: the small LLaVA trained on the toy task
 (:func:`sampler.tiny.trained_llava`, docs/measurements/trained_model.md) on held-out
 images that carry the "forbidden" mark (:func:`sampler._toy_task.toy_images`), which the
@@ -36,6 +37,7 @@ several minutes on two CPU cores.
 
 import argparse
 import pathlib
+import sys
 import tempfile
 import time
 
@@ -68,7 +70,11 @@ def _floats(text):
 
 
 def _inputs(folder: pathlib.Path, count: int) -> pathlib.Path:
-    """Crops (full, centre 448, top 448, bottom 448) and their mirror images, as PNGs."""
+    """Crops (full, centre 448, top 448, bottom 448) of Grace Hopper's photo and their
+    mirror images, as PNGs; beyond those 8, random square crops (side 150 or more,
+    :func:`bench._campaign_pilot.square_rects`, seed 1) of the other photographs installed
+    (:func:`bench._campaign_pilot.photos`: scikit-learn's ``china.jpg`` and
+    ``flower.jpg``), taken from each in turn."""
     img = grace_hopper_image()  # (3, 600, 512)
     crops = [img, img[:, 76:524, 32:480], img[:, :448, 32:480], img[:, 152:, 32:480]]
     variants = [*crops, *(c.flip(-1) for c in crops)]
@@ -76,6 +82,20 @@ def _inputs(folder: pathlib.Path, count: int) -> pathlib.Path:
     for i, x in enumerate(variants[:count]):
         rgb = (x.permute(1, 2, 0).numpy() * 255).round().astype(np.uint8)
         Image.fromarray(rgb).save(folder / f"grace_{i}.png")
+    extra = count - len(variants)
+    if extra > 0:
+        sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
+        from bench._campaign_pilot import photos, square_rects
+
+        others = photos()
+        if not others:
+            raise SystemExit(f"--inputs {count}: only {len(variants)} images without scikit-learn")
+        rects = {name: iter(square_rects(*a.shape[:2], extra, seed=1)) for name, a in others}
+        for j in range(extra):
+            name, a = others[j % len(others)]
+            y, x, side = next(rects[name])
+            stem = pathlib.Path(name).stem
+            Image.fromarray(a[y : y + side, x : x + side]).save(folder / f"{stem}_{j}.png")
     return folder
 
 
