@@ -123,13 +123,12 @@ def _interval(low: float, high: float) -> str:
 
 
 def _section(a: dict | None) -> list[str]:
-    from rsvlm._report import num, table
+    from rsvlm._report import not_shown, num, table
 
-    md = ["## Bring your own results: Cohen et al.'s ImageNet logs (`rstheory analyze`)", ""]
-    if a is None:
-        return [*md, "Not run (the step failed; see Steps).", ""]
-    if a["skipped"]:
-        return [*md, f"Skipped: {a['skipped']}.", ""]
+    title = "Bring your own results: Cohen et al.'s ImageNet logs (`rstheory analyze`)"
+    if (md := not_shown(title, a)) is not None:
+        return md
+    md = [f"## {title}", ""]
     md += [
         f"Logs: `{a['folder']}/noise_*/test/sigma_*` (Cohen, Rosenfeld & Kolter 2019, ResNet-50 "
         f"on ImageNet), read at their n = {RUN_N:,}, two-stage with n0 = {RUN_N0} selection "

@@ -273,16 +273,15 @@ def _reading(a: dict) -> str:
 
 def render(res: dict, out: pathlib.Path) -> list[str]:
     """The report's attack section (empty where neither run nor skipped)."""
-    from rsvlm._report import _figure, num, table
+    from rsvlm._report import _figure, not_shown, num, table
 
     if "attack" not in res and "attack" not in res["steps"]:
         return []
-    md = ["## Attack: PGD against the certified inputs", ""]
+    title = "Attack: PGD against the certified inputs"
     a = res.get("attack")
-    if a is None:
-        return [*md, "Not run (the step failed; see Steps).", ""]
-    if a["skipped"]:
-        return [*md, f"Skipped: {a['skipped']}.", ""]
+    if (md := not_shown(title, a)) is not None:
+        return md
+    md = [f"## {title}", ""]
     c = a["config"]
     trained = res["config"].get("model_kind") == "trained"
     moved = a["moved_aside"] and pathlib.Path(a["moved_aside"]).name

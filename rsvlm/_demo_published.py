@@ -69,14 +69,13 @@ def step_published(cfg) -> dict:
 def render(res: dict, out: pathlib.Path) -> list[str]:
     """The report's Markdown lines of the published comparison, with its figure."""
     from rsvlm import _figures
-    from rsvlm._report import _figure, num, table
+    from rsvlm._report import _figure, not_shown, num, table
 
-    md = ["## Published image-classifier certifications (P2)", ""]
+    title = "Published image-classifier certifications (P2)"
     pub = res.get("published")
-    if pub is None:
-        return [*md, "Not run (the step failed; see Steps).", ""]
-    if pub["skipped"]:
-        return [*md, f"Skipped: {pub['skipped']}.", ""]
+    if (md := not_shown(title, pub)) is not None:
+        return md
+    md = [f"## {title}", ""]
     md += [
         f"Data: `{pub['data_dir']}`. From the largest run down (exact expectation of "
         "Empirical(k_i / n_ref)), from the n = 100 pilot's fit up, and P2's Eq. (2); ACR in "

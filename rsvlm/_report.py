@@ -64,6 +64,17 @@ def table(header, rows) -> str:
     return "\n".join(lines)
 
 
+def not_shown(title: str, step: dict | None) -> list[str] | None:
+    """The whole section ``title`` when its step's result ``step`` is missing (the step
+    failed) or says it was ``skipped``; None when the section has numbers to show."""
+    md = [f"## {title}", ""]
+    if step is None:
+        return [*md, "Not run (the step failed; see Steps).", ""]
+    if step.get("skipped"):
+        return [*md, f"Skipped: {step['skipped']}.", ""]
+    return None
+
+
 def _figure(res: dict, name: str, fn, *args, out: pathlib.Path, title: str) -> list[str]:
     try:
         path = fn(*args, out / "figures" / f"{name}.png")
