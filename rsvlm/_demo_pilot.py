@@ -97,12 +97,16 @@ def step_pilot(
     n = n.pop()
     grid = sizes(pilot_n, n)
     labels = [np.asarray(r["estimation_labels"]) for r in ok]
-    k = prefix_counts(labels, [r["top_class"] for r in ok], sizes=grid)  # (sizes, inputs)
-    m = np.broadcast_to(np.array(grid)[:, None], k.shape)
-    cert = rstheory.certify(k.reshape(-1), m.reshape(-1), alpha=alpha, sigma=sigma)
-    radius = np.asarray(cert.radius).reshape(k.shape)
-    certified = ~np.asarray(cert.abstained).reshape(k.shape) & (radius >= at_radius)
-    fit = distributions.fit(k[0], pilot_n)
+    # Every run of m = pilot_n..n votes, certified once; the grid's rows are among them.
+    every = np.arange(pilot_n, n + 1)
+    k_all = prefix_counts(labels, [r["top_class"] for r in ok], sizes=every)  # (m, inputs)
+    m_all = np.broadcast_to(every[:, None], k_all.shape)
+    cert = rstheory.certify(k_all.reshape(-1), m_all.reshape(-1), alpha=alpha, sigma=sigma)
+    radius_all = np.asarray(cert.radius).reshape(k_all.shape)
+    at = np.asarray(grid) - pilot_n
+    radius = radius_all[at]
+    certified = ~np.asarray(cert.abstained).reshape(k_all.shape)[at] & (radius >= at_radius)
+    fit = distributions.fit(k_all[0], pilot_n)
     kw = dict(alpha=alpha, sigma=sigma)
     predicted = np.asarray(scaling.expected_radius(fit.distribution, grid, **kw))
     accuracy = scaling.certified_accuracy(fit.distribution, grid, radius=at_radius, **kw)
@@ -111,8 +115,7 @@ def step_pilot(
     plan = planning.required_samples(
         fit.distribution, target_ratio=target_ratio, reference_n=n, **kw
     )
-    every = np.arange(pilot_n, n + 1)
-    dense = _mean_radius(labels, ok, every, alpha=alpha, sigma=sigma)
+    dense = radius_all.mean(axis=1)
     reached = every[dense >= target_ratio * dense[-1]]
     at_plan = float(dense[plan.n - pilot_n]) if pilot_n <= plan.n <= n else None
     return {
@@ -133,16 +136,6 @@ def step_pilot(
         "target_radius": float(target_ratio * dense[-1]),
         "measured_radius_at_planner_n": at_plan,
     }
-
-
-def _mean_radius(labels, ok, every, *, alpha, sigma) -> np.ndarray:
-    """Mean radius over the inputs of the run of the first ``m`` votes, for each ``m``."""
-    import rstheory
-
-    k = prefix_counts(labels, [r["top_class"] for r in ok], sizes=every)
-    m = np.broadcast_to(every[:, None], k.shape)
-    cert = rstheory.certify(k.reshape(-1), m.reshape(-1), alpha=alpha, sigma=sigma)
-    return np.asarray(cert.radius).reshape(k.shape).mean(axis=1)
 
 
 def section(p: dict | None) -> list[str]:
